@@ -1,0 +1,162 @@
+import { randomBytes } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { Authenticator, type Principal } from '../auth/authenticate.ts';
+import { allows } from '../auth/policy.ts';
+import type { Config } from '../config.ts';
+import type { Caller } from '../core/model.ts';
+import type { Clock } from '../core/runtime.ts';
+import type { RootKey } from '../core/sealing.ts';
+import type { Store } from '../store/store.ts';
+import { IAM_ROUTES } from '../iam/routes.ts';
+import { parseKmsBody } from './body.ts';
+import { signable } from './signable.ts';
+import { AuthError, IamError, KmsError, kms } from './errors.ts';
+import { bodySchema, type Operation, type OperationContext } from './operation.ts';
+import { OPERATIONS } from './routes.ts';
+import { validationError } from './validation.ts';
+import { versionDocument, versionsDocument } from './versions.ts';
+
+export interface Services {
+  config: Config;
+  store: Store;
+  clock: Clock;
+  rootKey: RootKey;
+  /** pino logger; false for none (tests). */
+  logger: Logger | false;
+}
+
+export interface Authenticated {
+  principal: Principal;
+  caller: Caller;
+}
+
+/** The KMS path of an operation. */
+export const kmsPath = (op: Operation): string => `/v1.0/:project_id/kms/${op.name}`;
+
+/**
+ * Builds the HTTP edge: authentication, then body parsing and schema validation, then the
+ * operation. Nothing below this file knows about HTTP.
+ */
+export async function buildApp(services: Services): Promise<FastifyInstance> {
+  const { config, store, clock, rootKey } = services;
+  const app = Fastify({
+    ...(services.logger ? { loggerInstance: services.logger as FastifyBaseLogger } : { logger: false }),
+    // One access line per request comes from the onResponse hook below; no header is logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimit,
+    genReqId: () => randomBytes(16).toString('hex'),
+    requestIdHeader: false,
+    routerOptions: { ignoreTrailingSlash: true },
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+  });
+  const authenticator = new Authenticator(store, rootKey, clock);
+  const authenticated = new WeakMap<FastifyRequest, Authenticated>();
+
+  // Every body is kept as raw bytes: signatures are computed over them, and KMS bodies are
+  // parsed only after the caller is known (an unauthenticated caller learns nothing).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('X-Request-Id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ method: request.method, url: request.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+
+  for (const op of OPERATIONS) {
+    app.route({
+      method: op.method,
+      url: kmsPath(op),
+      schema: { ...(op.method === 'POST' && { body: bodySchema(op) }), response: { 200: op.response } },
+      config: { operation: op },
+      preValidation: async (request) => {
+        const principal = await authenticator.authenticate(signable(request));
+        const projectId = (request.params as { project_id: string }).project_id;
+        const project = await store.read((tx) => tx.getProject(projectId));
+        if (!project || project.accountId !== principal.accountId || (principal.projectId !== null && principal.projectId !== projectId)) {
+          throw kms('KMS.0321');
+        }
+        const caller: Caller = {
+          userId: principal.userId,
+          accountId: principal.accountId,
+          region: project.name,
+          mayAct: allows(principal.policies, op.actions),
+        };
+        authenticated.set(request, { principal, caller });
+        if (op.method === 'POST') request.body = parseKmsBody(request.body as Buffer | undefined);
+      },
+      handler: async (request) => {
+        const who = authenticated.get(request) as Authenticated;
+        const ctx: OperationContext = { ...who, store, clock, rootKey, config };
+        return op.handle(ctx, (request.body ?? {}) as Record<string, unknown>);
+      },
+    });
+  }
+
+  for (const route of IAM_ROUTES) {
+    app.route({
+      method: route.method,
+      url: route.url,
+      handler: async (request, reply) => {
+        const result = await route.handle({ services, authenticator, request });
+        for (const [name, value] of Object.entries(result.headers ?? {})) reply.header(name, value);
+        return reply.code(result.status).send(result.body);
+      },
+    });
+  }
+
+  app.get('/', async (request) => versionsDocument(request.headers.host));
+  app.get('/:version_id', async (request) => {
+    const { version_id } = request.params as { version_id: string };
+    if (version_id !== 'v1.0') throw kms('KMS.0201');
+    return versionDocument(request.headers.host);
+  });
+
+  app.setErrorHandler((error: Error & { code?: string; statusCode?: number; validation?: unknown }, request, reply) =>
+    sendError(request, reply, error, services),
+  );
+
+  const knownPaths = [
+    ...OPERATIONS.map((op) => new RegExp(`^/v1\\.0/[^/]+/kms/${op.name}/?$`)),
+    ...IAM_ROUTES.map((r) => new RegExp(`^${r.url.replace(/\./g, '\\.')}/?$`)),
+  ];
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0];
+    const known = knownPaths.some((re) => re.test(path));
+    const error = known ? kms('KMS.0215') : kms('KMS.0201');
+    if (path.startsWith('/v3/')) {
+      return reply.code(known ? 405 : 404).send(new IamError(404, 'Could not find the requested resource.').body());
+    }
+    return reply.code(error.status).send(error.body());
+  });
+
+  return app;
+}
+
+function sendError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: Error & { code?: string; statusCode?: number; validation?: unknown },
+  services: Services,
+): FastifyReply {
+  if (error instanceof AuthError) return reply.code(401).send(error.body(request.id));
+  if (error instanceof IamError) return reply.code(error.status).send(error.body());
+  const mapped = toKmsError(request, error);
+  if (mapped) return reply.code(mapped.status).send(mapped.body());
+  if (services.logger) request.log.error({ err: error }, 'internal error');
+  const internal = kms('KMS.0103');
+  return reply.code(internal.status).send(internal.body());
+}
+
+/** The documented KMS error for a failure, or null when it is internal. */
+function toKmsError(request: FastifyRequest, error: Error & { code?: string; statusCode?: number; validation?: unknown }): KmsError | null {
+  if (error instanceof KmsError) return error;
+  const op = (request.routeOptions.config as { operation?: Operation }).operation;
+  if (error.validation && op) return validationError(op, error.validation as never);
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return kms('KMS.0203');
+  // Fastify's own 4xx (malformed content length, bad encoding, ...) are malformed requests.
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) return kms('KMS.0202');
+  return null;
+}

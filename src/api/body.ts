@@ -1,0 +1,27 @@
+import { kms } from './errors.ts';
+import { EMPTY_IS_A_VALUE } from './fields.ts';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Turns a raw KMS request body into the object the schema checks: strict UTF-8, JSON, an
+ * object at the top. An absent or empty body is {} (so a missing field is reported as
+ * missing). A field given as "" is dropped, because real clients send "" for "not given"
+ * (the official list-grants example does), except where "" is a value of its own.
+ */
+export function parseKmsBody(raw: Buffer | undefined): Record<string, unknown> {
+  if (raw === undefined || raw.length === 0) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(utf8.decode(raw));
+  } catch {
+    throw kms('KMS.0202');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw kms('KMS.0202');
+  const body: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(parsed)) {
+    if (value === '' && !EMPTY_IS_A_VALUE.has(name)) continue;
+    body[name] = value;
+  }
+  return body;
+}

@@ -1,0 +1,50 @@
+import { GRANT_OPERATIONS } from '../core/access.ts';
+import type { KmsErrorCode } from './errors.ts';
+
+/**
+ * Request fields: the JSON schema a field must meet, and the KMS error a value that fails
+ * it gets. Operations compose their body schema from these, and the edge maps the first
+ * schema failure back to its field's code (a missing required field is always KMS.0204).
+ *
+ * Numbers arrive as JSON numbers or numeric strings: the validator turns numbers into
+ * strings before these checks (Fastify's type coercion), and "" has been dropped as absent.
+ */
+export interface Field {
+  schema: Record<string, unknown>;
+  code: KmsErrorCode;
+}
+
+const text = (pattern: string, code: KmsErrorCode): Field => ({ schema: { type: 'string', pattern }, code });
+const oneOf = (values: readonly string[], code: KmsErrorCode): Field => ({ schema: { type: 'string', enum: values }, code });
+
+export const KEY_ID_PATTERN = '^[0-9a-z]{8}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{12}$';
+export const PRINCIPAL_PATTERN = '^[a-zA-Z0-9]{1,64}$';
+export const NAME_PATTERN = '^[a-zA-Z0-9:/_-]{1,255}$';
+
+export const F = {
+  keyId: text(KEY_ID_PATTERN, 'KMS.0205'),
+  grantId: text('^[A-Fa-f0-9]{64}$', 'KMS.2501'),
+  sequence: text('^[0-9A-Za-z-]{36}$', 'KMS.0206'),
+  principal: text(PRINCIPAL_PATTERN, 'KMS.2402'),
+  granteeType: oneOf(['user', 'domain'], 'KMS.0308'),
+  operations: {
+    schema: { type: 'array', minItems: 1, maxItems: 64, items: { type: 'string', enum: GRANT_OPERATIONS } },
+    code: 'KMS.0308',
+  },
+  grantName: text(NAME_PATTERN, 'KMS.0308'),
+  limit: text('^[0-9]{1,10}$', 'KMS.1601'),
+  marker: text('^[0-9]{1,15}$', 'KMS.1602'),
+  keyAlias: text(NAME_PATTERN, 'KMS.1101'),
+  keyDescription: { schema: { type: 'string', maxLength: 255 }, code: 'KMS.1103' },
+  createKeySpec: text('^[A-Z0-9_]{1,32}$', 'KMS.1110'),
+  keyUsage: oneOf(['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC'], 'KMS.0308'),
+  origin: oneOf(['kms', 'external'], 'KMS.0308'),
+  enterpriseProjectId: text('^[0-9a-zA-Z-]{1,36}$', 'KMS.0308'),
+  keystoreId: text('^[0-9a-zA-Z-]{1,36}$', 'KMS.0308'),
+  pendingDays: text('^[0-9]{1,10}$', 'KMS.1401'),
+  keyStateFilter: text('^[1-5]$', 'KMS.0308'),
+  listKeySpec: oneOf(['AES_256', 'SM4', 'RSA_2048', 'RSA_3072', 'RSA_4096', 'EC_P256', 'EC_P384', 'SM2', 'ALL'], 'KMS.0308'),
+} as const satisfies Record<string, Field>;
+
+/** Fields whose "" is a value of its own rather than "not given". */
+export const EMPTY_IS_A_VALUE = new Set(['key_description']);

@@ -1,0 +1,32 @@
+import { createKey } from '../../core/keys.ts';
+import { F } from '../fields.ts';
+import { defineOperation, obj, str } from '../operation.ts';
+
+export default defineOperation({
+  name: 'create-key',
+  method: 'POST',
+  actions: ['kms:cmk:create'],
+  fields: {
+    key_alias: F.keyAlias,
+    key_spec: F.createKeySpec,
+    key_usage: F.keyUsage,
+    key_description: F.keyDescription,
+    origin: F.origin,
+    enterprise_project_id: F.enterpriseProjectId,
+    keystore_id: F.keystoreId,
+    sequence: F.sequence,
+  },
+  required: ['key_alias'],
+  response: obj({ key_info: obj({ key_id: str, domain_id: str, region_id: str }) }),
+  async handle({ store, caller, clock, rootKey, config }, body) {
+    const input = {
+      alias: body.key_alias as string,
+      spec: (body.key_spec as string | undefined) ?? 'AES_256',
+      usage: (body.key_usage as string | undefined) ?? 'ENCRYPT_DECRYPT',
+      description: (body.key_description as string | undefined) ?? '',
+      origin: (body.origin as 'kms' | 'external' | undefined) ?? 'kms',
+    };
+    const key = await store.write((tx) => createKey(tx, caller, input, rootKey, config, clock.now()));
+    return { key_info: { key_id: key.keyId, domain_id: key.accountId, region_id: key.region } };
+  },
+});

@@ -1,0 +1,16 @@
+import { kms } from '../errors.ts';
+import { DECISIONS } from '../../core/decisions.ts';
+import { defineOperation, int, obj } from '../operation.ts';
+
+export default defineOperation({
+  name: 'user-instances',
+  method: 'GET',
+  actions: ['kms:cmk:getInstance'],
+  fields: {},
+  required: [],
+  response: obj({ instance_num: int }),
+  async handle({ store, caller }) {
+    if (!caller.mayAct) throw kms(DECISIONS.callerMayNot);
+    return { instance_num: await store.read((tx) => tx.countCustomerKeys(caller.accountId, caller.region)) };
+  },
+});

@@ -1,0 +1,24 @@
+import type { Operation } from './operation.ts';
+import cancelKeyDeletion from './operations/cancel-key-deletion.ts';
+import createGrant from './operations/create-grant.ts';
+import createKey from './operations/create-key.ts';
+import describeKey from './operations/describe-key.ts';
+import disableKey from './operations/disable-key.ts';
+import enableKey from './operations/enable-key.ts';
+import listGrants from './operations/list-grants.ts';
+import listKeys from './operations/list-keys.ts';
+import listRetirableGrants from './operations/list-retirable-grants.ts';
+import retireGrant from './operations/retire-grant.ts';
+import revokeGrant from './operations/revoke-grant.ts';
+import scheduleKeyDeletion from './operations/schedule-key-deletion.ts';
+import updateKeyAlias from './operations/update-key-alias.ts';
+import updateKeyDescription from './operations/update-key-description.ts';
+import userInstances from './operations/user-instances.ts';
+import userQuotas from './operations/user-quotas.ts';
+
+/** Every KMS operation kmsd serves; each is mounted at /v1.0/{project_id}/kms/<name>. */
+export const OPERATIONS: readonly Operation[] = [
+  createKey, describeKey, listKeys, enableKey, disableKey, scheduleKeyDeletion, cancelKeyDeletion,
+  updateKeyAlias, updateKeyDescription, userInstances, userQuotas,
+  createGrant, listGrants, listRetirableGrants, revokeGrant, retireGrant,
+];

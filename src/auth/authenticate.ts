@@ -1,0 +1,85 @@
+import { AuthError } from '../api/errors.ts';
+import type { Clock } from '../core/runtime.ts';
+import { RootKey, secretKeyContext } from '../core/sealing.ts';
+import type { Store, Tx } from '../store/store.ts';
+import { checkSignature, parseAuthorization, type SignableRequest } from './signature.ts';
+import { iamTime, tokenHash } from './tokens.ts';
+
+/** Who made a request, once its token or signature checked out. */
+export interface Principal {
+  userId: string;
+  userName: string;
+  accountId: string;
+  accountName: string;
+  /** The project a token is scoped to; null for AK/SK and domain-scoped tokens. */
+  projectId: string | null;
+  policies: string[];
+  /** The access key that signed the request, if any (audit needs it; it is not a secret). */
+  accessKey: string | null;
+}
+
+/**
+ * Resolves X-Auth-Token or an SDK-HMAC-SHA256 signature to a principal, or throws the
+ * gateway's 401. Reads only committed data; every request looks its credentials up again,
+ * so a removed access key or user is refused on the very next request.
+ */
+export class Authenticator {
+  private readonly store: Store;
+  private readonly rootKey: RootKey;
+  private readonly clock: Clock;
+  constructor(store: Store, rootKey: RootKey, clock: Clock) {
+    this.store = store;
+    this.rootKey = rootKey;
+    this.clock = clock;
+  }
+
+  async authenticate(request: SignableRequest): Promise<Principal> {
+    const token = request.header('x-auth-token');
+    if (token !== undefined) return this.byToken(token);
+    const authorization = request.header('authorization');
+    if (authorization !== undefined) return this.bySignature(request, authorization);
+    throw new AuthError('x-auth-token not found');
+  }
+
+  async byToken(token: string): Promise<Principal> {
+    const now = this.clock.now();
+    return this.store.read(async (tx) => {
+      const found = await tx.getToken(tokenHash(token));
+      if (!found) throw new AuthError('decrypt token fail');
+      if (found.expiresAt <= now) throw new AuthError(`token expires, expires_at: ${iamTime(found.expiresAt)}`);
+      const principal = await this.principalOf(tx, found.userId, null);
+      if (!principal) throw new AuthError('decrypt token fail');
+      return { ...principal, projectId: found.projectId };
+    });
+  }
+
+  private async bySignature(request: SignableRequest, authorization: string): Promise<Principal> {
+    const auth = parseAuthorization(authorization);
+    if (!auth) throw new AuthError('verify aksk signature fail');
+    return this.store.read(async (tx) => {
+      const key = await tx.getAccessKey(auth.accessKey);
+      if (!key) throw new AuthError('Get secretKey failed,ak:******,err:ak not exist');
+      const secretKey = this.rootKey.open(key.skSealed, secretKeyContext(key.ak)).toString('utf8');
+      const refusal = checkSignature(request, auth, secretKey, this.clock.now());
+      if (refusal !== null) throw new AuthError(refusal);
+      const principal = await this.principalOf(tx, key.userId, key.ak);
+      if (!principal) throw new AuthError('Get secretKey failed,ak:******,err:ak not exist');
+      return principal;
+    });
+  }
+
+  private async principalOf(tx: Tx, userId: string, accessKey: string | null): Promise<Principal | null> {
+    const user = await tx.getUser(userId);
+    const account = user && (await tx.getAccount(user.accountId));
+    if (!user || !account) return null;
+    return {
+      userId: user.id,
+      userName: user.name,
+      accountId: account.id,
+      accountName: account.name,
+      projectId: null,
+      policies: user.policies,
+      accessKey,
+    };
+  }
+}

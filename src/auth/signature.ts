@@ -1,0 +1,124 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+
+/**
+ * SDK-HMAC-SHA256, the AK/SK request signature of the Huawei Cloud SDKs (reference §9.4).
+ * Pure functions: the server rebuilds the canonical request from what it received, over
+ * exactly the headers the request's SignedHeaders names, and compares signatures in
+ * constant time.
+ */
+export const ALGORITHM = 'SDK-HMAC-SHA256';
+export const EMPTY_BODY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+/** The gateway's clock-skew window. */
+export const MAX_SKEW_MS = 15 * 60 * 1000;
+
+export interface ParsedAuthorization {
+  accessKey: string;
+  signedHeaders: string[];
+  signature: string;
+}
+
+const AUTHORIZATION = /^SDK-HMAC-SHA256\s+Access=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-fA-F]+)\s*$/;
+
+export function parseAuthorization(header: string): ParsedAuthorization | null {
+  const m = AUTHORIZATION.exec(header);
+  if (!m) return null;
+  return { accessKey: m[1], signedHeaders: m[2].split(';'), signature: m[3].toLowerCase() };
+}
+
+/** RFC 3986: unreserved characters stay, every other byte becomes %XX (upper-case hex). */
+export function rfc3986(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+function decode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+export function canonicalUri(path: string): string {
+  const encoded = path.split('/').map((segment) => rfc3986(decode(segment))).join('/');
+  return encoded.endsWith('/') ? encoded : `${encoded}/`;
+}
+
+export function canonicalQuery(rawQuery: string): string {
+  const pairs = rawQuery
+    .split('&')
+    .filter((part) => part !== '')
+    .map((part) => {
+      const eq = part.indexOf('=');
+      const name = eq < 0 ? part : part.slice(0, eq);
+      const value = eq < 0 ? '' : part.slice(eq + 1);
+      return [rfc3986(decode(name)), rfc3986(decode(value))] as const;
+    });
+  pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  return pairs.map(([n, v]) => `${n}=${v}`).join('&');
+}
+
+export interface SignableRequest {
+  method: string;
+  /** Path and query as received, e.g. "/v1.0/p/kms/list-grants?x=1". */
+  url: string;
+  /** Header lookup by lower-case name. */
+  header: (name: string) => string | undefined;
+  body: Buffer;
+}
+
+export function payloadHash(request: SignableRequest): string {
+  return request.header('x-sdk-content-sha256') ?? createHash('sha256').update(request.body).digest('hex');
+}
+
+/** The canonical request, or null when a header the signature names is missing. */
+export function canonicalRequest(request: SignableRequest, signedHeaders: string[]): string | null {
+  const q = request.url.indexOf('?');
+  const path = q < 0 ? request.url : request.url.slice(0, q);
+  const query = q < 0 ? '' : request.url.slice(q + 1);
+  let headers = '';
+  for (const name of signedHeaders) {
+    const value = request.header(name);
+    if (value === undefined) return null;
+    headers += `${name}:${value.trim()}\n`;
+  }
+  return [
+    request.method.toUpperCase(), canonicalUri(path), canonicalQuery(query), headers, signedHeaders.join(';'), payloadHash(request),
+  ].join('\n');
+}
+
+export function sign(secretKey: string, sdkDate: string, canonical: string): string {
+  const stringToSign = `${ALGORITHM}\n${sdkDate}\n${createHash('sha256').update(canonical).digest('hex')}`;
+  return createHmac('sha256', secretKey).update(stringToSign).digest('hex');
+}
+
+/** Parses X-Sdk-Date (YYYYMMDDTHHMMSSZ) to ms epoch, or null. */
+export function parseSdkDate(value: string | undefined): number | null {
+  const m = value === undefined ? null : /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
+  if (!m) return null;
+  const t = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
+  return Number.isNaN(t) ? null : t;
+}
+
+export function signaturesEqual(expectedHex: string, givenHex: string): boolean {
+  const a = Buffer.from(expectedHex, 'utf8');
+  const b = Buffer.from(givenHex, 'utf8');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Why a signature is refused, in the gateway's words; null when it verifies. */
+export function checkSignature(
+  request: SignableRequest,
+  auth: ParsedAuthorization,
+  secretKey: string,
+  now: number,
+): string | null {
+  const sdkDate = request.header('x-sdk-date');
+  const signedAt = parseSdkDate(sdkDate);
+  if (signedAt === null) return 'verify aksk signature fail';
+  if (Math.abs(now - signedAt) > MAX_SKEW_MS) {
+    return `signature expired, signature time:${sdkDate}, server time:${new Date(now).toISOString().replace(/[-:]|\.\d+/g, '')}`;
+  }
+  const canonical = canonicalRequest(request, auth.signedHeaders);
+  if (canonical === null) return 'verify aksk signature fail';
+  return signaturesEqual(sign(secretKey, sdkDate as string, canonical), auth.signature) ? null : 'verify aksk signature fail';
+}

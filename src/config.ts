@@ -1,0 +1,96 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DECISIONS } from './core/decisions.ts';
+
+/**
+ * The configuration, parsed and checked once at start and then frozen. Nothing else in
+ * kmsd reads process.env. Every flag has an environment variable of the same name.
+ */
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  region: string;
+  /** Path of an identities file to apply at start, if any. */
+  identities: string | null;
+  /** "sqlite" (a file in the data directory) or a postgres:// URL. */
+  store: string;
+  /** Root key from KMSD_ROOT_KEY (base64 of 32 bytes), if given. */
+  rootKey: string | null;
+  /** File holding the root key (base64); defaults to <data-dir>/root.key. */
+  rootKeyFile: string | null;
+  maxGrantsPerKey: number;
+  maxKeys: number;
+  bodyLimit: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {}
+
+const OPTIONS = {
+  host: { type: 'string', env: 'KMSD_HOST', default: '127.0.0.1' },
+  port: { type: 'string', env: 'KMSD_PORT', default: '8080' },
+  'data-dir': { type: 'string', env: 'KMSD_DATA_DIR', default: './data' },
+  region: { type: 'string', env: 'KMSD_REGION', default: 'cn-north-4' },
+  identities: { type: 'string', env: 'KMSD_IDENTITIES', default: '' },
+  store: { type: 'string', env: 'KMSD_STORE', default: 'sqlite' },
+  'root-key-file': { type: 'string', env: 'KMSD_ROOT_KEY_FILE', default: '' },
+  'max-grants-per-key': { type: 'string', env: 'KMSD_MAX_GRANTS_PER_KEY', default: String(DECISIONS.grantsPerKey) },
+  'max-keys': { type: 'string', env: 'KMSD_MAX_KEYS', default: '100000' },
+  'body-limit': { type: 'string', env: 'KMSD_BODY_LIMIT', default: '65536' },
+  'log-level': { type: 'string', env: 'KMSD_LOG_LEVEL', default: 'info' },
+} as const;
+
+type Name = keyof typeof OPTIONS;
+
+function wholeNumber(name: string, value: string, min: number, max: number): number {
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new ConfigError(`--${name} must be a whole number from ${min} to ${max}, got "${value}"`);
+  }
+  return Number(value);
+}
+
+export function parseConfig(argv: string[], env: Record<string, string | undefined>): Config {
+  let values: Record<string, string | undefined>;
+  try {
+    values = parseArgs({
+      args: argv,
+      options: Object.fromEntries(Object.keys(OPTIONS).map((n) => [n, { type: 'string' as const }])),
+      strict: true,
+      allowPositionals: false,
+    }).values as Record<string, string | undefined>;
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  const get = (name: Name): string => values[name] ?? env[OPTIONS[name].env] ?? OPTIONS[name].default;
+  const rootKey = env.KMSD_ROOT_KEY ?? null;
+  const store = get('store');
+  if (store !== 'sqlite' && !/^postgres(ql)?:\/\//.test(store)) {
+    throw new ConfigError(`--store must be "sqlite" or a postgres:// URL`);
+  }
+  const level = get('log-level');
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {
+    throw new ConfigError(`--log-level must be one of fatal, error, warn, info, debug, trace, silent`);
+  }
+  const region = get('region');
+  if (!/^[a-z0-9-]{1,64}$/.test(region)) throw new ConfigError(`--region must look like cn-north-4, got "${region}"`);
+  return Object.freeze({
+    host: get('host'),
+    port: wholeNumber('port', get('port'), 0, 65535),
+    dataDir: resolve(get('data-dir')),
+    region,
+    identities: get('identities') === '' ? null : resolve(get('identities')),
+    store,
+    rootKey,
+    rootKeyFile: get('root-key-file') === '' ? null : resolve(get('root-key-file')),
+    maxGrantsPerKey: wholeNumber('max-grants-per-key', get('max-grants-per-key'), 1, 1_000_000),
+    maxKeys: wholeNumber('max-keys', get('max-keys'), 1, 100_000_000),
+    bodyLimit: wholeNumber('body-limit', get('body-limit'), 1024, 16 * 1024 * 1024),
+    logLevel: level,
+  });
+}
+
+/** A configuration for tests: defaults, overridden. */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return Object.freeze({ ...parseConfig([], {}), dataDir: '/nonexistent', ...overrides });
+}

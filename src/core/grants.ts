@@ -1,0 +1,111 @@
+import { kms } from '../api/errors.ts';
+import type { Tx } from '../store/store.ts';
+import { granteeIs, isOwnerSide, requireOwnerSide, type GrantOperation } from './access.ts';
+import { DECISIONS } from './decisions.ts';
+import { KeyState, type Caller, type Grant, type GranteeType, type Key, type Page } from './model.ts';
+import type { PageRequest } from './paging.ts';
+import { loadKey } from './keys.ts';
+import { newGrantId } from './runtime.ts';
+
+export interface NewGrant {
+  keyId: string;
+  granteePrincipal: string;
+  granteeType: GranteeType;
+  operations: GrantOperation[];
+  name: string | null;
+  retiringPrincipal: string | null;
+}
+
+export interface GrantLimits {
+  maxGrantsPerKey: number;
+}
+
+/**
+ * Who may create a grant: the key's account (with the IAM action), or a grantee holding a
+ * live grant with create-grant, and then only for operations that one grant already has,
+ * so a grant can never be used to widen itself.
+ */
+async function requireGrantCreation(tx: Tx, caller: Caller, key: Key, operations: readonly string[]): Promise<void> {
+  if (isOwnerSide(caller, key)) return;
+  const held = await tx.grantsNaming(key.keyId, caller.userId, caller.accountId);
+  const covering = held.some((g) => g.operations.includes('create-grant') && operations.every((op) => g.operations.includes(op)));
+  if (!covering) throw kms(DECISIONS.callerMayNot);
+}
+
+export async function createGrant(tx: Tx, caller: Caller, input: NewGrant, limits: GrantLimits, now: number): Promise<Grant> {
+  const operations = [...new Set(input.operations)];
+  if (operations.length === 1 && operations[0] === 'create-grant') throw kms('KMS.2401');
+  const key = await loadKey(tx, input.keyId, now, true);
+  await requireGrantCreation(tx, caller, key, operations);
+  if (key.defaultKey) throw kms(DECISIONS.defaultKey);
+  if (key.state !== KeyState.enabled) throw kms(DECISIONS.createGrantOnState[key.state]);
+  if ((await tx.countGrants(key.keyId)) >= limits.maxGrantsPerKey) throw kms(DECISIONS.tooManyGrants);
+  const grant: Grant = {
+    grantId: newGrantId(),
+    keyId: key.keyId,
+    granteePrincipal: input.granteePrincipal,
+    granteeType: input.granteeType,
+    operations,
+    issuingPrincipal: caller.userId,
+    retiringPrincipal: input.retiringPrincipal,
+    name: input.name,
+    creationDate: now,
+  };
+  await tx.insertGrant(grant);
+  return grant;
+}
+
+export async function listGrants(tx: Tx, caller: Caller, keyId: string, page: PageRequest, now: number): Promise<Page<Grant>> {
+  const key = await loadKey(tx, keyId, now);
+  requireOwnerSide(caller, key);
+  return tx.listGrants(key.keyId, page.offset, page.limit);
+}
+
+export async function listRetirableGrants(tx: Tx, caller: Caller, page: PageRequest): Promise<Page<Grant>> {
+  if (!caller.mayAct) throw kms(DECISIONS.callerMayNot);
+  return tx.listRetirableGrants(caller.userId, caller.accountId, page.offset, page.limit);
+}
+
+/** The live grant with this id on this key, or the documented error. */
+async function loadGrant(tx: Tx, key: Key, grantId: string): Promise<Grant> {
+  const grant = await tx.getGrant(grantId.toLowerCase());
+  if (!grant) throw kms(DECISIONS.noSuchGrant);
+  if (grant.keyId !== key.keyId) throw kms(DECISIONS.grantOnAnotherKey);
+  return grant;
+}
+
+async function endGrant(tx: Tx, grant: Grant): Promise<void> {
+  // The key row is locked, so no other ending of this grant can be in between; the check
+  // still guards drivers whose lock is weaker than promised.
+  if (!(await tx.deleteGrant(grant.grantId))) throw kms(DECISIONS.noSuchGrant);
+}
+
+/** May the caller retire this grant: its issuer, its retiring principal, or a grantee holding retire-grant. */
+export function mayRetire(grant: Grant, caller: Caller): boolean {
+  return (
+    grant.issuingPrincipal === caller.userId ||
+    grant.retiringPrincipal === caller.userId ||
+    (granteeIs(grant, caller) && grant.operations.includes('retire-grant'))
+  );
+}
+
+/**
+ * Retire: the grant names who may end it, so the grant decides, not IAM. Allowed in every
+ * key state, because removing access must always be possible.
+ */
+export async function retireGrant(tx: Tx, caller: Caller, keyId: string, grantId: string, now: number): Promise<Grant> {
+  const key = await loadKey(tx, keyId, now, true);
+  const grant = await loadGrant(tx, key, grantId);
+  if (!mayRetire(grant, caller)) throw kms(DECISIONS.callerMayNot);
+  await endGrant(tx, grant);
+  return grant;
+}
+
+/** Revoke: the key's account only (with the IAM action), never a grantee as such. */
+export async function revokeGrant(tx: Tx, caller: Caller, keyId: string, grantId: string, now: number): Promise<Grant> {
+  const key = await loadKey(tx, keyId, now, true);
+  requireOwnerSide(caller, key);
+  const grant = await loadGrant(tx, key, grantId);
+  await endGrant(tx, grant);
+  return grant;
+}

@@ -1,0 +1,109 @@
+// Plain data the core rules work on. No HTTP, no SQL.
+
+/** key_state values of the wire contract (reference §4.1). */
+export const KeyState = {
+  pendingActivation: '1',
+  enabled: '2',
+  disabled: '3',
+  pendingDeletion: '4',
+  pendingImport: '5',
+} as const;
+export type KeyStateValue = (typeof KeyState)[keyof typeof KeyState];
+
+export interface Key {
+  keyId: string;
+  accountId: string;
+  region: string;
+  alias: string;
+  description: string;
+  spec: string;
+  usage: string;
+  origin: 'kms' | 'external';
+  state: KeyStateValue;
+  creationDate: number;
+  /** ms epoch when a pending deletion becomes final; null unless state is pending deletion. */
+  scheduledDeletionDate: number | null;
+  defaultKey: boolean;
+  rotationEnabled: boolean;
+  rotationInterval: number;
+  lastRotationTime: number | null;
+  rotations: number;
+  /** Version of the material new encryptions use (0 when the key has none, e.g. pending import). */
+  materialVersion: number;
+}
+
+export interface KeyMaterial {
+  keyId: string;
+  version: number;
+  /** The material sealed under the root key (see core/sealing.ts); never the clear bytes. */
+  sealed: Buffer;
+  createdAt: number;
+}
+
+export type GranteeType = 'user' | 'domain';
+
+export interface Grant {
+  grantId: string;
+  keyId: string;
+  granteePrincipal: string;
+  granteeType: GranteeType;
+  operations: string[];
+  issuingPrincipal: string;
+  retiringPrincipal: string | null;
+  name: string | null;
+  creationDate: number;
+}
+
+export interface Account {
+  id: string;
+  name: string;
+}
+
+export interface Project {
+  id: string;
+  accountId: string;
+  name: string;
+}
+
+export interface User {
+  id: string;
+  accountId: string;
+  name: string;
+  /** scrypt hash (see auth/passwords.ts); null when the user has no password. */
+  passwordHash: string | null;
+  policies: string[];
+}
+
+export interface AccessKey {
+  ak: string;
+  userId: string;
+  /** The secret key sealed under the root key. */
+  skSealed: Buffer;
+}
+
+export interface Token {
+  /** SHA-256 of the token string: the token itself is never stored. */
+  hash: string;
+  userId: string;
+  /** null for a domain-scoped token. */
+  projectId: string | null;
+  issuedAt: number;
+  expiresAt: number;
+}
+
+/**
+ * Who is calling, as the core sees it. `mayAct` is whether the caller's IAM policies
+ * allow the action of the operation being served; grants are an authority of their own
+ * and are checked by the core rules, not here.
+ */
+export interface Caller {
+  userId: string;
+  accountId: string;
+  region: string;
+  mayAct: boolean;
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+}

@@ -1,0 +1,180 @@
+import { hashPassword, verifyPassword } from './auth/passwords.ts';
+import { isValidPolicy } from './auth/policy.ts';
+import { createKey, isDefaultAlias } from './core/keys.ts';
+import type { Account, User } from './core/model.ts';
+import { newIdentityId } from './core/runtime.ts';
+import { RootKey, secretKeyContext } from './core/sealing.ts';
+import type { Store, Tx } from './store/store.ts';
+
+/**
+ * The identities file: accounts, their users, passwords, AK/SK pairs and policies, applied
+ * at start. Applying the same file again changes nothing; a user's access keys are exactly
+ * the ones the file lists (a key removed from the file stops working at the next start).
+ */
+export interface AccountSpec {
+  name: string;
+  id?: string;
+  project_id?: string;
+  users: UserSpec[];
+  default_keys?: string[];
+}
+
+export interface UserSpec {
+  name: string;
+  id?: string;
+  password?: string;
+  access_keys?: Array<{ ak: string; sk: string }>;
+  policies?: string[];
+}
+
+export interface IdentitiesSpec {
+  accounts: AccountSpec[];
+}
+
+export class IdentitiesError extends Error {}
+
+/** An account's first user is its administrator, with every action. */
+export const ADMIN_POLICY = '*:*:*';
+
+const HEX32 = /^[0-9a-f]{32}$/;
+const ACCOUNT_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+const USER_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+const AK = /^[A-Za-z0-9]{1,128}$/;
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function fail(path: string, message: string): never {
+  throw new IdentitiesError(`${path}: ${message}`);
+}
+
+function optionalMatching(value: unknown, pattern: RegExp, path: string, what: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !pattern.test(value)) fail(path, `must be ${what}`);
+  return value;
+}
+
+/** Checks a parsed identities file; every message names the bad entry, e.g. accounts[0].users[1].password. */
+export function parseIdentities(input: unknown): IdentitiesSpec {
+  if (!isObject(input) || !Array.isArray(input.accounts) || input.accounts.length === 0) {
+    fail('accounts', 'must be a non-empty array');
+  }
+  const accountNames = new Set<string>();
+  const aks = new Set<string>();
+  const accounts = input.accounts.map((a: unknown, i: number): AccountSpec => {
+    const at = `accounts[${i}]`;
+    if (!isObject(a)) fail(at, 'must be an object');
+    if (typeof a.name !== 'string' || !ACCOUNT_NAME.test(a.name)) fail(`${at}.name`, 'must be 1-64 letters, digits, _ . -');
+    if (accountNames.has(a.name)) fail(`${at}.name`, `"${a.name}" is declared twice`);
+    accountNames.add(a.name);
+    const id = optionalMatching(a.id, HEX32, `${at}.id`, '32 lower-case hex characters');
+    const projectId = optionalMatching(a.project_id, HEX32, `${at}.project_id`, '32 lower-case hex characters');
+    if (!Array.isArray(a.users) || a.users.length === 0) fail(`${at}.users`, 'must be a non-empty array');
+    const userNames = new Set<string>();
+    const users = a.users.map((u: unknown, j: number): UserSpec => {
+      const ut = `${at}.users[${j}]`;
+      if (!isObject(u)) fail(ut, 'must be an object');
+      if (typeof u.name !== 'string' || !USER_NAME.test(u.name)) fail(`${ut}.name`, 'must be 1-64 letters, digits, _ . -');
+      if (userNames.has(u.name)) fail(`${ut}.name`, `"${u.name}" is declared twice`);
+      userNames.add(u.name);
+      const userId = optionalMatching(u.id, HEX32, `${ut}.id`, '32 lower-case hex characters');
+      if (u.password !== undefined && (typeof u.password !== 'string' || u.password.length === 0 || u.password.length > 256)) {
+        fail(`${ut}.password`, 'must be a string of 1-256 characters');
+      }
+      const keys = u.access_keys ?? [];
+      if (!Array.isArray(keys)) fail(`${ut}.access_keys`, 'must be an array');
+      const accessKeys = keys.map((k: unknown, n: number) => {
+        const kt = `${ut}.access_keys[${n}]`;
+        if (!isObject(k)) fail(kt, 'must be an object with ak and sk');
+        if (typeof k.ak !== 'string' || !AK.test(k.ak)) fail(`${kt}.ak`, 'must be 1-128 letters and digits');
+        if (aks.has(k.ak)) fail(`${kt}.ak`, `"${k.ak}" is declared twice`);
+        aks.add(k.ak);
+        if (typeof k.sk !== 'string' || k.sk.length === 0 || k.sk.length > 256) fail(`${kt}.sk`, 'must be a string of 1-256 characters');
+        return { ak: k.ak, sk: k.sk };
+      });
+      const policies = u.policies ?? [];
+      if (!Array.isArray(policies)) fail(`${ut}.policies`, 'must be an array');
+      policies.forEach((p: unknown, n: number) => {
+        if (typeof p !== 'string' || !isValidPolicy(p)) fail(`${ut}.policies[${n}]`, 'must be an action pattern such as "kms:cmk:*" or a system role name');
+      });
+      return { name: u.name, id: userId, password: u.password as string | undefined, access_keys: accessKeys, policies: policies as string[] };
+    });
+    const defaultKeys = a.default_keys ?? [];
+    if (!Array.isArray(defaultKeys)) fail(`${at}.default_keys`, 'must be an array');
+    defaultKeys.forEach((k: unknown, n: number) => {
+      if (typeof k !== 'string' || !/^[a-z0-9]{1,32}\/default$/.test(k)) fail(`${at}.default_keys[${n}]`, 'must look like "obs/default"');
+    });
+    return { name: a.name, id, project_id: projectId, users, default_keys: defaultKeys as string[] };
+  });
+  return { accounts };
+}
+
+async function applyAccount(tx: Tx, spec: AccountSpec, region: string): Promise<Account> {
+  let account = await tx.findAccountByName(spec.name);
+  if (account && spec.id && account.id !== spec.id) {
+    throw new IdentitiesError(`account "${spec.name}" exists with id ${account.id}, the file says ${spec.id}`);
+  }
+  if (!account) {
+    account = { id: spec.id ?? newIdentityId(), name: spec.name };
+    if (await tx.getAccount(account.id)) throw new IdentitiesError(`account id ${account.id} is already used by another account`);
+    await tx.insertAccount(account);
+  }
+  const projects = await tx.projectsOfAccount(account.id);
+  const project = projects.find((p) => p.name === region);
+  if (project && spec.project_id && project.id !== spec.project_id) {
+    throw new IdentitiesError(`account "${spec.name}" has project ${project.id} in ${region}, the file says ${spec.project_id}`);
+  }
+  if (!project) await tx.insertProject({ id: spec.project_id ?? newIdentityId(), accountId: account.id, name: region });
+  return account;
+}
+
+async function applyUser(tx: Tx, account: Account, spec: UserSpec, admin: boolean, rootKey: RootKey): Promise<User> {
+  const policies = admin ? [ADMIN_POLICY, ...(spec.policies ?? []).filter((p) => p !== ADMIN_POLICY)] : (spec.policies ?? []);
+  let user = await tx.findUser(account.id, spec.name);
+  if (user && spec.id && user.id !== spec.id) {
+    throw new IdentitiesError(`user "${spec.name}" of "${account.name}" exists with id ${user.id}, the file says ${spec.id}`);
+  }
+  const passwordHash =
+    spec.password === undefined ? null
+    : user && (await verifyPassword(spec.password, user.passwordHash)) ? user.passwordHash
+    : await hashPassword(spec.password);
+  if (!user) {
+    user = { id: spec.id ?? newIdentityId(), accountId: account.id, name: spec.name, passwordHash, policies };
+    if (await tx.getUser(user.id)) throw new IdentitiesError(`user id ${user.id} is already used by another user`);
+    await tx.insertUser(user);
+  } else if (user.passwordHash !== passwordHash || JSON.stringify(user.policies) !== JSON.stringify(policies)) {
+    user = { ...user, passwordHash, policies };
+    await tx.updateUser(user);
+  }
+  const wanted = new Map((spec.access_keys ?? []).map((k) => [k.ak, k.sk]));
+  for (const existing of await tx.accessKeysOfUser(user.id)) {
+    const sk = wanted.get(existing.ak);
+    if (sk === undefined || rootKey.open(existing.skSealed, secretKeyContext(existing.ak)).toString('utf8') !== sk) {
+      await tx.deleteAccessKey(existing.ak);
+    } else {
+      wanted.delete(existing.ak);
+    }
+  }
+  for (const [ak, sk] of wanted) {
+    const other = await tx.getAccessKey(ak);
+    if (other) throw new IdentitiesError(`access key ${ak} already belongs to another user`);
+    await tx.insertAccessKey({ ak, userId: user.id, skSealed: rootKey.seal(Buffer.from(sk, 'utf8'), secretKeyContext(ak)) });
+  }
+  return user;
+}
+
+/** Applies the file in one transaction: all of it, or (on any error) nothing. */
+export async function applyIdentities(store: Store, spec: IdentitiesSpec, region: string, rootKey: RootKey, now: number): Promise<void> {
+  await store.write(async (tx) => {
+    for (const accountSpec of spec.accounts) {
+      const account = await applyAccount(tx, accountSpec, region);
+      const users: User[] = [];
+      for (const [i, userSpec] of accountSpec.users.entries()) users.push(await applyUser(tx, account, userSpec, i === 0, rootKey));
+      for (const alias of accountSpec.default_keys ?? []) {
+        if (!isDefaultAlias(alias) || (await tx.findKeyByAlias(account.id, region, alias))) continue;
+        const caller = { userId: users[0].id, accountId: account.id, region, mayAct: true };
+        await createKey(tx, caller, { alias, spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', description: '', origin: 'kms', defaultKey: true }, rootKey, { maxKeys: Infinity }, now);
+      }
+    }
+  });
+}

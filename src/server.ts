@@ -1,0 +1,108 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { buildApp } from './api/app.ts';
+import type { Config } from './config.ts';
+import { deleteDueKeys } from './core/keys.ts';
+import { systemClock, type Clock } from './core/runtime.ts';
+import type { RootKey } from './core/sealing.ts';
+import { devIdentities } from './dev-account.ts';
+import { applyIdentities, IdentitiesError, parseIdentities, type IdentitiesSpec } from './identities.ts';
+import { checkRootKey, loadRootKey, StartError } from './root-key.ts';
+import { openStore } from './store/open.ts';
+import type { Store } from './store/store.ts';
+
+export interface RunningServer {
+  url: string;
+  app: FastifyInstance;
+  store: Store;
+  rootKey: RootKey;
+  /** The development account's file, when kmsd started without --identities. */
+  devIdentities: { spec: IdentitiesSpec; path: string } | null;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  clock?: Clock;
+  logger?: Logger | false;
+  /** Housekeeping period (expired deletions, tokens); tests shorten it. */
+  maintenanceMs?: number;
+}
+
+export function createLogger(config: Config): Logger {
+  // Secrets never reach the log: no header is logged, and these paths are censored if a
+  // future log line carries them.
+  return pino({
+    level: config.logLevel,
+    redact: ['req.headers.authorization', 'req.headers["x-auth-token"]', 'res.headers["x-subject-token"]', '*.password', '*.sk', '*.plain_text'],
+  });
+}
+
+function readIdentities(path: string): IdentitiesSpec {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new StartError(`cannot read the identities file ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return parseIdentities(JSON.parse(text));
+  } catch (error) {
+    const reason = error instanceof IdentitiesError ? error.message : `not valid JSON (${(error as Error).message})`;
+    throw new StartError(`identities file ${path}: ${reason}`);
+  }
+}
+
+/** Housekeeping that runs on every node: expired key deletions and tokens. */
+async function maintain(store: Store, clock: Clock): Promise<void> {
+  const now = clock.now();
+  await store.write(async (tx) => {
+    await deleteDueKeys(tx, now);
+    await tx.deleteExpiredTokens(now);
+  });
+}
+
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger(config);
+  const say = (message: string) => (logger ? logger.warn(message) : undefined);
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const spec = config.identities !== null ? readIdentities(config.identities) : null;
+  const rootKey = loadRootKey(config, say);
+  const store = await openStore(config);
+  try {
+    await checkRootKey(store, rootKey);
+    const dev = spec === null ? devIdentities(config.dataDir) : null;
+    try {
+      await applyIdentities(store, spec ?? (dev as { spec: IdentitiesSpec }).spec, config.region, rootKey, clock.now());
+    } catch (error) {
+      if (error instanceof IdentitiesError) throw new StartError(`identities: ${error.message}`);
+      throw error;
+    }
+    await maintain(store, clock);
+    const app = await buildApp({ config, store, clock, rootKey, logger });
+    await app.listen({ host: config.host, port: config.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const timer = setInterval(() => {
+      maintain(store, clock).catch((error) => logger && logger.error({ err: error }, 'maintenance failed'));
+    }, options.maintenanceMs ?? 30_000);
+    timer.unref();
+    return {
+      url: `http://${host}:${port}`,
+      app,
+      store,
+      rootKey,
+      devIdentities: dev,
+      async close() {
+        clearInterval(timer);
+        await app.close();
+        await store.close();
+      },
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}

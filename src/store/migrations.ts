@@ -1,0 +1,48 @@
+/**
+ * Versioned schema migrations, one list for both drivers. Each entry is applied once, in
+ * order, inside the transaction that records it in schema_migrations. `dialect` fills the
+ * few type names the two databases spell differently.
+ */
+export interface Dialect {
+  blob: string;
+  bigint: string;
+}
+
+export const SQLITE: Dialect = { blob: 'BLOB', bigint: 'INTEGER' };
+export const POSTGRES: Dialect = { blob: 'BYTEA', bigint: 'BIGINT' };
+
+export const MIGRATIONS: ReadonlyArray<(d: Dialect) => string[]> = [
+  // 1: identities, keys, key material, grants.
+  (d) => [
+    `CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+    `CREATE TABLE accounts (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE)`,
+    `CREATE TABLE projects (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+       name TEXT NOT NULL, UNIQUE (account_id, name))`,
+    `CREATE TABLE users (id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+       name TEXT NOT NULL, password_hash TEXT, policies TEXT NOT NULL, UNIQUE (account_id, name))`,
+    `CREATE TABLE access_keys (ak TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id),
+       sk_sealed ${d.blob} NOT NULL)`,
+    `CREATE INDEX access_keys_by_user ON access_keys (user_id)`,
+    `CREATE TABLE tokens (hash TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id),
+       project_id TEXT, issued_at ${d.bigint} NOT NULL, expires_at ${d.bigint} NOT NULL)`,
+    `CREATE INDEX tokens_by_expiry ON tokens (expires_at)`,
+    `CREATE TABLE keys (key_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, region TEXT NOT NULL,
+       alias TEXT NOT NULL, description TEXT NOT NULL, spec TEXT NOT NULL, usage TEXT NOT NULL,
+       origin TEXT NOT NULL, state TEXT NOT NULL, creation_date ${d.bigint} NOT NULL,
+       scheduled_deletion_date ${d.bigint}, default_key INTEGER NOT NULL,
+       rotation_enabled INTEGER NOT NULL, rotation_interval INTEGER NOT NULL,
+       last_rotation_time ${d.bigint}, rotations INTEGER NOT NULL, material_version INTEGER NOT NULL,
+       UNIQUE (account_id, region, alias))`,
+    `CREATE INDEX keys_by_account ON keys (account_id, region, creation_date, key_id)`,
+    `CREATE INDEX keys_by_deletion ON keys (scheduled_deletion_date)`,
+    `CREATE TABLE key_materials (key_id TEXT NOT NULL, version INTEGER NOT NULL,
+       sealed ${d.blob} NOT NULL, created_at ${d.bigint} NOT NULL, PRIMARY KEY (key_id, version))`,
+    `CREATE TABLE grants (grant_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, grantee_principal TEXT NOT NULL,
+       grantee_type TEXT NOT NULL, operations TEXT NOT NULL, issuing_principal TEXT NOT NULL,
+       retiring_principal TEXT, name TEXT, creation_date ${d.bigint} NOT NULL)`,
+    `CREATE INDEX grants_by_key ON grants (key_id, creation_date, grant_id)`,
+    `CREATE INDEX grants_by_grantee ON grants (grantee_principal, key_id)`,
+    `CREATE INDEX grants_by_retiring ON grants (retiring_principal)`,
+    `CREATE INDEX grants_by_issuer ON grants (issuing_principal)`,
+  ],
+];

@@ -1,0 +1,11 @@
+import { join } from 'node:path';
+import type { Config } from '../config.ts';
+import { SqliteStore } from './sqlite.ts';
+import type { Store } from './store.ts';
+
+/** Opens the store the configuration names and brings its schema up to date. */
+export async function openStore(config: Config): Promise<Store> {
+  if (config.store === 'sqlite') return new SqliteStore(join(config.dataDir, 'kmsd.db'));
+  const { PostgresStore } = await import('./postgres.ts');
+  return PostgresStore.open(config.store);
+}

@@ -1,0 +1,97 @@
+import type { AccessKey, Grant, GranteeType, Key, KeyMaterial, KeyStateValue, Token, User } from '../core/model.ts';
+
+// Mapping between table rows and core records, shared by both drivers.
+type Row = Record<string, unknown>;
+
+const num = (v: unknown): number => Number(v);
+const optNum = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const bytes = (v: unknown): Buffer => Buffer.from(v as Uint8Array);
+const optText = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+export const KEY_COLUMNS =
+  'key_id, account_id, region, alias, description, spec, usage, origin, state, creation_date, ' +
+  'scheduled_deletion_date, default_key, rotation_enabled, rotation_interval, last_rotation_time, ' +
+  'rotations, material_version';
+
+export function keyFromRow(r: Row): Key {
+  return {
+    keyId: String(r.key_id),
+    accountId: String(r.account_id),
+    region: String(r.region),
+    alias: String(r.alias),
+    description: String(r.description),
+    spec: String(r.spec),
+    usage: String(r.usage),
+    origin: r.origin === 'external' ? 'external' : 'kms',
+    state: String(r.state) as KeyStateValue,
+    creationDate: num(r.creation_date),
+    scheduledDeletionDate: optNum(r.scheduled_deletion_date),
+    defaultKey: num(r.default_key) === 1,
+    rotationEnabled: num(r.rotation_enabled) === 1,
+    rotationInterval: num(r.rotation_interval),
+    lastRotationTime: optNum(r.last_rotation_time),
+    rotations: num(r.rotations),
+    materialVersion: num(r.material_version),
+  };
+}
+
+/** Values in KEY_COLUMNS order. */
+export function keyToParams(k: Key): unknown[] {
+  return [
+    k.keyId, k.accountId, k.region, k.alias, k.description, k.spec, k.usage, k.origin, k.state,
+    k.creationDate, k.scheduledDeletionDate, k.defaultKey ? 1 : 0, k.rotationEnabled ? 1 : 0,
+    k.rotationInterval, k.lastRotationTime, k.rotations, k.materialVersion,
+  ];
+}
+
+export const GRANT_COLUMNS =
+  'grant_id, key_id, grantee_principal, grantee_type, operations, issuing_principal, retiring_principal, name, creation_date';
+
+export function grantFromRow(r: Row): Grant {
+  return {
+    grantId: String(r.grant_id),
+    keyId: String(r.key_id),
+    granteePrincipal: String(r.grantee_principal),
+    granteeType: String(r.grantee_type) as GranteeType,
+    operations: JSON.parse(String(r.operations)) as string[],
+    issuingPrincipal: String(r.issuing_principal),
+    retiringPrincipal: optText(r.retiring_principal),
+    name: optText(r.name),
+    creationDate: num(r.creation_date),
+  };
+}
+
+export function grantToParams(g: Grant): unknown[] {
+  return [
+    g.grantId, g.keyId, g.granteePrincipal, g.granteeType, JSON.stringify(g.operations),
+    g.issuingPrincipal, g.retiringPrincipal, g.name, g.creationDate,
+  ];
+}
+
+export function userFromRow(r: Row): User {
+  return {
+    id: String(r.id),
+    accountId: String(r.account_id),
+    name: String(r.name),
+    passwordHash: optText(r.password_hash),
+    policies: JSON.parse(String(r.policies)) as string[],
+  };
+}
+
+export function accessKeyFromRow(r: Row): AccessKey {
+  return { ak: String(r.ak), userId: String(r.user_id), skSealed: bytes(r.sk_sealed) };
+}
+
+export function tokenFromRow(r: Row): Token {
+  return {
+    hash: String(r.hash),
+    userId: String(r.user_id),
+    projectId: optText(r.project_id),
+    issuedAt: num(r.issued_at),
+    expiresAt: num(r.expires_at),
+  };
+}
+
+export function materialFromRow(r: Row): KeyMaterial {
+  return { keyId: String(r.key_id), version: num(r.version), sealed: bytes(r.sealed), createdAt: num(r.created_at) };
+}

@@ -1,0 +1,245 @@
+import type { Account, AccessKey, Grant, Key, KeyMaterial, Page, Project, Token, User } from '../core/model.ts';
+import type { KeyFilter, Tx } from './store.ts';
+import {
+  GRANT_COLUMNS, KEY_COLUMNS, accessKeyFromRow, grantFromRow, grantToParams, keyFromRow, keyToParams,
+  materialFromRow, tokenFromRow, userFromRow,
+} from './rows.ts';
+
+type Row = Record<string, unknown>;
+
+/**
+ * What a driver gives the shared SQL: run one statement (parameters written $1, $2, ...)
+ * inside the current transaction. `forUpdate` is the driver's row-lock suffix ('' on SQLite,
+ * whose writers are serialised anyway).
+ */
+export interface Executor {
+  all(sql: string, params: unknown[]): Promise<Row[]>;
+  run(sql: string, params: unknown[]): Promise<number>;
+  readonly forUpdate: string;
+}
+
+const placeholders = (n: number, from = 1): string =>
+  Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
+
+const KEY_INSERT = `INSERT INTO keys (${KEY_COLUMNS}) VALUES (${placeholders(17)})`;
+const KEY_UPDATE = `UPDATE keys SET ${KEY_COLUMNS.split(', ').slice(1).map((c, i) => `${c} = $${i + 2}`).join(', ')} WHERE key_id = $1`;
+const GRANT_INSERT = `INSERT INTO grants (${GRANT_COLUMNS}) VALUES (${placeholders(9)})`;
+
+// A grant the user may retire: it issued it, it is the retiring principal, or it (or its
+// account, for domain grantees) is the grantee and the grant holds retire-grant.
+const RETIRABLE = `FROM grants WHERE issuing_principal = $1 OR retiring_principal = $1
+  OR (((grantee_type = 'user' AND grantee_principal = $1) OR (grantee_type = 'domain' AND grantee_principal = $2))
+      AND operations LIKE '%"retire-grant"%')`;
+
+/** The one implementation of Tx, shared by the SQLite and PostgreSQL drivers. */
+export class SqlTx implements Tx {
+  private readonly db: Executor;
+  constructor(db: Executor) {
+    this.db = db;
+  }
+
+  private async one(sql: string, params: unknown[]): Promise<Row | null> {
+    const rows = await this.db.all(sql, params);
+    return rows[0] ?? null;
+  }
+
+  private async count(sql: string, params: unknown[]): Promise<number> {
+    const row = await this.one(sql, params);
+    return Number(row?.n ?? 0);
+  }
+
+  async getSetting(name: string): Promise<string | null> {
+    const row = await this.one('SELECT value FROM settings WHERE name = $1', [name]);
+    return row ? String(row.value) : null;
+  }
+  async putSetting(name: string, value: string): Promise<void> {
+    await this.db.run(
+      'INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
+      [name, value],
+    );
+  }
+
+  async getAccount(id: string): Promise<Account | null> {
+    const r = await this.one('SELECT id, name FROM accounts WHERE id = $1', [id]);
+    return r ? { id: String(r.id), name: String(r.name) } : null;
+  }
+  async findAccountByName(name: string): Promise<Account | null> {
+    const r = await this.one('SELECT id, name FROM accounts WHERE name = $1', [name]);
+    return r ? { id: String(r.id), name: String(r.name) } : null;
+  }
+  async insertAccount(a: Account): Promise<void> {
+    await this.db.run('INSERT INTO accounts (id, name) VALUES ($1, $2)', [a.id, a.name]);
+  }
+  async getProject(id: string): Promise<Project | null> {
+    const r = await this.one('SELECT id, account_id, name FROM projects WHERE id = $1', [id]);
+    return r ? { id: String(r.id), accountId: String(r.account_id), name: String(r.name) } : null;
+  }
+  async projectsOfAccount(accountId: string): Promise<Project[]> {
+    const rows = await this.db.all('SELECT id, account_id, name FROM projects WHERE account_id = $1 ORDER BY name', [accountId]);
+    return rows.map((r) => ({ id: String(r.id), accountId: String(r.account_id), name: String(r.name) }));
+  }
+  async insertProject(p: Project): Promise<void> {
+    await this.db.run('INSERT INTO projects (id, account_id, name) VALUES ($1, $2, $3)', [p.id, p.accountId, p.name]);
+  }
+  async getUser(id: string): Promise<User | null> {
+    const r = await this.one('SELECT * FROM users WHERE id = $1', [id]);
+    return r ? userFromRow(r) : null;
+  }
+  async findUser(accountId: string, name: string): Promise<User | null> {
+    const r = await this.one('SELECT * FROM users WHERE account_id = $1 AND name = $2', [accountId, name]);
+    return r ? userFromRow(r) : null;
+  }
+  async insertUser(u: User): Promise<void> {
+    await this.db.run('INSERT INTO users (id, account_id, name, password_hash, policies) VALUES ($1, $2, $3, $4, $5)', [
+      u.id, u.accountId, u.name, u.passwordHash, JSON.stringify(u.policies),
+    ]);
+  }
+  async updateUser(u: User): Promise<void> {
+    await this.db.run('UPDATE users SET name = $2, password_hash = $3, policies = $4 WHERE id = $1', [
+      u.id, u.name, u.passwordHash, JSON.stringify(u.policies),
+    ]);
+  }
+  async getAccessKey(ak: string): Promise<AccessKey | null> {
+    const r = await this.one('SELECT ak, user_id, sk_sealed FROM access_keys WHERE ak = $1', [ak]);
+    return r ? accessKeyFromRow(r) : null;
+  }
+  async accessKeysOfUser(userId: string): Promise<AccessKey[]> {
+    const rows = await this.db.all('SELECT ak, user_id, sk_sealed FROM access_keys WHERE user_id = $1 ORDER BY ak', [userId]);
+    return rows.map(accessKeyFromRow);
+  }
+  async insertAccessKey(k: AccessKey): Promise<void> {
+    await this.db.run('INSERT INTO access_keys (ak, user_id, sk_sealed) VALUES ($1, $2, $3)', [k.ak, k.userId, k.skSealed]);
+  }
+  async deleteAccessKey(ak: string): Promise<void> {
+    await this.db.run('DELETE FROM access_keys WHERE ak = $1', [ak]);
+  }
+  async getToken(hash: string): Promise<Token | null> {
+    const r = await this.one('SELECT * FROM tokens WHERE hash = $1', [hash]);
+    return r ? tokenFromRow(r) : null;
+  }
+  async insertToken(t: Token): Promise<void> {
+    await this.db.run('INSERT INTO tokens (hash, user_id, project_id, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5)', [
+      t.hash, t.userId, t.projectId, t.issuedAt, t.expiresAt,
+    ]);
+  }
+  async deleteExpiredTokens(now: number): Promise<number> {
+    return this.db.run('DELETE FROM tokens WHERE expires_at <= $1', [now]);
+  }
+
+  async getKey(keyId: string, options?: { lock?: boolean }): Promise<Key | null> {
+    const lock = options?.lock ? this.db.forUpdate : '';
+    const r = await this.one(`SELECT ${KEY_COLUMNS} FROM keys WHERE key_id = $1${lock}`, [keyId]);
+    return r ? keyFromRow(r) : null;
+  }
+  async findKeyByAlias(accountId: string, region: string, alias: string): Promise<Key | null> {
+    const r = await this.one(`SELECT ${KEY_COLUMNS} FROM keys WHERE account_id = $1 AND region = $2 AND alias = $3`, [
+      accountId, region, alias,
+    ]);
+    return r ? keyFromRow(r) : null;
+  }
+  async listKeys(accountId: string, region: string, filter: KeyFilter, offset: number, limit: number): Promise<Page<Key>> {
+    const where = ['account_id = $1', 'region = $2'];
+    const params: unknown[] = [accountId, region];
+    if (filter.state !== undefined) {
+      params.push(filter.state);
+      where.push(`state = $${params.length}`);
+    }
+    if (filter.spec !== undefined && filter.spec !== 'ALL') {
+      params.push(filter.spec);
+      where.push(`spec = $${params.length}`);
+    }
+    const cond = where.join(' AND ');
+    const total = await this.count(`SELECT COUNT(*) AS n FROM keys WHERE ${cond}`, params);
+    const rows = await this.db.all(
+      `SELECT ${KEY_COLUMNS} FROM keys WHERE ${cond} ORDER BY creation_date, key_id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+      [...params, limit, offset],
+    );
+    return { items: rows.map(keyFromRow), total };
+  }
+  async countCustomerKeys(accountId: string, region: string): Promise<number> {
+    return this.count('SELECT COUNT(*) AS n FROM keys WHERE account_id = $1 AND region = $2 AND default_key = 0', [accountId, region]);
+  }
+  async insertKey(k: Key): Promise<void> {
+    await this.db.run(KEY_INSERT, keyToParams(k));
+  }
+  async updateKey(k: Key): Promise<void> {
+    await this.db.run(KEY_UPDATE, keyToParams(k));
+  }
+  async deleteKey(keyId: string): Promise<void> {
+    await this.db.run('DELETE FROM grants WHERE key_id = $1', [keyId]);
+    await this.db.run('DELETE FROM key_materials WHERE key_id = $1', [keyId]);
+    await this.db.run('DELETE FROM keys WHERE key_id = $1', [keyId]);
+  }
+  async keysDueForDeletion(now: number, limit: number): Promise<string[]> {
+    const rows = await this.db.all(
+      'SELECT key_id FROM keys WHERE scheduled_deletion_date IS NOT NULL AND scheduled_deletion_date <= $1 ORDER BY scheduled_deletion_date LIMIT $2',
+      [now, limit],
+    );
+    return rows.map((r) => String(r.key_id));
+  }
+  async keysDueForRotation(now: number, limit: number): Promise<string[]> {
+    // interval is in days; last_rotation_time is set at creation and at every rotation.
+    const rows = await this.db.all(
+      `SELECT key_id FROM keys WHERE rotation_enabled = 1 AND state = '2'
+         AND last_rotation_time + rotation_interval * 86400000 <= $1 ORDER BY key_id LIMIT $2`,
+      [now, limit],
+    );
+    return rows.map((r) => String(r.key_id));
+  }
+
+  async insertMaterial(m: KeyMaterial): Promise<void> {
+    await this.db.run('INSERT INTO key_materials (key_id, version, sealed, created_at) VALUES ($1, $2, $3, $4)', [
+      m.keyId, m.version, m.sealed, m.createdAt,
+    ]);
+  }
+  async getMaterial(keyId: string, version: number): Promise<KeyMaterial | null> {
+    const r = await this.one('SELECT * FROM key_materials WHERE key_id = $1 AND version = $2', [keyId, version]);
+    return r ? materialFromRow(r) : null;
+  }
+
+  async insertGrant(g: Grant): Promise<void> {
+    await this.db.run(GRANT_INSERT, grantToParams(g));
+  }
+  async getGrant(grantId: string): Promise<Grant | null> {
+    const r = await this.one(`SELECT ${GRANT_COLUMNS} FROM grants WHERE grant_id = $1`, [grantId]);
+    return r ? grantFromRow(r) : null;
+  }
+  async deleteGrant(grantId: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM grants WHERE grant_id = $1', [grantId])) === 1;
+  }
+  async countGrants(keyId: string): Promise<number> {
+    return this.count('SELECT COUNT(*) AS n FROM grants WHERE key_id = $1', [keyId]);
+  }
+  async maxGrantsOnOneKey(accountId: string, region: string): Promise<number> {
+    return this.count(
+      `SELECT COALESCE(MAX(c), 0) AS n FROM (SELECT COUNT(*) AS c FROM grants g JOIN keys k ON k.key_id = g.key_id
+         WHERE k.account_id = $1 AND k.region = $2 GROUP BY g.key_id) per_key`,
+      [accountId, region],
+    );
+  }
+  async listGrants(keyId: string, offset: number, limit: number): Promise<Page<Grant>> {
+    const total = await this.countGrants(keyId);
+    const rows = await this.db.all(
+      `SELECT ${GRANT_COLUMNS} FROM grants WHERE key_id = $1 ORDER BY creation_date, grant_id LIMIT $2 OFFSET $3`,
+      [keyId, limit, offset],
+    );
+    return { items: rows.map(grantFromRow), total };
+  }
+  async grantsNaming(keyId: string, userId: string, accountId: string): Promise<Grant[]> {
+    const rows = await this.db.all(
+      `SELECT ${GRANT_COLUMNS} FROM grants WHERE key_id = $1 AND (
+         (grantee_type = 'user' AND grantee_principal = $2) OR (grantee_type = 'domain' AND grantee_principal = $3))
+       ORDER BY creation_date, grant_id`,
+      [keyId, userId, accountId],
+    );
+    return rows.map(grantFromRow);
+  }
+  async listRetirableGrants(userId: string, accountId: string, offset: number, limit: number): Promise<Page<Grant>> {
+    const total = await this.count(`SELECT COUNT(*) AS n ${RETIRABLE}`, [userId, accountId]);
+    const rows = await this.db.all(
+      `SELECT ${GRANT_COLUMNS} ${RETIRABLE} ORDER BY creation_date, grant_id LIMIT $3 OFFSET $4`,
+      [userId, accountId, limit, offset],
+    );
+    return { items: rows.map(grantFromRow), total };
+  }
+}

@@ -1,0 +1,147 @@
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { MIGRATIONS, SQLITE } from './migrations.ts';
+import { SqlTx, type Executor } from './sql-tx.ts';
+import type { Store, Tx } from './store.ts';
+
+type Row = Record<string, unknown>;
+
+interface Pending {
+  work: (tx: Tx) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Statements are written $1, $2 for both drivers; SQLite spells numbered parameters ?1, ?2. */
+class SqliteExecutor implements Executor {
+  readonly forUpdate = '';
+  private readonly db: DatabaseSync;
+  private readonly statements = new Map<string, StatementSync>();
+  constructor(db: DatabaseSync) {
+    this.db = db;
+  }
+  private prepare(sql: string): StatementSync {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql.replace(/\$(\d+)/g, '?$1'));
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+  async all(sql: string, params: unknown[]): Promise<Row[]> {
+    return this.prepare(sql).all(...(params as never[])) as Row[];
+  }
+  async run(sql: string, params: unknown[]): Promise<number> {
+    return Number(this.prepare(sql).run(...(params as never[])).changes);
+  }
+}
+
+/**
+ * The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a commit is on
+ * disk before its promise settles.
+ *
+ * Writers are serialised through one queue, and the queue commits in groups: every unit of
+ * work waiting when a transaction starts runs inside it, each under its own SAVEPOINT, so a
+ * failing unit rolls back alone while the others share one fsync. Readers use a second
+ * connection, which in WAL mode sees exactly the committed data and never a writer's
+ * half-done transaction.
+ */
+export class SqliteStore implements Store {
+  readonly driver = 'sqlite' as const;
+  private readonly writer: DatabaseSync;
+  private readonly reader: DatabaseSync;
+  private readonly writeTx: SqlTx;
+  private readonly readTx: SqlTx;
+  private readonly queue: Pending[] = [];
+  private draining = false;
+  private closed = false;
+
+  constructor(path: string) {
+    this.writer = new DatabaseSync(path);
+    this.writer.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON');
+    migrate(this.writer);
+    this.reader = new DatabaseSync(path);
+    this.reader.exec('PRAGMA busy_timeout = 5000; PRAGMA query_only = ON');
+    this.writeTx = new SqlTx(new SqliteExecutor(this.writer));
+    this.readTx = new SqlTx(new SqliteExecutor(this.reader));
+  }
+
+  read<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    return work(this.readTx);
+  }
+
+  write<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
+      void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) await this.commitGroup(this.queue.splice(0, 512));
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async commitGroup(group: Pending[]): Promise<void> {
+    const outcomes: Array<{ ok: boolean; value: unknown }> = [];
+    try {
+      this.writer.exec('BEGIN IMMEDIATE');
+    } catch (error) {
+      for (const p of group) p.reject(error);
+      return;
+    }
+    for (const p of group) {
+      this.writer.exec('SAVEPOINT unit');
+      try {
+        const value = await p.work(this.writeTx);
+        this.writer.exec('RELEASE unit');
+        outcomes.push({ ok: true, value });
+      } catch (error) {
+        this.writer.exec('ROLLBACK TO unit; RELEASE unit');
+        outcomes.push({ ok: false, value: error });
+      }
+    }
+    try {
+      this.writer.exec('COMMIT');
+    } catch (error) {
+      try {
+        this.writer.exec('ROLLBACK');
+      } catch {
+        // the failed COMMIT may already have ended the transaction
+      }
+      for (const p of group) p.reject(error);
+      return;
+    }
+    group.forEach((p, i) => (outcomes[i].ok ? p.resolve(outcomes[i].value) : p.reject(outcomes[i].value)));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    while (this.draining || this.queue.length > 0) await new Promise((r) => setTimeout(r, 1));
+    this.closed = true;
+    this.reader.close();
+    this.writer.close();
+  }
+}
+
+function migrate(db: DatabaseSync): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+  const row = db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number };
+  for (let version = row.v + 1; version <= MIGRATIONS.length; version++) {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      for (const sql of MIGRATIONS[version - 1](SQLITE)) db.exec(sql);
+      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, Date.now());
+      db.exec('COMMIT');
+    } catch (error) {
+      db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,78 @@
+import type { Account, AccessKey, Grant, Key, KeyMaterial, Page, Project, Token, User } from '../core/model.ts';
+
+/**
+ * The narrow store interface every driver implements (SQLite, PostgreSQL). Nothing above it
+ * knows SQL. All work happens inside `read` or `write`:
+ *
+ * - `write(work)` runs `work` as one all-or-nothing transaction; the promise settles only
+ *   after the commit is durable, or after the whole unit was rolled back.
+ * - `read(work)` sees only committed data and never changes anything.
+ *
+ * `lock` on getKey asks the driver to serialise every writer of that key until commit
+ * (SELECT ... FOR UPDATE on PostgreSQL; SQLite serialises all writers anyway). Every
+ * operation that changes a key or its grants takes that lock first, so per-key rules such
+ * as "at most 100 grants" and "a grant ends once" hold under concurrency on every driver.
+ */
+export interface Store {
+  readonly driver: 'sqlite' | 'postgres';
+  read<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  write<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface KeyFilter {
+  state?: string;
+  /** undefined or 'ALL' lists every spec. */
+  spec?: string;
+}
+
+export interface Tx {
+  getSetting(name: string): Promise<string | null>;
+  putSetting(name: string, value: string): Promise<void>;
+
+  getAccount(id: string): Promise<Account | null>;
+  findAccountByName(name: string): Promise<Account | null>;
+  insertAccount(account: Account): Promise<void>;
+  getProject(id: string): Promise<Project | null>;
+  projectsOfAccount(accountId: string): Promise<Project[]>;
+  insertProject(project: Project): Promise<void>;
+  getUser(id: string): Promise<User | null>;
+  findUser(accountId: string, name: string): Promise<User | null>;
+  insertUser(user: User): Promise<void>;
+  updateUser(user: User): Promise<void>;
+  getAccessKey(ak: string): Promise<AccessKey | null>;
+  accessKeysOfUser(userId: string): Promise<AccessKey[]>;
+  insertAccessKey(key: AccessKey): Promise<void>;
+  deleteAccessKey(ak: string): Promise<void>;
+  getToken(hash: string): Promise<Token | null>;
+  insertToken(token: Token): Promise<void>;
+  deleteExpiredTokens(now: number): Promise<number>;
+
+  getKey(keyId: string, options?: { lock?: boolean }): Promise<Key | null>;
+  findKeyByAlias(accountId: string, region: string, alias: string): Promise<Key | null>;
+  listKeys(accountId: string, region: string, filter: KeyFilter, offset: number, limit: number): Promise<Page<Key>>;
+  /** Customer keys (default keys excluded) of one account and region. */
+  countCustomerKeys(accountId: string, region: string): Promise<number>;
+  insertKey(key: Key): Promise<void>;
+  updateKey(key: Key): Promise<void>;
+  /** Deletes the key with its material and its grants. */
+  deleteKey(keyId: string): Promise<void>;
+  keysDueForDeletion(now: number, limit: number): Promise<string[]>;
+  keysDueForRotation(now: number, limit: number): Promise<string[]>;
+
+  insertMaterial(material: KeyMaterial): Promise<void>;
+  getMaterial(keyId: string, version: number): Promise<KeyMaterial | null>;
+
+  insertGrant(grant: Grant): Promise<void>;
+  getGrant(grantId: string): Promise<Grant | null>;
+  /** Returns false when no such grant existed (it was already ended). */
+  deleteGrant(grantId: string): Promise<boolean>;
+  countGrants(keyId: string): Promise<number>;
+  /** The largest number of grants on any one key of the account and region. */
+  maxGrantsOnOneKey(accountId: string, region: string): Promise<number>;
+  listGrants(keyId: string, offset: number, limit: number): Promise<Page<Grant>>;
+  /** Live grants on the key whose grantee is the user or the user's account. */
+  grantsNaming(keyId: string, userId: string, accountId: string): Promise<Grant[]>;
+  /** Grants the user may retire: issued by it, naming it as retiring principal, or granting it retire-grant. */
+  listRetirableGrants(userId: string, accountId: string, offset: number, limit: number): Promise<Page<Grant>>;
+}
