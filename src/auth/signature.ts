@@ -66,8 +66,16 @@ export interface SignableRequest {
   body: Buffer;
 }
 
+const bodyHash = (request: SignableRequest): string => createHash('sha256').update(request.body).digest('hex');
+
+/**
+ * The payload hash the signer used: X-Sdk-Content-Sha256 when the request carries it,
+ * else the SHA-256 of the body. kmsd accepts that header only when it is the body's true
+ * hash (see checkSignature): KMS bodies are JSON, which the SDKs always sign, so an
+ * UNSIGNED-PAYLOAD request would be one whose body nothing protects.
+ */
 export function payloadHash(request: SignableRequest): string {
-  return request.header('x-sdk-content-sha256') ?? createHash('sha256').update(request.body).digest('hex');
+  return request.header('x-sdk-content-sha256') ?? bodyHash(request);
 }
 
 /** The canonical request, or null when a header the signature names is missing. */
@@ -118,6 +126,8 @@ export function checkSignature(
   if (Math.abs(now - signedAt) > MAX_SKEW_MS) {
     return `signature expired, signature time:${sdkDate}, server time:${new Date(now).toISOString().replace(/[-:]|\.\d+/g, '')}`;
   }
+  const declared = request.header('x-sdk-content-sha256');
+  if (declared !== undefined && declared.toLowerCase() !== bodyHash(request)) return 'verify aksk signature fail';
   const canonical = canonicalRequest(request, auth.signedHeaders);
   if (canonical === null) return 'verify aksk signature fail';
   return signaturesEqual(sign(secretKey, sdkDate as string, canonical), auth.signature) ? null : 'verify aksk signature fail';
