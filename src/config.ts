@@ -23,6 +23,11 @@ export interface Config {
   maxKeys: number;
   bodyLimit: number;
   logLevel: string;
+  /**
+   * Also put `code` and `message` inside KMS error bodies, the fields the Node.js SDK reads
+   * (it ignores error_code/error_msg, reference §1.4). Off by default: the real shape is exact.
+   */
+  nodeSdkErrorFields: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -39,6 +44,7 @@ const OPTIONS = {
   'max-keys': { type: 'string', env: 'KMSD_MAX_KEYS', default: '100000' },
   'body-limit': { type: 'string', env: 'KMSD_BODY_LIMIT', default: '65536' },
   'log-level': { type: 'string', env: 'KMSD_LOG_LEVEL', default: 'info' },
+  'node-sdk-error-fields': { type: 'string', env: 'KMSD_NODE_SDK_ERROR_FIELDS', default: 'false' },
 } as const;
 
 type Name = keyof typeof OPTIONS;
@@ -48,6 +54,11 @@ function wholeNumber(name: string, value: string, min: number, max: number): num
     throw new ConfigError(`--${name} must be a whole number from ${min} to ${max}, got "${value}"`);
   }
   return Number(value);
+}
+
+function flag(name: string, value: string): boolean {
+  if (value !== 'true' && value !== 'false') throw new ConfigError(`--${name} must be true or false, got "${value}"`);
+  return value === 'true';
 }
 
 export function parseConfig(argv: string[], env: Record<string, string | undefined>): Config {
@@ -87,6 +98,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     maxKeys: wholeNumber('max-keys', get('max-keys'), 1, 100_000_000),
     bodyLimit: wholeNumber('body-limit', get('body-limit'), 1024, 16 * 1024 * 1024),
     logLevel: level,
+    nodeSdkErrorFields: flag('node-sdk-error-fields', get('node-sdk-error-fields')),
   });
 }
 

@@ -129,7 +129,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     if (path.startsWith('/v3/')) {
       return reply.code(known ? 405 : 404).send(new IamError(404, 'Could not find the requested resource.').body());
     }
-    return reply.code(error.status).send(error.body());
+    return reply.code(error.status).send(error.body(config.nodeSdkErrorFields));
   });
 
   return app;
@@ -144,10 +144,9 @@ function sendError(
   if (error instanceof AuthError) return reply.code(401).send(error.body(request.id));
   if (error instanceof IamError) return reply.code(error.status).send(error.body());
   const mapped = toKmsError(request, error);
-  if (mapped) return reply.code(mapped.status).send(mapped.body());
-  if (services.logger) request.log.error({ err: error }, 'internal error');
-  const internal = kms('KMS.0103');
-  return reply.code(internal.status).send(internal.body());
+  if (!mapped && services.logger) request.log.error({ err: error }, 'internal error');
+  const answer = mapped ?? kms('KMS.0103');
+  return reply.code(answer.status).send(answer.body(services.config.nodeSdkErrorFields));
 }
 
 /** The documented KMS error for a failure, or null when it is internal. */

@@ -16,8 +16,11 @@ export class KmsError extends Error {
     this.code = code;
     this.status = status;
   }
-  body(): { error: { error_code: string; error_msg: string } } {
-    return { error: { error_code: this.code, error_msg: this.message } };
+  /** `nodeSdkFields` adds code/message, which the Node.js SDK reads (see Config.nodeSdkErrorFields). */
+  body(nodeSdkFields = false): { error: Record<string, string> } {
+    const error: Record<string, string> = { error_code: this.code, error_msg: this.message };
+    if (nodeSdkFields) Object.assign(error, { code: this.code, message: this.message });
+    return { error };
   }
 }
 
@@ -34,17 +37,6 @@ export class AuthError extends Error {
   }
   body(requestId: string): { error_msg: string; error_code: string; request_id: string } {
     return { error_msg: this.message, error_code: 'APIGW.0301', request_id: requestId };
-  }
-}
-
-/** A rate limit answered as the gateway does (429, flat body). */
-export class ThrottledError extends Error {
-  readonly status = 429;
-  constructor() {
-    super('The throttling threshold has been reached: policy user over ratelimit,limit:%d,time:1 second');
-  }
-  body(requestId: string): { error_msg: string; error_code: string; request_id: string } {
-    return { error_msg: 'The throttling threshold has been reached.', error_code: 'APIGW.0308', request_id: requestId };
   }
 }
 
