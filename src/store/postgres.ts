@@ -41,6 +41,10 @@ export class PostgresStore implements Store {
 
   static async open(url: string, poolSize = 10): Promise<PostgresStore> {
     const pool = new pg.Pool({ connectionString: url, max: poolSize });
+    // An idle pooled connection that the server ends (restart, failover, admin) reports here;
+    // without a listener that would crash the node. The pool drops it, the next query gets a
+    // fresh connection, and a query in flight fails with its own error.
+    pool.on('error', () => {});
     try {
       await migrate(pool);
     } catch (error) {

@@ -1,0 +1,221 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Grant, Key } from '../core/model.ts';
+import { SqliteStore } from './sqlite.ts';
+import { PostgresStore } from './postgres.ts';
+import type { Store } from './store.ts';
+import { POSTGRES_SKIP, freshDatabase } from '../../test/support/postgres.ts';
+
+/**
+ * One conformance suite for the store interface, run against every driver. A driver that
+ * cannot run here is skipped with its reason (never in CI, see test/support/postgres.ts).
+ */
+interface Driver {
+  name: string;
+  skip: string | false;
+  open(): Promise<{ store: Store; dispose(): Promise<void> }>;
+}
+
+const DRIVERS: Driver[] = [
+  {
+    name: 'sqlite',
+    skip: false,
+    async open() {
+      const dir = mkdtempSync(join(tmpdir(), 'kmsd-store-'));
+      const store = new SqliteStore(join(dir, 'kmsd.db'));
+      return { store, dispose: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); } };
+    },
+  },
+  {
+    name: 'postgres',
+    skip: POSTGRES_SKIP,
+    async open() {
+      const db = await freshDatabase();
+      const store = await PostgresStore.open(db.url);
+      return { store, dispose: async () => { await store.close(); await db.drop(); } };
+    },
+  },
+];
+
+const id = () => randomBytes(16).toString('hex');
+
+function key(overrides: Partial<Key> = {}): Key {
+  return {
+    keyId: randomUUID(), accountId: 'acct', region: 'cn-north-4', alias: `a-${id()}`, description: '', spec: 'AES_256',
+    usage: 'ENCRYPT_DECRYPT', origin: 'kms', state: '2', creationDate: 1000, scheduledDeletionDate: null, defaultKey: false,
+    rotationEnabled: false, rotationInterval: 365, lastRotationTime: null, rotations: 0, materialVersion: 1, ...overrides,
+  };
+}
+
+function grant(keyId: string, overrides: Partial<Grant> = {}): Grant {
+  return {
+    grantId: randomBytes(32).toString('hex'), keyId, granteePrincipal: 'gus', granteeType: 'user', operations: ['describe-key'],
+    issuingPrincipal: 'alice', retiringPrincipal: null, name: null, creationDate: 1000, ...overrides,
+  };
+}
+
+for (const driver of DRIVERS) {
+  describe(`store conformance: ${driver.name}`, { skip: driver.skip }, () => {
+    const withStore = (fn: (store: Store) => Promise<void>) => async () => {
+      const { store, dispose } = await driver.open();
+      try {
+        await fn(store);
+      } finally {
+        await dispose();
+      }
+    };
+
+    test('a key round-trips every field; update and delete', withStore(async (store) => {
+      const k = key({ scheduledDeletionDate: 5, lastRotationTime: 7, rotationEnabled: true, defaultKey: true, state: '4' });
+      await store.write((tx) => tx.insertKey(k));
+      assert.deepEqual(await store.read((tx) => tx.getKey(k.keyId)), k);
+      assert.deepEqual(await store.read((tx) => tx.findKeyByAlias('acct', 'cn-north-4', k.alias)), k);
+      await store.write((tx) => tx.updateKey({ ...k, state: '3', description: 'd' }));
+      assert.deepEqual(await store.read((tx) => tx.getKey(k.keyId, { lock: false })), { ...k, state: '3', description: 'd' });
+      await store.write(async (tx) => {
+        await tx.insertGrant(grant(k.keyId));
+        await tx.insertMaterial({ keyId: k.keyId, version: 1, sealed: Buffer.from([1, 2, 3]), createdAt: 1 });
+        await tx.deleteKey(k.keyId);
+      });
+      assert.equal(await store.read((tx) => tx.getKey(k.keyId)), null);
+      assert.equal(await store.read((tx) => tx.countGrants(k.keyId)), 0);
+      assert.equal(await store.read((tx) => tx.getMaterial(k.keyId, 1)), null);
+    }));
+
+    test('a write that fails changes nothing', withStore(async (store) => {
+      const k = key();
+      await assert.rejects(store.write(async (tx) => {
+        await tx.insertKey(k);
+        await tx.insertGrant(grant(k.keyId));
+        throw new Error('boom');
+      }), /boom/);
+      assert.equal(await store.read((tx) => tx.getKey(k.keyId)), null);
+      assert.equal(await store.read((tx) => tx.countGrants(k.keyId)), 0);
+    }));
+
+    test('concurrent writes: a failing unit rolls back alone, the others commit', withStore(async (store) => {
+      const keys = Array.from({ length: 20 }, () => key());
+      const results = await Promise.allSettled(keys.map((k, i) => store.write(async (tx) => {
+        await tx.insertKey(k);
+        if (i % 4 === 0) throw new Error(`unit ${i}`);
+        return i;
+      })));
+      results.forEach((r, i) => assert.equal(r.status, i % 4 === 0 ? 'rejected' : 'fulfilled'));
+      const present = await Promise.all(keys.map((k) => store.read((tx) => tx.getKey(k.keyId))));
+      present.forEach((p, i) => assert.equal(p !== null, i % 4 !== 0));
+    }));
+
+    test('a unique alias is enforced by the store', withStore(async (store) => {
+      const k = key();
+      await store.write((tx) => tx.insertKey(k));
+      await assert.rejects(store.write((tx) => tx.insertKey(key({ alias: k.alias }))));
+    }));
+
+    test('grants: insert, get, count, page in creation order, delete once', withStore(async (store) => {
+      const k = key();
+      const gs = [3, 1, 2].map((t) => grant(k.keyId, { creationDate: t, name: `n${t}`, retiringPrincipal: 'rita', operations: ['describe-key', 'encrypt-data'] }));
+      await store.write(async (tx) => {
+        await tx.insertKey(k);
+        for (const g of gs) await tx.insertGrant(g);
+      });
+      assert.deepEqual(await store.read((tx) => tx.getGrant(gs[0].grantId)), gs[0]);
+      const page = await store.read((tx) => tx.listGrants(k.keyId, 1, 1));
+      assert.deepEqual(page, { items: [gs[2]], total: 3 });
+      const all = await store.read((tx) => tx.listGrants(k.keyId, 0, 100));
+      assert.deepEqual(all.items.map((g) => g.creationDate), [1, 2, 3]);
+      assert.equal(await store.write((tx) => tx.deleteGrant(gs[0].grantId)), true);
+      assert.equal(await store.write((tx) => tx.deleteGrant(gs[0].grantId)), false);
+      assert.equal(await store.read((tx) => tx.countGrants(k.keyId)), 2);
+    }));
+
+    test('grants naming a user: by user id, or by the account of a domain grant', withStore(async (store) => {
+      const k = key();
+      const byUser = grant(k.keyId, { granteePrincipal: 'u1', creationDate: 1 });
+      const byDomain = grant(k.keyId, { granteePrincipal: 'acct2', granteeType: 'domain', creationDate: 2 });
+      const other = grant(k.keyId, { granteePrincipal: 'u2', creationDate: 3 });
+      await store.write(async (tx) => {
+        await tx.insertKey(k);
+        for (const g of [byUser, byDomain, other]) await tx.insertGrant(g);
+      });
+      assert.deepEqual(await store.read((tx) => tx.grantsNaming(k.keyId, 'u1', 'acct2')), [byUser, byDomain]);
+      assert.deepEqual(await store.read((tx) => tx.grantsNaming(k.keyId, 'u3', 'acct3')), []);
+    }));
+
+    test('retirable grants: issuer, retiring principal, grantee holding retire-grant (user or domain)', withStore(async (store) => {
+      const k = key();
+      const issued = grant(k.keyId, { issuingPrincipal: 'me', creationDate: 1 });
+      const retiring = grant(k.keyId, { retiringPrincipal: 'me', creationDate: 2 });
+      const granteeWith = grant(k.keyId, { granteePrincipal: 'me', operations: ['retire-grant'], creationDate: 3 });
+      const granteeWithout = grant(k.keyId, { granteePrincipal: 'me', operations: ['describe-key'], creationDate: 4 });
+      const domainWith = grant(k.keyId, { granteePrincipal: 'myacct', granteeType: 'domain', operations: ['describe-key', 'retire-grant'], creationDate: 5 });
+      await store.write(async (tx) => {
+        await tx.insertKey(k);
+        for (const g of [issued, retiring, granteeWith, granteeWithout, domainWith]) await tx.insertGrant(g);
+      });
+      const page = await store.read((tx) => tx.listRetirableGrants('me', 'myacct', 0, 100));
+      assert.deepEqual(page, { items: [issued, retiring, granteeWith, domainWith], total: 4 });
+      assert.deepEqual(await store.read((tx) => tx.listRetirableGrants('me', 'myacct', 3, 1)), { items: [domainWith], total: 4 });
+    }));
+
+    test('concurrent ends of one grant under the key lock: exactly one succeeds', withStore(async (store) => {
+      const k = key();
+      const g = grant(k.keyId);
+      await store.write(async (tx) => {
+        await tx.insertKey(k);
+        await tx.insertGrant(g);
+      });
+      const ends = await Promise.all(Array.from({ length: 25 }, () => store.write(async (tx) => {
+        await tx.getKey(k.keyId, { lock: true });
+        return tx.deleteGrant(g.grantId);
+      })));
+      assert.equal(ends.filter(Boolean).length, 1);
+    }));
+
+    test('keys: list by account, filter, page; due for deletion; count customer keys', withStore(async (store) => {
+      const ks = [key({ creationDate: 1 }), key({ creationDate: 2, state: '3' }), key({ creationDate: 3, spec: 'SM4' }), key({ creationDate: 4, defaultKey: true }), key({ accountId: 'other' })];
+      const doomed = key({ creationDate: 5, state: '4', scheduledDeletionDate: 100 });
+      await store.write(async (tx) => {
+        for (const k of [...ks, doomed]) await tx.insertKey(k);
+      });
+      const all = await store.read((tx) => tx.listKeys('acct', 'cn-north-4', {}, 0, 100));
+      assert.equal(all.total, 5);
+      assert.deepEqual((await store.read((tx) => tx.listKeys('acct', 'cn-north-4', { state: '3' }, 0, 100))).items, [ks[1]]);
+      assert.deepEqual((await store.read((tx) => tx.listKeys('acct', 'cn-north-4', { spec: 'SM4' }, 0, 100))).items, [ks[2]]);
+      assert.deepEqual(await store.read((tx) => tx.listKeys('acct', 'cn-north-4', { spec: 'ALL' }, 1, 1)), { items: [ks[1]], total: 5 });
+      assert.equal(await store.read((tx) => tx.countCustomerKeys('acct', 'cn-north-4')), 4);
+      assert.deepEqual(await store.read((tx) => tx.keysDueForDeletion(99, 10)), []);
+      assert.deepEqual(await store.read((tx) => tx.keysDueForDeletion(100, 10)), [doomed.keyId]);
+    }));
+
+    test('identities, tokens and settings', withStore(async (store) => {
+      const accountId = id();
+      const userId = id();
+      await store.write(async (tx) => {
+        await tx.insertAccount({ id: accountId, name: `acme-${accountId}` });
+        await tx.insertProject({ id: 'p1' + accountId.slice(2), accountId, name: 'cn-north-4' });
+        await tx.insertUser({ id: userId, accountId, name: 'admin', passwordHash: null, policies: ['*:*:*'] });
+        await tx.insertAccessKey({ ak: `AK${accountId}`, userId, skSealed: Buffer.from('sealed') });
+        await tx.insertToken({ hash: 'h1', userId, projectId: null, issuedAt: 1, expiresAt: 10 });
+        await tx.putSetting('s', 'one');
+        await tx.putSetting('s', 'two');
+      });
+      const got = await store.read(async (tx) => ({
+        account: await tx.findAccountByName(`acme-${accountId}`),
+        user: await tx.findUser(accountId, 'admin'),
+        ak: await tx.getAccessKey(`AK${accountId}`),
+        token: await tx.getToken('h1'),
+        setting: await tx.getSetting('s'),
+      }));
+      assert.deepEqual(got.account, { id: accountId, name: `acme-${accountId}` });
+      assert.deepEqual(got.user?.policies, ['*:*:*']);
+      assert.deepEqual(got.ak?.skSealed, Buffer.from('sealed'));
+      assert.deepEqual(got.token, { hash: 'h1', userId, projectId: null, issuedAt: 1, expiresAt: 10 });
+      assert.equal(got.setting, 'two');
+      assert.equal(await store.write((tx) => tx.deleteExpiredTokens(10)), 1);
+    }));
+  });
+}

@@ -1,0 +1,136 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { testConfig } from '../src/config.ts';
+import { IdentitiesError, parseIdentities } from '../src/identities.ts';
+import { StartError } from '../src/root-key.ts';
+import { startServer } from '../src/server.ts';
+import { Client, startWorld, worldIdentities } from './harness.ts';
+
+const valid = () => ({ accounts: [{ name: 'acme', users: [{ name: 'admin', password: 'pw', access_keys: [{ ak: 'AK1', sk: 'SK1' }], policies: ['*:*:*'] }] }] });
+
+describe('the identities file', () => {
+  const BAD: Array<[string, (f: any) => void, string]> = [
+    ['no accounts', (f) => (f.accounts = []), 'accounts: must be a non-empty array'],
+    ['a bad account name', (f) => (f.accounts[0].name = 'a b'), 'accounts[0].name: must be 1-64 letters, digits, _ . -'],
+    ['a short account id', (f) => (f.accounts[0].id = 'abc'), 'accounts[0].id: must be 32 lower-case hex characters'],
+    ['no users', (f) => (f.accounts[0].users = []), 'accounts[0].users: must be a non-empty array'],
+    ['an empty password', (f) => (f.accounts[0].users[0].password = ''), 'accounts[0].users[0].password: must be a string of 1-256 characters'],
+    ['an AK with a dash', (f) => (f.accounts[0].users[0].access_keys[0].ak = 'A-K'), 'accounts[0].users[0].access_keys[0].ak: must be 1-128 letters and digits'],
+    ['a missing SK', (f) => delete f.accounts[0].users[0].access_keys[0].sk, 'accounts[0].users[0].access_keys[0].sk: must be a string of 1-256 characters'],
+    ['a malformed policy', (f) => (f.accounts[0].users[0].policies = ['kms:everything']), 'accounts[0].users[0].policies[0]: must be an action pattern such as "kms:cmk:*" or a system role name'],
+    ['a user twice', (f) => f.accounts[0].users.push({ name: 'admin' }), 'accounts[0].users[1].name: "admin" is declared twice'],
+    ['an AK twice', (f) => f.accounts[0].users.push({ name: 'u2', access_keys: [{ ak: 'AK1', sk: 'x' }] }), 'accounts[0].users[1].access_keys[0].ak: "AK1" is declared twice'],
+  ];
+  for (const [what, change, message] of BAD) {
+    test(`${what} is refused with a message naming the entry`, () => {
+      const file = valid();
+      change(file);
+      assert.throws(() => parseIdentities(file), (e: Error) => e instanceof IdentitiesError && e.message === message);
+    });
+  }
+
+  test('a malformed file stops the start, naming the bad entry, before the store is touched', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmsd-ids-'));
+    try {
+      const file = valid();
+      file.accounts[0].users[0].policies = ['nope'];
+      writeFileSync(join(dir, 'ids.json'), JSON.stringify(file));
+      const config = testConfig({ dataDir: dir, identities: join(dir, 'ids.json'), port: 0 });
+      await assert.rejects(startServer(config, { logger: false }), (e: Error) =>
+        e instanceof StartError && e.message === `identities file ${join(dir, 'ids.json')}: accounts[0].users[0].policies[0]: must be an action pattern such as "kms:cmk:*" or a system role name`);
+      writeFileSync(join(dir, 'ids.json'), '{"accounts": [');
+      await assert.rejects(startServer(config, { logger: false }), /not valid JSON/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('applying the same file again on restart changes nothing: same ids, tokens still valid', async () => {
+    const world = await startWorld();
+    const dir = world.dataDir;
+    const token = await world.as('alice').getToken();
+    const snapshot = () => world.server.store.read(async (tx) => {
+      const acme = await tx.findAccountByName('acme');
+      const alice = await tx.findUser(acme!.id, 'alice');
+      return { acme, alice, keys: await tx.accessKeysOfUser(alice!.id).then((ks) => ks.map((k) => k.ak)), projects: await tx.projectsOfAccount(acme!.id) };
+    });
+    const before = await snapshot();
+    const identities = join(dir, 'identities.json');
+    await world.server.close();
+    const again = await startServer(testConfig({ dataDir: dir, identities, port: 0 }), { clock: world.clock, logger: false });
+    try {
+      const after = await again.store.read(async (tx) => {
+        const acme = await tx.findAccountByName('acme');
+        const alice = await tx.findUser(acme!.id, 'alice');
+        return { acme, alice, keys: await tx.accessKeysOfUser(alice!.id).then((ks) => ks.map((k) => k.ak)), projects: await tx.projectsOfAccount(acme!.id) };
+      });
+      assert.deepEqual(after, before);
+      const r = await fetch(`${again.url}/v1.0/${world.users.alice.projectId}/kms/list-keys`, { method: 'POST', headers: { 'X-Auth-Token': token }, body: '{}' });
+      assert.equal(r.status, 200);
+    } finally {
+      await again.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('an access key removed from the file stops working at the next start', async () => {
+    const world = await startWorld();
+    const dir = world.dataDir;
+    const gus = world.users.gus;
+    assert.equal((await world.as('gus', 'aksk').kms('list-retirable-grants', {})).status, 403);
+    await world.server.close();
+    const path = join(dir, 'identities.json');
+    const file = JSON.parse(readFileSync(path, 'utf8'));
+    for (const account of file.accounts) for (const user of account.users) if (user.name === 'gus') user.access_keys = [];
+    writeFileSync(path, JSON.stringify(file));
+    const again = await startServer(testConfig({ dataDir: dir, identities: path, port: 0 }), { clock: world.clock, logger: false });
+    try {
+      const client = new Client({ ...world, url: again.url }, gus, 'aksk');
+      const r = await client.kms('list-retirable-grants', {});
+      assert.equal(r.status, 401);
+      assert.equal(r.body.error_msg, 'Incorrect IAM authentication information: Get secretKey failed,ak:******,err:ak not exist');
+    } finally {
+      await again.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the root key', () => {
+  test('starting with another root key fails with a clear message and changes nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmsd-root-'));
+    try {
+      const { path } = worldIdentities(dir);
+      const first = await startServer(testConfig({ dataDir: dir, identities: path, port: 0 }), { logger: false });
+      await first.close();
+      const db = readFileSync(join(dir, 'kmsd.db'));
+      const other = randomBytes(32).toString('base64');
+      await assert.rejects(
+        startServer(testConfig({ dataDir: dir, identities: path, port: 0, rootKey: other }), { logger: false }),
+        (e: Error) => e instanceof StartError && e.message === 'the root key does not match the one this store was created with; refusing to start (nothing was changed)',
+      );
+      assert.deepEqual(readFileSync(join(dir, 'kmsd.db')), db);
+      await assert.rejects(startServer(testConfig({ dataDir: dir, port: 0, rootKey: 'short' }), { logger: false }), /KMSD_ROOT_KEY must hold 32 bytes in base64/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a development start generates the root key file with mode 0600', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmsd-dev-'));
+    try {
+      const server = await startServer(testConfig({ dataDir: dir, port: 0 }), { logger: false });
+      await server.close();
+      const { statSync } = await import('node:fs');
+      assert.equal(statSync(join(dir, 'root.key')).mode & 0o777, 0o600);
+      assert.equal(statSync(join(dir, 'dev-identities.json')).mode & 0o777, 0o600);
+      assert.equal(Buffer.from(readFileSync(join(dir, 'root.key'), 'utf8').trim(), 'base64').length, 32);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
