@@ -13,7 +13,7 @@ interface Fixture {
   signature_valid_with: Record<string, string>;
 }
 
-const fixturesPath = fileURLToPath(new URL('../../../shared/reference/sdk-requests.jsonl', import.meta.url));
+const fixturesPath = fileURLToPath(new URL('../../test/fixtures/sdk-requests.jsonl', import.meta.url));
 const fixtures: Fixture[] = readFileSync(fixturesPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
 function toSignable(f: Fixture, change: { body?: string; header?: [string, string] } = {}): SignableRequest {
