@@ -4,6 +4,7 @@ import pino, { type Logger } from 'pino';
 import { buildApp } from './api/app.ts';
 import type { Config } from './config.ts';
 import { deleteDueKeys } from './core/keys.ts';
+import { rotateDueKeys } from './core/rotation.ts';
 import { systemClock, type Clock } from './core/runtime.ts';
 import type { RootKey } from './core/sealing.ts';
 import { devIdentities } from './dev-account.ts';
@@ -19,6 +20,8 @@ export interface RunningServer {
   rootKey: RootKey;
   /** The development account's file, when kmsd started without --identities. */
   devIdentities: { spec: IdentitiesSpec; path: string } | null;
+  /** Runs the housekeeping now (it also runs every maintenanceMs). */
+  maintain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -53,11 +56,15 @@ function readIdentities(path: string): IdentitiesSpec {
   }
 }
 
-/** Housekeeping that runs on every node: expired key deletions and tokens. */
-async function maintain(store: Store, clock: Clock): Promise<void> {
+/**
+ * Housekeeping that runs on every node: expired key deletions, due rotations, expired
+ * tokens. Each is idempotent under the key lock, so nodes may run it at the same time.
+ */
+async function maintain(store: Store, rootKey: RootKey, clock: Clock): Promise<void> {
   const now = clock.now();
   await store.write(async (tx) => {
     await deleteDueKeys(tx, now);
+    await rotateDueKeys(tx, rootKey, now);
     await tx.deleteExpiredTokens(now);
   });
 }
@@ -79,14 +86,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       if (error instanceof IdentitiesError) throw new StartError(`identities: ${error.message}`);
       throw error;
     }
-    await maintain(store, clock);
+    await maintain(store, rootKey, clock);
     const app = await buildApp({ config, store, clock, rootKey, logger });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const timer = setInterval(() => {
-      maintain(store, clock).catch((error) => logger && logger.error({ err: error }, 'maintenance failed'));
+      maintain(store, rootKey, clock).catch((error) => logger && logger.error({ err: error }, 'maintenance failed'));
     }, options.maintenanceMs ?? 30_000);
     timer.unref();
     return {
@@ -95,6 +102,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       store,
       rootKey,
       devIdentities: dev,
+      maintain: () => maintain(store, rootKey, clock),
       async close() {
         clearInterval(timer);
         await app.close();

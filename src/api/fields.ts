@@ -44,7 +44,27 @@ export const F = {
   pendingDays: text('^[0-9]{1,10}$', 'KMS.1401'),
   keyStateFilter: text('^[1-5]$', 'KMS.0308'),
   listKeySpec: oneOf(['AES_256', 'SM4', 'RSA_2048', 'RSA_3072', 'RSA_4096', 'EC_P256', 'EC_P384', 'SM2', 'ALL'], 'KMS.0308'),
+  plainText: { schema: { type: 'string', minLength: 1, maxLength: 4096 }, code: 'KMS.2101' },
+  cipherTextBase64: text('^[0-9a-zA-Z+/=]{128,5648}$', 'KMS.2201'),
+  plainTextHex: text('^[0-9a-fA-F]{2,4200}$', 'KMS.2101'),
+  cipherTextHex: text('^[0-9a-fA-F]{2,4400}$', 'KMS.2201'),
+  aad: { schema: { type: 'string', maxLength: 512 }, code: 'KMS.0208' },
+  encryptionContext: { schema: { type: 'object', maxProperties: 64, additionalProperties: { type: 'string' } }, code: 'KMS.0208' },
+  encryptionAlgorithm: oneOf(['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1', 'SM2_ENCRYPT'], 'KMS.0308'),
+  dataKeySpec: text('^[A-Z0-9_]{1,32}$', 'KMS.1902'),
+  dataKeyLength: text('^[0-9]{1,10}$', 'KMS.1901'),
+  dataKeyPlainLength: text('^[0-9]{1,10}$', 'KMS.2102'),
+  dataKeyCipherLength: text('^[0-9]{1,10}$', 'KMS.2202'),
+  randomDataLength: text('^[0-9]{1,10}$', 'KMS.1801'),
+  rotationInterval: { schema: { type: 'integer' }, code: 'KMS.3001' },
 } as const satisfies Record<string, Field>;
+
+/** The fields every data operation takes besides its own. */
+export const DATA_FIELDS = {
+  additional_authenticated_data: F.aad,
+  encryption_context: F.encryptionContext,
+  sequence: F.sequence,
+} as const;
 
 /** Fields whose "" is a value of its own rather than "not given". */
 export const EMPTY_IS_A_VALUE = new Set(['key_description']);

@@ -1,4 +1,15 @@
 import type { Operation } from './operation.ts';
+import createDatakey from './operations/create-datakey.ts';
+import createDatakeyWithoutPlaintext from './operations/create-datakey-without-plaintext.ts';
+import decryptData from './operations/decrypt-data.ts';
+import decryptDatakey from './operations/decrypt-datakey.ts';
+import disableKeyRotation from './operations/disable-key-rotation.ts';
+import enableKeyRotation from './operations/enable-key-rotation.ts';
+import encryptData from './operations/encrypt-data.ts';
+import encryptDatakey from './operations/encrypt-datakey.ts';
+import genRandom from './operations/gen-random.ts';
+import getKeyRotationStatus from './operations/get-key-rotation-status.ts';
+import updateKeyRotationInterval from './operations/update-key-rotation-interval.ts';
 import cancelKeyDeletion from './operations/cancel-key-deletion.ts';
 import createGrant from './operations/create-grant.ts';
 import createKey from './operations/create-key.ts';
@@ -20,5 +31,7 @@ import userQuotas from './operations/user-quotas.ts';
 export const OPERATIONS: readonly Operation[] = [
   createKey, describeKey, listKeys, enableKey, disableKey, scheduleKeyDeletion, cancelKeyDeletion,
   updateKeyAlias, updateKeyDescription, userInstances, userQuotas,
+  enableKeyRotation, disableKeyRotation, updateKeyRotationInterval, getKeyRotationStatus,
   createGrant, listGrants, listRetirableGrants, revokeGrant, retireGrant,
+  encryptData, decryptData, createDatakey, createDatakeyWithoutPlaintext, encryptDatakey, decryptDatakey, genRandom,
 ];

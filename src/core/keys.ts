@@ -78,6 +78,7 @@ export async function createKey(tx: Tx, caller: Caller, input: NewKey, rootKey: 
     rotationEnabled: false,
     rotationInterval: DEFAULT_ROTATION_INTERVAL_DAYS,
     lastRotationTime: null,
+    rotationDue: null,
     rotations: 0,
     materialVersion: external ? 0 : 1,
   };
@@ -101,7 +102,7 @@ export async function listKeys(tx: Tx, caller: Caller, filter: KeyFilter, page: 
  * Loads a key for a change by its owner: locked for the rest of the transaction, owner-side
  * caller only, and never a default key.
  */
-async function loadForChange(tx: Tx, caller: Caller, keyId: string, now: number): Promise<Key> {
+export async function loadForChange(tx: Tx, caller: Caller, keyId: string, now: number): Promise<Key> {
   const key = await loadKey(tx, keyId, now, true);
   requireOwnerSide(caller, key);
   if (key.defaultKey) throw kms(DECISIONS.defaultKey);

@@ -27,6 +27,8 @@ export interface Key {
   rotationEnabled: boolean;
   rotationInterval: number;
   lastRotationTime: number | null;
+  /** ms epoch of the next automatic rotation; null unless rotation is enabled. */
+  rotationDue: number | null;
   rotations: number;
   /** Version of the material new encryptions use (0 when the key has none, e.g. pending import). */
   materialVersion: number;

@@ -45,4 +45,9 @@ export const MIGRATIONS: ReadonlyArray<(d: Dialect) => string[]> = [
     `CREATE INDEX grants_by_retiring ON grants (retiring_principal)`,
     `CREATE INDEX grants_by_issuer ON grants (issuing_principal)`,
   ],
+  // 2: when a key with rotation enabled is next due for new material.
+  (d) => [
+    `ALTER TABLE keys ADD COLUMN rotation_due ${d.bigint}`,
+    `CREATE INDEX keys_by_rotation_due ON keys (rotation_due)`,
+  ],
 ];

@@ -11,7 +11,7 @@ const optText = (v: unknown): string | null => (v === null || v === undefined ? 
 export const KEY_COLUMNS =
   'key_id, account_id, region, alias, description, spec, usage, origin, state, creation_date, ' +
   'scheduled_deletion_date, default_key, rotation_enabled, rotation_interval, last_rotation_time, ' +
-  'rotations, material_version';
+  'rotation_due, rotations, material_version';
 
 export function keyFromRow(r: Row): Key {
   return {
@@ -30,6 +30,7 @@ export function keyFromRow(r: Row): Key {
     rotationEnabled: num(r.rotation_enabled) === 1,
     rotationInterval: num(r.rotation_interval),
     lastRotationTime: optNum(r.last_rotation_time),
+    rotationDue: optNum(r.rotation_due),
     rotations: num(r.rotations),
     materialVersion: num(r.material_version),
   };
@@ -40,7 +41,7 @@ export function keyToParams(k: Key): unknown[] {
   return [
     k.keyId, k.accountId, k.region, k.alias, k.description, k.spec, k.usage, k.origin, k.state,
     k.creationDate, k.scheduledDeletionDate, k.defaultKey ? 1 : 0, k.rotationEnabled ? 1 : 0,
-    k.rotationInterval, k.lastRotationTime, k.rotations, k.materialVersion,
+    k.rotationInterval, k.lastRotationTime, k.rotationDue, k.rotations, k.materialVersion,
   ];
 }
 

@@ -21,7 +21,7 @@ export interface Executor {
 const placeholders = (n: number, from = 1): string =>
   Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
 
-const KEY_INSERT = `INSERT INTO keys (${KEY_COLUMNS}) VALUES (${placeholders(17)})`;
+const KEY_INSERT = `INSERT INTO keys (${KEY_COLUMNS}) VALUES (${placeholders(KEY_COLUMNS.split(', ').length)})`;
 const KEY_UPDATE = `UPDATE keys SET ${KEY_COLUMNS.split(', ').slice(1).map((c, i) => `${c} = $${i + 2}`).join(', ')} WHERE key_id = $1`;
 const GRANT_INSERT = `INSERT INTO grants (${GRANT_COLUMNS}) VALUES (${placeholders(9)})`;
 
@@ -178,10 +178,9 @@ export class SqlTx implements Tx {
     return rows.map((r) => String(r.key_id));
   }
   async keysDueForRotation(now: number, limit: number): Promise<string[]> {
-    // interval is in days; last_rotation_time is set at creation and at every rotation.
     const rows = await this.db.all(
-      `SELECT key_id FROM keys WHERE rotation_enabled = 1 AND state = '2'
-         AND last_rotation_time + rotation_interval * 86400000 <= $1 ORDER BY key_id LIMIT $2`,
+      `SELECT key_id FROM keys WHERE rotation_due IS NOT NULL AND rotation_due <= $1 AND state = '2'
+         ORDER BY rotation_due LIMIT $2`,
       [now, limit],
     );
     return rows.map((r) => String(r.key_id));

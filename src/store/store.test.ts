@@ -47,7 +47,7 @@ function key(overrides: Partial<Key> = {}): Key {
   return {
     keyId: randomUUID(), accountId: 'acct', region: 'cn-north-4', alias: `a-${id()}`, description: '', spec: 'AES_256',
     usage: 'ENCRYPT_DECRYPT', origin: 'kms', state: '2', creationDate: 1000, scheduledDeletionDate: null, defaultKey: false,
-    rotationEnabled: false, rotationInterval: 365, lastRotationTime: null, rotations: 0, materialVersion: 1, ...overrides,
+    rotationEnabled: false, rotationInterval: 365, lastRotationTime: null, rotationDue: null, rotations: 0, materialVersion: 1, ...overrides,
   };
 }
 
@@ -70,7 +70,7 @@ for (const driver of DRIVERS) {
     };
 
     test('a key round-trips every field; update and delete', withStore(async (store) => {
-      const k = key({ scheduledDeletionDate: 5, lastRotationTime: 7, rotationEnabled: true, defaultKey: true, state: '4' });
+      const k = key({ scheduledDeletionDate: 5, lastRotationTime: 7, rotationDue: 9, rotationEnabled: true, defaultKey: true, state: '4' });
       await store.write((tx) => tx.insertKey(k));
       assert.deepEqual(await store.read((tx) => tx.getKey(k.keyId)), k);
       assert.deepEqual(await store.read((tx) => tx.findKeyByAlias('acct', 'cn-north-4', k.alias)), k);

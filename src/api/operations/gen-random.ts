@@ -1,0 +1,18 @@
+import { DECISIONS } from '../../core/decisions.ts';
+import { randomData } from '../../core/data.ts';
+import { kms } from '../errors.ts';
+import { F } from '../fields.ts';
+import { defineOperation, obj, str } from '../operation.ts';
+
+export default defineOperation({
+  name: 'gen-random',
+  method: 'POST',
+  actions: ['kms:cmk:generate', 'kms:cmk:generateRandom'],
+  fields: { random_data_length: F.randomDataLength, sequence: F.sequence },
+  required: ['random_data_length'],
+  response: obj({ random_data: str }),
+  async handle({ caller }, body) {
+    if (!caller.mayAct) throw kms(DECISIONS.callerMayNot);
+    return { random_data: randomData(body.random_data_length as string) };
+  },
+});
