@@ -232,3 +232,11 @@ export async function newGrant(
 }
 
 export const randomKeyId = (): string => crypto.randomUUID();
+
+/** The clear material of a key, read through the server's root key (for independent checks). */
+export async function keyMaterial(world: World, keyId: string, version: number): Promise<Buffer> {
+  const { materialContext } = await import('../src/core/sealing.ts');
+  const sealed = await world.server.store.read((tx) => tx.getMaterial(keyId, version));
+  if (!sealed) throw new Error(`no material ${keyId} v${version}`);
+  return world.server.rootKey.open(sealed.sealed, materialContext(keyId, version));
+}
