@@ -35,13 +35,14 @@ const CANARY = 'kmsd-root-key-check';
 
 /**
  * A store remembers a value sealed under the root key it was created with. Starting with
- * another root key fails here, before anything is written.
+ * another root key fails here, before anything else is written. Nodes starting together on
+ * a new store race to record theirs; every node then checks the one that was recorded.
  */
 export async function checkRootKey(store: Store, rootKey: RootKey): Promise<void> {
-  const sealed = await store.read((tx) => tx.getSetting(CANARY_CONTEXT));
+  let sealed = await store.read((tx) => tx.getSetting(CANARY_CONTEXT));
   if (sealed === null) {
-    await store.write((tx) => tx.putSetting(CANARY_CONTEXT, rootKey.seal(Buffer.from(CANARY), CANARY_CONTEXT).toString('base64')));
-    return;
+    const mine = rootKey.seal(Buffer.from(CANARY), CANARY_CONTEXT).toString('base64');
+    sealed = await store.write((tx) => tx.initSetting(CANARY_CONTEXT, mine));
   }
   try {
     rootKey.open(Buffer.from(sealed, 'base64'), CANARY_CONTEXT);

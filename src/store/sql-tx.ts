@@ -52,11 +52,10 @@ export class SqlTx implements Tx {
     const row = await this.one('SELECT value FROM settings WHERE name = $1', [name]);
     return row ? String(row.value) : null;
   }
-  async putSetting(name: string, value: string): Promise<void> {
-    await this.db.run(
-      'INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
-      [name, value],
-    );
+
+  async initSetting(name: string, value: string): Promise<string> {
+    await this.db.run('INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, value]);
+    return (await this.getSetting(name)) as string;
   }
 
   async getAccount(id: string): Promise<Account | null> {

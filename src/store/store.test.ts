@@ -200,8 +200,8 @@ for (const driver of DRIVERS) {
         await tx.insertUser({ id: userId, accountId, name: 'admin', passwordHash: null, policies: ['*:*:*'] });
         await tx.insertAccessKey({ ak: `AK${accountId}`, userId, skSealed: Buffer.from('sealed') });
         await tx.insertToken({ hash: 'h1', userId, projectId: null, issuedAt: 1, expiresAt: 10 });
-        await tx.putSetting('s', 'one');
-        await tx.putSetting('s', 'two');
+        assert.equal(await tx.initSetting('s', 'one'), 'one');
+        assert.equal(await tx.initSetting('s', 'two'), 'one');
       });
       const got = await store.read(async (tx) => ({
         account: await tx.findAccountByName(`acme-${accountId}`),
@@ -214,7 +214,7 @@ for (const driver of DRIVERS) {
       assert.deepEqual(got.user?.policies, ['*:*:*']);
       assert.deepEqual(got.ak?.skSealed, Buffer.from('sealed'));
       assert.deepEqual(got.token, { hash: 'h1', userId, projectId: null, issuedAt: 1, expiresAt: 10 });
-      assert.equal(got.setting, 'two');
+      assert.equal(got.setting, 'one');
       assert.equal(await store.write((tx) => tx.deleteExpiredTokens(10)), 1);
     }));
   });

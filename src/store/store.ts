@@ -28,7 +28,8 @@ export interface KeyFilter {
 
 export interface Tx {
   getSetting(name: string): Promise<string | null>;
-  putSetting(name: string, value: string): Promise<void>;
+  /** Stores the value unless the setting exists; returns what is stored either way. */
+  initSetting(name: string, value: string): Promise<string>;
 
   getAccount(id: string): Promise<Account | null>;
   findAccountByName(name: string): Promise<Account | null>;

@@ -1,0 +1,91 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, worldIdentities, type TestUser, type World } from '../harness.ts';
+import { freshDatabase } from './postgres.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/kmsd.js', import.meta.url));
+
+export interface Node {
+  url: string;
+  process: ChildProcess;
+  as(user: string, auth?: 'token' | 'aksk'): Client;
+  stop(): Promise<void>;
+}
+
+export interface Cluster {
+  dir: string;
+  databaseUrl: string;
+  identities: string;
+  rootKey: string;
+  users: Record<string, TestUser>;
+  nodes: Node[];
+  /** Starts one more node on the same database (e.g. to restart one). */
+  startNode(): Promise<Node>;
+  close(): Promise<void>;
+}
+
+/** Starts a kmsd process (the real CLI) on the cluster's database and waits for its address. */
+async function startNode(cluster: Omit<Cluster, 'nodes' | 'startNode' | 'close'>): Promise<Node> {
+  const child = spawn(process.execPath, [BIN, 'serve'], {
+    env: {
+      ...process.env,
+      KMSD_PORT: '0', KMSD_STORE: cluster.databaseUrl, KMSD_IDENTITIES: cluster.identities, KMSD_ROOT_KEY: cluster.rootKey,
+      KMSD_DATA_DIR: join(cluster.dir, `node-${randomBytes(4).toString('hex')}`), KMSD_LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d) => (out += d));
+  child.stderr?.on('data', (d) => (out += d));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`node did not start: ${out}`)), 30_000);
+    child.on('exit', (code) => reject(new Error(`node exited with ${code}: ${out}`)));
+    child.stdout?.on('data', () => {
+      const m = /serving the Huawei Cloud KMS v1\.0 API at (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+  });
+  const clients = new Map<string, Client>();
+  const world = { url, users: cluster.users } as unknown as World;
+  return {
+    url,
+    process: child,
+    as(user, auth = 'token') {
+      const key = `${user}/${auth}`;
+      if (!clients.has(key)) clients.set(key, new Client(world, cluster.users[user], auth));
+      return clients.get(key) as Client;
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** `size` kmsd processes over one fresh PostgreSQL database, started together. */
+export async function startCluster(size = 2): Promise<Cluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'kmsd-cluster-'));
+  const db = await freshDatabase();
+  const { path, users } = worldIdentities(dir);
+  const base = { dir, databaseUrl: db.url, identities: path, rootKey: randomBytes(32).toString('base64'), users };
+  const nodes = await Promise.all(Array.from({ length: size }, () => startNode(base)));
+  return {
+    ...base,
+    nodes,
+    startNode: () => startNode(base),
+    async close() {
+      await Promise.all(nodes.map((n) => n.stop()));
+      await db.drop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
