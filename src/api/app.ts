@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Authenticator, type Principal } from '../auth/authenticate.ts';
+import { remember } from '../core/memo.ts';
 import { allows } from '../auth/policy.ts';
 import type { Config } from '../config.ts';
-import type { Caller } from '../core/model.ts';
+import type { Caller, Project } from '../core/model.ts';
 import type { Clock } from '../core/runtime.ts';
 import type { RootKey } from '../core/sealing.ts';
 import type { Store } from '../store/store.ts';
@@ -51,6 +52,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
   });
   const authenticator = new Authenticator(store, rootKey, clock);
+  // Projects never change or go away once created: kept after their first read.
+  const projects = new Map<string, Project>();
   const authenticated = new WeakMap<FastifyRequest, Authenticated>();
 
   // Every body is kept as raw bytes: signatures are computed over them, and KMS bodies are
@@ -74,7 +77,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       preValidation: async (request) => {
         const principal = await authenticator.authenticate(signable(request));
         const projectId = (request.params as { project_id: string }).project_id;
-        const project = await store.read((tx) => tx.getProject(projectId));
+        const project = projects.get(projectId) ?? (await store.read((tx) => tx.getProject(projectId)));
+        if (project) remember(projects, projectId, project);
         if (!project || project.accountId !== principal.accountId || (principal.projectId !== null && principal.projectId !== projectId)) {
           throw kms('KMS.0321');
         }

@@ -4,6 +4,8 @@ import { RootKey, secretKeyContext } from '../core/sealing.ts';
 import type { Store, Tx } from '../store/store.ts';
 import { checkSignature, parseAuthorization, type SignableRequest } from './signature.ts';
 import { iamTime, tokenHash } from './tokens.ts';
+import type { Account, Token } from '../core/model.ts';
+import { remember } from '../core/memo.ts';
 
 /** Who made a request, once its token or signature checked out. */
 export interface Principal {
@@ -27,6 +29,11 @@ export class Authenticator {
   private readonly store: Store;
   private readonly rootKey: RootKey;
   private readonly clock: Clock;
+  // Issued tokens and accounts never change once written (a token only expires, which is
+  // checked on every use), so they are kept after their first read. Users and access keys
+  // are read on every request: policies change and access keys are removed.
+  private readonly tokens = new Map<string, Token>();
+  private readonly accounts = new Map<string, Account>();
   constructor(store: Store, rootKey: RootKey, clock: Clock) {
     this.store = store;
     this.rootKey = rootKey;
@@ -44,8 +51,10 @@ export class Authenticator {
   async byToken(token: string): Promise<Principal> {
     const now = this.clock.now();
     return this.store.read(async (tx) => {
-      const found = await tx.getToken(tokenHash(token));
+      const hash = tokenHash(token);
+      const found = this.tokens.get(hash) ?? (await tx.getToken(hash));
       if (!found) throw new AuthError('decrypt token fail');
+      remember(this.tokens, hash, found);
       if (found.expiresAt <= now) throw new AuthError(`token expires, expires_at: ${iamTime(found.expiresAt)}`);
       const principal = await this.principalOf(tx, found.userId, null);
       if (!principal) throw new AuthError('decrypt token fail');
@@ -59,7 +68,7 @@ export class Authenticator {
     return this.store.read(async (tx) => {
       const key = await tx.getAccessKey(auth.accessKey);
       if (!key) throw new AuthError('Get secretKey failed,ak:******,err:ak not exist');
-      const secretKey = this.rootKey.open(key.skSealed, secretKeyContext(key.ak)).toString('utf8');
+      const secretKey = this.rootKey.openCached(key.skSealed, secretKeyContext(key.ak)).toString('utf8');
       const refusal = checkSignature(request, auth, secretKey, this.clock.now());
       if (refusal !== null) throw new AuthError(refusal);
       const principal = await this.principalOf(tx, key.userId, key.ak);
@@ -70,8 +79,9 @@ export class Authenticator {
 
   private async principalOf(tx: Tx, userId: string, accessKey: string | null): Promise<Principal | null> {
     const user = await tx.getUser(userId);
-    const account = user && (await tx.getAccount(user.accountId));
+    const account = user && (this.accounts.get(user.accountId) ?? (await tx.getAccount(user.accountId)));
     if (!user || !account) return null;
+    remember(this.accounts, account.id, account);
     return {
       userId: user.id,
       userName: user.name,

@@ -11,8 +11,8 @@ import { RootKey, materialContext } from './sealing.ts';
 /**
  * The cryptographic operations a grant can name. Each one loads the key, checks that the
  * caller may use it for this operation (its account with the IAM action, or a live grant
- * naming it), that the key is usable, and only then touches key material, which is opened
- * from its sealed form for the call and wiped after.
+ * naming it), that the key is usable, and only then touches key material, read sealed from
+ * the store and opened in memory (see RootKey.openCached).
  */
 
 export const MAX_PLAINTEXT_BYTES = 4096;
@@ -47,12 +47,7 @@ async function usableKey(tx: Tx, caller: Caller, keyId: string, operation: Grant
 async function withMaterial<T>(tx: Tx, rootKey: RootKey, key: Key, version: number, use: (material: Buffer) => T): Promise<T> {
   const sealed = await tx.getMaterial(key.keyId, version);
   if (!sealed) throw kms('KMS.2201');
-  const material = rootKey.open(sealed.sealed, materialContext(key.keyId, version));
-  try {
-    return use(material);
-  } finally {
-    material.fill(0);
-  }
+  return use(rootKey.openCached(sealed.sealed, materialContext(key.keyId, version)));
 }
 
 async function encryptUnder(tx: Tx, rootKey: RootKey, key: Key, plaintext: Buffer, aad: Buffer): Promise<Buffer> {

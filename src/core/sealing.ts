@@ -9,8 +9,18 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
  */
 const VERSION = 0x01;
 
+/** How many opened values RootKey keeps (key material versions and secret keys). */
+const OPENED_CACHE = 8192;
+
 export class RootKey {
   private readonly key: Buffer;
+  /**
+   * Opened values by context, with the sealed bytes they came from. A sealed record never
+   * changes in place (a new secret key or material version is a new blob), so a hit whose
+   * sealed bytes match is exactly what opening would give; the caller still reads the
+   * sealed record from the store on every request, so removed records are never served.
+   */
+  private readonly opened = new Map<string, { sealed: Buffer; clear: Buffer }>();
   constructor(key: Buffer) {
     if (key.length !== 32) throw new Error('the root key must be 32 bytes');
     this.key = Buffer.from(key);
@@ -22,6 +32,18 @@ export class RootKey {
     cipher.setAAD(Buffer.from(context, 'utf8'));
     const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
     return Buffer.concat([Buffer.from([VERSION]), nonce, cipher.getAuthTag(), body]);
+  }
+
+  /**
+   * open(), remembering the result. The returned buffer is shared: callers must not change it.
+   */
+  openCached(sealed: Buffer, context: string): Buffer {
+    const hit = this.opened.get(context);
+    if (hit && hit.sealed.equals(sealed)) return hit.clear;
+    const clear = this.open(sealed, context);
+    if (this.opened.size >= OPENED_CACHE) this.opened.delete(this.opened.keys().next().value as string);
+    this.opened.set(context, { sealed: Buffer.from(sealed), clear });
+    return clear;
   }
 
   /** Throws when the blob was not sealed under this root key for this context. */
