@@ -122,3 +122,12 @@ describe('IAM: GET /v3/auth/tokens and GET /v3/projects', () => {
     assert.equal(anonymous.status, 401);
   });
 });
+
+describe('IAM: unknown paths and methods', () => {
+  test('an unknown /v3 path is 404 and a known one with another method 405, in Keystone form', async () => {
+    const unknown = await raw(world.url, 'GET', '/v3/users');
+    assert.deepEqual([unknown.status, unknown.body], [404, { error: { code: 404, title: 'Not Found', message: 'Could not find the requested resource.' } }]);
+    const wrong = await raw(world.url, 'DELETE', '/v3/projects');
+    assert.deepEqual([wrong.status, wrong.body], [405, { error: { code: 405, title: 'Method Not Allowed', message: 'The method is not allowed for the requested URL.' } }]);
+  });
+});

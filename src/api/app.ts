@@ -131,7 +131,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     const known = knownPaths.some((re) => re.test(path));
     const error = known ? kms('KMS.0215') : kms('KMS.0201');
     if (path.startsWith('/v3/')) {
-      return reply.code(known ? 405 : 404).send(new IamError(404, 'Could not find the requested resource.').body());
+      const iam = known ? new IamError(405, 'The method is not allowed for the requested URL.') : new IamError(404, 'Could not find the requested resource.');
+      return reply.code(iam.status).send(iam.body());
     }
     return reply.code(error.status).send(error.body(config.nodeSdkErrorFields));
   });

@@ -44,10 +44,10 @@ export class AuthError extends Error {
 export class IamError extends Error {
   readonly status: number;
   readonly title: string;
-  constructor(status: 400 | 401 | 403 | 404, message: string) {
+  constructor(status: 400 | 401 | 403 | 404 | 405, message: string) {
     super(message);
     this.status = status;
-    this.title = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' }[status];
+    this.title = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed' }[status];
   }
   body(): { error: { code: number; title: string; message: string } } {
     return { error: { code: this.status, title: this.title, message: this.message } };
