@@ -7,7 +7,6 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
  * constant time.
  */
 export const ALGORITHM = 'SDK-HMAC-SHA256';
-export const EMPTY_BODY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 /** The gateway's clock-skew window. */
 export const MAX_SKEW_MS = 15 * 60 * 1000;
 
