@@ -23,6 +23,13 @@ export interface Config {
   maxKeys: number;
   bodyLimit: number;
   logLevel: string;
+  /** Requests a second per access key (per user for token callers) before 429; 0 = no limit. */
+  rateLimit: number;
+  /** Milliseconds a client has to send its request headers, and its whole request. */
+  headerTimeout: number;
+  requestTimeout: number;
+  /** Milliseconds an idle keep-alive connection stays open. */
+  keepAliveTimeout: number;
   /**
    * Also put `code` and `message` inside KMS error bodies, the fields the Node.js SDK reads
    * (it ignores error_code/error_msg, reference §1.4). Off by default: the real shape is exact.
@@ -44,6 +51,10 @@ const OPTIONS = {
   'max-keys': { type: 'string', env: 'KMSD_MAX_KEYS', default: '100000' },
   'body-limit': { type: 'string', env: 'KMSD_BODY_LIMIT', default: '65536' },
   'log-level': { type: 'string', env: 'KMSD_LOG_LEVEL', default: 'info' },
+  'rate-limit': { type: 'string', env: 'KMSD_RATE_LIMIT', default: '0' },
+  'header-timeout': { type: 'string', env: 'KMSD_HEADER_TIMEOUT', default: '10000' },
+  'request-timeout': { type: 'string', env: 'KMSD_REQUEST_TIMEOUT', default: '30000' },
+  'keep-alive-timeout': { type: 'string', env: 'KMSD_KEEP_ALIVE_TIMEOUT', default: '65000' },
   'node-sdk-error-fields': { type: 'string', env: 'KMSD_NODE_SDK_ERROR_FIELDS', default: 'false' },
 } as const;
 
@@ -85,6 +96,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
   }
   const region = get('region');
   if (!/^[a-z0-9-]{1,64}$/.test(region)) throw new ConfigError(`--region must look like cn-north-4, got "${region}"`);
+  const headerTimeout = wholeNumber('header-timeout', get('header-timeout'), 100, 3_600_000);
   return Object.freeze({
     host: get('host'),
     port: wholeNumber('port', get('port'), 0, 65535),
@@ -98,6 +110,10 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     maxKeys: wholeNumber('max-keys', get('max-keys'), 1, 100_000_000),
     bodyLimit: wholeNumber('body-limit', get('body-limit'), 1024, 16 * 1024 * 1024),
     logLevel: level,
+    rateLimit: wholeNumber('rate-limit', get('rate-limit'), 0, 10_000_000),
+    headerTimeout,
+    requestTimeout: wholeNumber('request-timeout', get('request-timeout'), headerTimeout, 3_600_000),
+    keepAliveTimeout: wholeNumber('keep-alive-timeout', get('keep-alive-timeout'), 100, 3_600_000),
     nodeSdkErrorFields: flag('node-sdk-error-fields', get('node-sdk-error-fields')),
   });
 }

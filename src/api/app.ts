@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Authenticator, type Principal } from '../auth/authenticate.ts';
 import { remember } from '../core/memo.ts';
@@ -12,7 +12,9 @@ import type { Store } from '../store/store.ts';
 import { IAM_ROUTES } from '../iam/routes.ts';
 import { parseKmsBody } from './body.ts';
 import { signable } from './signable.ts';
-import { AuthError, IamError, KmsError, kms } from './errors.ts';
+import { GatewayError, IamError, KmsError, ThrottledError, kms } from './errors.ts';
+import { anonymousDraft, callerDraft, noteBody, recordRefusal, recordingStore, type AuditDraft } from './audit.ts';
+import { RateLimiter } from './rate-limit.ts';
 import { bodySchema, type Operation, type OperationContext } from './operation.ts';
 import { OPERATIONS } from './routes.ts';
 import { validationError } from './validation.ts';
@@ -26,6 +28,9 @@ export interface Services {
   /** pino logger; false for none (tests). */
   logger: Logger | false;
 }
+
+/** How often Node checks the header and request deadlines. */
+const deadlineCheck = (config: Config): number => Math.min(1000, config.headerTimeout);
 
 export interface Authenticated {
   principal: Principal;
@@ -46,6 +51,21 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     // One access line per request comes from the onResponse hook below; no header is logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
+    // Slow clients: headers must arrive within headerTimeout, the whole request within
+    // requestTimeout (Node answers 408 and closes); an idle keep-alive connection closes after
+    // keepAliveTimeout. Deadlines are checked at least once a second. Node never applies the
+    // header deadline to a connection that sends nothing, so a connection silent for
+    // headerTimeout is closed too (socket inactivity; no KMS operation is that slow).
+    http: {
+      headersTimeout: config.headerTimeout,
+      requestTimeout: config.requestTimeout,
+      connectionsCheckingInterval: deadlineCheck(config),
+    },
+    requestTimeout: config.requestTimeout,
+    // Not longer than the header deadline: Node stops the socket's inactivity timer at that
+    // deadline, so a longer one would never fire for a connection that sends nothing.
+    connectionTimeout: config.headerTimeout,
+    keepAliveTimeout: config.keepAliveTimeout,
     genReqId: () => randomBytes(16).toString('hex'),
     requestIdHeader: false,
     routerOptions: { ignoreTrailingSlash: true },
@@ -55,6 +75,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   // Projects never change or go away once created: kept after their first read.
   const projects = new Map<string, Project>();
   const authenticated = new WeakMap<FastifyRequest, Authenticated>();
+  const drafts = new WeakMap<FastifyRequest, AuditDraft>();
+  const limiter = config.rateLimit > 0 ? new RateLimiter(config.rateLimit, clock) : null;
 
   // Every body is kept as raw bytes: signatures are computed over them, and KMS bodies are
   // parsed only after the caller is known (an unauthenticated caller learns nothing).
@@ -75,7 +97,11 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       schema: { ...(op.method === 'POST' && { body: bodySchema(op) }), response: { 200: op.response } },
       config: { operation: op },
       preValidation: async (request) => {
+        drafts.set(request, anonymousDraft(request.id, op.name, request.headers.authorization));
         const principal = await authenticator.authenticate(signable(request));
+        const draft = callerDraft(request.id, op.name, principal);
+        drafts.set(request, draft);
+        if (limiter && !limiter.take(principal.accessKey ?? `user:${principal.userId}`)) throw new ThrottledError(config.rateLimit);
         const projectId = (request.params as { project_id: string }).project_id;
         const project = projects.get(projectId) ?? (await store.read((tx) => tx.getProject(projectId)));
         if (project) remember(projects, projectId, project);
@@ -90,10 +116,12 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
         };
         authenticated.set(request, { principal, caller });
         if (op.method === 'POST') request.body = parseKmsBody(request.body as Buffer | undefined);
+        noteBody(draft, request.body);
       },
       handler: async (request) => {
         const who = authenticated.get(request) as Authenticated;
-        const ctx: OperationContext = { ...who, store, clock, rootKey, config };
+        const audited = op.mutates ? recordingStore(store, clock, drafts.get(request) as AuditDraft) : store;
+        const ctx: OperationContext = { ...who, store: audited, clock, rootKey, config };
         return op.handle(ctx, (request.body ?? {}) as Record<string, unknown>);
       },
     });
@@ -118,9 +146,20 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     return versionDocument(request.headers.host);
   });
 
-  app.setErrorHandler((error: Error & { code?: string; statusCode?: number; validation?: unknown }, request, reply) =>
-    sendError(request, reply, error, services),
-  );
+  app.setErrorHandler(async (error: Error & { code?: string; statusCode?: number; validation?: unknown }, request, reply) => {
+    const answer = refusalOf(request, error, services);
+    const op = operationOf(request);
+    if (op) {
+      const draft = drafts.get(request) ?? anonymousDraft(request.id, op.name, request.headers.authorization);
+      const code = answer instanceof GatewayError || answer instanceof KmsError ? answer.code : 'KMS.0103';
+      await recordRefusal(store, clock, draft, op.mutates === true, answer.status, code).catch((err: unknown) => {
+        if (services.logger) request.log.error({ err }, 'audit record failed');
+      });
+    }
+    if (answer instanceof GatewayError) return reply.code(answer.status).send(answer.body(request.id));
+    if (answer instanceof IamError) return reply.code(answer.status).send(answer.body());
+    return reply.code(answer.status).send(answer.body(config.nodeSdkErrorFields));
+  });
 
   const knownPaths = [
     ...OPERATIONS.map((op) => new RegExp(`^/v1\\.0/[^/]+/kms/${op.name}/?$`)),
@@ -140,24 +179,25 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   return app;
 }
 
-function sendError(
+const operationOf = (request: FastifyRequest): Operation | undefined =>
+  (request.routeOptions.config as { operation?: Operation } | undefined)?.operation;
+
+/** What a failure is answered with: its own error, the documented KMS error, or KMS.0103. */
+function refusalOf(
   request: FastifyRequest,
-  reply: FastifyReply,
   error: Error & { code?: string; statusCode?: number; validation?: unknown },
   services: Services,
-): FastifyReply {
-  if (error instanceof AuthError) return reply.code(401).send(error.body(request.id));
-  if (error instanceof IamError) return reply.code(error.status).send(error.body());
+): GatewayError | IamError | KmsError {
+  if (error instanceof GatewayError || error instanceof IamError) return error;
   const mapped = toKmsError(request, error);
   if (!mapped && services.logger) request.log.error({ err: error }, 'internal error');
-  const answer = mapped ?? kms('KMS.0103');
-  return reply.code(answer.status).send(answer.body(services.config.nodeSdkErrorFields));
+  return mapped ?? kms('KMS.0103');
 }
 
 /** The documented KMS error for a failure, or null when it is internal. */
 function toKmsError(request: FastifyRequest, error: Error & { code?: string; statusCode?: number; validation?: unknown }): KmsError | null {
   if (error instanceof KmsError) return error;
-  const op = (request.routeOptions.config as { operation?: Operation }).operation;
+  const op = operationOf(request);
   if (error.validation && op) return validationError(op, error.validation as never);
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return kms('KMS.0203');
   // Fastify's own 4xx (malformed content length, bad encoding, ...) are malformed requests.

@@ -25,18 +25,35 @@ export class KmsError extends Error {
 }
 
 /**
- * An authentication failure, answered as the API gateway does: 401 with a flat body.
- * `detail` is what the gateway prints after its fixed prefix; it never carries secrets.
+ * A refusal of the API gateway in front of KMS, in its flat shape:
+ * {"error_msg", "error_code", "request_id"} (reference §1.4, §9.5).
  */
-export class AuthError extends Error {
-  readonly status = 401;
-  readonly detail: string;
-  constructor(detail: string) {
-    super(`Incorrect IAM authentication information: ${detail}`);
-    this.detail = detail;
+export class GatewayError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
   }
   body(requestId: string): { error_msg: string; error_code: string; request_id: string } {
-    return { error_msg: this.message, error_code: 'APIGW.0301', request_id: requestId };
+    return { error_msg: this.message, error_code: this.code, request_id: requestId };
+  }
+}
+
+/** An authentication failure: 401 APIGW.0301. `detail` never carries secrets. */
+export class AuthError extends GatewayError {
+  readonly detail: string;
+  constructor(detail: string) {
+    super(401, 'APIGW.0301', `Incorrect IAM authentication information: ${detail}`);
+    this.detail = detail;
+  }
+}
+
+/** Too many requests for one access key (or token user) in one second: 429 APIGW.0308, the gateway's own words. */
+export class ThrottledError extends GatewayError {
+  constructor(limit: number) {
+    super(429, 'APIGW.0308', `The throttling threshold has been reached: policy user over ratelimit,limit:${limit},time:1 second`);
   }
 }
 

@@ -25,6 +25,8 @@ export interface Operation {
   name: string;
   method: 'POST' | 'GET';
   actions: readonly string[];
+  /** Changes the store (its one store.write is then audited in the same transaction). */
+  mutates?: boolean;
   fields: Readonly<Record<string, Field>>;
   required: readonly string[];
   response: Record<string, unknown>;

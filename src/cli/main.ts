@@ -1,10 +1,13 @@
 import { ConfigError, parseConfig } from '../config.ts';
 import { StartError } from '../root-key.ts';
 import { startServer } from '../server.ts';
+import { printAudit } from './audit.ts';
 
 const USAGE = `usage: kmsd serve [--host H] [--port P] [--data-dir DIR] [--identities FILE] [--region R]
                   [--store sqlite|postgres://...] [--root-key-file FILE] [--max-grants-per-key N]
                   [--max-keys N] [--body-limit BYTES] [--log-level LEVEL]
+                  [--rate-limit N] [--header-timeout MS] [--request-timeout MS] [--keep-alive-timeout MS]
+       kmsd audit [--data-dir DIR | --store postgres://...] [--key KEY_ID] [--principal ID] [--since ISO-TIME]
 Every flag is also an environment variable: KMSD_HOST, KMSD_PORT, KMSD_DATA_DIR, ...
 The root key may also be given as KMSD_ROOT_KEY (base64 of 32 bytes).`;
 
@@ -42,6 +45,7 @@ async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   try {
     if (command === 'serve') return await serve(rest);
+    if (command === 'audit') return await printAudit(rest, process.env, process.stdout);
     process.stderr.write(`${USAGE}\n`);
     process.exitCode = command === undefined || command === 'help' || command === '--help' ? 0 : 2;
   } catch (error) {

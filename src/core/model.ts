@@ -109,3 +109,34 @@ export interface Page<T> {
   items: T[];
   total: number;
 }
+
+/** How a recorded request ended: done, refused for who the caller is, or refused for what it asked. */
+export type AuditOutcome = 'allowed' | 'denied' | 'failed';
+
+/**
+ * One line of the audit trail. It names who did what to which key and grant and how it
+ * ended; it never holds plaintext, key material, data keys, tokens or signatures.
+ */
+export interface AuditEvent {
+  /** Assigned by the store, increasing. */
+  seq?: number;
+  time: number;
+  requestId: string;
+  accountId: string | null;
+  userId: string | null;
+  accessKeyId: string | null;
+  operation: string;
+  keyId: string | null;
+  grantId: string | null;
+  sequence: string | null;
+  outcome: AuditOutcome;
+  status: number;
+  errorCode: string | null;
+}
+
+/** Which events to list; every given condition must hold. `principal` matches user or account. */
+export interface AuditFilter {
+  keyId?: string;
+  principal?: string;
+  since?: number;
+}

@@ -6,10 +6,12 @@
 export interface Dialect {
   blob: string;
   bigint: string;
+  /** An increasing row number the database assigns. */
+  serial: string;
 }
 
-export const SQLITE: Dialect = { blob: 'BLOB', bigint: 'INTEGER' };
-export const POSTGRES: Dialect = { blob: 'BYTEA', bigint: 'BIGINT' };
+export const SQLITE: Dialect = { blob: 'BLOB', bigint: 'INTEGER', serial: 'INTEGER PRIMARY KEY AUTOINCREMENT' };
+export const POSTGRES: Dialect = { blob: 'BYTEA', bigint: 'BIGINT', serial: 'BIGSERIAL PRIMARY KEY' };
 
 export const MIGRATIONS: ReadonlyArray<(d: Dialect) => string[]> = [
   // 1: identities, keys, key material, grants.
@@ -49,5 +51,15 @@ export const MIGRATIONS: ReadonlyArray<(d: Dialect) => string[]> = [
   (d) => [
     `ALTER TABLE keys ADD COLUMN rotation_due ${d.bigint}`,
     `CREATE INDEX keys_by_rotation_due ON keys (rotation_due)`,
+  ],
+  // 3: the audit trail. Append-only; never holds plaintext, key material, tokens or signatures.
+  (d) => [
+    `CREATE TABLE audit_events (seq ${d.serial}, time ${d.bigint} NOT NULL, request_id TEXT NOT NULL,
+       account_id TEXT, user_id TEXT, access_key_id TEXT, operation TEXT NOT NULL, key_id TEXT,
+       grant_id TEXT, sequence TEXT, outcome TEXT NOT NULL, status INTEGER NOT NULL, error_code TEXT)`,
+    `CREATE INDEX audit_by_key ON audit_events (key_id, seq)`,
+    `CREATE INDEX audit_by_user ON audit_events (user_id, seq)`,
+    `CREATE INDEX audit_by_account ON audit_events (account_id, seq)`,
+    `CREATE INDEX audit_by_time ON audit_events (time, seq)`,
   ],
 ];

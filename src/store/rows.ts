@@ -1,4 +1,4 @@
-import type { AccessKey, Grant, GranteeType, Key, KeyMaterial, KeyStateValue, Token, User } from '../core/model.ts';
+import type { AccessKey, AuditEvent, AuditOutcome, Grant, GranteeType, Key, KeyMaterial, KeyStateValue, Token, User } from '../core/model.ts';
 
 // Mapping between table rows and core records, shared by both drivers.
 type Row = Record<string, unknown>;
@@ -95,4 +95,32 @@ export function tokenFromRow(r: Row): Token {
 
 export function materialFromRow(r: Row): KeyMaterial {
   return { keyId: String(r.key_id), version: num(r.version), sealed: bytes(r.sealed), createdAt: num(r.created_at) };
+}
+
+export const AUDIT_COLUMNS =
+  'time, request_id, account_id, user_id, access_key_id, operation, key_id, grant_id, sequence, outcome, status, error_code';
+
+export function auditToParams(e: AuditEvent): unknown[] {
+  return [
+    e.time, e.requestId, e.accountId, e.userId, e.accessKeyId, e.operation, e.keyId, e.grantId, e.sequence,
+    e.outcome, e.status, e.errorCode,
+  ];
+}
+
+export function auditFromRow(r: Row): AuditEvent {
+  return {
+    seq: num(r.seq),
+    time: num(r.time),
+    requestId: String(r.request_id),
+    accountId: optText(r.account_id),
+    userId: optText(r.user_id),
+    accessKeyId: optText(r.access_key_id),
+    operation: String(r.operation),
+    keyId: optText(r.key_id),
+    grantId: optText(r.grant_id),
+    sequence: optText(r.sequence),
+    outcome: String(r.outcome) as AuditOutcome,
+    status: num(r.status),
+    errorCode: optText(r.error_code),
+  };
 }

@@ -1,7 +1,7 @@
-import type { Account, AccessKey, Grant, Key, KeyMaterial, Page, Project, Token, User } from '../core/model.ts';
+import type { Account, AccessKey, AuditEvent, AuditFilter, Grant, Key, KeyMaterial, Page, Project, Token, User } from '../core/model.ts';
 import type { KeyFilter, Tx } from './store.ts';
 import {
-  GRANT_COLUMNS, KEY_COLUMNS, accessKeyFromRow, grantFromRow, grantToParams, keyFromRow, keyToParams,
+  AUDIT_COLUMNS, GRANT_COLUMNS, KEY_COLUMNS, accessKeyFromRow, auditFromRow, auditToParams, grantFromRow, grantToParams, keyFromRow, keyToParams,
   materialFromRow, tokenFromRow, userFromRow,
 } from './rows.ts';
 
@@ -23,6 +23,7 @@ const placeholders = (n: number, from = 1): string =>
 
 const KEY_INSERT = `INSERT INTO keys (${KEY_COLUMNS}) VALUES (${placeholders(KEY_COLUMNS.split(', ').length)})`;
 const KEY_UPDATE = `UPDATE keys SET ${KEY_COLUMNS.split(', ').slice(1).map((c, i) => `${c} = $${i + 2}`).join(', ')} WHERE key_id = $1`;
+const AUDIT_INSERT = `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES (${placeholders(12)})`;
 const GRANT_INSERT = `INSERT INTO grants (${GRANT_COLUMNS}) VALUES (${placeholders(9)})`;
 
 // A grant the user may retire: it issued it, it is the retiring principal, or it (or its
@@ -239,5 +240,26 @@ export class SqlTx implements Tx {
       [userId, accountId, limit, offset],
     );
     return { items: rows.map(grantFromRow), total };
+  }
+
+  async insertAudit(e: AuditEvent): Promise<void> {
+    await this.db.run(AUDIT_INSERT, auditToParams(e));
+  }
+  async listAudit(filter: AuditFilter, afterSeq: number, limit: number): Promise<AuditEvent[]> {
+    const params: unknown[] = [afterSeq];
+    const where = ['seq > $1'];
+    const add = (condition: (n: string) => string, value: unknown) => {
+      params.push(value);
+      where.push(condition(`$${params.length}`));
+    };
+    if (filter.keyId !== undefined) add((p) => `key_id = ${p}`, filter.keyId);
+    if (filter.principal !== undefined) add((p) => `(user_id = ${p} OR account_id = ${p})`, filter.principal);
+    if (filter.since !== undefined) add((p) => `time >= ${p}`, filter.since);
+    params.push(limit);
+    const rows = await this.db.all(
+      `SELECT seq, ${AUDIT_COLUMNS} FROM audit_events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map(auditFromRow);
   }
 }

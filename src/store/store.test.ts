@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Grant, Key } from '../core/model.ts';
+import type { AuditEvent, AuditFilter, Grant, Key } from '../core/model.ts';
 import { SqliteStore } from './sqlite.ts';
 import { PostgresStore } from './postgres.ts';
 import type { Store } from './store.ts';
@@ -216,6 +216,31 @@ for (const driver of DRIVERS) {
       assert.deepEqual(got.token, { hash: 'h1', userId, projectId: null, issuedAt: 1, expiresAt: 10 });
       assert.equal(got.setting, 'one');
       assert.equal(await store.write((tx) => tx.deleteExpiredTokens(10)), 1);
+    }));
+
+    test('audit events: appended in the transaction of their effect, listed by key, principal and time', withStore(async (store) => {
+      const base: AuditEvent = {
+        time: 100, requestId: 'r1', accountId: 'acct', userId: 'u1', accessKeyId: 'AK1', operation: 'retire-grant',
+        keyId: 'k1', grantId: 'g'.repeat(64), sequence: 's1', outcome: 'allowed', status: 200, errorCode: null,
+      };
+      await store.write((tx) => tx.insertAudit(base));
+      await store.write((tx) => tx.insertAudit({ ...base, time: 200, requestId: 'r2', userId: 'u2', accessKeyId: null, keyId: 'k2', grantId: null, sequence: null, outcome: 'denied', status: 403, errorCode: 'KMS.0306' }));
+      // An effect that fails takes its record with it.
+      await assert.rejects(store.write(async (tx) => {
+        await tx.insertAudit({ ...base, requestId: 'r3' });
+        throw new Error('effect failed');
+      }));
+      const all = await store.read((tx) => tx.listAudit({}, 0, 10));
+      assert.deepEqual(all.map(({ seq: _seq, ...e }) => e.requestId), ['r1', 'r2']);
+      assert.ok((all[0].seq as number) < (all[1].seq as number));
+      assert.deepEqual({ ...all[1], seq: 0 }, { ...base, seq: 0, time: 200, requestId: 'r2', userId: 'u2', accessKeyId: null, keyId: 'k2', grantId: null, sequence: null, outcome: 'denied', status: 403, errorCode: 'KMS.0306' });
+      const ids = async (filter: AuditFilter, after = 0) => (await store.read((tx) => tx.listAudit(filter, after, 10))).map((e) => e.requestId);
+      assert.deepEqual(await ids({ keyId: 'k2' }), ['r2']);
+      assert.deepEqual(await ids({ principal: 'u1' }), ['r1']);
+      assert.deepEqual(await ids({ principal: 'acct' }), ['r1', 'r2']);
+      assert.deepEqual(await ids({ since: 150 }), ['r2']);
+      assert.deepEqual(await ids({ principal: 'acct', keyId: 'k1', since: 100 }), ['r1']);
+      assert.deepEqual(await ids({}, all[0].seq as number), ['r2']);
     }));
   });
 }

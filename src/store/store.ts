@@ -1,4 +1,4 @@
-import type { Account, AccessKey, Grant, Key, KeyMaterial, Page, Project, Token, User } from '../core/model.ts';
+import type { Account, AccessKey, AuditEvent, AuditFilter, Grant, Key, KeyMaterial, Page, Project, Token, User } from '../core/model.ts';
 
 /**
  * The narrow store interface every driver implements (SQLite, PostgreSQL). Nothing above it
@@ -76,4 +76,9 @@ export interface Tx {
   grantsNaming(keyId: string, userId: string, accountId: string): Promise<Grant[]>;
   /** Grants the user may retire: issued by it, naming it as retiring principal, or granting it retire-grant. */
   listRetirableGrants(userId: string, accountId: string, offset: number, limit: number): Promise<Page<Grant>>;
+
+  /** Appends to the audit trail, inside the transaction of the effect it records. */
+  insertAudit(event: AuditEvent): Promise<void>;
+  /** Events matching the filter with seq > afterSeq, oldest first. */
+  listAudit(filter: AuditFilter, afterSeq: number, limit: number): Promise<AuditEvent[]>;
 }

@@ -7,6 +7,7 @@ export default defineOperation({
   name: 'cancel-key-deletion',
   method: 'POST',
   actions: ['kms:cmk:update', 'kms:cmk:cancelKeyDeletion'],
+  mutates: true,
   fields: { key_id: F.keyId, sequence: F.sequence },
   required: ['key_id'],
   response: KEY_STATE_SCHEMA,

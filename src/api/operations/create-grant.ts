@@ -8,6 +8,7 @@ export default defineOperation({
   name: 'create-grant',
   method: 'POST',
   actions: ['kms:grant:create', 'kms:cmk:createGrant'],
+  mutates: true,
   fields: {
     key_id: F.keyId,
     grantee_principal: F.principal,

@@ -6,6 +6,7 @@ export default defineOperation({
   name: 'create-key',
   method: 'POST',
   actions: ['kms:cmk:create'],
+  mutates: true,
   fields: {
     key_alias: F.keyAlias,
     key_spec: F.createKeySpec,

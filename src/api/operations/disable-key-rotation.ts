@@ -6,6 +6,7 @@ export default defineOperation({
   name: 'disable-key-rotation',
   method: 'POST',
   actions: ['kms:cmk:disableRotation', 'kms:cmk:disableKeyRotation'],
+  mutates: true,
   fields: { key_id: F.keyId, sequence: F.sequence },
   required: ['key_id'],
   response: EMPTY,

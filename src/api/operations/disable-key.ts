@@ -7,6 +7,7 @@ export default defineOperation({
   name: 'disable-key',
   method: 'POST',
   actions: ['kms:cmk:disable'],
+  mutates: true,
   fields: { key_id: F.keyId, sequence: F.sequence },
   required: ['key_id'],
   response: obj({ key_info: KEY_STATE_SCHEMA }),

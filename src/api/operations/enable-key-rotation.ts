@@ -6,6 +6,7 @@ export default defineOperation({
   name: 'enable-key-rotation',
   method: 'POST',
   actions: ['kms:cmk:enableRotation', 'kms:cmk:enableKeyRotation'],
+  mutates: true,
   fields: { key_id: F.keyId, sequence: F.sequence },
   required: ['key_id'],
   response: EMPTY,

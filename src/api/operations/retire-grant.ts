@@ -6,6 +6,7 @@ export default defineOperation({
   name: 'retire-grant',
   method: 'POST',
   actions: ['kms:grant:retire', 'kms:cmk:retireGrant'],
+  mutates: true,
   fields: { key_id: F.keyId, grant_id: F.grantId, sequence: F.sequence },
   required: ['key_id', 'grant_id'],
   response: EMPTY,

@@ -6,6 +6,7 @@ export default defineOperation({
   name: 'revoke-grant',
   method: 'POST',
   actions: ['kms:grant:revoke', 'kms:cmk:revokeGrant'],
+  mutates: true,
   fields: { key_id: F.keyId, grant_id: F.grantId, sequence: F.sequence },
   required: ['key_id', 'grant_id'],
   response: EMPTY,

@@ -7,6 +7,7 @@ export default defineOperation({
   name: 'schedule-key-deletion',
   method: 'POST',
   actions: ['kms:cmk:update', 'kms:cmk:scheduleKeyDeletion'],
+  mutates: true,
   fields: { key_id: F.keyId, pending_days: F.pendingDays, sequence: F.sequence },
   required: ['key_id', 'pending_days'],
   response: KEY_STATE_SCHEMA,

@@ -6,6 +6,7 @@ export default defineOperation({
   name: 'update-key-alias',
   method: 'POST',
   actions: ['kms:cmk:update', 'kms:cmk:updateKeyAlias'],
+  mutates: true,
   fields: { key_id: F.keyId, key_alias: F.keyAlias, sequence: F.sequence },
   required: ['key_id', 'key_alias'],
   response: obj({ key_info: obj({ key_id: str, key_alias: str }) }),

@@ -6,6 +6,7 @@ export default defineOperation({
   name: 'update-key-description',
   method: 'POST',
   actions: ['kms:cmk:update', 'kms:cmk:updateKeyDescription'],
+  mutates: true,
   fields: { key_id: F.keyId, key_description: F.keyDescription, sequence: F.sequence },
   required: ['key_id', 'key_description'],
   response: obj({ key_info: obj({ key_id: str, key_description: str }) }),

@@ -6,6 +6,7 @@ export default defineOperation({
   name: 'update-key-rotation-interval',
   method: 'POST',
   actions: ['kms:cmk:updateRotation', 'kms:cmk:updateKeyRotationInterval'],
+  mutates: true,
   fields: { key_id: F.keyId, rotation_interval: F.rotationInterval, sequence: F.sequence },
   required: ['key_id', 'rotation_interval'],
   response: EMPTY,

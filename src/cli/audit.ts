@@ -1,0 +1,63 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError, parseConfig } from '../config.ts';
+import type { AuditEvent, AuditFilter } from '../core/model.ts';
+import { openStore } from '../store/open.ts';
+
+const PAGE = 1000;
+
+/** One audit event as a JSON line: snake_case names as on the wire, the time in ISO 8601. */
+export function auditLine(e: AuditEvent): string {
+  return JSON.stringify({
+    seq: e.seq, time: new Date(e.time).toISOString(), request_id: e.requestId, account_id: e.accountId,
+    user_id: e.userId, access_key_id: e.accessKeyId, operation: e.operation, key_id: e.keyId, grant_id: e.grantId,
+    sequence: e.sequence, outcome: e.outcome, status: e.status, error_code: e.errorCode,
+  });
+}
+
+/** Splits the audit filters from the store flags (--data-dir, --store), which serve reads as well. */
+export function parseAuditArgs(argv: string[], env: Record<string, string | undefined>) {
+  const filterFlags = { key: { type: 'string' }, principal: { type: 'string' }, since: { type: 'string' } } as const;
+  const storeArgs: string[] = [];
+  const filterArgs: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].replace(/^--/, '').split('=')[0];
+    const target = name in filterFlags ? filterArgs : storeArgs;
+    target.push(argv[i]);
+    if (!argv[i].includes('=') && i + 1 < argv.length) target.push(argv[++i]);
+  }
+  let values: { key?: string; principal?: string; since?: string };
+  try {
+    values = parseArgs({ args: filterArgs, options: filterFlags, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  const filter: AuditFilter = {};
+  if (values.key !== undefined) filter.keyId = values.key;
+  if (values.principal !== undefined) filter.principal = values.principal;
+  if (values.since !== undefined) {
+    const since = Date.parse(values.since);
+    if (Number.isNaN(since)) throw new ConfigError(`--since must be a date or time in ISO 8601, got "${values.since}"`);
+    filter.since = since;
+  }
+  return { config: parseConfig(storeArgs, env), filter };
+}
+
+/** `kmsd audit`: prints the matching events, oldest first, one JSON object a line. */
+export async function printAudit(argv: string[], env: Record<string, string | undefined>, out: NodeJS.WritableStream): Promise<void> {
+  const { config, filter } = parseAuditArgs(argv, env);
+  const file = join(config.dataDir, 'kmsd.db');
+  if (config.store === 'sqlite' && !existsSync(file)) throw new ConfigError(`no kmsd store at ${file} (give --data-dir or --store)`);
+  const store = await openStore(config);
+  try {
+    for (let after = 0; ; ) {
+      const events = await store.read((tx) => tx.listAudit(filter, after, PAGE));
+      if (events.length > 0) out.write(`${events.map(auditLine).join('\n')}\n`);
+      if (events.length < PAGE) break;
+      after = events[events.length - 1].seq as number;
+    }
+  } finally {
+    await store.close();
+  }
+}

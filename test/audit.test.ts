@@ -1,0 +1,146 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { AuditEvent, AuditFilter } from '../src/core/model.ts';
+import { ManualClock } from '../src/core/runtime.ts';
+import { ERR, newGrant, newKey, raw, startWorld, type World } from './harness.ts';
+
+const BIN = fileURLToPath(new URL('../bin/kmsd.js', import.meta.url));
+
+let world: World;
+const clock = new ManualClock(Date.now());
+before(async () => {
+  world = await startWorld({ clock });
+});
+after(() => world.close());
+
+async function trail(filter: AuditFilter = {}): Promise<AuditEvent[]> {
+  return world.server.store.read((tx) => tx.listAudit(filter, 0, 10_000));
+}
+const time = () => world.clock.now();
+
+describe('audit trail', () => {
+  test('a retire is recorded with the principal who retired, its access key, key, grant and request id', async () => {
+    const alice = world.as('alice');
+    const keyId = await newKey(alice);
+    const grantId = await newGrant(alice, keyId, world.users.gus.id, ['describe-key', 'retire-grant']);
+    const sequence = '919c82d4-8046-4722-9094-35c3c6524cff';
+    const r = await world.as('gus', 'aksk').kms('retire-grant', { key_id: keyId, grant_id: grantId, sequence });
+    assert.equal(r.status, 200);
+    const events = await trail({ keyId });
+    assert.deepEqual(events.map((e) => e.operation), ['create-key', 'create-grant', 'retire-grant']);
+    const { seq, ...retire } = events[2];
+    assert.equal(typeof seq, 'number');
+    const gus = world.users.gus;
+    assert.deepEqual(retire, {
+      time: time(), requestId: r.headers.get('x-request-id'), accountId: gus.accountId, userId: gus.id, accessKeyId: gus.ak,
+      operation: 'retire-grant', keyId, grantId, sequence, outcome: 'allowed', status: 200, errorCode: null,
+    });
+    // create-grant is recorded with the grant it created, by the owner, with a token (no access key).
+    assert.deepEqual([events[1].grantId, events[1].userId, events[1].accessKeyId], [grantId, world.users.alice.id, null]);
+  });
+
+  test('a denied retire is recorded as denied, with the code it was answered with, and nothing else changes', async () => {
+    const alice = world.as('alice');
+    const keyId = await newKey(alice);
+    const grantId = await newGrant(alice, keyId, world.users.gus.id, ['describe-key']);
+    const r = await world.as('gus').kms('retire-grant', { key_id: keyId, grant_id: grantId });
+    assert.deepEqual([r.status, r.body], [403, ERR('KMS.0306', 'No access permissions.')]);
+    const last = (await trail({ keyId })).at(-1) as AuditEvent;
+    assert.deepEqual(
+      [last.operation, last.userId, last.grantId, last.outcome, last.status, last.errorCode],
+      ['retire-grant', world.users.gus.id, grantId, 'denied', 403, 'KMS.0306'],
+    );
+    assert.equal((await world.as('alice').kms('list-grants', { key_id: keyId })).body.total, 1);
+  });
+
+  test('a failed change is recorded as failed; a successful read is not recorded', async () => {
+    const keyId = await newKey(world.as('alice'));
+    const before = (await trail({ keyId })).length;
+    assert.equal((await world.as('alice').kms('describe-key', { key_id: keyId })).status, 200);
+    assert.equal((await world.as('alice').kms('encrypt-data', { key_id: keyId, plain_text: 'x' })).status, 200);
+    assert.equal((await trail({ keyId })).length, before);
+    const r = await world.as('alice').kms('revoke-grant', { key_id: keyId, grant_id: 'a'.repeat(64) });
+    assert.equal(r.status, 400);
+    const last = (await trail({ keyId })).at(-1) as AuditEvent;
+    assert.deepEqual([last.operation, last.outcome, last.status, last.errorCode], ['revoke-grant', 'failed', 400, 'KMS.2501']);
+  });
+
+  test('a read denied for lack of rights is recorded as denied', async () => {
+    const keyId = await newKey(world.as('alice'));
+    const r = await world.as('nobody').kms('describe-key', { key_id: keyId });
+    assert.equal(r.status, 403);
+    const last = (await trail({ keyId })).at(-1) as AuditEvent;
+    assert.deepEqual([last.operation, last.userId, last.outcome], ['describe-key', world.users.nobody.id, 'denied']);
+  });
+
+  test('an unauthenticated request is recorded as denied with the access key it claimed, and no identity', async () => {
+    const path = `/v1.0/${world.users.alice.projectId}/kms/create-key`;
+    const r = await raw(world.url, 'POST', path, {
+      headers: {
+        'Content-Type': 'application/json', 'X-Sdk-Date': '20261122T000000Z',
+        Authorization: 'SDK-HMAC-SHA256 Access=AKNOSUCHKEY, SignedHeaders=x-sdk-date, Signature=00',
+      },
+      body: '{"key_alias":"never"}',
+    });
+    assert.equal(r.status, 401);
+    const event = (await trail()).find((e) => e.requestId === r.body.request_id) as AuditEvent;
+    assert.deepEqual(
+      [event.operation, event.accessKeyId, event.userId, event.accountId, event.keyId, event.outcome, event.status, event.errorCode],
+      ['create-key', 'AKNOSUCHKEY', null, null, null, 'denied', 401, 'APIGW.0301'],
+    );
+  });
+
+  test('records hold identifiers only: no plaintext, data key, token, secret key or signature', async () => {
+    const alice = world.as('alice', 'aksk');
+    const keyId = await newKey(alice);
+    await alice.kms('encrypt-data', { key_id: keyId, plain_text: 'the-secret-plaintext' });
+    await alice.kms('create-datakey', { key_id: keyId, datakey_length: '256' });
+    await world.as('alice').kms('disable-key', { key_id: keyId });
+    const text = JSON.stringify(await trail());
+    for (const secret of ['the-secret-plaintext', world.users.alice.sk, await world.as('alice').getToken(), 'Signature=']) {
+      assert.equal(text.includes(secret), false, `trail holds ${secret.slice(0, 12)}`);
+    }
+  });
+});
+
+describe('kmsd audit', () => {
+  const cli = async (...args: string[]) =>
+    promisify(execFile)(process.execPath, [BIN, 'audit', '--data-dir', world.dataDir, ...args]);
+
+  test('prints JSON lines by key, by principal and since a time', async () => {
+    const alice = world.as('alice');
+    const keyId = await newKey(alice);
+    const grantId = await newGrant(alice, keyId, world.users.gus.id, ['describe-key', 'retire-grant']);
+    await world.as('gus').kms('retire-grant', { key_id: keyId, grant_id: grantId });
+    const byKey = (await cli('--key', keyId)).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(byKey.map((e) => [e.operation, e.outcome]), [['create-key', 'allowed'], ['create-grant', 'allowed'], ['retire-grant', 'allowed']]);
+    assert.deepEqual(Object.keys(byKey[2]), [
+      'seq', 'time', 'request_id', 'account_id', 'user_id', 'access_key_id', 'operation', 'key_id', 'grant_id', 'sequence',
+      'outcome', 'status', 'error_code',
+    ]);
+    assert.equal(byKey[2].time, new Date(time()).toISOString());
+    assert.equal(byKey[2].user_id, world.users.gus.id);
+
+    const byGus = (await cli('--principal', world.users.gus.id, '--key', keyId)).stdout.trim().split('\n');
+    assert.deepEqual(byGus.map((l) => JSON.parse(l).operation), ['retire-grant']);
+
+    clock.advance(60_000);
+    const later = new Date(time()).toISOString();
+    assert.equal((await cli('--since', later)).stdout, '');
+    await world.as('alice', 'aksk').kms('disable-key', { key_id: keyId });
+    const since = (await cli('--since', later)).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(since.map((e) => [e.operation, e.key_id]), [['disable-key', keyId]]);
+  });
+
+  test('a bad --since or a missing store is refused with exit code 2', async () => {
+    await assert.rejects(cli('--since', 'yesterday'), (e: { code: number; stderr: string }) =>
+      e.code === 2 && e.stderr === 'kmsd: --since must be a date or time in ISO 8601, got "yesterday"\n');
+    await assert.rejects(
+      promisify(execFile)(process.execPath, [BIN, 'audit', '--data-dir', '/nonexistent/kmsd']),
+      (e: { code: number; stderr: string }) => e.code === 2 && e.stderr === 'kmsd: no kmsd store at /nonexistent/kmsd/kmsd.db (give --data-dir or --store)\n',
+    );
+  });
+});

@@ -1,0 +1,140 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ManualClock } from '../src/core/runtime.ts';
+import { ERR, Client, startWorld, worldIdentities, type World } from './harness.ts';
+
+const clock = new ManualClock(Date.now());
+let world: World;
+before(async () => {
+  world = await startWorld({ clock, config: { rateLimit: 3, headerTimeout: 300, requestTimeout: 600, bodyLimit: 4096 } });
+});
+after(() => world.close());
+
+const throttled = (requestId: string | null) => ({
+  error_msg: 'The throttling threshold has been reached: policy user over ratelimit,limit:3,time:1 second',
+  error_code: 'APIGW.0308',
+  request_id: requestId,
+});
+
+/** Sends raw bytes and resolves with everything the server wrote before it closed. */
+function exchange(send: (socket: Socket) => void): Promise<{ text: string; ms: number }> {
+  const url = new URL(world.url);
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname, () => send(socket));
+    let text = '';
+    socket.on('data', (d) => (text += d));
+    socket.on('error', reject);
+    socket.on('close', () => resolve({ text, ms: Date.now() - started }));
+  });
+}
+
+describe('per-access-key rate limit', () => {
+  test('the fourth request in one second is 429 in the gateway format, other keys are not affected, the next second is open again', async () => {
+    const gus = world.as('gus', 'aksk');
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await gus.kms('list-retirable-grants', {})).status);
+    assert.deepEqual(statuses, [403, 403, 403]);
+    const refused = await gus.kms('list-retirable-grants', {});
+    assert.deepEqual([refused.status, refused.body], [429, throttled(refused.headers.get('x-request-id'))]);
+    // Another access key has its own budget.
+    assert.equal((await world.as('rita', 'aksk').kms('list-retirable-grants', {})).status, 200);
+    clock.advance(1000);
+    assert.equal((await gus.kms('list-retirable-grants', {})).status, 403);
+  });
+
+  test('token callers are limited per user; a throttled request is not written to the audit trail', async () => {
+    const rita = new Client(world, world.users.rita, 'token');
+    await rita.getToken();
+    clock.advance(1000);
+    const before = await world.server.store.read((tx) => tx.listAudit({ principal: world.users.rita.id }, 0, 1000));
+    const statuses = [];
+    for (let i = 0; i < 5; i++) statuses.push((await rita.kms('retire-grant', { key_id: crypto.randomUUID(), grant_id: 'a'.repeat(64) })).status);
+    assert.deepEqual(statuses, [404, 404, 404, 429, 429]);
+    const afterwards = await world.server.store.read((tx) => tx.listAudit({ principal: world.users.rita.id }, 0, 1000));
+    assert.equal(afterwards.length - before.length, 3);
+    clock.advance(1000);
+  });
+});
+
+describe('slow and oversized requests', () => {
+  test('a body over the limit is 400 KMS.0203', async () => {
+    clock.advance(1000);
+    const r = await world.as('alice', 'aksk').kms('encrypt-data', { key_id: crypto.randomUUID(), plain_text: 'x'.repeat(5000) });
+    assert.deepEqual([r.status, r.body], [400, ERR('KMS.0203', 'Request message too long.')]);
+  });
+
+  const trickle = (s: Socket, head: string, byte: string) => {
+    s.write(head);
+    const drip = setInterval(() => (s.writable ? s.write(byte) : clearInterval(drip)), 100);
+    s.on('close', () => clearInterval(drip));
+  };
+
+  test('headers that trickle past --header-timeout: 408 and the connection is closed', async () => {
+    const { text, ms } = await exchange((s) => trickle(s, 'POST /v1.0/p/kms/describe-key HTTP/1.1\r\nHost: x\r\nX-Slow: ', 'a'));
+    assert.match(text, /^HTTP\/1\.1 408 Request Timeout\r\n/);
+    assert.ok(ms >= 300, `closed after ${ms} ms`);
+  });
+
+  test('a client silent for --header-timeout after part of its headers is disconnected', async () => {
+    const { text, ms } = await exchange((s) => s.write('POST /v1.0/p/kms/describe-key HTTP/1.1\r\nHost: x\r\n'));
+    assert.ok(ms >= 300, `closed after ${ms} ms`);
+    assert.ok(text === '' || text.startsWith('HTTP/1.1 408'), text);
+  });
+
+  test('a body that trickles past --request-timeout: 408 and the connection is closed', async () => {
+    const { text } = await exchange((s) =>
+      trickle(s, 'POST /v1.0/p/kms/describe-key HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{', ' '));
+    assert.match(text, /^HTTP\/1\.1 408 Request Timeout\r\n/);
+  });
+
+  test('a connection that never sends anything is closed by the server', async () => {
+    const { text, ms } = await exchange(() => {});
+    assert.ok(ms >= 300, `closed after ${ms} ms`);
+    assert.ok(text === '' || text.startsWith('HTTP/1.1 408'), text);
+  });
+});
+
+const BIN = fileURLToPath(new URL('../bin/kmsd.js', import.meta.url));
+const rssKiB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+
+test('1,000 idle connections hold a bounded amount of memory and are closed at the header timeout', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kmsd-idle-'));
+  const { path } = worldIdentities(dir);
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', dir, '--identities', path, '--header-timeout', '3000', '--log-level', 'warn'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const port = await new Promise<number>((resolve) => {
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        const m = /127\.0\.0\.1:(\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+    });
+    const baseline = rssKiB(child.pid as number);
+    const sockets = await Promise.all(Array.from({ length: 1000 }, () => new Promise<Socket>((resolve, reject) => {
+      const s = connect(port, '127.0.0.1', () => resolve(s));
+      s.on('error', reject);
+    })));
+    const closed = Promise.all(sockets.map((s) => new Promise((resolve) => s.on('close', resolve))));
+    await new Promise((r) => setTimeout(r, 500));
+    const loaded = rssKiB(child.pid as number);
+    t.diagnostic(`RSS ${baseline} KiB before, ${loaded} KiB with 1,000 idle connections`);
+    assert.ok(loaded - baseline < 40 * 1024, `1,000 idle connections grew RSS by ${loaded - baseline} KiB`);
+    await closed;
+    // The server still answers afterwards.
+    const r = await fetch(`http://127.0.0.1:${port}/`);
+    assert.deepEqual([r.status, Object.keys(await r.json())], [200, ['versions']]);
+  } finally {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
