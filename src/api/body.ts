@@ -21,7 +21,9 @@ export function parseKmsBody(raw: Buffer | undefined): Record<string, unknown> {
   const body: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(parsed)) {
     if (value === '' && !EMPTY_IS_A_VALUE.has(name)) continue;
-    body[name] = value;
+    // defineProperty: a member named "__proto__" stays a plain (unknown, ignored) field and
+    // never becomes the body's prototype.
+    Object.defineProperty(body, name, { value, enumerable: true, writable: true, configurable: true });
   }
   return body;
 }
