@@ -132,7 +132,7 @@ describe(`generated bad input (${RUNS} requests per operation)`, () => {
           const headers: Record<string, string> = { 'X-Auth-Token': token };
           if (sent.contentType) headers['Content-Type'] = sent.contentType;
           const r = await fetch(path, {
-            method: op.method, headers, body: op.method === 'POST' ? sent.body : undefined, signal: AbortSignal.timeout(10_000),
+            method: op.method, headers, body: op.method === 'POST' ? new Uint8Array(sent.body) : undefined, signal: AbortSignal.timeout(10_000),
           });
           const text = await r.text();
           tally.requests++;

@@ -28,13 +28,22 @@ export interface Cluster {
   close(): Promise<void>;
 }
 
-/** Starts a kmsd process (the real CLI) on the cluster's database and waits for its address. */
-async function startNode(cluster: Omit<Cluster, 'nodes' | 'startNode' | 'close'>): Promise<Node> {
+export interface NodeSpec {
+  /** "sqlite" (in dataDir) or a postgres:// URL. */
+  store: string;
+  dataDir: string;
+  identities: string;
+  rootKey: string;
+  users: Record<string, TestUser>;
+}
+
+/** Starts a kmsd process (the real CLI) and waits for its address. */
+export async function startKmsd(spec: NodeSpec): Promise<Node> {
   const child = spawn(process.execPath, [BIN, 'serve'], {
     env: {
       ...process.env,
-      KMSD_PORT: '0', KMSD_STORE: cluster.databaseUrl, KMSD_IDENTITIES: cluster.identities, KMSD_ROOT_KEY: cluster.rootKey,
-      KMSD_DATA_DIR: join(cluster.dir, `node-${randomBytes(4).toString('hex')}`), KMSD_LOG_LEVEL: 'warn',
+      KMSD_PORT: '0', KMSD_STORE: spec.store, KMSD_IDENTITIES: spec.identities, KMSD_ROOT_KEY: spec.rootKey,
+      KMSD_DATA_DIR: spec.dataDir, KMSD_LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -53,13 +62,13 @@ async function startNode(cluster: Omit<Cluster, 'nodes' | 'startNode' | 'close'>
     });
   });
   const clients = new Map<string, Client>();
-  const world = { url, users: cluster.users } as unknown as World;
+  const world = { url, users: spec.users } as unknown as World;
   return {
     url,
     process: child,
     as(user, auth = 'token') {
       const key = `${user}/${auth}`;
-      if (!clients.has(key)) clients.set(key, new Client(world, cluster.users[user], auth));
+      if (!clients.has(key)) clients.set(key, new Client(world, spec.users[user], auth));
       return clients.get(key) as Client;
     },
     async stop() {
@@ -77,11 +86,12 @@ export async function startCluster(size = 2): Promise<Cluster> {
   const db = await freshDatabase();
   const { path, users } = worldIdentities(dir);
   const base = { dir, databaseUrl: db.url, identities: path, rootKey: randomBytes(32).toString('base64'), users };
-  const nodes = await Promise.all(Array.from({ length: size }, () => startNode(base)));
+  const startNode = () => startKmsd({ ...base, store: db.url, dataDir: join(dir, `node-${randomBytes(4).toString('hex')}`) });
+  const nodes = await Promise.all(Array.from({ length: size }, startNode));
   return {
     ...base,
     nodes,
-    startNode: () => startNode(base),
+    startNode,
     async close() {
       await Promise.all(nodes.map((n) => n.stop()));
       await db.drop();

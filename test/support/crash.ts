@@ -1,0 +1,258 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import type { AuditEvent, Grant, Key } from '../../src/core/model.ts';
+import { PostgresStore } from '../../src/store/postgres.ts';
+import { SqliteStore } from '../../src/store/sqlite.ts';
+import type { Store } from '../../src/store/store.ts';
+import { worldIdentities, type Reply, type TestUser } from '../harness.ts';
+import { startKmsd, type Node } from './cluster.ts';
+import { freshDatabase } from './postgres.ts';
+
+/**
+ * Issue #6 §1: kill kmsd with SIGKILL in the middle of concurrent create-key, create-grant,
+ * retire-grant and revoke-grant, restart it, and check against what the clients were told:
+ *
+ * - every 200 is reflected (keys and grants created, grants ended);
+ * - a refused request left nothing, and one that got no answer is all there or not at all
+ *   (a grant present is exactly the grant some request asked for);
+ * - the audit trail and the effects agree: each 200 has its one "allowed" record, and every
+ *   "allowed" record's effect is there (they were committed in one transaction);
+ * - SQLite's integrity_check is ok; the restarted server serves the same state.
+ */
+export interface CrashOptions {
+  store: 'sqlite' | 'postgres';
+  cycles: number;
+  /** Concurrent clients. */
+  clients?: number;
+  log?: (line: string) => void;
+}
+
+export interface CrashReport {
+  cycles: number;
+  requests: number;
+  answered200: number;
+  refused: number;
+  unanswered: number;
+  keys: number;
+  liveGrants: number;
+}
+
+interface SentGrant {
+  keyId: string;
+  name: string;
+  operations: string[];
+  retiringPrincipal: string | null;
+}
+
+/** What the clients know: confirmed state, and the requests whose outcome they never learnt. */
+class Model {
+  keys = new Map<string, string>(); // key id -> alias
+  grants = new Map<string, SentGrant>(); // live grant id -> what was asked
+  ended = new Set<string>();
+  pendingKeys = new Set<string>(); // aliases of create-key without an answer
+  refusedKeys = new Set<string>();
+  pendingGrants = new Map<string, SentGrant>(); // by name
+  refusedGrants = new Set<string>(); // names
+  pendingEnds = new Set<string>();
+  ending = new Set<string>();
+  allowed = new Set<string>(); // request ids answered 200 by a mutating operation
+}
+
+const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)];
+
+async function load(node: Node, model: Model, users: Record<string, TestUser>, clients: number, stopAt: Promise<void>) {
+  const owner = node.as('alice', 'token');
+  const grantee = node.as('gus', 'aksk');
+  let stopped = false;
+  void stopAt.then(() => (stopped = true));
+  const counts = { requests: 0, ok: 0, refused: 0, unanswered: 0 };
+  const send = async (client: typeof owner, op: string, body: Record<string, unknown>): Promise<Reply | null> => {
+    counts.requests++;
+    try {
+      const r = await client.kms(op, body);
+      if (r.status === 200) {
+        counts.ok++;
+        model.allowed.add(r.headers.get('x-request-id') as string);
+      } else counts.refused++;
+      return r;
+    } catch {
+      counts.unanswered++;
+      return null;
+    }
+  };
+  const loop = async () => {
+    while (!stopped) {
+      const roll = Math.random();
+      const live = [...model.grants.keys()].filter((g) => !model.ending.has(g));
+      if (roll < 0.15 || model.keys.size === 0) {
+        const alias = `crash-${randomBytes(6).toString('hex')}`;
+        model.pendingKeys.add(alias);
+        const r = await send(owner, 'create-key', { key_alias: alias });
+        if (r === null) continue;
+        model.pendingKeys.delete(alias);
+        if (r.status === 200) model.keys.set(r.body.key_info.key_id, alias);
+        else model.refusedKeys.add(alias);
+      } else if (roll < 0.6 || live.length === 0) {
+        const sent: SentGrant = {
+          keyId: pick([...model.keys.keys()]), name: `g${randomBytes(8).toString('hex')}`,
+          operations: pick([['describe-key', 'retire-grant'], ['encrypt-data', 'decrypt-data', 'retire-grant'], ['describe-key']]),
+          retiringPrincipal: Math.random() < 0.5 ? users.rita.id : null,
+        };
+        model.pendingGrants.set(sent.name, sent);
+        const r = await send(owner, 'create-grant', {
+          key_id: sent.keyId, grantee_principal: users.gus.id, operations: sent.operations, name: sent.name,
+          ...(sent.retiringPrincipal && { retiring_principal: sent.retiringPrincipal }),
+        });
+        if (r === null) continue;
+        model.pendingGrants.delete(sent.name);
+        if (r.status === 200) model.grants.set(r.body.grant_id, sent);
+        else model.refusedGrants.add(sent.name);
+      } else {
+        const grantId = pick(live);
+        const grant = model.grants.get(grantId) as SentGrant;
+        const retire = grant.operations.includes('retire-grant') && Math.random() < 0.6;
+        model.ending.add(grantId);
+        const r = await send(retire ? grantee : owner, retire ? 'retire-grant' : 'revoke-grant', { key_id: grant.keyId, grant_id: grantId });
+        model.ending.delete(grantId);
+        if (r === null) {
+          model.pendingEnds.add(grantId);
+          continue;
+        }
+        assert.equal(r.status, 200, `ending a live grant: ${r.status} ${r.text}`);
+        model.grants.delete(grantId);
+        model.ended.add(grantId);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, loop));
+  return counts;
+}
+
+/** Everything the store holds for acme, read while kmsd is down. */
+async function snapshot(store: Store, accountId: string, region: string) {
+  return store.read(async (tx) => {
+    const keys = (await tx.listKeys(accountId, region, {}, 0, 1_000_000)).items.filter((k) => !k.defaultKey);
+    const grants: Grant[] = [];
+    for (const key of keys) {
+      const page = await tx.listGrants(key.keyId, 0, 1_000_000);
+      assert.equal(page.total, page.items.length, `grant count of ${key.keyId} disagrees with its grants`);
+      grants.push(...page.items);
+    }
+    const audit = await tx.listAudit({}, 0, 10_000_000);
+    return { keys, grants, audit };
+  });
+}
+
+/** Reconciles the model with the store after a crash; throws on any broken promise. */
+function reconcile(model: Model, state: { keys: Key[]; grants: Grant[]; audit: AuditEvent[] }, gus: string): void {
+  const keysByAlias = new Map(state.keys.map((k) => [k.alias, k]));
+  for (const [keyId, alias] of model.keys) assert.equal(keysByAlias.get(alias)?.keyId, keyId, `confirmed key ${alias} lost`);
+  for (const alias of model.refusedKeys) assert.equal(keysByAlias.has(alias), false, `refused key ${alias} exists`);
+  for (const key of state.keys) {
+    assert.equal(key.state, '2', `key ${key.keyId} in state ${key.state}`);
+    if (model.keys.has(key.keyId)) continue;
+    assert.ok(model.pendingKeys.has(key.alias), `key ${key.alias} nobody asked for`);
+    model.keys.set(key.keyId, key.alias);
+  }
+  model.pendingKeys.clear();
+
+  const present = new Map(state.grants.map((g) => [g.grantId, g]));
+  const same = (g: Grant, sent: SentGrant) =>
+    g.keyId === sent.keyId && g.name === sent.name && g.granteePrincipal === gus && g.granteeType === 'user' &&
+    JSON.stringify(g.operations) === JSON.stringify(sent.operations) && g.retiringPrincipal === sent.retiringPrincipal;
+  for (const [grantId, sent] of model.grants) {
+    const g = present.get(grantId);
+    if (model.pendingEnds.has(grantId) && !g) continue;
+    assert.ok(g, `confirmed grant ${grantId} lost`);
+    assert.ok(same(g, sent), `grant ${grantId} differs from what was asked`);
+  }
+  for (const grantId of model.ended) assert.equal(present.has(grantId), false, `ended grant ${grantId} is back`);
+  for (const g of state.grants) {
+    if (model.grants.has(g.grantId)) continue;
+    assert.equal(model.refusedGrants.has(g.name as string), false, `refused grant ${g.name} exists`);
+    const sent = model.pendingGrants.get(g.name as string);
+    assert.ok(sent && same(g, sent), `grant ${g.grantId} (${g.name}) nobody asked for, or half written`);
+    model.grants.set(g.grantId, sent);
+  }
+  for (const grantId of model.pendingEnds) {
+    if (present.has(grantId)) continue;
+    model.grants.delete(grantId);
+    model.ended.add(grantId);
+  }
+  model.pendingGrants.clear();
+  model.pendingEnds.clear();
+
+  // The trail and the effects were committed together.
+  const allowed = state.audit.filter((e) => e.outcome === 'allowed');
+  const byRequest = new Map<string, number>();
+  for (const e of allowed) byRequest.set(e.requestId, (byRequest.get(e.requestId) ?? 0) + 1);
+  for (const id of model.allowed) assert.equal(byRequest.get(id), 1, `200 request ${id} has ${byRequest.get(id) ?? 0} records`);
+  const endedByTrail = new Set(allowed.filter((e) => e.operation === 'retire-grant' || e.operation === 'revoke-grant').map((e) => e.grantId));
+  for (const e of allowed) {
+    if (e.operation === 'create-key') assert.ok(state.keys.some((k) => k.keyId === e.keyId), `recorded key ${e.keyId} missing`);
+    if (e.operation === 'create-grant') assert.equal(present.has(e.grantId as string), !endedByTrail.has(e.grantId), `recorded grant ${e.grantId}`);
+  }
+  for (const g of state.grants) assert.ok(allowed.some((e) => e.operation === 'create-grant' && e.grantId === g.grantId), `grant ${g.grantId} without its record`);
+  for (const grantId of model.ended) assert.ok(endedByTrail.has(grantId), `ended grant ${grantId} without its record`);
+}
+
+export async function runCrashCycles(options: CrashOptions): Promise<CrashReport> {
+  const log = options.log ?? (() => {});
+  const dir = mkdtempSync(join(tmpdir(), 'kmsd-crash-'));
+  const db = options.store === 'postgres' ? await freshDatabase() : null;
+  const { path, users } = worldIdentities(dir);
+  const spec = { store: db?.url ?? 'sqlite', dataDir: join(dir, 'data'), identities: path, rootKey: randomBytes(32).toString('base64'), users };
+  const openStore = async (): Promise<Store> => (db ? PostgresStore.open(db.url) : new SqliteStore(join(spec.dataDir, 'kmsd.db')));
+  const model = new Model();
+  const report: CrashReport = { cycles: 0, requests: 0, answered200: 0, refused: 0, unanswered: 0, keys: 0, liveGrants: 0 };
+  try {
+    for (let cycle = 1; cycle <= options.cycles; cycle++) {
+      const node = await startKmsd(spec);
+      await node.as('alice', 'token').getToken();
+      const killAfter = 300 + Math.floor(Math.random() * 1700);
+      const killed = new Promise<void>((resolve) => setTimeout(() => {
+        node.process.kill('SIGKILL');
+        resolve();
+      }, killAfter));
+      const exited = new Promise((r) => node.process.once('exit', r));
+      const counts = await load(node, model, users, options.clients ?? 16, killed);
+      await exited;
+      if (!db) {
+        const raw = new DatabaseSync(join(spec.dataDir, 'kmsd.db'));
+        const check = raw.prepare('PRAGMA integrity_check').all().map((row) => ({ ...row }));
+        raw.close();
+        assert.deepEqual(check, [{ integrity_check: 'ok' }], `integrity_check after cycle ${cycle}`);
+      }
+      const store = await openStore();
+      try {
+        reconcile(model, await snapshot(store, users.alice.accountId, 'cn-north-4'), users.gus.id);
+      } finally {
+        await store.close();
+      }
+      // The restarted server serves what was promised.
+      const again = await startKmsd(spec);
+      try {
+        const sample = pick([...model.keys.keys()]);
+        const listed = await again.as('alice', 'token').kms('list-grants', { key_id: sample, limit: '100' });
+        const expected = [...model.grants.values()].filter((g) => g.keyId === sample).length;
+        assert.deepEqual([listed.status, listed.body.total], [200, expected], 'after restart');
+      } finally {
+        await again.stop();
+      }
+      Object.assign(report, {
+        cycles: cycle, requests: report.requests + counts.requests, answered200: report.answered200 + counts.ok,
+        refused: report.refused + counts.refused, unanswered: report.unanswered + counts.unanswered,
+        keys: model.keys.size, liveGrants: model.grants.size,
+      });
+      log(`cycle ${cycle}: killed after ${killAfter} ms; ${counts.requests} requests (${counts.ok} × 200, ${counts.refused} refused, ${counts.unanswered} unanswered); ${model.keys.size} keys, ${model.grants.size} live grants`);
+    }
+    return report;
+  } finally {
+    await db?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
