@@ -67,6 +67,7 @@ const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * ite
 async function load(node: Node, model: Model, users: Record<string, TestUser>, clients: number, stopAt: Promise<void>) {
   const owner = node.as('alice', 'token');
   const grantee = node.as('gus', 'aksk');
+  const intruder = node.as('rita', 'aksk');
   let stopped = false;
   void stopAt.then(() => (stopped = true));
   const counts = { requests: 0, ok: 0, refused: 0, unanswered: 0 };
@@ -97,8 +98,10 @@ async function load(node: Node, model: Model, users: Record<string, TestUser>, c
         if (r.status === 200) model.keys.set(r.body.key_info.key_id, alias);
         else model.refusedKeys.add(alias);
       } else if (roll < 0.6 || live.length === 0) {
+        // One in ten names a key that does not exist: refused, and nothing may remain of it.
+        const doomed = Math.random() < 0.1;
         const sent: SentGrant = {
-          keyId: pick([...model.keys.keys()]), name: `g${randomBytes(8).toString('hex')}`,
+          keyId: doomed ? crypto.randomUUID() : pick([...model.keys.keys()]), name: `g${randomBytes(8).toString('hex')}`,
           operations: pick([['describe-key', 'retire-grant'], ['encrypt-data', 'decrypt-data', 'retire-grant'], ['describe-key']]),
           retiringPrincipal: Math.random() < 0.5 ? users.rita.id : null,
         };
@@ -114,6 +117,13 @@ async function load(node: Node, model: Model, users: Record<string, TestUser>, c
       } else {
         const grantId = pick(live);
         const grant = model.grants.get(grantId) as SentGrant;
+        if (grant.retiringPrincipal === null && Math.random() < 0.1) {
+          // A retire by someone the grant does not name: refused, and the grant stays.
+          const r = await send(intruder, 'retire-grant', { key_id: grant.keyId, grant_id: grantId });
+          // 403, or 400 KMS.2501 when another client ended the grant first.
+          if (r !== null) assert.ok(r.status === 403 || r.body?.error?.error_code === 'KMS.2501', `retire by a stranger: ${r.status} ${r.text}`);
+          continue;
+        }
         const retire = grant.operations.includes('retire-grant') && Math.random() < 0.6;
         model.ending.add(grantId);
         const r = await send(retire ? grantee : owner, retire ? 'retire-grant' : 'revoke-grant', { key_id: grant.keyId, grant_id: grantId });
