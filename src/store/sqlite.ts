@@ -74,6 +74,19 @@ export class SqliteStore implements Store {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
+      this.scheduleDrain();
+    });
+  }
+
+  // The commit's fsync blocks the event loop, so a group started at once would hold only the
+  // first request that arrived. Starting it after the loop's I/O phase lets every request
+  // already received join the same group and share one fsync.
+  private drainScheduled = false;
+  private scheduleDrain(): void {
+    if (this.drainScheduled || this.draining) return;
+    this.drainScheduled = true;
+    setImmediate(() => {
+      this.drainScheduled = false;
       void this.drain();
     });
   }
@@ -82,10 +95,12 @@ export class SqliteStore implements Store {
     if (this.draining) return;
     this.draining = true;
     try {
-      while (this.queue.length > 0) await this.commitGroup(this.queue.splice(0, 512));
+      await this.commitGroup(this.queue.splice(0, 512));
     } finally {
       this.draining = false;
     }
+    // Requests that arrived during the fsync are parsed before the next group starts.
+    if (this.queue.length > 0) this.scheduleDrain();
   }
 
   private async commitGroup(group: Pending[]): Promise<void> {
@@ -123,7 +138,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    while (this.draining || this.queue.length > 0) await new Promise((r) => setTimeout(r, 1));
+    while (this.draining || this.drainScheduled || this.queue.length > 0) await new Promise((r) => setTimeout(r, 1));
     this.closed = true;
     this.reader.close();
     this.writer.close();
