@@ -18,6 +18,12 @@ import { seedGrants } from './seed.ts';
  * connections. Prints and records req/s, p50, p99 and the ratio to the baseline.
  */
 const quick = process.argv.includes('--quick');
+// --only TEXT runs the workloads whose name contains TEXT (nothing is written to BENCHMARKS.md);
+// KMSD_BENCH_PROFILE=DIR has kmsd write CPU profiles there (for finding where the time goes).
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt > 0 ? process.argv[onlyAt + 1] : null;
+const selected = (workload: string) => only === null || workload.includes(only);
+const profileDir = process.env.KMSD_BENCH_PROFILE;
 const DURATION = quick ? 2 : 10;
 const WARMUP = quick ? 1 : 2;
 const CONNECTIONS = 64;
@@ -96,7 +102,7 @@ function identities(dir: string) {
 type User = ReturnType<typeof identities>['owner'];
 
 async function startKmsd(dataDir: string, rootKey: string): Promise<{ proc: ChildProcess; url: string }> {
-  const c = child([here('../bin/kmsd.js'), 'serve'], {
+  const c = child([...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), here('../bin/kmsd.js'), 'serve'], {
     KMSD_PORT: '0', KMSD_DATA_DIR: dataDir, KMSD_IDENTITIES: join(dataDir, 'identities.json'), KMSD_ROOT_KEY: rootKey, KMSD_LOG_LEVEL: 'warn',
   });
   const m = await c.line(/API at (http:\/\/\S+)/);
@@ -148,6 +154,7 @@ async function main(): Promise<void> {
     const encryptBody = JSON.stringify({ key_id: keyId, plain_text: 'k'.repeat(1024) });
     type JobFor = (url: string) => Omit<Job, 'duration' | 'connections'>;
     const both = async (workload: string, job: JobFor, extra: Partial<Row> = {}, warmup: JobFor = job) => {
+      if (!selected(workload)) return;
       const k = await measure(job(kmsd.url), warmup(kmsd.url));
       const b = await measure(job(baseUrl), warmup(baseUrl));
       rows.push({ workload, kmsd: k, baseline: b, ...extra });
@@ -173,6 +180,7 @@ async function main(): Promise<void> {
       headers: { 'content-type': 'application/json', 'x-auth-token': ownerToken }, body: JSON.stringify({ key_id: listKey, limit: 100 }),
     }));
     await stop(kmsd.proc);
+    if (!selected('grants stored')) return report(rows);
 
     // The same pairs with a million grants already stored.
     const seededIds = identities(seeded);
@@ -225,6 +233,7 @@ function report(rows: Row[]): void {
   const header = `Run ${new Date().toISOString().slice(0, 10)} on ${machine}, Node ${process.version}, ${quick ? 'quick' : 'full'} mode ` +
     `(${DURATION} s per workload after ${WARMUP} s of warm-up, ${CONNECTIONS} connections, autocannon in its own process).`;
   process.stdout.write(`\n${header}\n\n${table}\n`);
+  if (only !== null) return;
   const path = here('../BENCHMARKS.md');
   const doc = readFileSync(path, 'utf8');
   const marker = quick ? 'QUICK' : 'FULL';

@@ -26,6 +26,18 @@ describe('several kmsd nodes over one PostgreSQL database', { skip: POSTGRES_SKI
     }
   });
 
+  test('a grant list answered by node B is current the moment a retire and a create through node A return', async () => {
+    const keyId = await newKey(A().as('admin'));
+    const first = await newGrant(A().as('admin'), keyId, cluster.users.gus.id, ['describe-key']);
+    const ids = async () => (await B().as('admin').kms('list-grants', { key_id: keyId })).body.grants.map((g: { grant_id: string }) => g.grant_id);
+    assert.deepEqual(await ids(), [first]);
+    assert.deepEqual(await ids(), [first]);
+    assert.equal((await A().as('admin').kms('revoke-grant', { key_id: keyId, grant_id: first })).status, 200);
+    assert.deepEqual(await ids(), []);
+    const second = await newGrant(A().as('admin'), keyId, cluster.users.gus.id, ['describe-key']);
+    assert.deepEqual(await ids(), [second]);
+  });
+
   test('50 concurrent retires of one grant over both nodes: exactly one 200, the others 400 KMS.2501', async () => {
     const keyId = await newKey(A().as('admin'));
     const grantId = await newGrant(A().as('admin'), keyId, cluster.users.gus.id, ['describe-key', 'retire-grant'], { retiring_principal: cluster.users.rita.id });

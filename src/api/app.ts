@@ -15,7 +15,7 @@ import { signable } from './signable.ts';
 import { GatewayError, IamError, KmsError, ThrottledError, kms } from './errors.ts';
 import { anonymousDraft, callerDraft, noteBody, recordRefusal, recordingStore, type AuditDraft } from './audit.ts';
 import { RateLimiter } from './rate-limit.ts';
-import { bodySchema, type Operation, type OperationContext } from './operation.ts';
+import { Serialized, bodySchema, type Operation, type OperationContext } from './operation.ts';
 import { OPERATIONS } from './routes.ts';
 import { validationError } from './validation.ts';
 import { versionDocument, versionsDocument } from './versions.ts';
@@ -118,11 +118,12 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
         if (op.method === 'POST') request.body = parseKmsBody(request.body as Buffer | undefined);
         noteBody(draft, request.body);
       },
-      handler: async (request) => {
+      handler: async (request, reply) => {
         const who = authenticated.get(request) as Authenticated;
         const audited = op.mutates ? recordingStore(store, clock, drafts.get(request) as AuditDraft) : store;
         const ctx: OperationContext = { ...who, store: audited, clock, rootKey, config };
-        return op.handle(ctx, (request.body ?? {}) as Record<string, unknown>);
+        const answer = await op.handle(ctx, (request.body ?? {}) as Record<string, unknown>);
+        return answer instanceof Serialized ? reply.type('application/json; charset=utf-8').send(answer.json) : answer;
       },
     });
   }

@@ -33,6 +33,17 @@ export interface Operation {
   handle(ctx: OperationContext, body: Record<string, unknown>): Promise<unknown>;
 }
 
+/**
+ * An answer already rendered as JSON by the operation's response schema (see list-grants, which
+ * reuses rendered answers); the edge sends it as it is.
+ */
+export class Serialized {
+  readonly json: string;
+  constructor(json: string) {
+    this.json = json;
+  }
+}
+
 export function defineOperation(op: Operation): Operation {
   return op;
 }

@@ -6,6 +6,7 @@ import { KeyState, type Caller, type Grant, type GranteeType, type Key, type Pag
 import type { PageRequest } from './paging.ts';
 import { loadKey } from './keys.ts';
 import { newGrantId } from './runtime.ts';
+import { remember } from './memo.ts';
 
 export interface NewGrant {
   keyId: string;
@@ -55,11 +56,27 @@ export async function createGrant(tx: Tx, caller: Caller, input: NewGrant, limit
   return grant;
 }
 
-export async function listGrants(tx: Tx, caller: Caller, keyId: string, page: PageRequest, now: number): Promise<Page<Grant>> {
+/**
+ * Lists a key's grants. `render` turns the page into the answer; answers are reused while the
+ * key's grants version is unchanged. The version is read before the grants, so an answer kept
+ * under a version never shows less than that version held, and every node reads the version
+ * from the store on every request: a grant ended anywhere is missing from the next list.
+ */
+export async function listGrants<T>(
+  tx: Tx, caller: Caller, keyId: string, page: PageRequest, now: number, render: (page: Page<Grant>) => T, rendered: Map<string, T>,
+): Promise<T> {
   const key = await loadKey(tx, keyId, now);
   requireOwnerSide(caller, key);
-  return tx.listGrants(key.keyId, page.offset, page.limit);
+  const id = `${key.keyId}/${await tx.grantsVersion(key.keyId)}/${page.offset}/${page.limit}`;
+  const kept = rendered.get(id);
+  if (kept !== undefined) return kept;
+  const answer = render(await tx.listGrants(key.keyId, page.offset, page.limit));
+  remember(rendered, id, answer, RENDERED_GRANT_LISTS);
+  return answer;
 }
+
+/** Rendered grant lists kept per store (a page of 100 is about 30 KB). */
+const RENDERED_GRANT_LISTS = 1024;
 
 export async function listRetirableGrants(tx: Tx, caller: Caller, page: PageRequest): Promise<Page<Grant>> {
   if (!caller.mayAct) throw kms(DECISIONS.callerMayNot);

@@ -62,4 +62,7 @@ export const MIGRATIONS: ReadonlyArray<(d: Dialect) => string[]> = [
     `CREATE INDEX audit_by_account ON audit_events (account_id, seq)`,
     `CREATE INDEX audit_by_time ON audit_events (time, seq)`,
   ],
+  // 4: a counter every change to a key's grants moves, so a rendered grant list can be reused
+  // exactly as long as the counter it was made under is current (on every node).
+  (d) => [`ALTER TABLE keys ADD COLUMN grants_version ${d.bigint} NOT NULL DEFAULT 0`],
 ];

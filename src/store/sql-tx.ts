@@ -198,12 +198,17 @@ export class SqlTx implements Tx {
 
   async insertGrant(g: Grant): Promise<void> {
     await this.db.run(GRANT_INSERT, grantToParams(g));
+    await this.db.run('UPDATE keys SET grants_version = grants_version + 1 WHERE key_id = $1', [g.keyId]);
+  }
+  async grantsVersion(keyId: string): Promise<number> {
+    return this.count('SELECT grants_version AS n FROM keys WHERE key_id = $1', [keyId]);
   }
   async getGrant(grantId: string): Promise<Grant | null> {
     const r = await this.one(`SELECT ${GRANT_COLUMNS} FROM grants WHERE grant_id = $1`, [grantId]);
     return r ? grantFromRow(r) : null;
   }
   async deleteGrant(grantId: string): Promise<boolean> {
+    await this.db.run('UPDATE keys SET grants_version = grants_version + 1 WHERE key_id = (SELECT key_id FROM grants WHERE grant_id = $1)', [grantId]);
     return (await this.db.run('DELETE FROM grants WHERE grant_id = $1', [grantId])) === 1;
   }
   async countGrants(keyId: string): Promise<number> {

@@ -161,6 +161,21 @@ for (const driver of DRIVERS) {
       assert.deepEqual(await store.read((tx) => tx.listRetirableGrants('me', 'myacct', 3, 1)), { items: [domainWith], total: 4 });
     }));
 
+    test('the grants version of a key moves with every grant created or ended, and only then', withStore(async (store) => {
+      const k = key();
+      const g = grant(k.keyId);
+      await store.write((tx) => tx.insertKey(k));
+      const version = () => store.read((tx) => tx.grantsVersion(k.keyId));
+      const v0 = await version();
+      await store.write((tx) => tx.insertGrant(g));
+      const v1 = await version();
+      await store.write((tx) => tx.updateKey({ ...k, description: 'changed' }));
+      assert.equal(await version(), v1);
+      await store.write((tx) => tx.deleteGrant(g.grantId));
+      const v2 = await version();
+      assert.ok(v0 < v1 && v1 < v2, `${v0} ${v1} ${v2}`);
+    }));
+
     test('concurrent ends of one grant under the key lock: exactly one succeeds', withStore(async (store) => {
       const k = key();
       const g = grant(k.keyId);

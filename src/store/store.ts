@@ -64,9 +64,12 @@ export interface Tx {
   insertMaterial(material: KeyMaterial): Promise<void>;
   getMaterial(keyId: string, version: number): Promise<KeyMaterial | null>;
 
+  /** Inserts the grant and moves its key's grants version. */
   insertGrant(grant: Grant): Promise<void>;
+  /** A number that changes whenever a grant of the key is created or ended. */
+  grantsVersion(keyId: string): Promise<number>;
   getGrant(grantId: string): Promise<Grant | null>;
-  /** Returns false when no such grant existed (it was already ended). */
+  /** Deletes the grant and moves its key's grants version; false when no such grant existed (it was already ended). */
   deleteGrant(grantId: string): Promise<boolean>;
   countGrants(keyId: string): Promise<number>;
   /** The largest number of grants on any one key of the account and region. */

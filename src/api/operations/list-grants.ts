@@ -1,8 +1,16 @@
+import fastJson from 'fast-json-stringify';
 import { listGrants } from '../../core/grants.ts';
 import { pageInfo, pageRequest } from '../../core/paging.ts';
+import type { Store } from '../../store/store.ts';
 import { F } from '../fields.ts';
-import { defineOperation } from '../operation.ts';
+import { Serialized, defineOperation } from '../operation.ts';
 import { GRANT_LIST_SCHEMA, grantList } from '../views.ts';
+
+// Answers are rendered once through the response schema (the same allow-list the edge applies)
+// and reused while the key's grants are unchanged; kept by store, as several servers (tests)
+// may share this process.
+const render = fastJson(GRANT_LIST_SCHEMA);
+const answers = new WeakMap<Store, Map<string, Serialized>>();
 
 export default defineOperation({
   name: 'list-grants',
@@ -13,7 +21,10 @@ export default defineOperation({
   response: GRANT_LIST_SCHEMA,
   async handle({ store, caller, clock }, body) {
     const request = pageRequest(body.limit as string | undefined, body.marker as string | undefined);
-    const page = await store.read((tx) => listGrants(tx, caller, body.key_id as string, request, clock.now()));
-    return grantList(page.items, pageInfo(page, request));
+    if (!answers.has(store)) answers.set(store, new Map());
+    const kept = answers.get(store) as Map<string, Serialized>;
+    return store.read((tx) =>
+      listGrants(tx, caller, body.key_id as string, request, clock.now(),
+        (page) => new Serialized(render(grantList(page.items, pageInfo(page, request)))), kept));
   },
 });
