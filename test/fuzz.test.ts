@@ -38,9 +38,7 @@ before(async () => {
     random_data_length: '32', pending_days: '7', rotation_interval: 30, limit: '10', sequence: '919c82d4-8046-4722-9094-35c3c6524cff',
   };
 });
-after(async (t) => {
-  await world.close();
-});
+after(() => world.close());
 
 // Values of every JSON kind, and the awkward ones a field can meet.
 const awkwardValue: fc.Arbitrary<unknown> = fc.oneof(
