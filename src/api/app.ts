@@ -97,7 +97,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       schema: { ...(op.method === 'POST' && { body: bodySchema(op) }), response: { 200: op.response } },
       config: { operation: op },
       preValidation: async (request) => {
-        drafts.set(request, anonymousDraft(request.id, op.name, request.headers.authorization));
+        // A request refused before this point gets its anonymous draft in the error handler.
         const principal = await authenticator.authenticate(signable(request));
         const draft = callerDraft(request.id, op.name, principal);
         drafts.set(request, draft);
