@@ -68,7 +68,7 @@ export class Authenticator {
     return this.store.read(async (tx) => {
       const key = await tx.getAccessKey(auth.accessKey);
       if (!key) throw new AuthError('Get secretKey failed,ak:******,err:ak not exist');
-      const secretKey = this.rootKey.openCached(key.skSealed, secretKeyContext(key.ak)).toString('utf8');
+      const secretKey = this.rootKey.openKey(key.skSealed, secretKeyContext(key.ak));
       const refusal = checkSignature(request, auth, secretKey, this.clock.now());
       if (refusal !== null) throw new AuthError(refusal);
       const principal = await this.principalOf(tx, key.userId, key.ak);

@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 /**
  * SDK-HMAC-SHA256, the AK/SK request signature of the Huawei Cloud SDKs (reference §9.4).
@@ -93,7 +93,7 @@ export function canonicalRequest(request: SignableRequest, signedHeaders: string
   ].join('\n');
 }
 
-export function sign(secretKey: string, sdkDate: string, canonical: string): string {
+export function sign(secretKey: string | KeyObject, sdkDate: string, canonical: string): string {
   const stringToSign = `${ALGORITHM}\n${sdkDate}\n${createHash('sha256').update(canonical).digest('hex')}`;
   return createHmac('sha256', secretKey).update(stringToSign).digest('hex');
 }
@@ -116,7 +116,7 @@ export function signaturesEqual(expectedHex: string, givenHex: string): boolean 
 export function checkSignature(
   request: SignableRequest,
   auth: ParsedAuthorization,
-  secretKey: string,
+  secretKey: string | KeyObject,
   now: number,
 ): string | null {
   const sdkDate = request.header('x-sdk-date');

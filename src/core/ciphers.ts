@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 /**
  * The authenticated ciphers that protect data under a key's material, all from node:crypto.
@@ -22,7 +22,7 @@ export interface Sealed {
   tag: Buffer;
 }
 
-function sm4Keys(material: Buffer): { enc: Buffer; mac: Buffer } {
+function sm4Keys(material: KeyObject): { enc: Buffer; mac: Buffer } {
   return {
     enc: Buffer.from(hkdfSync('sm3', material, Buffer.alloc(0), 'kmsd sm4-ctr', 16)),
     mac: Buffer.from(hkdfSync('sm3', material, Buffer.alloc(0), 'kmsd hmac-sm3', 32)),
@@ -38,7 +38,7 @@ function sm4Tag(mac: Buffer, aad: Buffer, nonce: Buffer, ciphertext: Buffer): Bu
   return createHmac('sm3', mac).update(lengths).update(aad).update(nonce).update(ciphertext).digest().subarray(0, TAG_BYTES);
 }
 
-export function aeadSeal(cipher: CipherIdValue, material: Buffer, nonce: Buffer, plaintext: Buffer, aad: Buffer): Sealed {
+export function aeadSeal(cipher: CipherIdValue, material: KeyObject, nonce: Buffer, plaintext: Buffer, aad: Buffer): Sealed {
   if (cipher === CipherId.aes256gcm) {
     const c = createCipheriv('aes-256-gcm', material, nonce);
     c.setAAD(aad);
@@ -52,7 +52,7 @@ export function aeadSeal(cipher: CipherIdValue, material: Buffer, nonce: Buffer,
 }
 
 /** The plaintext, or null when the ciphertext, tag or additional data do not match. */
-export function aeadOpen(cipher: CipherIdValue, material: Buffer, nonce: Buffer, sealed: Sealed, aad: Buffer): Buffer | null {
+export function aeadOpen(cipher: CipherIdValue, material: KeyObject, nonce: Buffer, sealed: Sealed, aad: Buffer): Buffer | null {
   if (cipher === CipherId.aes256gcm) {
     try {
       const d = createDecipheriv('aes-256-gcm', material, nonce);

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { kms } from '../api/errors.ts';
 import type { Tx } from '../store/store.ts';
 import { requireKeyUse, type GrantOperation } from './access.ts';
@@ -12,7 +12,7 @@ import { RootKey, materialContext } from './sealing.ts';
  * The cryptographic operations a grant can name. Each one loads the key, checks that the
  * caller may use it for this operation (its account with the IAM action, or a live grant
  * naming it), that the key is usable, and only then touches key material, read sealed from
- * the store and opened in memory (see RootKey.openCached).
+ * the store and opened in memory (see RootKey.openKey).
  */
 
 export const MAX_PLAINTEXT_BYTES = 4096;
@@ -44,10 +44,10 @@ async function usableKey(tx: Tx, caller: Caller, keyId: string, operation: Grant
   return key;
 }
 
-async function withMaterial<T>(tx: Tx, rootKey: RootKey, key: Key, version: number, use: (material: Buffer) => T): Promise<T> {
+async function withMaterial<T>(tx: Tx, rootKey: RootKey, key: Key, version: number, use: (material: KeyObject) => T): Promise<T> {
   const sealed = await tx.getMaterial(key.keyId, version);
   if (!sealed) throw kms('KMS.2201');
-  return use(rootKey.openCached(sealed.sealed, materialContext(key.keyId, version)));
+  return use(rootKey.openKey(sealed.sealed, materialContext(key.keyId, version)));
 }
 
 async function encryptUnder(tx: Tx, rootKey: RootKey, key: Key, plaintext: Buffer, aad: Buffer): Promise<Buffer> {

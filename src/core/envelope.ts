@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { CipherId, NONCE_BYTES, TAG_BYTES, aeadOpen, aeadSeal, type CipherIdValue } from './ciphers.ts';
 
 /**
@@ -34,7 +34,7 @@ export interface Envelope {
   tag: Buffer;
 }
 
-export function seal(cipher: CipherIdValue, keyId: string, version: number, material: Buffer, plaintext: Buffer, aad: Buffer): Buffer {
+export function seal(cipher: CipherIdValue, keyId: string, version: number, material: KeyObject, plaintext: Buffer, aad: Buffer): Buffer {
   const padding = Math.max(0, MIN_ENVELOPE_BYTES - HEADER - TAG_BYTES - plaintext.length);
   const header = Buffer.alloc(HEADER + padding);
   header[0] = FORMAT;
@@ -71,6 +71,6 @@ export function parse(bytes: Buffer): Envelope | null {
 }
 
 /** The plaintext, or null when anything (bytes, key material, additional data) does not match. */
-export function open(envelope: Envelope, material: Buffer, aad: Buffer): Buffer | null {
+export function open(envelope: Envelope, material: KeyObject, aad: Buffer): Buffer | null {
   return aeadOpen(envelope.cipher, material, envelope.nonce, { ciphertext: envelope.ciphertext, tag: envelope.tag }, Buffer.concat([envelope.header, aad]));
 }

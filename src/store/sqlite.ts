@@ -36,6 +36,54 @@ class SqliteExecutor implements Executor {
 }
 
 /**
+ * The reader's statements, with their rows remembered until anything is committed to the
+ * database file. SQLite's data_version moves whenever another connection commits (the
+ * writer, or another process on the same file, such as the CLI), and every read asks for it
+ * first, so a remembered row is never older than the last commit before the read began: an
+ * ended grant, a disabled key or a removed access key is refused on the next request, as
+ * without the memo. Rows are shared: the row mappers copy, never change them.
+ */
+class MemoizingExecutor implements Executor {
+  readonly forUpdate = '';
+  private readonly inner: SqliteExecutor;
+  private readonly dataVersion: StatementSync;
+  private readonly rows = new Map<string, Row[]>();
+  private rowCount = 0;
+  private version: unknown = null;
+  constructor(db: DatabaseSync) {
+    this.inner = new SqliteExecutor(db);
+    this.dataVersion = db.prepare('PRAGMA data_version');
+  }
+  /** Forgets every remembered row when anything was committed since the last call. */
+  refresh(): void {
+    const version = (this.dataVersion.get() as Row).data_version;
+    if (version === this.version) return;
+    this.version = version;
+    this.forget();
+  }
+  private forget(): void {
+    this.rows.clear();
+    this.rowCount = 0;
+  }
+  async all(sql: string, params: unknown[]): Promise<Row[]> {
+    const id = `${sql}\u0000${JSON.stringify(params)}`;
+    const hit = this.rows.get(id);
+    if (hit) return hit;
+    const rows = await this.inner.all(sql, params);
+    if (this.rowCount + rows.length > MEMO_ROWS) this.forget();
+    this.rows.set(id, rows);
+    this.rowCount += rows.length + 1;
+    return rows;
+  }
+  run(sql: string, params: unknown[]): Promise<number> {
+    return this.inner.run(sql, params);
+  }
+}
+
+/** How many rows the reader remembers at most (a page of 100 grants counts 100). */
+const MEMO_ROWS = 20_000;
+
+/**
  * The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a commit is on
  * disk before its promise settles.
  *
@@ -51,6 +99,7 @@ export class SqliteStore implements Store {
   private readonly reader: DatabaseSync;
   private readonly writeTx: SqlTx;
   private readonly readTx: SqlTx;
+  private readonly readExecutor: MemoizingExecutor;
   private readonly queue: Pending[] = [];
   private draining = false;
   private closed = false;
@@ -62,11 +111,13 @@ export class SqliteStore implements Store {
     this.reader = new DatabaseSync(path);
     this.reader.exec('PRAGMA busy_timeout = 5000; PRAGMA query_only = ON');
     this.writeTx = new SqlTx(new SqliteExecutor(this.writer));
-    this.readTx = new SqlTx(new SqliteExecutor(this.reader));
+    this.readExecutor = new MemoizingExecutor(this.reader);
+    this.readTx = new SqlTx(this.readExecutor);
   }
 
   read<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
+    this.readExecutor.refresh();
     return work(this.readTx);
   }
 
