@@ -17,7 +17,8 @@ import { POSTGRES_SKIP, freshDatabase } from '../../test/support/postgres.ts';
 interface Driver {
   name: string;
   skip: string | false;
-  open(): Promise<{ store: Store; dispose(): Promise<void> }>;
+  /** A store, and a way to open another one on the same database (another node or process). */
+  open(): Promise<{ store: Store; another(): Promise<Store>; dispose(): Promise<void> }>;
 }
 
 const DRIVERS: Driver[] = [
@@ -27,7 +28,15 @@ const DRIVERS: Driver[] = [
     async open() {
       const dir = mkdtempSync(join(tmpdir(), 'kmsd-store-'));
       const store = new SqliteStore(join(dir, 'kmsd.db'));
-      return { store, dispose: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); } };
+      const others: Store[] = [];
+      return {
+        store,
+        another: async () => others[others.push(new SqliteStore(join(dir, 'kmsd.db'))) - 1],
+        dispose: async () => {
+          for (const s of [store, ...others]) await s.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
     },
   },
   {
@@ -36,7 +45,15 @@ const DRIVERS: Driver[] = [
     async open() {
       const db = await freshDatabase();
       const store = await PostgresStore.open(db.url);
-      return { store, dispose: async () => { await store.close(); await db.drop(); } };
+      const others: Store[] = [];
+      return {
+        store,
+        another: async () => others[others.push(await PostgresStore.open(db.url)) - 1],
+        dispose: async () => {
+          for (const s of [store, ...others]) await s.close();
+          await db.drop();
+        },
+      };
     },
   },
 ];
@@ -60,10 +77,10 @@ function grant(keyId: string, overrides: Partial<Grant> = {}): Grant {
 
 for (const driver of DRIVERS) {
   describe(`store conformance: ${driver.name}`, { skip: driver.skip }, () => {
-    const withStore = (fn: (store: Store) => Promise<void>) => async () => {
-      const { store, dispose } = await driver.open();
+    const withStore = (fn: (store: Store, another: () => Promise<Store>) => Promise<void>) => async () => {
+      const { store, another, dispose } = await driver.open();
       try {
-        await fn(store);
+        await fn(store, another);
       } finally {
         await dispose();
       }
@@ -256,6 +273,28 @@ for (const driver of DRIVERS) {
       assert.deepEqual(await ids({ since: 150 }), ['r2']);
       assert.deepEqual(await ids({ principal: 'acct', keyId: 'k1', since: 100 }), ['r1']);
       assert.deepEqual(await ids({}, all[0].seq as number), ['r2']);
+    }));
+
+    // Reads may be served from memory (SQLite remembers rows until data_version moves): a
+    // commit through this store, or through another store on the same database (another
+    // node, or the CLI on the same file), is seen by the very next read, however often the
+    // same rows were read before.
+    test('every read sees the last commit, made through this store or another one on the same database', withStore(async (store, another) => {
+      const k = key();
+      const g = grant(k.keyId);
+      await store.write(async (tx) => {
+        await tx.insertKey(k);
+        await tx.insertGrant(g);
+      });
+      const seen = () => store.read(async (tx) => ({ state: (await tx.getKey(k.keyId))?.state, grants: (await tx.grantsNaming(k.keyId, 'gus', 'acct')).map((x) => x.grantId) }));
+      for (let i = 0; i < 3; i++) assert.deepEqual(await seen(), { state: '2', grants: [g.grantId] });
+      await store.write((tx) => tx.deleteGrant(g.grantId));
+      assert.deepEqual(await seen(), { state: '2', grants: [] });
+      const other = await another();
+      await other.write((tx) => tx.updateKey({ ...k, state: '3' }));
+      assert.deepEqual(await seen(), { state: '3', grants: [] });
+      await other.write((tx) => tx.insertGrant(grant(k.keyId, { grantId: 'f'.repeat(64) })));
+      assert.deepEqual(await seen(), { state: '3', grants: ['f'.repeat(64)] });
     }));
   });
 }
