@@ -67,6 +67,21 @@ describe('the HTTP edge', () => {
     }
   });
 
+  test('a member named __proto__ is an unknown field, never the prototype; a "" member is not given', async () => {
+    const admin = world.as('admin');
+    const keyId = await newKey(admin);
+    const token = await admin.getToken();
+    const send = (body: string) => raw(world.url, 'POST', `/v1.0/${world.users.admin.projectId}/kms/describe-key`, {
+      headers: { 'X-Auth-Token': token, 'Content-Type': 'application/json' }, body,
+    });
+    const named = await send(`{"key_id":"${keyId}","__proto__":{"key_id":"not-this"}}`);
+    assert.deepEqual([named.status, named.body.key_info.key_id], [200, keyId]);
+    const hidden = await send(`{"__proto__":{"key_id":"${keyId}"}}`);
+    assert.deepEqual([hidden.status, hidden.body], [400, ERR('KMS.0204', 'Parameters missing in the request message.')]);
+    const empty = await send(`{"key_id":"","__proto__":{"key_id":"${keyId}"}}`);
+    assert.deepEqual([empty.status, empty.body], [400, ERR('KMS.0204', 'Parameters missing in the request message.')]);
+  });
+
   test('no credentials, a garbage token, a garbage signature: 401 APIGW.0301 before the body is read', async () => {
     const path = `/v1.0/${world.users.admin.projectId}/kms/create-key`;
     const none = await raw(world.url, 'POST', path, { body: 'not json' });

@@ -18,11 +18,21 @@ export function parseKmsBody(raw: Buffer | undefined): Record<string, unknown> {
     throw kms('KMS.0202');
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw kms('KMS.0202');
+  const members = parsed as Record<string, unknown>;
+  // JSON.parse defines every member as an own data property (a member named "__proto__"
+  // included, which stays a plain unknown field), so the parsed object is used as it is
+  // unless a "" must be dropped.
+  for (const name in members) {
+    if (members[name] === '' && !EMPTY_IS_A_VALUE.has(name)) return withoutEmpty(members);
+  }
+  return members;
+}
+
+function withoutEmpty(members: Record<string, unknown>): Record<string, unknown> {
   const body: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(parsed)) {
+  for (const [name, value] of Object.entries(members)) {
     if (value === '' && !EMPTY_IS_A_VALUE.has(name)) continue;
-    // defineProperty: a member named "__proto__" stays a plain (unknown, ignored) field and
-    // never becomes the body's prototype.
+    // defineProperty: "__proto__" must stay a plain field, never become the prototype.
     Object.defineProperty(body, name, { value, enumerable: true, writable: true, configurable: true });
   }
   return body;

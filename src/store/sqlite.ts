@@ -47,7 +47,8 @@ class MemoizingExecutor implements Executor {
   readonly forUpdate = '';
   private readonly inner: SqliteExecutor;
   private readonly dataVersion: StatementSync;
-  private readonly rows = new Map<string, Row[]>();
+  // By statement, then by parameters: statement texts are constants, whose hashes V8 keeps.
+  private readonly rows = new Map<string, Map<string, Row[]>>();
   private rowCount = 0;
   private version: unknown = null;
   constructor(db: DatabaseSync) {
@@ -66,12 +67,17 @@ class MemoizingExecutor implements Executor {
     this.rowCount = 0;
   }
   async all(sql: string, params: unknown[]): Promise<Row[]> {
-    const id = `${sql}\u0000${JSON.stringify(params)}`;
-    const hit = this.rows.get(id);
+    let bySql = this.rows.get(sql);
+    const id = JSON.stringify(params);
+    const hit = bySql?.get(id);
     if (hit) return hit;
     const rows = await this.inner.all(sql, params);
-    if (this.rowCount + rows.length > MEMO_ROWS) this.forget();
-    this.rows.set(id, rows);
+    if (this.rowCount + rows.length > MEMO_ROWS) {
+      this.forget();
+      bySql = undefined;
+    }
+    if (!bySql) this.rows.set(sql, (bySql = new Map()));
+    bySql.set(id, rows);
     this.rowCount += rows.length + 1;
     return rows;
   }
