@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { canonicalRequest, checkSignature, parseAuthorization, parseSdkDate, sign, type SignableRequest } from './signature.ts';
+import { canonicalQuery, canonicalRequest, canonicalUri, checkSignature, parseAuthorization, parseSdkDate, sign, type SignableRequest } from './signature.ts';
 
 interface Fixture {
   sdk: string;
@@ -123,4 +123,13 @@ test('malformed Authorization headers do not parse', () => {
 test('a missing signed header fails instead of signing an empty value', () => {
   const request = vectorRequest('GET', '/path', '');
   assert.equal(canonicalRequest(request, ['host', 'x-sdk-date']), null);
+});
+
+test('canonical URI and query: unreserved paths as they are, everything else decoded then RFC 3986 encoded', () => {
+  assert.equal(canonicalUri('/v1.0/0f1e2d/kms/encrypt-data'), '/v1.0/0f1e2d/kms/encrypt-data/');
+  assert.equal(canonicalUri('/v1.0/p/kms/list-grants/'), '/v1.0/p/kms/list-grants/');
+  assert.equal(canonicalUri('/a b/%41%2f/it\'s*'), '/a%20b/A%2F/it%27s%2A/');
+  assert.equal(canonicalUri('/bad%zz'), '/bad%25zz/');
+  assert.equal(canonicalQuery(''), '');
+  assert.equal(canonicalQuery('b=2&a=%20x&a=1&&c'), 'a=%20x&a=1&b=2&c=');
 });

@@ -37,12 +37,17 @@ function decode(value: string): string {
   }
 }
 
+// A path of unreserved characters only (every KMS path) is its own encoding.
+const UNRESERVED_PATH = /^[A-Za-z0-9\-._~/]*$/;
+
 export function canonicalUri(path: string): string {
+  if (UNRESERVED_PATH.test(path)) return path.endsWith('/') ? path : `${path}/`;
   const encoded = path.split('/').map((segment) => rfc3986(decode(segment))).join('/');
   return encoded.endsWith('/') ? encoded : `${encoded}/`;
 }
 
 export function canonicalQuery(rawQuery: string): string {
+  if (rawQuery === '') return '';
   const pairs = rawQuery
     .split('&')
     .filter((part) => part !== '')
