@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { materialContext, type RootKey } from '../src/core/sealing.ts';
 import type { Grant, Key } from '../src/core/model.ts';
+import { newGrantId } from '../src/core/runtime.ts';
 import type { Store } from '../src/store/store.ts';
 
 /**
@@ -22,7 +23,7 @@ export async function seedGrants(store: Store, rootKey: RootKey, accountId: stri
         await tx.insertMaterial({ keyId: key.keyId, version: 1, sealed: rootKey.seal(randomBytes(32), materialContext(key.keyId, 1)), createdAt: now });
         for (let g = 0; g < grantsPerKey; g++) {
           const grant: Grant = {
-            grantId: randomBytes(32).toString('hex'), keyId: key.keyId, granteePrincipal: randomBytes(16).toString('hex'),
+            grantId: newGrantId(now), keyId: key.keyId, granteePrincipal: randomBytes(16).toString('hex'),
             granteeType: 'user', operations: ['describe-key', 'encrypt-data'], issuingPrincipal: issuer,
             retiringPrincipal: null, name: null, creationDate: now + g,
           };

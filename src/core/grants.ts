@@ -42,7 +42,7 @@ export async function createGrant(tx: Tx, caller: Caller, input: NewGrant, limit
   if (key.state !== KeyState.enabled) throw kms(DECISIONS.createGrantOnState[key.state]);
   if ((await tx.countGrants(key.keyId)) >= limits.maxGrantsPerKey) throw kms(DECISIONS.tooManyGrants);
   const grant: Grant = {
-    grantId: newGrantId(),
+    grantId: newGrantId(now),
     keyId: key.keyId,
     granteePrincipal: input.granteePrincipal,
     granteeType: input.granteeType,
