@@ -101,8 +101,14 @@ function identities(dir: string) {
 
 type User = ReturnType<typeof identities>['owner'];
 
+/** kmsd runs as shipped: with the node flags of bin/kmsd.js's shebang line. */
+function shippedNodeFlags(): string[] {
+  const shebang = readFileSync(here('../bin/kmsd.js'), 'utf8').split('\n')[0];
+  return shebang.split(/\s+/).filter((word) => word.startsWith('--'));
+}
+
 async function startKmsd(dataDir: string, rootKey: string): Promise<{ proc: ChildProcess; url: string }> {
-  const c = child([...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), here('../bin/kmsd.js'), 'serve'], {
+  const c = child([...shippedNodeFlags(), ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), here('../bin/kmsd.js'), 'serve'], {
     KMSD_PORT: '0', KMSD_DATA_DIR: dataDir, KMSD_IDENTITIES: join(dataDir, 'identities.json'), KMSD_ROOT_KEY: rootKey, KMSD_LOG_LEVEL: 'warn',
   });
   const m = await c.line(/API at (http:\/\/\S+)/);
