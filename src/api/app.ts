@@ -8,7 +8,7 @@ import type { Config } from '../config.ts';
 import type { Caller, Project } from '../core/model.ts';
 import type { Clock } from '../core/runtime.ts';
 import type { RootKey } from '../core/sealing.ts';
-import type { Store } from '../store/store.ts';
+import { laterInRequest, type Store } from '../store/store.ts';
 import { IAM_ROUTES } from '../iam/routes.ts';
 import { parseKmsBody } from './body.ts';
 import { signable } from './signable.ts';
@@ -74,6 +74,9 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
   });
   const authenticator = new Authenticator(store, rootKey, clock);
+  // Authentication is every request's first read; what the request reads after it may rely on
+  // that read's look for new commits.
+  const requestStore = laterInRequest(store);
   // Projects never change or go away once created: kept after their first read.
   const projects = new Map<string, Project>();
   const authenticated = new WeakMap<FastifyRequest, Authenticated>();
@@ -112,7 +115,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
         drafts.set(request, draft);
         if (limiter && !limiter.take(principal.accessKey ?? `user:${principal.userId}`)) throw new ThrottledError(config.rateLimit);
         const projectId = (request.params as { project_id: string }).project_id;
-        const project = projects.get(projectId) ?? (await store.read((tx) => tx.getProject(projectId)));
+        const project = projects.get(projectId) ?? (await requestStore.read((tx) => tx.getProject(projectId)));
         if (project) remember(projects, projectId, project);
         if (!project || project.accountId !== principal.accountId || (principal.projectId !== null && principal.projectId !== projectId)) {
           throw kms('KMS.0321');
@@ -129,7 +132,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       },
       handler: async (request, reply) => {
         const who = authenticated.get(request) as Authenticated;
-        const audited = op.mutates ? recordingStore(store, clock, drafts.get(request) as AuditDraft) : store;
+        const audited = op.mutates ? recordingStore(requestStore, clock, drafts.get(request) as AuditDraft) : requestStore;
         const ctx: OperationContext = { ...who, store: audited, clock, rootKey, config };
         const answer = await op.handle(ctx, (request.body ?? {}) as Record<string, unknown>);
         return answer instanceof Serialized ? reply.type('application/json; charset=utf-8').send(answer.json) : answer;

@@ -1,7 +1,7 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { MIGRATIONS, SQLITE } from './migrations.ts';
 import { SqlTx, type Executor } from './sql-tx.ts';
-import type { Store, Tx } from './store.ts';
+import type { ReadOptions, Store, Tx } from './store.ts';
 
 type Row = Record<string, unknown>;
 
@@ -121,9 +121,17 @@ export class SqliteStore implements Store {
     this.readTx = new SqlTx(this.readExecutor);
   }
 
-  read<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+  // Commits of this process's writer, counted so that a read later in a request still sees
+  // them without asking SQLite (which costs a statement) for other connections' commits.
+  private commits = 0;
+  private commitsAtRefresh = -1;
+
+  read<T>(work: (tx: Tx) => Promise<T>, options?: ReadOptions): Promise<T> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
-    this.readExecutor.refresh();
+    if (!options?.sameRequest || this.commits !== this.commitsAtRefresh) {
+      this.commitsAtRefresh = this.commits;
+      this.readExecutor.refresh();
+    }
     return work(this.readTx);
   }
 
@@ -179,6 +187,8 @@ export class SqliteStore implements Store {
         outcomes.push({ ok: false, value: error });
       }
     }
+    // Counted first: a COMMIT that fails only makes the next read look again.
+    this.commits++;
     try {
       this.writer.exec('COMMIT');
     } catch (error) {

@@ -7,7 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { AuditEvent, AuditFilter, Grant, Key } from '../core/model.ts';
 import { SqliteStore } from './sqlite.ts';
 import { PostgresStore } from './postgres.ts';
-import type { Store } from './store.ts';
+import type { Store, Tx } from './store.ts';
 import { POSTGRES_SKIP, freshDatabase } from '../../test/support/postgres.ts';
 
 /**
@@ -278,7 +278,7 @@ for (const driver of DRIVERS) {
     // Reads may be served from memory (SQLite remembers rows until data_version moves): a
     // commit through this store, or through another store on the same database (another
     // node, or the CLI on the same file), is seen by the very next read, however often the
-    // same rows were read before.
+    // same rows were read before; a read later in a request sees at least this store's commits.
     test('every read sees the last commit, made through this store or another one on the same database', withStore(async (store, another) => {
       const k = key();
       const g = grant(k.keyId);
@@ -286,9 +286,13 @@ for (const driver of DRIVERS) {
         await tx.insertKey(k);
         await tx.insertGrant(g);
       });
-      const seen = () => store.read(async (tx) => ({ state: (await tx.getKey(k.keyId))?.state, grants: (await tx.grantsNaming(k.keyId, 'gus', 'acct')).map((x) => x.grantId) }));
+      const look = async (tx: Tx) => ({ state: (await tx.getKey(k.keyId))?.state, grants: (await tx.grantsNaming(k.keyId, 'gus', 'acct')).map((x) => x.grantId) });
+      const seen = () => store.read(look);
       for (let i = 0; i < 3; i++) assert.deepEqual(await seen(), { state: '2', grants: [g.grantId] });
+      assert.deepEqual(await store.read(look, { sameRequest: true }), { state: '2', grants: [g.grantId] });
       await store.write((tx) => tx.deleteGrant(g.grantId));
+      // A read later in a request still sees every commit this store made.
+      assert.deepEqual(await store.read(look, { sameRequest: true }), { state: '2', grants: [] });
       assert.deepEqual(await seen(), { state: '2', grants: [] });
       const other = await another();
       await other.write((tx) => tx.updateKey({ ...k, state: '3' }));

@@ -6,16 +6,26 @@ import type { Account, AccessKey, AuditEvent, AuditFilter, Grant, Key, KeyMateri
  *
  * - `write(work)` runs `work` as one all-or-nothing transaction; the promise settles only
  *   after the commit is durable, or after the whole unit was rolled back.
- * - `read(work)` sees only committed data and never changes anything.
+ * - `read(work)` sees only committed data and never changes anything: at least everything
+ *   committed before it began, on any node. With `sameRequest`, everything committed before
+ *   the first read of the same request began (commits since are concurrent with the request).
  *
  * `lock` on getKey asks the driver to serialise every writer of that key until commit
  * (SELECT ... FOR UPDATE on PostgreSQL; SQLite serialises all writers anyway). Every
  * operation that changes a key or its grants takes that lock first, so per-key rules such
  * as "at most 100 grants" and "a grant ends once" hold under concurrency on every driver.
  */
+export interface ReadOptions {
+  /**
+   * This read belongs to a request whose first read already began: a driver that remembers
+   * rows (SQLite) need not look for other connections' commits again.
+   */
+  sameRequest?: boolean;
+}
+
 export interface Store {
   readonly driver: 'sqlite' | 'postgres';
-  read<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  read<T>(work: (tx: Tx) => Promise<T>, options?: ReadOptions): Promise<T>;
   write<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
@@ -84,4 +94,14 @@ export interface Tx {
   insertAudit(event: AuditEvent): Promise<void>;
   /** Events matching the filter with seq > afterSeq, oldest first. */
   listAudit(filter: AuditFilter, afterSeq: number, limit: number): Promise<AuditEvent[]>;
+}
+
+/** The store for the rest of a request, once its first read (authentication) began. */
+export function laterInRequest(store: Store): Store {
+  return {
+    driver: store.driver,
+    read: (work) => store.read(work, { sameRequest: true }),
+    write: (work) => store.write(work),
+    close: () => store.close(),
+  };
 }
