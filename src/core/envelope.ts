@@ -39,14 +39,15 @@ export interface Envelope {
 const noncePool = Buffer.alloc(NONCE_BYTES * 341);
 let noncePoolAt = noncePool.length;
 
-function writeNonce(into: Buffer, offset: number): void {
+/** Writes a fresh nonce into `into` at `offset` and returns it (a view of those bytes). */
+function writeNonce(into: Buffer, offset: number): Buffer {
   if (noncePoolAt + NONCE_BYTES > noncePool.length) {
     randomFillSync(noncePool);
     noncePoolAt = 0;
   }
   noncePool.copy(into, offset, noncePoolAt, noncePoolAt + NONCE_BYTES);
-  noncePool.fill(0, noncePoolAt, noncePoolAt + NONCE_BYTES);
   noncePoolAt += NONCE_BYTES;
+  return into.subarray(offset, offset + NONCE_BYTES);
 }
 
 export function seal(cipher: CipherIdValue, keyId: string, version: number, material: KeyObject, plaintext: Buffer, aad: Buffer): Buffer {
@@ -56,8 +57,7 @@ export function seal(cipher: CipherIdValue, keyId: string, version: number, mate
   header[1] = cipher;
   header.write(keyId, 2, 36, 'latin1');
   header.writeUInt32BE(version, 38);
-  writeNonce(header, 42);
-  const nonce = header.subarray(42, 54);
+  const nonce = writeNonce(header, 42);
   header.writeUInt16BE(padding, 54);
   const sealed = aeadSeal(cipher, material, nonce, plaintext, Buffer.concat([header, aad]));
   return Buffer.concat([header, sealed.ciphertext, sealed.tag]);
