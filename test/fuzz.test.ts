@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { KMS_ERRORS } from '../src/api/error-table.ts';
+import { KMS_ERRORS } from '../src/core/error-table.ts';
 import type { Operation } from '../src/api/operation.ts';
 import { OPERATIONS } from '../src/api/routes.ts';
 import { hex, newGrant, newKey, startWorld, type World } from './harness.ts';

@@ -1,5 +1,5 @@
 import { aadBytes } from '../core/data.ts';
-import { kms } from './errors.ts';
+import { kms } from '../core/errors.ts';
 
 const MAX_CONTEXT_CHARS = 8192;
 

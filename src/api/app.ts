@@ -1,33 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
-import type { Logger } from 'pino';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Authenticator, type Principal } from '../auth/authenticate.ts';
 import { remember } from '../core/memo.ts';
 import { allows } from '../auth/policy.ts';
 import type { Config } from '../config.ts';
 import type { Caller, Project } from '../core/model.ts';
-import type { Clock } from '../core/runtime.ts';
-import type { RootKey } from '../core/sealing.ts';
-import { laterInRequest, type Store } from '../store/store.ts';
+import { laterInRequest } from '../store/store.ts';
 import { IAM_ROUTES } from '../iam/routes.ts';
 import { parseKmsBody } from './body.ts';
 import { signable } from './signable.ts';
-import { GatewayError, IamError, KmsError, ThrottledError, kms } from './errors.ts';
+import { GatewayError, IamError, KmsError, ThrottledError, kms } from '../core/errors.ts';
 import { anonymousDraft, callerDraft, noteBody, recordRefusal, recordingStore, type AuditDraft } from './audit.ts';
 import { RateLimiter } from './rate-limit.ts';
-import { Serialized, bodySchema, type Operation, type OperationContext } from './operation.ts';
+import { Serialized, bodySchema, pathOf, pathParams, statusOf, type Operation, type OperationContext } from './operation.ts';
 import { OPERATIONS } from './routes.ts';
 import { validationError } from './validation.ts';
+import type { Services } from './services.ts';
 import { versionDocument, versionsDocument } from './versions.ts';
-
-export interface Services {
-  config: Config;
-  store: Store;
-  clock: Clock;
-  rootKey: RootKey;
-  /** pino logger; false for none (tests). */
-  logger: Logger | false;
-}
 
 /** How often Node checks the header and request deadlines. */
 const deadlineCheck = (config: Config): number => Math.min(1000, config.headerTimeout);
@@ -37,8 +26,21 @@ export interface Authenticated {
   caller: Caller;
 }
 
-/** The KMS path of an operation. */
-export const kmsPath = (op: Operation): string => `/v1.0/:project_id/kms/${op.name}`;
+/** An operation's path as Fastify writes it (:name for {name}). */
+const routePath = (op: Operation): string => pathOf(op).replace(/\{([a-z_]+)\}/g, ':$1');
+
+/** The operation's input: body members, then its query parameters, then its path parameters. */
+function operationInput(op: Operation, request: FastifyRequest): Record<string, unknown> {
+  const input = parseKmsBody(request.body as Buffer | undefined);
+  const query = request.query as Record<string, unknown>;
+  for (const name of op.query ?? []) {
+    const value = query[name];
+    if (value !== undefined && value !== '') Object.defineProperty(input, name, { value, enumerable: true, writable: true, configurable: true });
+  }
+  const params = request.params as Record<string, string>;
+  for (const name of pathParams(op)) Object.defineProperty(input, name, { value: params[name], enumerable: true, writable: true, configurable: true });
+  return input;
+}
 
 /**
  * Builds the HTTP edge: authentication, then body parsing and schema validation, then the
@@ -103,10 +105,13 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   });
 
   for (const op of OPERATIONS) {
+    // The input (body, query and path fields together) is checked here rather than as
+    // Fastify's body schema, which GET routes may not have; same validator, same options.
+    const inputSchema = bodySchema(op);
     app.route({
       method: op.method,
-      url: kmsPath(op),
-      schema: { ...(op.method === 'POST' && { body: bodySchema(op) }), response: { 200: op.response } },
+      url: routePath(op),
+      ...(statusOf(op) === 200 && { schema: { response: { 200: op.response } } }),
       config: { operation: op },
       preValidation: async (request) => {
         // A request refused before this point gets its anonymous draft in the error handler.
@@ -127,14 +132,21 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
           mayAct: allows(principal.policies, op.actions),
         };
         authenticated.set(request, { principal, caller });
-        if (op.method === 'POST') request.body = parseKmsBody(request.body as Buffer | undefined);
-        noteBody(draft, request.body);
+        const input = operationInput(op, request);
+        noteBody(draft, input);
+        const validate = request.compileValidationSchema(inputSchema, 'body');
+        if (!validate(input)) throw Object.assign(new Error('invalid input'), { validation: validate.errors ?? [] });
+        request.body = input;
       },
       handler: async (request, reply) => {
         const who = authenticated.get(request) as Authenticated;
+        const input = request.body as Record<string, unknown>;
+        // The identifiers as validation left them (["id"] is "id" by now): what the operation acts on.
+        noteBody(drafts.get(request) as AuditDraft, input);
         const audited = op.mutates ? recordingStore(requestStore, clock, drafts.get(request) as AuditDraft) : requestStore;
         const ctx: OperationContext = { ...who, store: audited, clock, rootKey, config };
-        const answer = await op.handle(ctx, (request.body ?? {}) as Record<string, unknown>);
+        const answer = await op.handle(ctx, input);
+        if (statusOf(op) === 204) return (reply as FastifyReply).code(204).send();
         return answer instanceof Serialized ? reply.type('application/json; charset=utf-8').send(answer.json) : answer;
       },
     });
@@ -175,7 +187,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   });
 
   const knownPaths = [
-    ...OPERATIONS.map((op) => new RegExp(`^/v1\\.0/[^/]+/kms/${op.name}/?$`)),
+    ...OPERATIONS.map((op) => new RegExp(`^${pathOf(op).replace(/\./g, '\\.').replace(/\{[a-z_]+\}/g, '[^/]+')}/?$`)),
     ...IAM_ROUTES.map((r) => new RegExp(`^${r.url.replace(/\./g, '\\.')}/?$`)),
   ];
   app.setNotFoundHandler((request, reply) => {

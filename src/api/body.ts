@@ -1,4 +1,4 @@
-import { kms } from './errors.ts';
+import { kms } from '../core/errors.ts';
 import { EMPTY_IS_A_VALUE } from './fields.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -1,5 +1,5 @@
 import { GRANT_OPERATIONS } from '../core/access.ts';
-import type { KmsErrorCode } from './errors.ts';
+import type { KmsErrorCode } from '../core/errors.ts';
 
 /**
  * Request fields: the JSON schema a field must meet, and the KMS error a value that fails

@@ -16,14 +16,30 @@ export interface OperationContext {
   config: Config;
 }
 
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
 /**
- * One API operation: its path under /v1.0/{project_id}/kms/, its body fields (schema and
- * error code each), the IAM action it needs (every name it goes by), its response schema
- * (which doubles as an allow-list: nothing else ever reaches the wire) and its handler.
+ * One API operation: its method and path, its input fields (schema and error code each),
+ * the IAM action it needs (every name it goes by), its response schema (which doubles as an
+ * allow-list: nothing else ever reaches the wire) and its handler.
+ *
+ * The input an operation's handler gets is one object: the JSON body's members, then the
+ * query parameters named in `query`, then the path parameters (other than project_id), each
+ * checked against `fields`. So `DELETE .../kms/{key_id}/tags/{key}` and a POST body that
+ * names key_id are validated, audited and handled alike.
  */
 export interface Operation {
   name: string;
-  method: 'POST' | 'GET';
+  method: HttpMethod;
+  /**
+   * The path, with parameters written {name} (as in OpenAPI); by default
+   * /v1.0/{project_id}/kms/<name>. Every path starts with /<version>/{project_id}/.
+   */
+  path?: string;
+  /** Input fields read from the query string (GET lists). */
+  query?: readonly string[];
+  /** The status of a success: 200 with the response body, or 204 with none. */
+  status?: 200 | 204;
   actions: readonly string[];
   /** Changes the store (its one store.write is then audited in the same transaction). */
   mutates?: boolean;
@@ -48,7 +64,17 @@ export function defineOperation(op: Operation): Operation {
   return op;
 }
 
-/** The body schema of an operation, from its fields. */
+/** The path template of an operation, parameters written {name}. */
+export const pathOf = (op: Operation): string => op.path ?? `/v1.0/{project_id}/kms/${op.name}`;
+
+/** The path parameters of an operation other than project_id, in order. */
+export const pathParams = (op: Operation): string[] =>
+  [...pathOf(op).matchAll(/\{([a-z_]+)\}/g)].map((m) => m[1]).filter((name) => name !== 'project_id');
+
+/** The success status of an operation. */
+export const statusOf = (op: Operation): 200 | 204 => op.status ?? 200;
+
+/** The input schema of an operation (body, query and path fields together), from its fields. */
 export function bodySchema(op: Operation): Record<string, unknown> {
   const properties: Record<string, unknown> = {};
   for (const [name, field] of Object.entries(op.fields)) properties[name] = field.schema;

@@ -1,5 +1,5 @@
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js';
-import { kms, type KmsError } from './errors.ts';
+import { kms, type KmsError } from '../core/errors.ts';
 import type { Operation } from './operation.ts';
 
 /**

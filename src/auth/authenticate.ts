@@ -1,4 +1,4 @@
-import { AuthError } from '../api/errors.ts';
+import { AuthError } from '../core/errors.ts';
 import type { Clock } from '../core/runtime.ts';
 import { RootKey, secretKeyContext } from '../core/sealing.ts';
 import type { Store, Tx } from '../store/store.ts';

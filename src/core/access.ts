@@ -1,4 +1,4 @@
-import { kms } from '../api/errors.ts';
+import { kms } from './errors.ts';
 import { DECISIONS } from './decisions.ts';
 import type { Caller, Grant, Key } from './model.ts';
 import type { Tx } from '../store/store.ts';

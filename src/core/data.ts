@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { kms } from '../api/errors.ts';
+import { kms } from './errors.ts';
 import type { Tx } from '../store/store.ts';
 import { requireKeyUse, type GrantOperation } from './access.ts';
 import { cipherForSpec } from './ciphers.ts';

@@ -1,4 +1,4 @@
-import { kms } from '../api/errors.ts';
+import { kms } from './errors.ts';
 import type { Tx } from '../store/store.ts';
 import { granteeIs, isOwnerSide, requireOwnerSide, type GrantOperation } from './access.ts';
 import { DECISIONS } from './decisions.ts';

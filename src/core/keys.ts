@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { kms } from '../api/errors.ts';
+import { kms } from './errors.ts';
 import type { KeyFilter, Tx } from '../store/store.ts';
 import { requireKeyUse, requireOwnerSide } from './access.ts';
 import { DECISIONS } from './decisions.ts';

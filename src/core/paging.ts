@@ -1,4 +1,4 @@
-import { kms } from '../api/errors.ts';
+import { kms } from './errors.ts';
 import { DECISIONS } from './decisions.ts';
 import type { Page } from './model.ts';
 

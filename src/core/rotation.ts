@@ -1,4 +1,4 @@
-import { kms } from '../api/errors.ts';
+import { kms } from './errors.ts';
 import type { Tx } from '../store/store.ts';
 import { requireOwnerSide } from './access.ts';
 import { addMaterial, loadForChange, loadKey } from './keys.ts';

@@ -1,4 +1,4 @@
-import { IamError } from '../api/errors.ts';
+import { IamError } from '../core/errors.ts';
 import { verifyPassword } from '../auth/passwords.ts';
 import { TOKEN_TTL_MS, newToken, tokenHash } from '../auth/tokens.ts';
 import type { Account, Project, Token, User } from '../core/model.ts';

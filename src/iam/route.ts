@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { Services } from '../api/app.ts';
+import type { Services } from '../api/services.ts';
 import type { Authenticator } from '../auth/authenticate.ts';
 
 /** An IAM endpoint (Keystone-style /v3 API): it answers with a status, headers and a body. */

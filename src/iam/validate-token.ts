@@ -1,4 +1,4 @@
-import { IamError } from '../api/errors.ts';
+import { IamError } from '../core/errors.ts';
 import { tokenHash } from '../auth/tokens.ts';
 import type { IamRoute } from './route.ts';
 import { tokenBody } from './token-body.ts';

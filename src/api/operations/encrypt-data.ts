@@ -1,6 +1,6 @@
 import { encryptData } from '../../core/data.ts';
 import { requestAad } from '../aad.ts';
-import { kms } from '../errors.ts';
+import { kms } from '../../core/errors.ts';
 import { DATA_FIELDS, F } from '../fields.ts';
 import { defineOperation, obj, str } from '../operation.ts';
 

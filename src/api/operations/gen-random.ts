@@ -1,6 +1,6 @@
 import { DECISIONS } from '../../core/decisions.ts';
 import { randomData } from '../../core/data.ts';
-import { kms } from '../errors.ts';
+import { kms } from '../../core/errors.ts';
 import { F } from '../fields.ts';
 import { defineOperation, obj, str } from '../operation.ts';
 

@@ -1,4 +1,4 @@
-import { kms } from '../errors.ts';
+import { kms } from '../../core/errors.ts';
 import { DECISIONS } from '../../core/decisions.ts';
 import { arr, defineOperation, int, obj, str } from '../operation.ts';
 

@@ -1,0 +1,15 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import type { Clock } from '../core/runtime.ts';
+import type { RootKey } from '../core/sealing.ts';
+import type { Store } from '../store/store.ts';
+
+/** What the HTTP edge (KMS and IAM routes alike) is built on. */
+export interface Services {
+  config: Config;
+  store: Store;
+  clock: Clock;
+  rootKey: RootKey;
+  /** pino logger; false for none (tests). */
+  logger: Logger | false;
+}
