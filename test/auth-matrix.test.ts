@@ -6,6 +6,7 @@ import { iamTime } from '../src/auth/tokens.ts';
 import { DAY_MS, ManualClock, newIdentityId } from '../src/core/runtime.ts';
 import { ERR, hex, newGrant, newKey, raw, signedHeaders, startWorld, type TestUser, type World } from './harness.ts';
 import { auditCount, storeDigest } from './support/store-digest.ts';
+import { operationPath, sendsBody } from './support/operation-path.ts';
 
 /**
  * Issue #6 §3: every operation × every way of not being who you say. Each gets the exact
@@ -62,8 +63,8 @@ interface Attempt {
 }
 
 const JSON_TYPE = { 'Content-Type': 'application/json;charset=UTF-8' };
-const pathOf = (op: Operation) => `/v1.0/${world.users.alice.projectId}/kms/${op.name}`;
-const bodyOf = (op: Operation) => (op.method === 'POST' ? body : undefined);
+const pathOf = (op: Operation) => operationPath(op, world.users.alice.projectId, JSON.parse(body));
+const bodyOf = (op: Operation) => (sendsBody(op) ? body : undefined);
 const sign = (op: Operation, who: { ak: string; sk: string; projectId: string }, path = pathOf(op), sentBody = bodyOf(op)) =>
   signedHeaders(world.url, op.method, path, who, JSON_TYPE, sentBody);
 const alice = () => world.users.alice;
@@ -82,7 +83,7 @@ const CASES: Array<[string, (op: Operation) => Attempt, (attempt: Attempt) => { 
   ['X-Sdk-Date 16 minutes ahead', (op) => ({ headers: sign(op, alice()), skew: -16 * MINUTE }), (a) => expired(a)],
   ['a signed header changed after signing', (op) => ({ headers: { ...sign(op, alice()), 'X-Project-Id': hex(16) } }),
     () => gateway('verify aksk signature fail')],
-  ['the body (or query) changed after signing', (op) => (op.method === 'POST'
+  ['the body (or query) changed after signing', (op) => (sendsBody(op)
     ? { headers: sign(op, alice()), body: `${body} ` }
     : { headers: sign(op, alice()), path: `${pathOf(op)}?limit=1` }), () => gateway('verify aksk signature fail')],
   ['an expired token', () => ({ headers: { ...JSON_TYPE, 'X-Auth-Token': tokens.alice }, skew: DAY_MS + 1000 }),

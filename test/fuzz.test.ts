@@ -6,6 +6,7 @@ import type { Operation } from '../src/api/operation.ts';
 import { OPERATIONS } from '../src/api/routes.ts';
 import { hex, newGrant, newKey, startWorld, type World } from './harness.ts';
 import { storeDigest } from './support/store-digest.ts';
+import { operationPath, sendsBody } from './support/operation-path.ts';
 
 /**
  * Issue #6 §2: generated bad input for every operation. Each request starts from a body the
@@ -123,14 +124,14 @@ function assertDocumented(op: Operation, sent: Sent, status: number, text: strin
 describe(`generated bad input (${RUNS} requests per operation)`, () => {
   for (const op of OPERATIONS) {
     test(op.name, async () => {
-      const path = `${world.url}/v1.0/${world.users.alice.projectId}/kms/${op.name}`;
+      const path = `${world.url}${operationPath(op, world.users.alice.projectId, base)}`;
       await fc.assert(
         fc.asyncProperty(spoiled(op), async (sent) => {
           const before = storeDigest(world.dataDir);
           const headers: Record<string, string> = { 'X-Auth-Token': token };
           if (sent.contentType) headers['Content-Type'] = sent.contentType;
           const r = await fetch(path, {
-            method: op.method, headers, body: op.method === 'POST' ? new Uint8Array(sent.body) : undefined, signal: AbortSignal.timeout(10_000),
+            method: op.method, headers, body: sendsBody(op) ? new Uint8Array(sent.body) : undefined, signal: AbortSignal.timeout(10_000),
           });
           const text = await r.text();
           tally.requests++;
