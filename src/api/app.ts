@@ -17,6 +17,7 @@ import { OPERATIONS } from './routes.ts';
 import { validationError } from './validation.ts';
 import type { Services } from './services.ts';
 import { versionDocument, versionsDocument } from './versions.ts';
+import { registerConsole } from './console.ts';
 
 /** How often Node checks the header and request deadlines. */
 const deadlineCheck = (config: Config): number => Math.min(1000, config.headerTimeout);
@@ -163,6 +164,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       },
     });
   }
+
+  registerConsole(app);
 
   app.get('/', async (request) => versionsDocument(request.headers.host));
   app.get('/:version_id', async (request) => {
