@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { systemClock } from '../src/core/runtime.ts';
-import { CONSOLE_CSP } from '../src/api/console.ts';
-import { ERR, newKey, raw, startWorld, type World } from './harness.ts';
+import Fastify from 'fastify';
+import { CONSOLE_CSP, registerConsole } from '../src/api/console.ts';
+import { ERR, newGrant, newKey, raw, startWorld, type World } from './harness.ts';
 
 /**
  * Issue #15 §4: the web console, driven end to end in headless Chromium (Debian's chromium
@@ -131,9 +132,15 @@ describe('web console', { skip }, () => {
     assert.match(await owner.getByRole('row').filter({ hasText: 'reports' }).innerText(), /Disabled/);
     await shot(owner, 'keys');
 
-    // Its key's page: a grant to gus, created through the form.
+    // Its key's page: a grant to gina, revoked there; a grant to gus, created through the form.
+    const ginaGrant = await newGrant(alice, keyId, world.users.gina.id, ['describe-key'], { name: 'gina-describes' });
     await owner.getByRole('link', { name: 'payments' }).click();
     await owner.getByRole('heading', { name: 'payments' }).waitFor();
+    const ginaRow = owner.getByRole('row').filter({ hasText: 'gina-describes' });
+    await ginaRow.getByRole('button', { name: 'Revoke' }).click();
+    await ginaRow.waitFor({ state: 'detached' });
+    const revoked = await alice.kms('revoke-grant', { key_id: keyId, grant_id: ginaGrant });
+    assert.deepEqual([revoked.status, revoked.body], [400, ERR('KMS.2501', 'Invalid grant ID.')]);
     await owner.getByLabel('Grantee principal').fill(gus.id);
     await owner.getByLabel('Name', { exact: true }).fill('gus-encrypts');
     for (const op of ['encrypt-data', 'describe-key', 'retire-grant']) await owner.getByRole('checkbox', { name: op, exact: true }).check();
@@ -209,5 +216,20 @@ describe('web console', { skip }, () => {
     assert.deepEqual(await owner.evaluate(() => [localStorage.length, sessionStorage.length, document.cookie]), [0, 0, '']);
 
     assert.deepEqual(problems, []);
+  });
+});
+
+describe('web console serving, without a browser', () => {
+  test('a console that was not built answers 503 with how to build it, under the same headers', async () => {
+    const app = Fastify({ routerOptions: { ignoreTrailingSlash: true } });
+    registerConsole(app, join(tmpdir(), `kmsd-no-console-${process.pid}`));
+    const page = await app.inject({ method: 'GET', url: '/_kmsd/console/' });
+    assert.equal(page.statusCode, 503);
+    assert.match(page.body, /npm run build:console/);
+    assert.equal(page.headers['content-security-policy'], CONSOLE_CSP);
+    const redirect = await app.inject({ method: 'GET', url: '/_kmsd/console' });
+    assert.deepEqual([redirect.statusCode, redirect.headers.location], [301, '/_kmsd/console/']);
+    assert.equal((await app.inject({ method: 'GET', url: '/_kmsd/console/console.js' })).statusCode, 404);
+    await app.close();
   });
 });
