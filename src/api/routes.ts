@@ -26,6 +26,7 @@ import updateKeyAlias from './operations/update-key-alias.ts';
 import updateKeyDescription from './operations/update-key-description.ts';
 import userInstances from './operations/user-instances.ts';
 import userQuotas from './operations/user-quotas.ts';
+import listTraces from './operations/list-traces.ts';
 
 /** Every KMS operation kmsd serves; each is mounted at /v1.0/{project_id}/kms/<name>. */
 export const OPERATIONS: readonly Operation[] = [
@@ -34,4 +35,5 @@ export const OPERATIONS: readonly Operation[] = [
   enableKeyRotation, disableKeyRotation, updateKeyRotationInterval, getKeyRotationStatus,
   createGrant, listGrants, listRetirableGrants, revokeGrant, retireGrant,
   encryptData, decryptData, createDatakey, createDatakeyWithoutPlaintext, encryptDatakey, decryptDatakey, genRandom,
+  listTraces,
 ];
