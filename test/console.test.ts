@@ -120,7 +120,7 @@ describe('web console', { skip }, () => {
     await alice.kms('enable-key-rotation', { key_id: keyId });
     const other = await newKey(alice, { key_alias: 'reports' });
     await alice.kms('disable-key', { key_id: other });
-    const gus = world.users.gus;
+    const gus = world.users.greg; // a grantee holding kms:grant:retire, which retiring needs besides the grant
 
     // The owner signs in and sees the keys.
     const owner = await openConsole();
@@ -173,7 +173,7 @@ describe('web console', { skip }, () => {
     // The grantee signs in. Without IAM policies it may not list the account's keys nor its
     // retirable grants (each refusal shown with its code), but the grant lets it retire it.
     const grantee = await openConsole();
-    await signIn(grantee, 'gus');
+    await signIn(grantee, 'greg');
     assert.match(await grantee.getByRole('alert').innerText(), /^KMS\.0306 No access permissions\. \(HTTP 403\)$/);
     await grantee.getByRole('link', { name: 'Retirable grants' }).click();
     await grantee.getByRole('heading', { name: 'Grants you may retire' }).waitFor();
@@ -190,13 +190,13 @@ describe('web console', { skip }, () => {
     await shot(grantee, 'retire-refused');
 
     // The grantee's next request is refused, and the owner's trail shows it without a reload.
-    const next = await world.as('gus').kms('encrypt-data', { key_id: keyId, plain_text: 'hello' });
+    const next = await world.as('greg').kms('encrypt-data', { key_id: keyId, plain_text: 'hello' });
     assert.deepEqual([next.status, next.body], [403, ERR('KMS.0306', 'No access permissions.')]);
     const denied = owner.locator('tr[data-outcome="denied"]').filter({ hasText: 'encryptData' });
     await denied.waitFor({ timeout: 10_000 });
-    assert.match(await denied.innerText(), /encryptData\s+denied\s+403\s+KMS\.0306\s+gus @ globex/);
-    assert.match(await owner.locator('tr[data-outcome="allowed"]').filter({ hasText: 'retireGrant' }).innerText(), /allowed\s+200\s+gus @ globex/);
-    assert.match(await owner.locator('tr[data-outcome="failed"]').filter({ hasText: 'retireGrant' }).innerText(), /failed\s+400\s+KMS\.2501\s+gus @ globex/);
+    assert.match(await denied.innerText(), /encryptData\s+denied\s+403\s+KMS\.0306\s+greg @ globex/);
+    assert.match(await owner.locator('tr[data-outcome="allowed"]').filter({ hasText: 'retireGrant' }).innerText(), /allowed\s+200\s+greg @ globex/);
+    assert.match(await owner.locator('tr[data-outcome="failed"]').filter({ hasText: 'retireGrant' }).innerText(), /failed\s+400\s+KMS\.2501\s+greg @ globex/);
     await shot(owner, 'trail');
 
     // The trail filtered by principal: only the grantee's records.
