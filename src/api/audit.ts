@@ -51,7 +51,7 @@ export function callerDraft(requestId: string, operation: string, principal: Pri
 export function noteBody(draft: AuditDraft, body: unknown): void {
   if (typeof body !== 'object' || body === null) return;
   const fields = body as Record<string, unknown>;
-  draft.keyId = identifier(fields.key_id);
+  draft.keyId = identifier(fields.key_id ?? fields.target_key_id);
   draft.grantId = identifier(fields.grant_id);
   draft.sequence = identifier(fields.sequence);
 }

@@ -57,6 +57,20 @@ export const F = {
   dataKeyCipherLength: text('^[0-9]{1,10}$', 'KMS.2202'),
   randomDataLength: text('^[0-9]{1,10}$', 'KMS.1801'),
   rotationInterval: { schema: { type: 'integer' }, code: 'KMS.3001' },
+  // Tags (reference §7): the shapes here, each item's rules (with their own codes) in core/tags.ts.
+  tag: { schema: { type: 'object' }, code: 'KMS.0412' },
+  tagList: { schema: { type: 'array' }, code: 'KMS.0412' },
+  tagAction: { schema: { type: 'string' }, code: 'KMS.0404' },
+  tagKey: { schema: { type: 'string' }, code: 'KMS.0406' },
+  resourceAction: { schema: { type: 'string' }, code: 'KMS.0404' },
+  resourceLimit: text('^[0-9]{1,10}$', 'KMS.1601'),
+  resourceOffset: text('^[0-9]{1,10}$', 'KMS.0417'),
+  tagFilter: { schema: { type: 'array' }, code: 'KMS.0414' },
+  matches: { schema: { type: 'array' }, code: 'KMS.0415' },
+  // Aliases (reference §2.6): names checked in core/aliases.ts.
+  alias: { schema: { type: 'string' }, code: 'KMS.1101' },
+  aliasList: { schema: { type: 'array', items: { type: 'string' } }, code: 'KMS.1101' },
+  aliasMarker: text('^[a-zA-Z0-9:/_-]{1,255}$', 'KMS.0308'),
 } as const satisfies Record<string, Field>;
 
 /** The fields every data operation takes besides its own. */

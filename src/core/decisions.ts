@@ -25,4 +25,17 @@ export const DECISIONS = {
   tooManyGrants: 'KMS.2404',
   /** Largest page a list call may ask for. */
   maxLimit: 1000,
+  /** Tags per key (KMS.0409), tags per batch or query (KMS.0407): 10, as the tag pages say. */
+  tagsPerKey: 10,
+  /** Values per tag key in a resource_instances query before KMS.0413. */
+  tagValuesPerQueryKey: 10,
+  /** resource_instances filter page size when no limit is given (reference §7). */
+  resourceLimitDefault: 10,
+  /** Aliases per key (console guide: "A maximum of 50 aliases can be created for a key"); beyond: KMS.0308. */
+  aliasesPerKey: 50,
+  /** ListAliases limit range (API page: 1-100) and page size when none is given. */
+  aliasListMax: 100,
+  aliasListDefault: 100,
+  /** An alias that does not exist or belongs to another key of the account (associate, delete). */
+  badAlias: 'KMS.0308',
 } as const;
