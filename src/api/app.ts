@@ -143,7 +143,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
         const input = request.body as Record<string, unknown>;
         // The identifiers as validation left them (["id"] is "id" by now): what the operation acts on.
         noteBody(drafts.get(request) as AuditDraft, input);
-        const audited = op.mutates ? recordingStore(requestStore, clock, drafts.get(request) as AuditDraft) : requestStore;
+        const audited = op.mutates ? recordingStore(requestStore, clock, drafts.get(request) as AuditDraft, statusOf(op)) : requestStore;
         const ctx: OperationContext = { ...who, store: audited, clock, rootKey, config, userAgent: request.headers['user-agent'] ?? '' };
         const answer = await op.handle(ctx, input);
         if (statusOf(op) === 204) return (reply as FastifyReply).code(204).send();
