@@ -49,7 +49,11 @@ export const F = {
   plainTextHex: text('^[0-9a-fA-F]{2,4200}$', 'KMS.2101'),
   cipherTextHex: text('^[0-9a-fA-F]{2,4400}$', 'KMS.2201'),
   aad: { schema: { type: 'string', maxLength: 512 }, code: 'KMS.0208' },
-  encryptionContext: { schema: { type: 'object', maxProperties: 64, additionalProperties: { type: 'string' } }, code: 'KMS.0208' },
+  // An object, or (as the Terraform provider's kms_data_key sends it) a string holding its JSON.
+  encryptionContext: {
+    schema: { anyOf: [{ type: 'object', maxProperties: 64, additionalProperties: { type: 'string' } }, { type: 'string', maxLength: 8192 }] },
+    code: 'KMS.0208',
+  },
   encryptionAlgorithm: oneOf(['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1', 'SM2_ENCRYPT'], 'KMS.0308'),
   dataKeySpec: text('^[A-Z0-9_]{1,32}$', 'KMS.1902'),
   dataKeyLength: text('^[0-9]{1,10}$', 'KMS.1901'),
