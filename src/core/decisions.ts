@@ -25,6 +25,11 @@ export const DECISIONS = {
   tooManyGrants: 'KMS.2404',
   /** Largest page a list call may ask for. */
   maxLimit: 1000,
+  /**
+   * Largest list-keys limit: the API page allows any limit "within the maximum number of keys",
+   * and the Terraform provider's kms_keys data source sends 2000.
+   */
+  listKeysMaxLimit: 10000,
   /** Tags per key (KMS.0409), tags per batch or query (KMS.0407): 10, as the tag pages say. */
   tagsPerKey: 10,
   /** Values per tag key in a resource_instances query before KMS.0413. */
