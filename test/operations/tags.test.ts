@@ -84,6 +84,7 @@ describe('key tags', () => {
       [{ action: 'create' }, 'KMS.0204', 'Parameters missing in the request message.'],
       [{ tags: [{ key: 'a' }] }, 'KMS.0204', 'Parameters missing in the request message.'],
       [{ action: 'update', tags: [{ key: 'a' }] }, 'KMS.0404', 'Invalid action.'],
+      [{ action: 'constructor', tags: [{ key: 'a' }] }, 'KMS.0404', 'Invalid action.'],
       [{ action: 'create', tags: [{ key: '' }] }, 'KMS.0406', 'Invalid tag key.'],
       [{ action: 'create', tags: [{ key: 'a=b' }] }, 'KMS.0406', 'Invalid tag key.'],
       [{ action: 'create', tags: [{ key: 'tab\there' }] }, 'KMS.0406', 'Invalid tag key.'],

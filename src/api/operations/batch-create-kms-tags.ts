@@ -21,8 +21,9 @@ export default defineOperation({
   response: EMPTY,
   async handle({ store, caller, principal, clock }, body) {
     const action = body.action as string;
-    const who = { ...caller, mayAct: caller.mayAct && allows(principal.policies, NEEDS[action] ?? []) };
-    await store.write((tx) => batchTags(tx, action in NEEDS ? who : caller, body.key_id as string, action, body.tags, clock.now()));
+    // An unknown action is refused by batchTags (KMS.0404) whatever the caller may do.
+    const who = Object.hasOwn(NEEDS, action) ? { ...caller, mayAct: caller.mayAct && allows(principal.policies, NEEDS[action]) } : caller;
+    await store.write((tx) => batchTags(tx, who, body.key_id as string, action, body.tags, clock.now()));
     return {};
   },
 });
