@@ -9,7 +9,8 @@ export default defineOperation({
   name: 'list-kms-by-tags',
   method: 'POST',
   path: '/v1.0/{project_id}/kms/resource_instances/action',
-  actions: ['kms:cmk:listResourceInstances', 'kms:cmk:list', 'kms:cmkTag:listResourceInstances'],
+  // It shows tags, so it needs a tag-reading action, as GET {key_id}/tags does (the exact name is not in the pages found).
+  actions: ['kms:cmk:listResourceInstances', 'kms:cmk:listTags', 'kms:cmkTag:listResourceInstances'],
   fields: {
     action: F.resourceAction,
     limit: F.resourceLimit,
