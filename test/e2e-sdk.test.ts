@@ -136,6 +136,10 @@ describe('tags and aliases through the Node SDK core (path parameters, GET query
     assert.deepEqual((await call('GET', '/v1.0/{project_id}/kms/{key_id}/tags', { key_id: keyId })).body,
       { tags: [{ key: 'env', value: 'prod' }, { key: 'team', value: 'x' }], existTagsNum: 2 });
     assert.equal((await call('DELETE', '/v1.0/{project_id}/kms/{key_id}/tags/{key}', { key_id: keyId, key: 'team' })).status, 204);
+    // A tag key that is not plain ASCII: the Node SDK signs the path encoded twice; kmsd accepts that form too.
+    await call('POST', '/v1.0/{project_id}/kms/{key_id}/tags', { key_id: keyId }, { tag: { key: '成本 中心', value: 'x' } });
+    assert.equal((await call('DELETE', '/v1.0/{project_id}/kms/{key_id}/tags/{key}', { key_id: keyId, key: '成本 中心' })).status, 204);
+    assert.deepEqual((await call('GET', '/v1.0/{project_id}/kms/{key_id}/tags', { key_id: keyId })).body.tags, [{ key: 'env', value: 'prod' }]);
     const found = await call('POST', '/v1.0/{project_id}/kms/{resource_instances}/action', { resource_instances: 'resource_instances' },
       { action: 'filter', limit: '10', offset: '0', tags: [{ key: 'env', values: ['prod'] }] });
     assert.deepEqual(found.body.resources.map((r: { resource_id: string }) => r.resource_id), [keyId]);
