@@ -251,8 +251,9 @@ describe('Terraform provider replay: resources', () => {
       [found.name, found.key_id, found.grantee_principal_type, found.grantee_principal, sorted(found.operations), found.retiring_principal, found.issuing_principal],
       [grant.name, keyId, 'user', grant.grantee_principal, sorted(grant.operations), grant.retiring_principal, world.users.alice.id],
     );
-    // huaweicloud_kms_retire_grant, configured as the grantee: retire-grant (default OkCodes), answer not read.
-    await new Provider(world.users.gus).kms('POST', 'retire-grant', { body: goMap({ key_id: keyId, grant_id: grantId }) });
+    // huaweicloud_kms_retire_grant (here configured as the grant's issuer, who holds kms:cmk:retireGrant):
+    // retire-grant with default OkCodes, answer not read.
+    await owner.kms('POST', 'retire-grant', { body: goMap({ key_id: keyId, grant_id: grantId }) });
     const after = await owner.pages('list-grants', { key_id: keyId, limit: 100 }, 'grants', GRANT, [200]);
     assert.equal(after.some((g) => g.grant_id === grantId), false, 'the refresh no longer finds the retired grant');
     // Delete of another grant: revoke-grant, OkCodes [200].

@@ -65,7 +65,18 @@ export const MIGRATIONS: ReadonlyArray<(d: Dialect) => string[]> = [
   // 4: a counter every change to a key's grants moves, so a rendered grant list can be reused
   // exactly as long as the counter it was made under is current (on every node).
   (d) => [`ALTER TABLE keys ADD COLUMN grants_version ${d.bigint} NOT NULL DEFAULT 0`],
-  // 5: key tags (reference §7) and aliases of the aliases API (§2.6).
+  // 5: identities the identities file no longer lists are disabled, never deleted (their ids
+  // stay reserved); the trail keeps a refused request's claimed access key apart from an
+  // authenticated one, where it came from, and how many refusals one summary record stands for.
+  () => [
+    `ALTER TABLE accounts ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE access_keys ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE audit_events ADD COLUMN claimed_access_key_id TEXT`,
+    `ALTER TABLE audit_events ADD COLUMN source TEXT`,
+    `ALTER TABLE audit_events ADD COLUMN count INTEGER NOT NULL DEFAULT 1`,
+  ],
+  // 6: key tags (reference §7) and aliases of the aliases API (§2.6).
   (d) => [
     `CREATE TABLE key_tags (key_id TEXT NOT NULL, tag_key TEXT NOT NULL, tag_value TEXT NOT NULL,
        created_at ${d.bigint} NOT NULL, PRIMARY KEY (key_id, tag_key))`,
