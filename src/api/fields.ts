@@ -49,7 +49,11 @@ export const F = {
   plainTextHex: text('^[0-9a-fA-F]{2,4200}$', 'KMS.2101'),
   cipherTextHex: text('^[0-9a-fA-F]{2,4400}$', 'KMS.2201'),
   aad: { schema: { type: 'string', maxLength: 512 }, code: 'KMS.0208' },
-  encryptionContext: { schema: { type: 'object', maxProperties: 64, additionalProperties: { type: 'string' } }, code: 'KMS.0208' },
+  // An object, or (as the Terraform provider's kms_data_key sends it) a string holding its JSON.
+  encryptionContext: {
+    schema: { anyOf: [{ type: 'object', maxProperties: 64, additionalProperties: { type: 'string' } }, { type: 'string', maxLength: 8192 }] },
+    code: 'KMS.0208',
+  },
   encryptionAlgorithm: oneOf(['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1', 'SM2_ENCRYPT'], 'KMS.0308'),
   dataKeySpec: text('^[A-Z0-9_]{1,32}$', 'KMS.1902'),
   dataKeyLength: text('^[0-9]{1,10}$', 'KMS.1901'),
@@ -57,6 +61,20 @@ export const F = {
   dataKeyCipherLength: text('^[0-9]{1,10}$', 'KMS.2202'),
   randomDataLength: text('^[0-9]{1,10}$', 'KMS.1801'),
   rotationInterval: { schema: { type: 'integer' }, code: 'KMS.3001' },
+  // Tags (reference §7): the shapes here, each item's rules (with their own codes) in core/tags.ts.
+  tag: { schema: { type: 'object' }, code: 'KMS.0412' },
+  tagList: { schema: { type: 'array' }, code: 'KMS.0412' },
+  tagAction: { schema: { type: 'string' }, code: 'KMS.0404' },
+  tagKey: { schema: { type: 'string' }, code: 'KMS.0406' },
+  resourceAction: { schema: { type: 'string' }, code: 'KMS.0404' },
+  resourceLimit: text('^[0-9]{1,10}$', 'KMS.1601'),
+  resourceOffset: text('^[0-9]{1,10}$', 'KMS.0417'),
+  tagFilter: { schema: { type: 'array' }, code: 'KMS.0414' },
+  matches: { schema: { type: 'array' }, code: 'KMS.0415' },
+  // Aliases (reference §2.6): names checked in core/aliases.ts.
+  alias: { schema: { type: 'string' }, code: 'KMS.1101' },
+  aliasList: { schema: { type: 'array', items: { type: 'string' } }, code: 'KMS.1101' },
+  aliasMarker: text('^[a-zA-Z0-9:/_-]{1,255}$', 'KMS.0308'),
 } as const satisfies Record<string, Field>;
 
 /** The fields every data operation takes besides its own. */

@@ -36,4 +36,22 @@ export const DECISIONS = {
   loginFailuresPerMinute: 10,
   /** The error_code of a failed login in the audit trail: IAM errors have no KMS code. */
   failedLoginCode: 'IAM.401',
+  /**
+   * Largest list-keys limit: the API page allows any limit "within the maximum number of keys",
+   * and the Terraform provider's kms_keys data source sends 2000.
+   */
+  listKeysMaxLimit: 10000,
+  /** Tags per key (KMS.0409), tags per batch or query (KMS.0407): 10, as the tag pages say. */
+  tagsPerKey: 10,
+  /** Values per tag key in a resource_instances query before KMS.0413. */
+  tagValuesPerQueryKey: 10,
+  /** resource_instances filter page size when no limit is given (reference §7). */
+  resourceLimitDefault: 10,
+  /** Aliases per key (console guide: "A maximum of 50 aliases can be created for a key"); beyond: KMS.0308. */
+  aliasesPerKey: 50,
+  /** ListAliases limit range (API page: 1-100) and page size when none is given. */
+  aliasListMax: 100,
+  aliasListDefault: 100,
+  /** An alias that does not exist or belongs to another key of the account (associate, delete). */
+  badAlias: 'KMS.0308',
 } as const;

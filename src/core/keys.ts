@@ -3,7 +3,7 @@ import { kms } from './errors.ts';
 import type { KeyFilter, Tx } from '../store/store.ts';
 import { requireKeyUse, requireOwnerSide } from './access.ts';
 import { DECISIONS } from './decisions.ts';
-import { KeyState, type Caller, type Key, type KeyStateValue, type Page } from './model.ts';
+import { KeyState, type Caller, type Key, type KeyStateValue, type Page, type Tag } from './model.ts';
 import type { PageRequest } from './paging.ts';
 import { DAY_MS, newKeyId } from './runtime.ts';
 import { RootKey, materialContext } from './sealing.ts';
@@ -52,6 +52,8 @@ export interface NewKey {
   description: string;
   origin: 'kms' | 'external';
   defaultKey?: boolean;
+  /** Tags to add with the key, already checked (core/tags.ts checkTagList). */
+  tags?: readonly Tag[];
 }
 
 export async function createKey(tx: Tx, caller: Caller, input: NewKey, rootKey: RootKey, limits: KeyLimits, now: number): Promise<Key> {
@@ -83,6 +85,7 @@ export async function createKey(tx: Tx, caller: Caller, input: NewKey, rootKey: 
     materialVersion: external ? 0 : 1,
   };
   await tx.insertKey(key);
+  for (const tag of input.tags ?? []) await tx.putTag(key.keyId, tag, now);
   if (!external) await addMaterial(tx, rootKey, key, 1, now);
   return key;
 }
