@@ -26,6 +26,14 @@ import updateKeyAlias from './operations/update-key-alias.ts';
 import updateKeyDescription from './operations/update-key-description.ts';
 import userInstances from './operations/user-instances.ts';
 import userQuotas from './operations/user-quotas.ts';
+import sign from './operations/sign.ts';
+import verify from './operations/verify.ts';
+import getPublickey from './operations/get-publickey.ts';
+import generateMac from './operations/generate-mac.ts';
+import verifyMac from './operations/verify-mac.ts';
+import createRsaDatakeyPair from './operations/create-rsa-datakey-pair.ts';
+import createEcDatakeyPair from './operations/create-ec-datakey-pair.ts';
+import reEncrypt from './operations/re-encrypt.ts';
 
 /** Every KMS operation kmsd serves; each is mounted at /v1.0/{project_id}/kms/<name>. */
 export const OPERATIONS: readonly Operation[] = [
@@ -34,4 +42,5 @@ export const OPERATIONS: readonly Operation[] = [
   enableKeyRotation, disableKeyRotation, updateKeyRotationInterval, getKeyRotationStatus,
   createGrant, listGrants, listRetirableGrants, revokeGrant, retireGrant,
   encryptData, decryptData, createDatakey, createDatakeyWithoutPlaintext, encryptDatakey, decryptDatakey, genRandom,
+  sign, verify, getPublickey, generateMac, verifyMac, createRsaDatakeyPair, createEcDatakeyPair, reEncrypt,
 ];
