@@ -3,6 +3,7 @@ import {
   randomBytes, sign as nodeSign, timingSafeEqual, verify as nodeVerify, type KeyObject,
 } from 'node:crypto';
 import { kms } from './errors.ts';
+import { DECISIONS } from './decisions.ts';
 import type { Tx } from '../store/store.ts';
 import { requireKeyUse, requireOwnerSide, type GrantOperation } from './access.ts';
 import { CURVES, signDigest, toBig, verifyDigest } from './ecdsa-digest.ts';
@@ -199,10 +200,10 @@ interface SignInput {
 
 /** The message as the algorithm will use it; DIGEST lengths are checked against the hash (KMS.0329). */
 function checkMessage(alg: Algorithm, input: SignInput): void {
-  if (input.message.length < 1 || input.message.length > MAX_MESSAGE_BYTES) throw kms('KMS.0308');
+  if (input.message.length < 1 || input.message.length > MAX_MESSAGE_BYTES) throw kms(DECISIONS.badMessage);
   if (input.messageType !== 'DIGEST') return;
   // Pure SM2DSA (with its Z value) and Ed25519 sign messages, never digests: see decisions.
-  if (alg.family === 'sm2' || alg.family === 'ed25519') throw kms('KMS.0308');
+  if (alg.family === 'sm2' || alg.family === 'ed25519') throw kms(DECISIONS.digestNotServed);
   if (input.message.length !== hashLength(alg.hash as string)) throw kms('KMS.0329');
 }
 
@@ -299,7 +300,7 @@ function encryptionKind(key: Key, algorithm: string): string {
   if (kind === 'ec' || kind === 'ed25519') throw kms('KMS.1114');
   if (key.usage !== 'ENCRYPT_DECRYPT') throw kms('KMS.0335');
   // OpenSSL's SM2 encryption is not reachable through node:crypto (see decisions).
-  if (kind === 'sm2') throw kms('KMS.0325');
+  if (kind === 'sm2') throw kms(DECISIONS.sm2Encrypt);
   const hash = ASYMMETRIC_ENCRYPTION[algorithm];
   if (hash === undefined) throw kms('KMS.2106');
   return hash;

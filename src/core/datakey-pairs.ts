@@ -1,4 +1,5 @@
 import { kms } from './errors.ts';
+import { DECISIONS } from './decisions.ts';
 import type { Tx } from '../store/store.ts';
 import { decryptDataAsymmetric, encryptAsymmetric, grantedKey, ownerKey, publicPem, requireUsableState } from './asymmetric.ts';
 import { decryptData, encryptUnder, usableKey } from './data.ts';
@@ -85,7 +86,7 @@ export interface ReEncryptInput {
  */
 export async function reEncrypt(tx: Tx, caller: Caller, rootKey: RootKey, input: ReEncryptInput, now: number) {
   const symmetricSource = input.sourceAlgorithm === 'SYMMETRIC_DEFAULT';
-  if (!symmetricSource && input.sourceKeyId === undefined) throw kms('KMS.0204');
+  if (!symmetricSource && input.sourceKeyId === undefined) throw kms(DECISIONS.asymmetricNeedsKeyId);
   const source = symmetricSource
     ? await decryptData(tx, caller, rootKey, { ciphertext: input.ciphertext, keyId: input.sourceKeyId, aad: input.sourceAad }, now)
     : await decryptDataAsymmetric(tx, caller, rootKey, { keyId: input.sourceKeyId as string, algorithm: input.sourceAlgorithm, ciphertext: input.ciphertext }, now);

@@ -1,5 +1,6 @@
 import { generateKeyPair, randomBytes } from 'node:crypto';
 import { kms } from './errors.ts';
+import { DECISIONS } from './decisions.ts';
 
 /**
  * Every key spec create-key accepts (reference §4.2, §10), what kind of key it is, the usages
@@ -67,10 +68,10 @@ export function usageFor(spec: string, usage: string | undefined, origin: string
     if (info.kind === 'symmetric' && usage === SIGN) throw kms('KMS.1115');
     if ((info.kind === 'ec' || info.kind === 'ed25519') && usage === CRYPT) throw kms('KMS.1114');
     if (info.kind === 'hmac') throw kms('KMS.0341');
-    throw kms('KMS.0308');
+    throw kms(DECISIONS.badSpecUsage);
   }
   // Only symmetric material can be imported into kmsd (decision: asymmetricExternal).
-  if (origin === 'external' && info.kind !== 'symmetric') throw kms('KMS.0308');
+  if (origin === 'external' && info.kind !== 'symmetric') throw kms(DECISIONS.asymmetricExternal);
   return usage;
 }
 
@@ -114,5 +115,5 @@ export function requireSymmetricEncryptionKey(spec: string, usage: string): void
   if (kind === 'symmetric') return;
   if (kind === 'hmac') throw kms('KMS.0341');
   if (usage === SIGN) throw kms('KMS.0335');
-  throw kms('KMS.0325');
+  throw kms(DECISIONS.asymmetricKeySymmetricOp);
 }

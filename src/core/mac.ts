@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { kms } from './errors.ts';
+import { DECISIONS } from './decisions.ts';
 import type { Tx } from '../store/store.ts';
 import { ownerKey, requireUsableState } from './asymmetric.ts';
 import { kindOf, specInfo } from './key-specs.ts';
@@ -19,12 +20,12 @@ function requireMacKey(key: Key, algorithm: string): string {
   const kind = kindOf(key.spec);
   if (kind === 'symmetric') throw kms('KMS.0331');
   if (kind !== 'hmac') throw kms('KMS.0325');
-  if (specInfo(key.spec).mac !== algorithm) throw kms('KMS.0308');
+  if (specInfo(key.spec).mac !== algorithm) throw kms(DECISIONS.macAlgorithmMismatch);
   return HASH[algorithm];
 }
 
 async function mac(tx: Tx, caller: Caller, rootKey: RootKey, input: { keyId: string; algorithm: string; message: Buffer }, now: number) {
-  if (input.message.length < MAC_MESSAGE_BYTES.min || input.message.length > MAC_MESSAGE_BYTES.max) throw kms('KMS.0308');
+  if (input.message.length < MAC_MESSAGE_BYTES.min || input.message.length > MAC_MESSAGE_BYTES.max) throw kms(DECISIONS.badMessage);
   const key = await ownerKey(tx, caller, input.keyId, now);
   const hash = requireMacKey(key, input.algorithm);
   requireUsableState(key);

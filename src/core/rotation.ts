@@ -1,4 +1,5 @@
 import { kms } from './errors.ts';
+import { DECISIONS } from './decisions.ts';
 import type { Tx } from '../store/store.ts';
 import { requireOwnerSide } from './access.ts';
 import { addMaterial, loadForChange, loadKey } from './keys.ts';
@@ -19,7 +20,7 @@ function rotatable(key: Key): void {
   if (key.origin === 'external') throw kms('KMS.0312');
   // Only symmetric keys rotate: asymmetric keys KMS.0324 (reference §4.7), HMAC keys KMS.0341.
   const kind = kindOf(key.spec);
-  if (kind === 'hmac') throw kms('KMS.0341');
+  if (kind === 'hmac') throw kms(DECISIONS.hmacRotation);
   if (kind !== 'symmetric') throw kms('KMS.0324');
   if (key.state === KeyState.disabled) throw kms('KMS.0209');
   if (key.state === KeyState.pendingDeletion) throw kms('KMS.0210');
