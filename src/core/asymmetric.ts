@@ -165,14 +165,17 @@ function pssEncode(hash: string, mHash: Buffer, modBits: number): Buffer {
   return modBits % 8 === 1 ? Buffer.concat([Buffer.alloc(1), em]) : em;
 }
 
-/** EMSA-PSS-VERIFY (RFC 8017 §9.1.2), salt as long as the hash. */
+/**
+ * EMSA-PSS-VERIFY (RFC 8017 §9.1.2) with the salt length read from the encoding (as OpenSSL's
+ * RSA_PSS_SALTLEN_AUTO), so signatures made elsewhere with another salt length verify too.
+ */
 function pssVerify(hash: string, mHash: Buffer, emFull: Buffer, modBits: number): boolean {
   const hLen = mHash.length;
   const emBits = modBits - 1;
   const emLen = Math.ceil(emBits / 8);
   const em = emFull.subarray(emFull.length - emLen);
   if (emFull.length > emLen && emFull[0] !== 0) return false;
-  if (emLen < 2 * hLen + 2 || em[emLen - 1] !== 0xbc) return false;
+  if (emLen < hLen + 2 || em[emLen - 1] !== 0xbc) return false;
   const maskedDb = em.subarray(0, emLen - hLen - 1);
   const H = em.subarray(emLen - hLen - 1, emLen - 1);
   if ((maskedDb[0] & ~(0xff >> (8 * emLen - emBits))) !== 0) return false;
@@ -180,9 +183,9 @@ function pssVerify(hash: string, mHash: Buffer, emFull: Buffer, modBits: number)
   const db = Buffer.from(maskedDb);
   for (let i = 0; i < db.length; i++) db[i] ^= mask[i];
   db[0] &= 0xff >> (8 * emLen - emBits);
-  const ps = emLen - 2 * hLen - 2;
-  if (db.subarray(0, ps).some((b) => b !== 0) || db[ps] !== 1) return false;
-  const salt = db.subarray(db.length - hLen);
+  const one = db.findIndex((b) => b !== 0);
+  if (one < 0 || db[one] !== 1) return false;
+  const salt = db.subarray(one + 1);
   const H2 = createHash(hash).update(Buffer.alloc(8)).update(mHash).update(salt).digest();
   return timingSafeEqual(H, H2);
 }
@@ -266,7 +269,7 @@ export async function verifySignature(tx: Tx, caller: Caller, rootKey: RootKey, 
           const bits = modulusBits(publicKey);
           if (sig.length !== Math.ceil(bits / 8)) break;
           valid = pssVerify(alg.hash as string, input.message, publicDecrypt({ key: publicKey, padding: constants.RSA_NO_PADDING }, sig), bits);
-        } else valid = nodeVerify(alg.hash, input.message, { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, sig);
+        } else valid = nodeVerify(alg.hash, input.message, { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO }, sig);
         break;
       case 'ecdsa':
         valid = digest
