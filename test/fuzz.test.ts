@@ -38,7 +38,7 @@ before(async () => {
     operations: ['describe-key'], plain_text: 'hello', cipher_text: encrypted.body.cipher_text, datakey_length: '256',
     random_data_length: '32', pending_days: '7', rotation_interval: 30, limit: '10', sequence: '919c82d4-8046-4722-9094-35c3c6524cff',
     message: Buffer.alloc(32, 1).toString('base64'), signing_algorithm: 'ECDSA_SHA_256', signature: Buffer.alloc(70, 2).toString('base64'),
-    mac_algorithm: 'HMAC_SHA_256', mac: Buffer.alloc(32, 3).toString('base64'), destination_key_id: keyId,
+    mac_algorithm: 'HMAC_SHA_256', mac: Buffer.alloc(32, 3).toString('hex'), destination_key_id: keyId,
   };
 });
 after(() => world.close());

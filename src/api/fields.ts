@@ -67,7 +67,7 @@ export const F = {
   signingAlgorithm: oneOf(SIGNING_ALGORITHMS, 'KMS.0308'),
   messageType: oneOf(['DIGEST', 'RAW'], 'KMS.0308'),
   macAlgorithm: oneOf(MAC_ALGORITHMS, 'KMS.0308'),
-  mac: text('^[0-9a-zA-Z+/=]{1,8192}$', 'KMS.0308'),
+  mac: text('^[0-9a-fA-F]{2,256}$', 'KMS.0308'),
   rsaPairSpec: oneOf(Object.keys(RSA_PAIR_SPECS), 'KMS.0308'),
   ecPairSpec: oneOf(Object.keys(EC_PAIR_SPECS), 'KMS.0308'),
   withPlainText: { schema: { type: 'boolean' }, code: 'KMS.0308' },

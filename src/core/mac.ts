@@ -43,5 +43,6 @@ export async function verifyMac(
   tx: Tx, caller: Caller, rootKey: RootKey, input: { keyId: string; algorithm: string; message: Buffer; mac: Buffer }, now: number,
 ) {
   const { key, mac: expected } = await mac(tx, caller, rootKey, input, now);
+  // An odd-length hex MAC decodes short and simply does not match.
   return { key, valid: input.mac.length === expected.length && timingSafeEqual(input.mac, expected) };
 }

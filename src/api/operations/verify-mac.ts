@@ -13,7 +13,7 @@ export default defineOperation({
   async handle({ store, caller, clock, rootKey }, body) {
     const input = {
       keyId: body.key_id as string, algorithm: body.mac_algorithm as string,
-      message: Buffer.from(body.message as string, 'base64'), mac: Buffer.from(body.mac as string, 'base64'),
+      message: Buffer.from(body.message as string, 'base64'), mac: Buffer.from(body.mac as string, 'hex'),
     };
     const { key, valid } = await store.read((tx) => verifyMac(tx, caller, rootKey, input, clock.now()));
     return { key_id: key.keyId, mac_algorithm: input.algorithm, mac_valid: valid };
