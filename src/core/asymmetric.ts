@@ -86,9 +86,8 @@ function requireSigningKey(key: Key, forPublicKey = false): KeyKind {
 export interface Opened {
   privateKey: KeyObject;
   publicKey: KeyObject;
-  /** EC keys: the private scalar and the public point (uncompressed), for DIGEST signatures. */
+  /** EC keys: the private scalar, for DIGEST signatures and their verification. */
   d?: bigint;
-  point?: Buffer;
 }
 
 const opened = new Map<string, { sealed: Buffer; value: Opened }>();
@@ -109,7 +108,6 @@ export async function openPrivate(tx: Tx, rootKey: RootKey, key: Key): Promise<O
     if (kindOf(key.spec) === 'ec') {
       const jwk = privateKey.export({ format: 'jwk' });
       value.d = toBig(Buffer.from(jwk.d as string, 'base64url'));
-      value.point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x as string, 'base64url'), Buffer.from(jwk.y as string, 'base64url')]);
     }
   } finally {
     der.fill(0);
@@ -273,7 +271,7 @@ export async function verifySignature(tx: Tx, caller: Caller, rootKey: RootKey, 
         break;
       case 'ecdsa':
         valid = digest
-          ? verifyDigest(CURVES[specInfo(key.spec).curve as string], material.point as Buffer, input.message, sig)
+          ? verifyDigest(CURVES[specInfo(key.spec).curve as string], material.d as bigint, input.message, sig)
           : nodeVerify(alg.hash, input.message, publicKey, sig);
         break;
       case 'sm2':

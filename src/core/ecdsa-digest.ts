@@ -5,12 +5,11 @@ import { createECDH, randomBytes } from 'node:crypto';
  * node:crypto only signs messages it hashes itself (its privateEncrypt refuses EC keys), so
  * this file does the one missing step with OpenSSL doing every point multiplication:
  *
- * - sign: the nonce k and the point kG come from a fresh OpenSSL key pair on the curve
- *   (createECDH().generateKeys()); the scalar step s = k⁻¹(e + r·d) mod n is BigInt
+ * - sign: the nonce k is uniform in [1, n-1] (randomBytes, by rejection) and OpenSSL computes
+ *   kG (createECDH().setPrivateKey(k)); the scalar step s = k⁻¹(e + r·d) mod n is BigInt
  *   arithmetic, blinded with a random factor so that no product ever involves d alone.
- * - verify (public data only): u1·G from OpenSSL (setPrivateKey(u1).getPublicKey()); the
- *   x coordinate of u2·Q from OpenSSL's ECDH, its y recovered on the curve and its sign told
- *   apart by (u2+1)·Q; then one affine point addition.
+ * - verify: kmsd holds the private scalar d, so u1·G + u2·Q = (u1 + u2·d)·G, one base
+ *   multiplication by OpenSSL (the scalar blinded the same way).
  *
  * The curves' constants are checked against OpenSSL by src/core/ecdsa-digest.test.ts.
  */
@@ -44,18 +43,6 @@ export const CURVES: Readonly<Record<string, Curve>> = {
 };
 
 const mod = (x: bigint, m: bigint): bigint => ((x % m) + m) % m;
-
-function modPow(base: bigint, exp: bigint, m: bigint): bigint {
-  let result = 1n;
-  let b = mod(base, m);
-  let e = exp;
-  while (e > 0n) {
-    if (e & 1n) result = (result * b) % m;
-    b = (b * b) % m;
-    e >>= 1n;
-  }
-  return result;
-}
 
 /** Inverse modulo a prime (extended Euclid; a secret operand is always blinded first). */
 function inv(x: bigint, m: bigint): bigint {
@@ -132,9 +119,14 @@ export function signDigest(curve: Curve, d: bigint, digest: Buffer): Buffer {
   const e = digestInteger(curve, digest);
   const { n } = curve;
   for (;;) {
+    // The nonce: uniform in [1, n-1] by rejection; OpenSSL computes kG.
+    const kBytes = randomBytes(curve.bytes);
+    const k = toBig(kBytes);
+    if (k === 0n || k >= n) continue;
     const ecdh = createECDH(curve.name);
-    const point = ecdh.generateKeys();
-    const k = toBig(ecdh.getPrivateKey());
+    ecdh.setPrivateKey(kBytes);
+    kBytes.fill(0);
+    const point = ecdh.getPublicKey();
     const r = toBig(point.subarray(1, 1 + curve.bytes)) % n;
     if (r === 0n) continue;
     // s = k⁻¹ (e + r·d) = (b·k)⁻¹ · (b·e + (b·r)·d), b a fresh random blinding factor.
@@ -144,65 +136,19 @@ export function signDigest(curve: Curve, d: bigint, digest: Buffer): Buffer {
   }
 }
 
-interface Point {
-  x: bigint;
-  y: bigint;
-}
-
-function add(curve: Curve, P: Point, Q: Point): Point | null {
-  const { p } = curve;
-  if (P.x === Q.x) {
-    if (mod(P.y + Q.y, p) === 0n) return null;
-    const l = mod((3n * P.x * P.x + curve.a) * inv(2n * P.y, p), p);
-    const x = mod(l * l - 2n * P.x, p);
-    return { x, y: mod(l * (P.x - x) - P.y, p) };
-  }
-  const l = mod((Q.y - P.y) * inv(mod(Q.x - P.x, p), p), p);
-  const x = mod(l * l - P.x - Q.x, p);
-  return { x, y: mod(l * (P.x - x) - P.y, p) };
-}
-
-const pointOf = (curve: Curve, bytes: Buffer): Point => ({
-  x: toBig(bytes.subarray(1, 1 + curve.bytes)),
-  y: toBig(bytes.subarray(1 + curve.bytes)),
-});
-
-const encodePoint = (curve: Curve, P: Point): Buffer => Buffer.concat([Buffer.from([4]), toBytes(P.x, curve.bytes), toBytes(P.y, curve.bytes)]);
-
-/** u·G for a scalar u in [1, n-1], computed by OpenSSL. */
-function baseMultiple(curve: Curve, u: bigint): Point {
+/** x(t·G) mod n for a scalar t in [1, n-1], OpenSSL doing the multiplication. */
+function xOfBaseMultiple(curve: Curve, t: bigint): bigint {
   const ecdh = createECDH(curve.name);
-  ecdh.setPrivateKey(toBytes(u, curve.bytes));
-  return pointOf(curve, ecdh.getPublicKey());
+  ecdh.setPrivateKey(toBytes(t, curve.bytes));
+  return toBig(ecdh.getPublicKey().subarray(1, 1 + curve.bytes)) % curve.n;
 }
 
-/** The x coordinate of u·Q, computed by OpenSSL (ECDH). */
-function xOfMultiple(curve: Curve, u: bigint, Q: Buffer): bigint {
-  const ecdh = createECDH(curve.name);
-  ecdh.setPrivateKey(toBytes(u, curve.bytes));
-  return toBig(ecdh.computeSecret(Q));
-}
-
-/** u·Q as a full point: y from the curve equation, its sign told apart by x((u+1)·Q). */
-function multiple(curve: Curve, u: bigint, Qbytes: Buffer): Point | null {
-  const { p } = curve;
-  const x = xOfMultiple(curve, u, Qbytes);
-  const y2 = mod(x * x * x + curve.a * x + curve.b, p);
-  const y = modPow(y2, (p + 1n) / 4n, p); // every curve here has p ≡ 3 (mod 4)
-  if ((y * y) % p !== y2) return null;
-  const next = u + 1n;
-  if (next >= curve.n) return null;
-  const xNext = xOfMultiple(curve, next, Qbytes);
-  const Q = pointOf(curve, Qbytes);
-  for (const candidate of [{ x, y }, { x, y: mod(-y, p) }]) {
-    const sum = add(curve, candidate, Q);
-    if (sum && sum.x === xNext) return candidate;
-  }
-  return null;
-}
-
-/** Whether `signature` (DER) is a valid ECDSA signature of `digest` under public point Q (uncompressed). */
-export function verifyDigest(curve: Curve, Q: Buffer, digest: Buffer, signature: Buffer): boolean {
+/**
+ * Whether `signature` (DER) is a valid ECDSA signature of `digest` under the key whose private
+ * scalar is d. kmsd holds the private key, so the verification point u1·G + u2·Q is one base
+ * multiplication: (u1 + u2·d)·G, the scalar blinded as in signDigest.
+ */
+export function verifyDigest(curve: Curve, d: bigint, digest: Buffer, signature: Buffer): boolean {
   const parsed = parseDerSignature(signature);
   if (!parsed) return false;
   const { r, s } = parsed;
@@ -212,14 +158,7 @@ export function verifyDigest(curve: Curve, Q: Buffer, digest: Buffer, signature:
   const w = inv(s, n);
   const u1 = (e * w) % n;
   const u2 = (r * w) % n;
-  try {
-    const P2 = multiple(curve, u2, Q);
-    if (!P2) return false;
-    const R = u1 === 0n ? P2 : add(curve, baseMultiple(curve, u1), P2);
-    return R !== null && R.x % n === r;
-  } catch {
-    return false;
-  }
+  const b = randomScalar(curve);
+  const t = (inv(b, n) * (((b * u1) % n + ((b * u2) % n) * d) % n)) % n;
+  return t !== 0n && xOfBaseMultiple(curve, t) === r;
 }
-
-export { encodePoint };
