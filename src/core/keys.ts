@@ -75,7 +75,9 @@ export async function createKey(
   if (!caller.mayAct) throw kms(DECISIONS.callerMayNot);
   if (isDefaultAlias(input.alias) && !input.defaultKey) throw kms('KMS.1101');
   const usage = usageFor(input.spec, input.usage, input.origin);
-  if (!isSymmetricSpec(input.spec) && input.origin !== 'external' && material === null) material = await newMaterial(input.spec);
+  // Callers other than create-key (which prepares it outside the transaction) get it made here.
+  const made = !isSymmetricSpec(input.spec) && input.origin !== 'external' && material === null;
+  if (made) material = await newMaterial(input.spec);
   if (await tx.findKeyByAlias(caller.accountId, caller.region, input.alias)) throw kms('KMS.1104');
   if (!input.defaultKey && (await tx.countCustomerKeys(caller.accountId, caller.region)) >= limits.maxKeys) throw kms('KMS.1105');
   const external = input.origin === 'external';
@@ -101,8 +103,10 @@ export async function createKey(
   };
   await tx.insertKey(key);
   // The caller owns `material` (a write may be retried) and wipes it after the write.
-  if (material !== null) await tx.insertMaterial({ keyId: key.keyId, version: 1, sealed: rootKey.seal(material, materialContext(key.keyId, 1)), createdAt: now });
-  else if (!external) await addMaterial(tx, rootKey, key, 1, now);
+  if (material !== null) {
+    await tx.insertMaterial({ keyId: key.keyId, version: 1, sealed: rootKey.seal(material, materialContext(key.keyId, 1)), createdAt: now });
+    if (made) material.fill(0);
+  } else if (!external) await addMaterial(tx, rootKey, key, 1, now);
   return key;
 }
 
