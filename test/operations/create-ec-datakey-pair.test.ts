@@ -10,7 +10,6 @@ before(async () => {
 });
 after(() => world.close());
 
-
 describe('data key pairs', () => {
   for (const [op, spec] of [['create-rsa-datakey-pair', 'RSA_2048'], ['create-ec-datakey-pair', 'ECC_NIST_P256'], ['create-ec-datakey-pair', 'ECC_SECG_P256K1'], ['create-ec-datakey-pair', 'SM2']]) {
     test(`${op} ${spec}: the private key matches the public key, and decrypt-data opens its ciphertext`, async () => {

@@ -10,7 +10,6 @@ before(async () => {
 });
 after(() => world.close());
 
-
 async function publicKeyOf(keyId: string) {
   return createPublicKey((await world.as('alice').kms('get-publickey', { key_id: keyId })).body.public_key);
 }

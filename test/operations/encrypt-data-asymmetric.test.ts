@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants, createPublicKey, publicEncrypt } from 'node:crypto';
-import { ERR, newKey, startWorld, type World } from '../harness.ts';
+import { ERR, newGrant, newKey, startWorld, type World } from '../harness.ts';
 
 /** Issue 12: encrypt-data / decrypt-data with RSA-OAEP under asymmetric ENCRYPT_DECRYPT keys. */
 let world: World;
@@ -49,5 +49,19 @@ describe('asymmetric encryption', () => {
     assert.deepEqual([g.status, g.body], [400, ERR('KMS.0335', 'The cmk is used to sign and verify.')]);
     const sym = await alice.kms('encrypt-data', { key_id: keyId, plain_text: 'x' });
     assert.deepEqual([sym.status, sym.body], [400, ERR('KMS.0325', 'The asymmetric key is not support this operation.')]);
+  });
+
+  test('encrypt-data and decrypt-data grants cover RSA-OAEP; after revoke the grantee is refused at once', async () => {
+    const admin = world.as('admin');
+    const gus = world.as('gus', 'aksk');
+    const keyId = await newKey(admin, { key_spec: 'RSA_2048', key_usage: 'ENCRYPT_DECRYPT' });
+    const grant = await newGrant(admin, keyId, world.users.gus.id, ['encrypt-data', 'decrypt-data']);
+    const e = await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'granted', encryption_algorithm: 'RSAES_OAEP_SHA_256' });
+    assert.equal(e.status, 200, e.text);
+    const body = { key_id: keyId, cipher_text: e.body.cipher_text, encryption_algorithm: 'RSAES_OAEP_SHA_256' };
+    assert.equal((await gus.kms('decrypt-data', body)).body.plain_text, 'granted');
+    assert.deepEqual(await world.as('boss').kms('decrypt-data', body).then((r) => [r.status, r.body]), [403, ERR('KMS.0306', 'No access permissions.')]);
+    assert.equal((await admin.kms('revoke-grant', { key_id: keyId, grant_id: grant })).status, 200);
+    assert.deepEqual(await gus.kms('decrypt-data', body).then((r) => [r.status, r.body]), [403, ERR('KMS.0306', 'No access permissions.')]);
   });
 });
