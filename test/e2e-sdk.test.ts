@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import { createHash, createPublicKey, verify } from 'node:crypto';
 import { systemClock } from '../src/core/runtime.ts';
 import { startWorld, type TestUser, type World } from './harness.ts';
 
@@ -99,6 +100,33 @@ describe('a grant lifecycle over a real port, signed by the official SDK core', 
 
     const list = await owner('list-grants', { key_id: keyId, limit: 100 });
     assert.deepEqual(list.body, { grants: [], next_marker: '', truncated: 'false', total: 0 });
+  });
+});
+
+describe('signatures and MACs, signed by the official SDK core', () => {
+  test('create-key EC_P256, sign, verify and get-publickey; generate-mac and verify-mac on an HMAC_256 key', async () => {
+    const owner = sdkClient(world.users.admin);
+    const keyId = (await owner('create-key', { key_alias: `e2e-sign-${Date.now()}`, key_spec: 'EC_P256', key_usage: 'SIGN_VERIFY' })).body.key_info.key_id;
+    const digest = createHash('sha256').update('signed through the SDK').digest('base64');
+    const signed = await owner('sign', { key_id: keyId, message: digest, signing_algorithm: 'ECDSA_SHA_256', message_type: 'DIGEST' });
+    assert.equal(signed.status, 200);
+    assert.deepEqual(Object.keys(signed.body).sort(), ['key_id', 'signature']);
+    const verified = await owner('verify', { key_id: keyId, message: digest, signature: signed.body.signature, signing_algorithm: 'ECDSA_SHA_256' });
+    assert.deepEqual(verified, { status: 200, body: { key_id: keyId, signature_valid: 'true' } });
+    const pub = await owner('get-publickey', { key_id: keyId });
+    assert.equal(pub.status, 200);
+    // Checked outside kmsd: node:crypto's verify on the public key the SDK received.
+    assert.equal(verify('sha256', Buffer.from('signed through the SDK'), createPublicKey(pub.body.public_key), Buffer.from(signed.body.signature, 'base64')), true);
+
+    const macKey = (await owner('create-key', { key_alias: `e2e-mac-${Date.now()}`, key_spec: 'HMAC_256', key_usage: 'GENERATE_VERIFY_MAC' })).body.key_info.key_id;
+    const message = Buffer.from('mac through the SDK').toString('base64');
+    const mac = await owner('generate-mac', { key_id: macKey, mac_algorithm: 'HMAC_SHA_256', message });
+    assert.equal(mac.status, 200);
+    assert.deepEqual(Object.keys(mac.body).sort(), ['key_id', 'mac', 'mac_algorithm']);
+    const checked = await owner('verify-mac', { key_id: macKey, mac_algorithm: 'HMAC_SHA_256', message, mac: mac.body.mac });
+    assert.deepEqual(checked, { status: 200, body: { key_id: macKey, mac_algorithm: 'HMAC_SHA_256', mac_valid: true } });
+    const outsider = sdkClient(world.users.boss);
+    assert.equal((await outsider('sign', { key_id: keyId, message: digest, signing_algorithm: 'ECDSA_SHA_256' })).errorCode, 'KMS.0306');
   });
 });
 

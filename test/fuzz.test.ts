@@ -41,6 +41,8 @@ before(async () => {
     // Tags and aliases (the tag key also fills delete-tag's {key} path parameter).
     key: 'fuzz-tag', tag: { key: 'fuzz-tag', value: 'v' }, tags: [{ key: 'fuzz-tag', value: 'v' }], action: 'create',
     matches: [{ key: 'resource_name', value: 'fuzz' }], offset: '0', alias: `fuzz-alias-${hex(4)}`, target_key_id: keyId,
+    message: Buffer.alloc(32, 1).toString('base64'), signing_algorithm: 'ECDSA_SHA_256', signature: Buffer.alloc(70, 2).toString('base64'),
+    mac_algorithm: 'HMAC_SHA_256', mac: Buffer.alloc(32, 3).toString('hex'), destination_key_id: keyId,
   };
   base.aliases = [base.alias];
 });

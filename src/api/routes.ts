@@ -37,6 +37,14 @@ import createAlias from './operations/create-alias.ts';
 import listAliases from './operations/list-aliases.ts';
 import deleteAlias from './operations/delete-alias.ts';
 import associateAlias from './operations/associate-alias.ts';
+import sign from './operations/sign.ts';
+import verify from './operations/verify.ts';
+import getPublickey from './operations/get-publickey.ts';
+import generateMac from './operations/generate-mac.ts';
+import verifyMac from './operations/verify-mac.ts';
+import createRsaDatakeyPair from './operations/create-rsa-datakey-pair.ts';
+import createEcDatakeyPair from './operations/create-ec-datakey-pair.ts';
+import reEncrypt from './operations/re-encrypt.ts';
 
 /** Every KMS operation kmsd serves; each is mounted at /v1.0/{project_id}/kms/<name>. */
 export const OPERATIONS: readonly Operation[] = [
@@ -48,4 +56,5 @@ export const OPERATIONS: readonly Operation[] = [
   listTraces,
   createKmsTag, batchCreateKmsTags, deleteTag, showKmsTags, listKmsTags, listKmsByTags,
   createAlias, listAliases, deleteAlias, associateAlias,
+  sign, verify, getPublickey, generateMac, verifyMac, createRsaDatakeyPair, createEcDatakeyPair, reEncrypt,
 ];

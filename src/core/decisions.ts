@@ -54,4 +54,25 @@ export const DECISIONS = {
   aliasListDefault: 100,
   /** An alias that does not exist or belongs to another key of the account (associate, delete). */
   badAlias: 'KMS.0308',
+  // Asymmetric keys, signatures and MACs (issue 12); see the README's Decisions table.
+  /** A key spec/usage pairing the spec does not allow, beyond the documented KMS.1114/1115/0341. */
+  badSpecUsage: 'KMS.0308',
+  /** origin external with an asymmetric or HMAC spec: kmsd imports symmetric material only. */
+  asymmetricExternal: 'KMS.0308',
+  /** message / signature / mac not base64, or a message outside 1..4096 bytes. */
+  badMessage: 'KMS.0308',
+  /** SM2DSA_SM3 or ED25519_SHA_512 with message_type DIGEST (node:crypto signs only messages with them). */
+  digestNotServed: 'KMS.0308',
+  /** SM2_ENCRYPT: node:crypto cannot reach OpenSSL's SM2 encryption. */
+  sm2Encrypt: 'KMS.0325',
+  /** mac_algorithm other than the HMAC key's own. */
+  macAlgorithmMismatch: 'KMS.0308',
+  /** decrypt-data / re-encrypt of an asymmetric ciphertext without its key id. */
+  asymmetricNeedsKeyId: 'KMS.0204',
+  /** Symmetric data operations on an asymmetric encryption key. */
+  asymmetricKeySymmetricOp: 'KMS.0325',
+  /** Rotation of an HMAC key (asymmetric keys: the documented KMS.0324). */
+  hmacRotation: 'KMS.0341',
+  /** RSASSA-PSS salt length: the hash length. */
+  pssSaltLength: 'hash length',
 } as const;

@@ -7,6 +7,7 @@ import { KeyState, type Caller, type Key, type KeyStateValue, type Page, type Ta
 import type { PageRequest } from './paging.ts';
 import { DAY_MS, newKeyId } from './runtime.ts';
 import { RootKey, materialContext } from './sealing.ts';
+import { isSymmetricSpec, newMaterial, usageFor } from './key-specs.ts';
 
 /** Symmetric specs kmsd serves, with their material length in bytes. */
 export const KEY_SPECS: Readonly<Record<string, number>> = { AES_256: 32, SM4: 16 };
@@ -48,7 +49,8 @@ export async function addMaterial(tx: Tx, rootKey: RootKey, key: Key, version: n
 export interface NewKey {
   alias: string;
   spec: string;
-  usage: string;
+  /** undefined: the spec's default usage (see key-specs.ts). */
+  usage?: string;
   description: string;
   origin: 'kms' | 'external';
   defaultKey?: boolean;
@@ -56,11 +58,28 @@ export interface NewKey {
   tags?: readonly Tag[];
 }
 
-export async function createKey(tx: Tx, caller: Caller, input: NewKey, rootKey: RootKey, limits: KeyLimits, now: number): Promise<Key> {
+/**
+ * Checks a create-key request that needs no store, and makes the material of an asymmetric or
+ * HMAC key before the transaction (RSA generation takes long; it must hold no lock meanwhile).
+ * Symmetric material is made inside createKey. Returns null when createKey makes it.
+ */
+export async function prepareKeyMaterial(caller: Caller, input: NewKey): Promise<Buffer | null> {
   if (!caller.mayAct) throw kms(DECISIONS.callerMayNot);
   if (isDefaultAlias(input.alias) && !input.defaultKey) throw kms('KMS.1101');
-  if (!(input.spec in KEY_SPECS)) throw kms('KMS.1110');
-  if (input.usage !== 'ENCRYPT_DECRYPT') throw kms('KMS.1115');
+  usageFor(input.spec, input.usage, input.origin);
+  if (isSymmetricSpec(input.spec) || input.origin === 'external') return null;
+  return newMaterial(input.spec);
+}
+
+export async function createKey(
+  tx: Tx, caller: Caller, input: NewKey, rootKey: RootKey, limits: KeyLimits, now: number, material: Buffer | null = null,
+): Promise<Key> {
+  if (!caller.mayAct) throw kms(DECISIONS.callerMayNot);
+  if (isDefaultAlias(input.alias) && !input.defaultKey) throw kms('KMS.1101');
+  const usage = usageFor(input.spec, input.usage, input.origin);
+  // Callers other than create-key (which prepares it outside the transaction) get it made here.
+  const made = !isSymmetricSpec(input.spec) && input.origin !== 'external' && material === null;
+  if (made) material = await newMaterial(input.spec);
   if (await tx.findKeyByAlias(caller.accountId, caller.region, input.alias)) throw kms('KMS.1104');
   if (!input.defaultKey && (await tx.countCustomerKeys(caller.accountId, caller.region)) >= limits.maxKeys) throw kms('KMS.1105');
   const external = input.origin === 'external';
@@ -71,7 +90,7 @@ export async function createKey(tx: Tx, caller: Caller, input: NewKey, rootKey: 
     alias: input.alias,
     description: input.description,
     spec: input.spec,
-    usage: input.usage,
+    usage,
     origin: input.origin,
     state: external ? KeyState.pendingImport : KeyState.enabled,
     creationDate: now,
@@ -86,7 +105,11 @@ export async function createKey(tx: Tx, caller: Caller, input: NewKey, rootKey: 
   };
   await tx.insertKey(key);
   for (const tag of input.tags ?? []) await tx.putTag(key.keyId, tag, now);
-  if (!external) await addMaterial(tx, rootKey, key, 1, now);
+  // The caller owns `material` (a write may be retried) and wipes it after the write.
+  if (material !== null) {
+    await tx.insertMaterial({ keyId: key.keyId, version: 1, sealed: rootKey.seal(material, materialContext(key.keyId, 1)), createdAt: now });
+    if (made) material.fill(0);
+  } else if (!external) await addMaterial(tx, rootKey, key, 1, now);
   return key;
 }
 
