@@ -5,6 +5,7 @@ import { requireKeyUse, type GrantOperation } from './access.ts';
 import { cipherForSpec } from './ciphers.ts';
 import { open, parse, seal, type Envelope } from './envelope.ts';
 import { loadKey } from './keys.ts';
+import { requireKeystoreEnabled } from './keystores.ts';
 import { KeyState, type Caller, type Key } from './model.ts';
 import { RootKey, materialContext } from './sealing.ts';
 
@@ -41,6 +42,7 @@ async function usableKey(tx: Tx, caller: Caller, keyId: string, operation: Grant
   const key = await loadKey(tx, keyId, now);
   await requireKeyUse(tx, caller, key, operation);
   requireUsable(key);
+  await requireKeystoreEnabled(tx, key);
   return key;
 }
 

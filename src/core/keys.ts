@@ -7,6 +7,7 @@ import { KeyState, type Caller, type Key, type KeyStateValue, type Page } from '
 import type { PageRequest } from './paging.ts';
 import { DAY_MS, newKeyId } from './runtime.ts';
 import { RootKey, materialContext } from './sealing.ts';
+import { keystoreForNewKey } from './keystores.ts';
 
 /** Symmetric specs kmsd serves, with their material length in bytes. */
 export const KEY_SPECS: Readonly<Record<string, number>> = { AES_256: 32, SM4: 16 };
@@ -28,7 +29,17 @@ export function isDefaultAlias(alias: string): boolean {
 export async function loadKey(tx: Tx, keyId: string, now: number, lock = false): Promise<Key> {
   const key = await tx.getKey(keyId, { lock });
   if (!key || isDeletionDue(key, now)) throw kms(DECISIONS.noSuchKey);
-  return key;
+  return withMaterialExpiry(key, now);
+}
+
+/**
+ * A key whose imported material has expired is pending import again at once, for every
+ * caller, even before the sweeper removes the material (see core/import.ts).
+ */
+export function withMaterialExpiry(key: Key, now: number): Key {
+  const expired = key.materialExpires !== null && key.materialExpires <= now
+    && (key.state === KeyState.enabled || key.state === KeyState.disabled);
+  return expired ? { ...key, state: KeyState.pendingImport, materialVersion: 0 } : key;
 }
 
 export function isDeletionDue(key: Key, now: number): boolean {
@@ -52,6 +63,8 @@ export interface NewKey {
   description: string;
   origin: 'kms' | 'external';
   defaultKey?: boolean;
+  /** A key store of the caller's account ('0' or absent: the default KMS key store). */
+  keystoreId?: string;
 }
 
 export async function createKey(tx: Tx, caller: Caller, input: NewKey, rootKey: RootKey, limits: KeyLimits, now: number): Promise<Key> {
@@ -62,6 +75,7 @@ export async function createKey(tx: Tx, caller: Caller, input: NewKey, rootKey: 
   if (await tx.findKeyByAlias(caller.accountId, caller.region, input.alias)) throw kms('KMS.1104');
   if (!input.defaultKey && (await tx.countCustomerKeys(caller.accountId, caller.region)) >= limits.maxKeys) throw kms('KMS.1105');
   const external = input.origin === 'external';
+  const keystoreId = await keystoreForNewKey(tx, caller, input.keystoreId, external);
   const key: Key = {
     keyId: newKeyId(),
     accountId: caller.accountId,
@@ -81,6 +95,9 @@ export async function createKey(tx: Tx, caller: Caller, input: NewKey, rootKey: 
     rotationDue: null,
     rotations: 0,
     materialVersion: external ? 0 : 1,
+    keystoreId,
+    materialExpires: null,
+    importDigest: null,
   };
   await tx.insertKey(key);
   if (!external) await addMaterial(tx, rootKey, key, 1, now);
@@ -93,9 +110,10 @@ export async function describeKey(tx: Tx, caller: Caller, keyId: string, now: nu
   return key;
 }
 
-export async function listKeys(tx: Tx, caller: Caller, filter: KeyFilter, page: PageRequest): Promise<Page<Key>> {
+export async function listKeys(tx: Tx, caller: Caller, filter: KeyFilter, page: PageRequest, now: number): Promise<Page<Key>> {
   if (!caller.mayAct) throw kms(DECISIONS.callerMayNot);
-  return tx.listKeys(caller.accountId, caller.region, filter, page.offset, page.limit);
+  const found = await tx.listKeys(caller.accountId, caller.region, filter, page.offset, page.limit);
+  return { ...found, items: found.items.map((key) => withMaterialExpiry(key, now)) };
 }
 
 /**

@@ -4,6 +4,7 @@ import { requireOwnerSide } from './access.ts';
 import { addMaterial, loadForChange, loadKey } from './keys.ts';
 import { KeyState, type Caller, type Key } from './model.ts';
 import { DAY_MS } from './runtime.ts';
+import { DEFAULT_KEYSTORE } from './keystores.ts';
 import type { RootKey } from './sealing.ts';
 
 /**
@@ -16,6 +17,7 @@ export const ROTATION_INTERVAL_DAYS = { min: 30, max: 365 } as const;
 
 function rotatable(key: Key): void {
   if (key.origin === 'external') throw kms('KMS.0312');
+  if (key.keystoreId !== DEFAULT_KEYSTORE) throw kms('KMS.0338');
   if (key.state === KeyState.disabled) throw kms('KMS.0209');
   if (key.state === KeyState.pendingDeletion) throw kms('KMS.0210');
 }

@@ -26,6 +26,7 @@ export default defineOperation({
       usage: (body.key_usage as string | undefined) ?? 'ENCRYPT_DECRYPT',
       description: (body.key_description as string | undefined) ?? '',
       origin: (body.origin as 'kms' | 'external' | undefined) ?? 'kms',
+      keystoreId: body.keystore_id as string | undefined,
     };
     const key = await store.write((tx) => createKey(tx, caller, input, rootKey, config, clock.now()));
     return { key_info: { key_id: key.keyId, domain_id: key.accountId, region_id: key.region } };
