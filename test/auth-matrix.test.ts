@@ -36,11 +36,14 @@ before(async () => {
   const alice = world.as('alice');
   const keyId = await newKey(alice);
   const grantId = await newGrant(alice, keyId, world.users.gus.id, ['describe-key']);
+  const keystoreId = (await alice.request('POST', `/v1.0/${world.users.alice.projectId}/keystores`, { keystore_alias: `matrix-${hex(4)}` })).body.keystore.keystore_id;
   // A body every operation would accept from alice (kms:*:*): what refuses it must be the credentials.
   body = JSON.stringify({
     key_id: keyId, grant_id: grantId, key_alias: `matrix-${hex(4)}`, key_description: 'd', grantee_principal: world.users.gus.id,
     operations: ['describe-key'], plain_text: 'hello', datakey_length: '256', random_data_length: '32', pending_days: '7',
-    rotation_interval: 30,
+    rotation_interval: 30, wrapping_algorithm: 'RSAES_OAEP_SHA_256', import_token: 'A'.repeat(300), encrypted_key_material: 'A'.repeat(344),
+    keystore_alias: `matrix-ks-${hex(4)}`, keystore_id: keystoreId, replica_region: 'cn-south-1', replica_project_id: hex(16),
+    primary_region: 'cn-north-4',
   });
   // A second project of acme, so that a token can be scoped to a project other than the URL's.
   const other = { id: newIdentityId(), accountId: world.users.alice.accountId, name: 'cn-south-1' };
