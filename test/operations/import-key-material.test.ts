@@ -285,6 +285,14 @@ describe('import-key-material', () => {
     }
   });
 
+  test('expiration_time as a numeric string (as the Terraform provider sends it) is taken as seconds', async () => {
+    const admin = world.as('admin');
+    const keyId = await externalKey(admin);
+    const expires = nowSeconds() + 7200;
+    assert.equal((await imported(admin, keyId, randomBytes(32), { expiration_time: String(expires) })).status, 200);
+    assert.equal((await admin.kms('describe-key', { key_id: keyId })).body.key_info.expiration_time, String(expires * 1000));
+  });
+
   test('importing into a key that has material: KMS.0310; into a KMS key: KMS.0309', async () => {
     const admin = world.as('admin');
     const keyId = await externalKey(admin);
