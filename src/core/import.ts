@@ -3,7 +3,8 @@ import { promisify } from 'node:util';
 import { kms } from './errors.ts';
 import type { Tx } from '../store/store.ts';
 import { DECISIONS } from './decisions.ts';
-import { KEY_SPECS, loadForChange } from './keys.ts';
+import { KEY_SPECS, loadForChange, loadKey } from './keys.ts';
+import { requireOwnerSide } from './access.ts';
 import { KeyState, type Caller, type Key } from './model.ts';
 import { RootKey, materialContext } from './sealing.ts';
 
@@ -51,15 +52,24 @@ export interface ImportParameters {
   publicKey: string;
 }
 
-export async function importParameters(
-  tx: Tx, caller: Caller, rootKey: RootKey, keyId: string, wrappingAlgorithm: string, now: number,
-): Promise<ImportParameters> {
-  const key = await loadForChange(tx, caller, keyId, now);
+/**
+ * get-parameters-for-import, first half (inside a read): the caller may change the key, which is
+ * external and pending import, and the algorithm is one kmsd can unwrap.
+ */
+export async function checkImportable(tx: Tx, caller: Caller, keyId: string, wrappingAlgorithm: string, now: number): Promise<Key> {
+  const key = await loadKey(tx, keyId, now);
+  requireOwnerSide(caller, key);
+  if (key.defaultKey) throw kms(DECISIONS.defaultKey);
   requireExternal(key);
   if (key.state !== KeyState.pendingImport) throw kms('KMS.0310');
-  const algorithm = ALGORITHM_IDS[wrappingAlgorithm];
   // SM2_ENCRYPT: "not supported in some regions" (SDK model); node:crypto cannot decrypt SM2.
-  if (algorithm === undefined) throw kms(DECISIONS.unsupportedWrapping);
+  if (ALGORITHM_IDS[wrappingAlgorithm] === undefined) throw kms(DECISIONS.unsupportedWrapping);
+  return key;
+}
+
+/** Second half, outside any transaction: a fresh wrapping key pair and its token. */
+export async function importParameters(rootKey: RootKey, key: Key, wrappingAlgorithm: string, now: number): Promise<ImportParameters> {
+  const algorithm = ALGORITHM_IDS[wrappingAlgorithm];
   const pair = await generateRsa('rsa', { modulusLength: WRAPPING_KEY_BITS });
   const expiry = Math.floor((now + DECISIONS.importTokenMs) / 1000);
   const der = pair.privateKey.export({ format: 'der', type: 'pkcs8' }) as Buffer;

@@ -30,8 +30,8 @@ function requireCaller(caller: Caller): void {
 }
 
 /** A key store of the caller's account and region, or 404 KMS.0316 / 403 KMS.0322. */
-export async function loadKeystore(tx: Tx, caller: Caller, keystoreId: string): Promise<Keystore> {
-  const keystore = await tx.getKeystore(keystoreId);
+export async function loadKeystore(tx: Tx, caller: Caller, keystoreId: string, lock = false): Promise<Keystore> {
+  const keystore = await tx.getKeystore(keystoreId, { lock });
   if (!keystore || keystore.region !== caller.region) throw kms(DECISIONS.noSuchKeystore);
   if (keystore.accountId !== caller.accountId) throw kms(DECISIONS.keystoreOfAnotherAccount);
   return keystore;
@@ -74,7 +74,7 @@ export async function showKeystore(tx: Tx, caller: Caller, keystoreId: string): 
 /** Enabling an enabled key store (or disabling a disabled one) changes nothing and succeeds. */
 export async function setKeystoreState(tx: Tx, caller: Caller, keystoreId: string, enabled: boolean): Promise<Keystore> {
   requireCaller(caller);
-  const keystore = await loadKeystore(tx, caller, keystoreId);
+  const keystore = await loadKeystore(tx, caller, keystoreId, true);
   const next = { ...keystore, state: enabled ? KeystoreState.enabled : KeystoreState.disabled };
   if (next.state !== keystore.state) await tx.updateKeystore(next);
   return next;
@@ -82,7 +82,8 @@ export async function setKeystoreState(tx: Tx, caller: Caller, keystoreId: strin
 
 export async function deleteKeystore(tx: Tx, caller: Caller, keystoreId: string): Promise<void> {
   requireCaller(caller);
-  const keystore = await loadKeystore(tx, caller, keystoreId);
+  // Locked: a create-key into this key store waits, then finds it gone (KMS.0316).
+  const keystore = await loadKeystore(tx, caller, keystoreId, true);
   if ((await tx.countKeysInKeystore(keystore.keystoreId)) > 0) throw kms(DECISIONS.keystoreHoldsKeys);
   await tx.deleteKeystore(keystore.keystoreId);
 }
@@ -94,7 +95,7 @@ export async function deleteKeystore(tx: Tx, caller: Caller, keystoreId: string)
  */
 export async function keystoreForNewKey(tx: Tx, caller: Caller, keystoreId: string | undefined, external: boolean): Promise<string> {
   if (keystoreId === undefined || keystoreId === DEFAULT_KEYSTORE) return DEFAULT_KEYSTORE;
-  const keystore = await loadKeystore(tx, caller, keystoreId);
+  const keystore = await loadKeystore(tx, caller, keystoreId, true);
   if (keystore.state !== KeystoreState.enabled) throw kms('KMS.0317');
   if (external) throw kms('KMS.0339');
   return keystore.keystoreId;

@@ -211,8 +211,9 @@ export class SqlTx implements Tx {
   async insertKeystore(k: Keystore): Promise<void> {
     await this.db.run(`INSERT INTO keystores (${KEYSTORE_COLUMNS}) VALUES (${placeholders(9)})`, keystoreToParams(k));
   }
-  async getKeystore(keystoreId: string): Promise<Keystore | null> {
-    const r = await this.one(`SELECT ${KEYSTORE_COLUMNS} FROM keystores WHERE keystore_id = $1`, [keystoreId]);
+  async getKeystore(keystoreId: string, options?: { lock?: boolean }): Promise<Keystore | null> {
+    const lock = options?.lock ? this.db.forUpdate : '';
+    const r = await this.one(`SELECT ${KEYSTORE_COLUMNS} FROM keystores WHERE keystore_id = $1${lock}`, [keystoreId]);
     return r ? keystoreFromRow(r) : null;
   }
   async findKeystoreByAlias(accountId: string, region: string, alias: string): Promise<Keystore | null> {

@@ -79,7 +79,8 @@ export interface Tx {
   keysWithExpiredMaterial(now: number, limit: number): Promise<string[]>;
 
   insertKeystore(keystore: Keystore): Promise<void>;
-  getKeystore(keystoreId: string): Promise<Keystore | null>;
+  /** `lock` serialises the writers of that key store until commit (as getKey's). */
+  getKeystore(keystoreId: string, options?: { lock?: boolean }): Promise<Keystore | null>;
   findKeystoreByAlias(accountId: string, region: string, alias: string): Promise<Keystore | null>;
   findKeystoreByCluster(accountId: string, region: string, clusterId: string): Promise<Keystore | null>;
   listKeystores(accountId: string, region: string, offset: number, limit: number): Promise<Page<Keystore>>;
