@@ -35,6 +35,20 @@ export interface Config {
    * (it ignores error_code/error_msg, reference §1.4). Off by default: the real shape is exact.
    */
   nodeSdkErrorFields: boolean;
+  /**
+   * The URL clients reach kmsd at, printed in the version documents, token catalogs and
+   * project links; null: the listening address. Never taken from a request's Host header.
+   */
+  publicUrl: string | null;
+  /** Audit records a second, per source address, of refusals before the caller is known. */
+  auditRefusalRate: number;
+  /** Failed password logins a minute per user and per source address before IAM answers 429. */
+  loginFailures: number;
+  /**
+   * Whether ciphertexts of the first envelope format (which does not say whether it holds data
+   * or a data key) still decrypt; turn off once they have been re-encrypted.
+   */
+  legacyEnvelopes: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -56,6 +70,10 @@ const OPTIONS = {
   'request-timeout': { type: 'string', env: 'KMSD_REQUEST_TIMEOUT', default: '30000' },
   'keep-alive-timeout': { type: 'string', env: 'KMSD_KEEP_ALIVE_TIMEOUT', default: '65000' },
   'node-sdk-error-fields': { type: 'string', env: 'KMSD_NODE_SDK_ERROR_FIELDS', default: 'false' },
+  'public-url': { type: 'string', env: 'KMSD_PUBLIC_URL', default: '' },
+  'audit-refusal-rate': { type: 'string', env: 'KMSD_AUDIT_REFUSAL_RATE', default: '10' },
+  'login-failures': { type: 'string', env: 'KMSD_LOGIN_FAILURES', default: '10' },
+  'legacy-envelopes': { type: 'string', env: 'KMSD_LEGACY_ENVELOPES', default: 'true' },
 } as const;
 
 type Name = keyof typeof OPTIONS;
@@ -70,6 +88,21 @@ function wholeNumber(name: string, value: string, min: number, max: number): num
 function flag(name: string, value: string): boolean {
   if (value !== 'true' && value !== 'false') throw new ConfigError(`--${name} must be true or false, got "${value}"`);
   return value === 'true';
+}
+
+/** An http(s) URL without path, query or fragment, kept without a trailing slash; "" for none. */
+function publicUrl(value: string): string | null {
+  if (value === '') return null;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`--public-url must be an http:// or https:// URL, got "${value}"`);
+  }
+  if (!['http:', 'https:'].includes(url.protocol) || url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '') {
+    throw new ConfigError(`--public-url must be an http:// or https:// URL with no path, query or credentials, got "${value}"`);
+  }
+  return url.origin;
 }
 
 export function parseConfig(argv: string[], env: Record<string, string | undefined>): Config {
@@ -115,6 +148,10 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     requestTimeout: wholeNumber('request-timeout', get('request-timeout'), headerTimeout, 3_600_000),
     keepAliveTimeout: wholeNumber('keep-alive-timeout', get('keep-alive-timeout'), 100, 3_600_000),
     nodeSdkErrorFields: flag('node-sdk-error-fields', get('node-sdk-error-fields')),
+    publicUrl: publicUrl(get('public-url')),
+    auditRefusalRate: wholeNumber('audit-refusal-rate', get('audit-refusal-rate'), 0, 1_000_000),
+    loginFailures: wholeNumber('login-failures', get('login-failures'), 0, 1_000_000),
+    legacyEnvelopes: flag('legacy-envelopes', get('legacy-envelopes')),
   });
 }
 

@@ -8,8 +8,11 @@ import type { Store, Tx } from './store/store.ts';
 
 /**
  * The identities file: accounts, their users, passwords, AK/SK pairs and policies, applied
- * at start. Applying the same file again changes nothing; a user's access keys are exactly
- * the ones the file lists (a key removed from the file stops working at the next start).
+ * at start and on SIGHUP. The file is the whole truth about who exists: every account, user
+ * and access key it does not list is disabled in the same transaction (its tokens, AK/SK and
+ * password stop working at once, on every node), but nothing is deleted: keys, grants and
+ * audit records stay, ids stay reserved, and listing an identity again brings it back.
+ * Applying the same file again changes nothing.
  */
 export interface AccountSpec {
   name: string;
@@ -115,7 +118,7 @@ async function applyAccount(tx: Tx, spec: AccountSpec, region: string): Promise<
     throw new IdentitiesError(`account "${spec.name}" exists with id ${account.id}, the file says ${spec.id}`);
   }
   if (!account) {
-    account = { id: spec.id ?? newIdentityId(), name: spec.name };
+    account = { id: spec.id ?? newIdentityId(), name: spec.name, disabled: false };
     if (await tx.getAccount(account.id)) throw new IdentitiesError(`account id ${account.id} is already used by another account`);
     await tx.insertAccount(account);
   }
@@ -139,42 +142,55 @@ async function applyUser(tx: Tx, account: Account, spec: UserSpec, admin: boolea
     : user && (await verifyPassword(spec.password, user.passwordHash)) ? user.passwordHash
     : await hashPassword(spec.password);
   if (!user) {
-    user = { id: spec.id ?? newIdentityId(), accountId: account.id, name: spec.name, passwordHash, policies };
+    user = { id: spec.id ?? newIdentityId(), accountId: account.id, name: spec.name, passwordHash, policies, disabled: false };
     if (await tx.getUser(user.id)) throw new IdentitiesError(`user id ${user.id} is already used by another user`);
     await tx.insertUser(user);
   } else if (user.passwordHash !== passwordHash || JSON.stringify(user.policies) !== JSON.stringify(policies)) {
     user = { ...user, passwordHash, policies };
     await tx.updateUser(user);
   }
+  // Access keys the file no longer lists are disabled by retainIdentities, not deleted: an AK
+  // id stays this user's, so it can never come back as somebody else's.
   const wanted = new Map((spec.access_keys ?? []).map((k) => [k.ak, k.sk]));
   for (const existing of await tx.accessKeysOfUser(user.id)) {
     const sk = wanted.get(existing.ak);
-    if (sk === undefined || rootKey.open(existing.skSealed, secretKeyContext(existing.ak)).toString('utf8') !== sk) {
-      await tx.deleteAccessKey(existing.ak);
-    } else {
-      wanted.delete(existing.ak);
+    if (sk === undefined) continue;
+    if (rootKey.open(existing.skSealed, secretKeyContext(existing.ak)).toString('utf8') !== sk) {
+      await tx.updateAccessKeySecret(existing.ak, rootKey.seal(Buffer.from(sk, 'utf8'), secretKeyContext(existing.ak)));
     }
+    wanted.delete(existing.ak);
   }
   for (const [ak, sk] of wanted) {
     const other = await tx.getAccessKey(ak);
     if (other) throw new IdentitiesError(`access key ${ak} already belongs to another user`);
-    await tx.insertAccessKey({ ak, userId: user.id, skSealed: rootKey.seal(Buffer.from(sk, 'utf8'), secretKeyContext(ak)) });
+    await tx.insertAccessKey({ ak, userId: user.id, skSealed: rootKey.seal(Buffer.from(sk, 'utf8'), secretKeyContext(ak)), disabled: false });
   }
   return user;
 }
 
-/** Applies the file in one transaction: all of it, or (on any error) nothing. */
+/**
+ * Applies the file in one transaction: all of it, or (on any error) nothing. Whatever the file
+ * does not list is disabled in that same transaction.
+ */
 export async function applyIdentities(store: Store, spec: IdentitiesSpec, region: string, rootKey: RootKey, now: number): Promise<void> {
   await store.write(async (tx) => {
+    const keep = { accountIds: new Set<string>(), userIds: new Set<string>(), accessKeys: new Set<string>() };
     for (const accountSpec of spec.accounts) {
       const account = await applyAccount(tx, accountSpec, region);
+      keep.accountIds.add(account.id);
       const users: User[] = [];
-      for (const [i, userSpec] of accountSpec.users.entries()) users.push(await applyUser(tx, account, userSpec, i === 0, rootKey));
+      for (const [i, userSpec] of accountSpec.users.entries()) {
+        const user = await applyUser(tx, account, userSpec, i === 0, rootKey);
+        users.push(user);
+        keep.userIds.add(user.id);
+        for (const key of userSpec.access_keys ?? []) keep.accessKeys.add(key.ak);
+      }
       for (const alias of accountSpec.default_keys ?? []) {
         if (!isDefaultAlias(alias) || (await tx.findKeyByAlias(account.id, region, alias))) continue;
         const caller = { userId: users[0].id, accountId: account.id, region, mayAct: true };
         await createKey(tx, caller, { alias, spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', description: '', origin: 'kms', defaultKey: true }, rootKey, { maxKeys: Infinity }, now);
       }
     }
+    await tx.retainIdentities(keep);
   });
 }

@@ -1,7 +1,8 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { buildApp } from './api/app.ts';
+import { listeningUrl } from './api/public-url.ts';
 import type { Config } from './config.ts';
 import { deleteDueKeys } from './core/keys.ts';
 import { rotateDueKeys } from './core/rotation.ts';
@@ -71,10 +72,27 @@ async function maintain(store: Store, rootKey: RootKey, clock: Clock): Promise<v
   });
 }
 
+/**
+ * A data directory that other users can write would let them replace the root key, the
+ * identities or the database: refuse it before anything is read or written.
+ */
+function checkDataDir(dataDir: string): void {
+  let mode: number;
+  try {
+    mode = statSync(dataDir).mode;
+  } catch {
+    return; // created below, mode 0700
+  }
+  if ((mode & 0o002) !== 0) {
+    throw new StartError(`the data directory ${dataDir} can be written by other users (mode ${(mode & 0o7777).toString(8)}); refusing to start: chmod o-w it, or choose another --data-dir`);
+  }
+}
+
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config);
   const say = (message: string) => (logger ? logger.warn(message) : undefined);
+  checkDataDir(config.dataDir);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const spec = config.identities !== null ? readIdentities(config.identities) : null;
   const rootKey = loadRootKey(config, say);
@@ -91,15 +109,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await maintain(store, rootKey, clock);
     const app = await buildApp({ config, store, clock, rootKey, logger });
     await app.listen({ host: config.host, port: config.port });
-    const address = app.server.address();
-    const port = typeof address === 'object' && address ? address.port : config.port;
-    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const timer = setInterval(() => {
       maintain(store, rootKey, clock).catch((error) => logger && logger.error({ err: error }, 'maintenance failed'));
     }, options.maintenanceMs ?? 30_000);
     timer.unref();
     return {
-      url: `http://${host}:${port}`,
+      url: listeningUrl(app.server.address(), config.host, config.port),
       app,
       store,
       rootKey,

@@ -26,18 +26,19 @@ describe('audit trail', () => {
   test('a retire is recorded with the principal who retired, its access key, key, grant and request id', async () => {
     const alice = world.as('alice');
     const keyId = await newKey(alice);
-    const grantId = await newGrant(alice, keyId, world.users.gus.id, ['describe-key', 'retire-grant']);
+    const grantId = await newGrant(alice, keyId, world.users.greg.id, ['describe-key', 'retire-grant']);
     const sequence = '919c82d4-8046-4722-9094-35c3c6524cff';
-    const r = await world.as('gus', 'aksk').kms('retire-grant', { key_id: keyId, grant_id: grantId, sequence });
+    const r = await world.as('greg', 'aksk').kms('retire-grant', { key_id: keyId, grant_id: grantId, sequence });
     assert.equal(r.status, 200);
     const events = await trail({ keyId });
     assert.deepEqual(events.map((e) => e.operation), ['create-key', 'create-grant', 'retire-grant']);
     const { seq, ...retire } = events[2];
     assert.equal(typeof seq, 'number');
-    const gus = world.users.gus;
+    const greg = world.users.greg;
     assert.deepEqual(retire, {
-      time: time(), requestId: r.headers.get('x-request-id'), accountId: gus.accountId, userId: gus.id, accessKeyId: gus.ak,
-      operation: 'retire-grant', keyId, grantId, sequence, outcome: 'allowed', status: 200, errorCode: null,
+      time: time(), requestId: r.headers.get('x-request-id'), accountId: greg.accountId, userId: greg.id, accessKeyId: greg.ak,
+      claimedAccessKeyId: null, source: '127.0.0.1', operation: 'retire-grant', keyId, grantId, sequence, outcome: 'allowed',
+      status: 200, errorCode: null, count: 1,
     });
     // create-grant is recorded with the grant it created, by the owner, with a token (no access key).
     assert.deepEqual([events[1].grantId, events[1].userId, events[1].accessKeyId], [grantId, world.users.alice.id, null]);
@@ -77,7 +78,7 @@ describe('audit trail', () => {
     assert.deepEqual([last.operation, last.userId, last.outcome], ['describe-key', world.users.nobody.id, 'denied']);
   });
 
-  test('an unauthenticated request is recorded as denied with the access key it claimed, and no identity', async () => {
+  test('an unauthenticated request is recorded as denied with the access key it claimed (apart from access_key_id), and no identity', async () => {
     const path = `/v1.0/${world.users.alice.projectId}/kms/create-key`;
     const r = await raw(world.url, 'POST', path, {
       headers: {
@@ -89,8 +90,8 @@ describe('audit trail', () => {
     assert.equal(r.status, 401);
     const event = (await trail()).find((e) => e.requestId === r.body.request_id) as AuditEvent;
     assert.deepEqual(
-      [event.operation, event.accessKeyId, event.userId, event.accountId, event.keyId, event.outcome, event.status, event.errorCode],
-      ['create-key', 'AKNOSUCHKEY', null, null, null, 'denied', 401, 'APIGW.0301'],
+      [event.operation, event.accessKeyId, event.claimedAccessKeyId, event.userId, event.accountId, event.keyId, event.outcome, event.status, event.errorCode, event.count],
+      ['create-key', null, 'AKNOSUCHKEY', null, null, null, 'denied', 401, 'APIGW.0301', 1],
     );
   });
 
@@ -164,18 +165,18 @@ describe('kmsd audit', () => {
   test('prints JSON lines by key, by principal and since a time', async () => {
     const alice = world.as('alice');
     const keyId = await newKey(alice);
-    const grantId = await newGrant(alice, keyId, world.users.gus.id, ['describe-key', 'retire-grant']);
-    await world.as('gus').kms('retire-grant', { key_id: keyId, grant_id: grantId });
+    const grantId = await newGrant(alice, keyId, world.users.greg.id, ['describe-key', 'retire-grant']);
+    await world.as('greg').kms('retire-grant', { key_id: keyId, grant_id: grantId });
     const byKey = (await cli('--key', keyId)).stdout.trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(byKey.map((e) => [e.operation, e.outcome]), [['create-key', 'allowed'], ['create-grant', 'allowed'], ['retire-grant', 'allowed']]);
     assert.deepEqual(Object.keys(byKey[2]), [
-      'seq', 'time', 'request_id', 'account_id', 'user_id', 'access_key_id', 'operation', 'key_id', 'grant_id', 'sequence',
-      'outcome', 'status', 'error_code',
+      'seq', 'time', 'request_id', 'account_id', 'user_id', 'access_key_id', 'claimed_access_key_id', 'source', 'operation', 'key_id',
+      'grant_id', 'sequence', 'outcome', 'status', 'error_code', 'count',
     ]);
     assert.equal(byKey[2].time, new Date(time()).toISOString());
-    assert.equal(byKey[2].user_id, world.users.gus.id);
+    assert.equal(byKey[2].user_id, world.users.greg.id);
 
-    const byGus = (await cli('--principal', world.users.gus.id, '--key', keyId)).stdout.trim().split('\n');
+    const byGus = (await cli('--principal', world.users.greg.id, '--key', keyId)).stdout.trim().split('\n');
     assert.deepEqual(byGus.map((l) => JSON.parse(l).operation), ['retire-grant']);
 
     clock.advance(60_000);

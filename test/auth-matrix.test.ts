@@ -32,7 +32,9 @@ async function tokenFor(user: TestUser, projectId: string): Promise<string> {
 }
 
 before(async () => {
-  world = await startWorld({ clock });
+  // Every refusal recorded: this suite counts one record per request (the per-address bound
+  // on records of unknown callers is tested in test/audit-refusals.test.ts).
+  world = await startWorld({ clock, config: { auditRefusalRate: 0 } });
   const alice = world.as('alice');
   const keyId = await newKey(alice);
   const grantId = await newGrant(alice, keyId, world.users.gus.id, ['describe-key']);

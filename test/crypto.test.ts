@@ -5,6 +5,7 @@ import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { testConfig } from '../src/config.ts';
 import { startServer } from '../src/server.ts';
+import { materialContext } from '../src/core/sealing.ts';
 import { Client, ERR, hex, keyMaterial, newGrant, newKey, startWorld } from './harness.ts';
 
 const DENIED = ERR('KMS.0306', 'No access permissions.');
@@ -14,10 +15,11 @@ describe('grants decide every cryptographic operation', () => {
     const world = await startWorld();
     try {
       const owner = world.as('admin');
-      const gus = world.as('gus', 'aksk');
+      // greg holds kms:grant:retire, which a retiring IAM user needs besides the grant.
+      const gus = world.as('greg', 'aksk');
       const keyId = await newKey(owner);
       const ops = ['encrypt-data', 'decrypt-data', 'create-datakey', 'create-datakey-without-plaintext', 'encrypt-datakey', 'decrypt-datakey', 'describe-key', 'retire-grant'];
-      const grantId = await newGrant(owner, keyId, world.users.gus.id, ops);
+      const grantId = await newGrant(owner, keyId, world.users.greg.id, ops);
       const enc = await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'from the grantee' });
       assert.equal(enc.status, 200);
       assert.equal((await owner.kms('decrypt-data', { cipher_text: enc.body.cipher_text })).body.plain_text, 'from the grantee');
@@ -103,13 +105,15 @@ describe('key material at rest', () => {
 
 describe('an independent implementation reads and writes the envelope (WebCrypto AES-GCM)', () => {
   // The layout, restated here from its specification in src/core/envelope.ts rather than imported.
+  // Format 2: format, kind, cipher, key id (36), version (4), nonce (12), padding length (2).
   function split(envelope: Buffer) {
-    const padding = envelope.readUInt16BE(54);
-    const headerEnd = 56 + padding;
+    const padding = envelope.readUInt16BE(55);
+    const headerEnd = 57 + padding;
     return {
-      keyId: envelope.toString('latin1', 2, 38),
-      version: envelope.readUInt32BE(38),
-      iv: envelope.subarray(42, 54),
+      kind: envelope[1],
+      keyId: envelope.toString('latin1', 3, 39),
+      version: envelope.readUInt32BE(39),
+      iv: envelope.subarray(43, 55),
       header: envelope.subarray(0, headerEnd),
       sealed: envelope.subarray(headerEnd),
     };
@@ -124,11 +128,12 @@ describe('an independent implementation reads and writes the envelope (WebCrypto
       const key = await webcrypto.subtle.importKey('raw', material, 'AES-GCM', false, ['decrypt']);
       const ct = Buffer.from((await admin.kms('encrypt-data', { key_id: keyId, plain_text: 'checked elsewhere', additional_authenticated_data: 'aad-1' })).body.cipher_text, 'base64');
       const parts = split(ct);
-      assert.deepEqual([parts.keyId, parts.version, ct[0], ct[1]], [keyId, 1, 1, 1]);
+      assert.deepEqual([parts.keyId, parts.version, ct[0], parts.kind, ct[2]], [keyId, 1, 2, 1, 1]);
       const plain = await webcrypto.subtle.decrypt({ name: 'AES-GCM', iv: parts.iv, additionalData: Buffer.concat([parts.header, Buffer.from('aad-1')]), tagLength: 128 }, key, parts.sealed);
       assert.equal(Buffer.from(plain).toString(), 'checked elsewhere');
       const dk = (await admin.kms('create-datakey', { key_id: keyId, datakey_length: '512' })).body;
       const dkParts = split(Buffer.from(dk.cipher_text, 'hex'));
+      assert.equal(dkParts.kind, 2, 'a data key envelope says so');
       const dek = await webcrypto.subtle.decrypt({ name: 'AES-GCM', iv: dkParts.iv, additionalData: dkParts.header, tagLength: 128 }, key, dkParts.sealed);
       assert.equal(Buffer.from(dek).toString('hex').toUpperCase(), dk.plain_text);
     } finally {
@@ -143,19 +148,102 @@ describe('an independent implementation reads and writes the envelope (WebCrypto
       const keyId = await newKey(admin);
       const key = await webcrypto.subtle.importKey('raw', await keyMaterial(world, keyId, 1), 'AES-GCM', false, ['encrypt']);
       const plaintext = Buffer.from('sealed by WebCrypto, opened by kmsd');
-      const header = Buffer.alloc(56);
-      header[0] = 1;
+      const header = Buffer.alloc(57);
+      header[0] = 2;
       header[1] = 1;
-      header.write(keyId, 2, 'latin1');
-      header.writeUInt32BE(1, 38);
+      header[2] = 1;
+      header.write(keyId, 3, 'latin1');
+      header.writeUInt32BE(1, 39);
       const iv = randomBytes(12);
-      iv.copy(header, 42);
+      iv.copy(header, 43);
       const sealed = await webcrypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: header, tagLength: 128 }, key, plaintext);
       const envelope = Buffer.concat([header, Buffer.from(sealed)]);
       const r = await admin.kms('decrypt-data', { cipher_text: envelope.toString('base64') });
       assert.deepEqual([r.status, r.body.plain_text], [200, plaintext.toString()]);
     } finally {
       await world.close();
+    }
+  });
+});
+
+describe('decrypt-data and decrypt-datakey open only their own kind of ciphertext (issue #11 §2)', () => {
+  const INVALID = ERR('KMS.2201', 'Invalid cipher_text.');
+  const hexToBase64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
+  const base64ToHex = (b64: string) => Buffer.from(b64, 'base64').toString('hex').toUpperCase();
+
+  test('a grant holding only decrypt-data cannot read a data key, nor one holding only decrypt-datakey read data', async () => {
+    const world = await startWorld();
+    try {
+      const owner = world.as('admin');
+      const keyId = await newKey(owner);
+      const dk = (await owner.kms('create-datakey', { key_id: keyId })).body;
+      const data = (await owner.kms('encrypt-data', { key_id: keyId, plain_text: 'only for decrypt-data' })).body;
+      await newGrant(owner, keyId, world.users.gus.id, ['decrypt-data']);
+      await newGrant(owner, keyId, world.users.boss.id, ['decrypt-datakey']);
+      const gus = world.as('gus', 'aksk');
+      const boss = world.as('boss');
+      // Each through its own operation: allowed.
+      assert.equal((await gus.kms('decrypt-data', { cipher_text: data.cipher_text })).body.plain_text, 'only for decrypt-data');
+      const own = await boss.kms('decrypt-datakey', { key_id: keyId, cipher_text: dk.cipher_text, datakey_cipher_length: '32' });
+      assert.equal(own.body.data_key, dk.plain_text);
+      // Across: the documented invalid-ciphertext error, as for a tampered ciphertext.
+      const crossed = await gus.kms('decrypt-data', { cipher_text: hexToBase64(dk.cipher_text) });
+      assert.deepEqual([crossed.status, crossed.body], [400, INVALID]);
+      const dataAsKey = await boss.kms('decrypt-datakey', { key_id: keyId, cipher_text: base64ToHex(data.cipher_text), datakey_cipher_length: '21' });
+      assert.deepEqual([dataAsKey.status, dataAsKey.body], [400, INVALID]);
+    } finally {
+      await world.close();
+    }
+  });
+
+  test('IAM users holding only kms:dek:crypto or only kms:cmk:crypto are held to the same', async () => {
+    const world = await startWorld({ config: {} });
+    try {
+      const owner = world.as('admin');
+      const keyId = await newKey(owner);
+      const dk = (await owner.kms('create-datakey', { key_id: keyId })).body;
+      const data = (await owner.kms('encrypt-data', { key_id: keyId, plain_text: 'x'.repeat(40) })).body;
+      // alice holds kms:*:* and may call both: the kind still decides.
+      const alice = world.as('alice');
+      const r1 = await alice.kms('decrypt-data', { cipher_text: hexToBase64(dk.cipher_text) });
+      const r2 = await alice.kms('decrypt-datakey', { key_id: keyId, cipher_text: base64ToHex(data.cipher_text), datakey_cipher_length: '40' });
+      assert.deepEqual([r1.status, r1.body, r2.status, r2.body], [400, INVALID, 400, INVALID]);
+    } finally {
+      await world.close();
+    }
+  });
+
+  test('ciphertexts made by the previous envelope format (kept as fixtures) still decrypt, each through its own operation', async () => {
+    const fixtures = JSON.parse(readFileSync(new URL('./fixtures/legacy-envelopes.json', import.meta.url), 'utf8'));
+    for (const legacy of [true, false]) {
+      const world = await startWorld({ config: { legacyEnvelopes: legacy } });
+      try {
+        const alice = world.users.alice;
+        for (const f of [fixtures.aes, fixtures.sm4]) {
+          // The fixture's key, with the material the ciphertexts were made under, sealed by this store's root key.
+          await world.server.store.write(async (tx) => {
+            await tx.insertKey({
+              keyId: f.key_id, accountId: alice.accountId, region: 'cn-north-4', alias: `legacy-${f.spec}`, description: '', spec: f.spec,
+              usage: 'ENCRYPT_DECRYPT', origin: 'kms', state: '2', creationDate: 1, scheduledDeletionDate: null, defaultKey: false,
+              rotationEnabled: false, rotationInterval: 365, lastRotationTime: null, rotationDue: null, rotations: 0, materialVersion: 1,
+              keystoreId: '0', materialExpires: null, importDigest: null,
+            });
+            await tx.insertMaterial({ keyId: f.key_id, version: 1, sealed: world.server.rootKey.seal(Buffer.from(f.material_hex, 'hex'), materialContext(f.key_id, 1)), createdAt: 1 });
+          });
+          const client = world.as('alice');
+          const data = await client.kms('decrypt-data', { cipher_text: f.data.cipher_text, ...(f.data.aad && { additional_authenticated_data: f.data.aad }) });
+          const dek = await client.kms('decrypt-datakey', { key_id: f.key_id, cipher_text: f.datakey.cipher_text, datakey_cipher_length: String(f.datakey.data_key_hex.length / 2) });
+          if (legacy) {
+            assert.deepEqual([data.status, data.body.plain_text], [200, f.data.plain_text], f.spec);
+            assert.deepEqual([dek.status, dek.body.data_key], [200, f.datakey.data_key_hex], f.spec);
+          } else {
+            // --legacy-envelopes false: once re-encrypted, the old format is refused.
+            assert.deepEqual([data.status, data.body, dek.status, dek.body], [400, INVALID, 400, INVALID], f.spec);
+          }
+        }
+      } finally {
+        await world.close();
+      }
     }
   });
 });

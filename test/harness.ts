@@ -35,7 +35,8 @@ export interface Reply {
  * - acme: admin (administrator), alice (kms:*:*), reader (kms:cmk:get, kms:cmk:list),
  *   nobody (no policies), gina (no policies; a grantee inside the key's account)
  * - globex: boss (administrator), gus (no policies; a grantee in another account),
- *   rita (kms:grant:list; a retiring principal in another account)
+ *   rita (kms:grant:list, kms:cmk:retireGrant; a retiring principal in another account),
+ *   greg (kms:grant:retire, the OTC name of the same action; a grantee that may retire)
  */
 export interface World {
   url: string;
@@ -58,7 +59,8 @@ const ACCOUNTS: Record<string, Array<{ name: string; policies: string[] }>> = {
   globex: [
     { name: 'boss', policies: [] },
     { name: 'gus', policies: [] },
-    { name: 'rita', policies: ['kms:grant:list'] },
+    { name: 'rita', policies: ['kms:grant:list', 'kms:cmk:retireGrant'] },
+    { name: 'greg', policies: ['kms:grant:retire'] },
   ],
 };
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Authenticator, type Principal } from '../auth/authenticate.ts';
+import { LoginGuard } from '../auth/login-guard.ts';
 import { remember } from '../core/memo.ts';
 import { allows } from '../auth/policy.ts';
 import type { Config } from '../config.ts';
@@ -9,9 +10,10 @@ import { laterInRequest } from '../store/store.ts';
 import { IAM_ROUTES } from '../iam/routes.ts';
 import { parseKmsBody } from './body.ts';
 import { signable } from './signable.ts';
+import { listeningUrl } from './public-url.ts';
 import { GatewayError, IamError, KmsError, ThrottledError, kms } from '../core/errors.ts';
-import { anonymousDraft, callerDraft, noteBody, recordRefusal, recordingStore, type AuditDraft } from './audit.ts';
-import { RateLimiter } from './rate-limit.ts';
+import { RefusalRecorder, anonymousDraft, callerDraft, noteBody, recordingStore, type AuditDraft } from './audit.ts';
+import { RateLimiter } from '../core/rate-limit.ts';
 import { Serialized, bodySchema, pathOf, pathParams, statusOf, type Operation, type OperationContext } from './operation.ts';
 import { OPERATIONS } from './routes.ts';
 import { validationError } from './validation.ts';
@@ -84,6 +86,14 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   const authenticated = new WeakMap<FastifyRequest, Authenticated>();
   const drafts = new WeakMap<FastifyRequest, AuditDraft>();
   const limiter = config.rateLimit > 0 ? new RateLimiter(config.rateLimit, clock) : null;
+  // Where clients reach this server, for the documents that print URLs: never the Host header
+  // a request sends (that would echo whatever a caller writes there).
+  const publicUrl = (): string => config.publicUrl ?? listeningUrl(app.server.address(), config.host, config.port);
+  const auditFailed = (err: unknown) => services.logger && services.logger.error({ err }, 'audit record failed');
+  const refusals = new RefusalRecorder(store, clock, config.auditRefusalRate, auditFailed);
+  const logins = new LoginGuard(config.loginFailures, clock);
+  // Summaries of refusals past the rate are written before the store closes.
+  app.addHook('onClose', async () => refusals.flush().catch(auditFailed));
 
   // Every body is kept as raw bytes: signatures are computed over them, and KMS bodies are
   // parsed only after the caller is known (an unauthenticated caller learns nothing).
@@ -116,7 +126,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       preValidation: async (request) => {
         // A request refused before this point gets its anonymous draft in the error handler.
         const principal = await authenticator.authenticate(signable(request));
-        const draft = callerDraft(request.id, op.name, principal);
+        const draft = callerDraft(request.id, op.name, principal, request.ip);
         drafts.set(request, draft);
         if (limiter && !limiter.take(principal.accessKey ?? `user:${principal.userId}`)) throw new ThrottledError(config.rateLimit);
         const projectId = (request.params as { project_id: string }).project_id;
@@ -157,29 +167,27 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       method: route.method,
       url: route.url,
       handler: async (request, reply) => {
-        const result = await route.handle({ services, authenticator, request });
+        const result = await route.handle({ services, authenticator, request, publicUrl: publicUrl(), refusals, logins });
         for (const [name, value] of Object.entries(result.headers ?? {})) reply.header(name, value);
         return reply.code(result.status).send(result.body);
       },
     });
   }
 
-  app.get('/', async (request) => versionsDocument(request.headers.host));
+  app.get('/', async () => versionsDocument(publicUrl()));
   app.get('/:version_id', async (request) => {
     const { version_id } = request.params as { version_id: string };
     if (version_id !== 'v1.0') throw kms('KMS.0201');
-    return versionDocument(request.headers.host);
+    return versionDocument(publicUrl());
   });
 
   app.setErrorHandler(async (error: Error & { code?: string; statusCode?: number; validation?: unknown }, request, reply) => {
     const answer = refusalOf(request, error, services);
     const op = operationOf(request);
     if (op) {
-      const draft = drafts.get(request) ?? anonymousDraft(request.id, op.name, request.headers.authorization);
+      const draft = drafts.get(request) ?? anonymousDraft(request.id, op.name, request.headers.authorization, request.ip);
       const code = answer instanceof GatewayError || answer instanceof KmsError ? answer.code : 'KMS.0103';
-      await recordRefusal(store, clock, draft, op.mutates === true, answer.status, code).catch((err: unknown) => {
-        if (services.logger) request.log.error({ err }, 'audit record failed');
-      });
+      await refusals.record(draft, op.mutates === true, answer.status, code).catch(auditFailed);
     }
     if (answer instanceof GatewayError) return reply.code(answer.status).send(answer.body(request.id));
     if (answer instanceof IamError) return reply.code(answer.status).send(answer.body());

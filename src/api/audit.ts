@@ -3,6 +3,7 @@ import { parseAuthorization } from '../auth/signature.ts';
 import type { AuditEvent, AuditOutcome } from '../core/model.ts';
 import type { Clock } from '../core/runtime.ts';
 import type { Store } from '../store/store.ts';
+import { RateLimiter } from '../core/rate-limit.ts';
 
 /**
  * The audit trail at the edge (issue #6). Which requests are recorded:
@@ -13,7 +14,8 @@ import type { Store } from '../store/store.ts';
  *   the operation: in a transaction of its own, written before the answer is sent.
  *
  * Reads that succeed (describe, list, encrypt, decrypt, ...) are not recorded, and neither
- * are requests refused by the rate limit (recording them would let a flood write to disk).
+ * are requests refused by the rate limit (recording them would let a flood write to disk);
+ * refusals of unknown callers are bounded per source address (RefusalRecorder).
  * Only identifiers are recorded: never bodies, plaintext, material, tokens or signatures.
  */
 export interface AuditDraft {
@@ -22,6 +24,8 @@ export interface AuditDraft {
   accountId: string | null;
   userId: string | null;
   accessKeyId: string | null;
+  claimedAccessKeyId: string | null;
+  source: string | null;
   keyId: string | null;
   grantId: string | null;
   sequence: string | null;
@@ -34,31 +38,41 @@ export interface AuditDraft {
 const identifier = (value: unknown): string | null =>
   typeof value === 'string' && value.length > 0 && value.length <= 64 ? value : null;
 
-/** A draft for a request before its caller is known: the access key it claims, if well formed. */
-export function anonymousDraft(requestId: string, operation: string, authorization: string | undefined): AuditDraft {
+/**
+ * A draft for a request before its caller is known. The access key it claims (if well formed)
+ * is kept as claimed, never as the request's access key: anybody can write any id there.
+ */
+export function anonymousDraft(requestId: string, operation: string, authorization: string | undefined, source: string | null): AuditDraft {
   const claimed = authorization === undefined ? null : parseAuthorization(authorization)?.accessKey;
   return {
-    requestId, operation, accountId: null, userId: null, accessKeyId: identifier(claimed),
+    requestId, operation, accountId: null, userId: null, accessKeyId: null, claimedAccessKeyId: identifier(claimed), source,
     keyId: null, grantId: null, sequence: null, recorded: false,
   };
 }
 
-export function callerDraft(requestId: string, operation: string, principal: Principal): AuditDraft {
-  return { ...anonymousDraft(requestId, operation, undefined), accountId: principal.accountId, userId: principal.userId, accessKeyId: principal.accessKey };
+export function callerDraft(requestId: string, operation: string, principal: Principal, source: string | null): AuditDraft {
+  return {
+    ...anonymousDraft(requestId, operation, undefined, source),
+    accountId: principal.accountId, userId: principal.userId, accessKeyId: principal.accessKey,
+  };
 }
 
-/** Takes the key id, grant id and sequence a parsed body names. */
+/**
+ * Takes the key id, grant id and sequence a body names. Called on the raw body (for requests
+ * refused by validation) and again on the validated input, whose values are what the
+ * operation acts on (["id"] has become "id"; grant ids are case-insensitive hex).
+ */
 export function noteBody(draft: AuditDraft, body: unknown): void {
   if (typeof body !== 'object' || body === null) return;
   const fields = body as Record<string, unknown>;
   draft.keyId = identifier(fields.key_id);
-  draft.grantId = identifier(fields.grant_id);
+  draft.grantId = identifier(fields.grant_id)?.toLowerCase() ?? null;
   draft.sequence = identifier(fields.sequence);
 }
 
-function event(draft: AuditDraft, clock: Clock, outcome: AuditOutcome, status: number, errorCode: string | null): AuditEvent {
+function event(draft: AuditDraft, clock: Clock, outcome: AuditOutcome, status: number, errorCode: string | null, count = 1): AuditEvent {
   const { recorded: _recorded, ...subject } = draft;
-  return { ...subject, time: clock.now(), outcome, status, errorCode };
+  return { ...subject, time: clock.now(), outcome, status, errorCode, count };
 }
 
 /**
@@ -86,10 +100,66 @@ export function recordingStore(store: Store, clock: Clock, draft: AuditDraft): S
   };
 }
 
-/** Records a refused request when the trail wants it (see above). */
-export async function recordRefusal(store: Store, clock: Clock, draft: AuditDraft, mutates: boolean, status: number, errorCode: string): Promise<void> {
-  const denied = status === 401 || status === 403;
-  if (draft.recorded || status === 429 || (!denied && !mutates)) return;
-  draft.recorded = true;
-  await store.write((tx) => tx.insertAudit(event(draft, clock, denied ? 'denied' : 'failed', status, errorCode)));
+/**
+ * Writes the records of refused requests. A request refused before its caller is known (a
+ * bad signature, a claimed access key, a failed login) costs its sender nothing, so those are
+ * bounded per source address: past `perSecond` records a second from one address, refusals
+ * are counted, and one summary record a second carries the count (its `count` field), so a
+ * flood grows the store by at most perSecond + 1 records a second per address.
+ */
+export class RefusalRecorder {
+  private readonly store: Store;
+  private readonly clock: Clock;
+  private readonly limiter: RateLimiter | null;
+  /** Refusals past the rate, by source, waiting for their summary record. */
+  private readonly pending = new Map<string, { draft: AuditDraft; status: number; errorCode: string; count: number }>();
+  private timer: NodeJS.Timeout | null = null;
+  private readonly failed: (error: unknown) => void;
+  constructor(store: Store, clock: Clock, perSecond: number, failed: (error: unknown) => void) {
+    this.store = store;
+    this.clock = clock;
+    this.limiter = perSecond > 0 ? new RateLimiter(perSecond, clock) : null;
+    this.failed = failed;
+  }
+
+  /** Records a refused request when the trail wants it (see the top of this file). */
+  async record(draft: AuditDraft, mutates: boolean, status: number, errorCode: string): Promise<void> {
+    const denied = status === 401 || status === 403;
+    if (draft.recorded || status === 429 || (!denied && !mutates)) return;
+    draft.recorded = true;
+    const anonymous = draft.accountId === null && draft.userId === null;
+    if (anonymous && this.limiter && !this.limiter.take(draft.source ?? '')) {
+      this.countPastRate(draft, status, errorCode);
+      return;
+    }
+    await this.store.write((tx) => tx.insertAudit(event(draft, this.clock, denied ? 'denied' : 'failed', status, errorCode)));
+  }
+
+  private countPastRate(draft: AuditDraft, status: number, errorCode: string): void {
+    const source = draft.source ?? '';
+    const kept = this.pending.get(source);
+    if (kept) {
+      kept.count++;
+      return;
+    }
+    this.pending.set(source, { draft, status, errorCode, count: 1 });
+    if (!this.timer) {
+      this.timer = setTimeout(() => void this.flush().catch(this.failed), 1000);
+      this.timer.unref();
+    }
+  }
+
+  /** Writes the summary records now (also at shutdown). */
+  async flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const summaries = [...this.pending.values()];
+    this.pending.clear();
+    if (summaries.length === 0) return;
+    await this.store.write(async (tx) => {
+      for (const { draft, status, errorCode, count } of summaries) {
+        await tx.insertAudit(event({ ...draft, requestId: `summary-${draft.requestId}` }, this.clock, 'denied', status, errorCode, count));
+      }
+    });
+  }
 }

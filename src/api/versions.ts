@@ -1,8 +1,8 @@
 // The API version documents, served without authentication (reference §2.10).
-function detail(host: string | undefined): Record<string, unknown> {
+function detail(publicUrl: string): Record<string, unknown> {
   return {
     id: 'v1.0',
-    links: [{ href: `http://${host ?? 'localhost'}/v1.0/`, rel: 'self' }],
+    links: [{ href: `${publicUrl}/v1.0/`, rel: 'self' }],
     version: '',
     status: 'CURRENT',
     updated: '2016-10-29T02:00:00Z',
@@ -10,5 +10,5 @@ function detail(host: string | undefined): Record<string, unknown> {
   };
 }
 
-export const versionsDocument = (host: string | undefined) => ({ versions: [detail(host)] });
-export const versionDocument = (host: string | undefined) => ({ version: detail(host) });
+export const versionsDocument = (publicUrl: string) => ({ versions: [detail(publicUrl)] });
+export const versionDocument = (publicUrl: string) => ({ version: detail(publicUrl) });

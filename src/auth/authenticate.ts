@@ -4,7 +4,7 @@ import { RootKey, secretKeyContext } from '../core/sealing.ts';
 import type { Store, Tx } from '../store/store.ts';
 import { checkSignature, parseAuthorization, type SignableRequest } from './signature.ts';
 import { iamTime, tokenHash } from './tokens.ts';
-import type { Account, Token } from '../core/model.ts';
+import type { Token } from '../core/model.ts';
 import { remember } from '../core/memo.ts';
 
 /** Who made a request, once its token or signature checked out. */
@@ -18,6 +18,8 @@ export interface Principal {
   policies: string[];
   /** The access key that signed the request, if any (audit needs it; it is not a secret). */
   accessKey: string | null;
+  /** When the token that authenticated the request expires; null for AK/SK. */
+  expiresAt: number | null;
 }
 
 /**
@@ -29,11 +31,11 @@ export class Authenticator {
   private readonly store: Store;
   private readonly rootKey: RootKey;
   private readonly clock: Clock;
-  // Issued tokens and accounts never change once written (a token only expires, which is
-  // checked on every use), so they are kept after their first read. Users and access keys
-  // are read on every request: policies change and access keys are removed.
+  // Issued tokens never change once written (a token only expires, which is checked on every
+  // use), so they are kept after their first read. Users, accounts and access keys are read
+  // on every request: policies change, and identities the identities file no longer lists are
+  // disabled (on every node, for the very next request).
   private readonly tokens = new Map<string, Token>();
-  private readonly accounts = new Map<string, Account>();
   constructor(store: Store, rootKey: RootKey, clock: Clock) {
     this.store = store;
     this.rootKey = rootKey;
@@ -58,7 +60,7 @@ export class Authenticator {
       if (found.expiresAt <= now) throw new AuthError(`token expires, expires_at: ${iamTime(found.expiresAt)}`);
       const principal = await this.principalOf(tx, found.userId, null);
       if (!principal) throw new AuthError('decrypt token fail');
-      return { ...principal, projectId: found.projectId };
+      return { ...principal, projectId: found.projectId, expiresAt: found.expiresAt };
     });
   }
 
@@ -67,7 +69,8 @@ export class Authenticator {
     if (!auth) throw new AuthError('verify aksk signature fail');
     return this.store.read(async (tx) => {
       const key = await tx.getAccessKey(auth.accessKey);
-      if (!key) throw new AuthError('Get secretKey failed,ak:******,err:ak not exist');
+      // A disabled access key is refused exactly as an unknown one: its id says nothing more.
+      if (!key || key.disabled) throw new AuthError('Get secretKey failed,ak:******,err:ak not exist');
       const secretKey = this.rootKey.openKey(key.skSealed, secretKeyContext(key.ak));
       const refusal = checkSignature(request, auth, secretKey, this.clock.now());
       if (refusal !== null) throw new AuthError(refusal);
@@ -77,11 +80,11 @@ export class Authenticator {
     });
   }
 
+  /** The principal of an enabled user of an enabled account, or null. */
   private async principalOf(tx: Tx, userId: string, accessKey: string | null): Promise<Principal | null> {
-    const user = await tx.getUser(userId);
-    const account = user && (this.accounts.get(user.accountId) ?? (await tx.getAccount(user.accountId)));
-    if (!user || !account) return null;
-    remember(this.accounts, account.id, account);
+    const found = await tx.getUserAndAccount(userId);
+    if (!found || found.user.disabled || found.account.disabled) return null;
+    const { user, account } = found;
     return {
       userId: user.id,
       userName: user.name,
@@ -90,6 +93,7 @@ export class Authenticator {
       projectId: null,
       policies: user.policies,
       accessKey,
+      expiresAt: null,
     };
   }
 }

@@ -133,3 +133,17 @@ test('canonical URI and query: unreserved paths as they are, everything else dec
   assert.equal(canonicalQuery(''), '');
   assert.equal(canonicalQuery('b=2&a=%20x&a=1&&c'), 'a=%20x&a=1&b=2&c=');
 });
+
+test('X-Sdk-Date must be a real calendar time: hour 38, minute 61, 31 February and month 13 are refused', () => {
+  assert.equal(parseSdkDate('20261122T112352Z'), Date.UTC(2026, 10, 22, 11, 23, 52));
+  assert.equal(parseSdkDate('20240229T000000Z'), Date.UTC(2024, 1, 29));
+  for (const bad of ['20261122T382352Z', '20261122T116152Z', '20261122T112360Z', '20260231T000000Z', '20261301T000000Z', '20230229T000000Z', '20260000T000000Z']) {
+    assert.equal(parseSdkDate(bad), null, bad);
+  }
+  // A request signed with such a date is refused as a bad signature, whatever the clock says.
+  const f = fixtures[0];
+  const request = toSignable(f, { header: ['x-sdk-date', '20261122T382352Z'] });
+  const auth = parseAuthorization(request.header('authorization') as string);
+  assert.ok(auth);
+  assert.equal(checkSignature(request, auth, 'SKTEST', Date.UTC(2026, 10, 23, 14, 23, 52)), 'verify aksk signature fail');
+});

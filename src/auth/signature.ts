@@ -103,12 +103,20 @@ export function sign(secretKey: string | KeyObject, sdkDate: string, canonical: 
   return createHmac('sha256', secretKey).update(stringToSign).digest('hex');
 }
 
-/** Parses X-Sdk-Date (YYYYMMDDTHHMMSSZ) to ms epoch, or null. */
+/**
+ * Parses X-Sdk-Date (YYYYMMDDTHHMMSSZ) to ms epoch, or null unless it is a real calendar time:
+ * Date.UTC would roll hour 38 or 31 February over into another day, so the parsed time must
+ * print back as the same fields.
+ */
 export function parseSdkDate(value: string | undefined): number | null {
   const m = value === undefined ? null : /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
   if (!m) return null;
   const t = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
-  return Number.isNaN(t) ? null : t;
+  if (Number.isNaN(t)) return null;
+  const d = new Date(t);
+  const same = d.getUTCFullYear() === +m[1] && d.getUTCMonth() === +m[2] - 1 && d.getUTCDate() === +m[3] &&
+    d.getUTCHours() === +m[4] && d.getUTCMinutes() === +m[5] && d.getUTCSeconds() === +m[6];
+  return same ? t : null;
 }
 
 export function signaturesEqual(expectedHex: string, givenHex: string): boolean {

@@ -11,8 +11,9 @@ const PAGE = 1000;
 export function auditLine(e: AuditEvent): string {
   return JSON.stringify({
     seq: e.seq, time: new Date(e.time).toISOString(), request_id: e.requestId, account_id: e.accountId,
-    user_id: e.userId, access_key_id: e.accessKeyId, operation: e.operation, key_id: e.keyId, grant_id: e.grantId,
-    sequence: e.sequence, outcome: e.outcome, status: e.status, error_code: e.errorCode,
+    user_id: e.userId, access_key_id: e.accessKeyId, claimed_access_key_id: e.claimedAccessKeyId, source: e.source,
+    operation: e.operation, key_id: e.keyId, grant_id: e.grantId,
+    sequence: e.sequence, outcome: e.outcome, status: e.status, error_code: e.errorCode, count: e.count,
   });
 }
 

@@ -3,7 +3,7 @@ import { kms } from './errors.ts';
 import type { Tx } from '../store/store.ts';
 import { requireKeyUse, type GrantOperation } from './access.ts';
 import { cipherForSpec } from './ciphers.ts';
-import { open, parse, seal, type Envelope } from './envelope.ts';
+import { EnvelopeKind, open, parse, seal, type Envelope, type EnvelopeKindValue } from './envelope.ts';
 import { loadKey } from './keys.ts';
 import { requireKeystoreEnabled } from './keystores.ts';
 import { KeyState, type Caller, type Key } from './model.ts';
@@ -52,14 +52,24 @@ async function withMaterial<T>(tx: Tx, rootKey: RootKey, key: Key, version: numb
   return use(rootKey.openKey(sealed.sealed, materialContext(key.keyId, version)));
 }
 
-async function encryptUnder(tx: Tx, rootKey: RootKey, key: Key, plaintext: Buffer, aad: Buffer): Promise<Buffer> {
+async function encryptUnder(tx: Tx, rootKey: RootKey, key: Key, kind: EnvelopeKindValue, plaintext: Buffer, aad: Buffer): Promise<Buffer> {
   return withMaterial(tx, rootKey, key, key.materialVersion, (material) =>
-    seal(cipherForSpec(key.spec), key.keyId, key.materialVersion, material, plaintext, aad),
+    seal(kind, cipherForSpec(key.spec), key.keyId, key.materialVersion, material, plaintext, aad),
   );
 }
 
-/** Opens an envelope made under this key, or KMS.2201 (tampered, truncated, other key or other AAD). */
-async function decryptUnder(tx: Tx, rootKey: RootKey, key: Key, envelope: Envelope, aad: Buffer): Promise<Buffer> {
+/** How a decrypt reads envelopes: the kind it opens, and whether format-1 envelopes (no kind) still open. */
+export interface Opening {
+  kind: EnvelopeKindValue;
+  legacy: boolean;
+}
+
+/**
+ * Opens an envelope of the wanted kind made under this key, or KMS.2201 (tampered, truncated,
+ * other key, other AAD, or the other kind: a data key is no data, as a tampered ciphertext is not).
+ */
+async function decryptUnder(tx: Tx, rootKey: RootKey, key: Key, envelope: Envelope, aad: Buffer, opening: Opening): Promise<Buffer> {
+  if (envelope.kind === null ? !opening.legacy : envelope.kind !== opening.kind) throw kms('KMS.2201');
   if (envelope.keyId !== key.keyId || envelope.version < 1 || envelope.version > key.materialVersion) throw kms('KMS.2201');
   const plaintext = await withMaterial(tx, rootKey, key, envelope.version, (material) => open(envelope, material, aad));
   if (plaintext === null) throw kms('KMS.2201');
@@ -80,15 +90,17 @@ export async function encryptData(tx: Tx, caller: Caller, rootKey: RootKey, inpu
   const plaintext = Buffer.from(input.plaintext, 'utf8');
   if (plaintext.length < 1 || plaintext.length > MAX_PLAINTEXT_BYTES) throw kms('KMS.2101');
   const key = await usableKey(tx, caller, input.keyId, 'encrypt-data', now);
-  return { key, ciphertext: await encryptUnder(tx, rootKey, key, plaintext, input.aad) };
+  return { key, ciphertext: await encryptUnder(tx, rootKey, key, EnvelopeKind.data, plaintext, input.aad) };
 }
 
 /** decrypt-data: the key comes from the envelope; a key_id given must name the same key. */
-export async function decryptData(tx: Tx, caller: Caller, rootKey: RootKey, input: { ciphertext: Buffer; keyId?: string; aad: Buffer }, now: number) {
+export async function decryptData(
+  tx: Tx, caller: Caller, rootKey: RootKey, input: { ciphertext: Buffer; keyId?: string; aad: Buffer; legacy: boolean }, now: number,
+) {
   const envelope = parse(input.ciphertext);
   if (!envelope || (input.keyId !== undefined && input.keyId !== envelope.keyId)) throw kms('KMS.2201');
   const key = await usableKey(tx, caller, envelope.keyId, 'decrypt-data', now);
-  return { key, plaintext: await decryptUnder(tx, rootKey, key, envelope, input.aad) };
+  return { key, plaintext: await decryptUnder(tx, rootKey, key, envelope, input.aad, { kind: EnvelopeKind.data, legacy: input.legacy }) };
 }
 
 /** Data key length in bytes: datakey_length (bits) wins over key_spec; neither means 256 bits. */
@@ -112,7 +124,7 @@ export async function createDataKey(
   const key = await usableKey(tx, caller, input.keyId, operation, now);
   const dek = randomBytes(input.length);
   try {
-    const ciphertext = await encryptUnder(tx, rootKey, key, dek, input.aad);
+    const ciphertext = await encryptUnder(tx, rootKey, key, EnvelopeKind.dataKey, dek, input.aad);
     return { key, ciphertext, plaintextHex: input.withPlaintext ? dek.toString('hex').toUpperCase() : null };
   } finally {
     dek.fill(0);
@@ -143,20 +155,20 @@ export async function encryptDataKey(
   const dek = bytes.subarray(0, length);
   if (!timingSafeEqual(dekDigest(key, dek), bytes.subarray(length))) throw kms('KMS.2103');
   try {
-    return { key, ciphertext: await encryptUnder(tx, rootKey, key, dek, input.aad), length };
+    return { key, ciphertext: await encryptUnder(tx, rootKey, key, EnvelopeKind.dataKey, dek, input.aad), length };
   } finally {
     bytes.fill(0);
   }
 }
 
 export async function decryptDataKey(
-  tx: Tx, caller: Caller, rootKey: RootKey, input: DataInput & { ciphertextHex: string; length: string }, now: number,
+  tx: Tx, caller: Caller, rootKey: RootKey, input: DataInput & { ciphertextHex: string; length: string; legacy: boolean }, now: number,
 ) {
   const length = dekLength(input.length, 'KMS.2202');
   const envelope = parse(hexBytes(input.ciphertextHex, 'KMS.2201'));
   if (!envelope || envelope.keyId !== input.keyId) throw kms('KMS.2201');
   const key = await usableKey(tx, caller, input.keyId, 'decrypt-datakey', now);
-  const dek = await decryptUnder(tx, rootKey, key, envelope, input.aad);
+  const dek = await decryptUnder(tx, rootKey, key, envelope, input.aad, { kind: EnvelopeKind.dataKey, legacy: input.legacy });
   try {
     if (dek.length !== length) throw kms('KMS.2204');
     return { key, dekHex: dek.toString('hex').toUpperCase(), digestHex: dekDigest(key, dek).toString('hex').toUpperCase(), length };

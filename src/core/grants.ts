@@ -107,13 +107,16 @@ export function mayRetire(grant: Grant, caller: Caller): boolean {
 }
 
 /**
- * Retire: the grant names who may end it, so the grant decides, not IAM. Allowed in every
- * key state, because removing access must always be possible.
+ * Retire: a user the grant names (issuer, retiring principal, grantee holding retire-grant)
+ * whose own account's policies allow kms:cmk:retireGrant (alias kms:grant:retire), as the
+ * 2026 edition of Huawei's retire-grant page requires of IAM users; an account's
+ * administrator holds every action. Allowed in every key state, because removing access must
+ * always be possible.
  */
 export async function retireGrant(tx: Tx, caller: Caller, keyId: string, grantId: string, now: number): Promise<Grant> {
   const key = await loadKey(tx, keyId, now, true);
   const grant = await loadGrant(tx, key, grantId);
-  if (!mayRetire(grant, caller)) throw kms(DECISIONS.callerMayNot);
+  if (!caller.mayAct || !mayRetire(grant, caller)) throw kms(DECISIONS.callerMayNot);
   await endGrant(tx, grant);
   return grant;
 }

@@ -65,9 +65,14 @@ export interface Grant {
   creationDate: number;
 }
 
+/**
+ * Identities (accounts, users, access keys) are never deleted: one that the identities file
+ * no longer lists is disabled, keeps its id, and comes back when the file lists it again.
+ */
 export interface Account {
   id: string;
   name: string;
+  disabled: boolean;
 }
 
 export interface Project {
@@ -83,6 +88,7 @@ export interface User {
   /** scrypt hash (see auth/passwords.ts); null when the user has no password. */
   passwordHash: string | null;
   policies: string[];
+  disabled: boolean;
 }
 
 export interface AccessKey {
@@ -90,6 +96,7 @@ export interface AccessKey {
   userId: string;
   /** The secret key sealed under the root key. */
   skSealed: Buffer;
+  disabled: boolean;
 }
 
 export interface Token {
@@ -133,7 +140,12 @@ export interface AuditEvent {
   requestId: string;
   accountId: string | null;
   userId: string | null;
+  /** The access key that signed the request, once its signature checked out. */
   accessKeyId: string | null;
+  /** The access key a refused request claimed (its signature never checked out): not proof of anything. */
+  claimedAccessKeyId: string | null;
+  /** The address the request came from. */
+  source: string | null;
   operation: string;
   keyId: string | null;
   grantId: string | null;
@@ -141,6 +153,8 @@ export interface AuditEvent {
   outcome: AuditOutcome;
   status: number;
   errorCode: string | null;
+  /** How many requests the record stands for: 1, or more for a summary of refusals past the rate. */
+  count: number;
 }
 
 /** Which events to list; every given condition must hold. `principal` matches user or account. */

@@ -3,6 +3,7 @@ import { verifyPassword } from '../auth/passwords.ts';
 import { TOKEN_TTL_MS, newToken, tokenHash } from '../auth/tokens.ts';
 import type { Account, Project, Token, User } from '../core/model.ts';
 import type { Tx } from '../store/store.ts';
+import { anonymousDraft, type AuditDraft } from '../api/audit.ts';
 import type { IamRoute } from './route.ts';
 import { tokenBody } from './token-body.ts';
 
@@ -11,6 +12,8 @@ const obj = (v: unknown): Json | undefined => (typeof v === 'object' && v !== nu
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 const WRONG = 'The username or password is wrong.';
+const UNAUTHENTICATED = 'The request you have made requires authentication.';
+const OPERATION = 'create-token';
 
 function parse(raw: unknown): Json {
   try {
@@ -34,13 +37,11 @@ async function resolveScope(tx: Tx, scope: Json | undefined, account: Account, r
   if (project) {
     const projects = await tx.projectsOfAccount(account.id);
     const found = projects.find((p) => p.id === project.id || (project.id === undefined && p.name === project.name));
-    if (!found) throw new IamError(401, 'The request you have made requires authentication.');
+    if (!found) throw new IamError(401, UNAUTHENTICATED);
     return found;
   }
   const domain = obj(scope?.domain);
-  if (domain && domain.id !== account.id && domain.name !== account.name) {
-    throw new IamError(401, 'The request you have made requires authentication.');
-  }
+  if (domain && domain.id !== account.id && domain.name !== account.name) throw new IamError(401, UNAUTHENTICATED);
   if (!scope) {
     const projects = await tx.projectsOfAccount(account.id);
     return projects.find((p) => p.name === region) ?? null;
@@ -48,68 +49,94 @@ async function resolveScope(tx: Tx, scope: Json | undefined, account: Account, r
   return null;
 }
 
-/** POST /v3/auth/tokens: password (or token) authentication; the token comes back in X-Subject-Token. */
+interface Login {
+  user: User;
+  account: Account;
+  method: 'password' | 'token';
+  /** The token's expiry: a token made from a token expires when that one does (as Keystone's). */
+  expiresAt: number;
+}
+
+/**
+ * POST /v3/auth/tokens: password (or token) authentication; the token comes back in
+ * X-Subject-Token. Every login is in the audit trail: a success in the transaction that
+ * stores its token, a failure as a refusal (bounded per source address like every refusal of
+ * an unknown caller). Failed password logins are limited per user and per address (LoginGuard).
+ */
 export const createToken: IamRoute = {
   method: 'POST',
   url: '/v3/auth/tokens',
-  async handle({ services, authenticator, request }) {
+  async handle({ services, authenticator, request, publicUrl, refusals, logins }) {
     const { store, clock, config } = services;
+    const draft = anonymousDraft(request.id, OPERATION, undefined, request.ip);
+    const refuse = async (error: IamError): Promise<never> => {
+      await refusals.record(draft, false, error.status, `IAM.${error.status}`);
+      throw error;
+    };
     const auth = obj(parse(request.body).auth);
     const identity = obj(auth?.identity);
     const methods = identity?.methods;
     if (!auth || !identity || !Array.isArray(methods)) throw new IamError(400, 'Request parameter auth.identity.methods is missing.');
-    let user: User | null = null;
-    let account: Account | null = null;
-    let method: string;
+    const now = clock.now();
+    let login: Login;
     if (methods.includes('password')) {
-      method = 'password';
       const given = obj(obj(identity.password)?.user);
       const password = str(given?.password);
       if (!given || !password) throw new IamError(400, 'Request parameter auth.identity.password.user is missing.');
-      await store.read(async (tx) => {
+      const domain = obj(given.domain);
+      const who = `${str(domain?.id) ?? str(domain?.name) ?? ''}/${str(given.id) ?? str(given.name) ?? ''}`;
+      if (!logins.mayTry(who, request.ip)) throw new IamError(429, 'The number of failed login attempts has reached the limit. Try again later.');
+      const found = await store.read(async (tx) => {
+        let user: User | null = null;
+        let account: Account | null = null;
         if (str(given.id)) user = await tx.getUser(given.id as string);
         else {
-          account = await findAccount(tx, obj(given.domain));
+          account = await findAccount(tx, domain);
           user = account && str(given.name) ? await tx.findUser(account.id, given.name as string) : null;
         }
-        if (user && !account) account = await tx.getAccount((user as User).accountId);
+        if (user && !account) account = await tx.getAccount(user.accountId);
+        return { user, account };
       });
-      // Verify even for an unknown user, so timing does not tell which names exist.
-      const ok = await verifyPassword(password, (user as User | null)?.passwordHash ?? 'scrypt$00$00');
-      if (!ok || !user || !account) throw new IamError(401, WRONG);
+      const { user, account } = found;
+      if (user && account) Object.assign(draft, { accountId: account.id, userId: user.id });
+      // Verify even for an unknown or disabled user, so timing does not tell which names exist.
+      const ok = await verifyPassword(password, user?.passwordHash ?? 'scrypt$00$00');
+      if (!ok || !user || !account || user.disabled || account.disabled) {
+        logins.failed(who, request.ip);
+        return refuse(new IamError(401, WRONG));
+      }
+      login = { user, account, method: 'password', expiresAt: now + TOKEN_TTL_MS };
     } else if (methods.includes('token')) {
-      method = 'token';
       const id = str(obj(identity.token)?.id);
       if (!id) throw new IamError(400, 'Request parameter auth.identity.token.id is missing.');
-      const principal = await authenticator.byToken(id).catch(() => {
-        throw new IamError(401, 'The request you have made requires authentication.');
-      });
-      await store.read(async (tx) => {
-        user = await tx.getUser(principal.userId);
-        account = await tx.getAccount(principal.accountId);
-      });
-      if (!user || !account) throw new IamError(401, 'The request you have made requires authentication.');
+      const principal = await authenticator.byToken(id).catch(() => refuse(new IamError(401, UNAUTHENTICATED)));
+      const found = await store.read((tx) => tx.getUserAndAccount(principal.userId));
+      if (!found) return refuse(new IamError(401, UNAUTHENTICATED));
+      login = { ...found, method: 'token', expiresAt: principal.expiresAt ?? now };
     } else {
       throw new IamError(400, 'Only the password and token methods are supported.');
     }
-    const theUser = user as User;
-    const theAccount = account as Account;
-    const project = await store.read((tx) => resolveScope(tx, obj(auth.scope), theAccount, config.region));
+    const { user, account } = login;
+    Object.assign(draft, { accountId: account.id, userId: user.id });
+    const project = await store.read((tx) => resolveScope(tx, obj(auth.scope), account, config.region)).catch((error: unknown) =>
+      error instanceof IamError ? refuse(error) : Promise.reject(error));
     const secret = newToken();
-    const now = clock.now();
-    const token: Token = { hash: tokenHash(secret), userId: theUser.id, projectId: project?.id ?? null, issuedAt: now, expiresAt: now + TOKEN_TTL_MS };
+    const token: Token = { hash: tokenHash(secret), userId: user.id, projectId: project?.id ?? null, issuedAt: now, expiresAt: login.expiresAt };
     await store.write(async (tx) => {
       await tx.deleteExpiredTokens(now);
       await tx.insertToken(token);
+      await tx.insertAudit(loginRecord(draft, now));
     });
     const query = request.query as Record<string, string | undefined>;
     return {
       status: 201,
       headers: { 'X-Subject-Token': secret },
-      body: tokenBody({
-        token, user: theUser, account: theAccount, project, method,
-        endpoint: `http://${request.headers.host ?? 'localhost'}`, region: config.region, catalog: !query.nocatalog,
-      }),
+      body: tokenBody({ token, user, account, project, method: login.method, endpoint: publicUrl, region: config.region, catalog: !query.nocatalog }),
     };
   },
 };
+
+function loginRecord(draft: AuditDraft, now: number) {
+  const { recorded: _recorded, ...subject } = draft;
+  return { ...subject, time: now, outcome: 'allowed' as const, status: 201, errorCode: null, count: 1 };
+}

@@ -5,10 +5,10 @@ import type { IamRoute } from './route.ts';
 export const listProjects: IamRoute = {
   method: 'GET',
   url: '/v3/projects',
-  async handle({ services, authenticator, request }) {
+  async handle({ services, authenticator, request, publicUrl }) {
     const principal = await authenticator.authenticate(signable(request));
     const { name } = request.query as Record<string, string | undefined>;
-    const base = `http://${request.headers.host ?? 'localhost'}/v3`;
+    const base = `${publicUrl}/v3`;
     const projects = (await services.store.read((tx) => tx.projectsOfAccount(principal.accountId)))
       .filter((p) => name === undefined || p.name === name)
       .filter((p) => principal.projectId === null || p.id === principal.projectId);

@@ -8,7 +8,7 @@ import { signable } from '../api/signable.ts';
 export const validateToken: IamRoute = {
   method: 'GET',
   url: '/v3/auth/tokens',
-  async handle({ services, authenticator, request }) {
+  async handle({ services, authenticator, request, publicUrl }) {
     await authenticator.authenticate(signable(request));
     const subject = request.headers['x-subject-token'];
     if (typeof subject !== 'string' || subject === '') throw new IamError(400, 'X-Subject-Token is missing.');
@@ -28,7 +28,7 @@ export const validateToken: IamRoute = {
       status: 200,
       headers: { 'X-Subject-Token': subject },
       body: tokenBody({
-        ...found, method: 'password', endpoint: `http://${request.headers.host ?? 'localhost'}`,
+        ...found, method: 'password', endpoint: publicUrl,
         region: services.config.region, catalog: !query.nocatalog,
       }),
     };

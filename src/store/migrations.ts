@@ -65,7 +65,18 @@ export const MIGRATIONS: ReadonlyArray<(d: Dialect) => string[]> = [
   // 4: a counter every change to a key's grants moves, so a rendered grant list can be reused
   // exactly as long as the counter it was made under is current (on every node).
   (d) => [`ALTER TABLE keys ADD COLUMN grants_version ${d.bigint} NOT NULL DEFAULT 0`],
-  // 5: key stores; a key's key store, the expiry of its imported material and the sealed digest
+  // 5: identities the identities file no longer lists are disabled, never deleted (their ids
+  // stay reserved); the trail keeps a refused request's claimed access key apart from an
+  // authenticated one, where it came from, and how many refusals one summary record stands for.
+  () => [
+    `ALTER TABLE accounts ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE access_keys ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE audit_events ADD COLUMN claimed_access_key_id TEXT`,
+    `ALTER TABLE audit_events ADD COLUMN source TEXT`,
+    `ALTER TABLE audit_events ADD COLUMN count INTEGER NOT NULL DEFAULT 1`,
+  ],
+  // 6: key stores; a key's key store, the expiry of its imported material and the sealed digest
   // a re-import of that material must match.
   (d) => [
     `CREATE TABLE keystores (keystore_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, region TEXT NOT NULL,

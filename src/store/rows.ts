@@ -1,4 +1,4 @@
-import type { AccessKey, AuditEvent, AuditOutcome, Grant, GranteeType, Key, KeyMaterial, KeyStateValue, Keystore, KeystoreStateValue, Token, User } from '../core/model.ts';
+import type { Account, AccessKey, AuditEvent, AuditOutcome, Grant, GranteeType, Key, KeyMaterial, KeyStateValue, Keystore, KeystoreStateValue, Token, User } from '../core/model.ts';
 
 // Mapping between table rows and core records, shared by both drivers.
 type Row = Record<string, unknown>;
@@ -80,11 +80,16 @@ export function userFromRow(r: Row): User {
     name: String(r.name),
     passwordHash: optText(r.password_hash),
     policies: JSON.parse(String(r.policies)) as string[],
+    disabled: num(r.disabled) === 1,
   };
 }
 
+export function accountFromRow(r: Row): Account {
+  return { id: String(r.id), name: String(r.name), disabled: num(r.disabled) === 1 };
+}
+
 export function accessKeyFromRow(r: Row): AccessKey {
-  return { ak: String(r.ak), userId: String(r.user_id), skSealed: bytes(r.sk_sealed) };
+  return { ak: String(r.ak), userId: String(r.user_id), skSealed: bytes(r.sk_sealed), disabled: num(r.disabled) === 1 };
 }
 
 export function tokenFromRow(r: Row): Token {
@@ -102,12 +107,13 @@ export function materialFromRow(r: Row): KeyMaterial {
 }
 
 export const AUDIT_COLUMNS =
-  'time, request_id, account_id, user_id, access_key_id, operation, key_id, grant_id, sequence, outcome, status, error_code';
+  'time, request_id, account_id, user_id, access_key_id, operation, key_id, grant_id, sequence, outcome, status, error_code, ' +
+  'claimed_access_key_id, source, count';
 
 export function auditToParams(e: AuditEvent): unknown[] {
   return [
     e.time, e.requestId, e.accountId, e.userId, e.accessKeyId, e.operation, e.keyId, e.grantId, e.sequence,
-    e.outcome, e.status, e.errorCode,
+    e.outcome, e.status, e.errorCode, e.claimedAccessKeyId, e.source, e.count,
   ];
 }
 
@@ -119,6 +125,8 @@ export function auditFromRow(r: Row): AuditEvent {
     accountId: optText(r.account_id),
     userId: optText(r.user_id),
     accessKeyId: optText(r.access_key_id),
+    claimedAccessKeyId: optText(r.claimed_access_key_id),
+    source: optText(r.source),
     operation: String(r.operation),
     keyId: optText(r.key_id),
     grantId: optText(r.grant_id),
@@ -126,6 +134,7 @@ export function auditFromRow(r: Row): AuditEvent {
     outcome: String(r.outcome) as AuditOutcome,
     status: num(r.status),
     errorCode: optText(r.error_code),
+    count: num(r.count),
   };
 }
 

@@ -1,7 +1,7 @@
 import type { Account, AccessKey, AuditEvent, AuditFilter, Grant, Key, KeyMaterial, Keystore, Page, Project, Token, User } from '../core/model.ts';
-import type { KeyFilter, Tx } from './store.ts';
+import type { KeyFilter, RetainedIdentities, Tx } from './store.ts';
 import {
-  AUDIT_COLUMNS, GRANT_COLUMNS, KEY_COLUMNS, accessKeyFromRow, auditFromRow, auditToParams, grantFromRow, grantToParams, keyFromRow, keyToParams,
+  AUDIT_COLUMNS, GRANT_COLUMNS, accountFromRow, KEY_COLUMNS, accessKeyFromRow, auditFromRow, auditToParams, grantFromRow, grantToParams, keyFromRow, keyToParams,
   materialFromRow, tokenFromRow, userFromRow, KEYSTORE_COLUMNS, keystoreFromRow, keystoreToParams,
 } from './rows.ts';
 
@@ -23,7 +23,7 @@ const placeholders = (n: number, from = 1): string =>
 
 const KEY_INSERT = `INSERT INTO keys (${KEY_COLUMNS}) VALUES (${placeholders(KEY_COLUMNS.split(', ').length)})`;
 const KEY_UPDATE = `UPDATE keys SET ${KEY_COLUMNS.split(', ').slice(1).map((c, i) => `${c} = $${i + 2}`).join(', ')} WHERE key_id = $1`;
-const AUDIT_INSERT = `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES (${placeholders(12)})`;
+const AUDIT_INSERT = `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES (${placeholders(AUDIT_COLUMNS.split(', ').length)})`;
 const GRANT_INSERT = `INSERT INTO grants (${GRANT_COLUMNS}) VALUES (${placeholders(9)})`;
 
 // A grant the user may retire: it issued it, it is the retiring principal, or it (or its
@@ -60,15 +60,15 @@ export class SqlTx implements Tx {
   }
 
   async getAccount(id: string): Promise<Account | null> {
-    const r = await this.one('SELECT id, name FROM accounts WHERE id = $1', [id]);
-    return r ? { id: String(r.id), name: String(r.name) } : null;
+    const r = await this.one('SELECT id, name, disabled FROM accounts WHERE id = $1', [id]);
+    return r ? accountFromRow(r) : null;
   }
   async findAccountByName(name: string): Promise<Account | null> {
-    const r = await this.one('SELECT id, name FROM accounts WHERE name = $1', [name]);
-    return r ? { id: String(r.id), name: String(r.name) } : null;
+    const r = await this.one('SELECT id, name, disabled FROM accounts WHERE name = $1', [name]);
+    return r ? accountFromRow(r) : null;
   }
   async insertAccount(a: Account): Promise<void> {
-    await this.db.run('INSERT INTO accounts (id, name) VALUES ($1, $2)', [a.id, a.name]);
+    await this.db.run('INSERT INTO accounts (id, name, disabled) VALUES ($1, $2, $3)', [a.id, a.name, a.disabled ? 1 : 0]);
   }
   async getProject(id: string): Promise<Project | null> {
     const r = await this.one('SELECT id, account_id, name FROM projects WHERE id = $1', [id]);
@@ -85,13 +85,20 @@ export class SqlTx implements Tx {
     const r = await this.one('SELECT * FROM users WHERE id = $1', [id]);
     return r ? userFromRow(r) : null;
   }
+  async getUserAndAccount(id: string): Promise<{ user: User; account: Account } | null> {
+    const r = await this.one(
+      `SELECT u.*, a.name AS account_name, a.disabled AS account_disabled FROM users u JOIN accounts a ON a.id = u.account_id WHERE u.id = $1`,
+      [id],
+    );
+    return r ? { user: userFromRow(r), account: accountFromRow({ id: r.account_id, name: r.account_name, disabled: r.account_disabled }) } : null;
+  }
   async findUser(accountId: string, name: string): Promise<User | null> {
     const r = await this.one('SELECT * FROM users WHERE account_id = $1 AND name = $2', [accountId, name]);
     return r ? userFromRow(r) : null;
   }
   async insertUser(u: User): Promise<void> {
-    await this.db.run('INSERT INTO users (id, account_id, name, password_hash, policies) VALUES ($1, $2, $3, $4, $5)', [
-      u.id, u.accountId, u.name, u.passwordHash, JSON.stringify(u.policies),
+    await this.db.run('INSERT INTO users (id, account_id, name, password_hash, policies, disabled) VALUES ($1, $2, $3, $4, $5, $6)', [
+      u.id, u.accountId, u.name, u.passwordHash, JSON.stringify(u.policies), u.disabled ? 1 : 0,
     ]);
   }
   async updateUser(u: User): Promise<void> {
@@ -100,18 +107,29 @@ export class SqlTx implements Tx {
     ]);
   }
   async getAccessKey(ak: string): Promise<AccessKey | null> {
-    const r = await this.one('SELECT ak, user_id, sk_sealed FROM access_keys WHERE ak = $1', [ak]);
+    const r = await this.one('SELECT ak, user_id, sk_sealed, disabled FROM access_keys WHERE ak = $1', [ak]);
     return r ? accessKeyFromRow(r) : null;
   }
   async accessKeysOfUser(userId: string): Promise<AccessKey[]> {
-    const rows = await this.db.all('SELECT ak, user_id, sk_sealed FROM access_keys WHERE user_id = $1 ORDER BY ak', [userId]);
+    const rows = await this.db.all('SELECT ak, user_id, sk_sealed, disabled FROM access_keys WHERE user_id = $1 ORDER BY ak', [userId]);
     return rows.map(accessKeyFromRow);
   }
   async insertAccessKey(k: AccessKey): Promise<void> {
-    await this.db.run('INSERT INTO access_keys (ak, user_id, sk_sealed) VALUES ($1, $2, $3)', [k.ak, k.userId, k.skSealed]);
+    await this.db.run('INSERT INTO access_keys (ak, user_id, sk_sealed, disabled) VALUES ($1, $2, $3, $4)', [k.ak, k.userId, k.skSealed, k.disabled ? 1 : 0]);
   }
-  async deleteAccessKey(ak: string): Promise<void> {
-    await this.db.run('DELETE FROM access_keys WHERE ak = $1', [ak]);
+  async updateAccessKeySecret(ak: string, skSealed: Buffer): Promise<void> {
+    await this.db.run('UPDATE access_keys SET sk_sealed = $2 WHERE ak = $1', [ak, skSealed]);
+  }
+  async retainIdentities(keep: RetainedIdentities): Promise<void> {
+    const tables: Array<[string, string, ReadonlySet<string>]> = [
+      ['accounts', 'id', keep.accountIds], ['users', 'id', keep.userIds], ['access_keys', 'ak', keep.accessKeys],
+    ];
+    for (const [table, id, kept] of tables) {
+      for (const row of await this.db.all(`SELECT ${id} AS id, disabled FROM ${table}`, [])) {
+        const disabled = kept.has(String(row.id)) ? 0 : 1;
+        if (Number(row.disabled) !== disabled) await this.db.run(`UPDATE ${table} SET disabled = $2 WHERE ${id} = $1`, [row.id, disabled]);
+      }
+    }
   }
   async getToken(hash: string): Promise<Token | null> {
     const r = await this.one('SELECT * FROM tokens WHERE hash = $1', [hash]);

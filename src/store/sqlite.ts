@@ -1,3 +1,4 @@
+import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { MIGRATIONS, SQLITE } from './migrations.ts';
 import { SqlTx, type Executor } from './sql-tx.ts';
@@ -111,6 +112,7 @@ export class SqliteStore implements Store {
   private closed = false;
 
   constructor(path: string) {
+    makePrivate(path);
     this.writer = new DatabaseSync(path);
     this.writer.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON');
     migrate(this.writer);
@@ -209,6 +211,18 @@ export class SqliteStore implements Store {
     this.closed = true;
     this.reader.close();
     this.writer.close();
+  }
+}
+
+/**
+ * The database holds sealed key material, password hashes and the audit trail: its files are
+ * readable by the owner only. SQLite creates -wal and -shm with the database file's mode, so
+ * the file is created 0600 before SQLite opens it; files left by an older kmsd are narrowed.
+ */
+function makePrivate(path: string): void {
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    if (existsSync(file) && (statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
   }
 }
 

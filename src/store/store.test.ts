@@ -228,10 +228,10 @@ for (const driver of DRIVERS) {
       const accountId = id();
       const userId = id();
       await store.write(async (tx) => {
-        await tx.insertAccount({ id: accountId, name: `acme-${accountId}` });
+        await tx.insertAccount({ id: accountId, name: `acme-${accountId}`, disabled: false });
         await tx.insertProject({ id: 'p1' + accountId.slice(2), accountId, name: 'cn-north-4' });
-        await tx.insertUser({ id: userId, accountId, name: 'admin', passwordHash: null, policies: ['*:*:*'] });
-        await tx.insertAccessKey({ ak: `AK${accountId}`, userId, skSealed: Buffer.from('sealed') });
+        await tx.insertUser({ id: userId, accountId, name: 'admin', passwordHash: null, policies: ['*:*:*'], disabled: false });
+        await tx.insertAccessKey({ ak: `AK${accountId}`, userId, skSealed: Buffer.from('sealed'), disabled: false });
         await tx.insertToken({ hash: 'h1', userId, projectId: null, issuedAt: 1, expiresAt: 10 });
         assert.equal(await tx.initSetting('s', 'one'), 'one');
         assert.equal(await tx.initSetting('s', 'two'), 'one');
@@ -243,18 +243,31 @@ for (const driver of DRIVERS) {
         token: await tx.getToken('h1'),
         setting: await tx.getSetting('s'),
       }));
-      assert.deepEqual(got.account, { id: accountId, name: `acme-${accountId}` });
+      assert.deepEqual(got.account, { id: accountId, name: `acme-${accountId}`, disabled: false });
       assert.deepEqual(got.user?.policies, ['*:*:*']);
       assert.deepEqual(got.ak?.skSealed, Buffer.from('sealed'));
       assert.deepEqual(got.token, { hash: 'h1', userId, projectId: null, issuedAt: 1, expiresAt: 10 });
       assert.equal(got.setting, 'one');
       assert.equal(await store.write((tx) => tx.deleteExpiredTokens(10)), 1);
+      // Retaining only the user: the account and the access key are disabled, nothing is deleted;
+      // retaining all of them again brings them back.
+      await store.write((tx) => tx.retainIdentities({ accountIds: new Set(), userIds: new Set([userId]), accessKeys: new Set() }));
+      const disabled = await store.read(async (tx) => [
+        (await tx.getAccount(accountId))?.disabled, (await tx.getUser(userId))?.disabled, (await tx.getAccessKey(`AK${accountId}`))?.disabled,
+      ]);
+      assert.deepEqual(disabled, [true, false, true]);
+      await store.write((tx) => tx.retainIdentities({ accountIds: new Set([accountId]), userIds: new Set([userId]), accessKeys: new Set([`AK${accountId}`]) }));
+      const back = await store.read(async (tx) => [
+        (await tx.getAccount(accountId))?.disabled, (await tx.getUser(userId))?.disabled, (await tx.getAccessKey(`AK${accountId}`))?.disabled,
+      ]);
+      assert.deepEqual(back, [false, false, false]);
     }));
 
     test('audit events: appended in the transaction of their effect, listed by key, principal and time', withStore(async (store) => {
       const base: AuditEvent = {
         time: 100, requestId: 'r1', accountId: 'acct', userId: 'u1', accessKeyId: 'AK1', operation: 'retire-grant',
         keyId: 'k1', grantId: 'g'.repeat(64), sequence: 's1', outcome: 'allowed', status: 200, errorCode: null,
+        claimedAccessKeyId: null, source: '127.0.0.1', count: 1,
       };
       await store.write((tx) => tx.insertAudit(base));
       await store.write((tx) => tx.insertAudit({ ...base, time: 200, requestId: 'r2', userId: 'u2', accessKeyId: null, keyId: 'k2', grantId: null, sequence: null, outcome: 'denied', status: 403, errorCode: 'KMS.0306' }));

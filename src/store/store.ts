@@ -30,6 +30,13 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/** The identities an identities file lists: every other one is disabled. */
+export interface RetainedIdentities {
+  accountIds: ReadonlySet<string>;
+  userIds: ReadonlySet<string>;
+  accessKeys: ReadonlySet<string>;
+}
+
 export interface KeyFilter {
   state?: string;
   /** undefined or 'ALL' lists every spec. */
@@ -48,13 +55,20 @@ export interface Tx {
   projectsOfAccount(accountId: string): Promise<Project[]>;
   insertProject(project: Project): Promise<void>;
   getUser(id: string): Promise<User | null>;
+  /** A user with its account, in one read (authentication's). */
+  getUserAndAccount(id: string): Promise<{ user: User; account: Account } | null>;
   findUser(accountId: string, name: string): Promise<User | null>;
   insertUser(user: User): Promise<void>;
   updateUser(user: User): Promise<void>;
   getAccessKey(ak: string): Promise<AccessKey | null>;
   accessKeysOfUser(userId: string): Promise<AccessKey[]>;
   insertAccessKey(key: AccessKey): Promise<void>;
-  deleteAccessKey(ak: string): Promise<void>;
+  updateAccessKeySecret(ak: string, skSealed: Buffer): Promise<void>;
+  /**
+   * Enables exactly the accounts, users and access keys given and disables every other one
+   * (nothing is deleted: ids stay reserved, and listing an identity again brings it back).
+   */
+  retainIdentities(keep: RetainedIdentities): Promise<void>;
   getToken(hash: string): Promise<Token | null>;
   insertToken(token: Token): Promise<void>;
   deleteExpiredTokens(now: number): Promise<number>;

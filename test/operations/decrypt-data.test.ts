@@ -59,8 +59,8 @@ describe('decrypt-data', () => {
     const length = Buffer.from(ct, 'base64').length;
     for (let i = 0; i < length; i++) {
       const r = await admin.kms('decrypt-data', { cipher_text: flip(ct, i) });
-      // Bytes 2..37 hold the key id: a changed one may name another key, which does not exist.
-      const expected = r.status === 404 && i >= 2 && i < 38 ? [404, ERR('KMS.0207', 'The key does not exist.')] : [400, BAD_CIPHERTEXT];
+      // Bytes 3..38 hold the key id (envelope format 2): a changed one may name another key, which does not exist.
+      const expected = r.status === 404 && i >= 3 && i < 39 ? [404, ERR('KMS.0207', 'The key does not exist.')] : [400, BAD_CIPHERTEXT];
       assert.deepEqual([r.status, r.body], expected, `byte ${i}`);
     }
   });

@@ -69,19 +69,22 @@ async function imported(client: Client, keyId: string, material: Buffer, extra: 
 
 /**
  * A kmsd ciphertext made outside kmsd, per the layout documented in src/core/envelope.ts:
- * format 1, cipher 1 (AES-256-GCM), key id, material version, nonce, zero padding to 96
- * bytes, ciphertext, tag; the whole header is additional data, then the caller's AAD.
+ * format 2, kind (1 data, 2 data key), cipher 1 (AES-256-GCM), key id, material version,
+ * nonce, zero padding to 96 bytes, ciphertext, tag; the whole header is additional data,
+ * then the caller's AAD.
  */
-function outsideEnvelope(keyId: string, material: Buffer, plaintext: Buffer, aad = Buffer.alloc(0)): string {
-  const padding = Math.max(0, 96 - 56 - 16 - plaintext.length);
-  const header = Buffer.alloc(56 + padding);
-  header[0] = 1;
-  header[1] = 1;
-  header.write(keyId, 2, 36, 'latin1');
-  header.writeUInt32BE(1, 38);
+const HEADER = 57;
+function outsideEnvelope(keyId: string, material: Buffer, plaintext: Buffer, aad = Buffer.alloc(0), kind = 1): string {
+  const padding = Math.max(0, 96 - HEADER - 16 - plaintext.length);
+  const header = Buffer.alloc(HEADER + padding);
+  header[0] = 2;
+  header[1] = kind;
+  header[2] = 1;
+  header.write(keyId, 3, 36, 'latin1');
+  header.writeUInt32BE(1, 39);
   const nonce = randomBytes(12);
-  nonce.copy(header, 42);
-  header.writeUInt16BE(padding, 54);
+  nonce.copy(header, 43);
+  header.writeUInt16BE(padding, 55);
   const c = createCipheriv('aes-256-gcm', material, nonce);
   c.setAAD(Buffer.concat([header, aad]));
   const body = Buffer.concat([c.update(plaintext), c.final()]);
@@ -91,12 +94,13 @@ function outsideEnvelope(keyId: string, material: Buffer, plaintext: Buffer, aad
 /** Opens a kmsd ciphertext outside kmsd with the known material (same layout). */
 function openOutside(cipherTextB64: string, material: Buffer, aad = Buffer.alloc(0)): Buffer {
   const bytes = Buffer.from(cipherTextB64, 'base64');
-  const padding = bytes.readUInt16BE(54);
-  const header = bytes.subarray(0, 56 + padding);
-  const d = createDecipheriv('aes-256-gcm', material, bytes.subarray(42, 54));
+  assert.deepEqual([bytes[0], bytes[2]], [2, 1], 'format 2, AES-256-GCM');
+  const padding = bytes.readUInt16BE(55);
+  const header = bytes.subarray(0, HEADER + padding);
+  const d = createDecipheriv('aes-256-gcm', material, bytes.subarray(43, 55));
   d.setAAD(Buffer.concat([header, aad]));
   d.setAuthTag(bytes.subarray(bytes.length - 16));
-  return Buffer.concat([d.update(bytes.subarray(56 + padding, bytes.length - 16)), d.final()]);
+  return Buffer.concat([d.update(bytes.subarray(HEADER + padding, bytes.length - 16)), d.final()]);
 }
 
 /** A pending-import key that gus holds a grant on (granted while it had material, then emptied). */
@@ -186,6 +190,11 @@ describe('import-key-material', () => {
     const outside = outsideEnvelope(keyId, material, Buffer.from('made outside kmsd'), Buffer.from('ctx-1'));
     const d = await alice.kms('decrypt-data', { cipher_text: outside, additional_authenticated_data: 'ctx-1' });
     assert.deepEqual([d.status, d.body.plain_text], [200, 'made outside kmsd']);
+    // A data key wrapped outside kmsd opens with decrypt-datakey.
+    const dek = randomBytes(32);
+    const wrappedDek = Buffer.from(outsideEnvelope(keyId, material, dek, Buffer.alloc(0), 2), 'base64').toString('hex');
+    const k = await alice.kms('decrypt-datakey', { key_id: keyId, cipher_text: wrappedDek, datakey_cipher_length: '32' });
+    assert.deepEqual([k.status, k.body.data_key], [200, dek.toString('hex').toUpperCase()]);
   });
 
   test('and the reverse: what kmsd encrypts under imported material opens outside kmsd with that material', async () => {

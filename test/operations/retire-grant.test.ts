@@ -33,17 +33,45 @@ describe('retire-grant', () => {
     });
   }
 
-  test('a grantee holding retire-grant retires its own grant', async () => {
-    const { keyId, grantId } = await setup(['describe-key', 'retire-grant']);
-    const r = await world.as('gus').kms('retire-grant', { key_id: keyId, grant_id: grantId });
+  test('a grantee holding retire-grant and the IAM action retires its own grant', async () => {
+    const alice = world.as('alice');
+    const keyId = await newKey(alice);
+    const grantId = await newGrant(alice, keyId, world.users.greg.id, ['describe-key', 'retire-grant']);
+    const r = await world.as('greg').kms('retire-grant', { key_id: keyId, grant_id: grantId });
     assert.deepEqual([r.status, r.body], [200, {}]);
   });
 
-  test('any user of a grantee account retires a domain grant holding retire-grant', async () => {
+  test('any user of a grantee account holding the IAM action retires a domain grant holding retire-grant', async () => {
     const alice = world.as('alice');
     const keyId = await newKey(alice);
     const grantId = await newGrant(alice, keyId, world.users.boss.accountId, ['describe-key', 'retire-grant'], { grantee_principal_type: 'domain' });
+    const refused = await world.as('gus').kms('retire-grant', { key_id: keyId, grant_id: grantId });
+    assert.deepEqual([refused.status, refused.body], [403, DENIED]);
+    const r = await world.as('greg').kms('retire-grant', { key_id: keyId, grant_id: grantId });
+    assert.deepEqual([r.status, r.body], [200, {}]);
+  });
+
+  // Huawei's retire-grant page (2026 edition): an IAM user needs kms:cmk:retireGrant (alias
+  // kms:grant:retire) besides being named by the grant.
+  test('a grantee holding retire-grant but not the IAM action may not retire: 403 KMS.0306 and the grant stays', async () => {
+    const { keyId, grantId } = await setup(['describe-key', 'retire-grant']);
     const r = await world.as('gus').kms('retire-grant', { key_id: keyId, grant_id: grantId });
+    assert.deepEqual([r.status, r.body], [403, DENIED]);
+    assert.equal(await grantCount(keyId), 1);
+  });
+
+  test('a retiring principal without the IAM action may not retire: 403 KMS.0306 and the grant stays', async () => {
+    const { keyId, grantId } = await setup(['describe-key'], { retiring_principal: world.users.gus.id });
+    const r = await world.as('gus', 'aksk').kms('retire-grant', { key_id: keyId, grant_id: grantId });
+    assert.deepEqual([r.status, r.body], [403, DENIED]);
+    assert.equal(await grantCount(keyId), 1);
+  });
+
+  test("the key account's administrator retires a grant it issued: it holds every action", async () => {
+    const admin = world.as('admin');
+    const keyId = await newKey(admin);
+    const grantId = await newGrant(admin, keyId, world.users.gus.id, ['describe-key']);
+    const r = await admin.kms('retire-grant', { key_id: keyId, grant_id: grantId });
     assert.deepEqual([r.status, r.body], [200, {}]);
   });
 

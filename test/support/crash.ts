@@ -66,7 +66,7 @@ const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * ite
 
 async function load(node: Node, model: Model, users: Record<string, TestUser>, clients: number, stopAt: Promise<void>) {
   const owner = node.as('alice', 'token');
-  const grantee = node.as('gus', 'aksk');
+  const grantee = node.as('greg', 'aksk');
   const intruder = node.as('rita', 'aksk');
   let stopped = false;
   void stopAt.then(() => (stopped = true));
@@ -107,7 +107,7 @@ async function load(node: Node, model: Model, users: Record<string, TestUser>, c
         };
         model.pendingGrants.set(sent.name, sent);
         const r = await send(owner, 'create-grant', {
-          key_id: sent.keyId, grantee_principal: users.gus.id, operations: sent.operations, name: sent.name,
+          key_id: sent.keyId, grantee_principal: users.greg.id, operations: sent.operations, name: sent.name,
           ...(sent.retiringPrincipal && { retiring_principal: sent.retiringPrincipal }),
         });
         if (r === null) continue;
@@ -239,7 +239,7 @@ export async function runCrashCycles(options: CrashOptions): Promise<CrashReport
       }
       const store = await openStore();
       try {
-        reconcile(model, await snapshot(store, users.alice.accountId, 'cn-north-4'), users.gus.id);
+        reconcile(model, await snapshot(store, users.alice.accountId, 'cn-north-4'), users.greg.id);
       } finally {
         await store.close();
       }

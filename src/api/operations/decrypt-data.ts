@@ -7,13 +7,16 @@ import { defineOperation, obj, str } from '../operation.ts';
 export default defineOperation({
   name: 'decrypt-data',
   method: 'POST',
-  actions: ['kms:cmk:crypto', 'kms:cmk:decrypt'],
+  actions: ['kms:cmk:crypto', 'kms:cmk:decryptData'],
   fields: { cipher_text: F.cipherTextBase64, key_id: F.keyId, encryption_algorithm: F.encryptionAlgorithm, ...DATA_FIELDS },
   required: ['cipher_text'],
   response: obj({ key_id: str, plain_text: str, plain_text_base64: str }),
-  async handle({ store, caller, clock, rootKey }, body) {
+  async handle({ store, caller, clock, rootKey, config }, body) {
     if ((body.encryption_algorithm ?? 'SYMMETRIC_DEFAULT') !== 'SYMMETRIC_DEFAULT') throw kms('KMS.2105');
-    const input = { ciphertext: Buffer.from(body.cipher_text as string, 'base64'), keyId: body.key_id as string | undefined, aad: requestAad(body) };
+    const input = {
+      ciphertext: Buffer.from(body.cipher_text as string, 'base64'), keyId: body.key_id as string | undefined, aad: requestAad(body),
+      legacy: config.legacyEnvelopes,
+    };
     const { key, plaintext } = await store.read((tx) => decryptData(tx, caller, rootKey, input, clock.now()));
     return { key_id: key.keyId, plain_text: plaintext.toString('utf8'), plain_text_base64: plaintext.toString('base64') };
   },

@@ -7,7 +7,7 @@ import { defineOperation, obj, str } from '../operation.ts';
 export default defineOperation({
   name: 'encrypt-data',
   method: 'POST',
-  actions: ['kms:cmk:crypto', 'kms:cmk:encrypt'],
+  actions: ['kms:cmk:crypto', 'kms:cmk:encryptData'],
   fields: { key_id: F.keyId, plain_text: F.plainText, encryption_algorithm: F.encryptionAlgorithm, ...DATA_FIELDS },
   required: ['key_id', 'plain_text'],
   response: obj({ key_id: str, cipher_text: str }),
