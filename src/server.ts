@@ -24,6 +24,11 @@ export interface RunningServer {
   devIdentities: { spec: IdentitiesSpec; path: string } | null;
   /** Runs the housekeeping now (it also runs every maintenanceMs). */
   maintain(): Promise<void>;
+  /**
+   * Reads the identities file again and applies it (SIGHUP): all of it or, when the file is
+   * unreadable or wrong, nothing (the error says why; the identities in force stay).
+   */
+  reloadIdentities(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -100,12 +105,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   try {
     await checkRootKey(store, rootKey);
     const dev = spec === null ? devIdentities(config.dataDir) : null;
-    try {
-      await applyIdentities(store, spec ?? (dev as { spec: IdentitiesSpec }).spec, config.region, rootKey, clock.now());
-    } catch (error) {
-      if (error instanceof IdentitiesError) throw new StartError(`identities: ${error.message}`);
-      throw error;
-    }
+    // The development account is one identities file like any other.
+    const identitiesFile = config.identities ?? (dev as { path: string }).path;
+    const apply = async (current: IdentitiesSpec): Promise<void> => {
+      try {
+        await applyIdentities(store, current, config.region, rootKey, clock.now());
+      } catch (error) {
+        if (error instanceof IdentitiesError) throw new StartError(`identities: ${error.message}`);
+        throw error;
+      }
+    };
+    await apply(spec ?? (dev as { spec: IdentitiesSpec }).spec);
     await maintain(store, rootKey, clock);
     const app = await buildApp({ config, store, clock, rootKey, logger });
     await app.listen({ host: config.host, port: config.port });
@@ -120,6 +130,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       rootKey,
       devIdentities: dev,
       maintain: () => maintain(store, rootKey, clock),
+      reloadIdentities: async () => apply(readIdentities(identitiesFile)),
       async close() {
         clearInterval(timer);
         await app.close();

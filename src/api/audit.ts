@@ -29,6 +29,11 @@ export interface AuditDraft {
   keyId: string | null;
   grantId: string | null;
   sequence: string | null;
+  /**
+   * Whether the caller proved who it is. A failed login names the user it tried, but proved
+   * nothing: its refusals are bounded per source address like any unknown caller's.
+   */
+  authenticated: boolean;
   /** Set once the request's record is written, so it is never written twice. */
   recorded: boolean;
 }
@@ -46,14 +51,14 @@ export function anonymousDraft(requestId: string, operation: string, authorizati
   const claimed = authorization === undefined ? null : parseAuthorization(authorization)?.accessKey;
   return {
     requestId, operation, accountId: null, userId: null, accessKeyId: null, claimedAccessKeyId: identifier(claimed), source,
-    keyId: null, grantId: null, sequence: null, recorded: false,
+    keyId: null, grantId: null, sequence: null, authenticated: false, recorded: false,
   };
 }
 
 export function callerDraft(requestId: string, operation: string, principal: Principal, source: string | null): AuditDraft {
   return {
     ...anonymousDraft(requestId, operation, undefined, source),
-    accountId: principal.accountId, userId: principal.userId, accessKeyId: principal.accessKey,
+    accountId: principal.accountId, userId: principal.userId, accessKeyId: principal.accessKey, authenticated: true,
   };
 }
 
@@ -71,7 +76,7 @@ export function noteBody(draft: AuditDraft, body: unknown): void {
 }
 
 function event(draft: AuditDraft, clock: Clock, outcome: AuditOutcome, status: number, errorCode: string | null, count = 1): AuditEvent {
-  const { recorded: _recorded, ...subject } = draft;
+  const { recorded: _recorded, authenticated: _authenticated, ...subject } = draft;
   return { ...subject, time: clock.now(), outcome, status, errorCode, count };
 }
 
@@ -127,8 +132,7 @@ export class RefusalRecorder {
     const denied = status === 401 || status === 403;
     if (draft.recorded || status === 429 || (!denied && !mutates)) return;
     draft.recorded = true;
-    const anonymous = draft.accountId === null && draft.userId === null;
-    if (anonymous && this.limiter && !this.limiter.take(draft.source ?? '')) {
+    if (!draft.authenticated && this.limiter && !this.limiter.take(draft.source ?? '')) {
       this.countPastRate(draft, status, errorCode);
       return;
     }

@@ -30,4 +30,12 @@ export async function serve(argv: string[]): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  // SIGHUP re-reads the identities file without a restart (CI pipelines rotate credentials so):
+  // whatever it no longer lists is disabled at once, on every node.
+  process.on('SIGHUP', () => {
+    server.reloadIdentities().then(
+      () => process.stdout.write('kmsd: identities reloaded\n'),
+      (error: Error) => process.stderr.write(`kmsd: identities not reloaded (the ones in force stay): ${error.message}\n`),
+    );
+  });
 }

@@ -137,6 +137,6 @@ export const createToken: IamRoute = {
 };
 
 function loginRecord(draft: AuditDraft, now: number) {
-  const { recorded: _recorded, ...subject } = draft;
+  const { recorded: _recorded, authenticated: _authenticated, ...subject } = draft;
   return { ...subject, time: now, outcome: 'allowed' as const, status: 201, errorCode: null, count: 1 };
 }
