@@ -19,6 +19,7 @@ import { OPERATIONS } from './routes.ts';
 import { validationError } from './validation.ts';
 import type { Services } from './services.ts';
 import { versionDocument, versionsDocument } from './versions.ts';
+import { registerConsole } from './console.ts';
 
 /** How often Node checks the header and request deadlines. */
 const deadlineCheck = (config: Config): number => Math.min(1000, config.headerTimeout);
@@ -173,6 +174,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       },
     });
   }
+
+  registerConsole(app);
 
   app.get('/', async () => versionsDocument(publicUrl()));
   app.get('/:version_id', async (request) => {

@@ -38,6 +38,7 @@ import deleteKeystore from './operations/delete-keystore.ts';
 import listSupportRegions from './operations/list-support-regions.ts';
 import replicateKey from './operations/replicate-key.ts';
 import updatePrimaryRegion from './operations/update-primary-region.ts';
+import listTraces from './operations/list-traces.ts';
 
 /** Every KMS operation kmsd serves; each is mounted at /v1.0/{project_id}/kms/<name>. */
 export const OPERATIONS: readonly Operation[] = [
@@ -49,4 +50,5 @@ export const OPERATIONS: readonly Operation[] = [
   getParametersForImport, importKeyMaterial, deleteImportedKeyMaterial,
   createKeystore, listKeystores, showKeystore, enableKeystore, disableKeystore, deleteKeystore,
   listSupportRegions, replicateKey, updatePrimaryRegion,
+  listTraces,
 ];

@@ -162,6 +162,21 @@ export interface AuditFilter {
   keyId?: string;
   principal?: string;
   since?: number;
+  /** Events at or before this time (ms). */
+  until?: number;
+  /** The operation recorded (create-key, retire-grant, ...). */
+  operation?: string;
+  /** Events that ended one of these ways. */
+  outcomes?: AuditOutcome[];
+  /**
+   * What one account may see: its own callers' events and events about its keys (a use of
+   * one of its keys from another account is recorded in both, as cloud trails do).
+   */
+  visibleTo?: string;
+  /** Events with seq < before. */
+  before?: number;
+  /** Newest first (default: oldest first). */
+  newestFirst?: boolean;
 }
 
 /** keystore_state values (decision: the key_state strings, "2" enabled and "3" disabled). */

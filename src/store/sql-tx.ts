@@ -331,9 +331,22 @@ export class SqlTx implements Tx {
     if (filter.keyId !== undefined) add((p) => `key_id = ${p}`, filter.keyId);
     if (filter.principal !== undefined) add((p) => `(user_id = ${p} OR account_id = ${p})`, filter.principal);
     if (filter.since !== undefined) add((p) => `time >= ${p}`, filter.since);
+    if (filter.until !== undefined) add((p) => `time <= ${p}`, filter.until);
+    if (filter.operation !== undefined) add((p) => `operation = ${p}`, filter.operation);
+    if (filter.before !== undefined) add((p) => `seq < ${p}`, filter.before);
+    if (filter.outcomes !== undefined) {
+      const names = filter.outcomes.map((outcome) => {
+        params.push(outcome);
+        return `$${params.length}`;
+      });
+      where.push(names.length === 0 ? 'FALSE' : `outcome IN (${names.join(', ')})`);
+    }
+    if (filter.visibleTo !== undefined) {
+      add((p) => `(account_id = ${p} OR key_id IN (SELECT key_id FROM keys WHERE account_id = ${p}))`, filter.visibleTo);
+    }
     params.push(limit);
     const rows = await this.db.all(
-      `SELECT seq, ${AUDIT_COLUMNS} FROM audit_events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT $${params.length}`,
+      `SELECT seq, ${AUDIT_COLUMNS} FROM audit_events WHERE ${where.join(' AND ')} ORDER BY seq${filter.newestFirst ? ' DESC' : ''} LIMIT $${params.length}`,
       params,
     );
     return rows.map(auditFromRow);

@@ -287,6 +287,22 @@ for (const driver of DRIVERS) {
       assert.deepEqual(await ids({ since: 150 }), ['r2']);
       assert.deepEqual(await ids({ principal: 'acct', keyId: 'k1', since: 100 }), ['r1']);
       assert.deepEqual(await ids({}, all[0].seq as number), ['r2']);
+      assert.deepEqual(await ids({ until: 150 }), ['r1']);
+      assert.deepEqual(await ids({ operation: 'retire-grant' }), ['r1', 'r2']);
+      assert.deepEqual(await ids({ newestFirst: true }), ['r2', 'r1']);
+      assert.deepEqual(await ids({ outcomes: ['denied', 'failed'] }), ['r2']);
+      assert.deepEqual(await ids({ outcomes: [] }), []);
+      assert.deepEqual(await ids({ newestFirst: true, before: all[1].seq as number }), ['r1']);
+      // An account sees its own callers' events and events about its keys, whoever the caller.
+      const theirs = key({ accountId: 'other' });
+      await store.write(async (tx) => {
+        await tx.insertKey(theirs);
+        await tx.insertAudit({ ...base, requestId: 'r4', keyId: theirs.keyId, outcome: 'denied', status: 403, errorCode: 'KMS.0306' });
+        await tx.insertAudit({ ...base, requestId: 'r5', accountId: 'third', userId: 'u3', keyId: 'k9' });
+      });
+      assert.deepEqual(await ids({ visibleTo: 'other' }), ['r4']);
+      assert.deepEqual(await ids({ visibleTo: 'acct' }), ['r1', 'r2', 'r4']);
+      assert.deepEqual(await ids({ visibleTo: 'third' }), ['r5']);
     }));
 
     test('key stores: insert, get, find by alias and cluster, page, count, update, delete; keys in a key store', withStore(async (store) => {

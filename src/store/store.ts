@@ -122,7 +122,7 @@ export interface Tx {
 
   /** Appends to the audit trail, inside the transaction of the effect it records. */
   insertAudit(event: AuditEvent): Promise<void>;
-  /** Events matching the filter with seq > afterSeq, oldest first. */
+  /** Events matching the filter with seq > afterSeq, oldest first (or newest first when the filter says so). */
   listAudit(filter: AuditFilter, afterSeq: number, limit: number): Promise<AuditEvent[]>;
 }
 

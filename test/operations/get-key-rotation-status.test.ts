@@ -9,7 +9,8 @@ before(async () => {
 });
 after(() => world.close());
 
-const versionOf = (b64: string): number => Buffer.from(b64, 'base64').readUInt32BE(38);
+// The material version sits at bytes 39..42 of an envelope (format 2, src/core/envelope.ts).
+const versionOf = (b64: string): number => Buffer.from(b64, 'base64').readUInt32BE(39);
 
 describe('get-key-rotation-status, and rotation happening', () => {
   test('a new key: rotation off, 365 days, never rotated (exact wire types)', async () => {

@@ -1,0 +1,76 @@
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+
+/**
+ * The web console at /_kmsd/console/: the files `npm run build:console` wrote to console/dist,
+ * read once at start and served with a strict Content-Security-Policy. The console is a page of
+ * the public API (it signs in through /v3/auth/tokens and calls the KMS and CTS operations);
+ * nothing here reads the store.
+ */
+export const CONSOLE_PATH = '/_kmsd/console/';
+
+const DIST = fileURLToPath(new URL('../../console/dist/', import.meta.url));
+
+/** Only its own scripts, styles and API; no inline code, no eval, not framed, no referrer. */
+export const CONSOLE_CSP = [
+  "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'",
+  "object-src 'none'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
+].join('; ');
+
+export const CONSOLE_HEADERS: Record<string, string> = {
+  'Content-Security-Policy': CONSOLE_CSP,
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'Cache-Control': 'no-cache',
+};
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+};
+
+interface Asset {
+  type: string;
+  body: Buffer;
+}
+
+/** The built files, by name; none when the console was not built. */
+function loadAssets(dir: string): Map<string, Asset> {
+  const assets = new Map<string, Asset>();
+  if (!existsSync(dir)) return assets;
+  for (const name of readdirSync(dir)) {
+    const type = TYPES[extname(name)];
+    if (type) assets.set(name, { type, body: readFileSync(join(dir, name)) });
+  }
+  return assets;
+}
+
+const NOT_BUILT = Buffer.from(
+  '<!doctype html><meta charset="utf-8"><title>kmsd console</title><p>The console is not built: run <code>npm run build:console</code> (npm install does it) and restart kmsd.</p>\n',
+);
+
+export function registerConsole(app: FastifyInstance, dir = DIST): void {
+  const assets = loadAssets(dir);
+  const send = (reply: import('fastify').FastifyReply, status: number, asset: Asset) =>
+    reply.code(status).headers(CONSOLE_HEADERS).type(asset.type).send(asset.body);
+  // The router ignores trailing slashes: /_kmsd/console and /_kmsd/console/ reach the same
+  // route, and only the second is the page (relative asset URLs resolve against it).
+  app.get(CONSOLE_PATH, (request, reply) => {
+    if (!request.url.split('?')[0].endsWith('/')) return reply.code(301).header('Location', CONSOLE_PATH).send();
+    const index = assets.get('index.html');
+    return index ? send(reply, 200, index) : send(reply, 503, { type: TYPES['.html'], body: NOT_BUILT });
+  });
+  app.get(`${CONSOLE_PATH}:file`, (request, reply) => {
+    const asset = assets.get((request.params as { file: string }).file);
+    if (!asset) return send(reply, 404, { type: 'text/plain; charset=utf-8', body: Buffer.from('Not found\n') });
+    return send(reply, 200, asset);
+  });
+}
