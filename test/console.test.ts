@@ -120,7 +120,7 @@ describe('web console', { skip }, () => {
     await alice.kms('enable-key-rotation', { key_id: keyId });
     const other = await newKey(alice, { key_alias: 'reports' });
     await alice.kms('disable-key', { key_id: other });
-    const gus = world.users.gus;
+    const granteeUser = world.users.greg; // a grantee holding kms:grant:retire, which retiring needs besides the grant
 
     // The owner signs in and sees the keys.
     const owner = await openConsole();
@@ -141,7 +141,7 @@ describe('web console', { skip }, () => {
     await ginaRow.waitFor({ state: 'detached' });
     const revoked = await alice.kms('revoke-grant', { key_id: keyId, grant_id: ginaGrant });
     assert.deepEqual([revoked.status, revoked.body], [400, ERR('KMS.2501', 'Invalid grant ID.')]);
-    await owner.getByLabel('Grantee principal').fill(gus.id);
+    await owner.getByLabel('Grantee principal').fill(granteeUser.id);
     await owner.getByLabel('Name', { exact: true }).fill('gus-encrypts');
     for (const op of ['encrypt-data', 'describe-key', 'retire-grant']) await owner.getByRole('checkbox', { name: op, exact: true }).check();
     await owner.getByRole('button', { name: 'Create grant' }).click();
@@ -149,7 +149,7 @@ describe('web console', { skip }, () => {
     await grantRow.waitFor();
     const grants = (await alice.kms('list-grants', { key_id: keyId })).body.grants;
     assert.deepEqual(grants.map((g: { grantee_principal: string; operations: string[] }) => [g.grantee_principal, g.operations]),
-      [[gus.id, ['describe-key', 'retire-grant', 'encrypt-data']]]);
+      [[granteeUser.id, ['describe-key', 'retire-grant', 'encrypt-data']]]);
     // The same rules as the API: a bad grantee is refused, and the refusal shows its KMS code.
     await owner.getByLabel('Grantee principal').fill('not a principal!');
     await owner.getByRole('checkbox', { name: 'describe-key', exact: true }).check();
@@ -173,7 +173,7 @@ describe('web console', { skip }, () => {
     // The grantee signs in. Without IAM policies it may not list the account's keys nor its
     // retirable grants (each refusal shown with its code), but the grant lets it retire it.
     const grantee = await openConsole();
-    await signIn(grantee, 'gus');
+    await signIn(grantee, 'greg');
     assert.match(await grantee.getByRole('alert').innerText(), /^KMS\.0306 No access permissions\. \(HTTP 403\)$/);
     await grantee.getByRole('link', { name: 'Retirable grants' }).click();
     await grantee.getByRole('heading', { name: 'Grants you may retire' }).waitFor();
@@ -190,17 +190,17 @@ describe('web console', { skip }, () => {
     await shot(grantee, 'retire-refused');
 
     // The grantee's next request is refused, and the owner's trail shows it without a reload.
-    const next = await world.as('gus').kms('encrypt-data', { key_id: keyId, plain_text: 'hello' });
+    const next = await world.as('greg').kms('encrypt-data', { key_id: keyId, plain_text: 'hello' });
     assert.deepEqual([next.status, next.body], [403, ERR('KMS.0306', 'No access permissions.')]);
     const denied = owner.locator('tr[data-outcome="denied"]').filter({ hasText: 'encryptData' });
     await denied.waitFor({ timeout: 10_000 });
-    assert.match(await denied.innerText(), /encryptData\s+denied\s+403\s+KMS\.0306\s+gus @ globex/);
-    assert.match(await owner.locator('tr[data-outcome="allowed"]').filter({ hasText: 'retireGrant' }).innerText(), /allowed\s+200\s+gus @ globex/);
-    assert.match(await owner.locator('tr[data-outcome="failed"]').filter({ hasText: 'retireGrant' }).innerText(), /failed\s+400\s+KMS\.2501\s+gus @ globex/);
+    assert.match(await denied.innerText(), /encryptData\s+denied\s+403\s+KMS\.0306\s+greg @ globex/);
+    assert.match(await owner.locator('tr[data-outcome="allowed"]').filter({ hasText: 'retireGrant' }).innerText(), /allowed\s+200\s+greg @ globex/);
+    assert.match(await owner.locator('tr[data-outcome="failed"]').filter({ hasText: 'retireGrant' }).innerText(), /failed\s+400\s+KMS\.2501\s+greg @ globex/);
     await shot(owner, 'trail');
 
     // The trail filtered by principal: only the grantee's records.
-    await owner.getByLabel('Principal').fill(gus.id);
+    await owner.getByLabel('Principal').fill(granteeUser.id);
     await owner.getByRole('button', { name: 'Filter' }).click();
     await owner.waitForFunction(() => !document.querySelector('tbody')?.textContent?.includes('createGrant'));
     const rows = await owner.locator('tbody tr').allInnerTexts();

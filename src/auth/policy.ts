@@ -12,7 +12,8 @@ const ROLES: Record<string, string> = {
   'DEW KeypairFullAccess': 'kms:*:*',
 };
 
-const PATTERN = /^[A-Za-z0-9*]+:[A-Za-z0-9*]+:[A-Za-z0-9*]+$/;
+// Huawei spells some actions with an empty resource type (kms::listRetirableGrants, kms::generateRandom).
+const PATTERN = /^[A-Za-z0-9*]+:[A-Za-z0-9*]*:[A-Za-z0-9*]+$/;
 
 export function isValidPolicy(policy: string): boolean {
   return policy in ROLES || PATTERN.test(policy);

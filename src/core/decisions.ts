@@ -25,6 +25,17 @@ export const DECISIONS = {
   tooManyGrants: 'KMS.2404',
   /** Largest page a list call may ask for. */
   maxLimit: 1000,
+  /**
+   * Retire needs, besides being named by the grant, the IAM action kms:cmk:retireGrant (alias
+   * kms:grant:retire) in the caller's own account (Huawei's retire-grant page, 2026 edition).
+   */
+  retireNeedsIamAction: true,
+  /** Audit records a second per source address of refusals before the caller is known (--audit-refusal-rate). */
+  auditRefusalsPerSecond: 10,
+  /** Failed password logins a minute per user and per source address before IAM answers 429 (--login-failures). */
+  loginFailuresPerMinute: 10,
+  /** The error_code of a failed login in the audit trail: IAM errors have no KMS code. */
+  failedLoginCode: 'IAM.401',
   /** A keystore_id well-formed but no such key store in the caller's region (the old "partition" codes). */
   noSuchKeystore: 'KMS.0316',
   /** A key store of another account. */

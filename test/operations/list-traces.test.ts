@@ -38,8 +38,8 @@ describe('list-traces', () => {
   test("a grantee's refused use of a key is in the owner's trail, with the code it was refused with", async () => {
     const alice = world.as('alice');
     const keyId = await newKey(alice);
-    const grantId = await newGrant(alice, keyId, world.users.gus.id, ['encrypt-data', 'retire-grant']);
-    const gus = world.as('gus');
+    const grantId = await newGrant(alice, keyId, world.users.greg.id, ['encrypt-data', 'retire-grant']);
+    const gus = world.as('greg');
     assert.equal((await gus.kms('retire-grant', { key_id: keyId, grant_id: grantId })).status, 200);
     const refused = await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'hello' });
     assert.deepEqual([refused.status, refused.body], [403, ERR('KMS.0306', 'No access permissions.')]);
@@ -48,12 +48,12 @@ describe('list-traces', () => {
     const [denied, retired] = r.body.traces;
     assert.deepEqual(
       [denied.trace_rating, denied.message, denied.code, denied.response, denied.user.name, denied.user.domain.name],
-      ['warning', 'denied', '403', JSON.stringify(ERR('KMS.0306', 'No access permissions.')), 'gus', 'globex'],
+      ['warning', 'denied', '403', JSON.stringify(ERR('KMS.0306', 'No access permissions.')), 'greg', 'globex'],
     );
     assert.equal(denied.request_id, refused.headers.get('x-request-id'));
-    assert.deepEqual([retired.message, retired.user.id], ['allowed', world.users.gus.id]);
+    assert.deepEqual([retired.message, retired.user.id], ['allowed', world.users.greg.id]);
     // Filters: by user, by rating, by name (either spelling).
-    assert.deepEqual(names(await traces(alice, `&resource_id=${keyId}&user=${world.users.gus.id}`)), ['encryptData', 'retireGrant']);
+    assert.deepEqual(names(await traces(alice, `&resource_id=${keyId}&user=${world.users.greg.id}`)), ['encryptData', 'retireGrant']);
     assert.deepEqual(names(await traces(alice, `&resource_id=${keyId}&trace_rating=warning`)), ['encryptData']);
     assert.deepEqual(names(await traces(alice, `&resource_id=${keyId}&trace_name=retireGrant`)), ['retireGrant']);
     assert.deepEqual(names(await traces(alice, `&resource_id=${keyId}&trace_name=retire-grant`)), ['retireGrant']);
