@@ -18,6 +18,7 @@ export async function seedGrants(store: Store, rootKey: RootKey, accountId: stri
           keyId: randomUUID(), accountId, region, alias: `seed-${k}`, description: '', spec: 'AES_256', usage: 'ENCRYPT_DECRYPT',
           origin: 'kms', state: '2', creationDate: now, scheduledDeletionDate: null, defaultKey: false, rotationEnabled: false,
           rotationInterval: 365, lastRotationTime: null, rotationDue: null, rotations: 0, materialVersion: 1,
+          keystoreId: '0', materialExpires: null, importDigest: null,
         };
         await tx.insertKey(key);
         await tx.insertMaterial({ keyId: key.keyId, version: 1, sealed: rootKey.seal(randomBytes(32), materialContext(key.keyId, 1)), createdAt: now });

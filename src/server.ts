@@ -6,6 +6,7 @@ import { listeningUrl } from './api/public-url.ts';
 import type { Config } from './config.ts';
 import { deleteDueKeys } from './core/keys.ts';
 import { rotateDueKeys } from './core/rotation.ts';
+import { expireImportedMaterial } from './core/import.ts';
 import { systemClock, type Clock } from './core/runtime.ts';
 import type { RootKey } from './core/sealing.ts';
 import { devIdentities } from './dev-account.ts';
@@ -71,6 +72,7 @@ async function maintain(store: Store, rootKey: RootKey, clock: Clock): Promise<v
   await store.write(async (tx) => {
     await deleteDueKeys(tx, now);
     await rotateDueKeys(tx, rootKey, now);
+    await expireImportedMaterial(tx, now);
     await tx.deleteExpiredTokens(now);
   });
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { constants, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
 import type { AuditEvent, AuditFilter } from '../src/core/model.ts';
 import { ManualClock } from '../src/core/runtime.ts';
 import { ERR, newGrant, newKey, raw, startWorld, type World } from './harness.ts';
@@ -119,6 +120,56 @@ describe('audit trail', () => {
       [event.operation, event.accessKeyId, event.claimedAccessKeyId, event.userId, event.accountId, event.keyId, event.outcome, event.status, event.errorCode, event.count],
       ['create-key', null, 'AKNOSUCHKEY', null, null, null, 'denied', 401, 'APIGW.0301', 1],
     );
+  });
+
+  test('bring your own key: get-parameters is a read (not recorded); import and delete of material are, with the key id', async () => {
+    const alice = world.as('alice', 'aksk');
+    const keyId = await newKey(alice, { origin: 'external' });
+    const p = (await alice.kms('get-parameters-for-import', { key_id: keyId, wrapping_algorithm: 'RSAES_OAEP_SHA_256' })).body;
+    const material = randomBytes(32);
+    const wrapped = publicEncrypt(
+      { key: createPublicKey({ key: Buffer.from(p.public_key, 'base64'), format: 'der', type: 'spki' }), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+      material,
+    ).toString('base64');
+    const bad = await alice.kms('import-key-material', { key_id: keyId, import_token: p.import_token, encrypted_key_material: wrapped, expiration_time: 1 });
+    assert.equal(bad.status, 400);
+    assert.equal((await alice.kms('import-key-material', { key_id: keyId, import_token: p.import_token, encrypted_key_material: wrapped })).status, 200);
+    assert.equal((await alice.kms('delete-imported-key-material', { key_id: keyId })).status, 200);
+    const events = await trail({ keyId });
+    assert.deepEqual(events.map((e) => [e.operation, e.outcome, e.errorCode]), [
+      ['create-key', 'allowed', null], ['import-key-material', 'failed', 'KMS.2602'], ['import-key-material', 'allowed', null],
+      ['delete-imported-key-material', 'allowed', null],
+    ]);
+    const text = JSON.stringify(events);
+    for (const secret of [p.import_token.slice(0, 40), wrapped.slice(0, 40), material.toString('hex'), material.toString('base64')]) {
+      assert.equal(text.includes(secret), false);
+    }
+  });
+
+  test('key store and region changes are recorded: allowed, failed, denied', async () => {
+    const alice = world.as('alice');
+    const base = `/v1.0/${world.users.alice.projectId}/keystores`;
+    const since = ((await trail()).at(-1) as AuditEvent).seq as number;
+    const created = await alice.request('POST', base, { keystore_alias: `audit-${randomBytes(3).toString('hex')}` });
+    const id = created.body.keystore.keystore_id;
+    assert.equal((await alice.request('POST', `${base}/${id}/disable`)).status, 200);
+    assert.equal((await world.as('nobody').request('DELETE', `${base}/${id}`)).status, 403);
+    assert.equal((await alice.request('DELETE', `${base}/${id}`)).status, 200);
+    const keyId = await newKey(alice);
+    const replicate = await alice.request('POST', `/v2/${world.users.alice.projectId}/kms/keys/${keyId}/replicate`, {
+      replica_region: 'cn-south-1', key_alias: 'r', replica_project_id: 'p1',
+    });
+    assert.equal(replicate.status, 400);
+    const events = await world.server.store.read((tx) => tx.listAudit({}, since, 100));
+    assert.deepEqual(events.map((e) => [e.operation, e.userId === world.users.alice.id ? 'alice' : 'nobody', e.outcome, e.status, e.errorCode]), [
+      ['create-keystore', 'alice', 'allowed', 200, null],
+      ['disable-keystore', 'alice', 'allowed', 200, null],
+      ['delete-keystore', 'nobody', 'denied', 403, 'KMS.0306'],
+      ['delete-keystore', 'alice', 'allowed', 200, null],
+      ['create-key', 'alice', 'allowed', 200, null],
+      ['replicate-key', 'alice', 'failed', 400, 'KMS.1102'],
+    ]);
+    assert.equal(events.at(-1)?.keyId, keyId);
   });
 
   test('records hold identifiers only: no plaintext, data key, token, secret key or signature', async () => {

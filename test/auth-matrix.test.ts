@@ -38,6 +38,7 @@ before(async () => {
   const alice = world.as('alice');
   const keyId = await newKey(alice);
   const grantId = await newGrant(alice, keyId, world.users.gus.id, ['describe-key']);
+  const keystoreId = (await alice.request('POST', `/v1.0/${world.users.alice.projectId}/keystores`, { keystore_alias: `matrix-${hex(4)}` })).body.keystore.keystore_id;
   // A body every operation would accept from alice (kms:*:*): what refuses it must be the credentials.
   body = JSON.stringify({
     key_id: keyId, grant_id: grantId, key_alias: `matrix-${hex(4)}`, key_description: 'd', grantee_principal: world.users.gus.id,
@@ -48,6 +49,9 @@ before(async () => {
     message: Buffer.alloc(32, 1).toString('base64'), signing_algorithm: 'ECDSA_SHA_256',
     signature: Buffer.alloc(70, 2).toString('base64'), mac_algorithm: 'HMAC_SHA_256', mac: Buffer.alloc(32, 3).toString('hex'),
     destination_key_id: keyId,
+    wrapping_algorithm: 'RSAES_OAEP_SHA_256', import_token: 'A'.repeat(300), encrypted_key_material: 'A'.repeat(344),
+    keystore_alias: `matrix-ks-${hex(4)}`, keystore_id: keystoreId, replica_region: 'cn-south-1', replica_project_id: hex(16),
+    primary_region: 'cn-north-4',
   });
   // A second project of acme, so that a token can be scoped to a project other than the URL's.
   const other = { id: newIdentityId(), accountId: world.users.alice.accountId, name: 'cn-south-1' };

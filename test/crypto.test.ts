@@ -238,6 +238,7 @@ describe('decrypt-data and decrypt-datakey open only their own kind of ciphertex
               keyId: f.key_id, accountId: alice.accountId, region: 'cn-north-4', alias: `legacy-${f.spec}`, description: '', spec: f.spec,
               usage: 'ENCRYPT_DECRYPT', origin: 'kms', state: '2', creationDate: 1, scheduledDeletionDate: null, defaultKey: false,
               rotationEnabled: false, rotationInterval: 365, lastRotationTime: null, rotationDue: null, rotations: 0, materialVersion: 1,
+              keystoreId: '0', materialExpires: null, importDigest: null,
             });
             await tx.insertMaterial({ keyId: f.key_id, version: 1, sealed: world.server.rootKey.seal(Buffer.from(f.material_hex, 'hex'), materialContext(f.key_id, 1)), createdAt: 1 });
           });

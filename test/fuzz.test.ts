@@ -33,14 +33,18 @@ before(async () => {
   const keyId = await newKey(alice);
   const grantId = await newGrant(alice, keyId, world.users.gus.id, ['describe-key']);
   const encrypted = await alice.kms('encrypt-data', { key_id: keyId, plain_text: 'hello' });
+  const keystoreId = (await alice.request('POST', `/v1.0/${world.users.alice.projectId}/keystores`, { keystore_alias: `fuzz-${hex(4)}` })).body.keystore.keystore_id;
   base = {
     key_id: keyId, grant_id: grantId, key_alias: `fuzz-${hex(4)}`, key_description: 'd', grantee_principal: world.users.gus.id,
     operations: ['describe-key'], plain_text: 'hello', cipher_text: encrypted.body.cipher_text, datakey_length: '256',
     random_data_length: '32', pending_days: '7', rotation_interval: 30, limit: '10', sequence: '919c82d4-8046-4722-9094-35c3c6524cff',
+    wrapping_algorithm: 'RSAES_OAEP_SHA_256', import_token: 'A'.repeat(300), encrypted_key_material: 'A'.repeat(344), expiration_time: 4102444800,
+    keystore_alias: `fuzz-ks-${hex(4)}`, keystore_id: keystoreId, offset: '0', replica_region: 'cn-south-1', replica_project_id: hex(16),
+    primary_region: 'cn-north-4',
     trace_type: 'system',
     // Tags and aliases (the tag key also fills delete-tag's {key} path parameter).
     key: 'fuzz-tag', tag: { key: 'fuzz-tag', value: 'v' }, tags: [{ key: 'fuzz-tag', value: 'v' }], action: 'create',
-    matches: [{ key: 'resource_name', value: 'fuzz' }], offset: '0', alias: `fuzz-alias-${hex(4)}`, target_key_id: keyId,
+    matches: [{ key: 'resource_name', value: 'fuzz' }], alias: `fuzz-alias-${hex(4)}`, target_key_id: keyId,
     message: Buffer.alloc(32, 1).toString('base64'), signing_algorithm: 'ECDSA_SHA_256', signature: Buffer.alloc(70, 2).toString('base64'),
     mac_algorithm: 'HMAC_SHA_256', mac: Buffer.alloc(32, 3).toString('hex'), destination_key_id: keyId,
   };

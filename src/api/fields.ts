@@ -89,6 +89,21 @@ export const F = {
   rsaPairSpec: oneOf(Object.keys(RSA_PAIR_SPECS), 'KMS.0308'),
   ecPairSpec: oneOf(Object.keys(EC_PAIR_SPECS), 'KMS.0308'),
   withPlainText: { schema: { type: 'boolean' }, code: 'KMS.0308' },
+  wrappingAlgorithm: oneOf(['RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1', 'SM2_ENCRYPT'], 'KMS.0308'),
+  importToken: text('^[0-9a-zA-Z+/=]{200,6144}$', 'KMS.2605'),
+  encryptedKeyMaterial: text('^[0-9a-zA-Z+/=]{344,360}$', 'KMS.0311'),
+  encryptedPrivateKey: text('^[0-9a-zA-Z+/=]{200,6144}$', 'KMS.2609'),
+  materialExpirationTime: { schema: { type: 'integer', minimum: 0, maximum: 32503680000 }, code: 'KMS.2602' },
+  keystorePathId: text('^[0-9a-zA-Z-]{1,36}$', 'KMS.0315'),
+  keystoreAlias: text(NAME_PATTERN, 'KMS.0308'),
+  clusterId: text('^[0-9a-zA-Z_-]{1,64}$', 'KMS.0308'),
+  hsmCaCert: { schema: { type: 'string', maxLength: 16384 }, code: 'KMS.0308' },
+  keystoreType: oneOf(['DEFAULT', 'DHSM', 'CDMS', '0', '1', '2'], 'KMS.0308'),
+  listLimit: text('^[0-9]{1,10}$', 'KMS.1601'),
+  listOffset: text('^[0-9]{1,15}$', 'KMS.1603'),
+  region: text('^[a-z0-9-]{1,64}$', 'KMS.1102'),
+  projectId: text('^[0-9a-zA-Z-]{1,64}$', 'KMS.0308'),
+  replicaTags: { schema: { type: 'array', maxItems: 20, items: { type: 'object' } }, code: 'KMS.0414' },
 } as const satisfies Record<string, Field>;
 
 /** The fields every data operation takes besides its own. */

@@ -26,6 +26,18 @@ import updateKeyAlias from './operations/update-key-alias.ts';
 import updateKeyDescription from './operations/update-key-description.ts';
 import userInstances from './operations/user-instances.ts';
 import userQuotas from './operations/user-quotas.ts';
+import getParametersForImport from './operations/get-parameters-for-import.ts';
+import importKeyMaterial from './operations/import-key-material.ts';
+import deleteImportedKeyMaterial from './operations/delete-imported-key-material.ts';
+import createKeystore from './operations/create-keystore.ts';
+import listKeystores from './operations/list-keystores.ts';
+import showKeystore from './operations/show-keystore.ts';
+import enableKeystore from './operations/enable-keystore.ts';
+import disableKeystore from './operations/disable-keystore.ts';
+import deleteKeystore from './operations/delete-keystore.ts';
+import listSupportRegions from './operations/list-support-regions.ts';
+import replicateKey from './operations/replicate-key.ts';
+import updatePrimaryRegion from './operations/update-primary-region.ts';
 import listTraces from './operations/list-traces.ts';
 import createKmsTag from './operations/create-kms-tag.ts';
 import batchCreateKmsTags from './operations/batch-create-kms-tags.ts';
@@ -53,6 +65,9 @@ export const OPERATIONS: readonly Operation[] = [
   enableKeyRotation, disableKeyRotation, updateKeyRotationInterval, getKeyRotationStatus,
   createGrant, listGrants, listRetirableGrants, revokeGrant, retireGrant,
   encryptData, decryptData, createDatakey, createDatakeyWithoutPlaintext, encryptDatakey, decryptDatakey, genRandom,
+  getParametersForImport, importKeyMaterial, deleteImportedKeyMaterial,
+  createKeystore, listKeystores, showKeystore, enableKeystore, disableKeystore, deleteKeystore,
+  listSupportRegions, replicateKey, updatePrimaryRegion,
   listTraces,
   createKmsTag, batchCreateKmsTags, deleteTag, showKmsTags, listKmsTags, listKmsByTags,
   createAlias, listAliases, deleteAlias, associateAlias,

@@ -21,11 +21,11 @@ export function keyDetails(key: Key): Record<string, string> {
     key_state: key.state,
     default_key_flag: key.defaultKey ? '1' : '0',
     key_type: '1',
-    expiration_time: '',
+    expiration_time: ms(key.materialExpires),
     origin: key.origin,
     key_rotation_enabled: key.rotationEnabled ? 'true' : 'false',
     sys_enterprise_project_id: '0',
-    keystore_id: '0',
+    keystore_id: key.keystoreId,
   };
 }
 

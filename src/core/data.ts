@@ -5,6 +5,7 @@ import { requireKeyUse, type GrantOperation } from './access.ts';
 import { cipherForSpec } from './ciphers.ts';
 import { EnvelopeKind, open, parse, seal, type Envelope, type EnvelopeKindValue } from './envelope.ts';
 import { loadKey } from './keys.ts';
+import { requireKeystoreEnabled } from './keystores.ts';
 import { KeyState, type Caller, type Key } from './model.ts';
 import { requireSymmetricEncryptionKey } from './key-specs.ts';
 import { RootKey, materialContext } from './sealing.ts';
@@ -43,6 +44,7 @@ export async function usableKey(tx: Tx, caller: Caller, keyId: string, operation
   await requireKeyUse(tx, caller, key, operation);
   requireSymmetricEncryptionKey(key.spec, key.usage);
   requireUsable(key);
+  await requireKeystoreEnabled(tx, key);
   return key;
 }
 

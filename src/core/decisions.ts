@@ -75,4 +75,23 @@ export const DECISIONS = {
   hmacRotation: 'KMS.0341',
   /** RSASSA-PSS salt length: the hash length. */
   pssSaltLength: 'hash length',
+  /** A keystore_id well-formed but no such key store in the caller's region (the old "partition" codes). */
+  noSuchKeystore: 'KMS.0316',
+  /** A key store of another account. */
+  keystoreOfAnotherAccount: 'KMS.0322',
+  /** Key stores per account and region, then tooManyKeystores. */
+  keystoresPerAccount: 10,
+  tooManyKeystores: 'KMS.0308',
+  /** A second key store on a cluster that already has one. */
+  clusterInUse: 'KMS.0308',
+  /** delete-keystore while keys (in any state) still live in it. */
+  keystoreHoldsKeys: 'KMS.0308',
+  /** list-keystores / list-support-regions default page size (the API pages: 10). */
+  defaultKeystoreLimit: 10,
+  /** Import parameters (wrapping key + token) stay valid this long. */
+  importTokenMs: 86_400_000,
+  /** get-parameters-for-import with a wrapping algorithm this kmsd cannot unwrap (SM2_ENCRYPT). */
+  unsupportedWrapping: 'KMS.0308',
+  /** A region kmsd does not serve (replicate-key, update-primary-region). */
+  regionNotServed: 'KMS.1102',
 } as const;

@@ -8,6 +8,7 @@ import type { PageRequest } from './paging.ts';
 import { DAY_MS, newKeyId } from './runtime.ts';
 import { RootKey, materialContext } from './sealing.ts';
 import { isSymmetricSpec, newMaterial, usageFor } from './key-specs.ts';
+import { keystoreForNewKey } from './keystores.ts';
 
 /** Symmetric specs kmsd serves, with their material length in bytes. */
 export const KEY_SPECS: Readonly<Record<string, number>> = { AES_256: 32, SM4: 16 };
@@ -29,7 +30,17 @@ export function isDefaultAlias(alias: string): boolean {
 export async function loadKey(tx: Tx, keyId: string, now: number, lock = false): Promise<Key> {
   const key = await tx.getKey(keyId, { lock });
   if (!key || isDeletionDue(key, now)) throw kms(DECISIONS.noSuchKey);
-  return key;
+  return withMaterialExpiry(key, now);
+}
+
+/**
+ * A key whose imported material has expired is pending import again at once, for every
+ * caller, even before the sweeper removes the material (see core/import.ts).
+ */
+export function withMaterialExpiry(key: Key, now: number): Key {
+  const expired = key.materialExpires !== null && key.materialExpires <= now
+    && (key.state === KeyState.enabled || key.state === KeyState.disabled);
+  return expired ? { ...key, state: KeyState.pendingImport, materialVersion: 0 } : key;
 }
 
 export function isDeletionDue(key: Key, now: number): boolean {
@@ -56,6 +67,8 @@ export interface NewKey {
   defaultKey?: boolean;
   /** Tags to add with the key, already checked (core/tags.ts checkTagList). */
   tags?: readonly Tag[];
+  /** A key store of the caller's account ('0' or absent: the default KMS key store). */
+  keystoreId?: string;
 }
 
 /**
@@ -83,6 +96,7 @@ export async function createKey(
   if (await tx.findKeyByAlias(caller.accountId, caller.region, input.alias)) throw kms('KMS.1104');
   if (!input.defaultKey && (await tx.countCustomerKeys(caller.accountId, caller.region)) >= limits.maxKeys) throw kms('KMS.1105');
   const external = input.origin === 'external';
+  const keystoreId = await keystoreForNewKey(tx, caller, input.keystoreId, external);
   const key: Key = {
     keyId: newKeyId(),
     accountId: caller.accountId,
@@ -102,6 +116,9 @@ export async function createKey(
     rotationDue: null,
     rotations: 0,
     materialVersion: external ? 0 : 1,
+    keystoreId,
+    materialExpires: null,
+    importDigest: null,
   };
   await tx.insertKey(key);
   for (const tag of input.tags ?? []) await tx.putTag(key.keyId, tag, now);
@@ -119,9 +136,10 @@ export async function describeKey(tx: Tx, caller: Caller, keyId: string, now: nu
   return key;
 }
 
-export async function listKeys(tx: Tx, caller: Caller, filter: KeyFilter, page: PageRequest): Promise<Page<Key>> {
+export async function listKeys(tx: Tx, caller: Caller, filter: KeyFilter, page: PageRequest, now: number): Promise<Page<Key>> {
   if (!caller.mayAct) throw kms(DECISIONS.callerMayNot);
-  return tx.listKeys(caller.accountId, caller.region, filter, page.offset, page.limit);
+  const found = await tx.listKeys(caller.accountId, caller.region, filter, page.offset, page.limit);
+  return { ...found, items: found.items.map((key) => withMaterialExpiry(key, now)) };
 }
 
 /**

@@ -32,6 +32,15 @@ export interface Key {
   rotations: number;
   /** Version of the material new encryptions use (0 when the key has none, e.g. pending import). */
   materialVersion: number;
+  /** The key store the key lives in: '0' for the default KMS key store. */
+  keystoreId: string;
+  /** ms epoch when imported material expires (import-key-material expiration_time); null: never. */
+  materialExpires: number | null;
+  /**
+   * SHA-256 of the material first imported, sealed under the root key: a re-import must bring
+   * the same material (KMS.2606). null until material is imported.
+   */
+  importDigest: Buffer | null;
 }
 
 export interface KeyMaterial {
@@ -191,4 +200,22 @@ export interface AuditFilter {
   before?: number;
   /** Newest first (default: oldest first). */
   newestFirst?: boolean;
+}
+
+/** keystore_state values (decision: the key_state strings, "2" enabled and "3" disabled). */
+export const KeystoreState = { enabled: '2', disabled: '3' } as const;
+export type KeystoreStateValue = (typeof KeystoreState)[keyof typeof KeystoreState];
+
+/** A dedicated key store (emulated: no HSM behind it). */
+export interface Keystore {
+  keystoreId: string;
+  accountId: string;
+  region: string;
+  alias: string;
+  /** DEFAULT, DHSM or CDMS. */
+  type: string;
+  hsmClusterId: string;
+  clusterId: string;
+  state: KeystoreStateValue;
+  createTime: number;
 }

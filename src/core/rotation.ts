@@ -5,6 +5,7 @@ import { requireOwnerSide } from './access.ts';
 import { addMaterial, loadForChange, loadKey } from './keys.ts';
 import { KeyState, type Caller, type Key } from './model.ts';
 import { DAY_MS } from './runtime.ts';
+import { DEFAULT_KEYSTORE } from './keystores.ts';
 import type { RootKey } from './sealing.ts';
 import { kindOf } from './key-specs.ts';
 
@@ -22,6 +23,7 @@ function rotatable(key: Key): void {
   const kind = kindOf(key.spec);
   if (kind === 'hmac') throw kms(DECISIONS.hmacRotation);
   if (kind !== 'symmetric') throw kms('KMS.0324');
+  if (key.keystoreId !== DEFAULT_KEYSTORE) throw kms('KMS.0338');
   if (key.state === KeyState.disabled) throw kms('KMS.0209');
   if (key.state === KeyState.pendingDeletion) throw kms('KMS.0210');
 }

@@ -86,4 +86,17 @@ export const MIGRATIONS: ReadonlyArray<(d: Dialect) => string[]> = [
        PRIMARY KEY (account_id, region, alias))`,
     `CREATE INDEX key_aliases_by_key ON key_aliases (key_id, alias)`,
   ],
+  // 7: key stores; a key's key store, the expiry of its imported material and the sealed digest
+  // a re-import of that material must match.
+  (d) => [
+    `CREATE TABLE keystores (keystore_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, region TEXT NOT NULL,
+       alias TEXT NOT NULL, keystore_type TEXT NOT NULL, hsm_cluster_id TEXT NOT NULL, cluster_id TEXT NOT NULL,
+       state TEXT NOT NULL, create_time ${d.bigint} NOT NULL, UNIQUE (account_id, region, alias))`,
+    `CREATE INDEX keystores_by_account ON keystores (account_id, region, create_time, keystore_id)`,
+    `ALTER TABLE keys ADD COLUMN keystore_id TEXT NOT NULL DEFAULT '0'`,
+    `ALTER TABLE keys ADD COLUMN material_expires ${d.bigint}`,
+    `ALTER TABLE keys ADD COLUMN import_digest ${d.blob}`,
+    `CREATE INDEX keys_by_keystore ON keys (keystore_id)`,
+    `CREATE INDEX keys_by_material_expiry ON keys (material_expires)`,
+  ],
 ];

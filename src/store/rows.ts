@@ -1,4 +1,4 @@
-import type { Account, AccessKey, AuditEvent, AuditOutcome, Grant, GranteeType, Key, KeyMaterial, KeyStateValue, Token, User } from '../core/model.ts';
+import type { Account, AccessKey, AuditEvent, AuditOutcome, Grant, GranteeType, Key, KeyMaterial, KeyStateValue, Keystore, KeystoreStateValue, Token, User } from '../core/model.ts';
 
 // Mapping between table rows and core records, shared by both drivers.
 type Row = Record<string, unknown>;
@@ -11,7 +11,7 @@ const optText = (v: unknown): string | null => (v === null || v === undefined ? 
 export const KEY_COLUMNS =
   'key_id, account_id, region, alias, description, spec, usage, origin, state, creation_date, ' +
   'scheduled_deletion_date, default_key, rotation_enabled, rotation_interval, last_rotation_time, ' +
-  'rotation_due, rotations, material_version';
+  'rotation_due, rotations, material_version, keystore_id, material_expires, import_digest';
 
 export function keyFromRow(r: Row): Key {
   return {
@@ -33,6 +33,9 @@ export function keyFromRow(r: Row): Key {
     rotationDue: optNum(r.rotation_due),
     rotations: num(r.rotations),
     materialVersion: num(r.material_version),
+    keystoreId: r.keystore_id === null || r.keystore_id === undefined ? '0' : String(r.keystore_id),
+    materialExpires: optNum(r.material_expires),
+    importDigest: r.import_digest === null || r.import_digest === undefined ? null : bytes(r.import_digest),
   };
 }
 
@@ -42,6 +45,7 @@ export function keyToParams(k: Key): unknown[] {
     k.keyId, k.accountId, k.region, k.alias, k.description, k.spec, k.usage, k.origin, k.state,
     k.creationDate, k.scheduledDeletionDate, k.defaultKey ? 1 : 0, k.rotationEnabled ? 1 : 0,
     k.rotationInterval, k.lastRotationTime, k.rotationDue, k.rotations, k.materialVersion,
+    k.keystoreId, k.materialExpires, k.importDigest,
   ];
 }
 
@@ -132,4 +136,25 @@ export function auditFromRow(r: Row): AuditEvent {
     errorCode: optText(r.error_code),
     count: num(r.count),
   };
+}
+
+export const KEYSTORE_COLUMNS = 'keystore_id, account_id, region, alias, keystore_type, hsm_cluster_id, cluster_id, state, create_time';
+
+export function keystoreFromRow(r: Row): Keystore {
+  return {
+    keystoreId: String(r.keystore_id),
+    accountId: String(r.account_id),
+    region: String(r.region),
+    alias: String(r.alias),
+    type: String(r.keystore_type),
+    hsmClusterId: String(r.hsm_cluster_id),
+    clusterId: String(r.cluster_id),
+    state: String(r.state) as KeystoreStateValue,
+    createTime: num(r.create_time),
+  };
+}
+
+/** Values in KEYSTORE_COLUMNS order. */
+export function keystoreToParams(k: Keystore): unknown[] {
+  return [k.keystoreId, k.accountId, k.region, k.alias, k.type, k.hsmClusterId, k.clusterId, k.state, k.createTime];
 }

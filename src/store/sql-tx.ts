@@ -1,8 +1,8 @@
-import type { Account, AccessKey, AuditEvent, AuditFilter, Grant, Key, KeyAlias, KeyMaterial, Page, Project, Tag, TagFilter, Token, User } from '../core/model.ts';
+import type { Account, AccessKey, AuditEvent, AuditFilter, Grant, Key, KeyAlias, KeyMaterial, Keystore, Page, Project, Tag, TagFilter, Token, User } from '../core/model.ts';
 import type { KeyFilter, RetainedIdentities, Tx } from './store.ts';
 import {
   AUDIT_COLUMNS, GRANT_COLUMNS, accountFromRow, KEY_COLUMNS, accessKeyFromRow, auditFromRow, auditToParams, grantFromRow, grantToParams, keyFromRow, keyToParams,
-  materialFromRow, tokenFromRow, userFromRow,
+  materialFromRow, tokenFromRow, userFromRow, KEYSTORE_COLUMNS, keystoreFromRow, keystoreToParams,
 } from './rows.ts';
 
 type Row = Record<string, unknown>;
@@ -223,6 +223,59 @@ export class SqlTx implements Tx {
   async getMaterial(keyId: string, version: number): Promise<KeyMaterial | null> {
     const r = await this.one('SELECT * FROM key_materials WHERE key_id = $1 AND version = $2', [keyId, version]);
     return r ? materialFromRow(r) : null;
+  }
+
+  async deleteMaterials(keyId: string): Promise<void> {
+    await this.db.run('DELETE FROM key_materials WHERE key_id = $1', [keyId]);
+  }
+  async keysWithExpiredMaterial(now: number, limit: number): Promise<string[]> {
+    const rows = await this.db.all(
+      `SELECT key_id FROM keys WHERE material_expires IS NOT NULL AND material_expires <= $1 AND state IN ('2', '3')
+         ORDER BY material_expires LIMIT $2`,
+      [now, limit],
+    );
+    return rows.map((r) => String(r.key_id));
+  }
+
+  async insertKeystore(k: Keystore): Promise<void> {
+    await this.db.run(`INSERT INTO keystores (${KEYSTORE_COLUMNS}) VALUES (${placeholders(9)})`, keystoreToParams(k));
+  }
+  async getKeystore(keystoreId: string, options?: { lock?: boolean }): Promise<Keystore | null> {
+    const lock = options?.lock ? this.db.forUpdate : '';
+    const r = await this.one(`SELECT ${KEYSTORE_COLUMNS} FROM keystores WHERE keystore_id = $1${lock}`, [keystoreId]);
+    return r ? keystoreFromRow(r) : null;
+  }
+  async findKeystoreByAlias(accountId: string, region: string, alias: string): Promise<Keystore | null> {
+    const r = await this.one(`SELECT ${KEYSTORE_COLUMNS} FROM keystores WHERE account_id = $1 AND region = $2 AND alias = $3`, [
+      accountId, region, alias,
+    ]);
+    return r ? keystoreFromRow(r) : null;
+  }
+  async findKeystoreByCluster(accountId: string, region: string, clusterId: string): Promise<Keystore | null> {
+    const r = await this.one(`SELECT ${KEYSTORE_COLUMNS} FROM keystores WHERE account_id = $1 AND region = $2 AND cluster_id = $3`, [
+      accountId, region, clusterId,
+    ]);
+    return r ? keystoreFromRow(r) : null;
+  }
+  async listKeystores(accountId: string, region: string, offset: number, limit: number): Promise<Page<Keystore>> {
+    const total = await this.countKeystores(accountId, region);
+    const rows = await this.db.all(
+      `SELECT ${KEYSTORE_COLUMNS} FROM keystores WHERE account_id = $1 AND region = $2 ORDER BY create_time, keystore_id LIMIT $3 OFFSET $4`,
+      [accountId, region, limit, offset],
+    );
+    return { items: rows.map(keystoreFromRow), total };
+  }
+  async countKeystores(accountId: string, region: string): Promise<number> {
+    return this.count('SELECT COUNT(*) AS n FROM keystores WHERE account_id = $1 AND region = $2', [accountId, region]);
+  }
+  async updateKeystore(k: Keystore): Promise<void> {
+    await this.db.run('UPDATE keystores SET alias = $2, state = $3 WHERE keystore_id = $1', [k.keystoreId, k.alias, k.state]);
+  }
+  async deleteKeystore(keystoreId: string): Promise<void> {
+    await this.db.run('DELETE FROM keystores WHERE keystore_id = $1', [keystoreId]);
+  }
+  async countKeysInKeystore(keystoreId: string): Promise<number> {
+    return this.count('SELECT COUNT(*) AS n FROM keys WHERE keystore_id = $1', [keystoreId]);
   }
 
   async insertGrant(g: Grant): Promise<void> {

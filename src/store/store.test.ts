@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { AuditEvent, AuditFilter, Grant, Key } from '../core/model.ts';
+import type { AuditEvent, AuditFilter, Grant, Key, Keystore } from '../core/model.ts';
 import { SqliteStore } from './sqlite.ts';
 import { PostgresStore } from './postgres.ts';
 import type { Store, Tx } from './store.ts';
@@ -64,7 +64,8 @@ function key(overrides: Partial<Key> = {}): Key {
   return {
     keyId: randomUUID(), accountId: 'acct', region: 'cn-north-4', alias: `a-${id()}`, description: '', spec: 'AES_256',
     usage: 'ENCRYPT_DECRYPT', origin: 'kms', state: '2', creationDate: 1000, scheduledDeletionDate: null, defaultKey: false,
-    rotationEnabled: false, rotationInterval: 365, lastRotationTime: null, rotationDue: null, rotations: 0, materialVersion: 1, ...overrides,
+    rotationEnabled: false, rotationInterval: 365, lastRotationTime: null, rotationDue: null, rotations: 0, materialVersion: 1,
+    keystoreId: '0', materialExpires: null, importDigest: null, ...overrides,
   };
 }
 
@@ -368,6 +369,48 @@ for (const driver of DRIVERS) {
       assert.deepEqual(await ids({ visibleTo: 'other' }), ['r4']);
       assert.deepEqual(await ids({ visibleTo: 'acct' }), ['r1', 'r2', 'r4']);
       assert.deepEqual(await ids({ visibleTo: 'third' }), ['r5']);
+    }));
+
+    test('key stores: insert, get, find by alias and cluster, page, count, update, delete; keys in a key store', withStore(async (store) => {
+      const ks = (n: number, overrides: Partial<Keystore> = {}): Keystore => ({
+        keystoreId: randomUUID(), accountId: 'acct', region: 'cn-north-4', alias: `ks-${n}`, type: 'DHSM', hsmClusterId: `c-${n}`,
+        clusterId: `c-${n}`, state: '2', createTime: 1000 + n, ...overrides,
+      });
+      const all = [ks(1), ks(2), ks(3), ks(4, { accountId: 'other' })];
+      await store.write(async (tx) => {
+        for (const k of all) await tx.insertKeystore(k);
+      });
+      await assert.rejects(store.write((tx) => tx.insertKeystore(ks(1))));
+      assert.deepEqual(await store.read((tx) => tx.getKeystore(all[0].keystoreId)), all[0]);
+      assert.equal(await store.read((tx) => tx.getKeystore(randomUUID())), null);
+      assert.deepEqual(await store.read((tx) => tx.findKeystoreByAlias('acct', 'cn-north-4', 'ks-2')), all[1]);
+      assert.deepEqual(await store.read((tx) => tx.findKeystoreByCluster('acct', 'cn-north-4', 'c-3')), all[2]);
+      assert.equal(await store.read((tx) => tx.findKeystoreByCluster('acct', 'cn-north-4', 'c-4')), null);
+      assert.deepEqual(await store.read((tx) => tx.listKeystores('acct', 'cn-north-4', 1, 1)), { items: [all[1]], total: 3 });
+      assert.equal(await store.read((tx) => tx.countKeystores('other', 'cn-north-4')), 1);
+      await store.write((tx) => tx.updateKeystore({ ...all[0], state: '3' }));
+      assert.equal((await store.read((tx) => tx.getKeystore(all[0].keystoreId)))?.state, '3');
+      const inside = key({ keystoreId: all[1].keystoreId, materialExpires: 5000, importDigest: Buffer.from('sealed-digest') });
+      await store.write((tx) => tx.insertKey(inside));
+      assert.deepEqual(await store.read((tx) => tx.getKey(inside.keyId)), inside);
+      assert.equal(await store.read((tx) => tx.countKeysInKeystore(all[1].keystoreId)), 1);
+      assert.equal(await store.read((tx) => tx.countKeysInKeystore(all[2].keystoreId)), 0);
+      await store.write((tx) => tx.deleteKeystore(all[2].keystoreId));
+      assert.equal(await store.read((tx) => tx.getKeystore(all[2].keystoreId)), null);
+    }));
+
+    test('imported material: keys whose material expired (enabled or disabled only); all versions deleted at once', withStore(async (store) => {
+      const due = key({ origin: 'external', materialExpires: 2000 });
+      const disabled = key({ origin: 'external', materialExpires: 1500, state: '3' });
+      const later = key({ origin: 'external', materialExpires: 9000 });
+      const pending = key({ origin: 'external', materialExpires: 1000, state: '5', materialVersion: 0 });
+      await store.write(async (tx) => {
+        for (const k of [due, disabled, later, pending]) await tx.insertKey(k);
+        for (const version of [1, 2]) await tx.insertMaterial({ keyId: due.keyId, version, sealed: Buffer.from([version]), createdAt: 1 });
+      });
+      assert.deepEqual(await store.read((tx) => tx.keysWithExpiredMaterial(2000, 10)), [disabled.keyId, due.keyId]);
+      await store.write((tx) => tx.deleteMaterials(due.keyId));
+      assert.deepEqual(await store.read(async (tx) => [await tx.getMaterial(due.keyId, 1), await tx.getMaterial(due.keyId, 2)]), [null, null]);
     }));
 
     // Reads may be served from memory (SQLite remembers rows until data_version moves): a

@@ -1,4 +1,4 @@
-import type { Account, AccessKey, AuditEvent, AuditFilter, Grant, Key, KeyAlias, KeyMaterial, Page, Project, Tag, TagFilter, Token, User } from '../core/model.ts';
+import type { Account, AccessKey, AuditEvent, AuditFilter, Grant, Key, KeyAlias, KeyMaterial, Keystore, Page, Project, Tag, TagFilter, Token, User } from '../core/model.ts';
 
 /**
  * The narrow store interface every driver implements (SQLite, PostgreSQL). Nothing above it
@@ -87,6 +87,22 @@ export interface Tx {
 
   insertMaterial(material: KeyMaterial): Promise<void>;
   getMaterial(keyId: string, version: number): Promise<KeyMaterial | null>;
+  /** Removes every material version of the key (delete-imported-key-material, expiry). */
+  deleteMaterials(keyId: string): Promise<void>;
+  /** Keys in enabled or disabled state whose imported material expired at or before now. */
+  keysWithExpiredMaterial(now: number, limit: number): Promise<string[]>;
+
+  insertKeystore(keystore: Keystore): Promise<void>;
+  /** `lock` serialises the writers of that key store until commit (as getKey's). */
+  getKeystore(keystoreId: string, options?: { lock?: boolean }): Promise<Keystore | null>;
+  findKeystoreByAlias(accountId: string, region: string, alias: string): Promise<Keystore | null>;
+  findKeystoreByCluster(accountId: string, region: string, clusterId: string): Promise<Keystore | null>;
+  listKeystores(accountId: string, region: string, offset: number, limit: number): Promise<Page<Keystore>>;
+  countKeystores(accountId: string, region: string): Promise<number>;
+  updateKeystore(keystore: Keystore): Promise<void>;
+  deleteKeystore(keystoreId: string): Promise<void>;
+  /** Keys (in any state, until their deletion is final) living in the key store. */
+  countKeysInKeystore(keystoreId: string): Promise<number>;
 
   /** Inserts the grant and moves its key's grants version. */
   insertGrant(grant: Grant): Promise<void>;

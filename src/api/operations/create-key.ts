@@ -30,6 +30,7 @@ export default defineOperation({
       origin: (body.origin as 'kms' | 'external' | undefined) ?? 'kms',
       // Tags with the key, in the same transaction (an empty list is no tags).
       ...(Array.isArray(body.tags) && body.tags.length === 0 ? {} : body.tags !== undefined && { tags: checkTagList(body.tags) }),
+      keystoreId: body.keystore_id as string | undefined,
     };
     // Asymmetric and HMAC material is made before the write (RSA generation is slow, and async).
     const material = await prepareKeyMaterial(caller, input);

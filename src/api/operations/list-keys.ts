@@ -19,11 +19,11 @@ export default defineOperation({
   },
   required: [],
   response: obj({ keys: arr(str), key_details: arr(KEY_DETAILS_SCHEMA), ...PAGE_SCHEMA }),
-  async handle({ store, caller }, body) {
+  async handle({ store, caller, clock }, body) {
     const request = pageRequest(body.limit as string | undefined, body.marker as string | undefined, DECISIONS.listKeysMaxLimit);
     // As on the real service, key_spec defaults to AES_256; "ALL" lists every spec.
     const filter = { state: body.key_state as string | undefined, spec: (body.key_spec as string | undefined) ?? 'AES_256' };
-    const page = await store.read((tx) => listKeys(tx, caller, filter, request));
+    const page = await store.read((tx) => listKeys(tx, caller, filter, request, clock.now()));
     return { keys: page.items.map((k) => k.keyId), key_details: page.items.map(keyDetails), ...pageInfo(page, request) };
   },
 });
