@@ -1,13 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config.ts';
 import { StartError } from '../root-key.ts';
-import { printAudit } from './audit.ts';
-import { call } from './call.ts';
-import { datakey, decrypt, encrypt, random } from './crypto.ts';
-import { grants } from './grants.ts';
-import { keys } from './keys.ts';
-import { openapi } from './openapi.ts';
-import { serve } from './serve.ts';
 
 const SERVE_USAGE = `usage: kmsd serve [--host H] [--port P] [--data-dir DIR] [--identities FILE] [--region R]
                   [--store sqlite|postgres://...] [--root-key-file FILE] [--max-grants-per-key N]
@@ -41,18 +34,21 @@ const helpOr = (usage: string, run: (argv: string[]) => Promise<void>) => async 
   await run(argv);
 };
 
-/** The subcommands, by name: one file each under src/cli/. */
+/**
+ * The subcommands, by name: one file each under src/cli/, loaded when used (the client
+ * commands do not load the server).
+ */
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
-  serve: helpOr(SERVE_USAGE, serve),
-  audit: helpOr(AUDIT_USAGE, (argv) => printAudit(argv, process.env, process.stdout)),
-  keys,
-  grants,
-  encrypt,
-  decrypt,
-  datakey,
-  random,
-  call,
-  openapi,
+  serve: helpOr(SERVE_USAGE, async (argv) => (await import('./serve.ts')).serve(argv)),
+  audit: helpOr(AUDIT_USAGE, async (argv) => (await import('./audit.ts')).printAudit(argv, process.env, process.stdout)),
+  keys: async (argv) => (await import('./keys.ts')).keys(argv),
+  grants: async (argv) => (await import('./grants.ts')).grants(argv),
+  encrypt: async (argv) => (await import('./crypto.ts')).encrypt(argv),
+  decrypt: async (argv) => (await import('./crypto.ts')).decrypt(argv),
+  datakey: async (argv) => (await import('./crypto.ts')).datakey(argv),
+  random: async (argv) => (await import('./crypto.ts')).random(argv),
+  call: async (argv) => (await import('./call.ts')).call(argv),
+  openapi: async (argv) => (await import('./openapi.ts')).openapi(argv),
 };
 
 function version(): string {
