@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OPERATIONS } from '../src/api/routes.ts';
-import { renderClientModule } from '../src/client/generate.ts';
+import { methodName, renderClientModule } from '../src/client/generate.ts';
 import { hex, startWorld, type World } from './harness.ts';
 import { ROOT, buildClient, consumerProject, run, systemNode, tsc } from './support/built-client.ts';
 
@@ -24,6 +24,9 @@ test('src/client/operations.ts is exactly what the operation definitions generat
   assert.equal(readFileSync(join(ROOT, 'src/client/operations.ts'), 'utf8'), renderClientModule(OPERATIONS));
   const generated = readFileSync(join(ROOT, 'src/client/operations.ts'), 'utf8');
   for (const op of OPERATIONS) assert.ok(generated.includes(`"name":"${op.name}"`), op.name);
+  // The built declarations are those of this module (build:client regenerates before building).
+  const declared = readFileSync(join(ROOT, 'dist/client/operations.d.ts'), 'utf8');
+  for (const op of OPERATIONS) assert.ok(declared.includes(`${methodName(op.name)}(input`), op.name);
 });
 
 test('the built client depends on nothing but node: modules (no server code, no Fastify)', () => {
