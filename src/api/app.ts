@@ -20,6 +20,7 @@ import { validationError } from './validation.ts';
 import type { Services } from './services.ts';
 import { versionDocument, versionsDocument } from './versions.ts';
 import { registerConsole } from './console.ts';
+import { openApiDocument } from './openapi.ts';
 
 /** How often Node checks the header and request deadlines. */
 const deadlineCheck = (config: Config): number => Math.min(1000, config.headerTimeout);
@@ -179,6 +180,9 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   registerConsole(app);
 
   app.get('/', async () => versionsDocument(publicUrl()));
+  // The OpenAPI document of every route, without authentication (like the version documents).
+  const openApi = JSON.stringify(openApiDocument());
+  app.get('/openapi.json', (_request, reply) => reply.type('application/json; charset=utf-8').send(openApi));
   app.get('/:version_id', async (request) => {
     const { version_id } = request.params as { version_id: string };
     if (version_id !== 'v1.0') throw kms('KMS.0201');

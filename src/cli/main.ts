@@ -1,29 +1,73 @@
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config.ts';
 import { StartError } from '../root-key.ts';
-import { printAudit } from './audit.ts';
-import { serve } from './serve.ts';
 
-const USAGE = `usage: kmsd serve [--host H] [--port P] [--data-dir DIR] [--identities FILE] [--region R]
+const SERVE_USAGE = `usage: kmsd serve [--host H] [--port P] [--data-dir DIR] [--identities FILE] [--region R]
                   [--store sqlite|postgres://...] [--root-key-file FILE] [--max-grants-per-key N]
                   [--max-keys N] [--body-limit BYTES] [--log-level LEVEL]
                   [--rate-limit N] [--header-timeout MS] [--request-timeout MS] [--keep-alive-timeout MS]
-       kmsd audit [--data-dir DIR | --store postgres://...] [--key KEY_ID] [--principal ID] [--since ISO-TIME]
 Every flag is also an environment variable: KMSD_HOST, KMSD_PORT, KMSD_DATA_DIR, ...
 The root key may also be given as KMSD_ROOT_KEY (base64 of 32 bytes).`;
 
-/** The subcommands, by name: one file each under src/cli/. */
-const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
-  serve,
-  audit: (argv) => printAudit(argv, process.env, process.stdout),
+const AUDIT_USAGE = `usage: kmsd audit [--data-dir DIR | --store postgres://...] [--key KEY_ID] [--principal ID] [--since ISO-TIME]
+Prints the audit trail, oldest first, one JSON object a line.`;
+
+const USAGE = `usage: kmsd <command> [flags]     (kmsd <command> --help for its flags)
+server:
+  serve                     serve the KMS API
+  audit                     print the audit trail of a store
+  openapi                   print the OpenAPI 3.1 document
+client (of a running kmsd, or Huawei Cloud KMS with --endpoint):
+  keys list|create|describe|enable|disable|delete|cancel-delete
+  grants list|list-retirable|create|revoke|retire
+  encrypt | decrypt         text through encrypt-data / decrypt-data (stdin/stdout or files)
+  datakey                   a new data key
+  random                    random bytes
+  call <operation> '<json>' any operation
+  --version                 the version of kmsd`;
+
+const helpOr = (usage: string, run: (argv: string[]) => Promise<void>) => async (argv: string[]) => {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${usage}\n`);
+    return;
+  }
+  await run(argv);
 };
+
+/**
+ * The subcommands, by name: one file each under src/cli/, loaded when used (the client
+ * commands do not load the server).
+ */
+const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
+  serve: helpOr(SERVE_USAGE, async (argv) => (await import('./serve.ts')).serve(argv)),
+  audit: helpOr(AUDIT_USAGE, async (argv) => (await import('./audit.ts')).printAudit(argv, process.env, process.stdout)),
+  keys: async (argv) => (await import('./keys.ts')).keys(argv),
+  grants: async (argv) => (await import('./grants.ts')).grants(argv),
+  encrypt: async (argv) => (await import('./crypto.ts')).encrypt(argv),
+  decrypt: async (argv) => (await import('./crypto.ts')).decrypt(argv),
+  datakey: async (argv) => (await import('./crypto.ts')).datakey(argv),
+  random: async (argv) => (await import('./crypto.ts')).random(argv),
+  call: async (argv) => (await import('./call.ts')).call(argv),
+  openapi: async (argv) => (await import('./openapi.ts')).openapi(argv),
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   try {
+    if (command === '--version' || command === '-v' || command === 'version') {
+      process.stdout.write(`kmsd ${version()}\n`);
+      return;
+    }
     const run = command === undefined ? undefined : COMMANDS[command];
     if (run) return await run(rest);
-    process.stderr.write(`${USAGE}\n`);
-    process.exitCode = command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+    const asked = command === 'help' || command === '--help' || command === '-h';
+    (asked ? process.stdout : process.stderr).write(`${command === undefined || asked ? '' : `kmsd: unknown command "${command}"\n`}${USAGE}\n`);
+    process.exitCode = command === undefined || asked ? 0 : 2;
   } catch (error) {
     if (error instanceof ConfigError || error instanceof StartError) {
       process.stderr.write(`kmsd: ${error.message}\n`);

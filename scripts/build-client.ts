@@ -1,0 +1,53 @@
+// Builds kmsd/client (npm run build:client): regenerates src/client/operations.ts from the
+// operation definitions, bundles the client into dist/client/index.js (ESM for Node >= 20,
+// no dependency) and writes its declarations (dist/client/*.d.ts). Files whose content is
+// unchanged are left alone, so a build never removes what another process is reading.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { OPERATIONS } from '../src/api/routes.ts';
+import { renderClientModule } from '../src/client/generate.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const out = join(root, 'dist/client');
+const source = join(root, 'src/client');
+
+/** Writes a file unless it already has this content. */
+function put(path: string, text: string): void {
+  if (existsSync(path) && readFileSync(path, 'utf8') === text) return;
+  writeFileSync(path, text);
+}
+
+put(join(source, 'operations.ts'), renderClientModule(OPERATIONS));
+mkdirSync(out, { recursive: true });
+const bundle = await build({
+  entryPoints: [join(source, 'index.ts')],
+  outfile: join(out, 'index.js'),
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  logLevel: 'warning',
+  legalComments: 'none',
+  write: false,
+});
+for (const file of bundle.outputFiles) put(file.path, file.text);
+
+const declarations = mkdtempSync(join(tmpdir(), 'kmsd-client-dts-'));
+try {
+  execFileSync(join(root, 'node_modules/.bin/tsc'), [
+    '--ignoreConfig', '--declaration', '--emitDeclarationOnly', '--outDir', declarations, '--rootDir', source,
+    '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--strict', '--skipLibCheck',
+    '--allowImportingTsExtensions', '--types', 'node',
+    ...readdirSync(source).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && f !== 'generate.ts').map((f) => join(source, f)),
+  ], { stdio: 'inherit' });
+  // The declarations name their neighbours as .js, which TypeScript resolves to the .d.ts files.
+  for (const file of readdirSync(declarations).filter((f) => f.endsWith('.d.ts'))) {
+    put(join(out, file), readFileSync(join(declarations, file), 'utf8').replace(/(from\s+['"]\.\/[\w.-]+)\.ts(['"])/g, '$1.js$2'));
+  }
+} finally {
+  rmSync(declarations, { recursive: true, force: true });
+}

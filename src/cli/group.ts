@@ -1,0 +1,24 @@
+import { UsageError, failure } from './connect.ts';
+
+/** A command group (kmsd keys ..., kmsd grants ...): dispatches its subcommands; --help prints the group's help. */
+export function group(name: string, help: string, subcommands: Record<string, (argv: string[]) => Promise<void>>) {
+  return async (argv: string[]): Promise<void> => {
+    const [sub, ...rest] = argv;
+    if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
+      process.stdout.write(`${help}\n`);
+      if (sub === undefined) process.exitCode = 2;
+      return;
+    }
+    const run = subcommands[sub];
+    if (!run) {
+      process.exitCode = failure(new UsageError(`unknown command "${name} ${sub}" (kmsd ${name} --help lists them)`));
+      return;
+    }
+    // A subcommand's --help prints the group's help, which describes every subcommand.
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(`${help}\n`);
+      return;
+    }
+    await run(rest);
+  };
+}

@@ -1,0 +1,84 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openApiDocument } from '../src/api/openapi.ts';
+import { startWorld, type World } from './harness.ts';
+import { ROOT, buildClient, consumerProject, run, systemNode } from './support/built-client.ts';
+
+/** The README's client, CLI and OpenAPI examples, run as written (endpoint and credentials filled in). */
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+let world: World;
+let consumer: string;
+let shims: string;
+before(async () => {
+  buildClient();
+  consumer = consumerProject();
+  // `npx kmsd` in the examples is this checkout's binary.
+  shims = join(consumer, 'bin');
+  mkdirSync(shims);
+  writeFileSync(join(shims, 'kmsd'), `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, 'bin/kmsd.js')}" "$@"\n`);
+  chmodSync(join(shims, 'kmsd'), 0o755);
+  world = await startWorld();
+});
+after(async () => {
+  await world.close();
+  rmSync(consumer, { recursive: true, force: true });
+});
+
+/** The code blocks of one README section, in order. */
+function blocks(heading: string, lang: string): string[] {
+  const start = README.indexOf(`\n## ${heading}`);
+  assert.ok(start >= 0, heading);
+  const end = README.indexOf('\n## ', start + 1);
+  const section = README.slice(start, end);
+  return [...section.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]);
+}
+
+const shell = (script: string, env: Record<string, string> = {}) =>
+  run('/bin/bash', ['-e', '-o', 'pipefail', '-c', script.replaceAll('npx kmsd', 'kmsd')], { PATH: `${shims}:${process.env.PATH}`, HOME: consumer, KMSD_PROFILES_FILE: join(consumer, 'none.json'), ...env }, consumer);
+
+test('the client example runs on Node 20 against kmsd', async () => {
+  const [example] = blocks('The TypeScript client', 'js');
+  const alice = world.users.alice;
+  writeFileSync(join(consumer, 'example.mjs'), example);
+  const r = await run(systemNode() ?? process.execPath, [join(consumer, 'example.mjs')], {
+    KMSD_ENDPOINT: world.url, HUAWEICLOUD_SDK_AK: alice.ak, HUAWEICLOUD_SDK_SK: alice.sk, GRANTEE: world.users.gina.id,
+  });
+  assert.equal(r.stderr, '');
+  assert.match(r.stdout, /^card 4111\n[0-9a-f]{64} \[ 'describe-key', 'retire-grant' \]\n404 KMS\.0207 The key does not exist\.\n$/);
+});
+
+test('the command line example runs as written', async () => {
+  const [example] = blocks('The command line', 'sh');
+  const alice = world.users.alice;
+  const script = example.replace('<AK>', alice.ak).replace('<SK>', alice.sk).replace('<user id>', world.users.gina.id);
+  const r = await shell(script, { KMSD_ENDPOINT: world.url });
+  assert.equal(r.stderr, '');
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /^card 4111$/m);
+  assert.match(r.stdout, /^key_alias +orders$/m);
+  assert.match(r.stdout, /^key_state +4 \(pending-deletion\)$/m);
+});
+
+test('the profiles file example works with kmsd', async () => {
+  const [example] = blocks('The command line', 'json');
+  const alice = world.users.alice;
+  const text = example.replaceAll('http://127.0.0.1:8080', world.url).replace('<AK>', alice.ak).replace('<SK>', alice.sk)
+    .replace('"admin"', JSON.stringify(alice.name)).replace('<password>', alice.password).replace('"dev"', JSON.stringify(alice.account));
+  writeFileSync(join(consumer, 'profiles.json'), text);
+  assert.deepEqual(Object.keys(JSON.parse(text)), ['default', 'cloud', 'login']);
+  for (const args of ['kmsd keys list -o json', 'kmsd keys list -o json --profile login']) {
+    const r = await shell(args, { KMSD_PROFILES_FILE: join(consumer, 'profiles.json') });
+    assert.deepEqual([r.status, r.stderr, Array.isArray(JSON.parse(r.stdout))], [0, '', true], args);
+  }
+});
+
+test('the OpenAPI example: the served document and kmsd openapi', async () => {
+  const [example] = blocks('OpenAPI', 'sh');
+  const r = await shell(example.replaceAll('http://127.0.0.1:8080', world.url));
+  assert.equal(r.stderr, '');
+  const doc = openApiDocument() as { paths: Record<string, unknown> };
+  assert.equal(r.stdout, `${Object.keys(doc.paths).length}\n`);
+  assert.equal(readFileSync(join(consumer, 'openapi.json'), 'utf8'), `${JSON.stringify(doc, null, 2)}\n`);
+});
