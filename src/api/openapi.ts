@@ -103,7 +103,7 @@ function operationDocument(op: Operation): Schema {
     ...(parameters.length > 0 && { parameters }),
     ...(hasBody && { requestBody: { required: true, content: json(body) } }),
     responses: {
-      ...(statusOf(op) === 204 ? { 204: { description: 'Done (no body)' } } : { 200: answer('Success', op.response) }),
+      ...(statusOf(op) === 204 ? { 204: { description: 'Done (no body)' } } : { [statusOf(op)]: answer(statusOf(op) === 201 ? 'Created' : 'Success', op.response) }),
       ...KMS_ERRORS,
     },
     security: SECURITY,
