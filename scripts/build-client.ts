@@ -14,6 +14,8 @@ import { renderClientModule } from '../src/client/generate.ts';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const out = join(root, 'dist/client');
 const source = join(root, 'src/client');
+// The client's own modules, and the one signing module it shares with the server.
+const DECLARED = ['client', 'signing'];
 
 /** Writes a file unless it already has this content. */
 function put(path: string, text: string): void {
@@ -39,14 +41,19 @@ for (const file of bundle.outputFiles) put(file.path, file.text);
 const declarations = mkdtempSync(join(tmpdir(), 'kmsd-client-dts-'));
 try {
   execFileSync(join(root, 'node_modules/.bin/tsc'), [
-    '--ignoreConfig', '--declaration', '--emitDeclarationOnly', '--outDir', declarations, '--rootDir', source,
+    '--ignoreConfig', '--declaration', '--emitDeclarationOnly', '--outDir', declarations, '--rootDir', join(root, 'src'),
     '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--strict', '--skipLibCheck',
     '--allowImportingTsExtensions', '--types', 'node',
-    ...readdirSync(source).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && f !== 'generate.ts').map((f) => join(source, f)),
+    ...DECLARED.flatMap((dir) => readdirSync(join(root, 'src', dir))
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && f !== 'generate.ts').map((f) => join(root, 'src', dir, f))),
   ], { stdio: 'inherit' });
   // The declarations name their neighbours as .js, which TypeScript resolves to the .d.ts files.
-  for (const file of readdirSync(declarations).filter((f) => f.endsWith('.d.ts'))) {
-    put(join(out, file), readFileSync(join(declarations, file), 'utf8').replace(/(from\s+['"]\.\/[\w.-]+)\.ts(['"])/g, '$1.js$2'));
+  for (const dir of DECLARED) {
+    mkdirSync(join(root, 'dist', dir), { recursive: true });
+    for (const file of readdirSync(join(declarations, dir)).filter((f) => f.endsWith('.d.ts'))) {
+      const text = readFileSync(join(declarations, dir, file), 'utf8').replace(/(from\s+['"]\.\.?\/[\w./-]+)\.ts(['"])/g, '$1.js$2');
+      put(join(root, 'dist', dir, file), text);
+    }
   }
 } finally {
   rmSync(declarations, { recursive: true, force: true });

@@ -1,4 +1,7 @@
-import { createHash, createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createHash, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { canonicalQuery, canonicalUri, decode, rfc3986, sign } from '../signing/sdk-hmac-sha256.ts';
+
+export { ALGORITHM, canonicalQuery, canonicalUri, rfc3986, sign } from '../signing/sdk-hmac-sha256.ts';
 
 /**
  * SDK-HMAC-SHA256, the AK/SK request signature of the Huawei Cloud SDKs (reference §9.4).
@@ -6,7 +9,6 @@ import { createHash, createHmac, timingSafeEqual, type KeyObject } from 'node:cr
  * exactly the headers the request's SignedHeaders names, and compares signatures in
  * constant time.
  */
-export const ALGORITHM = 'SDK-HMAC-SHA256';
 /** The gateway's clock-skew window. */
 export const MAX_SKEW_MS = 15 * 60 * 1000;
 
@@ -22,43 +24,6 @@ export function parseAuthorization(header: string): ParsedAuthorization | null {
   const m = AUTHORIZATION.exec(header);
   if (!m) return null;
   return { accessKey: m[1], signedHeaders: m[2].split(';'), signature: m[3].toLowerCase() };
-}
-
-/** RFC 3986: unreserved characters stay, every other byte becomes %XX (upper-case hex). */
-export function rfc3986(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
-function decode(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
-}
-
-// A path of unreserved characters only (every KMS path) is its own encoding.
-const UNRESERVED_PATH = /^[A-Za-z0-9\-._~/]*$/;
-
-export function canonicalUri(path: string): string {
-  if (UNRESERVED_PATH.test(path)) return path.endsWith('/') ? path : `${path}/`;
-  const encoded = path.split('/').map((segment) => rfc3986(decode(segment))).join('/');
-  return encoded.endsWith('/') ? encoded : `${encoded}/`;
-}
-
-export function canonicalQuery(rawQuery: string): string {
-  if (rawQuery === '') return '';
-  const pairs = rawQuery
-    .split('&')
-    .filter((part) => part !== '')
-    .map((part) => {
-      const eq = part.indexOf('=');
-      const name = eq < 0 ? part : part.slice(0, eq);
-      const value = eq < 0 ? '' : part.slice(eq + 1);
-      return [rfc3986(decode(name)), rfc3986(decode(value))] as const;
-    });
-  pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
-  return pairs.map(([n, v]) => `${n}=${v}`).join('&');
 }
 
 export interface SignableRequest {
@@ -112,11 +77,6 @@ export function canonicalRequest(request: SignableRequest, signedHeaders: string
   return [
     request.method.toUpperCase(), uri(path), canonicalQuery(query), headers, signedHeaders.join(';'), payloadHash(request),
   ].join('\n');
-}
-
-export function sign(secretKey: string | KeyObject, sdkDate: string, canonical: string): string {
-  const stringToSign = `${ALGORITHM}\n${sdkDate}\n${createHash('sha256').update(canonical).digest('hex')}`;
-  return createHmac('sha256', secretKey).update(stringToSign).digest('hex');
 }
 
 /**
