@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { kms } from './errors.ts';
 import type { KeyFilter, Tx } from '../store/store.ts';
-import { requireKeyUse, requireOwnerSide } from './access.ts';
+import { requireAction, requireKeyUse, requireOwnerSide } from './access.ts';
 import { DECISIONS } from './decisions.ts';
 import { KeyState, type Caller, type Key, type KeyStateValue, type Page } from './model.ts';
 import type { PageRequest } from './paging.ts';
@@ -55,7 +55,10 @@ export interface NewKey {
 }
 
 export async function createKey(tx: Tx, caller: Caller, input: NewKey, rootKey: RootKey, limits: KeyLimits, now: number): Promise<Key> {
-  if (!caller.mayAct) throw kms(DECISIONS.callerMayNot);
+  // Huawei lists kms:cmk:create on the KeyId resource with kms:KeySpec, kms:KeyUsage and
+  // kms:KeyOrigin: the key to be made, which has no id yet.
+  const made = { keyId: null, accountId: caller.accountId, region: caller.region, spec: input.spec, usage: input.usage, origin: input.origin, tags: {} };
+  if (!caller.allows(made)) throw kms(DECISIONS.callerMayNot);
   if (isDefaultAlias(input.alias) && !input.defaultKey) throw kms('KMS.1101');
   if (!(input.spec in KEY_SPECS)) throw kms('KMS.1110');
   if (input.usage !== 'ENCRYPT_DECRYPT') throw kms('KMS.1115');
@@ -94,7 +97,7 @@ export async function describeKey(tx: Tx, caller: Caller, keyId: string, now: nu
 }
 
 export async function listKeys(tx: Tx, caller: Caller, filter: KeyFilter, page: PageRequest): Promise<Page<Key>> {
-  if (!caller.mayAct) throw kms(DECISIONS.callerMayNot);
+  requireAction(caller);
   return tx.listKeys(caller.accountId, caller.region, filter, page.offset, page.limit);
 }
 
@@ -104,7 +107,7 @@ export async function listKeys(tx: Tx, caller: Caller, filter: KeyFilter, page: 
  */
 export async function loadForChange(tx: Tx, caller: Caller, keyId: string, now: number): Promise<Key> {
   const key = await loadKey(tx, keyId, now, true);
-  requireOwnerSide(caller, key);
+  await requireOwnerSide(tx, caller, key);
   if (key.defaultKey) throw kms(DECISIONS.defaultKey);
   return key;
 }

@@ -204,6 +204,11 @@ export class SqlTx implements Tx {
     return rows.map((r) => String(r.key_id));
   }
 
+  // Provisional: replaced by the tags table at merge (the tags branch stores them).
+  async keyTags(_keyId: string): Promise<Record<string, string>> {
+    return {};
+  }
+
   async insertMaterial(m: KeyMaterial): Promise<void> {
     await this.db.run('INSERT INTO key_materials (key_id, version, sealed, created_at) VALUES ($1, $2, $3, $4)', [
       m.keyId, m.version, m.sealed, m.createdAt,

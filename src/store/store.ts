@@ -84,6 +84,8 @@ export interface Tx {
   deleteKey(keyId: string): Promise<void>;
   keysDueForDeletion(now: number, limit: number): Promise<string[]>;
   keysDueForRotation(now: number, limit: number): Promise<string[]>;
+  /** The key's tags, tag key to value ({} when it has none): identity policies test g:ResourceTag/<tag-key>. */
+  keyTags(keyId: string): Promise<Record<string, string>>;
 
   insertMaterial(material: KeyMaterial): Promise<void>;
   getMaterial(keyId: string, version: number): Promise<KeyMaterial | null>;
