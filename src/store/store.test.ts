@@ -103,6 +103,12 @@ for (const driver of DRIVERS) {
       assert.equal(await store.read((tx) => tx.getMaterial(k.keyId, 1)), null);
     }));
 
+    test('a key without tags has none (keyTags; the tags table replaces the provisional answer at merge)', withStore(async (store) => {
+      const k = key();
+      await store.write((tx) => tx.insertKey(k));
+      assert.deepEqual(await store.read((tx) => tx.keyTags(k.keyId)), {});
+    }));
+
     test('a write that fails changes nothing', withStore(async (store) => {
       const k = key();
       await assert.rejects(store.write(async (tx) => {
