@@ -1,10 +1,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { testConfig } from '../src/config.ts';
+import { startServer } from '../src/server.ts';
 import { IdentitiesError, parseIdentities } from '../src/identities.ts';
 import { SqlTx } from '../src/store/sql-tx.ts';
-import { ERR, hex, newGrant, newKey, startWorld, type TestUser, type World } from './harness.ts';
+import { Client, ERR, hex, newGrant, newKey, startWorld, worldIdentities, type TestUser, type World } from './harness.ts';
 
 /**
  * Issue #13 item 6: identity policies as Huawei writes them, through the real server. Each row
@@ -239,5 +244,44 @@ describe('policy documents are checked when the identities file is read', () => 
   test('a valid document is kept as written', () => {
     const policy = doc(allow(['kms:cmk:*'], { Resource: 'kms:*:*:KeyId:*', Condition: { 'ForAnyValue:StringLikeIfExists': { 'g:ResourceTag/env': 'p*' } } }));
     assert.deepEqual(parseIdentities(file([policy])).accounts[0].users[1].policies, [policy]);
+  });
+});
+
+describe('a refusal says which statement refused, in the log', () => {
+  test('info line "identity policy refused the call" names the statement; the 403 body stays the documented one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmsd-policy-log-'));
+    const { path, users: people } = worldIdentities(dir);
+    const file = JSON.parse(readFileSync(path, 'utf8'));
+    const alice = file.accounts[0].users.find((u: { name: string }) => u.name === 'alice');
+    alice.policies = ['kms:*:*', doc({ Sid: 'NoEncrypt', Effect: 'Deny', Action: ['kms:cmk:encryptData'] })];
+    writeFileSync(path, JSON.stringify(file));
+    const lines: Array<Record<string, unknown>> = [];
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split('\n')) if (line) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const server = await startServer(testConfig({ dataDir: dir, identities: path, port: 0 }), { logger: pino({ level: 'info' }, stream) });
+    try {
+      const client = new Client({ url: server.url } as World, people.alice, 'aksk');
+      const keyId = await newKey(client);
+      const r = await client.kms('encrypt-data', { key_id: keyId, plain_text: 'secret words' });
+      assert.deepEqual([r.status, r.body], [403, DENIED]);
+      const nobody = new Client({ url: server.url } as World, people.nobody, 'aksk');
+      assert.equal((await nobody.kms('list-keys', {})).status, 403);
+      const refusals = lines.filter((l) => l.msg === 'identity policy refused the call');
+      assert.deepEqual(
+        refusals.map(({ operation, user, account, key_id, policy, level }) => ({ operation, user, account, key_id, policy, level })),
+        [
+          { operation: 'encrypt-data', user: 'alice', account: 'acme', key_id: keyId, policy: 'denied by policies[1].Statement[0] (Sid "NoEncrypt")', level: 30 },
+          { operation: 'list-keys', user: 'nobody', account: 'acme', key_id: null, policy: 'no statement allows kms:cmk:list', level: 30 },
+        ],
+      );
+      assert.ok(!lines.some((l) => JSON.stringify(l).includes('secret words')), 'no plaintext in the log');
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
