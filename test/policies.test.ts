@@ -279,6 +279,15 @@ describe('a refusal says which statement refused, in the log', () => {
         ],
       );
       assert.ok(!lines.some((l) => JSON.stringify(l).includes('secret words')), 'no plaintext in the log');
+      // The token lists a document as a custom policy, by its place (the SDKs read role names as strings).
+      const token = await fetch(`${server.url}/v3/auth/tokens`, {
+        method: 'POST',
+        body: JSON.stringify({ auth: {
+          identity: { methods: ['password'], password: { user: { name: 'alice', password: people.alice.password, domain: { name: 'acme' } } } },
+          scope: { project: { id: people.alice.projectId } },
+        } }),
+      });
+      assert.deepEqual((await token.json()).token.roles, [{ name: 'kms:*:*', id: '0' }, { name: 'custom_policy_1', id: '1' }]);
     } finally {
       await server.close();
       rmSync(dir, { recursive: true, force: true });
