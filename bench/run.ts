@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -170,6 +170,19 @@ async function main(): Promise<void> {
       url, kind: 'fixed', method: 'POST', path: encryptPath, body: encryptBody,
       headers: signedHeaders(kmsd.url, 'POST', encryptPath, ids.grantee, { 'Content-Type': 'application/json' }, encryptBody),
     }));
+    // sign / verify: IAM only (grants cannot name them), so the key owner signs, with AK/SK like encrypt-data.
+    const signKey = (await call(kmsd.url, ownerToken, ids.owner.projectId, 'create-key', { key_alias: 'bench-sign', key_spec: 'EC_P256' })).key_info.key_id;
+    const digest = createHash('sha256').update('bench').digest('base64');
+    const signBody = JSON.stringify({ key_id: signKey, message: digest, signing_algorithm: 'ECDSA_SHA_256', message_type: 'DIGEST' });
+    const signature = (await call(kmsd.url, ownerToken, ids.owner.projectId, 'sign', JSON.parse(signBody))).signature;
+    const verifyBody = JSON.stringify({ key_id: signKey, message: digest, signature, signing_algorithm: 'ECDSA_SHA_256', message_type: 'DIGEST' });
+    for (const [op, body] of [['sign', signBody], ['verify', verifyBody]] as const) {
+      const path = `/v1.0/${ids.owner.projectId}/kms/${op}`;
+      await both(`${op} EC_P256 ECDSA_SHA_256 DIGEST, owner, AK/SK`, (url) => ({
+        url, kind: 'fixed', method: 'POST', path, body,
+        headers: signedHeaders(kmsd.url, 'POST', path, ids.owner, { 'Content-Type': 'application/json' }, body),
+      }));
+    }
     await both('describe-key, grantee, token', (url) => ({
       url, kind: 'fixed', method: 'POST', path: `/v1.0/${ids.grantee.projectId}/kms/describe-key`,
       headers: { 'content-type': 'application/json', 'x-auth-token': granteeToken }, body: JSON.stringify({ key_id: keyId }),

@@ -22,7 +22,7 @@ if (!process.env.KMSD_TEST_POSTGRES_URL) {
   process.exit(2);
 }
 
-const SUITES = ['test/crash.test.ts', 'test/fuzz.test.ts', 'test/auth-matrix.test.ts', 'test/limits.test.ts'];
+const SUITES = ['test/crash.test.ts', 'test/fuzz.test.ts', 'test/auth-matrix.test.ts', 'test/limits.test.ts', 'test/attacks.test.ts', 'test/identities-removed.test.ts'];
 const started = Date.now();
 const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...SUITES], {
   env: { ...process.env, KMSD_CRASH_CYCLES: values.cycles, KMSD_FUZZ_RUNS: values['fuzz-runs'] },
@@ -65,6 +65,10 @@ ${line(/generated requests/).join('\n') || 'not run'}
 
 ${line(/operations$/).length} refusal kinds × ${line(/operations$/)[0] ?? '? operations'} each, store unchanged and one denied record each.
 ${line(/^\s*ℹ RSS/).join('\n')}
+
+### Attacks of issue #11, replayed
+
+${line(/^\s*ℹ attack:/).map((l) => `- ${l.replace(/^attack:\s*/, '')}`).join('\n') || 'not run'}
 <!-- TORTURE RESULTS END -->`;
 
 if (!values['no-write']) {

@@ -71,8 +71,8 @@ const OPTIONS = {
   'keep-alive-timeout': { type: 'string', env: 'KMSD_KEEP_ALIVE_TIMEOUT', default: '65000' },
   'node-sdk-error-fields': { type: 'string', env: 'KMSD_NODE_SDK_ERROR_FIELDS', default: 'false' },
   'public-url': { type: 'string', env: 'KMSD_PUBLIC_URL', default: '' },
-  'audit-refusal-rate': { type: 'string', env: 'KMSD_AUDIT_REFUSAL_RATE', default: '10' },
-  'login-failures': { type: 'string', env: 'KMSD_LOGIN_FAILURES', default: '10' },
+  'audit-refusal-rate': { type: 'string', env: 'KMSD_AUDIT_REFUSAL_RATE', default: String(DECISIONS.auditRefusalsPerSecond) },
+  'login-failures': { type: 'string', env: 'KMSD_LOGIN_FAILURES', default: String(DECISIONS.loginFailuresPerMinute) },
   'legacy-envelopes': { type: 'string', env: 'KMSD_LEGACY_ENVELOPES', default: 'true' },
 } as const;
 

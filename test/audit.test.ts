@@ -69,6 +69,33 @@ describe('audit trail', () => {
     assert.deepEqual([last.operation, last.outcome, last.status, last.errorCode], ['revoke-grant', 'failed', 400, 'KMS.2501']);
   });
 
+  test('tag and alias changes are recorded with their key and status (204 / 201 / 200); their reads are not', async () => {
+    const alice = world.as('alice');
+    const keyId = await newKey(alice);
+    const other = await newKey(alice);
+    const p = world.users.alice.projectId;
+    const calls: Array<[string, string, unknown, number]> = [
+      ['POST', `/v1.0/${p}/kms/${keyId}/tags`, { tag: { key: 'a', value: '1' } }, 204],
+      ['POST', `/v1.0/${p}/kms/${keyId}/tags/action`, { action: 'create', tags: [{ key: 'b' }] }, 204],
+      ['DELETE', `/v1.0/${p}/kms/${keyId}/tags/a`, undefined, 204],
+      ['GET', `/v1.0/${p}/kms/${keyId}/tags`, undefined, 200],
+      ['POST', `/v1.0/${p}/kms/resource_instances/action`, { action: 'count' }, 200],
+      ['POST', `/v1.0/${p}/kms/aliases`, { key_id: keyId, alias: `audit-${keyId.slice(0, 8)}` }, 201],
+      ['GET', `/v1.0/${p}/kms/aliases?key_id=${keyId}`, undefined, 200],
+      ['POST', `/v1.0/${p}/kms/alias/associate`, { alias: `audit-${keyId.slice(0, 8)}`, target_key_id: other }, 200],
+      ['DELETE', `/v1.0/${p}/kms/aliases`, { key_id: other, aliases: [`audit-${keyId.slice(0, 8)}`] }, 204],
+      ['DELETE', `/v1.0/${p}/kms/${keyId}/tags/never`, undefined, 404],
+    ];
+    for (const [method, path, body, status] of calls) assert.equal((await alice.request(method, path, body)).status, status, `${method} ${path}`);
+    const seen = (await trail({ keyId })).map((e) => [e.operation, e.outcome, e.status]);
+    assert.deepEqual(seen, [
+      ['create-key', 'allowed', 200], ['create-kms-tag', 'allowed', 204], ['batch-create-kms-tags', 'allowed', 204],
+      ['delete-tag', 'allowed', 204], ['create-alias', 'allowed', 201], ['delete-tag', 'failed', 404],
+    ]);
+    // associate is recorded under its target key, delete under the key it names.
+    assert.deepEqual((await trail({ keyId: other })).map((e) => [e.operation, e.status]), [['create-key', 200], ['associate-alias', 200], ['delete-alias', 204]]);
+  });
+
   test('a read denied for lack of rights is recorded as denied', async () => {
     const keyId = await newKey(world.as('alice'));
     const r = await world.as('nobody').kms('describe-key', { key_id: keyId });

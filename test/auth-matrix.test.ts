@@ -43,6 +43,11 @@ before(async () => {
     key_id: keyId, grant_id: grantId, key_alias: `matrix-${hex(4)}`, key_description: 'd', grantee_principal: world.users.gus.id,
     operations: ['describe-key'], plain_text: 'hello', datakey_length: '256', random_data_length: '32', pending_days: '7',
     rotation_interval: 30,
+    key: 'matrix-tag', tag: { key: 'matrix-tag', value: 'v' }, tags: [{ key: 'matrix-tag', value: 'v' }], action: 'create',
+    alias: 'matrix-alias', aliases: ['matrix-alias'], target_key_id: keyId,
+    message: Buffer.alloc(32, 1).toString('base64'), signing_algorithm: 'ECDSA_SHA_256',
+    signature: Buffer.alloc(70, 2).toString('base64'), mac_algorithm: 'HMAC_SHA_256', mac: Buffer.alloc(32, 3).toString('hex'),
+    destination_key_id: keyId,
   });
   // A second project of acme, so that a token can be scoped to a project other than the URL's.
   const other = { id: newIdentityId(), accountId: world.users.alice.accountId, name: 'cn-south-1' };

@@ -82,6 +82,18 @@ describe('key material at rest', () => {
           secrets.push(Buffer.from(dk.body.plain_text, 'hex'));
         }
       }
+      // Asymmetric private keys (PKCS#8 DER, and the private scalar alone), HMAC secrets, data key pairs' private keys.
+      for (const spec of ['RSA_2048', 'EC_P256', 'SECP256K1', 'SM2', 'ED25519', 'HMAC_256', 'HMAC_SM3']) {
+        const material = await keyMaterial(world, await newKey(admin, { key_spec: spec }), 1);
+        secrets.push(material);
+        // The 32-byte private scalar of an EC key (ECPrivateKey: 02 01 01 04 20 d) or an Ed25519 key (04 20 d, last).
+        const at = spec === 'ED25519' ? material.length - 32 : material.indexOf(Buffer.from('0201010420', 'hex')) + 5;
+        if (!spec.startsWith('HMAC') && !spec.startsWith('RSA')) secrets.push(material.subarray(at, at + 32));
+      }
+      for (const [op, spec] of [['create-ec-datakey-pair', 'ECC_NIST_P256'], ['create-rsa-datakey-pair', 'RSA_2048']]) {
+        const pair = await admin.kms(op, { key_id: keyIds[0], key_spec: spec });
+        secrets.push(Buffer.from(pair.body.private_key_plain_text, 'base64'));
+      }
       for (const user of Object.values(world.users)) secrets.push(Buffer.from(user.sk), Buffer.from(user.password));
       // Read the files while the write-ahead log is live, and again after closing checkpoints it.
       const read = () => readdirSync(world.dataDir).filter((f) => f.startsWith('kmsd.db')).map((f) => [f, readFileSync(join(world.dataDir, f))] as const);

@@ -72,7 +72,7 @@ async function assertLetIn(url: string, world: World, { user, token }: Credentia
 }
 
 describe('identities the file no longer lists', () => {
-  test('a restart with a shrunken file disables every credential of every removed user and account, deletes nothing, and listing them again brings them back', async () => {
+  test('a restart with a shrunken file disables every credential of every removed user and account, deletes nothing, and listing them again brings them back', async (t) => {
     const world = await startWorld();
     const dir = world.dataDir;
     const identities = join(dir, 'identities.json');
@@ -92,6 +92,7 @@ describe('identities the file no longer lists', () => {
       const original = shrink(identities, { users: ['reader'], accounts: ['globex'] });
       server = await startServer(testConfig({ dataDir: dir, identities, port: 0 }), { clock: world.clock, logger: false });
       for (const c of credentials) await assertLockedOut(server.url, world, c);
+      t.diagnostic(`attack: ${credentials.length} removed principals x 5 credential kinds (old token, AK/SK, password, token login, project lookup) + a grant + create-key in a removed account after a restart: all 401`);
       // A grant to a removed user does not let it in (it cannot authenticate at all).
       const viaGrant = await new Client({ ...world, url: server.url }, world.users.gus, 'aksk').kms('describe-key', { key_id: keyId });
       assert.equal(viaGrant.status, 401);

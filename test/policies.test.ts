@@ -8,22 +8,14 @@ import pino from 'pino';
 import { testConfig } from '../src/config.ts';
 import { startServer } from '../src/server.ts';
 import { IdentitiesError, parseIdentities } from '../src/identities.ts';
-import { SqlTx } from '../src/store/sql-tx.ts';
 import { Client, ERR, hex, newGrant, newKey, startWorld, worldIdentities, type TestUser, type World } from './harness.ts';
 
 /**
  * Issue #13 item 6: identity policies as Huawei writes them, through the real server. Each row
  * is (the user's policies, operation, key, expected answer); every row's user is a fresh IAM
  * user of acme (or globex) holding exactly those policies.
- *
- * Tags: the tags table arrives with another branch. Until then the store's provisional
- * keyTags answers {}; this suite stubs it (the one test seam) with the tags below.
+ * Keys: aes (AES_256, tags env=prod team=pay), sm4 (SM4, env=dev), bare (no tags), ext (external).
  */
-const TAGS = new Map<string, Record<string, string>>();
-const provisional = SqlTx.prototype.keyTags;
-SqlTx.prototype.keyTags = async function keyTags(keyId: string) {
-  return TAGS.get(keyId) ?? {};
-};
 
 const DENIED = ERR('KMS.0306', 'No access permissions.');
 
@@ -111,6 +103,11 @@ const ROWS: Row[] = [
   { title: 'create-key: kms:KeySpec of the key asked for', policies: [doc(allow(['kms:cmk:create'], { Condition: { StringEquals: { 'kms:KeySpec': ['AES_256'] } } }))], op: 'create-key', key: null, status: 200 },
   { title: 'create-key: another spec is refused', policies: [doc(allow(['kms:cmk:create'], { Condition: { StringEquals: { 'kms:KeySpec': ['AES_256'] } } }))], op: 'create-key', key: null, body: { key_spec: 'SM4' }, status: 403 },
   { title: 'create-key on Resource kms:*:*:KeyId:*', policies: [doc(allow(['kms:cmk:create'], { Resource: ['kms:*:*:KeyId:*'] }))], op: 'create-key', key: null, status: 200 },
+  { title: 'g:RequestTag: create-key with the tag value asked for', policies: [doc(allow(['kms:cmk:create'], { Condition: { StringEquals: { 'g:RequestTag/env': ['dev'] } } }))], op: 'create-key', key: null, body: { tags: [{ key: 'env', value: 'dev' }] }, status: 200 },
+  { title: 'g:RequestTag: another value is refused', policies: [doc(allow(['kms:cmk:create'], { Condition: { StringEquals: { 'g:RequestTag/env': ['dev'] } } }))], op: 'create-key', key: null, body: { tags: [{ key: 'env', value: 'prod' }] }, status: 403 },
+  { title: 'g:TagKeys: only listed tag keys', policies: [doc(allow(['kms:cmk:create'], { Condition: { 'ForAllValues:StringEquals': { 'g:TagKeys': ['env'] } } }))], op: 'create-key', key: null, body: { tags: [{ key: 'team', value: 'x' }] }, status: 403 },
+  { title: 'a Deny of keys made without an owner tag', policies: ['kms:*:*', doc(deny(['kms:cmk:create'], { Condition: { Null: { 'g:RequestTag/owner': 'true' } } }))], op: 'create-key', key: null, status: 403 },
+  { title: 'the same Deny lets a key with an owner tag through', policies: ['kms:*:*', doc(deny(['kms:cmk:create'], { Condition: { Null: { 'g:RequestTag/owner': 'true' } } }))], op: 'create-key', key: null, body: { tags: [{ key: 'owner', value: 'ops' }] }, status: 200 },
   // Request and caller keys.
   { title: 'ForAllValues:StringEquals kms:GrantOperations allows a grant within the list', policies: [doc(allow(['kms:cmk:createGrant'], { Condition: { 'ForAllValues:StringEquals': { 'kms:GrantOperations': ['describe-key', 'encrypt-data'] } } }))], op: 'create-grant', key: 'aes', status: 200 },
   { title: 'ForAllValues:StringEquals kms:GrantOperations refuses a grant beyond it', policies: [doc(allow(['kms:cmk:createGrant'], { Condition: { 'ForAllValues:StringEquals': { 'kms:GrantOperations': ['describe-key'] } } }))], op: 'create-grant', key: 'aes', body: { operations: ['describe-key', 'decrypt-data'] }, status: 403 },
@@ -150,15 +147,13 @@ function bodyFor(row: Row, user: TestUser): Record<string, unknown> {
 before(async () => {
   world = await startWorld();
   const admin = world.as('admin');
-  ids.aes = await newKey(admin);
-  ids.sm4 = await newKey(admin, { key_spec: 'SM4' });
+  ids.aes = await newKey(admin, { tags: [{ key: 'env', value: 'prod' }, { key: 'team', value: 'pay' }] });
+  ids.sm4 = await newKey(admin, { key_spec: 'SM4', tags: [{ key: 'env', value: 'dev' }] });
   ids.bare = await newKey(admin);
   ids.ext = await newKey(admin, { origin: 'external' });
   ids.acme = world.users.admin.accountId;
   ids.globex = world.users.boss.accountId;
   ids.aes8 = ids.aes.slice(0, 8);
-  TAGS.set(ids.aes, { env: 'prod', team: 'pay' });
-  TAGS.set(ids.sm4, { env: 'dev' });
   // One fresh user per row, added to the identities file and applied as SIGHUP applies it.
   const path = join(world.dataDir, 'identities.json');
   const file = JSON.parse(readFileSync(path, 'utf8'));
@@ -178,10 +173,7 @@ before(async () => {
     if (row.grant && row.key) await newGrant(admin, ids[row.key], (users.get(i) as TestUser).id, row.grant);
   }
 });
-after(async () => {
-  SqlTx.prototype.keyTags = provisional;
-  await world.close();
-});
+after(() => world.close());
 
 describe('identity policies: (policies, operation, key) → answer', () => {
   test('the table has at least 40 rows', () => assert.ok(ROWS.length >= 40, `${ROWS.length} rows`));
@@ -227,7 +219,7 @@ describe('policy documents are checked when the identities file is read', () => 
     ['a malformed resource', doc(allow(['kms:*:*'], { Resource: ['key-1'] })), `${at}.Statement[0].Resource[0]: "key-1" is not "*" nor a URN "service:region:account:type:id" such as "kms:*:*:KeyId:<key id>"`],
     ['an unknown operator', doc(allow(['kms:*:*'], { Condition: { StringEqualz: { 'kms:KeySpec': ['SM4'] } } })), `${at}.Statement[0].Condition.StringEqualz: unknown condition operator "StringEqualz" (kmsd evaluates StringEquals, StringNotEquals, StringEqualsIgnoreCase, StringNotEqualsIgnoreCase, StringLike, StringNotLike, StringStartWith, StringEndWith, StringNotStartWith, StringNotEndWith, Bool and Null, with IfExists and ForAnyValue:/ForAllValues: on string operators)`],
     ['an unknown condition key', doc(allow(['kms:*:*'], { Condition: { StringEquals: { 'kms:KeyColour': ['red'] } } })), `${at}.Statement[0].Condition.StringEquals["kms:KeyColour"]: unknown condition key "kms:KeyColour"`],
-    ['a key kmsd does not evaluate', doc(allow(['kms:*:*'], { Condition: { StringEquals: { 'g:RequestTag/env': ['prod'] } } })), `${at}.Statement[0].Condition.StringEquals["g:RequestTag/env"]: condition key "g:RequestTag/env" is documented by Huawei but not evaluated by kmsd`],
+    ['a key kmsd does not evaluate', doc(allow(['kms:*:*'], { Condition: { StringEquals: { 'g:SourceIp': ['10.0.0.1'] } } })), `${at}.Statement[0].Condition.StringEquals["g:SourceIp"]: condition key "g:SourceIp" is documented by Huawei but not evaluated by kmsd`],
     ['a Bool that is not true or false', doc(allow(['kms:*:*'], { Condition: { Bool: { 'g:MFAPresent': ['yes'] } } })), `${at}.Statement[0].Condition.Bool["g:MFAPresent"]: Bool takes "true" or "false"`],
     ['an unknown statement member', doc({ Effect: 'Allow', Action: ['kms:*:*'], Principal: '*' }), `${at}.Statement[0].Principal: unknown statement member (kmsd reads Sid, Effect, Action, NotAction, Resource, Condition)`],
     ['a number', 42, `${at}: must be an action pattern such as "kms:cmk:*" or a system role name, or a policy document {"Version": "5.0", "Statement": [...]}`],

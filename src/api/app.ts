@@ -126,7 +126,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     app.route({
       method: op.method,
       url: routePath(op),
-      ...(statusOf(op) === 200 && { schema: { response: { 200: op.response } } }),
+      ...(statusOf(op) !== 204 && { schema: { response: { [statusOf(op)]: op.response } } }),
       config: { operation: op },
       preValidation: async (request) => {
         // A request refused before this point gets its anonymous draft in the error handler.
@@ -147,22 +147,24 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
         };
         const note = { reason: null as string | null };
         policyNotes.set(request, note);
-        const caller: Caller = {
+        const callerFor = (actions: readonly string[]): Caller => ({
           userId: principal.userId,
           accountId: principal.accountId,
           region: project.name,
           readsTags: policies.readsTags,
           allows(resource, values) {
-            const verdict = policies.evaluate(op.actions, subject, resource, values);
+            const verdict = policies.evaluate(actions, subject, resource, values);
             if (!verdict.allowed) note.reason = verdict.reason;
             return verdict.allowed;
           },
           denies(resource, values) {
-            const verdict = policies.evaluate(op.actions, subject, resource, values);
+            const verdict = policies.evaluate(actions, subject, resource, values);
             if (verdict.denied) note.reason = verdict.reason;
             return verdict.denied;
           },
-        };
+          forActions: callerFor,
+        });
+        const caller = callerFor(op.actions);
         authenticated.set(request, { principal, caller });
         const input = operationInput(op, request);
         noteBody(draft, input);
@@ -175,10 +177,11 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
         const input = request.body as Record<string, unknown>;
         // The identifiers as validation left them (["id"] is "id" by now): what the operation acts on.
         noteBody(drafts.get(request) as AuditDraft, input);
-        const audited = op.mutates ? recordingStore(requestStore, clock, drafts.get(request) as AuditDraft) : requestStore;
-        const ctx: OperationContext = { ...who, store: audited, clock, rootKey, config };
+        const audited = op.mutates ? recordingStore(requestStore, clock, drafts.get(request) as AuditDraft, statusOf(op)) : requestStore;
+        const ctx: OperationContext = { ...who, store: audited, clock, rootKey, config, userAgent: request.headers['user-agent'] ?? '' };
         const answer = await op.handle(ctx, input);
         if (statusOf(op) === 204) return (reply as FastifyReply).code(204).send();
+        if (statusOf(op) === 201) reply.code(201);
         return answer instanceof Serialized ? reply.type('application/json; charset=utf-8').send(answer.json) : answer;
       },
     });

@@ -70,7 +70,7 @@ export function callerDraft(requestId: string, operation: string, principal: Pri
 export function noteBody(draft: AuditDraft, body: unknown): void {
   if (typeof body !== 'object' || body === null) return;
   const fields = body as Record<string, unknown>;
-  draft.keyId = identifier(fields.key_id);
+  draft.keyId = identifier(fields.key_id ?? fields.target_key_id);
   draft.grantId = identifier(fields.grant_id)?.toLowerCase() ?? null;
   draft.sequence = identifier(fields.sequence);
 }
@@ -84,7 +84,7 @@ function event(draft: AuditDraft, clock: Clock, outcome: AuditOutcome, status: n
  * The store an operation sees: its one write also appends the request's record, in the same
  * transaction. The key and grant a write returns (a created key or grant) name the record.
  */
-export function recordingStore(store: Store, clock: Clock, draft: AuditDraft): Store {
+export function recordingStore(store: Store, clock: Clock, draft: AuditDraft, status = 200): Store {
   return {
     driver: store.driver,
     read: (work) => store.read(work),
@@ -94,7 +94,7 @@ export function recordingStore(store: Store, clock: Clock, draft: AuditDraft): S
         const made = (typeof result === 'object' && result !== null ? result : {}) as { keyId?: unknown; grantId?: unknown };
         if (typeof made.keyId === 'string') draft.keyId = made.keyId;
         if (typeof made.grantId === 'string') draft.grantId = made.grantId;
-        await tx.insertAudit(event(draft, clock, 'allowed', 200, null));
+        await tx.insertAudit(event(draft, clock, 'allowed', status, null));
         return result;
       }).then((result) => {
         // Only once committed: a failed commit is then recorded as the failure it is.

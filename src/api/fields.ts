@@ -1,5 +1,8 @@
 import { GRANT_OPERATIONS } from '../core/access.ts';
 import type { KmsErrorCode } from '../core/errors.ts';
+import { SIGNING_ALGORITHMS } from '../core/asymmetric.ts';
+import { EC_PAIR_SPECS, RSA_PAIR_SPECS } from '../core/datakey-pairs.ts';
+import { MAC_ALGORITHMS } from '../core/mac.ts';
 
 /**
  * Request fields: the JSON schema a field must meet, and the KMS error a value that fails
@@ -43,13 +46,18 @@ export const F = {
   keystoreId: text('^[0-9a-zA-Z-]{1,36}$', 'KMS.0308'),
   pendingDays: text('^[0-9]{1,10}$', 'KMS.1401'),
   keyStateFilter: text('^[1-5]$', 'KMS.0308'),
-  listKeySpec: oneOf(['AES_256', 'SM4', 'RSA_2048', 'RSA_3072', 'RSA_4096', 'EC_P256', 'EC_P384', 'SM2', 'ALL'], 'KMS.0308'),
+  listKeySpec: oneOf(['AES_256', 'SM4', 'RSA_2048', 'RSA_3072', 'RSA_4096', 'EC_P256', 'EC_P384', 'SM2', 'ALL',
+    'SECP256K1', 'ED25519', 'HMAC_256', 'HMAC_384', 'HMAC_512', 'HMAC_SM3'], 'KMS.0308'),
   plainText: { schema: { type: 'string', minLength: 1, maxLength: 4096 }, code: 'KMS.2101' },
   cipherTextBase64: text('^[0-9a-zA-Z+/=]{128,5648}$', 'KMS.2201'),
   plainTextHex: text('^[0-9a-fA-F]{2,4200}$', 'KMS.2101'),
   cipherTextHex: text('^[0-9a-fA-F]{2,4400}$', 'KMS.2201'),
   aad: { schema: { type: 'string', maxLength: 512 }, code: 'KMS.0208' },
-  encryptionContext: { schema: { type: 'object', maxProperties: 64, additionalProperties: { type: 'string' } }, code: 'KMS.0208' },
+  // An object, or (as the Terraform provider's kms_data_key sends it) a string holding its JSON.
+  encryptionContext: {
+    schema: { anyOf: [{ type: 'object', maxProperties: 64, additionalProperties: { type: 'string' } }, { type: 'string', maxLength: 8192 }] },
+    code: 'KMS.0208',
+  },
   encryptionAlgorithm: oneOf(['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_256', 'RSAES_OAEP_SHA_1', 'SM2_ENCRYPT'], 'KMS.0308'),
   dataKeySpec: text('^[A-Z0-9_]{1,32}$', 'KMS.1902'),
   dataKeyLength: text('^[0-9]{1,10}$', 'KMS.1901'),
@@ -57,6 +65,30 @@ export const F = {
   dataKeyCipherLength: text('^[0-9]{1,10}$', 'KMS.2202'),
   randomDataLength: text('^[0-9]{1,10}$', 'KMS.1801'),
   rotationInterval: { schema: { type: 'integer' }, code: 'KMS.3001' },
+  // Tags (reference §7): the shapes here, each item's rules (with their own codes) in core/tags.ts.
+  tag: { schema: { type: 'object' }, code: 'KMS.0412' },
+  tagList: { schema: { type: 'array' }, code: 'KMS.0412' },
+  tagAction: { schema: { type: 'string' }, code: 'KMS.0404' },
+  tagKey: { schema: { type: 'string' }, code: 'KMS.0406' },
+  resourceAction: { schema: { type: 'string' }, code: 'KMS.0404' },
+  resourceLimit: text('^[0-9]{1,10}$', 'KMS.1601'),
+  resourceOffset: text('^[0-9]{1,10}$', 'KMS.0417'),
+  tagFilter: { schema: { type: 'array' }, code: 'KMS.0414' },
+  matches: { schema: { type: 'array' }, code: 'KMS.0415' },
+  // Aliases (reference §2.6): names checked in core/aliases.ts.
+  alias: { schema: { type: 'string' }, code: 'KMS.1101' },
+  aliasList: { schema: { type: 'array', items: { type: 'string' } }, code: 'KMS.1101' },
+  aliasMarker: text('^[a-zA-Z0-9:/_-]{1,255}$', 'KMS.0308'),
+  // Asymmetric keys, signatures and MACs (issue 12).
+  message: text('^[0-9a-zA-Z+/=]{1,8192}$', 'KMS.0308'),
+  signature: text('^[0-9a-zA-Z+/=]{1,8192}$', 'KMS.0308'),
+  signingAlgorithm: oneOf(SIGNING_ALGORITHMS, 'KMS.0308'),
+  messageType: oneOf(['DIGEST', 'RAW'], 'KMS.0308'),
+  macAlgorithm: oneOf(MAC_ALGORITHMS, 'KMS.0308'),
+  mac: text('^[0-9a-fA-F]{2,256}$', 'KMS.0308'),
+  rsaPairSpec: oneOf(Object.keys(RSA_PAIR_SPECS), 'KMS.0308'),
+  ecPairSpec: oneOf(Object.keys(EC_PAIR_SPECS), 'KMS.0308'),
+  withPlainText: { schema: { type: 'boolean' }, code: 'KMS.0308' },
 } as const satisfies Record<string, Field>;
 
 /** The fields every data operation takes besides its own. */

@@ -14,6 +14,8 @@ export interface OperationContext {
   clock: Clock;
   rootKey: RootKey;
   config: Config;
+  /** The request's User-Agent ("" when none): a few answers differ per official SDK (list-aliases). */
+  userAgent: string;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -38,8 +40,8 @@ export interface Operation {
   path?: string;
   /** Input fields read from the query string (GET lists). */
   query?: readonly string[];
-  /** The status of a success: 200 with the response body, or 204 with none. */
-  status?: 200 | 204;
+  /** The status of a success: 200 (or 201, for creations documented so) with the response body, or 204 with none. */
+  status?: 200 | 201 | 204;
   actions: readonly string[];
   /** Changes the store (its one store.write is then audited in the same transaction). */
   mutates?: boolean;
@@ -72,7 +74,7 @@ export const pathParams = (op: Operation): string[] =>
   [...pathOf(op).matchAll(/\{([a-z_]+)\}/g)].map((m) => m[1]).filter((name) => name !== 'project_id');
 
 /** The success status of an operation. */
-export const statusOf = (op: Operation): 200 | 204 => op.status ?? 200;
+export const statusOf = (op: Operation): 200 | 201 | 204 => op.status ?? 200;
 
 /** The input schema of an operation (body, query and path fields together), from its fields. */
 export function bodySchema(op: Operation): Record<string, unknown> {

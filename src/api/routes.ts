@@ -27,6 +27,24 @@ import updateKeyDescription from './operations/update-key-description.ts';
 import userInstances from './operations/user-instances.ts';
 import userQuotas from './operations/user-quotas.ts';
 import listTraces from './operations/list-traces.ts';
+import createKmsTag from './operations/create-kms-tag.ts';
+import batchCreateKmsTags from './operations/batch-create-kms-tags.ts';
+import deleteTag from './operations/delete-tag.ts';
+import showKmsTags from './operations/show-kms-tags.ts';
+import listKmsTags from './operations/list-kms-tags.ts';
+import listKmsByTags from './operations/list-kms-by-tags.ts';
+import createAlias from './operations/create-alias.ts';
+import listAliases from './operations/list-aliases.ts';
+import deleteAlias from './operations/delete-alias.ts';
+import associateAlias from './operations/associate-alias.ts';
+import sign from './operations/sign.ts';
+import verify from './operations/verify.ts';
+import getPublickey from './operations/get-publickey.ts';
+import generateMac from './operations/generate-mac.ts';
+import verifyMac from './operations/verify-mac.ts';
+import createRsaDatakeyPair from './operations/create-rsa-datakey-pair.ts';
+import createEcDatakeyPair from './operations/create-ec-datakey-pair.ts';
+import reEncrypt from './operations/re-encrypt.ts';
 
 /** Every KMS operation kmsd serves; each is mounted at /v1.0/{project_id}/kms/<name>. */
 export const OPERATIONS: readonly Operation[] = [
@@ -36,4 +54,7 @@ export const OPERATIONS: readonly Operation[] = [
   createGrant, listGrants, listRetirableGrants, revokeGrant, retireGrant,
   encryptData, decryptData, createDatakey, createDatakeyWithoutPlaintext, encryptDatakey, decryptDatakey, genRandom,
   listTraces,
+  createKmsTag, batchCreateKmsTags, deleteTag, showKmsTags, listKmsTags, listKmsByTags,
+  createAlias, listAliases, deleteAlias, associateAlias,
+  sign, verify, getPublickey, generateMac, verifyMac, createRsaDatakeyPair, createEcDatakeyPair, reEncrypt,
 ];

@@ -1,4 +1,4 @@
-import type { Grant, Key } from '../core/model.ts';
+import type { Grant, Key, KeyAlias, Tag } from '../core/model.ts';
 import type { PageInfo } from '../core/paging.ts';
 import { arr, int, obj, str } from './operation.ts';
 
@@ -68,3 +68,21 @@ export function grantList(items: Grant[], page: PageInfo): Record<string, unknow
 
 export const KEY_STATE_SCHEMA = obj({ key_id: str, key_state: str });
 export const keyState = (key: Key): { key_id: string; key_state: string } => ({ key_id: key.keyId, key_state: key.state });
+
+export const TAG_SCHEMA = obj({ key: str, value: str });
+export const tagView = (tag: Tag): { key: string; value: string } => ({ key: tag.key, value: tag.value });
+
+/** Alias times as the API pages show them: "2024-04-01T00:00:00Z" (UTC, whole seconds). */
+const isoSeconds = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export const ALIAS_SCHEMA = obj({ domain_id: str, key_id: str, alias: str, alias_urn: str, create_time: str, update_time: str });
+export function aliasView(alias: KeyAlias): Record<string, string> {
+  return {
+    domain_id: alias.accountId,
+    key_id: alias.keyId,
+    alias: alias.alias,
+    alias_urn: `kms:${alias.region}:${alias.accountId}:alias:${alias.alias}`,
+    create_time: isoSeconds(alias.createTime),
+    update_time: isoSeconds(alias.updateTime),
+  };
+}

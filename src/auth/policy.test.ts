@@ -17,6 +17,10 @@ const CASES: Array<[string[], string[], boolean]> = [
   [['KMS Administrator'], RETIRE, true],
   [['kms:cmk:get*'], ['kms:cmk:getQuota'], true],
   [['kms:cmk:get'], ['kms:cmk:getQuota'], false],
+  // Huawei's own names with an empty resource type.
+  [['kms::listRetirableGrants'], ['kms:grant:list', 'kms::listRetirableGrants'], true],
+  [['kms:*:*'], ['kms::generateRandom'], true],
+  [['kms:cmk:*'], ['kms::generateRandom'], false],
 ];
 
 for (const [policies, actions, expected] of CASES) {
@@ -30,6 +34,8 @@ test('policy syntax: three parts of letters, digits and *, or a known role', () 
   assert.equal(isValidPolicy('Tenant Administrator'), true);
   assert.equal(isValidPolicy('kms:cmk'), false);
   assert.equal(isValidPolicy('kms:cmk:.*'), false);
+  assert.equal(isValidPolicy('kms::listRetirableGrants'), true);
+  assert.equal(isValidPolicy('::x'), false);
 });
 
 // Documents: the verdict names the statement that decided, for the log line of a refusal.

@@ -20,8 +20,9 @@ const ROLES: Record<string, string> = {
   'DEW KeypairFullAccess': 'kms:*:*',
 };
 
-const PATTERN = /^[A-Za-z0-9*]+:[A-Za-z0-9*]+:[A-Za-z0-9*]+$/;
-/** In documents the middle part may be empty: Huawei writes kms::generateRandom, kms::listRetirableGrants. */
+// Huawei spells some actions with an empty resource type (kms::listRetirableGrants, kms::generateRandom).
+const PATTERN = /^[A-Za-z0-9*]+:[A-Za-z0-9*]*:[A-Za-z0-9*]+$/;
+/** Actions in documents: the same, or "*" alone. */
 const DOCUMENT_ACTION = /^(\*|[A-Za-z0-9*]+:[A-Za-z0-9*]*:[A-Za-z0-9*]+)$/;
 /** A resource URN, service:region:account:type:path (Huawei: "KMS:*:*:KeyId:<key id>"). */
 const URN = /^[A-Za-z0-9*?]+:[^:]*:[^:]*:[A-Za-z0-9*?]+:[^:]+$/;
@@ -49,13 +50,15 @@ export class PolicyError extends Error {
 const CONDITION_KEYS = new Set([
   'kms:KeySpec', 'kms:KeyUsage', 'kms:KeyOrigin', 'kms:MultiRegionKeyType', 'g:EnterpriseProjectId',
   'kms:GrantOperations', 'kms:GranteePrincipal', 'kms:GranteePrincipalType', 'kms:RetiringPrincipal',
-  'g:UserId', 'g:UserName', 'g:DomainId', 'g:DomainName', 'g:ProjectId', 'g:ProjectName', 'g:MFAPresent',
+  'g:TagKeys', 'g:UserId', 'g:UserName', 'g:DomainId', 'g:DomainName', 'g:ProjectId', 'g:ProjectName', 'g:MFAPresent',
 ]);
 const RESOURCE_TAG = 'g:ResourceTag/';
+/** Of calls that write tags (create-key with tags, the tag operations): g:RequestTag/<tag-key>, and g:TagKeys. */
+const REQUEST_TAG = 'g:RequestTag/';
 const canonicalKey = new Map([...CONDITION_KEYS].map((k) => [k.toLowerCase(), k]));
 
 /** Keys Huawei documents that kmsd does not evaluate (yet): named in the refusal. */
-const NOT_EVALUATED = ['g:RequestTag/', 'g:TagKeys', 'g:SourceIp', 'g:CurrentTime', 'kms:RequestAlias', 'kms:ResourceAliases', 'kms:MacAlgorithm'];
+const NOT_EVALUATED = ['g:SourceIp', 'g:CurrentTime', 'kms:RequestAlias', 'kms:ResourceAliases', 'kms:MacAlgorithm'];
 
 const STRING_OPERATORS = [
   'StringEquals', 'StringNotEquals', 'StringEqualsIgnoreCase', 'StringNotEqualsIgnoreCase', 'StringLike', 'StringNotLike',
@@ -182,10 +185,11 @@ function parseConditions(value: unknown, path: string): Condition[] {
     for (const [name, raw] of Object.entries(block)) {
       const kat = `${at}["${name}"]`;
       let key: string;
-      if (name.toLowerCase().startsWith(RESOURCE_TAG.toLowerCase())) {
-        const tag = name.slice(RESOURCE_TAG.length);
-        if (tag.length === 0) throw new PolicyError(kat, 'names no tag key (g:ResourceTag/<tag-key>)');
-        key = RESOURCE_TAG + tag;
+      const tagPrefix = [RESOURCE_TAG, REQUEST_TAG].find((prefix) => name.toLowerCase().startsWith(prefix.toLowerCase()));
+      if (tagPrefix) {
+        const tag = name.slice(tagPrefix.length);
+        if (tag.length === 0) throw new PolicyError(kat, `names no tag key (${tagPrefix}<tag-key>)`);
+        key = tagPrefix + tag;
       } else {
         const known = canonicalKey.get(name.toLowerCase());
         if (!known) {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { canonicalQuery, canonicalRequest, canonicalUri, checkSignature, parseAuthorization, parseSdkDate, sign, type SignableRequest } from './signature.ts';
+import { canonicalQuery, canonicalRequest, canonicalUri, checkSignature, nodeSdkCanonicalUri, parseAuthorization, parseSdkDate, sign, type SignableRequest } from './signature.ts';
 
 interface Fixture {
   sdk: string;
@@ -132,6 +132,13 @@ test('canonical URI and query: unreserved paths as they are, everything else dec
   assert.equal(canonicalUri('/bad%zz'), '/bad%25zz/');
   assert.equal(canonicalQuery(''), '');
   assert.equal(canonicalQuery('b=2&a=%20x&a=1&&c'), 'a=%20x&a=1&b=2&c=');
+});
+
+test('the Node.js SDK signs a free-text path segment from its legacy-parsed form, encoded again', () => {
+  // Sent as /tags/cost%20center and /tags/%E7%8E%AF%E5%A2%83; AKSKSigner hashes url.parse(endpoint).pathname encoded per segment.
+  assert.equal(nodeSdkCanonicalUri('/v1.0/p/kms/k/tags/cost%20center'), '/v1.0/p/kms/k/tags/cost%2520center/');
+  assert.equal(nodeSdkCanonicalUri('/v1.0/p/kms/k/tags/%E7%8E%AF%E5%A2%83'), '/v1.0/p/kms/k/tags/%E7%8E%AF%E5%A2%83/');
+  assert.equal(canonicalUri('/v1.0/p/kms/k/tags/cost%20center'), '/v1.0/p/kms/k/tags/cost%20center/');
 });
 
 test('X-Sdk-Date must be a real calendar time: hour 38, minute 61, 31 February and month 13 are refused', () => {

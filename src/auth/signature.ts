@@ -82,8 +82,24 @@ export function payloadHash(request: SignableRequest): string {
   return request.header('x-sdk-content-sha256') ?? bodyHash(request);
 }
 
+/** The characters Node's legacy url.parse() escapes in a path (and nothing else). */
+const LEGACY_URL_ESCAPES = /[\t\n\v\f\r "'<>\\^`{|}]/g;
+
+/**
+ * The canonical URI the official Node.js SDK signs: it puts path parameters into the URL as
+ * they are, AKSKSigner takes url.parse(...).pathname (which escapes only a few characters, such
+ * as the space) and encodes each segment of that ("cost center" is signed as cost%2520center,
+ * "环境" as %E7%8E%AF%E5%A2%83). Only paths with a free-text parameter meet it (DELETE
+ * .../tags/{key}).
+ */
+export function nodeSdkCanonicalUri(path: string): string {
+  const legacy = (raw: string) => raw.replace(LEGACY_URL_ESCAPES, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+  const encoded = path.split('/').map((segment) => rfc3986(legacy(decode(segment)))).join('/');
+  return encoded.endsWith('/') ? encoded : `${encoded}/`;
+}
+
 /** The canonical request, or null when a header the signature names is missing. */
-export function canonicalRequest(request: SignableRequest, signedHeaders: string[]): string | null {
+export function canonicalRequest(request: SignableRequest, signedHeaders: string[], uri: (path: string) => string = canonicalUri): string | null {
   const q = request.url.indexOf('?');
   const path = q < 0 ? request.url : request.url.slice(0, q);
   const query = q < 0 ? '' : request.url.slice(q + 1);
@@ -94,7 +110,7 @@ export function canonicalRequest(request: SignableRequest, signedHeaders: string
     headers += `${name}:${value.trim()}\n`;
   }
   return [
-    request.method.toUpperCase(), canonicalUri(path), canonicalQuery(query), headers, signedHeaders.join(';'), payloadHash(request),
+    request.method.toUpperCase(), uri(path), canonicalQuery(query), headers, signedHeaders.join(';'), payloadHash(request),
   ].join('\n');
 }
 
@@ -142,5 +158,11 @@ export function checkSignature(
   if (declared !== undefined && declared.toLowerCase() !== bodyHash(request)) return 'verify aksk signature fail';
   const canonical = canonicalRequest(request, auth.signedHeaders);
   if (canonical === null) return 'verify aksk signature fail';
-  return signaturesEqual(sign(secretKey, sdkDate as string, canonical), auth.signature) ? null : 'verify aksk signature fail';
+  if (signaturesEqual(sign(secretKey, sdkDate as string, canonical), auth.signature)) return null;
+  const path = request.url.split('?')[0];
+  if (path.includes('%')) {
+    const nodeSdk = canonicalRequest(request, auth.signedHeaders, nodeSdkCanonicalUri) as string;
+    if (signaturesEqual(sign(secretKey, sdkDate as string, nodeSdk), auth.signature)) return null;
+  }
+  return 'verify aksk signature fail';
 }

@@ -1,6 +1,6 @@
 import { kms } from './errors.ts';
 import { DECISIONS } from './decisions.ts';
-import type { Caller, Grant, Key, PolicyResource, RequestValues } from './model.ts';
+import type { Caller, Grant, Key, PolicyResource, RequestValues, Tag } from './model.ts';
 import type { Tx } from '../store/store.ts';
 
 /** The grant operations of reference §3.2, exactly as the wire spells them. */
@@ -24,8 +24,15 @@ export type GrantOperation = (typeof GRANT_OPERATIONS)[number];
 export async function policyResource(tx: Tx, caller: Caller, key: Key): Promise<PolicyResource> {
   return {
     keyId: key.keyId, accountId: key.accountId, region: key.region, spec: key.spec, usage: key.usage, origin: key.origin,
-    tags: caller.readsTags ? await tx.keyTags(key.keyId) : {},
+    tags: caller.readsTags ? Object.fromEntries((await tx.tagsOfKey(key.keyId)).map((t) => [t.key, t.value])) : {},
   };
+}
+
+/** The request-level tag condition keys of a call that writes tags: g:RequestTag/<tag-key> and g:TagKeys. */
+export function requestTags(tags: readonly Pick<Tag, 'key' | 'value'>[]): RequestValues {
+  const values: Record<string, string | string[]> = { 'g:TagKeys': tags.map((t) => t.key) };
+  for (const t of tags) values[`g:RequestTag/${t.key}`] = t.value;
+  return tags.length === 0 ? {} : values;
 }
 
 /** A user of the key's account whose IAM policies allow the operation's action on this key. */
@@ -65,5 +72,6 @@ export async function requireKeyUse(tx: Tx, caller: Caller, key: Key, operation:
 
 /** A caller that may do everything: kmsd itself (default keys the identities file declares). */
 export function systemCaller(userId: string, accountId: string, region: string): Caller {
-  return { userId, accountId, region, allows: () => true, denies: () => false, readsTags: false };
+  const caller: Caller = { userId, accountId, region, allows: () => true, denies: () => false, readsTags: false, forActions: () => caller };
+  return caller;
 }

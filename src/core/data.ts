@@ -6,6 +6,7 @@ import { cipherForSpec } from './ciphers.ts';
 import { EnvelopeKind, open, parse, seal, type Envelope, type EnvelopeKindValue } from './envelope.ts';
 import { loadKey } from './keys.ts';
 import { KeyState, type Caller, type Key } from './model.ts';
+import { requireSymmetricEncryptionKey } from './key-specs.ts';
 import { RootKey, materialContext } from './sealing.ts';
 
 /**
@@ -37,9 +38,10 @@ function requireUsable(key: Key): void {
   if (key.state !== KeyState.enabled) throw kms('KMS.0308');
 }
 
-async function usableKey(tx: Tx, caller: Caller, keyId: string, operation: GrantOperation, now: number): Promise<Key> {
+export async function usableKey(tx: Tx, caller: Caller, keyId: string, operation: GrantOperation, now: number): Promise<Key> {
   const key = await loadKey(tx, keyId, now);
   await requireKeyUse(tx, caller, key, operation);
+  requireSymmetricEncryptionKey(key.spec, key.usage);
   requireUsable(key);
   return key;
 }
@@ -50,7 +52,7 @@ async function withMaterial<T>(tx: Tx, rootKey: RootKey, key: Key, version: numb
   return use(rootKey.openKey(sealed.sealed, materialContext(key.keyId, version)));
 }
 
-async function encryptUnder(tx: Tx, rootKey: RootKey, key: Key, kind: EnvelopeKindValue, plaintext: Buffer, aad: Buffer): Promise<Buffer> {
+export async function encryptUnder(tx: Tx, rootKey: RootKey, key: Key, kind: EnvelopeKindValue, plaintext: Buffer, aad: Buffer): Promise<Buffer> {
   return withMaterial(tx, rootKey, key, key.materialVersion, (material) =>
     seal(kind, cipherForSpec(key.spec), key.keyId, key.materialVersion, material, plaintext, aad),
   );

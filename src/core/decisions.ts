@@ -26,6 +26,56 @@ export const DECISIONS = {
   /** Largest page a list call may ask for. */
   maxLimit: 1000,
   /**
+   * Retire needs, besides being named by the grant, the IAM action kms:cmk:retireGrant (alias
+   * kms:grant:retire) in the caller's own account (Huawei's retire-grant page, 2026 edition).
+   */
+  retireNeedsIamAction: true,
+  /** Audit records a second per source address of refusals before the caller is known (--audit-refusal-rate). */
+  auditRefusalsPerSecond: 10,
+  /** Failed password logins a minute per user and per source address before IAM answers 429 (--login-failures). */
+  loginFailuresPerMinute: 10,
+  /** The error_code of a failed login in the audit trail: IAM errors have no KMS code. */
+  failedLoginCode: 'IAM.401',
+  /**
+   * Largest list-keys limit: the API page allows any limit "within the maximum number of keys",
+   * and the Terraform provider's kms_keys data source sends 2000.
+   */
+  listKeysMaxLimit: 10000,
+  /** Tags per key (KMS.0409), tags per batch or query (KMS.0407): 10, as the tag pages say. */
+  tagsPerKey: 10,
+  /** Values per tag key in a resource_instances query before KMS.0413. */
+  tagValuesPerQueryKey: 10,
+  /** resource_instances filter page size when no limit is given (reference §7). */
+  resourceLimitDefault: 10,
+  /** Aliases per key (console guide: "A maximum of 50 aliases can be created for a key"); beyond: KMS.0308. */
+  aliasesPerKey: 50,
+  /** ListAliases limit range (API page: 1-100) and page size when none is given. */
+  aliasListMax: 100,
+  aliasListDefault: 100,
+  /** An alias that does not exist or belongs to another key of the account (associate, delete). */
+  badAlias: 'KMS.0308',
+  // Asymmetric keys, signatures and MACs (issue 12); see the README's Decisions table.
+  /** A key spec/usage pairing the spec does not allow, beyond the documented KMS.1114/1115/0341. */
+  badSpecUsage: 'KMS.0308',
+  /** origin external with an asymmetric or HMAC spec: kmsd imports symmetric material only. */
+  asymmetricExternal: 'KMS.0308',
+  /** message / signature / mac not base64, or a message outside 1..4096 bytes. */
+  badMessage: 'KMS.0308',
+  /** SM2DSA_SM3 or ED25519_SHA_512 with message_type DIGEST (node:crypto signs only messages with them). */
+  digestNotServed: 'KMS.0308',
+  /** SM2_ENCRYPT: node:crypto cannot reach OpenSSL's SM2 encryption. */
+  sm2Encrypt: 'KMS.0325',
+  /** mac_algorithm other than the HMAC key's own. */
+  macAlgorithmMismatch: 'KMS.0308',
+  /** decrypt-data / re-encrypt of an asymmetric ciphertext without its key id. */
+  asymmetricNeedsKeyId: 'KMS.0204',
+  /** Symmetric data operations on an asymmetric encryption key. */
+  asymmetricKeySymmetricOp: 'KMS.0325',
+  /** Rotation of an HMAC key (asymmetric keys: the documented KMS.0324). */
+  hmacRotation: 'KMS.0341',
+  /** RSASSA-PSS salt length: the hash length. */
+  pssSaltLength: 'hash length',
+  /**
    * An explicit Deny in the caller's own identity policies (matching the operation's action,
    * the key and its conditions) refuses the call even when a grant would allow it. AWS KMS:
    * no principal has a permission unless it is "explicitly allowed, and never denied, in a key

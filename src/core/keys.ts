@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { kms } from './errors.ts';
 import type { KeyFilter, Tx } from '../store/store.ts';
-import { requireAction, requireKeyUse, requireOwnerSide } from './access.ts';
+import { requestTags, requireAction, requireKeyUse, requireOwnerSide } from './access.ts';
 import { DECISIONS } from './decisions.ts';
-import { KeyState, type Caller, type Key, type KeyStateValue, type Page } from './model.ts';
+import { KeyState, type Caller, type Key, type KeyStateValue, type Page, type RequestValues, type Tag } from './model.ts';
 import type { PageRequest } from './paging.ts';
 import { DAY_MS, newKeyId } from './runtime.ts';
 import { RootKey, materialContext } from './sealing.ts';
+import { isSymmetricSpec, newMaterial, usageFor } from './key-specs.ts';
 
 /** Symmetric specs kmsd serves, with their material length in bytes. */
 export const KEY_SPECS: Readonly<Record<string, number>> = { AES_256: 32, SM4: 16 };
@@ -48,20 +49,53 @@ export async function addMaterial(tx: Tx, rootKey: RootKey, key: Key, version: n
 export interface NewKey {
   alias: string;
   spec: string;
-  usage: string;
+  /** undefined: the spec's default usage (see key-specs.ts). */
+  usage?: string;
   description: string;
   origin: 'kms' | 'external';
   defaultKey?: boolean;
+  /** Tags to add with the key, already checked (core/tags.ts checkTagList). */
+  tags?: readonly Tag[];
 }
 
-export async function createKey(tx: Tx, caller: Caller, input: NewKey, rootKey: RootKey, limits: KeyLimits, now: number): Promise<Key> {
-  // Huawei lists kms:cmk:create on the KeyId resource with kms:KeySpec, kms:KeyUsage and
-  // kms:KeyOrigin: the key to be made, which has no id yet.
-  const made = { keyId: null, accountId: caller.accountId, region: caller.region, spec: input.spec, usage: input.usage, origin: input.origin, tags: {} };
-  if (!caller.allows(made)) throw kms(DECISIONS.callerMayNot);
+/**
+ * May the caller's policies create this key? Huawei lists kms:cmk:create on the KeyId resource
+ * with kms:KeySpec, kms:KeyUsage and kms:KeyOrigin (the key to be made, which has no id yet),
+ * and g:RequestTag/<tag-key>, g:TagKeys for the tags it is created with.
+ */
+function requireCreation(caller: Caller, input: NewKey): void {
+  let usage = input.usage ?? '';
+  try {
+    usage = usageFor(input.spec, input.usage, input.origin);
+  } catch {
+    // A spec and usage that do not go together are refused after the policy check.
+  }
+  const made = { keyId: null, accountId: caller.accountId, region: caller.region, spec: input.spec, usage, origin: input.origin, tags: {} };
+  if (!caller.allows(made, requestTags(input.tags ?? []))) throw kms(DECISIONS.callerMayNot);
+}
+
+/**
+ * Checks a create-key request that needs no store, and makes the material of an asymmetric or
+ * HMAC key before the transaction (RSA generation takes long; it must hold no lock meanwhile).
+ * Symmetric material is made inside createKey. Returns null when createKey makes it.
+ */
+export async function prepareKeyMaterial(caller: Caller, input: NewKey): Promise<Buffer | null> {
+  requireCreation(caller, input);
   if (isDefaultAlias(input.alias) && !input.defaultKey) throw kms('KMS.1101');
-  if (!(input.spec in KEY_SPECS)) throw kms('KMS.1110');
-  if (input.usage !== 'ENCRYPT_DECRYPT') throw kms('KMS.1115');
+  usageFor(input.spec, input.usage, input.origin);
+  if (isSymmetricSpec(input.spec) || input.origin === 'external') return null;
+  return newMaterial(input.spec);
+}
+
+export async function createKey(
+  tx: Tx, caller: Caller, input: NewKey, rootKey: RootKey, limits: KeyLimits, now: number, material: Buffer | null = null,
+): Promise<Key> {
+  requireCreation(caller, input);
+  if (isDefaultAlias(input.alias) && !input.defaultKey) throw kms('KMS.1101');
+  const usage = usageFor(input.spec, input.usage, input.origin);
+  // Callers other than create-key (which prepares it outside the transaction) get it made here.
+  const made = !isSymmetricSpec(input.spec) && input.origin !== 'external' && material === null;
+  if (made) material = await newMaterial(input.spec);
   if (await tx.findKeyByAlias(caller.accountId, caller.region, input.alias)) throw kms('KMS.1104');
   if (!input.defaultKey && (await tx.countCustomerKeys(caller.accountId, caller.region)) >= limits.maxKeys) throw kms('KMS.1105');
   const external = input.origin === 'external';
@@ -72,7 +106,7 @@ export async function createKey(tx: Tx, caller: Caller, input: NewKey, rootKey: 
     alias: input.alias,
     description: input.description,
     spec: input.spec,
-    usage: input.usage,
+    usage,
     origin: input.origin,
     state: external ? KeyState.pendingImport : KeyState.enabled,
     creationDate: now,
@@ -86,7 +120,12 @@ export async function createKey(tx: Tx, caller: Caller, input: NewKey, rootKey: 
     materialVersion: external ? 0 : 1,
   };
   await tx.insertKey(key);
-  if (!external) await addMaterial(tx, rootKey, key, 1, now);
+  for (const tag of input.tags ?? []) await tx.putTag(key.keyId, tag, now);
+  // The caller owns `material` (a write may be retried) and wipes it after the write.
+  if (material !== null) {
+    await tx.insertMaterial({ keyId: key.keyId, version: 1, sealed: rootKey.seal(material, materialContext(key.keyId, 1)), createdAt: now });
+    if (made) material.fill(0);
+  } else if (!external) await addMaterial(tx, rootKey, key, 1, now);
   return key;
 }
 
@@ -105,9 +144,9 @@ export async function listKeys(tx: Tx, caller: Caller, filter: KeyFilter, page: 
  * Loads a key for a change by its owner: locked for the rest of the transaction, owner-side
  * caller only, and never a default key.
  */
-export async function loadForChange(tx: Tx, caller: Caller, keyId: string, now: number): Promise<Key> {
+export async function loadForChange(tx: Tx, caller: Caller, keyId: string, now: number, request?: RequestValues): Promise<Key> {
   const key = await loadKey(tx, keyId, now, true);
-  await requireOwnerSide(tx, caller, key);
+  await requireOwnerSide(tx, caller, key, request);
   if (key.defaultKey) throw kms(DECISIONS.defaultKey);
   return key;
 }

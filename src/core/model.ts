@@ -42,6 +42,29 @@ export interface KeyMaterial {
   createdAt: number;
 }
 
+/** A tag on a key (reference §7): key unique per key, value possibly "". */
+export interface Tag {
+  key: string;
+  value: string;
+}
+
+/** Resource-instance filter: every tag key must be present with one of its values (any value when none). */
+export interface TagFilter {
+  tags: Array<{ key: string; values: string[] }>;
+  /** Case-insensitive part of the key's name (key_alias), from matches[resource_name]. */
+  name?: string;
+}
+
+/** An alias of the aliases API (reference §2.6): unique per account and region, bound to one key. */
+export interface KeyAlias {
+  alias: string;
+  keyId: string;
+  accountId: string;
+  region: string;
+  createTime: number;
+  updateTime: number;
+}
+
 export type GranteeType = 'user' | 'domain';
 
 export interface Grant {
@@ -141,6 +164,8 @@ export interface Caller {
   denies(resource: PolicyResource | null, request?: RequestValues): boolean;
   /** Whether evaluation reads the key's tags (some statement tests g:ResourceTag/...). */
   readonly readsTags: boolean;
+  /** The same caller asking for other actions (an operation whose action depends on its input). */
+  forActions(actions: readonly string[]): Caller;
 }
 
 export interface Page<T> {

@@ -14,12 +14,12 @@ export interface PageRequest {
 
 const EVERYTHING = Number.MAX_SAFE_INTEGER;
 
-export function pageRequest(limit: string | undefined, marker: string | undefined): PageRequest {
+export function pageRequest(limit: string | undefined, marker: string | undefined, max: number = DECISIONS.maxLimit): PageRequest {
   let l = EVERYTHING;
   if (limit !== undefined) {
     if (!/^\d{1,10}$/.test(limit)) throw kms('KMS.1601');
     l = Number(limit);
-    if (l < 1 || l > DECISIONS.maxLimit) throw kms('KMS.1601');
+    if (l < 1 || l > max) throw kms('KMS.1601');
   }
   let offset = 0;
   if (marker !== undefined) {

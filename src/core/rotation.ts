@@ -1,10 +1,12 @@
 import { kms } from './errors.ts';
+import { DECISIONS } from './decisions.ts';
 import type { Tx } from '../store/store.ts';
 import { requireOwnerSide } from './access.ts';
 import { addMaterial, loadForChange, loadKey } from './keys.ts';
 import { KeyState, type Caller, type Key } from './model.ts';
 import { DAY_MS } from './runtime.ts';
 import type { RootKey } from './sealing.ts';
+import { kindOf } from './key-specs.ts';
 
 /**
  * Automatic rotation (reference §4.7). When rotation is enabled a key is due for new
@@ -16,6 +18,10 @@ export const ROTATION_INTERVAL_DAYS = { min: 30, max: 365 } as const;
 
 function rotatable(key: Key): void {
   if (key.origin === 'external') throw kms('KMS.0312');
+  // Only symmetric keys rotate: asymmetric keys KMS.0324 (reference §4.7), HMAC keys KMS.0341.
+  const kind = kindOf(key.spec);
+  if (kind === 'hmac') throw kms(DECISIONS.hmacRotation);
+  if (kind !== 'symmetric') throw kms('KMS.0324');
   if (key.state === KeyState.disabled) throw kms('KMS.0209');
   if (key.state === KeyState.pendingDeletion) throw kms('KMS.0210');
 }

@@ -1,3 +1,4 @@
+import { DECISIONS } from '../core/decisions.ts';
 import { IamError } from '../core/errors.ts';
 import { verifyPassword } from '../auth/passwords.ts';
 import { TOKEN_TTL_MS, newToken, tokenHash } from '../auth/tokens.ts';
@@ -70,7 +71,7 @@ export const createToken: IamRoute = {
     const { store, clock, config } = services;
     const draft = anonymousDraft(request.id, OPERATION, undefined, request.ip);
     const refuse = async (error: IamError): Promise<never> => {
-      await refusals.record(draft, false, error.status, `IAM.${error.status}`);
+      await refusals.record(draft, false, error.status, error.status === 401 ? DECISIONS.failedLoginCode : `IAM.${error.status}`);
       throw error;
     };
     const auth = obj(parse(request.body).auth);

@@ -76,4 +76,14 @@ export const MIGRATIONS: ReadonlyArray<(d: Dialect) => string[]> = [
     `ALTER TABLE audit_events ADD COLUMN source TEXT`,
     `ALTER TABLE audit_events ADD COLUMN count INTEGER NOT NULL DEFAULT 1`,
   ],
+  // 6: key tags (reference §7) and aliases of the aliases API (§2.6).
+  (d) => [
+    `CREATE TABLE key_tags (key_id TEXT NOT NULL, tag_key TEXT NOT NULL, tag_value TEXT NOT NULL,
+       created_at ${d.bigint} NOT NULL, PRIMARY KEY (key_id, tag_key))`,
+    `CREATE INDEX key_tags_by_tag ON key_tags (tag_key, tag_value)`,
+    `CREATE TABLE key_aliases (account_id TEXT NOT NULL, region TEXT NOT NULL, alias TEXT NOT NULL,
+       key_id TEXT NOT NULL, create_time ${d.bigint} NOT NULL, update_time ${d.bigint} NOT NULL,
+       PRIMARY KEY (account_id, region, alias))`,
+    `CREATE INDEX key_aliases_by_key ON key_aliases (key_id, alias)`,
+  ],
 ];

@@ -1,4 +1,4 @@
-import type { Account, AccessKey, AuditEvent, AuditFilter, Grant, Key, KeyMaterial, Page, Project, Token, User } from '../core/model.ts';
+import type { Account, AccessKey, AuditEvent, AuditFilter, Grant, Key, KeyAlias, KeyMaterial, Page, Project, Tag, TagFilter, Token, User } from '../core/model.ts';
 import type { KeyFilter, RetainedIdentities, Tx } from './store.ts';
 import {
   AUDIT_COLUMNS, GRANT_COLUMNS, accountFromRow, KEY_COLUMNS, accessKeyFromRow, auditFromRow, auditToParams, grantFromRow, grantToParams, keyFromRow, keyToParams,
@@ -31,6 +31,15 @@ const GRANT_INSERT = `INSERT INTO grants (${GRANT_COLUMNS}) VALUES (${placeholde
 const RETIRABLE = `FROM grants WHERE issuing_principal = $1 OR retiring_principal = $1
   OR (((grantee_type = 'user' AND grantee_principal = $1) OR (grantee_type = 'domain' AND grantee_principal = $2))
       AND operations LIKE '%"retire-grant"%')`;
+
+const aliasFromRow = (r: Row): KeyAlias => ({
+  alias: String(r.alias),
+  keyId: String(r.key_id),
+  accountId: String(r.account_id),
+  region: String(r.region),
+  createTime: Number(r.create_time),
+  updateTime: Number(r.update_time),
+});
 
 /** The one implementation of Tx, shared by the SQLite and PostgreSQL drivers. */
 export class SqlTx implements Tx {
@@ -185,6 +194,8 @@ export class SqlTx implements Tx {
   }
   async deleteKey(keyId: string): Promise<void> {
     await this.db.run('DELETE FROM grants WHERE key_id = $1', [keyId]);
+    await this.db.run('DELETE FROM key_tags WHERE key_id = $1', [keyId]);
+    await this.db.run('DELETE FROM key_aliases WHERE key_id = $1', [keyId]);
     await this.db.run('DELETE FROM key_materials WHERE key_id = $1', [keyId]);
     await this.db.run('DELETE FROM keys WHERE key_id = $1', [keyId]);
   }
@@ -202,11 +213,6 @@ export class SqlTx implements Tx {
       [now, limit],
     );
     return rows.map((r) => String(r.key_id));
-  }
-
-  // Provisional: replaced by the tags table at merge (the tags branch stores them).
-  async keyTags(_keyId: string): Promise<Record<string, string>> {
-    return {};
   }
 
   async insertMaterial(m: KeyMaterial): Promise<void> {
@@ -268,6 +274,108 @@ export class SqlTx implements Tx {
       [userId, accountId, limit, offset],
     );
     return { items: rows.map(grantFromRow), total };
+  }
+
+  async tagsOfKey(keyId: string): Promise<Tag[]> {
+    const rows = await this.db.all('SELECT tag_key, tag_value FROM key_tags WHERE key_id = $1 ORDER BY tag_key', [keyId]);
+    return rows.map((r) => ({ key: String(r.tag_key), value: String(r.tag_value) }));
+  }
+  async tagsOfKeys(keyIds: readonly string[]): Promise<Map<string, Tag[]>> {
+    const tags = new Map<string, Tag[]>(keyIds.map((id) => [id, []]));
+    if (keyIds.length === 0) return tags;
+    const rows = await this.db.all(
+      `SELECT key_id, tag_key, tag_value FROM key_tags WHERE key_id IN (${placeholders(keyIds.length)}) ORDER BY key_id, tag_key`,
+      [...keyIds],
+    );
+    for (const r of rows) tags.get(String(r.key_id))?.push({ key: String(r.tag_key), value: String(r.tag_value) });
+    return tags;
+  }
+  async putTag(keyId: string, tag: Tag, now: number): Promise<void> {
+    await this.db.run(
+      `INSERT INTO key_tags (key_id, tag_key, tag_value, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (key_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value`,
+      [keyId, tag.key, tag.value, now],
+    );
+  }
+  async deleteTag(keyId: string, tagKey: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM key_tags WHERE key_id = $1 AND tag_key = $2', [keyId, tagKey])) === 1;
+  }
+  async projectTags(accountId: string, region: string): Promise<Array<{ key: string; values: string[] }>> {
+    const rows = await this.db.all(
+      `SELECT DISTINCT t.tag_key, t.tag_value FROM key_tags t JOIN keys k ON k.key_id = t.key_id
+         WHERE k.account_id = $1 AND k.region = $2 ORDER BY t.tag_key, t.tag_value`,
+      [accountId, region],
+    );
+    const tags: Array<{ key: string; values: string[] }> = [];
+    for (const r of rows) {
+      const key = String(r.tag_key);
+      if (tags.at(-1)?.key !== key) tags.push({ key, values: [] });
+      (tags.at(-1) as { values: string[] }).values.push(String(r.tag_value));
+    }
+    return tags;
+  }
+  async keysByTags(accountId: string, region: string, filter: TagFilter, offset: number, limit: number): Promise<Page<Key>> {
+    const params: unknown[] = [accountId, region];
+    const where = ['account_id = $1', 'region = $2', 'default_key = 0'];
+    for (const tag of filter.tags) {
+      params.push(tag.key);
+      let cond = `t.tag_key = $${params.length}`;
+      if (tag.values.length > 0) {
+        const first = params.length + 1;
+        params.push(...tag.values);
+        cond += ` AND t.tag_value IN (${placeholders(tag.values.length, first)})`;
+      }
+      where.push(`EXISTS (SELECT 1 FROM key_tags t WHERE t.key_id = keys.key_id AND ${cond})`);
+    }
+    if (filter.name !== undefined && filter.name !== '') {
+      params.push(`%${filter.name.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+      where.push(`LOWER(alias) LIKE $${params.length} ESCAPE '\\'`);
+    }
+    const cond = where.join(' AND ');
+    const total = await this.count(`SELECT COUNT(*) AS n FROM keys WHERE ${cond}`, params);
+    if (limit === 0) return { items: [], total };
+    const rows = await this.db.all(
+      `SELECT ${KEY_COLUMNS} FROM keys WHERE ${cond} ORDER BY creation_date, key_id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+      [...params, limit, offset],
+    );
+    return { items: rows.map(keyFromRow), total };
+  }
+
+  async getAlias(accountId: string, region: string, alias: string): Promise<KeyAlias | null> {
+    const r = await this.one('SELECT * FROM key_aliases WHERE account_id = $1 AND region = $2 AND alias = $3', [accountId, region, alias]);
+    return r ? aliasFromRow(r) : null;
+  }
+  async insertAlias(a: KeyAlias): Promise<void> {
+    await this.db.run(
+      'INSERT INTO key_aliases (account_id, region, alias, key_id, create_time, update_time) VALUES ($1, $2, $3, $4, $5, $6)',
+      [a.accountId, a.region, a.alias, a.keyId, a.createTime, a.updateTime],
+    );
+  }
+  async updateAlias(a: KeyAlias): Promise<void> {
+    await this.db.run('UPDATE key_aliases SET key_id = $4, update_time = $5 WHERE account_id = $1 AND region = $2 AND alias = $3', [
+      a.accountId, a.region, a.alias, a.keyId, a.updateTime,
+    ]);
+  }
+  async deleteAlias(accountId: string, region: string, alias: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM key_aliases WHERE account_id = $1 AND region = $2 AND alias = $3', [accountId, region, alias])) === 1;
+  }
+  async countAliasesOfKey(keyId: string): Promise<number> {
+    return this.count('SELECT COUNT(*) AS n FROM key_aliases WHERE key_id = $1', [keyId]);
+  }
+  async listAliases(accountId: string, region: string, keyId: string | undefined, after: string | undefined, limit: number): Promise<KeyAlias[]> {
+    const params: unknown[] = [accountId, region];
+    const where = ['account_id = $1', 'region = $2'];
+    if (keyId !== undefined) {
+      params.push(keyId);
+      where.push(`key_id = $${params.length}`);
+    }
+    if (after !== undefined) {
+      params.push(after);
+      where.push(`alias > $${params.length}`);
+    }
+    params.push(limit);
+    const rows = await this.db.all(`SELECT * FROM key_aliases WHERE ${where.join(' AND ')} ORDER BY alias LIMIT $${params.length}`, params);
+    return rows.map(aliasFromRow);
   }
 
   async insertAudit(e: AuditEvent): Promise<void> {

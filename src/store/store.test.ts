@@ -103,12 +103,6 @@ for (const driver of DRIVERS) {
       assert.equal(await store.read((tx) => tx.getMaterial(k.keyId, 1)), null);
     }));
 
-    test('a key without tags has none (keyTags; the tags table replaces the provisional answer at merge)', withStore(async (store) => {
-      const k = key();
-      await store.write((tx) => tx.insertKey(k));
-      assert.deepEqual(await store.read((tx) => tx.keyTags(k.keyId)), {});
-    }));
-
     test('a write that fails changes nothing', withStore(async (store) => {
       const k = key();
       await assert.rejects(store.write(async (tx) => {
@@ -136,6 +130,72 @@ for (const driver of DRIVERS) {
       const k = key();
       await store.write((tx) => tx.insertKey(k));
       await assert.rejects(store.write((tx) => tx.insertKey(key({ alias: k.alias }))));
+    }));
+
+    test('tags: put (a second put replaces the value), read per key and for several keys, delete once, project tags', withStore(async (store) => {
+      const [k1, k2, other] = [key({ creationDate: 1 }), key({ creationDate: 2 }), key({ accountId: 'other' })];
+      await store.write(async (tx) => {
+        for (const k of [k1, k2, other]) await tx.insertKey(k);
+        await tx.putTag(k1.keyId, { key: 'env', value: 'prod' }, 1);
+        await tx.putTag(k1.keyId, { key: 'team', value: '' }, 1);
+        await tx.putTag(k1.keyId, { key: 'env', value: 'test' }, 2);
+        await tx.putTag(k2.keyId, { key: 'env', value: 'prod' }, 2);
+        await tx.putTag(other.keyId, { key: 'zone', value: 'z' }, 2);
+      });
+      assert.deepEqual(await store.read((tx) => tx.tagsOfKey(k1.keyId)), [{ key: 'env', value: 'test' }, { key: 'team', value: '' }]);
+      const many = await store.read((tx) => tx.tagsOfKeys([k1.keyId, k2.keyId, 'none']));
+      assert.deepEqual([...many.entries()], [[k1.keyId, [{ key: 'env', value: 'test' }, { key: 'team', value: '' }]], [k2.keyId, [{ key: 'env', value: 'prod' }]], ['none', []]]);
+      assert.deepEqual(await store.read((tx) => tx.projectTags('acct', 'cn-north-4')), [{ key: 'env', values: ['prod', 'test'] }, { key: 'team', values: [''] }]);
+      assert.equal(await store.write((tx) => tx.deleteTag(k1.keyId, 'team')), true);
+      assert.equal(await store.write((tx) => tx.deleteTag(k1.keyId, 'team')), false);
+      await store.write((tx) => tx.deleteKey(k1.keyId));
+      assert.deepEqual(await store.read((tx) => tx.tagsOfKey(k1.keyId)), []);
+    }));
+
+    test('keys by tags: every tag key, any listed value, name part (case-insensitive, % and _ literal), customer keys of the account only', withStore(async (store) => {
+      const ks = [key({ creationDate: 1, alias: 'web_one' }), key({ creationDate: 2, alias: 'DB-one' }), key({ creationDate: 3, alias: 'webXone' }),
+        key({ creationDate: 4, defaultKey: true, alias: 'x/default' }), key({ accountId: 'other', alias: 'web_one' })];
+      await store.write(async (tx) => {
+        for (const k of ks) await tx.insertKey(k);
+        for (const k of ks) await tx.putTag(k.keyId, { key: 'env', value: k.creationDate === 2 ? 'test' : 'prod' }, 1);
+        await tx.putTag(ks[0].keyId, { key: 'team', value: 'web' }, 1);
+      });
+      const ids = async (filter: Parameters<Tx['keysByTags']>[2], offset = 0, limit = 100) => {
+        const page = await store.read((tx) => tx.keysByTags('acct', 'cn-north-4', filter, offset, limit));
+        return [page.items.map((k) => k.alias), page.total];
+      };
+      assert.deepEqual(await ids({ tags: [{ key: 'env', values: ['prod'] }] }), [['web_one', 'webXone'], 2]);
+      assert.deepEqual(await ids({ tags: [{ key: 'env', values: ['prod', 'test'] }, { key: 'team', values: [] }] }), [['web_one'], 1]);
+      assert.deepEqual(await ids({ tags: [], name: 'ONE' }), [['web_one', 'DB-one', 'webXone'], 3]);
+      assert.deepEqual(await ids({ tags: [], name: 'b_o' }), [['web_one'], 1]);
+      assert.deepEqual(await ids({ tags: [], name: '%' }), [[], 0]);
+      assert.deepEqual(await ids({ tags: [] }, 1, 1), [['DB-one'], 3]);
+      assert.deepEqual(await ids({ tags: [] }, 0, 0), [[], 3]);
+    }));
+
+    test('aliases: insert, get, rebind, count per key, list by name after a marker, delete once; unique per account and region', withStore(async (store) => {
+      const [k1, k2] = [key(), key()];
+      const alias = (name: string, keyId: string, accountId = 'acct') => ({ alias: name, keyId, accountId, region: 'cn-north-4', createTime: 1, updateTime: 1 });
+      await store.write(async (tx) => {
+        await tx.insertKey(k1);
+        await tx.insertKey(k2);
+        for (const name of ['b', 'a', 'c']) await tx.insertAlias(alias(name, k1.keyId));
+        await tx.insertAlias(alias('a', k2.keyId, 'other'));
+      });
+      await assert.rejects(store.write((tx) => tx.insertAlias(alias('a', k2.keyId))));
+      assert.deepEqual(await store.read((tx) => tx.getAlias('acct', 'cn-north-4', 'a')), alias('a', k1.keyId));
+      await store.write((tx) => tx.updateAlias({ ...alias('c', k2.keyId), updateTime: 5 }));
+      assert.deepEqual(await store.read((tx) => tx.getAlias('acct', 'cn-north-4', 'c')), { ...alias('c', k2.keyId), updateTime: 5 });
+      assert.equal(await store.read((tx) => tx.countAliasesOfKey(k1.keyId)), 2);
+      const names = async (keyId: string | undefined, after: string | undefined, limit: number) =>
+        (await store.read((tx) => tx.listAliases('acct', 'cn-north-4', keyId, after, limit))).map((a) => a.alias);
+      assert.deepEqual(await names(undefined, undefined, 10), ['a', 'b', 'c']);
+      assert.deepEqual(await names(k1.keyId, 'a', 10), ['b']);
+      assert.deepEqual(await names(undefined, undefined, 2), ['a', 'b']);
+      assert.equal(await store.write((tx) => tx.deleteAlias('acct', 'cn-north-4', 'a')), true);
+      assert.equal(await store.write((tx) => tx.deleteAlias('acct', 'cn-north-4', 'a')), false);
+      await store.write((tx) => tx.deleteKey(k2.keyId));
+      assert.deepEqual(await names(undefined, undefined, 10), ['b']);
     }));
 
     test('grants: insert, get, count, page in creation order, delete once', withStore(async (store) => {

@@ -1,4 +1,4 @@
-import type { Account, AccessKey, AuditEvent, AuditFilter, Grant, Key, KeyMaterial, Page, Project, Token, User } from '../core/model.ts';
+import type { Account, AccessKey, AuditEvent, AuditFilter, Grant, Key, KeyAlias, KeyMaterial, Page, Project, Tag, TagFilter, Token, User } from '../core/model.ts';
 
 /**
  * The narrow store interface every driver implements (SQLite, PostgreSQL). Nothing above it
@@ -80,12 +80,10 @@ export interface Tx {
   countCustomerKeys(accountId: string, region: string): Promise<number>;
   insertKey(key: Key): Promise<void>;
   updateKey(key: Key): Promise<void>;
-  /** Deletes the key with its material and its grants. */
+  /** Deletes the key with its material, its grants, its tags and its aliases. */
   deleteKey(keyId: string): Promise<void>;
   keysDueForDeletion(now: number, limit: number): Promise<string[]>;
   keysDueForRotation(now: number, limit: number): Promise<string[]>;
-  /** The key's tags, tag key to value ({} when it has none): identity policies test g:ResourceTag/<tag-key>. */
-  keyTags(keyId: string): Promise<Record<string, string>>;
 
   insertMaterial(material: KeyMaterial): Promise<void>;
   getMaterial(keyId: string, version: number): Promise<KeyMaterial | null>;
@@ -105,6 +103,28 @@ export interface Tx {
   grantsNaming(keyId: string, userId: string, accountId: string): Promise<Grant[]>;
   /** Grants the user may retire: issued by it, naming it as retiring principal, or granting it retire-grant. */
   listRetirableGrants(userId: string, accountId: string, offset: number, limit: number): Promise<Page<Grant>>;
+
+  /** The key's tags, by tag key. Read in the caller's transaction (policy conditions on g:ResourceTag use it). */
+  tagsOfKey(keyId: string): Promise<Tag[]>;
+  /** Tags of several keys at once, by key id then tag key. */
+  tagsOfKeys(keyIds: readonly string[]): Promise<Map<string, Tag[]>>;
+  /** Adds the tag, or replaces the value of the key's tag with the same key. */
+  putTag(keyId: string, tag: Tag, now: number): Promise<void>;
+  /** false when the key had no tag with that key. */
+  deleteTag(keyId: string, tagKey: string): Promise<boolean>;
+  /** Every tag key used on the account's keys in the region, with its distinct values, sorted. */
+  projectTags(accountId: string, region: string): Promise<Array<{ key: string; values: string[] }>>;
+  /** Customer keys of the account and region matching the filter, oldest first. */
+  keysByTags(accountId: string, region: string, filter: TagFilter, offset: number, limit: number): Promise<Page<Key>>;
+
+  getAlias(accountId: string, region: string, alias: string): Promise<KeyAlias | null>;
+  insertAlias(alias: KeyAlias): Promise<void>;
+  /** Rebinds an alias (key_id and update_time). */
+  updateAlias(alias: KeyAlias): Promise<void>;
+  deleteAlias(accountId: string, region: string, alias: string): Promise<boolean>;
+  countAliasesOfKey(keyId: string): Promise<number>;
+  /** Aliases of the account and region (of one key when keyId is given), by name, after `after`. */
+  listAliases(accountId: string, region: string, keyId: string | undefined, after: string | undefined, limit: number): Promise<KeyAlias[]>;
 
   /** Appends to the audit trail, inside the transaction of the effect it records. */
   insertAudit(event: AuditEvent): Promise<void>;

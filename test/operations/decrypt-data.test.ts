@@ -53,6 +53,18 @@ describe('decrypt-data', () => {
     assert.deepEqual([wrong.status, wrong.body], [400, BAD_CIPHERTEXT]);
   });
 
+  test('encryption_context as a string holding its JSON (the Terraform provider sends that) binds like the object', async () => {
+    const admin = world.as('admin');
+    const keyId = await newKey(admin);
+    const r = await admin.kms('encrypt-data', { key_id: keyId, plain_text: 'ctx', encryption_context: '{"k":"v","a":"1"}' });
+    assert.equal(r.status, 200);
+    assert.equal((await admin.kms('decrypt-data', { cipher_text: r.body.cipher_text, encryption_context: { a: '1', k: 'v' } })).body.plain_text, 'ctx');
+    for (const context of ['not json', '["a"]', '{"k":1}', 'null']) {
+      const bad = await admin.kms('encrypt-data', { key_id: keyId, plain_text: 'x', encryption_context: context });
+      assert.deepEqual([bad.status, bad.body], [400, ERR('KMS.0208', 'Invalid value of value encryption_context.')], context);
+    }
+  });
+
   test('a changed byte anywhere in the ciphertext fails with KMS.2201, never a 500', async () => {
     const { ct } = await encrypted('tamper me');
     const admin = world.as('admin');

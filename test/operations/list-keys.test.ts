@@ -47,6 +47,7 @@ describe('list-keys', () => {
     [{ key_state: '6' }, 'KMS.0308', 'Invalid parameter.'],
     [{ key_spec: 'AES_128' }, 'KMS.0308', 'Invalid parameter.'],
     [{ limit: '0' }, 'KMS.1601', 'Invalid limit.'],
+    [{ limit: 10001 }, 'KMS.1601', 'Invalid limit.'],
     [{ marker: 'm' }, 'KMS.1602', 'marker must be greater than or equals 0.'],
   ];
   for (const [body, code, message] of BAD) {
@@ -55,6 +56,11 @@ describe('list-keys', () => {
       assert.deepEqual([r.status, r.body], [400, ERR(code, message)]);
     });
   }
+
+  test('a limit above 1000 is taken (the Terraform provider\'s kms_keys data source sends 2000)', async () => {
+    const r = await world.as('admin').kms('list-keys', { limit: 2000 });
+    assert.deepEqual([r.status, r.body.truncated, r.body.next_marker], [200, 'false', '']);
+  });
 
   test('a user without kms:cmk:list is refused', async () => {
     const r = await world.as('nobody').kms('list-keys', {});

@@ -1,4 +1,5 @@
-import { createKey } from '../../core/keys.ts';
+import { createKey, prepareKeyMaterial } from '../../core/keys.ts';
+import { checkTagList } from '../../core/tags.ts';
 import { F } from '../fields.ts';
 import { defineOperation, obj, str } from '../operation.ts';
 
@@ -16,6 +17,7 @@ export default defineOperation({
     enterprise_project_id: F.enterpriseProjectId,
     keystore_id: F.keystoreId,
     sequence: F.sequence,
+    tags: F.tagList,
   },
   required: ['key_alias'],
   response: obj({ key_info: obj({ key_id: str, domain_id: str, region_id: str }) }),
@@ -23,11 +25,19 @@ export default defineOperation({
     const input = {
       alias: body.key_alias as string,
       spec: (body.key_spec as string | undefined) ?? 'AES_256',
-      usage: (body.key_usage as string | undefined) ?? 'ENCRYPT_DECRYPT',
+      usage: body.key_usage as string | undefined,
       description: (body.key_description as string | undefined) ?? '',
       origin: (body.origin as 'kms' | 'external' | undefined) ?? 'kms',
+      // Tags with the key, in the same transaction (an empty list is no tags).
+      ...(Array.isArray(body.tags) && body.tags.length === 0 ? {} : body.tags !== undefined && { tags: checkTagList(body.tags) }),
     };
-    const key = await store.write((tx) => createKey(tx, caller, input, rootKey, config, clock.now()));
-    return { key_info: { key_id: key.keyId, domain_id: key.accountId, region_id: key.region } };
+    // Asymmetric and HMAC material is made before the write (RSA generation is slow, and async).
+    const material = await prepareKeyMaterial(caller, input);
+    try {
+      const key = await store.write((tx) => createKey(tx, caller, input, rootKey, config, clock.now(), material));
+      return { key_info: { key_id: key.keyId, domain_id: key.accountId, region_id: key.region } };
+    } finally {
+      material?.fill(0);
+    }
   },
 });

@@ -1,6 +1,8 @@
 import { decryptData } from '../../core/data.ts';
 import { requestAad } from '../aad.ts';
 import { kms } from '../../core/errors.ts';
+import { DECISIONS } from '../../core/decisions.ts';
+import { decryptDataAsymmetric } from '../../core/asymmetric.ts';
 import { DATA_FIELDS, F } from '../fields.ts';
 import { defineOperation, obj, str } from '../operation.ts';
 
@@ -12,7 +14,14 @@ export default defineOperation({
   required: ['cipher_text'],
   response: obj({ key_id: str, plain_text: str, plain_text_base64: str }),
   async handle({ store, caller, clock, rootKey, config }, body) {
-    if ((body.encryption_algorithm ?? 'SYMMETRIC_DEFAULT') !== 'SYMMETRIC_DEFAULT') throw kms('KMS.2105');
+    const algorithm = (body.encryption_algorithm as string | undefined) ?? 'SYMMETRIC_DEFAULT';
+    if (algorithm !== 'SYMMETRIC_DEFAULT') {
+      // An asymmetric ciphertext names no key: key_id is then required.
+      if (body.key_id === undefined) throw kms(DECISIONS.asymmetricNeedsKeyId);
+      const asymmetric = { keyId: body.key_id as string, algorithm, ciphertext: Buffer.from(body.cipher_text as string, 'base64') };
+      const { key, plaintext } = await store.read((tx) => decryptDataAsymmetric(tx, caller, rootKey, asymmetric, clock.now()));
+      return { key_id: key.keyId, plain_text: plaintext.toString('utf8'), plain_text_base64: plaintext.toString('base64') };
+    }
     const input = {
       ciphertext: Buffer.from(body.cipher_text as string, 'base64'), keyId: body.key_id as string | undefined, aad: requestAad(body),
       legacy: config.legacyEnvelopes,

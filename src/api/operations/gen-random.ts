@@ -8,7 +8,7 @@ import { defineOperation, obj, str } from '../operation.ts';
 export default defineOperation({
   name: 'gen-random',
   method: 'POST',
-  actions: ['kms:cmk:generate', 'kms:cmk:generateRandom', 'kms::generateRandom'],
+  actions: ['kms:cmk:generate', 'kms::generateRandom', 'kms:cmk:generateRandom'],
   fields: { random_data_length: F.randomDataLength, sequence: F.sequence },
   required: ['random_data_length'],
   response: obj({ random_data: str }),

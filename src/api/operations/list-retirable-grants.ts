@@ -7,7 +7,7 @@ import { GRANT_LIST_SCHEMA, grantList } from '../views.ts';
 export default defineOperation({
   name: 'list-retirable-grants',
   method: 'POST',
-  actions: ['kms:grant:list', 'kms:cmk:listRetirableGrants', 'kms::listRetirableGrants'],
+  actions: ['kms:grant:list', 'kms::listRetirableGrants', 'kms:cmk:listRetirableGrants'],
   fields: { limit: F.limit, marker: F.marker, sequence: F.sequence },
   required: [],
   response: GRANT_LIST_SCHEMA,

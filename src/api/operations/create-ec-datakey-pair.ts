@@ -1,0 +1,3 @@
+import { dataKeyPairCreation } from './create-rsa-datakey-pair.ts';
+
+export default dataKeyPairCreation('ec');

@@ -1,0 +1,27 @@
+import { verifySignature, type MessageType } from '../../core/asymmetric.ts';
+import { F } from '../fields.ts';
+import { defineOperation, obj, str } from '../operation.ts';
+
+export default defineOperation({
+  name: 'verify',
+  method: 'POST',
+  actions: ['kms:cmk:verify'],
+  fields: {
+    key_id: F.keyId, message: F.message, signature: F.signature, signing_algorithm: F.signingAlgorithm, message_type: F.messageType,
+    sequence: F.sequence,
+  },
+  required: ['key_id', 'message', 'signature', 'signing_algorithm'],
+  // signature_valid is the string "true" / "false", as ValidateSignatureResponse types it.
+  response: obj({ key_id: str, signature_valid: str }),
+  async handle({ store, caller, clock, rootKey }, body) {
+    const input = {
+      keyId: body.key_id as string,
+      message: Buffer.from(body.message as string, 'base64'),
+      signature: Buffer.from(body.signature as string, 'base64'),
+      algorithm: body.signing_algorithm as string,
+      messageType: ((body.message_type as string | undefined) ?? 'DIGEST') as MessageType,
+    };
+    const { key, valid } = await store.read((tx) => verifySignature(tx, caller, rootKey, input, clock.now()));
+    return { key_id: key.keyId, signature_valid: valid ? 'true' : 'false' };
+  },
+});
