@@ -1,7 +1,8 @@
 import { hashPassword, verifyPassword } from './auth/passwords.ts';
-import { isValidPolicy } from './auth/policy.ts';
+import { checkPolicy, PolicyError } from './auth/policy.ts';
+import { systemCaller } from './core/access.ts';
 import { createKey, isDefaultAlias } from './core/keys.ts';
-import type { Account, User } from './core/model.ts';
+import type { Account, Policy, User } from './core/model.ts';
 import { newIdentityId } from './core/runtime.ts';
 import { RootKey, secretKeyContext } from './core/sealing.ts';
 import type { Store, Tx } from './store/store.ts';
@@ -27,7 +28,7 @@ export interface UserSpec {
   id?: string;
   password?: string;
   access_keys?: Array<{ ak: string; sk: string }>;
-  policies?: string[];
+  policies?: Policy[];
 }
 
 export interface IdentitiesSpec {
@@ -98,9 +99,20 @@ export function parseIdentities(input: unknown): IdentitiesSpec {
       const policies = u.policies ?? [];
       if (!Array.isArray(policies)) fail(`${ut}.policies`, 'must be an array');
       policies.forEach((p: unknown, n: number) => {
-        if (typeof p !== 'string' || !isValidPolicy(p)) fail(`${ut}.policies[${n}]`, 'must be an action pattern such as "kms:cmk:*" or a system role name');
+        try {
+          checkPolicy(p);
+        } catch (error) {
+          if (!(error instanceof PolicyError)) throw error;
+          // The error's path starts with policies[0]: the entry checked alone.
+          fail(`${ut}.policies[${n}]${error.path.slice('policies[0]'.length)}`, error.message);
+        }
+        // The administrator holds every action and no policy narrows it (Huawei: the account
+        // itself may call every API; policies bind its IAM users): a document would never apply.
+        if (j === 0 && typeof p !== 'string') {
+          fail(`${ut}.policies[${n}]`, 'the account\'s first user is its administrator, with every action: a policy document would never apply to it');
+        }
       });
-      return { name: u.name, id: userId, password: u.password as string | undefined, access_keys: accessKeys, policies: policies as string[] };
+      return { name: u.name, id: userId, password: u.password as string | undefined, access_keys: accessKeys, policies: policies as Policy[] };
     });
     const defaultKeys = a.default_keys ?? [];
     if (!Array.isArray(defaultKeys)) fail(`${at}.default_keys`, 'must be an array');
@@ -187,7 +199,7 @@ export async function applyIdentities(store: Store, spec: IdentitiesSpec, region
       }
       for (const alias of accountSpec.default_keys ?? []) {
         if (!isDefaultAlias(alias) || (await tx.findKeyByAlias(account.id, region, alias))) continue;
-        const caller = { userId: users[0].id, accountId: account.id, region, mayAct: true };
+        const caller = systemCaller(users[0].id, account.id, region);
         await createKey(tx, caller, { alias, spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', description: '', origin: 'kms', defaultKey: true }, rootKey, { maxKeys: Infinity }, now);
       }
     }

@@ -3,7 +3,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { Authenticator, type Principal } from '../auth/authenticate.ts';
 import { LoginGuard } from '../auth/login-guard.ts';
 import { remember } from '../core/memo.ts';
-import { allows } from '../auth/policy.ts';
+import { policySet } from '../auth/policy.ts';
+import { DECISIONS } from '../core/decisions.ts';
 import type { Config } from '../config.ts';
 import type { Caller, Project } from '../core/model.ts';
 import { laterInRequest } from '../store/store.ts';
@@ -87,6 +88,9 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   const projects = new Map<string, Project>();
   const authenticated = new WeakMap<FastifyRequest, Authenticated>();
   const drafts = new WeakMap<FastifyRequest, AuditDraft>();
+  // Why the caller's identity policies last refused it (which Deny statement, or that none
+  // allowed): logged at info with a 403 KMS.0306, whose body stays the documented one.
+  const policyNotes = new WeakMap<FastifyRequest, { reason: string | null }>();
   const limiter = config.rateLimit > 0 ? new RateLimiter(config.rateLimit, clock) : null;
   // Where clients reach this server, for the documents that print URLs: never the Host header
   // a request sends (that would echo whatever a caller writes there).
@@ -137,12 +141,31 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
         if (!project || project.accountId !== principal.accountId || (principal.projectId !== null && principal.projectId !== projectId)) {
           throw kms('KMS.0321');
         }
-        const caller: Caller = {
+        const policies = policySet(principal.policies);
+        const subject = {
+          userId: principal.userId, userName: principal.userName, accountId: principal.accountId,
+          accountName: principal.accountName, projectId, region: project.name,
+        };
+        const note = { reason: null as string | null };
+        policyNotes.set(request, note);
+        const callerFor = (actions: readonly string[]): Caller => ({
           userId: principal.userId,
           accountId: principal.accountId,
           region: project.name,
-          mayAct: allows(principal.policies, op.actions),
-        };
+          readsTags: policies.readsTags,
+          allows(resource, values) {
+            const verdict = policies.evaluate(actions, subject, resource, values);
+            if (!verdict.allowed) note.reason = verdict.reason;
+            return verdict.allowed;
+          },
+          denies(resource, values) {
+            const verdict = policies.evaluate(actions, subject, resource, values);
+            if (verdict.denied) note.reason = verdict.reason;
+            return verdict.denied;
+          },
+          forActions: callerFor,
+        });
+        const caller = callerFor(op.actions);
         authenticated.set(request, { principal, caller });
         const input = operationInput(op, request);
         noteBody(draft, input);
@@ -196,6 +219,14 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       const draft = drafts.get(request) ?? anonymousDraft(request.id, op.name, request.headers.authorization, request.ip);
       const code = answer instanceof GatewayError || answer instanceof KmsError ? answer.code : 'KMS.0103';
       await refusals.record(draft, op.mutates === true, answer.status, code).catch(auditFailed);
+    }
+    const refusedBy = policyNotes.get(request)?.reason;
+    if (refusedBy && answer instanceof KmsError && answer.code === DECISIONS.callerMayNot && services.logger) {
+      const who = authenticated.get(request);
+      request.log.info({
+        operation: op?.name, user: who?.principal.userName, account: who?.principal.accountName,
+        key_id: drafts.get(request)?.keyId ?? null, policy: refusedBy,
+      }, 'identity policy refused the call');
     }
     if (answer instanceof GatewayError) return reply.code(answer.status).send(answer.body(request.id));
     if (answer instanceof IamError) return reply.code(answer.status).send(answer.body());

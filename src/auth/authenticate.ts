@@ -4,7 +4,7 @@ import { RootKey, secretKeyContext } from '../core/sealing.ts';
 import type { Store, Tx } from '../store/store.ts';
 import { checkSignature, parseAuthorization, type SignableRequest } from './signature.ts';
 import { iamTime, tokenHash } from './tokens.ts';
-import type { Token } from '../core/model.ts';
+import type { Policy, Token } from '../core/model.ts';
 import { remember } from '../core/memo.ts';
 
 /** Who made a request, once its token or signature checked out. */
@@ -15,7 +15,7 @@ export interface Principal {
   accountName: string;
   /** The project a token is scoped to; null for AK/SK and domain-scoped tokens. */
   projectId: string | null;
-  policies: string[];
+  policies: Policy[];
   /** The access key that signed the request, if any (audit needs it; it is not a secret). */
   accessKey: string | null;
   /** When the token that authenticated the request expires; null for AK/SK. */

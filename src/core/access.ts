@@ -1,6 +1,6 @@
 import { kms } from './errors.ts';
 import { DECISIONS } from './decisions.ts';
-import type { Caller, Grant, Key } from './model.ts';
+import type { Caller, Grant, Key, PolicyResource, RequestValues, Tag } from './model.ts';
 import type { Tx } from '../store/store.ts';
 
 /** The grant operations of reference §3.2, exactly as the wire spells them. */
@@ -17,9 +17,27 @@ export const GRANT_OPERATIONS = [
 ] as const;
 export type GrantOperation = (typeof GRANT_OPERATIONS)[number];
 
-/** A user of the key's account whose IAM policies allow the operation's action. */
-export function isOwnerSide(caller: Caller, key: Key): boolean {
-  return caller.mayAct && caller.accountId === key.accountId;
+/**
+ * The key as identity policies see it. Its tags are read (in the operation's transaction)
+ * only when some policy of the caller tests g:ResourceTag/...
+ */
+export async function policyResource(tx: Tx, caller: Caller, key: Key): Promise<PolicyResource> {
+  return {
+    keyId: key.keyId, accountId: key.accountId, region: key.region, spec: key.spec, usage: key.usage, origin: key.origin,
+    tags: caller.readsTags ? Object.fromEntries((await tx.tagsOfKey(key.keyId)).map((t) => [t.key, t.value])) : {},
+  };
+}
+
+/** The request-level tag condition keys of a call that writes tags: g:RequestTag/<tag-key> and g:TagKeys. */
+export function requestTags(tags: readonly Pick<Tag, 'key' | 'value'>[]): RequestValues {
+  const values: Record<string, string | string[]> = { 'g:TagKeys': tags.map((t) => t.key) };
+  for (const t of tags) values[`g:RequestTag/${t.key}`] = t.value;
+  return tags.length === 0 ? {} : values;
+}
+
+/** A user of the key's account whose IAM policies allow the operation's action on this key. */
+export async function isOwnerSide(tx: Tx, caller: Caller, key: Key, request?: RequestValues): Promise<boolean> {
+  return caller.accountId === key.accountId && caller.allows(await policyResource(tx, caller, key), request);
 }
 
 export function granteeIs(grant: Grant, caller: Caller): boolean {
@@ -28,17 +46,32 @@ export function granteeIs(grant: Grant, caller: Caller): boolean {
     : grant.granteePrincipal === caller.userId;
 }
 
-export function requireOwnerSide(caller: Caller, key: Key): void {
-  if (!isOwnerSide(caller, key)) throw kms(DECISIONS.callerMayNot);
+export async function requireOwnerSide(tx: Tx, caller: Caller, key: Key, request?: RequestValues): Promise<void> {
+  if (!(await isOwnerSide(tx, caller, key, request))) throw kms(DECISIONS.callerMayNot);
+}
+
+/** For operations that name no key (list-keys, gen-random, user-quotas, ...): the policies must allow the action. */
+export function requireAction(caller: Caller): void {
+  if (!caller.allows(null)) throw kms(DECISIONS.callerMayNot);
 }
 
 /**
  * May the caller use the key for this operation? Either it acts for the key's account with
  * the IAM action, or a live grant names it (or its account) with that operation. The grant
  * is read in the same transaction as the operation, so an ended grant never works again.
+ * An explicit Deny in the caller's own policies for this action and key stops the grant's
+ * use too (DECISIONS.denyStopsGrants).
  */
 export async function requireKeyUse(tx: Tx, caller: Caller, key: Key, operation: GrantOperation): Promise<void> {
-  if (isOwnerSide(caller, key)) return;
+  const resource = await policyResource(tx, caller, key);
+  if (caller.accountId === key.accountId && caller.allows(resource)) return;
+  if (DECISIONS.denyStopsGrants && caller.denies(resource)) throw kms(DECISIONS.callerMayNot);
   const grants = await tx.grantsNaming(key.keyId, caller.userId, caller.accountId);
   if (!grants.some((g) => g.operations.includes(operation))) throw kms(DECISIONS.callerMayNot);
+}
+
+/** A caller that may do everything: kmsd itself (default keys the identities file declares). */
+export function systemCaller(userId: string, accountId: string, region: string): Caller {
+  const caller: Caller = { userId, accountId, region, allows: () => true, denies: () => false, readsTags: false, forActions: () => caller };
+  return caller;
 }

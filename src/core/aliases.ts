@@ -1,3 +1,4 @@
+import { requireAction } from './access.ts';
 import { kms } from './errors.ts';
 import { DECISIONS } from './decisions.ts';
 import { isDefaultAlias, loadForChange } from './keys.ts';
@@ -37,7 +38,7 @@ export async function createAlias(tx: Tx, caller: Caller, keyId: string, alias: 
 /** Moves an existing alias of the account to another of its keys. */
 export async function associateAlias(tx: Tx, caller: Caller, alias: unknown, targetKeyId: string, now: number): Promise<KeyAlias> {
   const name = checkAlias(alias);
-  if (!caller.mayAct) throw kms(DECISIONS.callerMayNot);
+  requireAction(caller);
   const existing = await tx.getAlias(caller.accountId, caller.region, name);
   if (!existing) throw kms(DECISIONS.badAlias);
   if (existing.keyId === targetKeyId) {
@@ -80,7 +81,7 @@ export interface AliasPage {
  * alias of the previous page (the API page: "name of the last key on each page").
  */
 export async function listAliases(tx: Tx, caller: Caller, keyId: string | undefined, limit: string | undefined, marker: string | undefined): Promise<AliasPage> {
-  if (!caller.mayAct) throw kms(DECISIONS.callerMayNot);
+  requireAction(caller);
   let size: number = DECISIONS.aliasListDefault;
   if (limit !== undefined) {
     size = /^\d{1,10}$/.test(limit) ? Number(limit) : NaN;

@@ -63,7 +63,7 @@ export function requireUsableState(key: Key): void {
 /** Loads a key an IAM-only operation uses: the key's account with the operation's action. */
 export async function ownerKey(tx: Tx, caller: Caller, keyId: string, now: number): Promise<Key> {
   const key = await loadKey(tx, keyId, now);
-  requireOwnerSide(caller, key);
+  await requireOwnerSide(tx, caller, key);
   return key;
 }
 

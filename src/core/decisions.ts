@@ -94,4 +94,11 @@ export const DECISIONS = {
   unsupportedWrapping: 'KMS.0308',
   /** A region kmsd does not serve (replicate-key, update-primary-region). */
   regionNotServed: 'KMS.1102',
+  /**
+   * An explicit Deny in the caller's own identity policies (matching the operation's action,
+   * the key and its conditions) refuses the call even when a grant would allow it. AWS KMS:
+   * no principal has a permission unless it is "explicitly allowed, and never denied, in a key
+   * policy, IAM policy, or grant"; Huawei's documentation is silent.
+   */
+  denyStopsGrants: true,
 } as const;

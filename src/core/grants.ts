@@ -1,6 +1,6 @@
 import { kms } from './errors.ts';
 import type { Tx } from '../store/store.ts';
-import { granteeIs, isOwnerSide, requireOwnerSide, type GrantOperation } from './access.ts';
+import { granteeIs, isOwnerSide, policyResource, requireAction, requireOwnerSide, type GrantOperation } from './access.ts';
 import { DECISIONS } from './decisions.ts';
 import { KeyState, type Caller, type Grant, type GranteeType, type Key, type Page } from './model.ts';
 import type { PageRequest } from './paging.ts';
@@ -26,8 +26,16 @@ export interface GrantLimits {
  * live grant with create-grant, and then only for operations that one grant already has,
  * so a grant can never be used to widen itself.
  */
-async function requireGrantCreation(tx: Tx, caller: Caller, key: Key, operations: readonly string[]): Promise<void> {
-  if (isOwnerSide(caller, key)) return;
+async function requireGrantCreation(tx: Tx, caller: Caller, key: Key, input: NewGrant, operations: readonly string[]): Promise<void> {
+  // The request-level condition keys Huawei lists for kms:cmk:createGrant.
+  const request = {
+    'kms:GrantOperations': operations,
+    'kms:GranteePrincipal': input.granteePrincipal,
+    'kms:GranteePrincipalType': input.granteeType,
+    ...(input.retiringPrincipal !== null && { 'kms:RetiringPrincipal': input.retiringPrincipal }),
+  };
+  if (await isOwnerSide(tx, caller, key, request)) return;
+  if (DECISIONS.denyStopsGrants && caller.denies(await policyResource(tx, caller, key), request)) throw kms(DECISIONS.callerMayNot);
   const held = await tx.grantsNaming(key.keyId, caller.userId, caller.accountId);
   const covering = held.some((g) => g.operations.includes('create-grant') && operations.every((op) => g.operations.includes(op)));
   if (!covering) throw kms(DECISIONS.callerMayNot);
@@ -37,7 +45,7 @@ export async function createGrant(tx: Tx, caller: Caller, input: NewGrant, limit
   const operations = [...new Set(input.operations)];
   if (operations.length === 1 && operations[0] === 'create-grant') throw kms('KMS.2401');
   const key = await loadKey(tx, input.keyId, now, true);
-  await requireGrantCreation(tx, caller, key, operations);
+  await requireGrantCreation(tx, caller, key, input, operations);
   if (key.defaultKey) throw kms(DECISIONS.defaultKey);
   if (key.state !== KeyState.enabled) throw kms(DECISIONS.createGrantOnState[key.state]);
   if ((await tx.countGrants(key.keyId)) >= limits.maxGrantsPerKey) throw kms(DECISIONS.tooManyGrants);
@@ -66,7 +74,7 @@ export async function listGrants<T>(
   tx: Tx, caller: Caller, keyId: string, page: PageRequest, now: number, render: (page: Page<Grant>) => T, rendered: Map<string, T>,
 ): Promise<T> {
   const key = await loadKey(tx, keyId, now);
-  requireOwnerSide(caller, key);
+  await requireOwnerSide(tx, caller, key);
   const id = `${key.keyId}/${await tx.grantsVersion(key.keyId)}/${page.offset}/${page.limit}`;
   const kept = rendered.get(id);
   if (kept !== undefined) return kept;
@@ -79,7 +87,7 @@ export async function listGrants<T>(
 const RENDERED_GRANT_LISTS = 1024;
 
 export async function listRetirableGrants(tx: Tx, caller: Caller, page: PageRequest): Promise<Page<Grant>> {
-  if (!caller.mayAct) throw kms(DECISIONS.callerMayNot);
+  requireAction(caller);
   return tx.listRetirableGrants(caller.userId, caller.accountId, page.offset, page.limit);
 }
 
@@ -108,7 +116,7 @@ export function mayRetire(grant: Grant, caller: Caller): boolean {
 
 /**
  * Retire: a user the grant names (issuer, retiring principal, grantee holding retire-grant)
- * whose own account's policies allow kms:cmk:retireGrant (alias kms:grant:retire), as the
+ * whose own account's policies allow kms:cmk:retireGrant (alias kms:grant:retire) on this key, as the
  * 2026 edition of Huawei's retire-grant page requires of IAM users; an account's
  * administrator holds every action. Allowed in every key state, because removing access must
  * always be possible.
@@ -116,7 +124,9 @@ export function mayRetire(grant: Grant, caller: Caller): boolean {
 export async function retireGrant(tx: Tx, caller: Caller, keyId: string, grantId: string, now: number): Promise<Grant> {
   const key = await loadKey(tx, keyId, now, true);
   const grant = await loadGrant(tx, key, grantId);
-  if ((DECISIONS.retireNeedsIamAction && !caller.mayAct) || !mayRetire(grant, caller)) throw kms(DECISIONS.callerMayNot);
+  if ((DECISIONS.retireNeedsIamAction && !caller.allows(await policyResource(tx, caller, key))) || !mayRetire(grant, caller)) {
+    throw kms(DECISIONS.callerMayNot);
+  }
   await endGrant(tx, grant);
   return grant;
 }
@@ -124,7 +134,7 @@ export async function retireGrant(tx: Tx, caller: Caller, keyId: string, grantId
 /** Revoke: the key's account only (with the IAM action), never a grantee as such. */
 export async function revokeGrant(tx: Tx, caller: Caller, keyId: string, grantId: string, now: number): Promise<Grant> {
   const key = await loadKey(tx, keyId, now, true);
-  requireOwnerSide(caller, key);
+  await requireOwnerSide(tx, caller, key);
   const grant = await loadGrant(tx, key, grantId);
   await endGrant(tx, grant);
   return grant;

@@ -58,7 +58,7 @@ export interface ImportParameters {
  */
 export async function checkImportable(tx: Tx, caller: Caller, keyId: string, wrappingAlgorithm: string, now: number): Promise<Key> {
   const key = await loadKey(tx, keyId, now);
-  requireOwnerSide(caller, key);
+  await requireOwnerSide(tx, caller, key);
   if (key.defaultKey) throw kms(DECISIONS.defaultKey);
   requireExternal(key);
   if (key.state !== KeyState.pendingImport) throw kms('KMS.0310');

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { kms } from './errors.ts';
 import type { KeyFilter, Tx } from '../store/store.ts';
-import { requireKeyUse, requireOwnerSide } from './access.ts';
+import { requestTags, requireAction, requireKeyUse, requireOwnerSide } from './access.ts';
 import { DECISIONS } from './decisions.ts';
-import { KeyState, type Caller, type Key, type KeyStateValue, type Page, type Tag } from './model.ts';
+import { KeyState, type Caller, type Key, type KeyStateValue, type Page, type RequestValues, type Tag } from './model.ts';
 import type { PageRequest } from './paging.ts';
 import { DAY_MS, newKeyId } from './runtime.ts';
 import { RootKey, materialContext } from './sealing.ts';
@@ -72,12 +72,28 @@ export interface NewKey {
 }
 
 /**
+ * May the caller's policies create this key? Huawei lists kms:cmk:create on the KeyId resource
+ * with kms:KeySpec, kms:KeyUsage and kms:KeyOrigin (the key to be made, which has no id yet),
+ * and g:RequestTag/<tag-key>, g:TagKeys for the tags it is created with.
+ */
+function requireCreation(caller: Caller, input: NewKey): void {
+  let usage = input.usage ?? '';
+  try {
+    usage = usageFor(input.spec, input.usage, input.origin);
+  } catch {
+    // A spec and usage that do not go together are refused after the policy check.
+  }
+  const made = { keyId: null, accountId: caller.accountId, region: caller.region, spec: input.spec, usage, origin: input.origin, tags: {} };
+  if (!caller.allows(made, requestTags(input.tags ?? []))) throw kms(DECISIONS.callerMayNot);
+}
+
+/**
  * Checks a create-key request that needs no store, and makes the material of an asymmetric or
  * HMAC key before the transaction (RSA generation takes long; it must hold no lock meanwhile).
  * Symmetric material is made inside createKey. Returns null when createKey makes it.
  */
 export async function prepareKeyMaterial(caller: Caller, input: NewKey): Promise<Buffer | null> {
-  if (!caller.mayAct) throw kms(DECISIONS.callerMayNot);
+  requireCreation(caller, input);
   if (isDefaultAlias(input.alias) && !input.defaultKey) throw kms('KMS.1101');
   usageFor(input.spec, input.usage, input.origin);
   if (isSymmetricSpec(input.spec) || input.origin === 'external') return null;
@@ -87,7 +103,7 @@ export async function prepareKeyMaterial(caller: Caller, input: NewKey): Promise
 export async function createKey(
   tx: Tx, caller: Caller, input: NewKey, rootKey: RootKey, limits: KeyLimits, now: number, material: Buffer | null = null,
 ): Promise<Key> {
-  if (!caller.mayAct) throw kms(DECISIONS.callerMayNot);
+  requireCreation(caller, input);
   if (isDefaultAlias(input.alias) && !input.defaultKey) throw kms('KMS.1101');
   const usage = usageFor(input.spec, input.usage, input.origin);
   // Callers other than create-key (which prepares it outside the transaction) get it made here.
@@ -137,7 +153,7 @@ export async function describeKey(tx: Tx, caller: Caller, keyId: string, now: nu
 }
 
 export async function listKeys(tx: Tx, caller: Caller, filter: KeyFilter, page: PageRequest, now: number): Promise<Page<Key>> {
-  if (!caller.mayAct) throw kms(DECISIONS.callerMayNot);
+  requireAction(caller);
   const found = await tx.listKeys(caller.accountId, caller.region, filter, page.offset, page.limit);
   return { ...found, items: found.items.map((key) => withMaterialExpiry(key, now)) };
 }
@@ -146,9 +162,9 @@ export async function listKeys(tx: Tx, caller: Caller, filter: KeyFilter, page: 
  * Loads a key for a change by its owner: locked for the rest of the transaction, owner-side
  * caller only, and never a default key.
  */
-export async function loadForChange(tx: Tx, caller: Caller, keyId: string, now: number): Promise<Key> {
+export async function loadForChange(tx: Tx, caller: Caller, keyId: string, now: number, request?: RequestValues): Promise<Key> {
   const key = await loadKey(tx, keyId, now, true);
-  requireOwnerSide(caller, key);
+  await requireOwnerSide(tx, caller, key, request);
   if (key.defaultKey) throw kms(DECISIONS.defaultKey);
   return key;
 }

@@ -1,3 +1,4 @@
+import { requireAction } from './access.ts';
 import { randomUUID } from 'node:crypto';
 import { kms } from './errors.ts';
 import type { Tx } from '../store/store.ts';
@@ -25,9 +26,8 @@ export interface NewKeystore {
   clusterId?: string;
 }
 
-function requireCaller(caller: Caller): void {
-  if (!caller.mayAct) throw kms(DECISIONS.callerMayNot);
-}
+// Key stores name no key: the caller's policies must allow the action on "*".
+const requireCaller = requireAction;
 
 /** A key store of the caller's account and region, or 404 KMS.0316 / 403 KMS.0322. */
 export async function loadKeystore(tx: Tx, caller: Caller, keystoreId: string, lock = false): Promise<Keystore> {

@@ -110,7 +110,7 @@ export interface User {
   name: string;
   /** scrypt hash (see auth/passwords.ts); null when the user has no password. */
   passwordHash: string | null;
-  policies: string[];
+  policies: Policy[];
   disabled: boolean;
 }
 
@@ -133,15 +133,48 @@ export interface Token {
 }
 
 /**
- * Who is calling, as the core sees it. `mayAct` is whether the caller's IAM policies
- * allow the action of the operation being served; grants are an authority of their own
- * and are checked by the core rules, not here.
+ * One entry of a user's policies: an action pattern or system role name ("kms:cmk:*",
+ * "KMS Administrator"), or a Huawei IAM policy document ({"Version": "5.0", "Statement": [...]},
+ * checked by auth/policy.ts when the identities file is read).
+ */
+export type Policy = string | { Version: string; Statement: unknown[] };
+
+/**
+ * What an identity policy is evaluated against: the key an operation acts on (its URN is
+ * kms:<region>:<account>:KeyId:<key id>) with the attributes the condition keys read.
+ * `keyId` is null for create-key (the key does not exist yet).
+ */
+export interface PolicyResource {
+  keyId: string | null;
+  accountId: string;
+  region: string;
+  spec: string;
+  usage: string;
+  origin: string;
+  /** The key's tags (g:ResourceTag/<tag-key>); {} when no policy of the caller reads them. */
+  tags: Record<string, string>;
+}
+
+/** Request-level condition values (kms:GrantOperations, kms:GranteePrincipal, ...). */
+export type RequestValues = Readonly<Record<string, string | readonly string[]>>;
+
+/**
+ * Who is calling, as the core sees it. The caller's own IAM policies are asked per operation
+ * and per key (`resource` null for operations that name no key: list-keys, gen-random, ...);
+ * grants are an authority of their own and are checked by the core rules (core/access.ts).
  */
 export interface Caller {
   userId: string;
   accountId: string;
   region: string;
-  mayAct: boolean;
+  /** Do the caller's policies allow the operation being served on this key? */
+  allows(resource: PolicyResource | null, request?: RequestValues): boolean;
+  /** Does a Deny statement of the caller's policies match it (a Deny stops grant use too)? */
+  denies(resource: PolicyResource | null, request?: RequestValues): boolean;
+  /** Whether evaluation reads the key's tags (some statement tests g:ResourceTag/...). */
+  readonly readsTags: boolean;
+  /** The same caller asking for other actions (an operation whose action depends on its input). */
+  forActions(actions: readonly string[]): Caller;
 }
 
 export interface Page<T> {

@@ -1,3 +1,4 @@
+import { requireAction } from './access.ts';
 import { kms } from './errors.ts';
 import type { Tx } from '../store/store.ts';
 import { DECISIONS } from './decisions.ts';
@@ -13,7 +14,7 @@ import type { Caller, Key } from './model.ts';
  * here is primary in its region already.
  */
 export function supportedRegions(caller: Caller, served: string): string[] {
-  if (!caller.mayAct) throw kms(DECISIONS.callerMayNot);
+  requireAction(caller);
   return [served];
 }
 

@@ -52,7 +52,7 @@ export async function updateRotationInterval(tx: Tx, caller: Caller, keyId: stri
 
 export async function rotationStatus(tx: Tx, caller: Caller, keyId: string, now: number): Promise<Key> {
   const key = await loadKey(tx, keyId, now);
-  requireOwnerSide(caller, key);
+  await requireOwnerSide(tx, caller, key);
   return key;
 }
 

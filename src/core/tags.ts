@@ -1,5 +1,5 @@
 import { kms } from './errors.ts';
-import { requireOwnerSide } from './access.ts';
+import { requestTags, requireAction, requireOwnerSide } from './access.ts';
 import { DECISIONS } from './decisions.ts';
 import { loadForChange, loadKey } from './keys.ts';
 import { KeyState, type Caller, type Key, type Page, type Tag, type TagFilter } from './model.ts';
@@ -51,8 +51,9 @@ export function checkTagList(items: unknown): Tag[] {
 }
 
 /** A key whose tags the caller changes: its owner's, not a default key, not pending deletion. */
-async function loadForTagging(tx: Tx, caller: Caller, keyId: string, now: number): Promise<Key> {
-  const key = await loadForChange(tx, caller, keyId, now);
+/** `tags`: the tags the call writes or removes, for the g:RequestTag/<tag-key> and g:TagKeys conditions. */
+async function loadForTagging(tx: Tx, caller: Caller, keyId: string, now: number, tags: readonly Pick<Tag, 'key' | 'value'>[]): Promise<Key> {
+  const key = await loadForChange(tx, caller, keyId, now, requestTags(tags));
   if (key.state === KeyState.pendingDeletion) throw kms('KMS.0210');
   return key;
 }
@@ -67,7 +68,7 @@ export async function addTags(tx: Tx, key: Key, tags: readonly Tag[], now: numbe
 
 export async function createTag(tx: Tx, caller: Caller, keyId: string, tag: unknown, now: number): Promise<void> {
   const checked = checkTag(tag);
-  const key = await loadForTagging(tx, caller, keyId, now);
+  const key = await loadForTagging(tx, caller, keyId, now, [checked]);
   await addTags(tx, key, [checked], now);
 }
 
@@ -78,7 +79,7 @@ export async function createTag(tx: Tx, caller: Caller, keyId: string, tag: unkn
 export async function batchTags(tx: Tx, caller: Caller, keyId: string, action: string, items: unknown, now: number): Promise<void> {
   if (action !== 'create' && action !== 'delete') throw kms('KMS.0404');
   const tags = checkTagList(items);
-  const key = await loadForTagging(tx, caller, keyId, now);
+  const key = await loadForTagging(tx, caller, keyId, now, tags);
   if (action === 'create') return addTags(tx, key, tags, now);
   for (const tag of tags) await tx.deleteTag(key.keyId, tag.key);
 }
@@ -86,19 +87,19 @@ export async function batchTags(tx: Tx, caller: Caller, keyId: string, action: s
 /** Deletes one tag; a tag key the key does not have is 404 KMS.0416. */
 export async function deleteTag(tx: Tx, caller: Caller, keyId: string, tagKey: string, now: number): Promise<void> {
   checkTagKey(tagKey);
-  const key = await loadForTagging(tx, caller, keyId, now);
+  const key = await loadForTagging(tx, caller, keyId, now, [{ key: tagKey, value: '' }]);
   if (!(await tx.deleteTag(key.keyId, tagKey))) throw kms('KMS.0416');
 }
 
 /** The key's tags, for its owner side only (a grantee of the key sees none: KMS.0306). */
 export async function showTags(tx: Tx, caller: Caller, keyId: string, now: number): Promise<Tag[]> {
   const key = await loadKey(tx, keyId, now);
-  requireOwnerSide(caller, key);
+  await requireOwnerSide(tx, caller, key);
   return tx.tagsOfKey(key.keyId);
 }
 
 export async function projectTags(tx: Tx, caller: Caller): Promise<Array<{ key: string; values: string[] }>> {
-  if (!caller.mayAct) throw kms(DECISIONS.callerMayNot);
+  requireAction(caller);
   return tx.projectTags(caller.accountId, caller.region);
 }
 
@@ -157,7 +158,7 @@ export interface ResourcePage {
  * offset (>= 0); `count` only counts and takes no offset (KMS.0418).
  */
 export async function queryResources(tx: Tx, caller: Caller, query: ResourceQuery): Promise<ResourcePage> {
-  if (!caller.mayAct) throw kms(DECISIONS.callerMayNot);
+  requireAction(caller);
   if (query.action !== 'filter' && query.action !== 'count') throw kms('KMS.0404');
   const filter: TagFilter = { tags: checkTagFilter(query.tags) };
   const name = checkMatches(query.matches);

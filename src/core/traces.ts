@@ -1,3 +1,4 @@
+import { requireAction } from './access.ts';
 import { KMS_ERRORS } from './error-table.ts';
 import { kms } from './errors.ts';
 import { DECISIONS } from './decisions.ts';
@@ -50,7 +51,7 @@ export function refusalBody(code: string | null): string {
 }
 
 export async function listTraces(tx: Tx, caller: Caller, query: TraceQuery): Promise<TracePage> {
-  if (!caller.mayAct) throw kms(DECISIONS.callerMayNot);
+  requireAction(caller);
   const filter: AuditFilter = { visibleTo: caller.accountId, newestFirst: true };
   if (query.keyId !== undefined) filter.keyId = query.keyId;
   if (query.user !== undefined) filter.principal = query.user;

@@ -27,7 +27,8 @@ export function tokenBody(input: {
           { type: 'identity', id: 'kmsd-iam', name: 'iam', endpoints: [endpoint(input.endpoint, '*', 'iam')] },
         ],
       }),
-      roles: user.policies.map((name, i) => ({ name, id: String(i) })),
+      // A policy document is listed by its place, as a custom policy (its content is not a name).
+      roles: user.policies.map((policy, i) => ({ name: typeof policy === 'string' ? policy : `custom_policy_${i}`, id: String(i) })),
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { Account, AccessKey, AuditEvent, AuditOutcome, Grant, GranteeType, Key, KeyMaterial, KeyStateValue, Keystore, KeystoreStateValue, Token, User } from '../core/model.ts';
+import type { Account, AccessKey, AuditEvent, AuditOutcome, Grant, GranteeType, Key, KeyMaterial, KeyStateValue, Keystore, KeystoreStateValue, Policy, Token, User } from '../core/model.ts';
 
 // Mapping between table rows and core records, shared by both drivers.
 type Row = Record<string, unknown>;
@@ -79,7 +79,7 @@ export function userFromRow(r: Row): User {
     accountId: String(r.account_id),
     name: String(r.name),
     passwordHash: optText(r.password_hash),
-    policies: JSON.parse(String(r.policies)) as string[],
+    policies: JSON.parse(String(r.policies)) as Policy[],
     disabled: num(r.disabled) === 1,
   };
 }

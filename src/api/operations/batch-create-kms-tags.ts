@@ -1,4 +1,3 @@
-import { allows } from '../../auth/policy.ts';
 import { batchTags } from '../../core/tags.ts';
 import { F } from '../fields.ts';
 import { EMPTY, defineOperation } from '../operation.ts';
@@ -19,10 +18,10 @@ export default defineOperation({
   fields: { key_id: F.keyId, tags: F.tagList, action: F.tagAction, sequence: F.sequence },
   required: ['key_id', 'tags', 'action'],
   response: EMPTY,
-  async handle({ store, caller, principal, clock }, body) {
+  async handle({ store, caller, clock }, body) {
     const action = body.action as string;
     // An unknown action is refused by batchTags (KMS.0404) whatever the caller may do.
-    const who = Object.hasOwn(NEEDS, action) ? { ...caller, mayAct: caller.mayAct && allows(principal.policies, NEEDS[action]) } : caller;
+    const who = Object.hasOwn(NEEDS, action) ? caller.forActions(NEEDS[action]) : caller;
     await store.write((tx) => batchTags(tx, who, body.key_id as string, action, body.tags, clock.now()));
     return {};
   },

@@ -1,3 +1,4 @@
+import { requireAction } from '../../core/access.ts';
 import { DECISIONS } from '../../core/decisions.ts';
 import { randomData } from '../../core/data.ts';
 import { kms } from '../../core/errors.ts';
@@ -12,7 +13,7 @@ export default defineOperation({
   required: ['random_data_length'],
   response: obj({ random_data: str }),
   async handle({ caller }, body) {
-    if (!caller.mayAct) throw kms(DECISIONS.callerMayNot);
+    requireAction(caller);
     return { random_data: randomData(body.random_data_length as string) };
   },
 });

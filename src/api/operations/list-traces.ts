@@ -1,3 +1,4 @@
+import { requireAction } from '../../core/access.ts';
 import { DECISIONS } from '../../core/decisions.ts';
 import { kms } from '../../core/errors.ts';
 import type { AuditOutcome } from '../../core/model.ts';
@@ -83,7 +84,7 @@ export default defineOperation({
   async handle({ store, caller }, input) {
     const limit = input.limit === undefined ? DEFAULT_TRACES : Number(input.limit);
     if (limit < 1 || limit > MAX_TRACES) throw kms('KMS.1601');
-    if (!caller.mayAct) throw kms(DECISIONS.callerMayNot);
+    requireAction(caller);
     const num = (name: string) => (input[name] === undefined ? undefined : Number(input[name]));
     const str = (name: string) => input[name] as string | undefined;
     const empty = { traces: [], meta_data: { count: 0 } };

@@ -1,3 +1,4 @@
+import { requireAction } from '../../core/access.ts';
 import { kms } from '../../core/errors.ts';
 import { DECISIONS } from '../../core/decisions.ts';
 import { defineOperation, int, obj } from '../operation.ts';
@@ -10,7 +11,7 @@ export default defineOperation({
   required: [],
   response: obj({ instance_num: int }),
   async handle({ store, caller }) {
-    if (!caller.mayAct) throw kms(DECISIONS.callerMayNot);
+    requireAction(caller);
     return { instance_num: await store.read((tx) => tx.countCustomerKeys(caller.accountId, caller.region)) };
   },
 });

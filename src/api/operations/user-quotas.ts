@@ -1,3 +1,4 @@
+import { requireAction } from '../../core/access.ts';
 import { kms } from '../../core/errors.ts';
 import { DECISIONS } from '../../core/decisions.ts';
 import { arr, defineOperation, int, obj, str } from '../operation.ts';
@@ -10,7 +11,7 @@ export default defineOperation({
   required: [],
   response: obj({ quotas: obj({ resources: arr(obj({ type: str, used: int, quota: int })) }) }),
   async handle({ store, caller, config }) {
-    if (!caller.mayAct) throw kms(DECISIONS.callerMayNot);
+    requireAction(caller);
     const [keys, grants] = await store.read(async (tx) => [
       await tx.countCustomerKeys(caller.accountId, caller.region),
       // grant_per_CMK is a per-key quota; "used" reports the fullest key.
