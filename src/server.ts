@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
+import pretty from 'pino-pretty';
 import { buildApp } from './api/app.ts';
 import type { Config } from './config.ts';
 import { deleteDueKeys } from './core/keys.ts';
@@ -10,6 +11,8 @@ import type { RootKey } from './core/sealing.ts';
 import { devIdentities } from './dev-account.ts';
 import { applyIdentities, IdentitiesError, parseIdentities, type IdentitiesSpec } from './identities.ts';
 import { checkRootKey, loadRootKey, StartError } from './root-key.ts';
+import { applySeed, parseSeed, SeedError, seedsAnything, type SeedSpec } from './seed.ts';
+import { checkStart, describePostgres, listenFailure, needsDataDir } from './start-checks.ts';
 import { openStore } from './store/open.ts';
 import type { Store } from './store/store.ts';
 
@@ -20,9 +23,17 @@ export interface RunningServer {
   rootKey: RootKey;
   /** The development account's file, when kmsd started without --identities. */
   devIdentities: { spec: IdentitiesSpec; path: string } | null;
+  /** The identities applied at start (the file's, or the development account's). */
+  identities: IdentitiesSpec;
+  /** Logs through the server's logger (nothing when it has none). */
+  logger: Logger | false;
   /** Runs the housekeeping now (it also runs every maintenanceMs). */
   maintain(): Promise<void>;
-  close(): Promise<void>;
+  /**
+   * Stops: no new connections, requests in flight get config.shutdownGrace ms to finish, then
+   * every connection still open is closed; then the store. Logs each step (`reason` first).
+   */
+  close(reason?: string): Promise<void>;
 }
 
 export interface StartOptions {
@@ -32,13 +43,47 @@ export interface StartOptions {
   maintenanceMs?: number;
 }
 
-export function createLogger(config: Config): Logger {
+/**
+ * The log: JSON lines, or (--log-format pretty, the default on a terminal) pino-pretty's
+ * human-readable lines, written synchronously so that nothing is lost at exit.
+ */
+export function createLogger(config: Config, isTerminal = process.stdout.isTTY === true): Logger {
   // Secrets never reach the log: no header is logged, and these paths are censored if a
   // future log line carries them.
-  return pino({
+  const options = {
     level: config.logLevel,
     redact: ['req.headers.authorization', 'req.headers["x-auth-token"]', 'res.headers["x-subject-token"]', '*.password', '*.sk', '*.plain_text'],
-  });
+  };
+  const format = config.logFormat === 'auto' ? (isTerminal ? 'pretty' : 'json') : config.logFormat;
+  if (format === 'json') return pino(options);
+  return pino(options, pretty({ sync: true, colorize: isTerminal, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
+}
+
+function readSeed(path: string): SeedSpec {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new StartError(`cannot read the seed file ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return parseSeed(JSON.parse(text));
+  } catch (error) {
+    const reason = error instanceof SeedError ? error.message : `not valid JSON (${(error as Error).message})`;
+    throw new StartError(`seed file ${path}: ${reason}`);
+  }
+}
+
+/** The keys and grants an identities file declares beside its accounts, if any. */
+function seedOfIdentities(path: string): SeedSpec | null {
+  const input: unknown = JSON.parse(readFileSync(path, 'utf8'));
+  if (!seedsAnything(input)) return null;
+  try {
+    return parseSeed(input);
+  } catch (error) {
+    if (error instanceof SeedError) throw new StartError(`identities file ${path}: ${error.message}`);
+    throw error;
+  }
 }
 
 function readIdentities(path: string): IdentitiesSpec {
@@ -73,22 +118,42 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config);
   const say = (message: string) => (logger ? logger.warn(message) : undefined);
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // Everything is read and checked before anything is written (start-checks.ts).
   const spec = config.identities !== null ? readIdentities(config.identities) : null;
+  const seeds = [
+    ...(config.identities !== null ? [seedOfIdentities(config.identities)] : []),
+    ...(config.seed !== null ? [readSeed(config.seed)] : []),
+  ].filter((s): s is SeedSpec => s !== null);
+  await checkStart(config);
+  if (needsDataDir(config)) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const rootKey = loadRootKey(config, say);
-  const store = await openStore(config);
+  let store: Store;
+  try {
+    store = await openStore(config);
+  } catch (error) {
+    const where = config.store === 'sqlite' ? `the SQLite store in ${config.dataDir}` : `the PostgreSQL store at ${describePostgres(config.store)}`;
+    throw new StartError(`cannot open ${where}: ${(error as Error).message}`);
+  }
   try {
     await checkRootKey(store, rootKey);
     const dev = spec === null ? devIdentities(config.dataDir) : null;
+    const identities = spec ?? (dev as { spec: IdentitiesSpec }).spec;
     try {
-      await applyIdentities(store, spec ?? (dev as { spec: IdentitiesSpec }).spec, config.region, rootKey, clock.now());
+      await applyIdentities(store, identities, config.region, rootKey, clock.now());
+      for (const seed of seeds) await applySeed(store, seed, identities, config.region, rootKey, clock.now());
     } catch (error) {
       if (error instanceof IdentitiesError) throw new StartError(`identities: ${error.message}`);
+      if (error instanceof SeedError) throw new StartError(`seed: ${error.message}`);
       throw error;
     }
     await maintain(store, rootKey, clock);
     const app = await buildApp({ config, store, clock, rootKey, logger });
-    await app.listen({ host: config.host, port: config.port });
+    try {
+      await app.listen({ host: config.host, port: config.port });
+    } catch (error) {
+      await app.close();
+      throw listenFailure(config.host, config.port, error as NodeJS.ErrnoException);
+    }
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -102,11 +167,28 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       store,
       rootKey,
       devIdentities: dev,
+      identities,
+      logger,
       maintain: () => maintain(store, rootKey, clock),
-      async close() {
+      async close(reason?: string) {
         clearInterval(timer);
-        await app.close();
-        await store.close();
+        const log = logger || null;
+        const open = await new Promise<number>((resolve) => app.server.getConnections((_e, n) => resolve(n ?? 0)));
+        log?.info(`${reason ? `${reason}: ` : ''}shutting down; ${open} connection(s) open, requests in flight get up to ${config.shutdownGrace} ms to finish`);
+        const closing = app.close();
+        const grace = setTimeout(() => {
+          app.server.getConnections((_e, n) => {
+            log?.warn(`shutdown grace period of ${config.shutdownGrace} ms is over: closing ${n ?? 0} connection(s) still open`);
+            app.server.closeAllConnections();
+          });
+        }, config.shutdownGrace);
+        try {
+          await closing;
+        } finally {
+          clearTimeout(grace);
+          await store.close();
+        }
+        log?.info('kmsd stopped');
       },
     };
   } catch (error) {
