@@ -55,17 +55,23 @@ export function createMetrics(store: Store): Metrics {
   const commits = new Histogram({
     name: 'kmsd_store_commit_duration_seconds',
     help: 'Time of one COMMIT, its fsync included (SQLite: one per group of writes; PostgreSQL: one per transaction)',
-    labelNames: ['driver'] as const,
     buckets: COMMIT_BUCKETS,
     registers: [registry],
   });
   const batches = new Histogram({
     name: 'kmsd_store_commit_batch_size',
     help: 'Units of work (requests) committed together by one commit (SQLite group commit; always 1 on PostgreSQL)',
-    labelNames: ['driver'] as const,
     buckets: BATCH_BUCKETS,
     registers: [registry],
   });
+  // A process has one store: the commit histograms carry no label, its driver is said here.
+  new Gauge({
+    name: 'kmsd_store_info',
+    help: 'The store this process serves from (value always 1)',
+    labelNames: ['driver'] as const,
+    registers: [registry],
+    aggregator: 'max',
+  }).set({ driver: store.driver }, 1);
   const audits = new Counter({
     name: 'kmsd_audit_records_written_total',
     help: 'Audit records written by this process',
@@ -96,8 +102,8 @@ export function createMetrics(store: Store): Metrics {
     },
   });
   store.onCommit = (seconds, units) => {
-    commits.observe({ driver: store.driver }, seconds);
-    batches.observe({ driver: store.driver }, units);
+    commits.observe(seconds);
+    batches.observe(units);
   };
   return {
     registry,
