@@ -56,7 +56,7 @@ export function createLogger(config: Config, isTerminal = process.stdout.isTTY =
   };
   const format = config.logFormat === 'auto' ? (isTerminal ? 'pretty' : 'json') : config.logFormat;
   if (format === 'json') return pino(options);
-  return pino(options, pretty({ sync: true, colorize: isTerminal, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
+  return pino(options, pretty({ sync: true, colorize: isTerminal, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
 }
 
 function readSeed(path: string): SeedSpec {

@@ -108,7 +108,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       const line: Record<string, unknown> = { method: request.method, url: request.routeOptions.url ?? request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
       if (refusal) {
         if (refusal.code !== '') line.code = refusal.code;
-        line.error = refusal.message;
+        line.reason = refusal.message;
       }
       request.log.info(line, 'request');
     }
