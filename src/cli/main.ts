@@ -1,13 +1,17 @@
 import { ConfigError } from '../config.ts';
 import { StartError } from '../root-key.ts';
 import { printAudit } from './audit.ts';
+import { reset, terminalAsk } from './reset.ts';
 import { serve } from './serve.ts';
 
 const USAGE = `usage: kmsd serve [--host H] [--port P] [--data-dir DIR] [--identities FILE] [--region R]
                   [--store sqlite|postgres://...] [--root-key-file FILE] [--max-grants-per-key N]
                   [--max-keys N] [--body-limit BYTES] [--log-level LEVEL]
                   [--rate-limit N] [--header-timeout MS] [--request-timeout MS] [--keep-alive-timeout MS]
+                  [--seed FILE] [--log-format pretty|json] [--shutdown-grace MS]
+                  [--health true|false] [--ready true|false] [--metrics true|false]
        kmsd audit [--data-dir DIR | --store postgres://...] [--key KEY_ID] [--principal ID] [--since ISO-TIME]
+       kmsd reset [--data-dir DIR] [--yes]     deletes the store, root key and development account (asks first)
 Every flag is also an environment variable: KMSD_HOST, KMSD_PORT, KMSD_DATA_DIR, ...
 The root key may also be given as KMSD_ROOT_KEY (base64 of 32 bytes).`;
 
@@ -15,6 +19,7 @@ The root key may also be given as KMSD_ROOT_KEY (base64 of 32 bytes).`;
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   serve,
   audit: (argv) => printAudit(argv, process.env, process.stdout),
+  reset: (argv) => reset(argv, { env: process.env, out: process.stdout, ask: terminalAsk() }),
 };
 
 async function main(argv: string[]): Promise<void> {
