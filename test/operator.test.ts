@@ -115,6 +115,7 @@ describe('Prometheus metrics at /_kmsd/metrics', { skip: PARSER_SKIP }, () => {
     await alice.kms('describe-key', { key_id: crypto.randomUUID() }); // 404 KMS.0207
     await world.as('nobody').kms('create-key', { key_alias: 'nope' }); // 403 KMS.0306
     const families = await scrape(world);
+    assert.equal(families.get('process_cpu_user_seconds_total')?.type.toLowerCase(), 'counter');
     const requests = families.get('kmsd_requests_total');
     assert.equal(requests?.type.toLowerCase(), 'counter');
     assert.equal(sample(requests, { operation: 'create-key', status: '200', code: '' })?.value, '1');

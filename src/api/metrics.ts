@@ -12,7 +12,10 @@ import type { Store } from '../store/store.ts';
  * states and the store driver. Never a key id, grant id, account, user, access key or path.
  */
 export interface Metrics {
+  /** kmsd's own metrics (one registry per server). */
   readonly registry: Registry;
+  /** Node's process metrics (process_*, nodejs_*), collected once per process. */
+  readonly processRegistry: Registry;
   /** One answered request: its operation name, status, error code ('' when none) and duration. */
   request(operation: string, status: number, code: string, seconds: number): void;
   /** One audit record written. */
@@ -36,9 +39,20 @@ const REQUEST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 const COMMIT_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 
+// Node's default metrics start observers (GC, event loop delay) that cannot be stopped: one
+// set per process, shared by every server the process runs (tests run many).
+let processMetrics: Registry | null = null;
+function processRegistry(): Registry {
+  if (!processMetrics) {
+    processMetrics = new Registry();
+    collectDefaultMetrics({ register: processMetrics });
+  }
+  return processMetrics;
+}
+
 export function createMetrics(store: Store): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  const node = processRegistry();
   const requests = new Counter({
     name: 'kmsd_requests_total',
     help: 'Requests answered, by operation, HTTP status and KMS (or gateway) error code ("" when none)',
@@ -107,12 +121,13 @@ export function createMetrics(store: Store): Metrics {
   };
   return {
     registry,
+    processRegistry: node,
     contentType: registry.contentType,
     request(operation, status, code, seconds) {
       requests.inc({ operation, status: String(status), code });
       latency.observe({ operation }, seconds);
     },
     audited: () => audits.inc(),
-    render: () => registry.metrics(),
+    render: async () => `${await node.metrics()}\n${await registry.metrics()}`,
   };
 }
