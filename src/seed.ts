@@ -153,6 +153,28 @@ export function parseSeed(input: unknown): SeedSpec {
   return { keys, grants };
 }
 
+/**
+ * Checks, before anything is written, that every account and user a seed names is declared
+ * in the identities (the same check applySeed makes against the store).
+ */
+export function checkSeedNames(spec: SeedSpec, identities: IdentitiesSpec): void {
+  const users = new Map(identities.accounts.map((a) => [a.name, new Set(a.users.map((u) => u.name))]));
+  const account = (name: string, path: string) => {
+    if (!users.has(name)) fail(path, `no account named "${name}" in the identities`);
+  };
+  const user = (ref: string, path: string) => {
+    const [accountName, userName] = ref.split('/');
+    account(accountName, path);
+    if (!users.get(accountName)?.has(userName)) fail(path, `account "${accountName}" has no user "${userName}"`);
+  };
+  spec.keys.forEach((k, i) => account(k.account, `keys[${i}].account`));
+  spec.grants.forEach((g, i) => {
+    if (g.grantee_type === 'user') user(g.grantee, `grants[${i}].grantee`);
+    else account(g.grantee, `grants[${i}].grantee`);
+    if (g.retiring !== null) user(g.retiring, `grants[${i}].retiring`);
+  });
+}
+
 /** Whether a parsed file declares anything to seed. */
 export const seedsAnything = (input: unknown): boolean => isObject(input) && (input.keys !== undefined || input.grants !== undefined);
 

@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
@@ -11,7 +12,7 @@ import type { RootKey } from './core/sealing.ts';
 import { devIdentities } from './dev-account.ts';
 import { applyIdentities, IdentitiesError, parseIdentities, type IdentitiesSpec } from './identities.ts';
 import { checkRootKey, loadRootKey, StartError } from './root-key.ts';
-import { applySeed, parseSeed, SeedError, seedsAnything, type SeedSpec } from './seed.ts';
+import { applySeed, checkSeedNames, parseSeed, SeedError, seedsAnything, type SeedSpec } from './seed.ts';
 import { checkStart, describePostgres, listenFailure, needsDataDir } from './start-checks.ts';
 import { openStore } from './store/open.ts';
 import type { Store } from './store/store.ts';
@@ -124,9 +125,20 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     ...(config.identities !== null ? [seedOfIdentities(config.identities)] : []),
     ...(config.seed !== null ? [readSeed(config.seed)] : []),
   ].filter((s): s is SeedSpec => s !== null);
+  // The development account is always "dev" with its administrator "admin" (dev-account.ts).
+  const declared: IdentitiesSpec = spec ?? { accounts: [{ name: 'dev', users: [{ name: 'admin' }] }] };
+  try {
+    for (const seed of seeds) checkSeedNames(seed, declared);
+  } catch (error) {
+    if (error instanceof SeedError) throw new StartError(`seed: ${error.message}`);
+    throw error;
+  }
   await checkStart(config);
+  // A root key that exists is read (and checked) before anything is written; only a new one is written.
+  const given = config.rootKey !== null || existsSync(config.rootKeyFile ?? join(config.dataDir, 'root.key')) || config.rootKeyFile !== null;
+  const existingKey = given ? loadRootKey(config, say) : null;
   if (needsDataDir(config)) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const rootKey = loadRootKey(config, say);
+  const rootKey = existingKey ?? loadRootKey(config, say);
   let store: Store;
   try {
     store = await openStore(config);

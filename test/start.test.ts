@@ -207,6 +207,18 @@ describe('start mistakes end with one line and exit code 2, before anything is w
     }
   });
 
+  test('a root key file that does not exist, or a malformed KMSD_ROOT_KEY', async () => {
+    const dir = base();
+    try {
+      const data = join(dir, 'data');
+      await refused(['serve', '--port', '0', '--data-dir', data, '--root-key-file', join(dir, 'nope.key')], `root key file ${join(dir, 'nope.key')} does not exist`, data);
+      await refused(['serve', '--port', '0', '--data-dir', data], 'KMSD_ROOT_KEY must hold 32 bytes in base64 (44 characters)', data, { KMSD_ROOT_KEY: 'short' });
+      assert.equal(existsSync(data), false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a lost root.key beside an existing store: refused, and no new root.key is written', async () => {
     const dir = base();
     const data = join(dir, 'data');
