@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type PinoPretty from 'pino-pretty';
 import { buildApp } from './api/app.ts';
 import type { Config } from './config.ts';
 import { deleteDueKeys } from './core/keys.ts';
@@ -57,6 +58,8 @@ export function createLogger(config: Config, isTerminal = process.stdout.isTTY =
   };
   const format = config.logFormat === 'auto' ? (isTerminal ? 'pretty' : 'json') : config.logFormat;
   if (format === 'json') return pino(options);
+  // Loaded only when used: a JSON log (the default off a terminal) does not pay for it at start.
+  const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
   return pino(options, pretty({ sync: true, colorize: isTerminal, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
 }
 
