@@ -49,6 +49,16 @@ export interface Config {
    * or a data key) still decrypt; turn off once they have been re-encrypted.
    */
   legacyEnvelopes: boolean;
+  /** GET /_kmsd/health (liveness), /_kmsd/ready (the store answers) and /_kmsd/metrics (Prometheus), each on or off. */
+  health: boolean;
+  ready: boolean;
+  metrics: boolean;
+  /** pretty (human-readable, via pino-pretty) or json log lines; auto: pretty when stdout is a terminal. */
+  logFormat: 'pretty' | 'json' | 'auto';
+  /** Milliseconds requests in flight get to finish at SIGINT/SIGTERM before their connections are closed. */
+  shutdownGrace: number;
+  /** Path of a seed file (keys and grants to create at start), if any; the identities file may hold them too. */
+  seed: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -74,6 +84,12 @@ const OPTIONS = {
   'audit-refusal-rate': { type: 'string', env: 'KMSD_AUDIT_REFUSAL_RATE', default: String(DECISIONS.auditRefusalsPerSecond) },
   'login-failures': { type: 'string', env: 'KMSD_LOGIN_FAILURES', default: String(DECISIONS.loginFailuresPerMinute) },
   'legacy-envelopes': { type: 'string', env: 'KMSD_LEGACY_ENVELOPES', default: 'true' },
+  health: { type: 'string', env: 'KMSD_HEALTH', default: 'true' },
+  ready: { type: 'string', env: 'KMSD_READY', default: 'true' },
+  metrics: { type: 'string', env: 'KMSD_METRICS', default: 'true' },
+  'log-format': { type: 'string', env: 'KMSD_LOG_FORMAT', default: 'auto' },
+  'shutdown-grace': { type: 'string', env: 'KMSD_SHUTDOWN_GRACE', default: '5000' },
+  seed: { type: 'string', env: 'KMSD_SEED', default: '' },
 } as const;
 
 type Name = keyof typeof OPTIONS;
@@ -127,6 +143,10 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {
     throw new ConfigError(`--log-level must be one of fatal, error, warn, info, debug, trace, silent`);
   }
+  const logFormat = get('log-format');
+  if (logFormat !== 'pretty' && logFormat !== 'json' && logFormat !== 'auto') {
+    throw new ConfigError(`--log-format must be pretty, json or auto, got "${logFormat}"`);
+  }
   const region = get('region');
   if (!/^[a-z0-9-]{1,64}$/.test(region)) throw new ConfigError(`--region must look like cn-north-4, got "${region}"`);
   const headerTimeout = wholeNumber('header-timeout', get('header-timeout'), 100, 3_600_000);
@@ -152,6 +172,12 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     auditRefusalRate: wholeNumber('audit-refusal-rate', get('audit-refusal-rate'), 0, 1_000_000),
     loginFailures: wholeNumber('login-failures', get('login-failures'), 0, 1_000_000),
     legacyEnvelopes: flag('legacy-envelopes', get('legacy-envelopes')),
+    health: flag('health', get('health')),
+    ready: flag('ready', get('ready')),
+    metrics: flag('metrics', get('metrics')),
+    logFormat,
+    shutdownGrace: wholeNumber('shutdown-grace', get('shutdown-grace'), 0, 600_000),
+    seed: get('seed') === '' ? null : resolve(get('seed')),
   });
 }
 

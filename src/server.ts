@@ -1,6 +1,9 @@
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
+import { createRequire } from 'node:module';
+import type PinoPretty from 'pino-pretty';
 import { buildApp } from './api/app.ts';
 import { listeningUrl } from './api/public-url.ts';
 import type { Config } from './config.ts';
@@ -12,6 +15,8 @@ import type { RootKey } from './core/sealing.ts';
 import { devIdentities } from './dev-account.ts';
 import { applyIdentities, IdentitiesError, parseIdentities, type IdentitiesSpec } from './identities.ts';
 import { checkRootKey, loadRootKey, StartError } from './root-key.ts';
+import { applySeed, checkSeedNames, parseSeed, SeedError, seedsAnything, type SeedSpec } from './seed.ts';
+import { checkStart, describePostgres, listenFailure, needsDataDir } from './start-checks.ts';
 import { openStore } from './store/open.ts';
 import type { Store } from './store/store.ts';
 
@@ -22,6 +27,10 @@ export interface RunningServer {
   rootKey: RootKey;
   /** The development account's file, when kmsd started without --identities. */
   devIdentities: { spec: IdentitiesSpec; path: string } | null;
+  /** The identities applied at start (the file's, or the development account's). */
+  identities: IdentitiesSpec;
+  /** Logs through the server's logger (nothing when it has none). */
+  logger: Logger | false;
   /** Runs the housekeeping now (it also runs every maintenanceMs). */
   maintain(): Promise<void>;
   /**
@@ -29,7 +38,11 @@ export interface RunningServer {
    * unreadable or wrong, nothing (the error says why; the identities in force stay).
    */
   reloadIdentities(): Promise<void>;
-  close(): Promise<void>;
+  /**
+   * Stops: no new connections, requests in flight get config.shutdownGrace ms to finish, then
+   * every connection still open is closed; then the store. Logs each step (`reason` first).
+   */
+  close(reason?: string): Promise<void>;
 }
 
 export interface StartOptions {
@@ -39,13 +52,49 @@ export interface StartOptions {
   maintenanceMs?: number;
 }
 
-export function createLogger(config: Config): Logger {
+/**
+ * The log: JSON lines, or (--log-format pretty, the default on a terminal) pino-pretty's
+ * human-readable lines, written synchronously so that nothing is lost at exit.
+ */
+export function createLogger(config: Config, isTerminal = process.stdout.isTTY === true): Logger {
   // Secrets never reach the log: no header is logged, and these paths are censored if a
   // future log line carries them.
-  return pino({
+  const options = {
     level: config.logLevel,
     redact: ['req.headers.authorization', 'req.headers["x-auth-token"]', 'res.headers["x-subject-token"]', '*.password', '*.sk', '*.plain_text'],
-  });
+  };
+  const format = config.logFormat === 'auto' ? (isTerminal ? 'pretty' : 'json') : config.logFormat;
+  if (format === 'json') return pino(options);
+  // Loaded only when used: a JSON log (the default off a terminal) does not pay for it at start.
+  const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
+  return pino(options, pretty({ sync: true, colorize: isTerminal, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
+}
+
+function readSeed(path: string): SeedSpec {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new StartError(`cannot read the seed file ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return parseSeed(JSON.parse(text));
+  } catch (error) {
+    const reason = error instanceof SeedError ? error.message : `not valid JSON (${(error as Error).message})`;
+    throw new StartError(`seed file ${path}: ${reason}`);
+  }
+}
+
+/** The keys and grants an identities file declares beside its accounts, if any. */
+function seedOfIdentities(path: string): SeedSpec | null {
+  const input: unknown = JSON.parse(readFileSync(path, 'utf8'));
+  if (!seedsAnything(input)) return null;
+  try {
+    return parseSeed(input);
+  } catch (error) {
+    if (error instanceof SeedError) throw new StartError(`identities file ${path}: ${error.message}`);
+    throw error;
+  }
 }
 
 function readIdentities(path: string): IdentitiesSpec {
@@ -77,48 +126,64 @@ async function maintain(store: Store, rootKey: RootKey, clock: Clock): Promise<v
   });
 }
 
-/**
- * A data directory that other users can write would let them replace the root key, the
- * identities or the database: refuse it before anything is read or written.
- */
-function checkDataDir(dataDir: string): void {
-  let mode: number;
-  try {
-    mode = statSync(dataDir).mode;
-  } catch {
-    return; // created below, mode 0700
-  }
-  if ((mode & 0o002) !== 0) {
-    throw new StartError(`the data directory ${dataDir} can be written by other users (mode ${(mode & 0o7777).toString(8)}); refusing to start: chmod o-w it, or choose another --data-dir`);
-  }
-}
-
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config);
   const say = (message: string) => (logger ? logger.warn(message) : undefined);
-  checkDataDir(config.dataDir);
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // Everything is read and checked before anything is written (start-checks.ts).
   const spec = config.identities !== null ? readIdentities(config.identities) : null;
-  const rootKey = loadRootKey(config, say);
-  const store = await openStore(config);
+  const seeds = [
+    ...(config.identities !== null ? [seedOfIdentities(config.identities)] : []),
+    ...(config.seed !== null ? [readSeed(config.seed)] : []),
+  ].filter((s): s is SeedSpec => s !== null);
+  // The development account is always "dev" with its administrator "admin" (dev-account.ts).
+  const declared: IdentitiesSpec = spec ?? { accounts: [{ name: 'dev', users: [{ name: 'admin' }] }] };
+  try {
+    for (const seed of seeds) checkSeedNames(seed, declared);
+  } catch (error) {
+    if (error instanceof SeedError) throw new StartError(`seed: ${error.message}`);
+    throw error;
+  }
+  await checkStart(config);
+  // A root key that exists is read (and checked) before anything is written; only a new one is written.
+  const given = config.rootKey !== null || existsSync(config.rootKeyFile ?? join(config.dataDir, 'root.key')) || config.rootKeyFile !== null;
+  const existingKey = given ? loadRootKey(config, say) : null;
+  if (needsDataDir(config)) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const rootKey = existingKey ?? loadRootKey(config, say);
+  let store: Store;
+  try {
+    store = await openStore(config);
+  } catch (error) {
+    const where = config.store === 'sqlite' ? `the SQLite store in ${config.dataDir}` : `the PostgreSQL store at ${describePostgres(config.store)}`;
+    throw new StartError(`cannot open ${where}: ${(error as Error).message}`);
+  }
   try {
     await checkRootKey(store, rootKey);
     const dev = spec === null ? devIdentities(config.dataDir) : null;
     // The development account is one identities file like any other.
     const identitiesFile = config.identities ?? (dev as { path: string }).path;
-    const apply = async (current: IdentitiesSpec): Promise<void> => {
+    // Seeds are applied at start only: a reload (SIGHUP) is about who exists, and must not bring
+    // back a seeded grant that was retired since.
+    const apply = async (current: IdentitiesSpec, withSeeds: readonly SeedSpec[]): Promise<void> => {
       try {
         await applyIdentities(store, current, config.region, rootKey, clock.now());
+        for (const seed of withSeeds) await applySeed(store, seed, current, config.region, rootKey, clock.now());
       } catch (error) {
         if (error instanceof IdentitiesError) throw new StartError(`identities: ${error.message}`);
+        if (error instanceof SeedError) throw new StartError(`seed: ${error.message}`);
         throw error;
       }
     };
-    await apply(spec ?? (dev as { spec: IdentitiesSpec }).spec);
+    const identities = spec ?? (dev as { spec: IdentitiesSpec }).spec;
+    await apply(identities, seeds);
     await maintain(store, rootKey, clock);
     const app = await buildApp({ config, store, clock, rootKey, logger });
-    await app.listen({ host: config.host, port: config.port });
+    try {
+      await app.listen({ host: config.host, port: config.port });
+    } catch (error) {
+      await app.close();
+      throw listenFailure(config.host, config.port, error as NodeJS.ErrnoException);
+    }
     const timer = setInterval(() => {
       maintain(store, rootKey, clock).catch((error) => logger && logger.error({ err: error }, 'maintenance failed'));
     }, options.maintenanceMs ?? 30_000);
@@ -129,12 +194,29 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       store,
       rootKey,
       devIdentities: dev,
+      identities,
+      logger,
       maintain: () => maintain(store, rootKey, clock),
-      reloadIdentities: async () => apply(readIdentities(identitiesFile)),
-      async close() {
+      reloadIdentities: async () => apply(readIdentities(identitiesFile), []),
+      async close(reason?: string) {
         clearInterval(timer);
-        await app.close();
-        await store.close();
+        const log = logger || null;
+        const open = await new Promise<number>((resolve) => app.server.getConnections((_e, n) => resolve(n ?? 0)));
+        log?.info(`${reason ? `${reason}: ` : ''}shutting down; ${open} connection(s) open, requests in flight get up to ${config.shutdownGrace} ms to finish`);
+        const closing = app.close();
+        const grace = setTimeout(() => {
+          app.server.getConnections((_e, n) => {
+            log?.warn(`shutdown grace period of ${config.shutdownGrace} ms is over: closing ${n ?? 0} connection(s) still open`);
+            app.server.closeAllConnections();
+          });
+        }, config.shutdownGrace);
+        try {
+          await closing;
+        } finally {
+          clearTimeout(grace);
+          await store.close();
+        }
+        log?.info('kmsd stopped');
       },
     };
   } catch (error) {

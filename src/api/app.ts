@@ -22,6 +22,8 @@ import type { Services } from './services.ts';
 import { versionDocument, versionsDocument } from './versions.ts';
 import { registerConsole } from './console.ts';
 import { openApiDocument } from './openapi.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { registerOperatorRoutes } from './operator.ts';
 
 /** How often Node checks the header and request deadlines. */
 const deadlineCheck = (config: Config): number => Math.min(1000, config.headerTimeout);
@@ -100,6 +102,9 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   const logins = new LoginGuard(config.loginFailures, clock);
   // Summaries of refusals past the rate are written before the store closes.
   app.addHook('onClose', async () => refusals.flush().catch(auditFailed));
+  const metrics: Metrics | null = config.metrics ? createMetrics(store) : null;
+  // The error code (and its message) each refused request was answered with, for its access line and metrics.
+  const refusedWith = new WeakMap<FastifyRequest, { code: string; message: string }>();
 
   // Every body is kept as raw bytes: signatures are computed over them, and KMS bodies are
   // parsed only after the caller is known (an unauthenticated caller learns nothing).
@@ -114,8 +119,18 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
+    const refusal = refusedWith.get(request);
     if (logRequests) {
-      request.log.info({ method: request.method, url: request.routeOptions.url ?? request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+      const line: Record<string, unknown> = { method: request.method, url: request.routeOptions.url ?? request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
+      if (refusal) {
+        if (refusal.code !== '') line.code = refusal.code;
+        line.reason = refusal.message;
+      }
+      request.log.info(line, 'request');
+    }
+    if (metrics) {
+      metrics.request(metricName(request), reply.statusCode, refusal?.code ?? '', reply.elapsedTime / 1000);
+      if (drafts.get(request)?.recorded) metrics.audited();
     }
     done();
   });
@@ -214,6 +229,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
 
   app.setErrorHandler(async (error: Error & { code?: string; statusCode?: number; validation?: unknown }, request, reply) => {
     const answer = refusalOf(request, error, services);
+    refusedWith.set(request, { code: answer instanceof IamError ? '' : answer.code, message: answer.message });
     const op = operationOf(request);
     if (op) {
       const draft = drafts.get(request) ?? anonymousDraft(request.id, op.name, request.headers.authorization, request.ip);
@@ -233,6 +249,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     return reply.code(answer.status).send(answer.body(config.nodeSdkErrorFields));
   });
 
+  registerOperatorRoutes(app, services, metrics);
+
   const knownPaths = [
     ...OPERATIONS.map((op) => new RegExp(`^${pathOf(op).replace(/\./g, '\\.').replace(/\{[a-z_]+\}/g, '[^/]+')}/?$`)),
     ...IAM_ROUTES.map((r) => new RegExp(`^${r.url.replace(/\./g, '\\.')}/?$`)),
@@ -243,12 +261,25 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     const error = known ? kms('KMS.0215') : kms('KMS.0201');
     if (path.startsWith('/v3/')) {
       const iam = known ? new IamError(405, 'The method is not allowed for the requested URL.') : new IamError(404, 'Could not find the requested resource.');
+      refusedWith.set(request, { code: '', message: iam.message });
       return reply.code(iam.status).send(iam.body());
     }
+    refusedWith.set(request, { code: error.code, message: error.message });
     return reply.code(error.status).send(error.body(config.nodeSdkErrorFields));
   });
 
   return app;
+}
+
+/**
+ * The `operation` label of a request's metrics: the KMS operation's name, else the route's
+ * template (never the URL itself, which may carry ids), "unknown" for an unknown path.
+ */
+function metricName(request: FastifyRequest): string {
+  const op = operationOf(request);
+  if (op) return op.name;
+  const route = request.routeOptions.url;
+  return route === undefined ? 'unknown' : `${request.method} ${route}`;
 }
 
 const operationOf = (request: FastifyRequest): Operation | undefined =>

@@ -6,8 +6,14 @@ const SERVE_USAGE = `usage: kmsd serve [--host H] [--port P] [--data-dir DIR] [-
                   [--store sqlite|postgres://...] [--root-key-file FILE] [--max-grants-per-key N]
                   [--max-keys N] [--body-limit BYTES] [--log-level LEVEL]
                   [--rate-limit N] [--header-timeout MS] [--request-timeout MS] [--keep-alive-timeout MS]
+                  [--seed FILE] [--log-format pretty|json] [--shutdown-grace MS]
+                  [--health true|false] [--ready true|false] [--metrics true|false]
+                  [--public-url URL] [--audit-refusal-rate N] [--login-failures N] [--legacy-envelopes true|false]
 Every flag is also an environment variable: KMSD_HOST, KMSD_PORT, KMSD_DATA_DIR, ...
 The root key may also be given as KMSD_ROOT_KEY (base64 of 32 bytes).`;
+
+const RESET_USAGE = `usage: kmsd reset [--data-dir DIR] [--yes]
+Deletes the store, the root key and the development account of a data directory (asks first).`;
 
 const AUDIT_USAGE = `usage: kmsd audit [--data-dir DIR | --store postgres://...] [--key KEY_ID] [--principal ID] [--since ISO-TIME]
 Prints the audit trail, oldest first, one JSON object a line.`;
@@ -16,6 +22,7 @@ const USAGE = `usage: kmsd <command> [flags]     (kmsd <command> --help for its 
 server:
   serve                     serve the KMS API
   audit                     print the audit trail of a store
+  reset                     start over: delete a data directory's store (asks first)
   openapi                   print the OpenAPI 3.1 document
 client (of a running kmsd, or Huawei Cloud KMS with --endpoint):
   keys list|create|describe|enable|disable|delete|cancel-delete
@@ -41,6 +48,10 @@ const helpOr = (usage: string, run: (argv: string[]) => Promise<void>) => async 
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   serve: helpOr(SERVE_USAGE, async (argv) => (await import('./serve.ts')).serve(argv)),
   audit: helpOr(AUDIT_USAGE, async (argv) => (await import('./audit.ts')).printAudit(argv, process.env, process.stdout)),
+  reset: helpOr(RESET_USAGE, async (argv) => {
+    const { reset, terminalAsk } = await import('./reset.ts');
+    await reset(argv, { env: process.env, out: process.stdout, ask: terminalAsk() });
+  }),
   keys: async (argv) => (await import('./keys.ts')).keys(argv),
   grants: async (argv) => (await import('./grants.ts')).grants(argv),
   encrypt: async (argv) => (await import('./crypto.ts')).encrypt(argv),

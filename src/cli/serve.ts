@@ -1,35 +1,78 @@
-import { parseConfig } from '../config.ts';
-import { startServer } from '../server.ts';
+import { join } from 'node:path';
+import { parseConfig, type Config } from '../config.ts';
+import { startServer, type RunningServer } from '../server.ts';
+import { describePostgres } from '../start-checks.ts';
 
-/** `kmsd serve`: starts the server, prints where it serves (and the development account), stops on SIGINT/SIGTERM. */
+/** Where the console is served (src/api/console). */
+export const CONSOLE_PATH = '/_kmsd/console/';
+
+/**
+ * The start banner: where kmsd serves, its store, and who may call it — every account with
+ * its id and project id, every user with its id and access keys. Secrets (password, SK) are
+ * printed only for the generated development account, whose file holds them anyway.
+ */
+export async function banner(server: RunningServer, config: Config): Promise<string> {
+  const store = config.store === 'sqlite' ? `sqlite (${join(config.dataDir, 'kmsd.db')})` : `postgres (${describePostgres(config.store)})`;
+  const lines = [
+    `kmsd is serving the Huawei Cloud KMS v1.0 API at ${server.url} (region ${config.region}, store ${server.store.driver})`,
+    `  endpoint    ${server.url}`,
+    `  region      ${config.region}`,
+    `  store       ${store}`,
+    `  console     ${server.url}${CONSOLE_PATH}`,
+  ];
+  const ops = [config.health && '/_kmsd/health', config.ready && '/_kmsd/ready', config.metrics && '/_kmsd/metrics'].filter(Boolean);
+  if (ops.length > 0) lines.push(`  operator    ${ops.map((p) => `${server.url}${p}`).join('  ')}`);
+  const dev = server.devIdentities;
+  lines.push(dev ? `development account (from ${dev.path}):` : `accounts (from ${config.identities}):`);
+  const ids = await server.store.read(async (tx) => {
+    const out = [];
+    for (const account of server.identities.accounts) {
+      const found = await tx.findAccountByName(account.name);
+      const projectId = (await tx.projectsOfAccount(found?.id ?? '')).find((p) => p.name === config.region)?.id;
+      const users = [];
+      for (const user of account.users) users.push((await tx.findUser(found?.id ?? '', user.name))?.id);
+      out.push({ accountId: found?.id, projectId, users });
+    }
+    return out;
+  });
+  server.identities.accounts.forEach((account, i) => {
+    lines.push(`  account     ${account.name} (id ${ids[i].accountId})`, `  project id  ${ids[i].projectId}`);
+    account.users.forEach((user, j) => {
+      lines.push(`  user        ${user.name} (id ${ids[i].users[j]})`);
+      if (dev) {
+        if (user.password !== undefined) lines.push(`  password    ${user.password}`);
+        for (const k of user.access_keys ?? []) lines.push(`  AK / SK     ${k.ak} / ${k.sk}`);
+      } else {
+        for (const k of user.access_keys ?? []) lines.push(`  AK          ${k.ak}`);
+      }
+    });
+  });
+  return `${lines.join('\n')}\n`;
+}
+
+/** `kmsd serve`: starts the server, prints the banner, stops on SIGINT/SIGTERM (see RunningServer.close). */
 export async function serve(argv: string[]): Promise<void> {
   const config = parseConfig(argv, process.env);
   const server = await startServer(config);
-  const dev = server.devIdentities;
-  const lines = [`kmsd is serving the Huawei Cloud KMS v1.0 API at ${server.url} (region ${config.region}, store ${server.store.driver})`];
-  if (dev) {
-    const account = dev.spec.accounts[0];
-    const user = account.users[0];
-    const projectId = await server.store.read(async (tx) => {
-      const found = await tx.findAccountByName(account.name);
-      return (await tx.projectsOfAccount(found?.id ?? '')).find((p) => p.name === config.region)?.id;
-    });
-    lines.push(
-      `development account (from ${dev.path}):`,
-      `  endpoint    ${server.url}`,
-      `  project id  ${projectId}`,
-      `  account     ${account.name}`,
-      `  user        ${user.name}`,
-      `  password    ${user.password}`,
-      `  AK / SK     ${user.access_keys?.[0]?.ak} / ${user.access_keys?.[0]?.sk}`,
+  process.stdout.write(await banner(server, config));
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      // A second signal does not wait for the grace period.
+      process.stderr.write(`kmsd: ${signal} again: stopping now\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    server.close(`${signal} received`).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        if (server.logger) server.logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
     );
-  }
-  process.stdout.write(`${lines.join('\n')}\n`);
-  const stop = () => {
-    server.close().then(() => process.exit(0), () => process.exit(1));
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
   // SIGHUP re-reads the identities file without a restart (CI pipelines rotate credentials so):
   // whatever it no longer lists is disabled at once, on every node.
   process.on('SIGHUP', () => {

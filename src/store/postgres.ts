@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { MIGRATIONS, POSTGRES } from './migrations.ts';
 import { SqlTx, type Executor } from './sql-tx.ts';
-import type { Store, Tx } from './store.ts';
+import type { CommitListener, Store, Tx } from './store.ts';
 
 type Row = Record<string, unknown>;
 
@@ -35,6 +35,7 @@ const MIGRATION_LOCK = 0x6b6d7364;
 export class PostgresStore implements Store {
   readonly driver = 'postgres' as const;
   private readonly pool: pg.Pool;
+  onCommit: CommitListener | null = null;
   private constructor(pool: pg.Pool) {
     this.pool = pool;
   }
@@ -76,7 +77,9 @@ export class PostgresStore implements Store {
       await client.query(begin);
       try {
         const result = await work(new SqlTx(new PgExecutor(client)));
+        const started = this.onCommit && begin === 'BEGIN' ? process.hrtime.bigint() : null;
         await client.query('COMMIT');
+        if (started !== null) this.onCommit?.(Number(process.hrtime.bigint() - started) / 1e9, 1);
         return result;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {

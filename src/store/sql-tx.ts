@@ -1,5 +1,5 @@
 import type { Account, AccessKey, AuditEvent, AuditFilter, Grant, Key, KeyAlias, KeyMaterial, Keystore, Page, Project, Tag, TagFilter, Token, User } from '../core/model.ts';
-import type { KeyFilter, RetainedIdentities, Tx } from './store.ts';
+import type { Census, KeyFilter, RetainedIdentities, Tx } from './store.ts';
 import {
   AUDIT_COLUMNS, GRANT_COLUMNS, accountFromRow, KEY_COLUMNS, accessKeyFromRow, auditFromRow, auditToParams, grantFromRow, grantToParams, keyFromRow, keyToParams,
   materialFromRow, tokenFromRow, userFromRow, KEYSTORE_COLUMNS, keystoreFromRow, keystoreToParams,
@@ -463,5 +463,12 @@ export class SqlTx implements Tx {
       params,
     );
     return rows.map(auditFromRow);
+  }
+
+  async census(): Promise<Census> {
+    const rows = await this.db.all('SELECT state, COUNT(*) AS n FROM keys GROUP BY state', []);
+    const keysByState: Record<string, number> = {};
+    for (const r of rows) keysByState[String(r.state)] = Number(r.n);
+    return { keysByState, grants: await this.count('SELECT COUNT(*) AS n FROM grants', []) };
   }
 }

@@ -2,7 +2,7 @@ import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { MIGRATIONS, SQLITE } from './migrations.ts';
 import { SqlTx, type Executor } from './sql-tx.ts';
-import type { ReadOptions, Store, Tx } from './store.ts';
+import type { CommitListener, ReadOptions, Store, Tx } from './store.ts';
 
 type Row = Record<string, unknown>;
 
@@ -110,6 +110,7 @@ export class SqliteStore implements Store {
   private readonly queue: Pending[] = [];
   private draining = false;
   private closed = false;
+  onCommit: CommitListener | null = null;
 
   constructor(path: string) {
     makePrivate(path);
@@ -191,6 +192,7 @@ export class SqliteStore implements Store {
     }
     // Counted first: a COMMIT that fails only makes the next read look again.
     this.commits++;
+    const started = this.onCommit ? process.hrtime.bigint() : 0n;
     try {
       this.writer.exec('COMMIT');
     } catch (error) {
@@ -202,6 +204,7 @@ export class SqliteStore implements Store {
       for (const p of group) p.reject(error);
       return;
     }
+    this.onCommit?.(Number(process.hrtime.bigint() - started) / 1e9, group.length);
     group.forEach((p, i) => (outcomes[i].ok ? p.resolve(outcomes[i].value) : p.reject(outcomes[i].value)));
   }
 

@@ -104,6 +104,29 @@ for (const driver of DRIVERS) {
       assert.equal(await store.read((tx) => tx.getMaterial(k.keyId, 1)), null);
     }));
 
+    test('census counts keys by state and grants in force over every account; onCommit hears every commit', withStore(async (store) => {
+      assert.deepEqual(await store.read((tx) => tx.census()), { keysByState: {}, grants: 0 });
+      const commits: number[] = [];
+      store.onCommit = (seconds, units) => {
+        assert.ok(seconds >= 0);
+        commits.push(units);
+      };
+      const a = key();
+      const b = key({ accountId: 'other', state: '3' });
+      const c = key({ state: '3' });
+      const g = grant(a.keyId);
+      await store.write(async (tx) => {
+        for (const k of [a, b, c]) await tx.insertKey(k);
+        await tx.insertGrant(g);
+        await tx.insertGrant(grant(b.keyId));
+      });
+      assert.deepEqual(await store.read((tx) => tx.census()), { keysByState: { '2': 1, '3': 2 }, grants: 2 });
+      await store.write((tx) => tx.deleteGrant(g.grantId));
+      assert.deepEqual(await store.read((tx) => tx.census()), { keysByState: { '2': 1, '3': 2 }, grants: 1 });
+      assert.deepEqual(commits, [1, 1]);
+      store.onCommit = null;
+    }));
+
     test('a write that fails changes nothing', withStore(async (store) => {
       const k = key();
       await assert.rejects(store.write(async (tx) => {

@@ -28,6 +28,19 @@ export interface Store {
   read<T>(work: (tx: Tx) => Promise<T>, options?: ReadOptions): Promise<T>;
   write<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /**
+   * Told after every commit of a write: its duration in seconds and how many units of work
+   * it committed together (SQLite group commit; 1 on PostgreSQL). For metrics; optional.
+   */
+  onCommit?: CommitListener | null;
+}
+
+export type CommitListener = (seconds: number, units: number) => void;
+
+/** Counts over the whole store (every account), for metrics: keys by key_state, grants in force. */
+export interface Census {
+  keysByState: Record<string, number>;
+  grants: number;
 }
 
 /** The identities an identities file lists: every other one is disabled. */
@@ -146,6 +159,9 @@ export interface Tx {
   insertAudit(event: AuditEvent): Promise<void>;
   /** Events matching the filter with seq > afterSeq, oldest first (or newest first when the filter says so). */
   listAudit(filter: AuditFilter, afterSeq: number, limit: number): Promise<AuditEvent[]>;
+
+  /** Keys by state and grants in force, over the whole store. */
+  census(): Promise<Census>;
 }
 
 /** The store for the rest of a request, once its first read (authentication) began. */

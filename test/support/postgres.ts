@@ -7,7 +7,9 @@ import pg from 'pg';
  * In CI a missing URL is a failure, never a silent skip.
  */
 export const POSTGRES_URL = process.env.KMSD_TEST_POSTGRES_URL ?? null;
-export const POSTGRES_SKIP = POSTGRES_URL === null ? (process.env.CI ? false : 'KMSD_TEST_POSTGRES_URL is not set') : false;
+export const POSTGRES_SKIP = POSTGRES_URL === null
+  ? (process.env.CI ? false : 'needs PostgreSQL: KMSD_TEST_POSTGRES_URL is not set (run scripts/test-postgres.sh npm test)')
+  : false;
 
 export function requirePostgresInCi(): void {
   if (POSTGRES_URL === null && process.env.CI) throw new Error('CI must run the PostgreSQL suites: set KMSD_TEST_POSTGRES_URL');

@@ -1,0 +1,333 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type SpawnOptions } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, connect, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The start explains itself: every start mistake ends with one line on stderr and exit code 2,
+ * before anything is written. Each case runs the real `bin/kmsd.js serve` on Node 24
+ * (node_modules/.bin/node), as `npx kmsd` does.
+ */
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const NODE = join(ROOT, 'node_modules/.bin/node');
+const BIN = join(ROOT, 'bin/kmsd.js');
+const ROOT_KEY = randomBytes(32).toString('base64');
+// Root ignores file modes: as root, the "not writable" cases run kmsd as the unprivileged user nobody.
+const AS_ROOT = process.getuid?.() === 0;
+const NOBODY = 65534;
+
+interface Run {
+  child: ReturnType<typeof spawn>;
+  exited: Promise<number | null>;
+  out(): string;
+  err(): string;
+}
+
+function kmsd(args: string[], env: Record<string, string> = {}, options: SpawnOptions = {}): Run {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KMSD_')));
+  const child = spawn(NODE, [BIN, ...args], { ...options, cwd: ROOT, env: { ...clean, KMSD_LOG_FORMAT: 'json', ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d) => (stdout += d));
+  child.stderr?.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, out: () => stdout, err: () => stderr };
+}
+
+async function waitFor(predicate: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (predicate()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Every file under a directory with its mode and a hash of its content (null when absent). */
+function snapshot(dir: string): Record<string, string> | null {
+  if (!existsSync(dir)) return null;
+  if (!statSync(dir).isDirectory()) return { '': createHash('sha256').update(readFileSync(dir)).digest('hex') };
+  const out: Record<string, string> = {};
+  for (const name of readdirSync(dir, { recursive: true }) as string[]) {
+    const path = join(dir, name);
+    const st = statSync(path);
+    out[name] = st.isDirectory() ? `dir ${st.mode}` : `${st.mode} ${createHash('sha256').update(readFileSync(path)).digest('hex')}`;
+  }
+  return out;
+}
+
+/** A start that must fail: exit code 2, exactly this one line on stderr, the data directory unchanged. */
+async function refused(args: string[], line: string, dataDir: string, env: Record<string, string> = {}, options: SpawnOptions = {}): Promise<void> {
+  const before = snapshot(dataDir);
+  const run = kmsd(args, env, options);
+  const code = await run.exited;
+  assert.equal(run.err(), `kmsd: ${line}\n`);
+  assert.equal(code, 2);
+  assert.deepEqual(snapshot(dataDir), before, 'the data directory changed');
+}
+
+function base(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kmsd-start-'));
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
+function identities(dir: string): string {
+  const path = join(dir, 'identities.json');
+  writeFileSync(path, JSON.stringify({ accounts: [{ name: 'acme', users: [{ name: 'admin', password: 'pw-admin', access_keys: [{ ak: 'AKACME', sk: 'SKACME' }] }] }] }));
+  chmodSync(path, 0o644);
+  return path;
+}
+
+/** Starts kmsd once and stops it, leaving a store in dataDir. */
+async function createStore(args: string[], env: Record<string, string> = {}): Promise<void> {
+  const run = kmsd(['serve', '--port', '0', ...args], env);
+  await waitFor(() => run.out().includes('  endpoint'), `the start (${run.err()})`);
+  run.child.kill('SIGTERM');
+  assert.equal(await run.exited, 0);
+}
+
+function listen(host: string): Promise<{ server: Server; port: number }> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen({ host, port: 0 }, () => resolve({ server, port: (server.address() as { port: number }).port }));
+  });
+}
+
+describe('start mistakes end with one line and exit code 2, before anything is written', () => {
+  test('the port is in use', async () => {
+    const dir = base();
+    const { server, port } = await listen('127.0.0.1');
+    try {
+      const data = join(dir, 'data');
+      await refused(['serve', '--port', String(port), '--data-dir', data],
+        `port ${port} on 127.0.0.1 is already in use (another kmsd?): stop it or choose another with --port`, data);
+      assert.equal(existsSync(data), false);
+    } finally {
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a second npm start on the same port and data directory is refused and leaves the first one\'s files alone', async () => {
+    const dir = base();
+    const data = join(dir, 'data');
+    const first = kmsd(['serve', '--port', '0', '--data-dir', data]);
+    try {
+      await waitFor(() => first.out().includes('  endpoint'), 'the first start');
+      const port = /^  endpoint\s+http:\/\/127\.0\.0\.1:(\d+)$/m.exec(first.out())?.[1] as string;
+      const kept = () => ({ names: readdirSync(data).sort(), rootKey: readFileSync(join(data, 'root.key'), 'utf8'), dev: readFileSync(join(data, 'dev-identities.json'), 'utf8') });
+      const before = kept();
+      const second = kmsd(['serve', '--port', port, '--data-dir', data]);
+      assert.equal(await second.exited, 2);
+      assert.equal(second.err(), `kmsd: port ${port} on 127.0.0.1 is already in use (another kmsd?): stop it or choose another with --port\n`);
+      assert.deepEqual(kept(), before);
+    } finally {
+      first.child.kill('SIGTERM');
+      assert.equal(await first.exited, 0);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the address is not available on this machine', async () => {
+    const dir = base();
+    try {
+      const data = join(dir, 'data');
+      await refused(['serve', '--host', '192.0.2.1', '--port', '0', '--data-dir', data],
+        'address 192.0.2.1 is not available on this machine: choose another with --host', data);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the data directory is a file', async () => {
+    const dir = base();
+    try {
+      const data = join(dir, 'data');
+      writeFileSync(data, 'not a directory');
+      await refused(['serve', '--port', '0', '--data-dir', data], `the data directory ${data} is a file, not a directory (choose another with --data-dir)`, data);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the data directory is not writable, or cannot be created', async () => {
+    const dir = base();
+    const as = AS_ROOT ? { uid: NOBODY, gid: NOBODY } : {};
+    try {
+      const data = join(dir, 'data');
+      mkdirSync(data, { mode: 0o755 });
+      if (!AS_ROOT) chmodSync(data, 0o555);
+      await refused(['serve', '--port', '0', '--data-dir', data], `the data directory ${data} is not writable by this user (choose another with --data-dir)`, data, {}, as);
+      const deeper = join(data, 'sub', 'data');
+      await refused(['serve', '--port', '0', '--data-dir', deeper], `cannot create the data directory ${deeper}: ${data} is not writable by this user`, data, {}, as);
+    } finally {
+      chmodSync(dir, 0o755);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the database file is read-only', async () => {
+    const dir = base();
+    const data = join(dir, 'data');
+    const ids = identities(dir);
+    try {
+      await createStore(['--data-dir', data, '--identities', ids], { KMSD_ROOT_KEY: ROOT_KEY });
+      const db = join(data, 'kmsd.db');
+      if (AS_ROOT) {
+        // The directory is nobody's, the database file stays root's (0644): nobody may read it, not write it.
+        chownSync(data, NOBODY, NOBODY);
+        chmodSync(db, 0o644);
+      } else {
+        chmodSync(db, 0o444);
+      }
+      await refused(['serve', '--port', '0', '--data-dir', data, '--identities', ids],
+        `the database file ${db} is read-only for this user: kmsd must write to its store (fix its owner or mode)`, data,
+        { KMSD_ROOT_KEY: ROOT_KEY }, AS_ROOT ? { uid: NOBODY, gid: NOBODY } : {});
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('PostgreSQL cannot be reached (and its password is never printed)', async () => {
+    const dir = base();
+    try {
+      const data = join(dir, 'data');
+      const { server, port } = await listen('127.0.0.1');
+      server.close(); // a port nobody listens on
+      await new Promise((r) => server.once('close', r));
+      await refused(['serve', '--port', '0', '--data-dir', data, '--store', `postgres://kmsd:pg-secret-pw@127.0.0.1:${port}/kmsd`],
+        `cannot connect to PostgreSQL at 127.0.0.1:${port}/kmsd: connect ECONNREFUSED 127.0.0.1:${port}`, data);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a root key file that does not exist, or a malformed KMSD_ROOT_KEY', async () => {
+    const dir = base();
+    try {
+      const data = join(dir, 'data');
+      await refused(['serve', '--port', '0', '--data-dir', data, '--root-key-file', join(dir, 'nope.key')], `root key file ${join(dir, 'nope.key')} does not exist`, data);
+      await refused(['serve', '--port', '0', '--data-dir', data], 'KMSD_ROOT_KEY must hold 32 bytes in base64 (44 characters)', data, { KMSD_ROOT_KEY: 'short' });
+      assert.equal(existsSync(data), false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a lost root.key beside an existing store: refused, and no new root.key is written', async () => {
+    const dir = base();
+    const data = join(dir, 'data');
+    try {
+      await createStore(['--data-dir', data]);
+      rmSync(join(data, 'root.key'));
+      await refused(['serve', '--port', '0', '--data-dir', data],
+        `the store ${join(data, 'kmsd.db')} already holds data sealed under a root key, but ${join(data, 'root.key')} is missing: ` +
+          'restore it (or give it as KMSD_ROOT_KEY or --root-key-file); refusing to start, nothing was written', data);
+      assert.equal(existsSync(join(data, 'root.key')), false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the start banner and the log', () => {
+  test('with --identities: endpoint, region, store, console, every account and project id, users with ids and AKs, never SK or password', async () => {
+    const dir = base();
+    const ids = identities(dir);
+    const run = kmsd(['serve', '--port', '0', '--data-dir', join(dir, 'data'), '--identities', ids, '--log-level', 'warn']);
+    try {
+      await waitFor(() => run.out().includes('  AK '), 'the banner');
+      const out = run.out();
+      const endpoint = /^  endpoint\s+(\S+)$/m.exec(out)?.[1] as string;
+      assert.match(endpoint, /^http:\/\/127\.0\.0\.1:\d+$/);
+      assert.match(out, /^  region      cn-north-4$/m);
+      assert.ok(out.includes(`  store       sqlite (${join(dir, 'data', 'kmsd.db')})\n`));
+      assert.ok(out.includes(`  console     ${endpoint}/_kmsd/console/\n`));
+      assert.ok(out.includes(`accounts (from ${ids}):\n`));
+      assert.match(out, /^  account     acme \(id [0-9a-f]{32}\)$/m);
+      assert.match(out, /^  project id  [0-9a-f]{32}$/m);
+      assert.match(out, /^  user        admin \(id [0-9a-f]{32}\)$/m);
+      assert.match(out, /^  AK          AKACME$/m);
+      assert.equal(out.includes('SKACME'), false);
+      assert.equal(out.includes('pw-admin'), false);
+      // The user id printed is the one the API knows: a token for admin validates to it.
+      const userId = /^  user        admin \(id ([0-9a-f]{32})\)$/m.exec(out)?.[1];
+      const token = await fetch(`${endpoint}/v3/auth/tokens`, {
+        method: 'POST',
+        body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'admin', password: 'pw-admin', domain: { name: 'acme' } } } }, scope: { project: { name: 'cn-north-4' } } } }),
+      });
+      assert.equal(((await token.json()) as { token: { user: { id: string } } }).token.user.id, userId);
+    } finally {
+      run.child.kill('SIGTERM');
+      await run.exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('request lines carry the KMS error code and message of a refusal; json and pretty formats', async () => {
+    const dir = base();
+    for (const format of ['json', 'pretty']) {
+      const run = kmsd(['serve', '--port', '0', '--data-dir', join(dir, format), '--log-format', format]);
+      try {
+        await waitFor(() => run.out().includes('  endpoint'), 'the banner');
+        const endpoint = /^  endpoint\s+(\S+)$/m.exec(run.out())?.[1] as string;
+        const r = await fetch(`${endpoint}/v1.0/${'0'.repeat(32)}/kms/list-keys`, { method: 'POST', body: '{}' });
+        assert.equal(r.status, 401);
+        await waitFor(() => run.out().includes('APIGW.0301'), 'the request line');
+        const line = run.out().split('\n').find((l) => l.includes('APIGW.0301')) as string;
+        if (format === 'json') {
+          const entry = JSON.parse(line);
+          assert.equal(entry.msg, 'request');
+          assert.equal(entry.status, 401);
+          assert.equal(entry.code, 'APIGW.0301');
+          assert.equal(entry.reason, 'Incorrect IAM authentication information: x-auth-token not found');
+          assert.equal(entry.url, '/v1.0/:project_id/kms/list-keys');
+        } else {
+          assert.equal(line.startsWith('{'), false);
+          assert.match(line, /INFO.*request.*"status":401.*"code":"APIGW.0301","reason":"Incorrect IAM authentication information: x-auth-token not found"/);
+        }
+      } finally {
+        run.child.kill('SIGTERM');
+        assert.equal(await run.exited, 0);
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('SIGTERM with half-sent requests: stops within the grace period, and says so', async () => {
+    const dir = base();
+    const run = kmsd(['serve', '--port', '0', '--data-dir', join(dir, 'data'), '--shutdown-grace', '700', '--header-timeout', '20000', '--request-timeout', '30000']);
+    try {
+      await waitFor(() => run.out().includes('  endpoint'), 'the banner');
+      const port = Number(/^  endpoint\s+http:\/\/127\.0\.0\.1:(\d+)$/m.exec(run.out())?.[1]);
+      // One request with half its headers, one with its headers and half its body.
+      const sockets = [
+        'POST /v1.0/x/kms/list-keys HTTP/1.1\r\nHost: 127.0.0.1\r\n',
+        'POST /v1.0/x/kms/list-keys HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{"li',
+      ].map((text) => {
+        const socket = connect(port, '127.0.0.1', () => socket.write(text));
+        socket.on('error', () => {});
+        return socket;
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      const started = Date.now();
+      run.child.kill('SIGTERM');
+      assert.equal(await run.exited, 0);
+      const took = Date.now() - started;
+      assert.ok(took >= 600 && took < 700 + 1500, `stopped after ${took} ms`);
+      const messages = run.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l).msg as string);
+      assert.ok(messages.includes('SIGTERM received: shutting down; 2 connection(s) open, requests in flight get up to 700 ms to finish'), messages.join('\n'));
+      assert.ok(messages.includes('shutdown grace period of 700 ms is over: closing 2 connection(s) still open'), messages.join('\n'));
+      assert.equal(messages.at(-1), 'kmsd stopped');
+      for (const s of sockets) s.destroy();
+    } finally {
+      run.child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
