@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants, createHash, generateKeyPairSync, sign, verify } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { lstatSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { KmsError } from './errors.ts';
-import { fifoDirectory, signDigest, verifyDigest } from './pkeyutl.ts';
+import { fifoState, signDigest, verifyDigest } from './pkeyutl.ts';
 
 /**
  * DIGEST signatures by `openssl pkeyutl`, checked by node:crypto on the message (which hashes it
@@ -43,11 +44,16 @@ test('garbage signatures are simply not valid; an OpenSSL error is KMS.0105, nev
   await assert.rejects(signDigest(ec.privateKey, { hash: 'sha256' }, Buffer.alloc(20)), (e) => e instanceof KmsError && e.code === 'KMS.0105' && e.status === 400);
 });
 
-test('concurrent calls each get their own pipes, and no pipe is left behind', async () => {
+test('concurrent calls each get their own pipes, and every pipe is idle again afterwards (nothing but FIFOs in the directory)', async () => {
   const digests = Array.from({ length: 12 }, (_, i) => createHash('sha256').update(`m${i}`).digest());
   const signatures = await Promise.all(digests.map((d) => signDigest(ec.privateKey, { hash: 'sha256' }, d)));
   signatures.forEach((s, i) => assert.equal(verify('sha256', Buffer.from(`m${i}`), ec.publicKey, s), true));
   const checks = await Promise.all(digests.map((d, i) => verifyDigest(ec.publicKey, { hash: 'sha256' }, d, signatures[(i + 1) % 12])));
   assert.deepEqual(checks, digests.map(() => false));
-  assert.deepEqual(readdirSync(fifoDirectory() as string), []);
+  const { directory, idle } = fifoState();
+  const names = readdirSync(directory as string);
+  assert.deepEqual([...idle].map((p) => p.slice((directory as string).length + 1)).sort(), [...names].sort());
+  assert.ok(names.length >= 12);
+  for (const name of names) assert.equal(lstatSync(join(directory as string, name)).isFIFO(), true);
+  assert.equal(statSync(directory as string).mode & 0o777, 0o700);
 });

@@ -15,10 +15,11 @@ import { DECISIONS } from './decisions.ts';
  * privateEncrypt of the DigestInfo is exactly OpenSSL's RSA_sign; see asymmetric.ts.)
  *
  * The process is spawned without a shell. The digest goes through its stdin; the key (and, to
- * verify, the signature) through named pipes (FIFOs, mode 0600, in a private 0700 directory, each
- * unlinked as soon as both ends are open): data only ever passes through the kernel's pipe buffer,
- * never a file. (`-inkey /dev/fd/3` does not work from Node: its child stdio pipes are socketpairs,
- * which Linux refuses to open() through /proc/self/fd.) Verification gets only the PUBLIC key.
+ * verify, the signature) through named pipes (FIFOs, mode 0600, in a private 0700 directory made
+ * once per process and removed at exit; made by `mkfifo` in batches and reused, one call at a
+ * time each): data only ever passes through the kernel's pipe buffer, never a file.
+ * (`-inkey /dev/fd/3` does not work from Node: its child stdio pipes are socketpairs, which Linux
+ * refuses to open() through /proc/self/fd.) Verification gets only the PUBLIC key.
  * Any failure of the process (missing binary, timeout, an OpenSSL error) is DECISIONS.signerFailed.
  */
 
@@ -44,9 +45,12 @@ const options = (scheme: DigestScheme, verify: boolean): string[] => [
 
 let directory: string | undefined;
 let counter = 0;
+/** FIFOs no call is using: no process has them open, so they are empty. */
+const idle: string[] = [];
+const BATCH = 8;
 
-/** The private directory of the FIFOs (for the tests: it stays empty between calls). */
-export const fifoDirectory = (): string | undefined => directory;
+/** The FIFOs' private directory and the idle ones (for the tests: all idle between calls). */
+export const fifoState = (): { directory: string | undefined; idle: readonly string[] } => ({ directory, idle });
 
 function privateDirectory(): string {
   if (directory === undefined) {
@@ -74,16 +78,19 @@ function finished(child: ReturnType<typeof spawn>): Promise<Outcome> {
   });
 }
 
-async function makeFifos(count: number): Promise<string[]> {
-  const dir = privateDirectory();
-  const paths = Array.from({ length: count }, () => join(dir, `${process.pid}-${++counter}`));
-  const child = spawn(MKFIFO, ['-m', '600', '--', ...paths], { stdio: ['ignore', 'ignore', 'pipe'], timeout: TIMEOUT_MS, killSignal: 'SIGKILL', env: ENV });
-  const { code } = await finished(child);
-  if (code !== 0) {
-    for (const p of paths) rmSync(p, { force: true });
-    throw failed();
+async function takeFifos(count: number): Promise<string[]> {
+  while (idle.length < count) {
+    const dir = privateDirectory();
+    const paths = Array.from({ length: BATCH }, () => join(dir, String(++counter)));
+    const child = spawn(MKFIFO, ['-m', '600', '--', ...paths], { stdio: ['ignore', 'ignore', 'pipe'], timeout: TIMEOUT_MS, killSignal: 'SIGKILL', env: ENV });
+    const { code } = await finished(child);
+    if (code !== 0) {
+      for (const p of paths) rmSync(p, { force: true });
+      throw failed();
+    }
+    idle.push(...paths);
   }
-  return paths;
+  return idle.splice(idle.length - count, count);
 }
 
 /**
@@ -102,7 +109,6 @@ async function feed(path: string, data: Buffer, stopped: () => boolean): Promise
         await sleep(1);
       }
     }
-    rmSync(path, { force: true }); // both ends are open: the name is no longer needed
     let offset = 0;
     while (offset < data.length) {
       try {
@@ -114,25 +120,27 @@ async function feed(path: string, data: Buffer, stopped: () => boolean): Promise
     }
   } finally {
     if (fd !== undefined) closeSync(fd);
-    rmSync(path, { force: true });
   }
 }
 
 /** Runs `openssl pkeyutl <args>` with the digest on stdin and each FIFO fed its data. */
 async function pkeyutl(args: (fifos: string[]) => string[], digest: Buffer, fed: Buffer[]): Promise<Outcome> {
-  const fifos = await makeFifos(fed.length);
+  const fifos = await takeFifos(fed.length);
   let stopped = false;
+  let outcome: Promise<Outcome> | undefined;
   try {
     const child = spawn(OPENSSL, ['pkeyutl', ...args(fifos)], {
       stdio: ['pipe', 'pipe', 'pipe'], timeout: TIMEOUT_MS, killSignal: 'SIGKILL', env: ENV,
     });
-    const outcome = finished(child).finally(() => { stopped = true; });
+    outcome = finished(child).finally(() => { stopped = true; });
     child.stdin?.on('error', () => {}); // EPIPE when OpenSSL stops early: its exit status tells
     child.stdin?.end(digest);
     await Promise.all(fifos.map((path, i) => feed(path, fed[i], () => stopped)));
     return await outcome;
   } finally {
-    for (const p of fifos) rmSync(p, { force: true });
+    // Back to the pool only once the process is gone and every writer closed: then they are empty.
+    await outcome;
+    idle.push(...fifos);
   }
 }
 
