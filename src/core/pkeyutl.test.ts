@@ -4,7 +4,8 @@ import { constants, createHash, generateKeyPairSync, sign, verify } from 'node:c
 import { lstatSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { KmsError } from './errors.ts';
-import { fifoState, signDigest, verifyDigest } from './pkeyutl.ts';
+import { helperProcess, signDigest, verifyDigest } from './pkeyutl.ts';
+import { fifoArg, fifoState, runPkeyutl } from './pkeyutl-worker.ts';
 
 /**
  * DIGEST signatures by `openssl pkeyutl`, checked by node:crypto on the message (which hashes it
@@ -44,12 +45,31 @@ test('garbage signatures are simply not valid; an OpenSSL error is KMS.0105, nev
   await assert.rejects(signDigest(ec.privateKey, { hash: 'sha256' }, Buffer.alloc(20)), (e) => e instanceof KmsError && e.code === 'KMS.0105' && e.status === 400);
 });
 
-test('concurrent calls each get their own pipes, and every pipe is idle again afterwards (nothing but FIFOs in the directory)', async () => {
+test('concurrent calls through the helper process each get their own pipes', async () => {
   const digests = Array.from({ length: 12 }, (_, i) => createHash('sha256').update(`m${i}`).digest());
   const signatures = await Promise.all(digests.map((d) => signDigest(ec.privateKey, { hash: 'sha256' }, d)));
   signatures.forEach((s, i) => assert.equal(verify('sha256', Buffer.from(`m${i}`), ec.publicKey, s), true));
   const checks = await Promise.all(digests.map((d, i) => verifyDigest(ec.publicKey, { hash: 'sha256' }, d, signatures[(i + 1) % 12])));
   assert.deepEqual(checks, digests.map(() => false));
+});
+
+test('a helper process that dies fails its calls with KMS.0105, and the next call starts a new one', async () => {
+  const digest = createHash('sha256').update('m').digest();
+  await signDigest(ec.privateKey, { hash: 'sha256' }, digest);
+  const first = helperProcess();
+  const call = signDigest(ec.privateKey, { hash: 'sha256' }, digest);
+  first?.kill('SIGKILL');
+  await assert.rejects(call, (e) => e instanceof KmsError && e.code === 'KMS.0105');
+  const signature = await signDigest(ec.privateKey, { hash: 'sha256' }, digest);
+  assert.equal(verify('sha256', Buffer.from('m'), ec.publicKey, signature), true);
+  assert.notEqual(helperProcess()?.pid, first?.pid);
+});
+
+test('in the helper: each call has its own FIFOs, all idle again afterwards, in a private directory holding nothing else', async () => {
+  const der = ec.privateKey.export({ type: 'pkcs8', format: 'der' });
+  const args = ['-sign', '-keyform', 'DER', '-inkey', fifoArg(0), '-pkeyopt', 'digest:sha256'];
+  const outcomes = await Promise.all(Array.from({ length: 12 }, (_, i) => runPkeyutl(args, createHash('sha256').update(`m${i}`).digest(), [der])));
+  outcomes.forEach((o, i) => assert.equal(verify('sha256', Buffer.from(`m${i}`), ec.publicKey, o.stdout), true));
   const { directory, idle } = fifoState();
   const names = readdirSync(directory as string);
   assert.deepEqual([...idle].map((p) => p.slice((directory as string).length + 1)).sort(), [...names].sort());
