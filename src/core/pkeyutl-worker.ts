@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, constants as fsc, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -148,13 +148,30 @@ export interface Reply { id: number; code: number | null; stdout: Uint8Array }
 
 const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
+/** At most this many openssl processes at once (a burst of DIGEST calls waits in line for them). */
+const MAX_RUNNING = Math.max(2, 2 * availableParallelism());
+let running = 0;
+const waiting: Array<() => void> = [];
+
+async function inTurn<T>(work: () => Promise<T>): Promise<T> {
+  if (running >= MAX_RUNNING) await new Promise<void>((go) => waiting.push(go)); // handed a slot
+  else running++;
+  try {
+    return await work();
+  } finally {
+    const next = waiting.shift();
+    if (next) next(); // the slot passes on
+    else running--;
+  }
+}
+
 // Started by pkeyutl.ts as `pkeyutl-worker.ts --serve`: one request per IPC message, answered by id.
 if (process.argv[2] === '--serve' && process.send) {
   process.on('message', async (m: Request) => {
     const fed = m.fed.map(asBuffer);
     let outcome: Outcome;
     try {
-      outcome = await runPkeyutl(m.args, asBuffer(m.stdin), fed);
+      outcome = await inTurn(() => runPkeyutl(m.args, asBuffer(m.stdin), fed));
     } finally {
       for (const b of fed) b.fill(0); // the key's DER
     }
