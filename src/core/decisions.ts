@@ -63,6 +63,8 @@ export const DECISIONS = {
   badMessage: 'KMS.0308',
   /** ED25519_SHA_512 with message_type DIGEST (pure Ed25519 signs messages, never digests). */
   digestNotServed: 'KMS.0308',
+  /** `openssl pkeyutl` (DIGEST signatures: ECDSA, RSASSA-PSS, SM2) missing, timed out or failed. */
+  signerFailed: 'KMS.0105',
   /** SM2_ENCRYPT: node:crypto cannot reach OpenSSL's SM2 encryption. */
   sm2Encrypt: 'KMS.0325',
   /** mac_algorithm other than the HMAC key's own. */
@@ -75,6 +77,4 @@ export const DECISIONS = {
   hmacRotation: 'KMS.0341',
   /** RSASSA-PSS salt length: the hash length. */
   pssSaltLength: 'hash length',
-  /** `openssl pkeyutl` (DIGEST signatures: ECDSA, RSASSA-PSS, SM2) missing, timed out or failed. */
-  signerFailed: 'KMS.0105',
 } as const;
