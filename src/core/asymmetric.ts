@@ -1,15 +1,15 @@
 import {
   constants, createHash, createPrivateKey, createPublicKey, privateDecrypt, privateEncrypt, publicDecrypt, publicEncrypt,
-  randomBytes, sign as nodeSign, timingSafeEqual, verify as nodeVerify, type KeyObject,
+  sign as nodeSign, timingSafeEqual, verify as nodeVerify, type KeyObject,
 } from 'node:crypto';
 import { kms } from './errors.ts';
 import { DECISIONS } from './decisions.ts';
 import type { Tx } from '../store/store.ts';
 import { requireKeyUse, requireOwnerSide, type GrantOperation } from './access.ts';
-import { CURVES, signDigest, toBig, verifyDigest } from './ecdsa-digest.ts';
-import { kindOf, specInfo, type KeyKind } from './key-specs.ts';
+import { kindOf, type KeyKind } from './key-specs.ts';
 import { loadKey } from './keys.ts';
 import { remember } from './memo.ts';
+import { signDigest, verifyDigest, type DigestScheme } from './pkeyutl.ts';
 import { KeyState, type Caller, type Key } from './model.ts';
 import { RootKey, materialContext } from './sealing.ts';
 
@@ -86,8 +86,6 @@ function requireSigningKey(key: Key, forPublicKey = false): KeyKind {
 export interface Opened {
   privateKey: KeyObject;
   publicKey: KeyObject;
-  /** EC keys: the private scalar, for DIGEST signatures and their verification. */
-  d?: bigint;
 }
 
 const opened = new Map<string, { sealed: Buffer; value: Opened }>();
@@ -105,10 +103,6 @@ export async function openPrivate(tx: Tx, rootKey: RootKey, key: Key): Promise<O
   try {
     const privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
     value = { privateKey, publicKey: createPublicKey(privateKey) };
-    if (kindOf(key.spec) === 'ec') {
-      const jwk = privateKey.export({ format: 'jwk' });
-      value.d = toBig(Buffer.from(jwk.d as string, 'base64url'));
-    }
   } finally {
     der.fill(0);
   }
@@ -138,56 +132,6 @@ const DIGEST_INFO: Readonly<Record<string, Buffer>> = {
 
 const hashLength = (hash: string): number => createHash(hash).digest().length;
 
-function mgf1(hash: string, seed: Buffer, length: number): Buffer {
-  const out: Buffer[] = [];
-  for (let counter = 0; out.length * hashLength(hash) < length; counter++) {
-    const c = Buffer.alloc(4);
-    c.writeUInt32BE(counter);
-    out.push(createHash(hash).update(seed).update(c).digest());
-  }
-  return Buffer.concat(out).subarray(0, length);
-}
-
-/** EMSA-PSS-ENCODE (RFC 8017 §9.1.1) of a message digest, salt as long as the hash. */
-function pssEncode(hash: string, mHash: Buffer, modBits: number): Buffer {
-  const hLen = mHash.length;
-  const emBits = modBits - 1;
-  const emLen = Math.ceil(emBits / 8);
-  const salt = randomBytes(hLen);
-  const H = createHash(hash).update(Buffer.alloc(8)).update(mHash).update(salt).digest();
-  const db = Buffer.concat([Buffer.alloc(emLen - 2 * hLen - 2), Buffer.from([1]), salt]);
-  const mask = mgf1(hash, H, emLen - hLen - 1);
-  for (let i = 0; i < db.length; i++) db[i] ^= mask[i];
-  db[0] &= 0xff >> (8 * emLen - emBits);
-  const em = Buffer.concat([db, H, Buffer.from([0xbc])]);
-  return modBits % 8 === 1 ? Buffer.concat([Buffer.alloc(1), em]) : em;
-}
-
-/**
- * EMSA-PSS-VERIFY (RFC 8017 §9.1.2) with the salt length read from the encoding (as OpenSSL's
- * RSA_PSS_SALTLEN_AUTO), so signatures made elsewhere with another salt length verify too.
- */
-function pssVerify(hash: string, mHash: Buffer, emFull: Buffer, modBits: number): boolean {
-  const hLen = mHash.length;
-  const emBits = modBits - 1;
-  const emLen = Math.ceil(emBits / 8);
-  const em = emFull.subarray(emFull.length - emLen);
-  if (emFull.length > emLen && emFull[0] !== 0) return false;
-  if (emLen < hLen + 2 || em[emLen - 1] !== 0xbc) return false;
-  const maskedDb = em.subarray(0, emLen - hLen - 1);
-  const H = em.subarray(emLen - hLen - 1, emLen - 1);
-  if ((maskedDb[0] & ~(0xff >> (8 * emLen - emBits))) !== 0) return false;
-  const mask = mgf1(hash, H, maskedDb.length);
-  const db = Buffer.from(maskedDb);
-  for (let i = 0; i < db.length; i++) db[i] ^= mask[i];
-  db[0] &= 0xff >> (8 * emLen - emBits);
-  const one = db.findIndex((b) => b !== 0);
-  if (one < 0 || db[one] !== 1) return false;
-  const salt = db.subarray(one + 1);
-  const H2 = createHash(hash).update(Buffer.alloc(8)).update(mHash).update(salt).digest();
-  return timingSafeEqual(H, H2);
-}
-
 const modulusBits = (key: KeyObject): number => key.asymmetricKeyDetails?.modulusLength as number;
 
 export type MessageType = 'DIGEST' | 'RAW';
@@ -203,12 +147,23 @@ interface SignInput {
 function checkMessage(alg: Algorithm, input: SignInput): void {
   if (input.message.length < 1 || input.message.length > MAX_MESSAGE_BYTES) throw kms(DECISIONS.badMessage);
   if (input.messageType !== 'DIGEST') return;
-  // Pure SM2DSA (with its Z value) and Ed25519 sign messages, never digests: see decisions.
-  if (alg.family === 'sm2' || alg.family === 'ed25519') throw kms(DECISIONS.digestNotServed);
+  // Pure Ed25519 signs messages, never digests: see decisions.
+  if (alg.family === 'ed25519') throw kms(DECISIONS.digestNotServed);
   if (input.message.length !== hashLength(alg.hash as string)) throw kms('KMS.0329');
 }
 
-async function signingKey(tx: Tx, caller: Caller, rootKey: RootKey, input: SignInput, now: number) {
+/** A key ready to sign or verify with, read (and its material opened) in the request's read. */
+export interface SigningKey {
+  key: Key;
+  alg: Algorithm;
+  material: Opened;
+}
+
+/**
+ * Everything sign / verify need from the store; the signature itself is computed after the read
+ * (signMessage / verifySignature), as a DIGEST signature waits for an OpenSSL process.
+ */
+export async function signingKey(tx: Tx, caller: Caller, rootKey: RootKey, input: SignInput, now: number): Promise<SigningKey> {
   const key = await ownerKey(tx, caller, input.keyId, now);
   requireSigningKey(key);
   const alg = algorithm(input.algorithm);
@@ -218,73 +173,74 @@ async function signingKey(tx: Tx, caller: Caller, rootKey: RootKey, input: SignI
   return { key, alg, material: await openPrivate(tx, rootKey, key) };
 }
 
-export async function signMessage(tx: Tx, caller: Caller, rootKey: RootKey, input: SignInput, now: number) {
-  const { key, alg, material } = await signingKey(tx, caller, rootKey, input, now);
-  const { privateKey } = material;
-  const digest = input.messageType === 'DIGEST';
-  let signature: Buffer;
-  switch (alg.family) {
-    case 'pkcs1':
-      signature = digest
-        ? privateEncrypt({ key: privateKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([DIGEST_INFO[alg.hash as string], input.message]))
-        : nodeSign(alg.hash, input.message, privateKey);
-      break;
-    case 'pss':
-      signature = digest
-        ? privateEncrypt({ key: privateKey, padding: constants.RSA_NO_PADDING }, pssEncode(alg.hash as string, input.message, modulusBits(privateKey)))
-        : nodeSign(alg.hash, input.message, { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST });
-      break;
-    case 'ecdsa':
-      signature = digest ? signDigest(CURVES[specInfo(key.spec).curve as string], material.d as bigint, input.message) : nodeSign(alg.hash, input.message, privateKey);
-      break;
-    case 'sm2':
-      signature = nodeSign('sm3', input.message, privateKey);
-      break;
-    case 'ed25519':
-      signature = nodeSign(null, input.message, privateKey);
-      break;
-  }
-  return { key, signature };
+/**
+ * DIGEST signatures OpenSSL's pkeyutl makes (src/core/pkeyutl.ts): ECDSA, RSASSA-PSS (salt as long
+ * as the hash, MGF1 with the same hash) and SM2 (e = SM3(Z ‖ M), computed by the caller).
+ */
+function digestScheme(alg: Algorithm): DigestScheme {
+  return { hash: alg.hash as string, pss: alg.family === 'pss' };
 }
 
-export async function verifySignature(tx: Tx, caller: Caller, rootKey: RootKey, input: SignInput & { signature: Buffer }, now: number) {
-  const { key, alg, material } = await signingKey(tx, caller, rootKey, input, now);
+export async function signMessage({ alg, material }: SigningKey, input: SignInput): Promise<Buffer> {
+  const { privateKey } = material;
+  if (input.messageType === 'DIGEST') {
+    // RSASSA-PKCS1-v1_5 over a digest is RSA_sign itself: the fixed DigestInfo ‖ digest, padded
+    // and exponentiated by OpenSSL (RFC 8017 §9.2 with step 1, the hash, already done).
+    if (alg.family === 'pkcs1') {
+      return privateEncrypt({ key: privateKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([DIGEST_INFO[alg.hash as string], input.message]));
+    }
+    return signDigest(privateKey, digestScheme(alg), input.message);
+  }
+  switch (alg.family) {
+    case 'pkcs1':
+    case 'ecdsa':
+      return nodeSign(alg.hash, input.message, privateKey);
+    case 'pss':
+      return nodeSign(alg.hash, input.message, { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST });
+    case 'sm2':
+      return nodeSign('sm3', input.message, privateKey);
+    case 'ed25519':
+      return nodeSign(null, input.message, privateKey);
+  }
+}
+
+/** Longest DER ECDSA / SM2 signature kmsd's curves can have (P-384: 104 bytes), with room. */
+const MAX_DER_SIGNATURE = 160;
+
+export async function verifySignature({ alg, material }: SigningKey, input: SignInput & { signature: Buffer }): Promise<boolean> {
   const { publicKey } = material;
-  const digest = input.messageType === 'DIGEST';
   const sig = input.signature;
-  let valid = false;
+  if (input.messageType === 'DIGEST') {
+    if (alg.family === 'pkcs1') {
+      const expected = Buffer.concat([DIGEST_INFO[alg.hash as string], input.message]);
+      let recovered: Buffer;
+      try {
+        recovered = publicDecrypt({ key: publicKey, padding: constants.RSA_PKCS1_PADDING }, sig);
+      } catch {
+        return false; // not a PKCS#1 v1.5 signature block under this key
+      }
+      return recovered.length === expected.length && timingSafeEqual(recovered, expected);
+    }
+    // Shapes no signature can have are simply not valid (and never reach OpenSSL).
+    const fits = alg.family === 'pss' ? sig.length === Math.ceil(modulusBits(publicKey) / 8) : sig.length >= 8 && sig.length <= MAX_DER_SIGNATURE;
+    if (!fits) return false;
+    return verifyDigest(publicKey, digestScheme(alg), input.message, sig);
+  }
   try {
     switch (alg.family) {
       case 'pkcs1':
-        if (digest) {
-          const expected = Buffer.concat([DIGEST_INFO[alg.hash as string], input.message]);
-          const recovered = publicDecrypt({ key: publicKey, padding: constants.RSA_PKCS1_PADDING }, sig);
-          valid = recovered.length === expected.length && timingSafeEqual(recovered, expected);
-        } else valid = nodeVerify(alg.hash, input.message, publicKey, sig);
-        break;
-      case 'pss':
-        if (digest) {
-          const bits = modulusBits(publicKey);
-          if (sig.length !== Math.ceil(bits / 8)) break;
-          valid = pssVerify(alg.hash as string, input.message, publicDecrypt({ key: publicKey, padding: constants.RSA_NO_PADDING }, sig), bits);
-        } else valid = nodeVerify(alg.hash, input.message, { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO }, sig);
-        break;
       case 'ecdsa':
-        valid = digest
-          ? verifyDigest(CURVES[specInfo(key.spec).curve as string], material.d as bigint, input.message, sig)
-          : nodeVerify(alg.hash, input.message, publicKey, sig);
-        break;
+        return nodeVerify(alg.hash, input.message, publicKey, sig);
+      case 'pss':
+        return nodeVerify(alg.hash, input.message, { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO }, sig);
       case 'sm2':
-        valid = nodeVerify('sm3', input.message, publicKey, sig);
-        break;
+        return nodeVerify('sm3', input.message, publicKey, sig);
       case 'ed25519':
-        valid = nodeVerify(null, input.message, publicKey, sig);
-        break;
+        return nodeVerify(null, input.message, publicKey, sig);
     }
   } catch {
-    valid = false; // not a signature at all (wrong length, not DER, ...): simply not valid
+    return false; // not a signature at all (wrong length, not DER, ...): simply not valid
   }
-  return { key, valid };
 }
 
 // RSA-OAEP encryption (encrypt-data / decrypt-data with an asymmetric encryption_algorithm).

@@ -61,8 +61,10 @@ export const DECISIONS = {
   asymmetricExternal: 'KMS.0308',
   /** message / signature / mac not base64, or a message outside 1..4096 bytes. */
   badMessage: 'KMS.0308',
-  /** SM2DSA_SM3 or ED25519_SHA_512 with message_type DIGEST (node:crypto signs only messages with them). */
+  /** ED25519_SHA_512 with message_type DIGEST (pure Ed25519 signs messages, never digests). */
   digestNotServed: 'KMS.0308',
+  /** `openssl pkeyutl` (DIGEST signatures: ECDSA, RSASSA-PSS, SM2) missing, timed out or failed. */
+  signerFailed: 'KMS.0105',
   /** SM2_ENCRYPT: node:crypto cannot reach OpenSSL's SM2 encryption. */
   sm2Encrypt: 'KMS.0325',
   /** mac_algorithm other than the HMAC key's own. */

@@ -82,21 +82,63 @@ describe('sign and verify', () => {
     assert.match(out, /Verified OK/);
   });
 
-  test('SM2 SM2DSA_SM3 RAW verifies with OpenSSL (its default distinguishing ID); DIGEST is 400 KMS.0308', async () => {
+  test('RSASSA_PSS_SHA_256 DIGEST signatures verify with the openssl command line (salt length 32)', async () => {
+    const alice = world.as('alice');
+    const keyId = await newKey(alice, { key_spec: 'RSA_2048' });
+    const dir = mkdtempSync(join(tmpdir(), 'kmsd-openssl-'));
+    writeFileSync(join(dir, 'pub.pem'), (await alice.kms('get-publickey', { key_id: keyId })).body.public_key);
+    writeFileSync(join(dir, 'msg'), 'signed by kmsd');
+    const digest = createHash('sha256').update('signed by kmsd').digest();
+    const r = await alice.kms('sign', { key_id: keyId, message: b64(digest), signing_algorithm: 'RSASSA_PSS_SHA_256' });
+    assert.equal(r.status, 200, r.text);
+    writeFileSync(join(dir, 'sig'), Buffer.from(r.body.signature, 'base64'));
+    const out = execFileSync('openssl', [
+      'dgst', '-sha256', '-sigopt', 'rsa_padding_mode:pss', '-sigopt', 'rsa_pss_saltlen:32',
+      '-verify', join(dir, 'pub.pem'), '-signature', join(dir, 'sig'), join(dir, 'msg'),
+    ]).toString();
+    assert.match(out, /Verified OK/);
+  });
+
+  test('SM2 SM2DSA_SM3: RAW and DIGEST (e = SM3(Z ‖ M)) both verify with OpenSSL (its default distinguishing ID)', async () => {
     const alice = world.as('alice');
     const keyId = await newKey(alice, { key_spec: 'SM2' });
     const dir = mkdtempSync(join(tmpdir(), 'kmsd-sm2-'));
-    writeFileSync(join(dir, 'pub.pem'), (await alice.kms('get-publickey', { key_id: keyId })).body.public_key);
+    const pem = (await alice.kms('get-publickey', { key_id: keyId })).body.public_key;
+    writeFileSync(join(dir, 'pub.pem'), pem);
     writeFileSync(join(dir, 'msg'), 'sm2 message');
+    const opensslVerifies = (signature: string): boolean => {
+      writeFileSync(join(dir, 'sig'), Buffer.from(signature, 'base64'));
+      const out = execFileSync('openssl', ['pkeyutl', '-verify', '-in', join(dir, 'msg'), '-sigfile', join(dir, 'sig'), '-pubin', '-inkey', join(dir, 'pub.pem'), '-rawin', '-digest', 'sm3']).toString();
+      return /Signature Verified Successfully/.test(out);
+    };
     const r = await alice.kms('sign', { key_id: keyId, message: b64('sm2 message'), signing_algorithm: 'SM2DSA_SM3', message_type: 'RAW' });
     assert.equal(r.status, 200, r.text);
-    writeFileSync(join(dir, 'sig'), Buffer.from(r.body.signature, 'base64'));
-    const out = execFileSync('openssl', ['pkeyutl', '-verify', '-in', join(dir, 'msg'), '-sigfile', join(dir, 'sig'), '-pubin', '-inkey', join(dir, 'pub.pem'), '-rawin', '-digest', 'sm3']).toString();
-    assert.match(out, /Signature Verified Successfully/);
+    assert.equal(opensslVerifies(r.body.signature), true);
     const v = await alice.kms('verify', { key_id: keyId, message: b64('sm2 message'), signature: r.body.signature, signing_algorithm: 'SM2DSA_SM3', message_type: 'RAW' });
     assert.equal(v.body.signature_valid, 'true');
-    const digest = await alice.kms('sign', { key_id: keyId, message: b64(createHash('sm3').update('x').digest()), signing_algorithm: 'SM2DSA_SM3' });
-    assert.deepEqual([digest.status, digest.body], [400, ERR('KMS.0308', 'Invalid parameter.')]);
+    // GM/T 0003.2 §5.5: Z = SM3(ENTL ‖ ID ‖ a ‖ b ‖ xG ‖ yG ‖ xA ‖ yA), here with OpenSSL's empty ID.
+    const spki = createPublicKey(pem).export({ type: 'spki', format: 'der' });
+    const z = createHash('sm3').update(Buffer.concat([
+      Buffer.alloc(2),
+      Buffer.from('FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFC', 'hex'),
+      Buffer.from('28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E93', 'hex'),
+      Buffer.from('32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7', 'hex'),
+      Buffer.from('BC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0', 'hex'),
+      spki.subarray(spki.length - 64),
+    ])).digest();
+    const e = createHash('sm3').update(z).update('sm2 message').digest();
+    // The default message_type is DIGEST.
+    const d = await alice.kms('sign', { key_id: keyId, message: b64(e), signing_algorithm: 'SM2DSA_SM3' });
+    assert.equal(d.status, 200, d.text);
+    assert.equal(opensslVerifies(d.body.signature), true);
+    for (const signature of [d.body.signature, r.body.signature]) {
+      const ok = await alice.kms('verify', { key_id: keyId, message: b64(e), signature, signing_algorithm: 'SM2DSA_SM3' });
+      assert.deepEqual(ok.body, { key_id: keyId, signature_valid: 'true' });
+    }
+    const other = await alice.kms('verify', { key_id: keyId, message: b64(createHash('sm3').update('x').digest()), signature: d.body.signature, signing_algorithm: 'SM2DSA_SM3' });
+    assert.deepEqual(other.body, { key_id: keyId, signature_valid: 'false' });
+    const short = await alice.kms('sign', { key_id: keyId, message: b64(Buffer.alloc(20)), signing_algorithm: 'SM2DSA_SM3' });
+    assert.deepEqual([short.status, short.body], [400, ERR('KMS.0329', 'Hash algorithm does not match the digest length.')]);
   });
 
   test('ED25519 ED25519_SHA_512 RAW verifies with node:crypto', async () => {

@@ -1,4 +1,4 @@
-import { signMessage, type MessageType } from '../../core/asymmetric.ts';
+import { signMessage, signingKey, type MessageType } from '../../core/asymmetric.ts';
 import { F } from '../fields.ts';
 import { defineOperation, obj, str } from '../operation.ts';
 
@@ -16,7 +16,9 @@ export default defineOperation({
       algorithm: body.signing_algorithm as string,
       messageType: ((body.message_type as string | undefined) ?? 'DIGEST') as MessageType,
     };
-    const { key, signature } = await store.read((tx) => signMessage(tx, caller, rootKey, input, clock.now()));
+    const signer = await store.read((tx) => signingKey(tx, caller, rootKey, input, clock.now()));
+    const signature = await signMessage(signer, input); // after the read: a DIGEST signature may wait on OpenSSL
+    const { key } = signer;
     return { key_id: key.keyId, signature: signature.toString('base64') };
   },
 });

@@ -1,4 +1,4 @@
-import { verifySignature, type MessageType } from '../../core/asymmetric.ts';
+import { signingKey, verifySignature, type MessageType } from '../../core/asymmetric.ts';
 import { F } from '../fields.ts';
 import { defineOperation, obj, str } from '../operation.ts';
 
@@ -21,7 +21,9 @@ export default defineOperation({
       algorithm: body.signing_algorithm as string,
       messageType: ((body.message_type as string | undefined) ?? 'DIGEST') as MessageType,
     };
-    const { key, valid } = await store.read((tx) => verifySignature(tx, caller, rootKey, input, clock.now()));
+    const signer = await store.read((tx) => signingKey(tx, caller, rootKey, input, clock.now()));
+    const valid = await verifySignature(signer, input); // after the read: a DIGEST check may wait on OpenSSL
+    const { key } = signer;
     return { key_id: key.keyId, signature_valid: valid ? 'true' : 'false' };
   },
 });
