@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DECISIONS } from './core/decisions.ts';
@@ -35,6 +36,8 @@ export interface Config {
    * (it ignores error_code/error_msg, reference §1.4). Off by default: the real shape is exact.
    */
   nodeSdkErrorFields: boolean;
+  /** Event loops serving requests in this process (worker threads on one port); 1 = no workers. */
+  workers: number;
 }
 
 export class ConfigError extends Error {}
@@ -56,6 +59,7 @@ const OPTIONS = {
   'request-timeout': { type: 'string', env: 'KMSD_REQUEST_TIMEOUT', default: '30000' },
   'keep-alive-timeout': { type: 'string', env: 'KMSD_KEEP_ALIVE_TIMEOUT', default: '65000' },
   'node-sdk-error-fields': { type: 'string', env: 'KMSD_NODE_SDK_ERROR_FIELDS', default: 'false' },
+  workers: { type: 'string', env: 'KMSD_WORKERS', default: String(availableParallelism()) },
 } as const;
 
 type Name = keyof typeof OPTIONS;
@@ -115,6 +119,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     requestTimeout: wholeNumber('request-timeout', get('request-timeout'), headerTimeout, 3_600_000),
     keepAliveTimeout: wholeNumber('keep-alive-timeout', get('keep-alive-timeout'), 100, 3_600_000),
     nodeSdkErrorFields: flag('node-sdk-error-fields', get('node-sdk-error-fields')),
+    workers: wholeNumber('workers', get('workers'), 1, 256),
   });
 }
 

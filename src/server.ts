@@ -10,7 +10,9 @@ import type { RootKey } from './core/sealing.ts';
 import { devIdentities } from './dev-account.ts';
 import { applyIdentities, IdentitiesError, parseIdentities, type IdentitiesSpec } from './identities.ts';
 import { checkRootKey, loadRootKey, StartError } from './root-key.ts';
+import { SharedRateLimiter } from './api/rate-limit.ts';
 import { openStore } from './store/open.ts';
+import { SharedLock } from './store/shared-lock.ts';
 import type { Store } from './store/store.ts';
 
 export interface RunningServer {
@@ -30,6 +32,20 @@ export interface StartOptions {
   logger?: Logger | false;
   /** Housekeeping period (expired deletions, tokens); tests shorten it. */
   maintenanceMs?: number;
+  /** Set when this server is one of several event loops of one process (src/cluster.ts). */
+  shared?: SharedState;
+}
+
+/**
+ * What the worker threads of one process share. Worker 0 (the main thread) starts first and
+ * alone applies the identities and runs the housekeeping; every worker listens on the same
+ * port (SO_REUSEPORT: the kernel spreads connections), writes through the same lock and
+ * counts the rate limit in the same buckets.
+ */
+export interface SharedState {
+  worker: number;
+  writeLock: SharedArrayBuffer;
+  rateBuckets: SharedArrayBuffer | null;
 }
 
 export function createLogger(config: Config): Logger {
@@ -71,31 +87,38 @@ async function maintain(store: Store, rootKey: RootKey, clock: Clock): Promise<v
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? createLogger(config);
+  const shared = options.shared;
+  const base = options.logger ?? createLogger(config);
+  const logger = base && shared ? base.child({ worker: shared.worker }) : base;
+  const primary = !shared || shared.worker === 0;
   const say = (message: string) => (logger ? logger.warn(message) : undefined);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const spec = config.identities !== null ? readIdentities(config.identities) : null;
   const rootKey = loadRootKey(config, say);
-  const store = await openStore(config);
+  const store = await openStore(config, shared ? { writeLock: new SharedLock(shared.writeLock) } : {});
   try {
     await checkRootKey(store, rootKey);
-    const dev = spec === null ? devIdentities(config.dataDir) : null;
-    try {
-      await applyIdentities(store, spec ?? (dev as { spec: IdentitiesSpec }).spec, config.region, rootKey, clock.now());
-    } catch (error) {
-      if (error instanceof IdentitiesError) throw new StartError(`identities: ${error.message}`);
-      throw error;
+    const dev = spec === null && primary ? devIdentities(config.dataDir) : null;
+    if (primary) {
+      try {
+        await applyIdentities(store, spec ?? (dev as { spec: IdentitiesSpec }).spec, config.region, rootKey, clock.now());
+      } catch (error) {
+        if (error instanceof IdentitiesError) throw new StartError(`identities: ${error.message}`);
+        throw error;
+      }
+      await maintain(store, rootKey, clock);
     }
-    await maintain(store, rootKey, clock);
-    const app = await buildApp({ config, store, clock, rootKey, logger });
-    await app.listen({ host: config.host, port: config.port });
+    const rateLimiter = shared?.rateBuckets ? new SharedRateLimiter(config.rateLimit, clock, shared.rateBuckets) : undefined;
+    const app = await buildApp({ config, store, clock, rootKey, logger, ...(rateLimiter && { rateLimiter }) });
+    await app.listen({ host: config.host, port: config.port, ...(shared && { reusePort: true }) });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    const timer = setInterval(() => {
+    // The housekeeping runs once per process (per node): on the main thread.
+    const timer = primary ? setInterval(() => {
       maintain(store, rootKey, clock).catch((error) => logger && logger.error({ err: error }, 'maintenance failed'));
-    }, options.maintenanceMs ?? 30_000);
-    timer.unref();
+    }, options.maintenanceMs ?? 30_000) : undefined;
+    timer?.unref();
     return {
       url: `http://${host}:${port}`,
       app,

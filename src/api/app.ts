@@ -83,7 +83,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   const projects = new Map<string, Project>();
   const authenticated = new WeakMap<FastifyRequest, Authenticated>();
   const drafts = new WeakMap<FastifyRequest, AuditDraft>();
-  const limiter = config.rateLimit > 0 ? new RateLimiter(config.rateLimit, clock) : null;
+  const limiter = config.rateLimit > 0 ? (services.rateLimiter ?? new RateLimiter(config.rateLimit, clock)) : null;
 
   // Every body is kept as raw bytes: signatures are computed over them, and KMS bodies are
   // parsed only after the caller is known (an unauthenticated caller learns nothing).

@@ -6,7 +6,7 @@ import { serve } from './serve.ts';
 const USAGE = `usage: kmsd serve [--host H] [--port P] [--data-dir DIR] [--identities FILE] [--region R]
                   [--store sqlite|postgres://...] [--root-key-file FILE] [--max-grants-per-key N]
                   [--max-keys N] [--body-limit BYTES] [--log-level LEVEL]
-                  [--rate-limit N] [--header-timeout MS] [--request-timeout MS] [--keep-alive-timeout MS]
+                  [--rate-limit N] [--workers N] [--header-timeout MS] [--request-timeout MS] [--keep-alive-timeout MS]
        kmsd audit [--data-dir DIR | --store postgres://...] [--key KEY_ID] [--principal ID] [--since ISO-TIME]
 Every flag is also an environment variable: KMSD_HOST, KMSD_PORT, KMSD_DATA_DIR, ...
 The root key may also be given as KMSD_ROOT_KEY (base64 of 32 bytes).`;

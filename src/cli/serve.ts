@@ -1,10 +1,11 @@
 import { parseConfig } from '../config.ts';
+import { startWorkers } from '../cluster.ts';
 import { startServer } from '../server.ts';
 
 /** `kmsd serve`: starts the server, prints where it serves (and the development account), stops on SIGINT/SIGTERM. */
 export async function serve(argv: string[]): Promise<void> {
   const config = parseConfig(argv, process.env);
-  const server = await startServer(config);
+  const server = config.workers > 1 ? await startWorkers(config, workerFailed) : await startServer(config);
   const dev = server.devIdentities;
   const lines = [`kmsd is serving the Huawei Cloud KMS v1.0 API at ${server.url} (region ${config.region}, store ${server.store.driver})`];
   if (dev) {
@@ -30,4 +31,10 @@ export async function serve(argv: string[]): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/** A worker thread that fails ends the whole process, as a crash of a single-loop kmsd would. */
+function workerFailed(error: unknown): void {
+  process.stderr.write(`kmsd: a worker thread failed, stopping: ${(error as Error)?.stack ?? String(error)}\n`);
+  process.exit(1);
 }

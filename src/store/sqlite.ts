@@ -1,5 +1,6 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { MIGRATIONS, SQLITE } from './migrations.ts';
+import type { SharedLock } from './shared-lock.ts';
 import { SqlTx, type Executor } from './sql-tx.ts';
 import type { ReadOptions, Store, Tx } from './store.ts';
 
@@ -109,8 +110,11 @@ export class SqliteStore implements Store {
   private readonly queue: Pending[] = [];
   private draining = false;
   private closed = false;
+  /** Taken around every write transaction when several worker threads write this file. */
+  private readonly writeLock: SharedLock | null;
 
-  constructor(path: string) {
+  constructor(path: string, options: { writeLock?: SharedLock } = {}) {
+    this.writeLock = options.writeLock ?? null;
     this.writer = new DatabaseSync(path);
     this.writer.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON');
     migrate(this.writer);
@@ -160,7 +164,13 @@ export class SqliteStore implements Store {
     if (this.draining) return;
     this.draining = true;
     try {
-      await this.commitGroup(this.queue.splice(0, 512));
+      // The group is taken once the lock is held: what arrived while waiting joins it.
+      if (this.writeLock) await this.writeLock.acquire();
+      try {
+        await this.commitGroup(this.queue.splice(0, 512));
+      } finally {
+        this.writeLock?.release();
+      }
     } finally {
       this.draining = false;
     }
