@@ -54,6 +54,8 @@ async function relay() {
   const child = spawn(node, ['--max-semi-space-size=8', fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     stdio: 'inherit',
     env: { ...process.env, KMSD_RELAYED: '1' },
+    // Its own process group: a Ctrl-C reaches it once, passed on by this process.
+    detached: true,
   });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
   child.on('error', (error) => fail(`cannot start ${node}: ${error.message}`));
