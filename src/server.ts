@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { buildApp } from './api/app.ts';
@@ -48,11 +49,14 @@ export interface SharedState {
   rateBuckets: SharedArrayBuffer | null;
 }
 
-export function createLogger(config: Config): Logger {
+export function createLogger(config: Config, worker?: number): Logger {
   // Secrets never reach the log: no header is logged, and these paths are censored if a
   // future log line carries them.
   return pino({
     level: config.logLevel,
+    // Which worker thread wrote the line (--workers): a base binding rather than a child
+    // logger, since Fastify makes a child of it for every request.
+    ...(worker !== undefined && { base: { pid: process.pid, hostname: hostname(), worker } }),
     redact: ['req.headers.authorization', 'req.headers["x-auth-token"]', 'res.headers["x-subject-token"]', '*.password', '*.sk', '*.plain_text'],
   });
 }
@@ -88,8 +92,8 @@ async function maintain(store: Store, rootKey: RootKey, clock: Clock): Promise<v
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const shared = options.shared;
-  const base = options.logger ?? createLogger(config);
-  const logger = base && shared ? base.child({ worker: shared.worker }) : base;
+  const given = options.logger;
+  const logger = given === undefined ? createLogger(config, shared?.worker) : given && shared ? given.child({ worker: shared.worker }) : given;
   const primary = !shared || shared.worker === 0;
   const say = (message: string) => (logger ? logger.warn(message) : undefined);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });

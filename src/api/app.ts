@@ -30,15 +30,15 @@ export interface Authenticated {
 const routePath = (op: Operation): string => pathOf(op).replace(/\{([a-z_]+)\}/g, ':$1');
 
 /** The operation's input: body members, then its query parameters, then its path parameters. */
-function operationInput(op: Operation, request: FastifyRequest): Record<string, unknown> {
+function operationInput(op: Operation, params: readonly string[], request: FastifyRequest): Record<string, unknown> {
   const input = parseKmsBody(request.body as Buffer | undefined);
   const query = request.query as Record<string, unknown>;
   for (const name of op.query ?? []) {
     const value = query[name];
     if (value !== undefined && value !== '') Object.defineProperty(input, name, { value, enumerable: true, writable: true, configurable: true });
   }
-  const params = request.params as Record<string, string>;
-  for (const name of pathParams(op)) Object.defineProperty(input, name, { value: params[name], enumerable: true, writable: true, configurable: true });
+  const values = request.params as Record<string, string>;
+  for (const name of params) Object.defineProperty(input, name, { value: values[name], enumerable: true, writable: true, configurable: true });
   return input;
 }
 
@@ -108,6 +108,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     // The input (body, query and path fields together) is checked here rather than as
     // Fastify's body schema, which GET routes may not have; same validator, same options.
     const inputSchema = bodySchema(op);
+    // Worked out once per route, not per request.
+    const params = pathParams(op);
     app.route({
       method: op.method,
       url: routePath(op),
@@ -132,7 +134,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
           mayAct: allows(principal.policies, op.actions),
         };
         authenticated.set(request, { principal, caller });
-        const input = operationInput(op, request);
+        const input = operationInput(op, params, request);
         noteBody(draft, input);
         const validate = request.compileValidationSchema(inputSchema, 'body');
         if (!validate(input)) throw Object.assign(new Error('invalid input'), { validation: validate.errors ?? [] });
