@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
@@ -89,6 +90,15 @@ async function maintain(store: Store, rootKey: RootKey, clock: Clock): Promise<v
   });
 }
 
+/** Rejects (EADDRINUSE, EACCES, ...) when a plain listener could not take the port. */
+function portIsFree(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createNetServer();
+    probe.once('error', reject);
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   const shared = options.shared;
@@ -114,6 +124,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     }
     const rateLimiter = shared?.rateBuckets ? new SharedRateLimiter(config.rateLimit, clock, shared.rateBuckets) : undefined;
     const app = await buildApp({ config, store, clock, rootKey, logger, ...(rateLimiter && { rateLimiter }) });
+    // SO_REUSEPORT would let this kmsd share a port with another one silently: the main thread
+    // first makes sure that nothing listens there, as a plain listen would (EADDRINUSE).
+    if (shared?.worker === 0 && config.port !== 0) await portIsFree(config.host, config.port);
     await app.listen({ host: config.host, port: config.port, ...(shared && { reusePort: true }) });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
