@@ -160,15 +160,21 @@ function identities(dir: string) {
 
 type User = ReturnType<typeof identities>['owner'];
 
-/** kmsd runs as shipped: with the node flags of bin/kmsd.js's shebang line. */
+/** kmsd runs as shipped: with the node flags of bin/kmsd.js's shebang line... */
 function shippedNodeFlags(): string[] {
   const shebang = readFileSync(here('../bin/kmsd.js'), 'utf8').split('\n')[0];
   return shebang.split(/\s+/).filter((word) => word.startsWith('--'));
 }
 
+/** ...and the environment variables it sets (NAME=VALUE before `node`). */
+function shippedEnv(): Record<string, string> {
+  const shebang = readFileSync(here('../bin/kmsd.js'), 'utf8').split('\n')[0];
+  return Object.fromEntries(shebang.split(/\s+/).filter((word) => /^[A-Z_]+=/.test(word)).map((word) => word.split('=')));
+}
+
 async function startKmsd(dataDir: string, rootKey: string, workers: number): Promise<{ proc: ChildProcess; url: string }> {
   const c = child([...shippedNodeFlags(), ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), here('../bin/kmsd.js'), 'serve'], {
-    KMSD_PORT: '0', KMSD_DATA_DIR: dataDir, KMSD_IDENTITIES: join(dataDir, 'identities.json'), KMSD_ROOT_KEY: rootKey, KMSD_LOG_LEVEL: 'warn',
+    ...shippedEnv(), KMSD_PORT: '0', KMSD_DATA_DIR: dataDir, KMSD_IDENTITIES: join(dataDir, 'identities.json'), KMSD_ROOT_KEY: rootKey, KMSD_LOG_LEVEL: 'warn',
     KMSD_WORKERS: String(workers),
   });
   const m = await c.line(/API at (http:\/\/\S+)/);
@@ -195,7 +201,7 @@ async function coldStarts(workers: number): Promise<StartFigures> {
     const port = 20_000 + Math.floor(Math.random() * 30_000);
     const started = performance.now();
     const proc = spawn(process.execPath, [...shippedNodeFlags(), here('../bin/kmsd.js'), 'serve'], {
-      env: { ...process.env, KMSD_PORT: String(port), KMSD_DATA_DIR: dir, KMSD_LOG_LEVEL: 'warn', KMSD_WORKERS: String(workers) },
+      env: { ...process.env, ...shippedEnv(), KMSD_PORT: String(port), KMSD_DATA_DIR: dir, KMSD_LOG_LEVEL: 'warn', KMSD_WORKERS: String(workers) },
       stdio: 'ignore',
     });
     let ms = 0;

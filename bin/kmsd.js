@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=1048576 node --max-semi-space-size=8
 // The npm bin entry. Plain JavaScript that any Node from 18 on can parse, because it may be
 // started by whatever `node` is first on PATH:
 //
@@ -10,7 +10,15 @@
 //   build is newer than every file under src/; otherwise the TypeScript sources.
 // --max-semi-space-size=8 (MB): V8 sizes its young generation by the allocation rate, up to
 // 32 MB per semi-space; under load that is ~80 MB of resident memory for garbage. 8 MB costs
-// no measurable throughput (BENCHMARKS.md). `npm start` passes the same flag.
+// no measurable throughput (BENCHMARKS.md).
+// Two glibc malloc settings, in the shebang because glibc reads them before any JavaScript runs
+// (`npm start` runs this file through its shebang too):
+// - MALLOC_MMAP_THRESHOLD_=1048576: blocks of 1 MiB and more are mapped and given back when
+//   freed. Without it glibc raises that threshold after the first large free and keeps every
+//   16 MiB scrypt buffer (password checks) in the arena of the libuv thread that ran it:
+//   ~16 MiB of resident memory per pool thread that ever checked a password.
+// - MALLOC_ARENA_MAX=2: glibc gives every thread that allocates (V8's helpers, libuv's pool,
+//   the workers) an arena of its own and keeps what each grew to; two save ~10 MiB under load.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import module, { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -53,7 +61,7 @@ async function relay() {
   const { spawn } = await import('node:child_process');
   const child = spawn(node, ['--max-semi-space-size=8', fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     stdio: 'inherit',
-    env: { ...process.env, KMSD_RELAYED: '1' },
+    env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '1048576', ...process.env, KMSD_RELAYED: '1' },
     // Its own process group: a Ctrl-C reaches it once, passed on by this process.
     detached: true,
   });
