@@ -113,15 +113,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   try {
     await checkRootKey(store, rootKey);
     const dev = spec === null && primary ? devIdentities(config.dataDir) : null;
-    if (primary) {
-      try {
-        await applyIdentities(store, spec ?? (dev as { spec: IdentitiesSpec }).spec, config.region, rootKey, clock.now());
-      } catch (error) {
-        if (error instanceof IdentitiesError) throw new StartError(`identities: ${error.message}`);
-        throw error;
-      }
-      await maintain(store, rootKey, clock);
+    try {
+      if (primary) await applyIdentities(store, spec ?? (dev as { spec: IdentitiesSpec }).spec, config.region, rootKey, clock.now());
+    } catch (error) {
+      if (error instanceof IdentitiesError) throw new StartError(`identities: ${error.message}`);
+      throw error;
     }
+    if (primary) await maintain(store, rootKey, clock);
     const rateLimiter = shared?.rateBuckets ? new SharedRateLimiter(config.rateLimit, clock, shared.rateBuckets) : undefined;
     const app = await buildApp({ config, store, clock, rootKey, logger, ...(rateLimiter && { rateLimiter }) });
     // SO_REUSEPORT would let this kmsd share a port with another one silently: the main thread
@@ -131,11 +129,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    // The housekeeping runs once per process (per node): on the main thread.
-    const timer = primary ? setInterval(() => {
+    const timer = setInterval(() => {
       maintain(store, rootKey, clock).catch((error) => logger && logger.error({ err: error }, 'maintenance failed'));
-    }, options.maintenanceMs ?? 30_000) : undefined;
-    timer?.unref();
+    }, options.maintenanceMs ?? 30_000);
+    timer.unref();
+    // The housekeeping runs once per process (per node): on the main thread.
+    if (!primary) clearInterval(timer);
     return {
       url: `http://${host}:${port}`,
       app,
