@@ -42,6 +42,9 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
+/** Workers share one port through SO_REUSEPORT, which node offers on these systems only. */
+const REUSE_PORT = ['linux', 'freebsd', 'sunos', 'aix'].includes(process.platform);
+
 const OPTIONS = {
   host: { type: 'string', env: 'KMSD_HOST', default: '127.0.0.1' },
   port: { type: 'string', env: 'KMSD_PORT', default: '8080' },
@@ -59,7 +62,7 @@ const OPTIONS = {
   'request-timeout': { type: 'string', env: 'KMSD_REQUEST_TIMEOUT', default: '30000' },
   'keep-alive-timeout': { type: 'string', env: 'KMSD_KEEP_ALIVE_TIMEOUT', default: '65000' },
   'node-sdk-error-fields': { type: 'string', env: 'KMSD_NODE_SDK_ERROR_FIELDS', default: 'false' },
-  workers: { type: 'string', env: 'KMSD_WORKERS', default: String(availableParallelism()) },
+  workers: { type: 'string', env: 'KMSD_WORKERS', default: String(REUSE_PORT ? availableParallelism() : 1) },
 } as const;
 
 type Name = keyof typeof OPTIONS;
@@ -101,6 +104,8 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
   const region = get('region');
   if (!/^[a-z0-9-]{1,64}$/.test(region)) throw new ConfigError(`--region must look like cn-north-4, got "${region}"`);
   const headerTimeout = wholeNumber('header-timeout', get('header-timeout'), 100, 3_600_000);
+  const workers = wholeNumber('workers', get('workers'), 1, 256);
+  if (workers > 1 && !REUSE_PORT) throw new ConfigError(`--workers above 1 needs SO_REUSEPORT, which ${process.platform} does not offer`);
   return Object.freeze({
     host: get('host'),
     port: wholeNumber('port', get('port'), 0, 65535),
@@ -119,7 +124,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     requestTimeout: wholeNumber('request-timeout', get('request-timeout'), headerTimeout, 3_600_000),
     keepAliveTimeout: wholeNumber('keep-alive-timeout', get('keep-alive-timeout'), 100, 3_600_000),
     nodeSdkErrorFields: flag('node-sdk-error-fields', get('node-sdk-error-fields')),
-    workers: wholeNumber('workers', get('workers'), 1, 256),
+    workers,
   });
 }
 

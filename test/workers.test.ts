@@ -163,6 +163,16 @@ describe('kmsd serve --workers 2', () => {
     assert.doesNotMatch(out, /serving the Huawei Cloud KMS/);
   });
 
+  test('--workers must be a whole number from 1 to 256', async () => {
+    for (const bad of ['0', '257', 'two']) {
+      const run = spawn(process.execPath, [BIN, 'serve', '--workers', bad, '--data-dir', join(dir, 'bad')], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      run.stderr.on('data', (d) => (err += d));
+      assert.equal(await new Promise((resolve) => run.on('exit', resolve)), 2);
+      assert.equal(err, `kmsd: --workers must be a whole number from 1 to 256, got "${bad}"\n`);
+    }
+  });
+
   test('SIGTERM stops every worker and the process exits 0', async () => {
     const exited = new Promise<number | null>((resolve) => node.process.once('exit', (code) => resolve(code)));
     node.process.kill('SIGTERM');
