@@ -8,13 +8,18 @@
  * `npm test` runs the TypeScript sources; bin/kmsd.js uses dist/ only while it is newer than
  * every file under src/ (a stale build is ignored, never run).
  */
-import { build } from 'esbuild';
 import { rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 rmSync(`${root}dist`, { recursive: true, force: true });
-await build({
+// esbuild is a dev dependency: an install without them (--omit=dev) runs the sources instead.
+const esbuild = await import('esbuild').catch(() => null);
+if (esbuild === null) {
+  process.stderr.write('kmsd build: esbuild is not installed; kmsd will run from its TypeScript sources\n');
+  process.exit(0);
+}
+await esbuild.build({
   absWorkingDir: root,
   entryPoints: { main: 'src/cli/main.ts', worker: 'src/worker.ts' },
   outdir: 'dist',
