@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { testConfig } from '../src/config.ts';
@@ -28,6 +28,10 @@ const DURATION = quick ? 2 : 10;
 const WARMUP = quick ? 1 : 2;
 const CONNECTIONS = 64;
 const SEED = quick ? { keys: 1_000, grantsPerKey: 100 } : { keys: 10_000, grantsPerKey: 100 };
+// Every workload runs on one event loop and on the default number of workers (`--workers`,
+// the machine's available parallelism), side by side.
+const WORKER_COUNTS = [...new Set([1, availableParallelism()])];
+const START_ROUNDS = quick ? 3 : 7;
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 
 interface Figures {
@@ -38,6 +42,11 @@ interface Figures {
   non2xx: number;
   errors: number;
   timeouts: number;
+  /** kmsd only: cores used during the measured run, in all and per event loop (main thread, then each worker thread). */
+  cores?: number;
+  loops?: number[];
+  /** kmsd only: largest resident memory sampled during the measured run, MiB. */
+  rssPeak?: number;
 }
 
 function child(args: string[], env: Record<string, string> = {}): { proc: ChildProcess; line: (re: RegExp) => Promise<RegExpExecArray> } {
@@ -76,10 +85,60 @@ async function load(job: Job): Promise<Figures> {
   return JSON.parse(m[1]) as Figures;
 }
 
-/** Warms up with `warmup` (by default the same job), then measures `job`. */
-async function measure(job: Omit<Job, 'duration' | 'connections'>, warmup = job): Promise<Figures> {
+/** Warms up with `warmup` (by default the same job), then measures `job`; with `pid`, also that process's CPU and memory. */
+async function measure(job: Omit<Job, 'duration' | 'connections'>, warmup = job, pid?: number): Promise<Figures> {
   await load({ ...warmup, duration: WARMUP, connections: CONNECTIONS });
-  return load({ ...job, duration: DURATION, connections: CONNECTIONS });
+  if (pid === undefined) return load({ ...job, duration: DURATION, connections: CONNECTIONS });
+  const before = threadTimes(pid);
+  const started = performance.now();
+  let rssPeak = rssOf(pid);
+  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssOf(pid))), 100);
+  const figures = await load({ ...job, duration: DURATION, connections: CONNECTIONS });
+  clearInterval(sampler);
+  const seconds = (performance.now() - started) / 1000;
+  const after = threadTimes(pid);
+  const used = (name: string) => ((after.get(name) ?? 0) - (before.get(name) ?? 0)) / seconds;
+  const loops = [...after.keys()].filter((name) => /^(MainThread|WorkerThread)/.test(name)).map(used);
+  const cores = [...after.keys()].reduce((sum, name) => sum + used(name), 0);
+  return { ...figures, cores, loops, rssPeak };
+}
+
+/** Resident memory of a process, MiB. */
+function rssOf(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU seconds of each thread of a process (Linux /proc), by thread name: node names its
+ * event loops MainThread and WorkerThread (numbered here in thread-id order); V8's GC and
+ * compiler helpers and libuv's pool are summed under their names.
+ */
+function threadTimes(pid: number): Map<string, number> {
+  const times = new Map<string, number>();
+  let workers = 0;
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`).sort((a, b) => Number(a) - Number(b));
+  } catch {
+    return times;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+      const key = name === 'WorkerThread' ? `WorkerThread ${++workers}` : name;
+      times.set(key, (times.get(key) ?? 0) + seconds);
+    } catch {
+      // the thread ended
+    }
+  }
+  return times;
 }
 
 function identities(dir: string) {
@@ -101,19 +160,83 @@ function identities(dir: string) {
 
 type User = ReturnType<typeof identities>['owner'];
 
-/** kmsd runs as shipped: with the node flags of bin/kmsd.js's shebang line. */
+/** kmsd runs as shipped: with the node flags of bin/kmsd.js's shebang line... */
 function shippedNodeFlags(): string[] {
   const shebang = readFileSync(here('../bin/kmsd.js'), 'utf8').split('\n')[0];
   return shebang.split(/\s+/).filter((word) => word.startsWith('--'));
 }
 
-async function startKmsd(dataDir: string, rootKey: string): Promise<{ proc: ChildProcess; url: string }> {
+/** ...and the environment variables it sets (NAME=VALUE before `node`). */
+function shippedEnv(): Record<string, string> {
+  const shebang = readFileSync(here('../bin/kmsd.js'), 'utf8').split('\n')[0];
+  return Object.fromEntries(shebang.split(/\s+/).filter((word) => /^[A-Z_]+=/.test(word)).map((word) => word.split('=')));
+}
+
+async function startKmsd(dataDir: string, rootKey: string, workers: number): Promise<{ proc: ChildProcess; url: string }> {
   const c = child([...shippedNodeFlags(), ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), here('../bin/kmsd.js'), 'serve'], {
-    KMSD_PORT: '0', KMSD_DATA_DIR: dataDir, KMSD_IDENTITIES: join(dataDir, 'identities.json'), KMSD_ROOT_KEY: rootKey, KMSD_LOG_LEVEL: 'warn',
+    ...shippedEnv(), KMSD_PORT: '0', KMSD_DATA_DIR: dataDir, KMSD_IDENTITIES: join(dataDir, 'identities.json'), KMSD_ROOT_KEY: rootKey, KMSD_LOG_LEVEL: 'warn',
+    KMSD_WORKERS: String(workers),
   });
   const m = await c.line(/API at (http:\/\/\S+)/);
   return { proc: c.proc, url: m[1] };
 }
+
+interface StartFigures {
+  workers: number;
+  /** Milliseconds from spawn to the first 2xx, median and range, on an existing and on a fresh data directory. */
+  existing: number[];
+  fresh: number[];
+  /** Resident memory of the idle server 2 s after its first 2xx, MiB (medians). */
+  idleRss: number;
+}
+
+/**
+ * Cold start as a user meets it: `bin/kmsd.js serve` spawned (with the shebang's flags) on a
+ * data directory without identities (the development account), then GET / polled every
+ * 2 ms until it answers 200. "fresh" is an empty directory (root key, schema and account
+ * created), "existing" one that served before.
+ */
+async function coldStarts(workers: number): Promise<StartFigures> {
+  const once = async (dir: string) => {
+    const port = 20_000 + Math.floor(Math.random() * 30_000);
+    const started = performance.now();
+    const proc = spawn(process.execPath, [...shippedNodeFlags(), here('../bin/kmsd.js'), 'serve'], {
+      env: { ...process.env, ...shippedEnv(), KMSD_PORT: String(port), KMSD_DATA_DIR: dir, KMSD_LOG_LEVEL: 'warn', KMSD_WORKERS: String(workers) },
+      stdio: 'ignore',
+    });
+    let ms = 0;
+    while (ms === 0) {
+      if (proc.exitCode !== null) throw new Error(`kmsd exited with ${proc.exitCode}`);
+      try {
+        if ((await fetch(`http://127.0.0.1:${port}/`)).ok) ms = performance.now() - started;
+      } catch {
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+    const rss = rssOf(proc.pid as number);
+    await stop(proc);
+    return { ms, rss };
+  };
+  const existing: number[] = [];
+  const fresh: number[] = [];
+  const rss: number[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'kmsd-bench-start-'));
+  try {
+    for (let i = 0; i < START_ROUNDS; i++) {
+      const f = await once(mkdtempSync(join(dir, 'fresh-')));
+      const e = await once(join(dir, readdirSync(dir)[0]));
+      fresh.push(f.ms);
+      existing.push(e.ms);
+      rss.push(e.rss);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return { workers, existing, fresh, idleRss: median(rss) };
+}
+
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 async function token(url: string, u: User): Promise<string> {
   const r = await fetch(`${url}/v3/auth/tokens`, {
@@ -131,139 +254,186 @@ async function call(url: string, tok: string, project: string, op: string, body:
 
 interface Row {
   workload: string;
+  workers: number;
   kmsd: Figures;
   baseline: Figures;
   unit?: string;
   divisor?: number;
   extra?: string;
+  idleRss?: number;
+}
+
+/** Builds dist/ first: kmsd is measured as installed (bin/kmsd.js runs dist/ while it is current). */
+async function buildFirst(): Promise<void> {
+  const c = child([here('../scripts/build.ts')]);
+  await new Promise<void>((resolve, reject) => c.proc.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`build failed (${code})`)))));
 }
 
 async function main(): Promise<void> {
+  await buildFirst();
   const rootKey = randomBytes(32).toString('base64');
-  const fresh = mkdtempSync(join(tmpdir(), 'kmsd-bench-'));
-  const seeded = mkdtempSync(join(tmpdir(), 'kmsd-bench-seeded-'));
+  const dirs: string[] = [];
   const base = child([here('./baseline.ts')]);
   const baseUrl = `http://127.0.0.1:${(await base.line(/listening (\d+)/))[1]}`;
   const rows: Row[] = [];
+  const starts: StartFigures[] = [];
+  // The baseline is measured once per workload and reused beside every worker count.
+  const baselines = new Map<string, Figures>();
   try {
-    const ids = identities(fresh);
-    const kmsd = await startKmsd(fresh, rootKey);
-    const ownerToken = await token(kmsd.url, ids.owner);
-    const granteeToken = await token(kmsd.url, ids.grantee);
-    const keyId = (await call(kmsd.url, ownerToken, ids.owner.projectId, 'create-key', { key_alias: 'bench' })).key_info.key_id;
-    await call(kmsd.url, ownerToken, ids.owner.projectId, 'create-grant', { key_id: keyId, grantee_principal: ids.grantee.id, operations: ['encrypt-data', 'describe-key'] });
-    const listKey = (await call(kmsd.url, ownerToken, ids.owner.projectId, 'create-key', { key_alias: 'bench-list' })).key_info.key_id;
-    for (let i = 0; i < 100; i++) await call(kmsd.url, ownerToken, ids.owner.projectId, 'create-grant', { key_id: listKey, grantee_principal: randomBytes(8).toString('hex'), operations: ['describe-key'] });
+    for (const workers of WORKER_COUNTS) {
+      const fresh = mkdtempSync(join(tmpdir(), 'kmsd-bench-'));
+      dirs.push(fresh);
+      const ids = identities(fresh);
+      const kmsd = await startKmsd(fresh, rootKey, workers);
+      const pid = kmsd.proc.pid as number;
+      await new Promise((r) => setTimeout(r, 2000));
+      const idleRss = rssOf(pid);
+      const ownerToken = await token(kmsd.url, ids.owner);
+      const granteeToken = await token(kmsd.url, ids.grantee);
+      const keyId = (await call(kmsd.url, ownerToken, ids.owner.projectId, 'create-key', { key_alias: 'bench' })).key_info.key_id;
+      await call(kmsd.url, ownerToken, ids.owner.projectId, 'create-grant', { key_id: keyId, grantee_principal: ids.grantee.id, operations: ['encrypt-data', 'describe-key'] });
+      const listKey = (await call(kmsd.url, ownerToken, ids.owner.projectId, 'create-key', { key_alias: 'bench-list' })).key_info.key_id;
+      for (let i = 0; i < 100; i++) await call(kmsd.url, ownerToken, ids.owner.projectId, 'create-grant', { key_id: listKey, grantee_principal: randomBytes(8).toString('hex'), operations: ['describe-key'] });
 
-    // One request signed once by the official SDK signer and replayed (its date stays inside the 15-minute window).
-    const encryptPath = `/v1.0/${ids.grantee.projectId}/kms/encrypt-data`;
-    const encryptBody = JSON.stringify({ key_id: keyId, plain_text: 'k'.repeat(1024) });
-    type JobFor = (url: string) => Omit<Job, 'duration' | 'connections'>;
-    const both = async (workload: string, job: JobFor, extra: Partial<Row> = {}, warmup: JobFor = job) => {
-      if (!selected(workload)) return;
-      const k = await measure(job(kmsd.url), warmup(kmsd.url));
-      const b = await measure(job(baseUrl), warmup(baseUrl));
-      rows.push({ workload, kmsd: k, baseline: b, ...extra });
-      process.stdout.write(`${workload}: ${Math.round(k.rps)} req/s (baseline ${Math.round(b.rps)})\n`);
-    };
-    await both('encrypt-data 1 KiB, grantee, AK/SK', (url) => ({
-      url, kind: 'fixed', method: 'POST', path: encryptPath, body: encryptBody,
-      headers: signedHeaders(kmsd.url, 'POST', encryptPath, ids.grantee, { 'Content-Type': 'application/json' }, encryptBody),
-    }));
-    // sign / verify: IAM only (grants cannot name them), so the key owner signs, with AK/SK like encrypt-data.
-    const signKey = (await call(kmsd.url, ownerToken, ids.owner.projectId, 'create-key', { key_alias: 'bench-sign', key_spec: 'EC_P256' })).key_info.key_id;
-    // DIGEST costs an `openssl pkeyutl` process per request (node:crypto hashes what it signs);
-    // RAW is node:crypto in process: both are measured.
-    for (const messageType of ['DIGEST', 'RAW'] as const) {
-      const message = messageType === 'DIGEST' ? createHash('sha256').update('bench').digest('base64') : Buffer.from('bench').toString('base64');
-      const signBody = JSON.stringify({ key_id: signKey, message, signing_algorithm: 'ECDSA_SHA_256', message_type: messageType });
-      const signature = (await call(kmsd.url, ownerToken, ids.owner.projectId, 'sign', JSON.parse(signBody))).signature;
-      const verifyBody = JSON.stringify({ key_id: signKey, message, signature, signing_algorithm: 'ECDSA_SHA_256', message_type: messageType });
-      for (const [op, body] of [['sign', signBody], ['verify', verifyBody]] as const) {
-        const path = `/v1.0/${ids.owner.projectId}/kms/${op}`;
-        await both(`${op} EC_P256 ECDSA_SHA_256 ${messageType}, owner, AK/SK`, (url) => ({
-          url, kind: 'fixed', method: 'POST', path, body,
-          headers: signedHeaders(kmsd.url, 'POST', path, ids.owner, { 'Content-Type': 'application/json' }, body),
-        }));
+      // One request signed once by the official SDK signer and replayed (its date stays inside the 15-minute window).
+      const encryptPath = `/v1.0/${ids.grantee.projectId}/kms/encrypt-data`;
+      const encryptBody = JSON.stringify({ key_id: keyId, plain_text: 'k'.repeat(1024) });
+      type JobFor = (url: string) => Omit<Job, 'duration' | 'connections'>;
+      const both = async (workload: string, job: JobFor, extra: Partial<Row> = {}, warmup: JobFor = job) => {
+        if (!selected(workload)) return;
+        const k = await measure(job(kmsd.url), warmup(kmsd.url), pid);
+        const b = baselines.get(workload) ?? (await measure(job(baseUrl), warmup(baseUrl)));
+        baselines.set(workload, b);
+        rows.push({ workload, workers, kmsd: k, baseline: b, idleRss, ...extra });
+        process.stdout.write(`${workload}, ${workers} worker(s): ${Math.round(k.rps)} req/s (baseline ${Math.round(b.rps)}), ${k.cores?.toFixed(2)} cores, RSS peak ${k.rssPeak?.toFixed(0)} MiB\n`);
+      };
+      await both('encrypt-data 1 KiB, grantee, token', (url) => ({
+        url, kind: 'fixed', method: 'POST', path: encryptPath, body: encryptBody,
+        headers: { 'content-type': 'application/json', 'x-auth-token': granteeToken },
+      }));
+      await both('encrypt-data 1 KiB, grantee, AK/SK', (url) => ({
+        url, kind: 'fixed', method: 'POST', path: encryptPath, body: encryptBody,
+        headers: signedHeaders(kmsd.url, 'POST', encryptPath, ids.grantee, { 'Content-Type': 'application/json' }, encryptBody),
+      }));
+      // sign / verify: IAM only (grants cannot name them), so the key owner signs, with AK/SK like encrypt-data.
+      // DIGEST costs an `openssl pkeyutl` process per request (node:crypto hashes what it signs);
+      // RAW is node:crypto in process: both are measured.
+      const signKey = (await call(kmsd.url, ownerToken, ids.owner.projectId, 'create-key', { key_alias: `bench-sign-${workers}`, key_spec: 'EC_P256' })).key_info.key_id;
+      for (const messageType of ['DIGEST', 'RAW'] as const) {
+        const message = messageType === 'DIGEST' ? createHash('sha256').update('bench').digest('base64') : Buffer.from('bench').toString('base64');
+        const signBody = JSON.stringify({ key_id: signKey, message, signing_algorithm: 'ECDSA_SHA_256', message_type: messageType });
+        const signature = (await call(kmsd.url, ownerToken, ids.owner.projectId, 'sign', JSON.parse(signBody))).signature;
+        const verifyBody = JSON.stringify({ key_id: signKey, message, signature, signing_algorithm: 'ECDSA_SHA_256', message_type: messageType });
+        for (const [op, body] of [['sign', signBody], ['verify', verifyBody]] as const) {
+          const path = `/v1.0/${ids.owner.projectId}/kms/${op}`;
+          await both(`${op} EC_P256 ECDSA_SHA_256 ${messageType}, owner, AK/SK`, (url) => ({
+            url, kind: 'fixed', method: 'POST', path, body,
+            headers: signedHeaders(kmsd.url, 'POST', path, ids.owner, { 'Content-Type': 'application/json' }, body),
+          }));
+        }
+      }
+      await both('describe-key, grantee, token', (url) => ({
+        url, kind: 'fixed', method: 'POST', path: `/v1.0/${ids.grantee.projectId}/kms/describe-key`,
+        headers: { 'content-type': 'application/json', 'x-auth-token': granteeToken }, body: JSON.stringify({ key_id: keyId }),
+      }));
+      // A warm-up cut off between create and retire leaves grants behind: it gets a key of its own.
+      const warmKey = (await call(kmsd.url, ownerToken, ids.owner.projectId, 'create-key', { key_alias: 'bench-warm' })).key_info.key_id;
+      await both('create-grant + retire-grant pairs, empty store', pairJob(keyId, ownerToken, granteeToken, ids.owner, ids.grantee), { unit: 'pairs/s', divisor: 2 },
+        pairJob(warmKey, ownerToken, granteeToken, ids.owner, ids.grantee));
+      await both('list-grants, page of 100', (url) => ({
+        url, kind: 'fixed', method: 'POST', path: `/v1.0/${ids.owner.projectId}/kms/list-grants`,
+        headers: { 'content-type': 'application/json', 'x-auth-token': ownerToken }, body: JSON.stringify({ key_id: listKey, limit: 100 }),
+      }));
+      await stop(kmsd.proc);
+    }
+    if (selected('cold start')) {
+      for (const workers of WORKER_COUNTS) {
+        starts.push(await coldStarts(workers));
+        process.stdout.write(`cold start, ${workers} worker(s): ${JSON.stringify(starts.at(-1))}\n`);
       }
     }
-    await both('describe-key, grantee, token', (url) => ({
-      url, kind: 'fixed', method: 'POST', path: `/v1.0/${ids.grantee.projectId}/kms/describe-key`,
-      headers: { 'content-type': 'application/json', 'x-auth-token': granteeToken }, body: JSON.stringify({ key_id: keyId }),
-    }));
-    const pairJob = (k: string, ot: string, gt: string, o: User, g: User) => (url: string): Omit<Job, 'duration' | 'connections'> => ({
-      url, kind: 'pairs', pairs: { projectOwner: o.projectId, projectGrantee: g.projectId, keyId: k, granteeId: g.id, ownerToken: ot, granteeToken: gt },
-    });
-    // A warm-up cut off between create and retire leaves grants behind: it gets a key of its own.
-    const warmKey = (await call(kmsd.url, ownerToken, ids.owner.projectId, 'create-key', { key_alias: 'bench-warm' })).key_info.key_id;
-    await both('create-grant + retire-grant pairs, empty store', pairJob(keyId, ownerToken, granteeToken, ids.owner, ids.grantee), { unit: 'pairs/s', divisor: 2 },
-      pairJob(warmKey, ownerToken, granteeToken, ids.owner, ids.grantee));
-    await both('list-grants, page of 100', (url) => ({
-      url, kind: 'fixed', method: 'POST', path: `/v1.0/${ids.owner.projectId}/kms/list-grants`,
-      headers: { 'content-type': 'application/json', 'x-auth-token': ownerToken }, body: JSON.stringify({ key_id: listKey, limit: 100 }),
-    }));
-    await stop(kmsd.proc);
     const grants = SEED.keys * SEED.grantsPerKey;
     const seededWorkload = `create-grant + retire-grant pairs, ${grants.toLocaleString('en')} grants stored`;
-    if (!selected(seededWorkload)) return report(rows);
-
-    // The same pairs with a million grants already stored.
-    const seededIds = identities(seeded);
-    writeFileSync(join(seeded, 'root.key'), rootKey);
-    const store = new SqliteStore(join(seeded, 'kmsd.db'));
-    const rk = new RootKey(Buffer.from(rootKey, 'base64'));
-    await applyIdentities(store, parseIdentities(seededIds.file), testConfig().region, rk, Date.now());
-    const t0 = Date.now();
-    await seedGrants(store, rk, seededIds.owner.accountId, testConfig().region, seededIds.owner.id, SEED.keys, SEED.grantsPerKey);
-    await store.close();
-    const seedSeconds = (Date.now() - t0) / 1000;
-    const big = await startKmsd(seeded, rootKey);
-    const ot = await token(big.url, seededIds.owner);
-    const gt = await token(big.url, seededIds.grantee);
-    const bigKey = (await call(big.url, ot, seededIds.owner.projectId, 'create-key', { key_alias: 'bench-pairs' })).key_info.key_id;
-    const bigWarm = (await call(big.url, ot, seededIds.owner.projectId, 'create-key', { key_alias: 'bench-pairs-warm' })).key_info.key_id;
-    const k = await measure(pairJob(bigKey, ot, gt, seededIds.owner, seededIds.grantee)(big.url), pairJob(bigWarm, ot, gt, seededIds.owner, seededIds.grantee)(big.url));
-    const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${big.proc.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-    rows.push({
-      workload: seededWorkload, kmsd: k,
-      baseline: rows.find((r) => r.workload.startsWith('create-grant'))?.baseline as Figures, unit: 'pairs/s', divisor: 2,
-      extra: `resident memory ${rss.toFixed(0)} MB; seeded in ${seedSeconds.toFixed(1)} s`,
-    });
-    process.stdout.write(`seeded pairs: ${Math.round(k.rps / 2)} pairs/s, RSS ${rss.toFixed(0)} MB\n`);
-    await stop(big.proc);
+    if (selected(seededWorkload)) await seededPairs(seededWorkload, rootKey, dirs, rows);
   } finally {
     await stop(base.proc);
-    rmSync(fresh, { recursive: true, force: true });
-    rmSync(seeded, { recursive: true, force: true });
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
-  report(rows);
+  report(rows, starts);
 }
 
-function report(rows: Row[]): void {
-  const emptyPairs = rows.find((r) => r.workload.includes('empty store'));
+const pairJob = (k: string, ot: string, gt: string, o: User, g: User) => (url: string): Omit<Job, 'duration' | 'connections'> => ({
+  url, kind: 'pairs', pairs: { projectOwner: o.projectId, projectGrantee: g.projectId, keyId: k, granteeId: g.id, ownerToken: ot, granteeToken: gt },
+});
+
+/** The same pairs with a million grants already stored, on the default number of workers. */
+async function seededPairs(workload: string, rootKey: string, dirs: string[], rows: Row[]): Promise<void> {
+  const workers = WORKER_COUNTS.at(-1) as number;
+  const seeded = mkdtempSync(join(tmpdir(), 'kmsd-bench-seeded-'));
+  dirs.push(seeded);
+  const seededIds = identities(seeded);
+  writeFileSync(join(seeded, 'root.key'), rootKey);
+  const store = new SqliteStore(join(seeded, 'kmsd.db'));
+  const rk = new RootKey(Buffer.from(rootKey, 'base64'));
+  await applyIdentities(store, parseIdentities(seededIds.file), testConfig().region, rk, Date.now());
+  const t0 = Date.now();
+  await seedGrants(store, rk, seededIds.owner.accountId, testConfig().region, seededIds.owner.id, SEED.keys, SEED.grantsPerKey);
+  await store.close();
+  const seedSeconds = (Date.now() - t0) / 1000;
+  const big = await startKmsd(seeded, rootKey, workers);
+  const ot = await token(big.url, seededIds.owner);
+  const gt = await token(big.url, seededIds.grantee);
+  const bigKey = (await call(big.url, ot, seededIds.owner.projectId, 'create-key', { key_alias: 'bench-pairs' })).key_info.key_id;
+  const bigWarm = (await call(big.url, ot, seededIds.owner.projectId, 'create-key', { key_alias: 'bench-pairs-warm' })).key_info.key_id;
+  const k = await measure(pairJob(bigKey, ot, gt, seededIds.owner, seededIds.grantee)(big.url), pairJob(bigWarm, ot, gt, seededIds.owner, seededIds.grantee)(big.url), big.proc.pid);
+  const rss = rssOf(big.proc.pid as number);
+  const baseline = rows.find((r) => r.workload.startsWith('create-grant'))?.baseline;
+  rows.push({
+    workload, workers, kmsd: k, baseline: baseline ?? k, unit: 'pairs/s', divisor: 2,
+    extra: `resident memory ${rss.toFixed(0)} MiB; seeded in ${seedSeconds.toFixed(1)} s`,
+  });
+  process.stdout.write(`seeded pairs: ${Math.round(k.rps / 2)} pairs/s, RSS ${rss.toFixed(0)} MiB\n`);
+  await stop(big.proc);
+}
+
+const range = (values: number[]): string => `${Math.round(median(values))} (${Math.round(Math.min(...values))}–${Math.round(Math.max(...values))})`;
+
+function report(rows: Row[], starts: StartFigures[]): void {
   const lines = rows.map((r) => {
     const d = r.divisor ?? 1;
     const ratio = r.kmsd.rps / r.baseline.rps;
-    const vsEmpty = r.workload.includes('stored') && emptyPairs ? `; ${(r.kmsd.rps / emptyPairs.kmsd.rps).toFixed(2)} × the empty-store rate` : '';
+    const emptyPairs = rows.find((x) => x.workload.includes('empty store') && x.workers === r.workers);
+    const vsEmpty = r.workload.includes('stored') && emptyPairs ? `${(r.kmsd.rps / emptyPairs.kmsd.rps).toFixed(2)} × the empty-store rate` : '';
     const bad = r.kmsd.non2xx + r.kmsd.errors + r.kmsd.timeouts;
-    return `| ${r.workload} | ${Math.round(r.kmsd.rps / d)} ${r.unit ?? 'req/s'} | ${r.kmsd.p50} | ${r.kmsd.p99} | ${Math.round(r.baseline.rps / d)} | ${ratio.toFixed(2)} | ${bad} | ${[r.extra, vsEmpty.slice(2)].filter(Boolean).join('; ')} |`;
+    const cpu = r.kmsd.cores === undefined ? '' : `${r.kmsd.cores.toFixed(2)} (${(r.kmsd.loops ?? []).map((c) => c.toFixed(2)).join(' + ')})`;
+    return `| ${r.workload} | ${r.workers} | ${Math.round(r.kmsd.rps / d)} ${r.unit ?? 'req/s'} | ${r.kmsd.p50} | ${r.kmsd.p99} | ${Math.round(r.baseline.rps / d)} | ${ratio.toFixed(2)} | ${cpu} | ${r.kmsd.rssPeak?.toFixed(0) ?? ''} | ${bad} | ${[r.extra, vsEmpty].filter(Boolean).join('; ')} |`;
   });
   const table = [
-    '| workload | kmsd | p50 ms | p99 ms | baseline | ratio | non-2xx/errors | notes |',
-    '|---|---|---|---|---|---|---|---|',
+    '| workload | workers | kmsd | p50 ms | p99 ms | baseline | ratio | CPU cores (per event loop) | RSS peak MiB | non-2xx/errors | notes |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...lines,
+  ].join('\n');
+  const idle = WORKER_COUNTS.map((w) => rows.find((r) => r.workers === w)?.idleRss).map((v, i) => (v === undefined ? '' : `${WORKER_COUNTS[i]} worker(s) ${v.toFixed(0)} MiB`)).filter(Boolean).join(', ');
+  const startTable = starts.length === 0 ? '' : [
+    '',
+    '| workers | cold start to first 2xx, existing data dir, ms | fresh data dir, ms | idle RSS MiB |',
+    '|---|---|---|---|',
+    ...starts.map((s) => `| ${s.workers} | ${range(s.existing)} | ${range(s.fresh)} | ${s.idleRss.toFixed(0)} |`),
+    '',
+    `Cold start: \`bin/kmsd.js serve\` spawned with the shebang's flags until GET / answers 200, ${START_ROUNDS} rounds each, median (range); idle RSS 2 s after the first 2xx.`,
   ].join('\n');
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`;
   const header = `Run ${new Date().toISOString().slice(0, 10)} on ${machine}, Node ${process.version}, ${quick ? 'quick' : 'full'} mode ` +
-    `(${DURATION} s per workload after ${WARMUP} s of warm-up, ${CONNECTIONS} connections, autocannon in its own process).`;
-  process.stdout.write(`\n${header}\n\n${table}\n`);
+    `(${DURATION} s per workload after ${WARMUP} s of warm-up, ${CONNECTIONS} connections, autocannon in its own process).` +
+    (idle ? ` Idle RSS before the load: ${idle}.` : '');
+  process.stdout.write(`\n${header}\n\n${table}\n${startTable}\n`);
   if (only !== null) return;
   const path = here('../BENCHMARKS.md');
   const doc = readFileSync(path, 'utf8');
   const marker = quick ? 'QUICK' : 'FULL';
   const begin = `<!-- ${marker} RESULTS BEGIN -->`;
   const end = `<!-- ${marker} RESULTS END -->`;
-  const updated = doc.replace(new RegExp(`${begin}[\\s\\S]*?${end}`), `${begin}\n${header}\n\n${table}\n${end}`);
+  const updated = doc.replace(new RegExp(`${begin}[\\s\\S]*?${end}`), `${begin}\n${header}\n\n${table}\n${startTable}\n${end}`);
   writeFileSync(path, updated);
 }
 

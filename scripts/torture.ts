@@ -8,6 +8,7 @@
  *   limits: rate limit, timeouts, 1,000 idle connections (the same in CI)
  *
  * Flags: --cycles N, --fuzz-runs N (per operation), --no-write (leave RELIABILITY.md alone).
+ * The kmsd processes the suites start run KMSD_TEST_WORKERS event loops each (default 2).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DECISIONS } from './core/decisions.ts';
@@ -59,9 +60,14 @@ export interface Config {
   shutdownGrace: number;
   /** Path of a seed file (keys and grants to create at start), if any; the identities file may hold them too. */
   seed: string | null;
+  /** Event loops serving requests in this process (worker threads on one port); 1 = no workers. */
+  workers: number;
 }
 
 export class ConfigError extends Error {}
+
+/** Workers share one port through SO_REUSEPORT, which node offers on these systems only. */
+const REUSE_PORT = ['linux', 'freebsd', 'sunos', 'aix'].includes(process.platform);
 
 const OPTIONS = {
   host: { type: 'string', env: 'KMSD_HOST', default: '127.0.0.1' },
@@ -90,6 +96,7 @@ const OPTIONS = {
   'log-format': { type: 'string', env: 'KMSD_LOG_FORMAT', default: 'auto' },
   'shutdown-grace': { type: 'string', env: 'KMSD_SHUTDOWN_GRACE', default: '5000' },
   seed: { type: 'string', env: 'KMSD_SEED', default: '' },
+  workers: { type: 'string', env: 'KMSD_WORKERS', default: String(REUSE_PORT ? availableParallelism() : 1) },
 } as const;
 
 type Name = keyof typeof OPTIONS;
@@ -150,6 +157,8 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
   const region = get('region');
   if (!/^[a-z0-9-]{1,64}$/.test(region)) throw new ConfigError(`--region must look like cn-north-4, got "${region}"`);
   const headerTimeout = wholeNumber('header-timeout', get('header-timeout'), 100, 3_600_000);
+  const workers = wholeNumber('workers', get('workers'), 1, 256);
+  if (workers > 1 && !REUSE_PORT) throw new ConfigError(`--workers above 1 needs SO_REUSEPORT, which ${process.platform} does not offer`);
   return Object.freeze({
     host: get('host'),
     port: wholeNumber('port', get('port'), 0, 65535),
@@ -178,6 +187,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     logFormat,
     shutdownGrace: wholeNumber('shutdown-grace', get('shutdown-grace'), 0, 600_000),
     seed: get('seed') === '' ? null : resolve(get('seed')),
+    workers,
   });
 }
 

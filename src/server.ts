@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
@@ -17,7 +18,9 @@ import { applyIdentities, IdentitiesError, parseIdentities, type IdentitiesSpec 
 import { checkRootKey, loadRootKey, StartError } from './root-key.ts';
 import { applySeed, checkSeedNames, parseSeed, SeedError, seedsAnything, type SeedSpec } from './seed.ts';
 import { checkStart, describePostgres, listenFailure, needsDataDir } from './start-checks.ts';
+import { SharedRateLimiter } from './core/rate-limit.ts';
 import { openStore } from './store/open.ts';
+import { SharedLock } from './store/shared-lock.ts';
 import type { Store } from './store/store.ts';
 
 export interface RunningServer {
@@ -50,17 +53,34 @@ export interface StartOptions {
   logger?: Logger | false;
   /** Housekeeping period (expired deletions, tokens); tests shorten it. */
   maintenanceMs?: number;
+  /** Set when this server is one of several event loops of one process (src/cluster.ts). */
+  shared?: SharedState;
+}
+
+/**
+ * What the worker threads of one process share. Worker 0 (the main thread) starts first and
+ * alone checks the start, applies the identities and seeds and runs the housekeeping; every
+ * worker listens on the same port (SO_REUSEPORT: the kernel spreads connections), writes
+ * through the same lock and counts the rate limit in the same buckets.
+ */
+export interface SharedState {
+  worker: number;
+  writeLock: SharedArrayBuffer;
+  rateBuckets: SharedArrayBuffer | null;
 }
 
 /**
  * The log: JSON lines, or (--log-format pretty, the default on a terminal) pino-pretty's
  * human-readable lines, written synchronously so that nothing is lost at exit.
  */
-export function createLogger(config: Config, isTerminal = process.stdout.isTTY === true): Logger {
+export function createLogger(config: Config, worker?: number, isTerminal = process.stdout.isTTY === true): Logger {
   // Secrets never reach the log: no header is logged, and these paths are censored if a
   // future log line carries them.
   const options = {
     level: config.logLevel,
+    // Which worker thread wrote the line (--workers): a base binding rather than a child
+    // logger, since Fastify makes a child of it for every request.
+    ...(worker !== undefined && { base: { pid: process.pid, hostname: hostname(), worker } }),
     redact: ['req.headers.authorization', 'req.headers["x-auth-token"]', 'res.headers["x-subject-token"]', '*.password', '*.sk', '*.plain_text'],
   };
   const format = config.logFormat === 'auto' ? (isTerminal ? 'pretty' : 'json') : config.logFormat;
@@ -128,7 +148,10 @@ async function maintain(store: Store, rootKey: RootKey, clock: Clock): Promise<v
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? createLogger(config);
+  const shared = options.shared;
+  const given = options.logger;
+  const logger = given === undefined ? createLogger(config, shared?.worker) : given && shared ? given.child({ worker: shared.worker }) : given;
+  const primary = !shared || shared.worker === 0;
   const say = (message: string) => (logger ? logger.warn(message) : undefined);
   // Everything is read and checked before anything is written (start-checks.ts).
   const spec = config.identities !== null ? readIdentities(config.identities) : null;
@@ -144,15 +167,16 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     if (error instanceof SeedError) throw new StartError(`seed: ${error.message}`);
     throw error;
   }
-  await checkStart(config);
+  // The main thread checked the start (the port too) before any worker thread starts.
+  if (primary) await checkStart(config);
   // A root key that exists is read (and checked) before anything is written; only a new one is written.
-  const given = config.rootKey !== null || existsSync(config.rootKeyFile ?? join(config.dataDir, 'root.key')) || config.rootKeyFile !== null;
-  const existingKey = given ? loadRootKey(config, say) : null;
+  const keyGiven = config.rootKey !== null || existsSync(config.rootKeyFile ?? join(config.dataDir, 'root.key')) || config.rootKeyFile !== null;
+  const existingKey = keyGiven ? loadRootKey(config, say) : null;
   if (needsDataDir(config)) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const rootKey = existingKey ?? loadRootKey(config, say);
   let store: Store;
   try {
-    store = await openStore(config);
+    store = await openStore(config, shared ? { writeLock: new SharedLock(shared.writeLock) } : {});
   } catch (error) {
     const where = config.store === 'sqlite' ? `the SQLite store in ${config.dataDir}` : `the PostgreSQL store at ${describePostgres(config.store)}`;
     throw new StartError(`cannot open ${where}: ${(error as Error).message}`);
@@ -175,11 +199,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       }
     };
     const identities = spec ?? (dev as { spec: IdentitiesSpec }).spec;
-    await apply(identities, seeds);
-    await maintain(store, rootKey, clock);
-    const app = await buildApp({ config, store, clock, rootKey, logger });
+    if (primary) {
+      await apply(identities, seeds);
+      await maintain(store, rootKey, clock);
+    }
+    const rateLimiter = shared?.rateBuckets ? new SharedRateLimiter(config.rateLimit, clock, shared.rateBuckets) : undefined;
+    const app = await buildApp({ config, store, clock, rootKey, logger, ...(rateLimiter && { rateLimiter }) });
     try {
-      await app.listen({ host: config.host, port: config.port });
+      await app.listen({ host: config.host, port: config.port, ...(shared && { reusePort: true }) });
     } catch (error) {
       await app.close();
       throw listenFailure(config.host, config.port, error as NodeJS.ErrnoException);
@@ -188,6 +215,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       maintain(store, rootKey, clock).catch((error) => logger && logger.error({ err: error }, 'maintenance failed'));
     }, options.maintenanceMs ?? 30_000);
     timer.unref();
+    // The housekeeping runs once per process (per node): on the main thread.
+    if (!primary) clearInterval(timer);
     return {
       url: listeningUrl(app.server.address(), config.host, config.port),
       app,

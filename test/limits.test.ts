@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ManualClock } from '../src/core/runtime.ts';
 import { ERR, Client, startWorld, worldIdentities, type World } from './harness.ts';
+import { TEST_WORKERS } from './support/cluster.ts';
 
 const clock = new ManualClock(Date.now());
 let world: World;
@@ -108,7 +109,7 @@ test('1,000 idle connections hold a bounded amount of memory and are closed at t
   const dir = mkdtempSync(join(tmpdir(), 'kmsd-idle-'));
   const { path } = worldIdentities(dir);
   const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', dir, '--identities', path, '--header-timeout', '3000', '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, KMSD_WORKERS: TEST_WORKERS },
   });
   try {
     const port = await new Promise<number>((resolve) => {

@@ -37,15 +37,15 @@ export interface Authenticated {
 const routePath = (op: Operation): string => pathOf(op).replace(/\{([a-z_]+)\}/g, ':$1');
 
 /** The operation's input: body members, then its query parameters, then its path parameters. */
-function operationInput(op: Operation, request: FastifyRequest): Record<string, unknown> {
+function operationInput(op: Operation, params: readonly string[], request: FastifyRequest): Record<string, unknown> {
   const input = parseKmsBody(request.body as Buffer | undefined);
   const query = request.query as Record<string, unknown>;
   for (const name of op.query ?? []) {
     const value = query[name];
     if (value !== undefined && value !== '') Object.defineProperty(input, name, { value, enumerable: true, writable: true, configurable: true });
   }
-  const params = request.params as Record<string, string>;
-  for (const name of pathParams(op)) Object.defineProperty(input, name, { value: params[name], enumerable: true, writable: true, configurable: true });
+  const values = request.params as Record<string, string>;
+  for (const name of params) Object.defineProperty(input, name, { value: values[name], enumerable: true, writable: true, configurable: true });
   return input;
 }
 
@@ -93,7 +93,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   // Why the caller's identity policies last refused it (which Deny statement, or that none
   // allowed): logged at info with a 403 KMS.0306, whose body stays the documented one.
   const policyNotes = new WeakMap<FastifyRequest, { reason: string | null }>();
-  const limiter = config.rateLimit > 0 ? new RateLimiter(config.rateLimit, clock) : null;
+  const limiter = config.rateLimit > 0 ? (services.rateLimiter ?? new RateLimiter(config.rateLimit, clock)) : null;
   // Where clients reach this server, for the documents that print URLs: never the Host header
   // a request sends (that would echo whatever a caller writes there).
   const publicUrl = (): string => config.publicUrl ?? listeningUrl(app.server.address(), config.host, config.port);
@@ -139,6 +139,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     // The input (body, query and path fields together) is checked here rather than as
     // Fastify's body schema, which GET routes may not have; same validator, same options.
     const inputSchema = bodySchema(op);
+    // Worked out once per route, not per request.
+    const params = pathParams(op);
     app.route({
       method: op.method,
       url: routePath(op),
@@ -182,7 +184,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
         });
         const caller = callerFor(op.actions);
         authenticated.set(request, { principal, caller });
-        const input = operationInput(op, request);
+        const input = operationInput(op, params, request);
         noteBody(draft, input);
         const validate = request.compileValidationSchema(inputSchema, 'body');
         if (!validate(input)) throw Object.assign(new Error('invalid input'), { validation: validate.errors ?? [] });

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import { packageRoot } from '../package-root.ts';
 
 /**
  * The web console at /_kmsd/console/: the files `npm run build:console` wrote to console/dist,
@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
  */
 export const CONSOLE_PATH = '/_kmsd/console/';
 
-const DIST = fileURLToPath(new URL('../../console/dist/', import.meta.url));
+const DIST = join(packageRoot(import.meta.url), 'console', 'dist');
 
 /** Only its own scripts, styles and API; no inline code, no eval, not framed, no referrer. */
 export const CONSOLE_CSP = [

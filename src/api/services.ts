@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import type { Clock } from '../core/runtime.ts';
 import type { RootKey } from '../core/sealing.ts';
 import type { Store } from '../store/store.ts';
+import type { Limiter } from '../core/rate-limit.ts';
 
 /** What the HTTP edge (KMS and IAM routes alike) is built on. */
 export interface Services {
@@ -12,4 +13,6 @@ export interface Services {
   rootKey: RootKey;
   /** pino logger; false for none (tests). */
   logger: Logger | false;
+  /** The rate limiter shared by this process's worker threads; by default one of the edge's own. */
+  rateLimiter?: Limiter;
 }

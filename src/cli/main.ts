@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../package-root.ts';
 import { ConfigError } from '../config.ts';
 import { StartError } from '../root-key.ts';
 
 const SERVE_USAGE = `usage: kmsd serve [--host H] [--port P] [--data-dir DIR] [--identities FILE] [--region R]
                   [--store sqlite|postgres://...] [--root-key-file FILE] [--max-grants-per-key N]
                   [--max-keys N] [--body-limit BYTES] [--log-level LEVEL]
-                  [--rate-limit N] [--header-timeout MS] [--request-timeout MS] [--keep-alive-timeout MS]
+                  [--rate-limit N] [--workers N] [--header-timeout MS] [--request-timeout MS] [--keep-alive-timeout MS]
                   [--seed FILE] [--log-format pretty|json] [--shutdown-grace MS]
                   [--health true|false] [--ready true|false] [--metrics true|false]
                   [--public-url URL] [--audit-refusal-rate N] [--login-failures N] [--legacy-envelopes true|false]
@@ -63,7 +65,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
 };
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(join(packageRoot(import.meta.url), 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
 

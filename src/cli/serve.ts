@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { parseConfig, type Config } from '../config.ts';
+import { startWorkers } from '../cluster.ts';
 import { startServer, type RunningServer } from '../server.ts';
 import { describePostgres } from '../start-checks.ts';
 
@@ -53,7 +54,7 @@ export async function banner(server: RunningServer, config: Config): Promise<str
 /** `kmsd serve`: starts the server, prints the banner, stops on SIGINT/SIGTERM (see RunningServer.close). */
 export async function serve(argv: string[]): Promise<void> {
   const config = parseConfig(argv, process.env);
-  const server = await startServer(config);
+  const server = config.workers > 1 ? await startWorkers(config, workerFailed) : await startServer(config);
   process.stdout.write(await banner(server, config));
   let stopping = false;
   const stop = (signal: string) => {
@@ -81,4 +82,10 @@ export async function serve(argv: string[]): Promise<void> {
       (error: Error) => process.stderr.write(`kmsd: identities not reloaded (the ones in force stay): ${error.message}\n`),
     );
   });
+}
+
+/** A worker thread that fails ends the whole process, as a crash of a single-loop kmsd would. */
+function workerFailed(error: unknown): void {
+  process.stderr.write(`kmsd: a worker thread failed, stopping: ${(error as Error)?.stack ?? String(error)}\n`);
+  process.exit(1);
 }

@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { siblingEntry } from '../package-root.ts';
 import type { KeyObject } from 'node:crypto';
 import { kms } from './errors.ts';
 import { DECISIONS } from './decisions.ts';
@@ -33,7 +34,7 @@ const options = (scheme: DigestScheme, verify: boolean): string[] => [
   '-pkeyopt', `digest:${scheme.hash}`,
 ];
 
-const WORKER = fileURLToPath(new URL('./pkeyutl-worker.ts', import.meta.url));
+const WORKER = fileURLToPath(siblingEntry(import.meta.url, './pkeyutl-worker.ts', 'pkeyutl-worker'));
 
 interface Pending { worker: ChildProcess; resolve: (o: Outcome) => void; timer: NodeJS.Timeout }
 

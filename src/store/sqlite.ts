@@ -1,6 +1,7 @@
 import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { MIGRATIONS, SQLITE } from './migrations.ts';
+import type { SharedLock } from './shared-lock.ts';
 import { SqlTx, type Executor } from './sql-tx.ts';
 import type { CommitListener, ReadOptions, Store, Tx } from './store.ts';
 
@@ -111,8 +112,11 @@ export class SqliteStore implements Store {
   private draining = false;
   private closed = false;
   onCommit: CommitListener | null = null;
+  /** Taken around every write transaction when several worker threads write this file. */
+  private readonly writeLock: SharedLock | null;
 
-  constructor(path: string) {
+  constructor(path: string, options: { writeLock?: SharedLock } = {}) {
+    this.writeLock = options.writeLock ?? null;
     makePrivate(path);
     this.writer = new DatabaseSync(path);
     this.writer.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON');
@@ -163,7 +167,13 @@ export class SqliteStore implements Store {
     if (this.draining) return;
     this.draining = true;
     try {
-      await this.commitGroup(this.queue.splice(0, 512));
+      // The group is taken once the lock is held: what arrived while waiting joins it.
+      if (this.writeLock) await this.writeLock.acquire();
+      try {
+        await this.commitGroup(this.queue.splice(0, 512));
+      } finally {
+        this.writeLock?.release();
+      }
     } finally {
       this.draining = false;
     }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AuditEvent, AuditFilter, Grant, Key, Keystore } from '../core/model.ts';
+import { SharedLock } from './shared-lock.ts';
 import { SqliteStore } from './sqlite.ts';
 import { PostgresStore } from './postgres.ts';
 import type { Store, Tx } from './store.ts';
@@ -22,6 +23,26 @@ interface Driver {
 }
 
 const DRIVERS: Driver[] = [
+  {
+    // `kmsd serve --workers N`: each worker thread has its own SQLite store on the same file,
+    // and their writers take turns through one lock in shared memory.
+    name: 'sqlite, stores sharing a write lock (worker threads)',
+    skip: false,
+    async open() {
+      const dir = mkdtempSync(join(tmpdir(), 'kmsd-store-'));
+      const lock = new SharedLock();
+      const store = new SqliteStore(join(dir, 'kmsd.db'), { writeLock: lock });
+      const others: Store[] = [];
+      return {
+        store,
+        another: async () => others[others.push(new SqliteStore(join(dir, 'kmsd.db'), { writeLock: new SharedLock(lock.buffer) })) - 1],
+        dispose: async () => {
+          for (const s of [store, ...others]) await s.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
   {
     name: 'sqlite',
     skip: false,
@@ -460,6 +481,16 @@ for (const driver of DRIVERS) {
       assert.deepEqual(await seen(), { state: '3', grants: [] });
       await other.write((tx) => tx.insertGrant(grant(k.keyId, { grantId: 'f'.repeat(64) })));
       assert.deepEqual(await seen(), { state: '3', grants: ['f'.repeat(64)] });
+    }));
+
+    test('two stores writing the same database at once: every write commits, none is lost', withStore(async (store, another) => {
+      const k = key();
+      await store.write((tx) => tx.insertKey(k));
+      const other = await another();
+      const grants = Array.from({ length: 120 }, () => grant(k.keyId, { grantId: randomBytes(32).toString('hex') }));
+      await Promise.all(grants.map((g, i) => (i % 2 ? other : store).write((tx) => tx.insertGrant(g))));
+      const listed = await other.read((tx) => tx.listGrants(k.keyId, 0, 1000));
+      assert.deepEqual(listed.items.map((g) => g.grantId).sort(), grants.map((g) => g.grantId).sort());
     }));
   });
 }

@@ -12,6 +12,8 @@ const BIN = fileURLToPath(new URL('../../bin/kmsd.js', import.meta.url));
 export interface Node {
   url: string;
   process: ChildProcess;
+  /** Everything the node wrote to stdout and stderr so far. */
+  output(): string;
   as(user: string, auth?: 'token' | 'aksk'): Client;
   stop(): Promise<void>;
 }
@@ -35,7 +37,15 @@ export interface NodeSpec {
   identities: string;
   rootKey: string;
   users: Record<string, TestUser>;
+  /** More environment (e.g. KMSD_LOG_LEVEL, KMSD_RATE_LIMIT). */
+  env?: Record<string, string>;
 }
+
+/**
+ * Event loops per node (`--workers`): KMSD_TEST_WORKERS, else 2, so the suites that start
+ * real processes (cluster, crash, workers) prove every promise across worker threads too.
+ */
+export const TEST_WORKERS = process.env.KMSD_TEST_WORKERS ?? '2';
 
 /** Starts a kmsd process (the real CLI) and waits for its address. */
 export async function startKmsd(spec: NodeSpec): Promise<Node> {
@@ -43,7 +53,7 @@ export async function startKmsd(spec: NodeSpec): Promise<Node> {
     env: {
       ...process.env,
       KMSD_PORT: '0', KMSD_STORE: spec.store, KMSD_IDENTITIES: spec.identities, KMSD_ROOT_KEY: spec.rootKey,
-      KMSD_DATA_DIR: spec.dataDir, KMSD_LOG_LEVEL: 'warn',
+      KMSD_DATA_DIR: spec.dataDir, KMSD_LOG_LEVEL: 'warn', KMSD_WORKERS: TEST_WORKERS, ...spec.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -66,6 +76,7 @@ export async function startKmsd(spec: NodeSpec): Promise<Node> {
   return {
     url,
     process: child,
+    output: () => out,
     as(user, auth = 'token') {
       const key = `${user}/${auth}`;
       if (!clients.has(key)) clients.set(key, new Client(world, spec.users[user], auth));

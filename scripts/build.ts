@@ -1,0 +1,43 @@
+/**
+ * `npm run build` (also run by `npm install` through `prepare`): compiles kmsd into dist/ so
+ * that `kmsd serve` starts without type-stripping TypeScript and without resolving hundreds
+ * of library files: one bundle per entry (the CLI and the worker thread) plus the chunk they
+ * share, with source maps (stack traces name src/ files when run with --enable-source-maps).
+ * PostgreSQL's driver stays outside the bundle and is loaded only when a postgres:// store is
+ * configured; so do pino and its transports, which locate their own files at run time.
+ * `npm test` runs the TypeScript sources; bin/kmsd.js uses dist/ only while it is newer than
+ * every file under src/ (a stale build is ignored, never run).
+ */
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+mkdirSync(`${root}dist`, { recursive: true });
+// Only what this build writes: dist/client and dist/signing are the client's (build-client.ts).
+for (const name of readdirSync(`${root}dist`, { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name)) rmSync(`${root}dist/${name}`);
+// esbuild is a dev dependency: an install without them (--omit=dev) runs the sources instead.
+const esbuild = await import('esbuild').catch(() => null);
+if (esbuild === null) {
+  process.stderr.write('kmsd build: esbuild is not installed; kmsd will run from its TypeScript sources\n');
+  process.exit(0);
+}
+await esbuild.build({
+  absWorkingDir: root,
+  // Every module that runs as an entry of its own: the CLI, a worker thread, the openssl helper process.
+  entryPoints: { main: 'src/cli/main.ts', worker: 'src/worker.ts', 'pkeyutl-worker': 'src/core/pkeyutl-worker.ts' },
+  outdir: 'dist',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node24',
+  sourcemap: true,
+  minifySyntax: true,
+  minifyWhitespace: true,
+  external: ['pg', 'pg-native', 'pino', 'pino-pretty', 'thread-stream', 'prom-client'],
+  // Bundled CommonJS libraries call require(): give the ES modules one.
+  banner: { js: "import { createRequire as __kmsdRequire } from 'node:module'; const require = __kmsdRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
+// Written last: its time is the build's, which bin/kmsd.js compares with the sources.
+writeFileSync(`${root}dist/BUILT`, `${new Date().toISOString()}\n`);

@@ -1,0 +1,23 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The directory of kmsd's package.json, found upwards from a module's URL: the same answer
+ * whether the module runs from src/ (TypeScript) or from a dist/ bundle chunk, whose depth
+ * below the package differs.
+ */
+export function packageRoot(moduleUrl: string): string {
+  let dir = dirname(fileURLToPath(moduleUrl));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`no package.json above ${fileURLToPath(moduleUrl)}`);
+    dir = up;
+  }
+  return dir;
+}
+
+/** A module that runs beside this one as its own entry: src/<name>.ts, or dist/<name>.js in the build. */
+export function siblingEntry(moduleUrl: string, sourcePath: string, builtName: string): URL {
+  return moduleUrl.endsWith('.ts') ? new URL(sourcePath, moduleUrl) : new URL(`./${builtName}.js`, moduleUrl);
+}
