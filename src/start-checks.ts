@@ -1,7 +1,6 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
-import pg from 'pg';
 import type { Config } from './config.ts';
 import { StartError } from './root-key.ts';
 
@@ -99,6 +98,8 @@ export function describePostgres(url: string): string {
 
 async function checkPostgres(config: Config): Promise<void> {
   const where = describePostgres(config.store);
+  // The PostgreSQL driver is loaded only for a postgres:// store (a SQLite start never pays for it).
+  const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: config.store, connectionTimeoutMillis: 5000 });
   client.on('error', () => {});
   try {
