@@ -11,7 +11,8 @@ import { ENV, TIMEOUT_MS, fifoArg, type Outcome, type Reply, type Request } from
  * ECDSA, RSASSA-PSS and SM2, by OpenSSL's own `openssl pkeyutl`, which signs its input as a
  * digest (EVP_PKEY_sign). node:crypto cannot: its sign/verify always hash their input, and
  * kmsd never hand-rolls a primitive. (RSASSA-PKCS1-v1_5 over a digest needs no process:
- * privateEncrypt of the DigestInfo is exactly OpenSSL's RSA_sign; see asymmetric.ts.)
+ * privateEncrypt of the DigestInfo is exactly OpenSSL's RSA_sign; see asymmetric.ts.) The same
+ * helper also serves SM2_ENCRYPT (sm2Encrypt / sm2Decrypt below), which node:crypto cannot reach.
  *
  * openssl runs one process per call, spawned by a small helper process (pkeyutl-worker.ts,
  * started at the first call and again after it dies) so that kmsd itself never forks: the key,
