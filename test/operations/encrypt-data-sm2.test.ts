@@ -124,6 +124,21 @@ describe('SM2_ENCRYPT', () => {
     assert.deepEqual([c.status, c.body], [400, ERR('KMS.0335', 'The cmk is used to sign and verify.')]);
   });
 
+  test('re-encrypt takes an SM2 ciphertext to an AES key and back to SM2', async () => {
+    const alice = world.as('alice');
+    const sm2 = await sm2Key();
+    const aes = await newKey(alice, {});
+    const e = await alice.kms('encrypt-data', { key_id: sm2, plain_text: 'moving', ...SM2 });
+    const toAes = await alice.kms('re-encrypt', {
+      cipher_text: e.body.cipher_text, source_key_id: sm2, source_encryption_algorithm: 'SM2_ENCRYPT', destination_key_id: aes,
+    });
+    assert.equal(toAes.status, 200, toAes.text);
+    assert.equal((await alice.kms('decrypt-data', { cipher_text: toAes.body.cipher_text })).body.plain_text, 'moving');
+    const back = await alice.kms('re-encrypt', { cipher_text: toAes.body.cipher_text, destination_key_id: sm2, destination_encryption_algorithm: 'SM2_ENCRYPT' });
+    assert.equal(back.status, 200, back.text);
+    assert.equal((await alice.kms('decrypt-data', { key_id: sm2, cipher_text: back.body.cipher_text, ...SM2 })).body.plain_text, 'moving');
+  });
+
   test('a grantee with encrypt-data and decrypt-data can; another account cannot; after retire the grantee cannot', async () => {
     const admin = world.as('admin');
     const greg = world.as('greg');
