@@ -9,7 +9,7 @@ import { requireKeyUse, requireOwnerSide, type GrantOperation } from './access.t
 import { kindOf, type KeyKind } from './key-specs.ts';
 import { loadKey } from './keys.ts';
 import { remember } from './memo.ts';
-import { signDigest, verifyDigest, type DigestScheme } from './pkeyutl.ts';
+import { signDigest, sm2Decrypt, sm2Encrypt, verifyDigest, type DigestScheme } from './pkeyutl.ts';
 import { KeyState, type Caller, type Key } from './model.ts';
 import { RootKey, materialContext } from './sealing.ts';
 
@@ -243,9 +243,12 @@ export async function verifySignature({ alg, material }: SigningKey, input: Sign
   }
 }
 
-// RSA-OAEP encryption (encrypt-data / decrypt-data with an asymmetric encryption_algorithm).
+// RSA-OAEP and SM2 encryption (encrypt-data / decrypt-data with an asymmetric encryption_algorithm).
 
 export const ASYMMETRIC_ENCRYPTION: Readonly<Record<string, string>> = { RSAES_OAEP_SHA_256: 'sha256', RSAES_OAEP_SHA_1: 'sha1' };
+
+/** SM2_ENCRYPT under an SM2 ENCRYPT_DECRYPT key (OpenSSL's SM2 with SM3, by pkeyutl). */
+const SM2 = 'sm2';
 
 /** Largest RSA-OAEP plaintext: k − 2·hLen − 2 bytes (RFC 8017 §7.1.1). */
 export const oaepLimit = (modBits: number, hash: string): number => modBits / 8 - 2 * hashLength(hash) - 2;
@@ -256,14 +259,20 @@ function encryptionKind(key: Key, algorithm: string): string {
   if (kind === 'symmetric') throw kms('KMS.2105');
   if (kind === 'ec' || kind === 'ed25519') throw kms('KMS.1114');
   if (key.usage !== 'ENCRYPT_DECRYPT') throw kms('KMS.0335');
-  // OpenSSL's SM2 encryption is not reachable through node:crypto (see decisions).
-  if (kind === 'sm2') throw kms(DECISIONS.sm2Encrypt);
+  if (kind === 'sm2') {
+    if (algorithm !== 'SM2_ENCRYPT') throw kms('KMS.2106');
+    return SM2;
+  }
   const hash = ASYMMETRIC_ENCRYPTION[algorithm];
   if (hash === undefined) throw kms('KMS.2106');
   return hash;
 }
 
-/** RSA-OAEP under an ENCRYPT_DECRYPT RSA key: the ciphertext is the bare OAEP output. */
+/**
+ * RSA-OAEP under an ENCRYPT_DECRYPT RSA key: the ciphertext is the bare OAEP output. SM2_ENCRYPT
+ * under an SM2 key: OpenSSL's GM/T 0009 DER (C1 C3 C2), made by `openssl pkeyutl` with the
+ * public key (see pkeyutl.ts and decisions).
+ */
 export async function encryptAsymmetric(
   tx: Tx, rootKey: RootKey, key: Key, algorithm: string, plaintext: Buffer,
 ): Promise<Buffer> {
@@ -271,6 +280,10 @@ export async function encryptAsymmetric(
   requireUsableState(key);
   const { publicKey } = await openPrivate(tx, rootKey, key);
   if (plaintext.length < 1) throw kms('KMS.2101');
+  if (hash === SM2) {
+    if (plaintext.length > DECISIONS.sm2PlaintextBytes) throw kms('KMS.2108');
+    return sm2Encrypt(publicKey, plaintext);
+  }
   if (plaintext.length > oaepLimit(modulusBits(publicKey), hash)) throw kms('KMS.2108');
   return publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, plaintext);
 }
@@ -281,6 +294,11 @@ export async function decryptAsymmetric(
   const hash = encryptionKind(key, algorithm);
   requireUsableState(key);
   const { privateKey } = await openPrivate(tx, rootKey, key);
+  if (hash === SM2) {
+    const plaintext = await sm2Decrypt(privateKey, ciphertext);
+    if (plaintext === null || plaintext.length === 0) throw kms('KMS.2201');
+    return plaintext;
+  }
   try {
     return privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, ciphertext);
   } catch {

@@ -65,8 +65,12 @@ export const DECISIONS = {
   digestNotServed: 'KMS.0308',
   /** `openssl pkeyutl` (DIGEST signatures: ECDSA, RSASSA-PSS, SM2) missing, timed out or failed. */
   signerFailed: 'KMS.0105',
-  /** SM2_ENCRYPT: node:crypto cannot reach OpenSSL's SM2 encryption. */
-  sm2Encrypt: 'KMS.0325',
+  /**
+   * SM2_ENCRYPT plaintext limit in bytes (over it: KMS.2108): encrypt-data's documented plain_text
+   * limit, as Huawei documents no lower one for SM2; its ciphertext (≤ 4208 bytes of DER) fits
+   * decrypt-data's documented cipher_text pattern (≤ 5648 base64 characters).
+   */
+  sm2PlaintextBytes: 4096,
   /** mac_algorithm other than the HMAC key's own. */
   macAlgorithmMismatch: 'KMS.0308',
   /** decrypt-data / re-encrypt of an asymmetric ciphertext without its key id. */

@@ -62,7 +62,8 @@ export async function checkImportable(tx: Tx, caller: Caller, keyId: string, wra
   if (key.defaultKey) throw kms(DECISIONS.defaultKey);
   requireExternal(key);
   if (key.state !== KeyState.pendingImport) throw kms('KMS.0310');
-  // SM2_ENCRYPT: "not supported in some regions" (SDK model); node:crypto cannot decrypt SM2.
+  // SM2_ENCRYPT: "not supported in some regions" (SDK model), and encrypted_key_material's documented
+  // pattern (344-360 base64 characters) cannot carry an SM2 ciphertext of a key.
   if (ALGORITHM_IDS[wrappingAlgorithm] === undefined) throw kms(DECISIONS.unsupportedWrapping);
   return key;
 }

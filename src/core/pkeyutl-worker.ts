@@ -169,11 +169,13 @@ async function inTurn<T>(work: () => Promise<T>): Promise<T> {
 if (process.argv[2] === '--serve' && process.send) {
   process.on('message', async (m: Request) => {
     const fed = m.fed.map(asBuffer);
+    const stdin = asBuffer(m.stdin);
     let outcome: Outcome;
     try {
-      outcome = await inTurn(() => runPkeyutl(m.args, asBuffer(m.stdin), fed));
+      outcome = await inTurn(() => runPkeyutl(m.args, stdin, fed));
     } finally {
       for (const b of fed) b.fill(0); // the key's DER
+      stdin.fill(0); // an SM2 plaintext to encrypt
     }
     process.send?.({ id: m.id, code: outcome.code, stdout: outcome.stdout } satisfies Reply);
   });

@@ -11,7 +11,8 @@ import { ENV, TIMEOUT_MS, fifoArg, type Outcome, type Reply, type Request } from
  * ECDSA, RSASSA-PSS and SM2, by OpenSSL's own `openssl pkeyutl`, which signs its input as a
  * digest (EVP_PKEY_sign). node:crypto cannot: its sign/verify always hash their input, and
  * kmsd never hand-rolls a primitive. (RSASSA-PKCS1-v1_5 over a digest needs no process:
- * privateEncrypt of the DigestInfo is exactly OpenSSL's RSA_sign; see asymmetric.ts.)
+ * privateEncrypt of the DigestInfo is exactly OpenSSL's RSA_sign; see asymmetric.ts.) The same
+ * helper also serves SM2_ENCRYPT (sm2Encrypt / sm2Decrypt below), which node:crypto cannot reach.
  *
  * openssl runs one process per call, spawned by a small helper process (pkeyutl-worker.ts,
  * started at the first call and again after it dies) so that kmsd itself never forks: the key,
@@ -130,4 +131,34 @@ export async function verifyDigest(publicKey: KeyObject, scheme: DigestScheme, d
   if (code === 0 && said.includes('Signature Verified Successfully')) return true;
   if (code === 1 && said.includes('Signature Verification Failure')) return false;
   throw failed();
+}
+
+/**
+ * SM2 public-key encryption (GM/T 0003.4, SM3 as its hash: OpenSSL's default for SM2, no
+ * -pkeyopt needed), which node:crypto cannot reach (publicEncrypt fails on SM2 keys). The
+ * result is OpenSSL's: GM/T 0009 ASN.1 `SEQUENCE { x INTEGER, y INTEGER, hash OCTET STRING,
+ * ciphertext OCTET STRING }` (C1 C3 C2), DER. Only the PUBLIC key goes to the helper; the
+ * plaintext goes on openssl's stdin (a pipe).
+ */
+export async function sm2Encrypt(publicKey: KeyObject, plaintext: Buffer): Promise<Buffer> {
+  const spki = publicKey.export({ type: 'spki', format: 'der' });
+  const { code, stdout } = await pkeyutl(['-encrypt', '-pubin', '-keyform', 'DER', '-inkey', fifoArg(0)], plaintext, [spki]);
+  if (code !== 0 || stdout.length === 0) throw failed();
+  return stdout;
+}
+
+/**
+ * The plaintext of an SM2 ciphertext under the private key, or null when OpenSSL refuses the
+ * ciphertext (exit 1: not the DER above, wrong key, C3 hash mismatch). A process that did not
+ * run or was killed (no exit code) is DECISIONS.signerFailed, as for signatures.
+ */
+export async function sm2Decrypt(privateKey: KeyObject, ciphertext: Buffer): Promise<Buffer | null> {
+  const der = privateKey.export({ type: 'pkcs8', format: 'der' });
+  try {
+    const { code, stdout } = await pkeyutl(['-decrypt', '-keyform', 'DER', '-inkey', fifoArg(0)], ciphertext, [der]);
+    if (code === null) throw failed();
+    return code === 0 ? stdout : null;
+  } finally {
+    der.fill(0);
+  }
 }
