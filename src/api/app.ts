@@ -114,11 +114,20 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   // The access line is built only when it will be written (the level is fixed at start).
   const logRequests = services.logger !== false && services.logger.isLevelEnabled('info');
   // Callback-style hooks: an async hook costs a promise and a microtask hop per request.
+  // A connection silent for headerTimeout is closed (Node's socket inactivity timeout), but not
+  // one whose request is being answered: a slow store (PostgreSQL under load) must not cut an
+  // answer off; requestTimeout bounds those. Answers in progress are counted per socket.
+  const answering = new WeakMap<object, number>();
+  app.server.on('timeout', (socket: { destroy(): void }) => {
+    if (!answering.get(socket)) socket.destroy();
+  });
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('X-Request-Id', request.id);
+    answering.set(request.raw.socket, (answering.get(request.raw.socket) ?? 0) + 1);
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
+    answering.set(request.raw.socket, (answering.get(request.raw.socket) ?? 1) - 1);
     const refusal = refusedWith.get(request);
     if (logRequests) {
       const line: Record<string, unknown> = { method: request.method, url: request.routeOptions.url ?? request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
