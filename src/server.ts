@@ -90,20 +90,26 @@ export function createLogger(config: Config, worker?: number, isTerminal = proce
   return pino(options, pretty({ sync: true, colorize: isTerminal, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
 }
 
-function readSeed(path: string): SeedSpec {
+/**
+ * Reads a JSON file the start depends on (identities, seed) and checks it with `parse`; every
+ * failure is one StartError naming the file and, for a wrong entry, the entry.
+ */
+function readSpecFile<T>(path: string, what: 'identities' | 'seed', parse: (input: unknown) => T, Invalid: new (...args: never[]) => Error): T {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new StartError(`cannot read the seed file ${path}: ${(error as Error).message}`);
+    throw new StartError(`cannot read the ${what} file ${path}: ${(error as Error).message}`);
   }
   try {
-    return parseSeed(JSON.parse(text));
+    return parse(JSON.parse(text));
   } catch (error) {
-    const reason = error instanceof SeedError ? error.message : `not valid JSON (${(error as Error).message})`;
-    throw new StartError(`seed file ${path}: ${reason}`);
+    const reason = error instanceof Invalid ? error.message : `not valid JSON (${(error as Error).message})`;
+    throw new StartError(`${what} file ${path}: ${reason}`);
   }
 }
+
+const readSeed = (path: string): SeedSpec => readSpecFile(path, 'seed', parseSeed, SeedError);
 
 /** The keys and grants an identities file declares beside its accounts, if any. */
 function seedOfIdentities(path: string): SeedSpec | null {
@@ -117,20 +123,7 @@ function seedOfIdentities(path: string): SeedSpec | null {
   }
 }
 
-function readIdentities(path: string): IdentitiesSpec {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new StartError(`cannot read the identities file ${path}: ${(error as Error).message}`);
-  }
-  try {
-    return parseIdentities(JSON.parse(text));
-  } catch (error) {
-    const reason = error instanceof IdentitiesError ? error.message : `not valid JSON (${(error as Error).message})`;
-    throw new StartError(`identities file ${path}: ${reason}`);
-  }
-}
+const readIdentities = (path: string): IdentitiesSpec => readSpecFile(path, 'identities', parseIdentities, IdentitiesError);
 
 /**
  * Housekeeping that runs on every node: expired key deletions, due rotations, expired

@@ -143,6 +143,23 @@ async function load(node: Node, model: Model, users: Record<string, TestUser>, c
 }
 
 /** Everything the store holds for acme, read while kmsd is down. */
+/** Waits (up to 10 s) until no other session is connected to the test database. */
+async function sessionsEnded(url: string): Promise<void> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    for (let i = 0; i < 200; i++) {
+      const { rows } = await client.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'");
+      if (rows[0].n === 0) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('sessions of the killed kmsd node did not end within 10 s');
+  } finally {
+    await client.end();
+  }
+}
+
 async function snapshot(store: Store, accountId: string, region: string) {
   return store.read(async (tx) => {
     const keys = (await tx.listKeys(accountId, region, {}, 0, 1_000_000)).items.filter((k) => !k.defaultKey);
@@ -237,6 +254,10 @@ export async function runCrashCycles(options: CrashOptions): Promise<CrashReport
         raw.close();
         assert.deepEqual(check, [{ integrity_check: 'ok' }], `integrity_check after cycle ${cycle}`);
       }
+      // PostgreSQL finishes a COMMIT whose message arrived before the kill, after kmsd is gone;
+      // the check reads at READ COMMITTED, statement by statement, so it waits until the dead
+      // node's sessions have ended (nothing of it can still land between two of its reads).
+      if (db) await sessionsEnded(db.url);
       const store = await openStore();
       try {
         reconcile(model, await snapshot(store, users.alice.accountId, 'cn-north-4'), users.greg.id);
