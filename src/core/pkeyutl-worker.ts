@@ -19,6 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
  */
 
 const OPENSSL = 'openssl';
+const TIMEOUT = 'timeout';
 const MKFIFO = 'mkfifo';
 export const TIMEOUT_MS = 10_000;
 /** A child's whole environment: PATH to find the binaries, nothing else (no OPENSSL_CONF, ...). */
@@ -126,7 +127,9 @@ export async function runPkeyutl(args: readonly string[], stdin: Buffer, fed: re
   let outcome: Promise<Outcome> | undefined;
   try {
     const argv = args.map((a) => (a.startsWith('\u0000fifo') ? fifos[Number(a.slice(5))] : a));
-    const child = spawn(OPENSSL, ['pkeyutl', ...argv], {
+    // Under coreutils' timeout as well as our own: should this helper die mid-call (kmsd killed),
+    // an openssl left waiting on a FIFO is still killed after TIMEOUT_MS, never orphaned for good.
+    const child = spawn(TIMEOUT, ['--signal=KILL', String(TIMEOUT_MS / 1000), OPENSSL, 'pkeyutl', ...argv], {
       stdio: ['pipe', 'pipe', 'pipe'], timeout: TIMEOUT_MS, killSignal: 'SIGKILL', env: ENV,
     });
     outcome = finished(child).finally(() => { stopped = true; });
