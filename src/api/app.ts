@@ -33,6 +33,36 @@ export interface Authenticated {
   caller: Caller;
 }
 
+/**
+ * What the edge learns about one request as it goes, kept on the request itself (one object
+ * per request; WeakMaps keyed by request cost a hash-table entry each and weigh on the GC).
+ */
+interface RequestState {
+  who: Authenticated | null;
+  draft: AuditDraft | null;
+  /** Why the caller's identity policies last refused it (which Deny statement, or that none allowed). */
+  policyReason: string | null;
+  /** The error code (and its message) a refused request was answered with, for its access line and metrics. */
+  refusal: { code: string; message: string } | null;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    kmsd: RequestState;
+  }
+}
+
+/**
+ * The request's state. Set by the onRequest hook; a request Fastify refuses before its hooks
+ * run (a malformed URL) reaches the error handler without one.
+ */
+const stateOf = (request: FastifyRequest): RequestState =>
+  (request.kmsd ??= { who: null, draft: null, policyReason: null, refusal: null });
+
+/** Answers in progress on a socket (see the 'timeout' handler below). */
+const ANSWERING = Symbol('kmsd answers in progress');
+type CountedSocket = { [ANSWERING]?: number };
+
 /** An operation's path as Fastify writes it (:name for {name}). */
 const routePath = (op: Operation): string => pathOf(op).replace(/\{([a-z_]+)\}/g, ':$1');
 
@@ -88,11 +118,9 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   const requestStore = laterInRequest(store);
   // Projects never change or go away once created: kept after their first read.
   const projects = new Map<string, Project>();
-  const authenticated = new WeakMap<FastifyRequest, Authenticated>();
-  const drafts = new WeakMap<FastifyRequest, AuditDraft>();
-  // Why the caller's identity policies last refused it (which Deny statement, or that none
-  // allowed): logged at info with a 403 KMS.0306, whose body stays the documented one.
-  const policyNotes = new WeakMap<FastifyRequest, { reason: string | null }>();
+  // Every request carries its RequestState (set in onRequest). The reason identity policies
+  // refused a caller is logged at info with a 403 KMS.0306, whose body stays the documented one.
+  app.decorateRequest('kmsd', null as unknown as RequestState);
   const limiter = config.rateLimit > 0 ? (services.rateLimiter ?? new RateLimiter(config.rateLimit, clock)) : null;
   // Where clients reach this server, for the documents that print URLs: never the Host header
   // a request sends (that would echo whatever a caller writes there).
@@ -103,8 +131,6 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   // Summaries of refusals past the rate are written before the store closes.
   app.addHook('onClose', async () => refusals.flush().catch(auditFailed));
   const metrics: Metrics | null = config.metrics ? createMetrics(store) : null;
-  // The error code (and its message) each refused request was answered with, for its access line and metrics.
-  const refusedWith = new WeakMap<FastifyRequest, { code: string; message: string }>();
 
   // Every body is kept as raw bytes: signatures are computed over them, and KMS bodies are
   // parsed only after the caller is known (an unauthenticated caller learns nothing).
@@ -117,18 +143,20 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   // A connection silent for headerTimeout is closed (Node's socket inactivity timeout), but not
   // one whose request is being answered: a slow store (PostgreSQL under load) must not cut an
   // answer off; requestTimeout bounds those. Answers in progress are counted per socket.
-  const answering = new WeakMap<object, number>();
-  app.server.on('timeout', (socket: { destroy(): void }) => {
-    if (!answering.get(socket)) socket.destroy();
+  app.server.on('timeout', (socket: CountedSocket & { destroy(): void }) => {
+    if (!socket[ANSWERING]) socket.destroy();
   });
   app.addHook('onRequest', (request, reply, done) => {
+    stateOf(request);
     reply.header('X-Request-Id', request.id);
-    answering.set(request.raw.socket, (answering.get(request.raw.socket) ?? 0) + 1);
+    const socket = request.raw.socket as unknown as CountedSocket;
+    socket[ANSWERING] = (socket[ANSWERING] ?? 0) + 1;
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
-    answering.set(request.raw.socket, (answering.get(request.raw.socket) ?? 1) - 1);
-    const refusal = refusedWith.get(request);
+    const socket = request.raw.socket as unknown as CountedSocket;
+    socket[ANSWERING] = (socket[ANSWERING] ?? 1) - 1;
+    const refusal = stateOf(request).refusal;
     if (logRequests) {
       const line: Record<string, unknown> = { method: request.method, url: request.routeOptions.url ?? request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
       if (refusal) {
@@ -139,7 +167,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     }
     if (metrics) {
       metrics.request(metricName(request), reply.statusCode, refusal?.code ?? '', reply.elapsedTime / 1000);
-      if (drafts.get(request)?.recorded) metrics.audited();
+      if (request.kmsd.draft?.recorded) metrics.audited();
     }
     done();
   });
@@ -159,7 +187,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
         // A request refused before this point gets its anonymous draft in the error handler.
         const principal = await authenticator.authenticate(signable(request));
         const draft = callerDraft(request.id, op.name, principal, request.ip);
-        drafts.set(request, draft);
+        const state = request.kmsd;
+        state.draft = draft;
         if (limiter && !limiter.take(principal.accessKey ?? `user:${principal.userId}`)) throw new ThrottledError(config.rateLimit);
         const projectId = (request.params as { project_id: string }).project_id;
         const project = projects.get(projectId) ?? (await requestStore.read((tx) => tx.getProject(projectId)));
@@ -172,8 +201,6 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
           userId: principal.userId, userName: principal.userName, accountId: principal.accountId,
           accountName: principal.accountName, projectId, region: project.name,
         };
-        const note = { reason: null as string | null };
-        policyNotes.set(request, note);
         const callerFor = (actions: readonly string[]): Caller => ({
           userId: principal.userId,
           accountId: principal.accountId,
@@ -181,18 +208,18 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
           readsTags: policies.readsTags,
           allows(resource, values) {
             const verdict = policies.evaluate(actions, subject, resource, values);
-            if (!verdict.allowed) note.reason = verdict.reason;
+            if (!verdict.allowed) state.policyReason = verdict.reason;
             return verdict.allowed;
           },
           denies(resource, values) {
             const verdict = policies.evaluate(actions, subject, resource, values);
-            if (verdict.denied) note.reason = verdict.reason;
+            if (verdict.denied) state.policyReason = verdict.reason;
             return verdict.denied;
           },
           forActions: callerFor,
         });
         const caller = callerFor(op.actions);
-        authenticated.set(request, { principal, caller });
+        state.who = { principal, caller };
         const input = operationInput(op, params, request);
         noteBody(draft, input);
         const validate = request.compileValidationSchema(inputSchema, 'body');
@@ -200,11 +227,13 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
         request.body = input;
       },
       handler: async (request, reply) => {
-        const who = authenticated.get(request) as Authenticated;
+        const state = request.kmsd;
+        const who = state.who as Authenticated;
+        const draft = state.draft as AuditDraft;
         const input = request.body as Record<string, unknown>;
         // The identifiers as validation left them (["id"] is "id" by now): what the operation acts on.
-        noteBody(drafts.get(request) as AuditDraft, input);
-        const audited = op.mutates ? recordingStore(requestStore, clock, drafts.get(request) as AuditDraft, statusOf(op)) : requestStore;
+        noteBody(draft, input);
+        const audited = op.mutates ? recordingStore(requestStore, clock, draft, statusOf(op)) : requestStore;
         const ctx: OperationContext = { ...who, store: audited, clock, rootKey, config, userAgent: request.headers['user-agent'] ?? '' };
         const answer = await op.handle(ctx, input);
         if (statusOf(op) === 204) return (reply as FastifyReply).code(204).send();
@@ -240,19 +269,20 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
 
   app.setErrorHandler(async (error: Error & { code?: string; statusCode?: number; validation?: unknown }, request, reply) => {
     const answer = refusalOf(request, error, services);
-    refusedWith.set(request, { code: answer instanceof IamError ? '' : answer.code, message: answer.message });
+    const state = stateOf(request);
+    state.refusal = { code: answer instanceof IamError ? '' : answer.code, message: answer.message };
     const op = operationOf(request);
     if (op) {
-      const draft = drafts.get(request) ?? anonymousDraft(request.id, op.name, request.headers.authorization, request.ip);
+      const draft = state.draft ?? anonymousDraft(request.id, op.name, request.headers.authorization, request.ip);
       const code = answer instanceof GatewayError || answer instanceof KmsError ? answer.code : 'KMS.0103';
       await refusals.record(draft, op.mutates === true, answer.status, code).catch(auditFailed);
     }
-    const refusedBy = policyNotes.get(request)?.reason;
+    const refusedBy = state.policyReason;
     if (refusedBy && answer instanceof KmsError && answer.code === DECISIONS.callerMayNot && services.logger) {
-      const who = authenticated.get(request);
+      const who = state.who;
       request.log.info({
         operation: op?.name, user: who?.principal.userName, account: who?.principal.accountName,
-        key_id: drafts.get(request)?.keyId ?? null, policy: refusedBy,
+        key_id: state.draft?.keyId ?? null, policy: refusedBy,
       }, 'identity policy refused the call');
     }
     if (answer instanceof GatewayError) return reply.code(answer.status).send(answer.body(request.id));
@@ -272,10 +302,10 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     const error = known ? kms('KMS.0215') : kms('KMS.0201');
     if (path.startsWith('/v3/')) {
       const iam = known ? new IamError(405, 'The method is not allowed for the requested URL.') : new IamError(404, 'Could not find the requested resource.');
-      refusedWith.set(request, { code: '', message: iam.message });
+      stateOf(request).refusal = { code: '', message: iam.message };
       return reply.code(iam.status).send(iam.body());
     }
-    refusedWith.set(request, { code: error.code, message: error.message });
+    stateOf(request).refusal = { code: error.code, message: error.message };
     return reply.code(error.status).send(error.body(config.nodeSdkErrorFields));
   });
 
