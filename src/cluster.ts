@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { siblingEntry } from './package-root.ts';
 import { SharedRateLimiter } from './core/rate-limit.ts';
@@ -7,64 +8,92 @@ import { startServer, type RunningServer, type SharedState } from './server.ts';
 // The worker's module sits next to this one: src/worker.ts, or dist/worker.js in the build.
 const WORKER = siblingEntry(import.meta.url, './worker.ts', 'worker');
 
+/** A server of several event loops: `joined` settles once every worker thread listens (or one failed to start). */
+export interface RunningWorkers extends RunningServer {
+  joined: Promise<void>;
+}
+
 /**
  * `kmsd serve --workers N`: N event loops in one process, the main thread and N-1 worker
  * threads, all listening on one port (SO_REUSEPORT; the kernel spreads connections over them).
  * Threads rather than processes (node:cluster): one process keeps one resident copy of node
- * and the libraries, and threads can share memory, which carries the two things kmsd must
- * count once per node: the SQLite write lock and the rate-limit buckets.
+ * and the libraries, and threads can share memory, which carries what kmsd must count once
+ * per node: the SQLite write lock, the rate-limit buckets, the failed logins and the audit
+ * bound on unknown callers (SharedRateLimiter), and the loops answer each other's metrics
+ * scrapes (src/api/metrics.ts).
  *
  * The main thread starts first and alone: it checks the root key, brings the schema up to
- * date, applies the identities and runs the housekeeping; then the workers start and the
- * returned server (the main thread's, with a close() that drains every worker) is ready.
- * Every promise holds across workers as across nodes: each worker reads the store itself,
- * and a SQLite read asks data_version first at every request, which moves with every other
- * connection's commit. A worker that fails takes the process down (`onFailure`), as any
- * crash of a single-loop kmsd would: nothing is half-served, and the supervisor restarts it.
+ * date, applies the identities and runs the housekeeping, then listens and answers at once:
+ * the start does not wait for the worker threads, which join the port as each has started
+ * (`joined`). A worker that fails to start rejects `joined` after the main thread and the
+ * other workers have stopped (`kmsd serve` then exits 1, as a failed start). Every promise
+ * holds across workers as across nodes: each worker reads the store itself, and a SQLite read
+ * asks data_version first at every request, which moves with every other connection's commit.
+ * A worker that fails later takes the process down (`onFailure`), as any crash of a
+ * single-loop kmsd would: nothing is half-served, and the supervisor restarts it.
  */
-export async function startWorkers(config: Config, onFailure: (error: unknown) => void): Promise<RunningServer> {
+export async function startWorkers(config: Config, onFailure: (error: unknown) => void): Promise<RunningWorkers> {
   const shared: Omit<SharedState, 'worker'> = {
     writeLock: new SharedArrayBuffer(8),
     rateBuckets: config.rateLimit > 0 ? SharedRateLimiter.buffer() : null,
+    loginBuckets: config.loginFailures > 0 ? SharedRateLimiter.buffer() : null,
+    refusalBuckets: config.auditRefusalRate > 0 ? SharedRateLimiter.buffer() : null,
+    metrics: { channel: `kmsd-metrics-${randomUUID()}`, loops: new SharedArrayBuffer(4) },
   };
   const main = await startServer(config, { shared: { ...shared, worker: 0 } });
   // Workers listen on the port the main thread got (it may have asked for port 0).
   const workerConfig: Config = { ...config, port: Number(new URL(main.url).port) };
   let stopping = false;
   const threads: Worker[] = [];
+  const exited: Array<Promise<void>> = [];
   const started = Array.from({ length: config.workers - 1 }, (_, i) => {
     const thread = new Worker(WORKER, { workerData: { config: workerConfig, shared: { ...shared, worker: i + 1 } } });
     threads.push(thread);
+    exited.push(new Promise<void>((resolve) => thread.once('exit', () => resolve())));
     return new Promise<void>((resolve, reject) => {
       thread.once('message', () => resolve());
-      thread.once('error', (error) => (stopping ? undefined : reject(error)));
+      thread.once('error', (error) => reject(error));
       thread.once('exit', (code) => reject(new Error(`worker ${i + 1} exited with code ${code} while starting`)));
     });
   });
-  try {
-    await Promise.all(started);
-  } catch (error) {
-    stopping = true;
-    await Promise.all(threads.map((t) => t.terminate()));
-    await main.close();
-    throw error;
-  }
-  for (const [i, thread] of threads.entries()) {
-    thread.on('error', (error) => onFailure(error));
-    thread.on('exit', (code) => {
-      if (!stopping) onFailure(new Error(`worker ${i + 1} exited with code ${code}`));
-    });
-  }
-  return {
-    ...main,
-    async close(reason?: string) {
+  const alive = threads.map(() => true);
+  exited.forEach((e, i) => void e.then(() => (alive[i] = false)));
+  let closing: Promise<void> | null = null;
+  const close = (reason?: string): Promise<void> => {
+    // Every worker stops accepting and finishes its requests (one still starting finishes its
+    // start first); the main thread last.
+    closing ??= (async () => {
       stopping = true;
-      // Every worker stops accepting and finishes its requests; the main thread last.
-      await Promise.all(threads.map((thread) => new Promise<void>((resolve) => {
-        thread.once('exit', () => resolve());
-        thread.postMessage('stop');
-      })));
+      await Promise.all(threads.map(async (thread, i) => {
+        await started[i].catch(() => undefined);
+        if (alive[i]) thread.postMessage('stop');
+        await exited[i];
+      }));
       await main.close(reason);
-    },
+    })();
+    return closing;
   };
+  const joined = Promise.all(started).then(
+    () => {
+      for (const [i, thread] of threads.entries()) {
+        thread.on('error', (error) => onFailure(error));
+        thread.on('exit', (code) => {
+          if (!stopping) onFailure(new Error(`worker ${i + 1} exited with code ${code}`));
+        });
+      }
+    },
+    async (error: unknown) => {
+      // A worker that did not start: the others and the main thread stop, nothing half-served.
+      stopping = true;
+      closing ??= (async () => {
+        await Promise.all(threads.map((t) => t.terminate()));
+        await main.close('a worker thread failed to start');
+      })();
+      await closing;
+      throw error;
+    },
+  );
+  // Whoever awaits `joined` sees the failure; this keeps it from being an unhandled rejection before then.
+  joined.catch(() => undefined);
+  return { ...main, close, joined };
 }

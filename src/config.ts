@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DECISIONS } from './core/decisions.ts';
@@ -95,8 +96,8 @@ const OPTIONS = {
   'log-format': { type: 'string', env: 'KMSD_LOG_FORMAT', default: 'auto' },
   'shutdown-grace': { type: 'string', env: 'KMSD_SHUTDOWN_GRACE', default: '5000' },
   seed: { type: 'string', env: 'KMSD_SEED', default: '' },
-  // One event loop unless asked: login limits, audit-refusal bounds and metrics are still kept per loop.
-  workers: { type: 'string', env: 'KMSD_WORKERS', default: '1' },
+  // One event loop per core (os.availableParallelism(); 1 without SO_REUSEPORT); every budget is one per node whatever the count.
+  workers: { type: 'string', env: 'KMSD_WORKERS', default: String(REUSE_PORT ? Math.min(256, availableParallelism()) : 1) },
 } as const;
 
 type Name = keyof typeof OPTIONS;

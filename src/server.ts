@@ -19,6 +19,9 @@ import { checkRootKey, loadRootKey, StartError } from './root-key.ts';
 import { applySeed, checkSeedNames, parseSeed, SeedError, seedsAnything, type SeedSpec } from './seed.ts';
 import { checkStart, describePostgres, listenFailure, needsDataDir } from './start-checks.ts';
 import { SharedRateLimiter } from './core/rate-limit.ts';
+import { LoginGuard } from './auth/login-guard.ts';
+import { RefusalRecorder } from './api/audit.ts';
+import { createMetrics, type MetricsLink } from './api/metrics.ts';
 import { openStore } from './store/open.ts';
 import { SharedLock } from './store/shared-lock.ts';
 import type { Store } from './store/store.ts';
@@ -61,12 +64,19 @@ export interface StartOptions {
  * What the worker threads of one process share. Worker 0 (the main thread) starts first and
  * alone checks the start, applies the identities and seeds and runs the housekeeping; every
  * worker listens on the same port (SO_REUSEPORT: the kernel spreads connections), writes
- * through the same lock and counts the rate limit in the same buckets.
+ * through the same lock, counts the rate limit, the failed logins and the audit records of
+ * unknown callers in the same buckets (one budget per node), and answers a metrics scrape
+ * with the totals of every loop.
  */
 export interface SharedState {
   worker: number;
   writeLock: SharedArrayBuffer;
   rateBuckets: SharedArrayBuffer | null;
+  /** LoginGuard's buckets (null when --login-failures 0). */
+  loginBuckets: SharedArrayBuffer | null;
+  /** RefusalRecorder's buckets and counts (null when --audit-refusal-rate 0). */
+  refusalBuckets: SharedArrayBuffer | null;
+  metrics: MetricsLink;
 }
 
 /**
@@ -197,10 +207,16 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await maintain(store, rootKey, clock);
     }
     const rateLimiter = shared?.rateBuckets ? new SharedRateLimiter(config.rateLimit, clock, shared.rateBuckets) : undefined;
-    const app = await buildApp({ config, store, clock, rootKey, logger, ...(rateLimiter && { rateLimiter }) });
+    // The node's budgets: over the buckets every event loop shares when there are several.
+    const auditFailed = (err: unknown) => logger && logger.error({ err }, 'audit record failed');
+    const logins = new LoginGuard(config.loginFailures, clock, shared?.loginBuckets);
+    const refusals = new RefusalRecorder(store, clock, config.auditRefusalRate, auditFailed, shared?.refusalBuckets);
+    const metrics = config.metrics ? createMetrics(store, shared?.metrics) : undefined;
+    const app = await buildApp({ config, store, clock, rootKey, logger, logins, refusals, ...(rateLimiter && { rateLimiter }), ...(metrics && { metrics }) });
     try {
       await app.listen({ host: config.host, port: config.port, ...(shared && { reusePort: true }) });
     } catch (error) {
+      metrics?.close();
       await app.close();
       throw listenFailure(config.host, config.port, error as NodeJS.ErrnoException);
     }
@@ -236,6 +252,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           await closing;
         } finally {
           clearTimeout(grace);
+          metrics?.close();
           await store.close();
         }
         log?.info('kmsd stopped');

@@ -135,11 +135,11 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   // a request sends (that would echo whatever a caller writes there).
   const publicUrl = (): string => config.publicUrl ?? listeningUrl(app.server.address(), config.host, config.port);
   const auditFailed = (err: unknown) => services.logger && services.logger.error({ err }, 'audit record failed');
-  const refusals = new RefusalRecorder(store, clock, config.auditRefusalRate, auditFailed);
-  const logins = new LoginGuard(config.loginFailures, clock);
+  const refusals = services.refusals ?? new RefusalRecorder(store, clock, config.auditRefusalRate, auditFailed);
+  const logins = services.logins ?? new LoginGuard(config.loginFailures, clock);
   // Summaries of refusals past the rate are written before the store closes.
   app.addHook('onClose', async () => refusals.flush().catch(auditFailed));
-  const metrics: Metrics | null = config.metrics ? createMetrics(store) : null;
+  const metrics: Metrics | null = config.metrics ? (services.metrics ?? createMetrics(store)) : null;
 
   // Every body is kept as raw bytes: signatures are computed over them, and KMS bodies are
   // parsed only after the caller is known (an unauthenticated caller learns nothing).

@@ -3,7 +3,7 @@ import { parseAuthorization } from '../auth/signature.ts';
 import type { AuditEvent, AuditOutcome } from '../core/model.ts';
 import type { Clock } from '../core/runtime.ts';
 import type { Store } from '../store/store.ts';
-import { RateLimiter } from '../core/rate-limit.ts';
+import { limiter, type Limiter } from '../core/rate-limit.ts';
 
 /**
  * The audit trail at the edge (issue #6). Which requests are recorded:
@@ -111,19 +111,28 @@ export function recordingStore(store: Store, clock: Clock, draft: AuditDraft, st
  * bounded per source address: past `perSecond` records a second from one address, refusals
  * are counted, and one summary record a second carries the count (its `count` field), so a
  * flood grows the store by at most perSecond + 1 records a second per address.
+ *
+ * Several event loops (`--workers`, `shared`): the budget and the count live in the buckets
+ * every loop of the process charges (SharedRateLimiter), so the bound is per node. The loop
+ * whose refusal opened a source's count (takeOrCount said 'first') is the one that writes its
+ * summary, a second later: it holds that refusal's draft, which names the summary, and only
+ * one loop can open a count. settle() reads the count and closes it in one step under the
+ * table's lock, so the summary carries every loop's refusals up to then, and a refusal counted
+ * after it opens the next count (and summary) in whichever loop it lands: no refusal is
+ * counted twice or lost, and at most one summary is pending per source at a time.
  */
 export class RefusalRecorder {
   private readonly store: Store;
   private readonly clock: Clock;
-  private readonly limiter: RateLimiter | null;
-  /** Refusals past the rate, by source, waiting for their summary record. */
-  private readonly pending = new Map<string, { draft: AuditDraft; status: number; errorCode: string; count: number }>();
+  private readonly limiter: Limiter | null;
+  /** Sources whose count this loop opened, with the refusal that opened it, waiting for their summary record. */
+  private readonly pending = new Map<string, { draft: AuditDraft; status: number; errorCode: string }>();
   private timer: NodeJS.Timeout | null = null;
   private readonly failed: (error: unknown) => void;
-  constructor(store: Store, clock: Clock, perSecond: number, failed: (error: unknown) => void) {
+  constructor(store: Store, clock: Clock, perSecond: number, failed: (error: unknown) => void, shared?: SharedArrayBuffer | null) {
     this.store = store;
     this.clock = clock;
-    this.limiter = perSecond > 0 ? new RateLimiter(perSecond, clock) : null;
+    this.limiter = perSecond > 0 ? limiter(perSecond, clock, shared) : null;
     this.failed = failed;
   }
 
@@ -132,33 +141,32 @@ export class RefusalRecorder {
     const denied = status === 401 || status === 403;
     if (draft.recorded || status === 429 || (!denied && !mutates)) return;
     draft.recorded = true;
-    if (!draft.authenticated && this.limiter && !this.limiter.take(draft.source ?? '')) {
-      this.countPastRate(draft, status, errorCode);
-      return;
+    if (!draft.authenticated && this.limiter) {
+      const source = draft.source ?? '';
+      const verdict = this.limiter.takeOrCount(source);
+      if (verdict === 'first') this.open(source, draft, status, errorCode);
+      if (verdict !== 'taken') return;
     }
     await this.store.write((tx) => tx.insertAudit(event(draft, this.clock, denied ? 'denied' : 'failed', status, errorCode)));
   }
 
-  private countPastRate(draft: AuditDraft, status: number, errorCode: string): void {
-    const source = draft.source ?? '';
-    const kept = this.pending.get(source);
-    if (kept) {
-      kept.count++;
-      return;
-    }
-    this.pending.set(source, { draft, status, errorCode, count: 1 });
+  private open(source: string, draft: AuditDraft, status: number, errorCode: string): void {
+    this.pending.set(source, { draft, status, errorCode });
     if (!this.timer) {
       this.timer = setTimeout(() => void this.flush().catch(this.failed), 1000);
       this.timer.unref();
     }
   }
 
-  /** Writes the summary records now (also at shutdown). */
+  /** Writes the summary records of the counts this loop opened now (also at shutdown). */
   async flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const summaries = [...this.pending.values()];
+    const opened = [...this.pending];
     this.pending.clear();
+    const summaries = opened
+      .map(([source, summary]) => ({ ...summary, count: this.limiter?.settle(source) ?? 0 }))
+      .filter((summary) => summary.count > 0);
     if (summaries.length === 0) return;
     await this.store.write(async (tx) => {
       for (const { draft, status, errorCode, count } of summaries) {

@@ -1,29 +1,49 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createRequire } from 'node:module';
+import { BroadcastChannel, threadId } from 'node:worker_threads';
+import type PromClient from 'prom-client';
+import type { Registry } from 'prom-client';
 import { KeyState } from '../core/model.ts';
 import type { Store } from '../store/store.ts';
 
 /**
- * Every Prometheus metric kmsd serves at /_kmsd/metrics, in this one module (one registry per
- * server), so that a cluster of worker processes can later merge the workers' registries with
- * prom-client's AggregatorRegistry.
+ * Every Prometheus metric kmsd serves at /_kmsd/metrics, in this one module.
  *
  * No label value is ever an identifier or a secret: labels are operation names (a fixed list,
  * "unknown" for anything else), HTTP statuses, KMS/gateway error codes of the error table, key
  * states and the store driver. Never a key id, grant id, account, user, access key or path.
+ *
+ * Cost per request: each event loop counts in plain maps and arrays (a few map lookups, no
+ * allocation); prom-client is loaded only at the first scrape, which turns the counts into its
+ * registry (custom collectors with prom-client's text format) and starts node's process
+ * metrics. Several event loops (`--workers`, `link`): the loop that answers a scrape asks the
+ * others for their counts over a BroadcastChannel and adds them up, so any loop reports the
+ * node's totals. Only a scrape pays for that (one message each way per loop); a loop that
+ * does not answer within SCRAPE_WAIT_MS is left out of that scrape rather than stalling it.
  */
 export interface Metrics {
-  /** kmsd's own metrics (one registry per server). */
-  readonly registry: Registry;
-  /** Node's process metrics (process_*, nodejs_*), collected once per process. */
-  readonly processRegistry: Registry;
   /** One answered request: its operation name, status, error code ('' when none) and duration. */
   request(operation: string, status: number, code: string, seconds: number): void;
   /** One audit record written. */
   audited(): void;
-  /** Prometheus text for a scrape. */
+  /** Prometheus text for a scrape: this node's totals (every event loop's). */
   render(): Promise<string>;
   readonly contentType: string;
+  /** Leaves the other loops' scrapes (at shutdown). */
+  close(): void;
 }
+
+/** How the event loops of one process find each other's counts (src/cluster.ts). */
+export interface MetricsLink {
+  /** The BroadcastChannel's name, one per process. */
+  channel: string;
+  /** Int32 [0]: how many loops answer on the channel now. */
+  loops: SharedArrayBuffer;
+}
+
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/** How long a scrape waits for the other loops' counts. */
+const SCRAPE_WAIT_MS = 2000;
 
 /** Key states by name, for the `state` label of kmsd_keys. */
 const STATE_NAMES: Record<string, string> = {
@@ -39,95 +59,207 @@ const REQUEST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 const COMMIT_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 
+/** A histogram's counts: per bucket (not cumulative; the last is +Inf), sum and count. */
+interface Tally {
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
+const tally = (bounds: readonly number[]): Tally => ({ counts: new Array<number>(bounds.length + 1).fill(0), sum: 0, count: 0 });
+
+function observe(into: Tally, bounds: readonly number[], value: number): void {
+  let i = 0;
+  while (i < bounds.length && value > bounds[i]) i++;
+  into.counts[i]++;
+  into.sum += value;
+  into.count++;
+}
+
+function addTally(into: Tally, from: Tally): void {
+  for (let i = 0; i < from.counts.length; i++) into.counts[i] += from.counts[i];
+  into.sum += from.sum;
+  into.count += from.count;
+}
+
+/** One loop's counts, as sent to the loop that answers a scrape (structured-cloneable). */
+interface Counts {
+  /** By operation: latency, and answers by status then error code. */
+  operations: Map<string, { latency: Tally; answers: Map<number, Map<string, number>> }>;
+  commits: Tally;
+  batches: Tally;
+  audits: number;
+}
+
+function addCounts(into: Counts, from: Counts): void {
+  for (const [operation, theirs] of from.operations) {
+    let ours = into.operations.get(operation);
+    if (!ours) into.operations.set(operation, (ours = { latency: tally(REQUEST_BUCKETS), answers: new Map() }));
+    addTally(ours.latency, theirs.latency);
+    for (const [status, codes] of theirs.answers) {
+      let mine = ours.answers.get(status);
+      if (!mine) ours.answers.set(status, (mine = new Map()));
+      for (const [code, n] of codes) mine.set(code, (mine.get(code) ?? 0) + n);
+    }
+  }
+  addTally(into.commits, from.commits);
+  addTally(into.batches, from.batches);
+  into.audits += from.audits;
+}
+
+const emptyCounts = (): Counts => ({ operations: new Map(), commits: tally(COMMIT_BUCKETS), batches: tally(BATCH_BUCKETS), audits: 0 });
+
+// prom-client, loaded at the first scrape.
+let prom: typeof PromClient | null = null;
+const promClient = (): typeof PromClient => (prom ??= createRequire(import.meta.url)('prom-client') as typeof PromClient);
+
 // Node's default metrics start observers (GC, event loop delay) that cannot be stopped: one
-// set per process, shared by every server the process runs (tests run many).
+// set per thread, shared by every server it runs (tests run many), started at the first scrape.
 let processMetrics: Registry | null = null;
 function processRegistry(): Registry {
   if (!processMetrics) {
+    const { Registry, collectDefaultMetrics } = promClient();
     processMetrics = new Registry();
     collectDefaultMetrics({ register: processMetrics });
   }
   return processMetrics;
 }
 
-export function createMetrics(store: Store): Metrics {
-  const registry = new Registry();
-  const node = processRegistry();
-  const requests = new Counter({
-    name: 'kmsd_requests_total',
-    help: 'Requests answered, by operation, HTTP status and KMS (or gateway) error code ("" when none)',
-    labelNames: ['operation', 'status', 'code'] as const,
-    registers: [registry],
+type Labels = Record<string, string | number>;
+interface Value {
+  value: number;
+  labels: Labels;
+  sharedLabels?: Labels;
+  metricName?: string;
+}
+
+/** A histogram's samples as prom-client writes them (buckets cumulative, then sum and count). */
+function histogram(name: string, bounds: readonly number[], counts: Tally, labels: Labels = {}): Value[] {
+  const values: Value[] = [];
+  let total = 0;
+  bounds.forEach((le, i) => {
+    total += counts.counts[i];
+    values.push({ metricName: `${name}_bucket`, labels: { le }, sharedLabels: labels, value: total });
   });
-  const latency = new Histogram({
-    name: 'kmsd_request_duration_seconds',
-    help: 'Time from the request received to the answer sent, by operation',
-    labelNames: ['operation'] as const,
-    buckets: REQUEST_BUCKETS,
-    registers: [registry],
-  });
-  const commits = new Histogram({
-    name: 'kmsd_store_commit_duration_seconds',
-    help: 'Time of one COMMIT, its fsync included (SQLite: one per group of writes; PostgreSQL: one per transaction)',
-    buckets: COMMIT_BUCKETS,
-    registers: [registry],
-  });
-  const batches = new Histogram({
-    name: 'kmsd_store_commit_batch_size',
-    help: 'Units of work (requests) committed together by one commit (SQLite group commit; always 1 on PostgreSQL)',
-    buckets: BATCH_BUCKETS,
-    registers: [registry],
-  });
-  // A process has one store: the commit histograms carry no label, its driver is said here.
-  new Gauge({
-    name: 'kmsd_store_info',
-    help: 'The store this process serves from (value always 1)',
-    labelNames: ['driver'] as const,
-    registers: [registry],
-    aggregator: 'max',
-  }).set({ driver: store.driver }, 1);
-  const audits = new Counter({
-    name: 'kmsd_audit_records_written_total',
-    help: 'Audit records written by this process',
-    registers: [registry],
-  });
-  // Read from the store at scrape time. Several processes over one store see the same
-  // figures: a cluster's aggregated registry takes one of them, not their sum.
-  new Gauge({
-    name: 'kmsd_keys',
-    help: 'Keys in the store, by state',
-    labelNames: ['state'] as const,
-    registers: [registry],
-    aggregator: 'max',
-    async collect() {
-      const census = await store.read((tx) => tx.census());
-      this.reset();
-      for (const name of Object.values(STATE_NAMES)) this.set({ state: name }, 0);
-      for (const [state, n] of Object.entries(census.keysByState)) this.set({ state: STATE_NAMES[state] ?? 'other' }, n);
-    },
-  });
-  new Gauge({
-    name: 'kmsd_live_grants',
-    help: 'Grants in force (created, not yet retired or revoked) in the store',
-    registers: [registry],
-    aggregator: 'max',
-    async collect() {
-      this.set((await store.read((tx) => tx.census())).grants);
-    },
-  });
+  values.push(
+    { metricName: `${name}_bucket`, labels: { le: '+Inf' }, sharedLabels: labels, value: counts.count },
+    { metricName: `${name}_sum`, labels: {}, sharedLabels: labels, value: counts.sum },
+    { metricName: `${name}_count`, labels: {}, sharedLabels: labels, value: counts.count },
+  );
+  return values;
+}
+
+export function createMetrics(store: Store, link?: MetricsLink | null): Metrics {
+  const own = emptyCounts();
   store.onCommit = (seconds, units) => {
-    commits.observe(seconds);
-    batches.observe(units);
+    observe(own.commits, COMMIT_BUCKETS, seconds);
+    observe(own.batches, BATCH_BUCKETS, units);
   };
+
+  // The other loops of the process, when there are any.
+  const channel = link ? new BroadcastChannel(link.channel) : null;
+  const loops = link ? new Int32Array(link.loops) : null;
+  const me = threadId;
+  let asks = 0;
+  const waiting = new Map<number, (counts: Counts) => void>();
+  if (channel && loops) {
+    channel.onmessage = (event) => {
+      const message = (event as { data: unknown }).data as { ask?: number; from?: number; answer?: number; to?: number; counts?: Counts };
+      if (message.ask !== undefined && message.from !== me) channel.postMessage({ answer: message.ask, to: message.from, counts: own });
+      else if (message.answer !== undefined && message.to === me) waiting.get(message.answer)?.(message.counts as Counts);
+    };
+    channel.unref();
+    Atomics.add(loops, 0, 1);
+  }
+  let closed = false;
+
+  /** This node's counts: this loop's and every other loop's that answers in time. */
+  const gather = async (): Promise<Counts> => {
+    const total = emptyCounts();
+    addCounts(total, own);
+    const others = channel && loops && !closed ? Atomics.load(loops, 0) - 1 : 0;
+    if (others <= 0 || !channel) return total;
+    const id = ++asks;
+    await new Promise<void>((resolve) => {
+      let answered = 0;
+      const done = () => {
+        clearTimeout(timer);
+        waiting.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(done, SCRAPE_WAIT_MS);
+      waiting.set(id, (counts) => {
+        addCounts(total, counts);
+        if (++answered >= others) done();
+      });
+      channel.postMessage({ ask: id, from: me });
+    });
+    return total;
+  };
+
+  const family = (name: string, help: string, type: 'counter' | 'gauge' | 'histogram', values: () => Value[] | Promise<Value[]>) => ({
+    name, help, type, aggregator: 'sum' as const,
+    get: async () => ({ name, help, type, aggregator: 'sum' as const, values: await values() }),
+  });
+
+  const render = async (): Promise<string> => {
+    const counts = await gather();
+    const { Registry } = promClient();
+    const registry = new Registry();
+    const families = [
+      family('kmsd_requests_total', 'Requests answered, by operation, HTTP status and KMS (or gateway) error code ("" when none)', 'counter', () => {
+        const values: Value[] = [];
+        for (const [operation, { answers }] of counts.operations) {
+          for (const [status, codes] of answers) for (const [code, n] of codes) values.push({ labels: { operation, status: String(status), code }, value: n });
+        }
+        return values;
+      }),
+      family('kmsd_request_duration_seconds', 'Time from the request received to the answer sent, by operation', 'histogram', () =>
+        [...counts.operations].flatMap(([operation, { latency }]) => histogram('kmsd_request_duration_seconds', REQUEST_BUCKETS, latency, { operation }))),
+      family('kmsd_store_commit_duration_seconds', 'Time of one COMMIT, its fsync included (SQLite: one per group of writes; PostgreSQL: one per transaction)', 'histogram', () =>
+        histogram('kmsd_store_commit_duration_seconds', COMMIT_BUCKETS, counts.commits)),
+      family('kmsd_store_commit_batch_size', 'Units of work (requests) committed together by one commit (SQLite group commit; always 1 on PostgreSQL)', 'histogram', () =>
+        histogram('kmsd_store_commit_batch_size', BATCH_BUCKETS, counts.batches)),
+      // A process has one store: the commit histograms carry no label, its driver is said here.
+      family('kmsd_store_info', 'The store this process serves from (value always 1)', 'gauge', () => [{ labels: { driver: store.driver }, value: 1 }]),
+      family('kmsd_audit_records_written_total', 'Audit records written by this process', 'counter', () => [{ labels: {}, value: counts.audits }]),
+      // Read from the store at scrape time (every node over one store sees the same figures).
+      family('kmsd_keys', 'Keys in the store, by state', 'gauge', async () => {
+        const census = await store.read((tx) => tx.census());
+        const byName = new Map(Object.values(STATE_NAMES).map((name) => [name, 0]));
+        for (const [state, n] of Object.entries(census.keysByState)) {
+          const name = STATE_NAMES[state] ?? 'other';
+          byName.set(name, (byName.get(name) ?? 0) + n);
+        }
+        return [...byName].map(([state, n]) => ({ labels: { state }, value: n }));
+      }),
+      family('kmsd_live_grants', 'Grants in force (created, not yet retired or revoked) in the store', 'gauge', async () =>
+        [{ labels: {}, value: (await store.read((tx) => tx.census())).grants }]),
+    ];
+    for (const f of families) registry.registerMetric(f as never);
+    return `${await processRegistry().metrics()}\n${await registry.metrics()}`;
+  };
+
   return {
-    registry,
-    processRegistry: node,
-    contentType: registry.contentType,
+    contentType: METRICS_CONTENT_TYPE,
     request(operation, status, code, seconds) {
-      requests.inc({ operation, status: String(status), code });
-      latency.observe({ operation }, seconds);
+      let entry = own.operations.get(operation);
+      if (!entry) own.operations.set(operation, (entry = { latency: tally(REQUEST_BUCKETS), answers: new Map() }));
+      observe(entry.latency, REQUEST_BUCKETS, seconds);
+      let codes = entry.answers.get(status);
+      if (!codes) entry.answers.set(status, (codes = new Map()));
+      codes.set(code, (codes.get(code) ?? 0) + 1);
     },
-    audited: () => audits.inc(),
-    render: async () => `${await node.metrics()}\n${await registry.metrics()}`,
+    audited: () => {
+      own.audits++;
+    },
+    render,
+    close() {
+      if (closed || !channel || !loops) return;
+      closed = true;
+      // Counted out first, so no scrape starts waiting for this loop's answer.
+      Atomics.sub(loops, 0, 1);
+      channel.close();
+    },
   };
 }

@@ -1,27 +1,30 @@
 import type { Clock } from '../core/runtime.ts';
-import { RateLimiter } from '../core/rate-limit.ts';
+import { limiter, type Limiter } from '../core/rate-limit.ts';
 
 /**
  * Failed password logins, counted per user and per source address. Past `perMinute` failures
  * (refilling over a minute) a login for that user, or from that address, is refused with 429
  * before the password is hashed, so a flood of wrong passwords neither guesses on for long nor
  * keeps scrypt busy for everybody else. Successful logins cost nothing. 0 turns it off.
+ *
+ * One budget per node: with `shared` (src/cluster.ts) the buckets are the ones every worker
+ * thread of the process charges, so spreading the attempts over connections that land on
+ * different event loops gains nothing. Users and addresses are counted in one table, apart by
+ * their prefix.
  */
 export class LoginGuard {
-  private readonly byUser: RateLimiter | null;
-  private readonly bySource: RateLimiter | null;
-  constructor(perMinute: number, clock: Clock) {
-    this.byUser = perMinute > 0 ? new RateLimiter(perMinute / 60, clock, perMinute) : null;
-    this.bySource = perMinute > 0 ? new RateLimiter(perMinute / 60, clock, perMinute) : null;
+  private readonly failures: Limiter | null;
+  constructor(perMinute: number, clock: Clock, shared?: SharedArrayBuffer | null) {
+    this.failures = perMinute > 0 ? limiter(perMinute / 60, clock, shared, perMinute) : null;
   }
 
   /** May a login for this user (as named in the request) from this address be tried now? */
   mayTry(user: string, source: string): boolean {
-    return (this.byUser?.available(user) ?? true) && (this.bySource?.available(source) ?? true);
+    return !this.failures || (this.failures.available(`user:${user}`) && this.failures.available(`source:${source}`));
   }
 
   failed(user: string, source: string): void {
-    this.byUser?.take(user);
-    this.bySource?.take(source);
+    this.failures?.take(`user:${user}`);
+    this.failures?.take(`source:${source}`);
   }
 }

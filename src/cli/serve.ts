@@ -21,6 +21,7 @@ export async function banner(server: RunningServer, config: Config): Promise<str
     `  store       ${store}`,
     `  console     ${server.url}${CONSOLE_PATH}`,
   ];
+  if (config.workers > 1) lines.push(`  workers     ${config.workers} event loops: the main thread serves now, ${config.workers - 1} worker thread(s) join the port as they start`);
   const ops = [config.health && '/_kmsd/health', config.ready && '/_kmsd/ready', config.metrics && '/_kmsd/metrics'].filter(Boolean);
   if (ops.length > 0) lines.push(`  operator    ${ops.map((p) => `${server.url}${p}`).join('  ')}`);
   const dev = server.devIdentities;
@@ -56,6 +57,16 @@ export async function serve(argv: string[]): Promise<void> {
   const config = parseConfig(argv, process.env);
   const server = config.workers > 1 ? await startWorkers(config, workerFailed) : await startServer(config);
   process.stdout.write(await banner(server, config));
+  if ('joined' in server) {
+    // The workers join after the banner; one that fails to start stops the process as a failed start would.
+    server.joined.then(
+      () => process.stdout.write(`kmsd: all ${config.workers} event loops are serving\n`),
+      (error: unknown) => {
+        process.stderr.write(`kmsd: a worker thread failed to start, stopped: ${(error as Error)?.stack ?? String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {

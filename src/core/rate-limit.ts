@@ -3,15 +3,40 @@ import type { Clock } from './runtime.ts';
 interface Bucket {
   tokens: number;
   at: number;
+  /** Refusals counted since the count was opened (takeOrCount), until settled. */
+  refused: number;
+}
+
+/**
+ * What the edge needs of a rate limiter: token buckets by caller, `perSecond` tokens a second
+ * holding at most `burst`. RateLimiter counts in one event loop's memory; SharedRateLimiter in
+ * memory every worker thread of the process shares (one budget per node). The users: the
+ * per-access-key request rate, the failed-login limit (LoginGuard) and the bound on audit
+ * records of unknown callers (RefusalRecorder), which also counts what it refused.
+ */
+export interface Limiter {
+  /** Takes one token from the caller's bucket; false when it is empty. */
+  take(caller: string): boolean;
+  /** Whether the caller's bucket holds a token now (nothing is taken). */
+  available(caller: string): boolean;
+  /**
+   * Takes a token like take(); when the bucket is empty, adds one to the caller's count of
+   * refusals instead: 'first' when that opened the count (it was 0), else 'counted'. The
+   * caller's bucket is kept (never forgotten) while its count is open.
+   */
+  takeOrCount(caller: string): 'taken' | 'first' | 'counted';
+  /** The caller's count of refusals since it was opened, and closes it (back to 0). */
+  settle(caller: string): number;
 }
 
 /**
  * Token buckets by caller: `perSecond` tokens a second, holding at most `burst` (by default one
- * second's worth). Counted in memory, per process. Used for the per-access-key request rate
- * (checked after the signature, so nobody can spend another's budget with an access key id
- * alone), for audit records of unknown callers per source address, and for failed logins.
+ * second's worth). Counted in memory, per event loop (one loop: `--workers 1`, and tests).
+ * Used for the per-access-key request rate (checked after the signature, so nobody can spend
+ * another's budget with an access key id alone), for audit records of unknown callers per
+ * source address, and for failed logins.
  */
-export class RateLimiter {
+export class RateLimiter implements Limiter {
   private readonly perSecond: number;
   private readonly burst: number;
   private readonly clock: Clock;
@@ -23,44 +48,54 @@ export class RateLimiter {
   }
 
   private refilled(caller: string, now: number): Bucket {
-    const bucket = this.buckets.get(caller) ?? { tokens: this.burst, at: now };
+    const bucket = this.buckets.get(caller) ?? { tokens: this.burst, at: now, refused: 0 };
     bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond);
     bucket.at = now;
     return bucket;
   }
 
-  /** Whether the caller's bucket holds a token now (nothing is taken). */
   available(caller: string): boolean {
     return this.refilled(caller, this.clock.now()).tokens >= 1;
   }
 
-  /** Takes one token from the caller's bucket; false when it is empty. */
   take(caller: string): boolean {
-    const now = this.clock.now();
-    const bucket = this.refilled(caller, now);
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    if (!this.buckets.has(caller)) this.makeRoom(now);
-    this.buckets.set(caller, bucket);
-    return true;
+    return this.takeOrCount(caller, false) === 'taken';
   }
 
-  // A bucket that has refilled is the same as no bucket: forget those when many are kept, so
-  // memory follows the callers active lately, not every caller ever seen.
+  takeOrCount(caller: string, count = true): 'taken' | 'first' | 'counted' {
+    const now = this.clock.now();
+    const bucket = this.refilled(caller, now);
+    if (!this.buckets.has(caller)) this.makeRoom(now);
+    this.buckets.set(caller, bucket);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return 'taken';
+    }
+    if (!count) return 'counted';
+    return ++bucket.refused === 1 ? 'first' : 'counted';
+  }
+
+  settle(caller: string): number {
+    const bucket = this.buckets.get(caller);
+    if (!bucket) return 0;
+    const refused = bucket.refused;
+    bucket.refused = 0;
+    return refused;
+  }
+
+  // A bucket that has refilled (and counts no refusal) is the same as no bucket: forget those
+  // when many are kept, so memory follows the callers active lately, not every caller ever seen.
   private makeRoom(now: number): void {
     if (this.buckets.size < 10_000) return;
     for (const [caller, bucket] of this.buckets) {
-      if (bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond >= this.burst) this.buckets.delete(caller);
+      if (bucket.refused === 0 && bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond >= this.burst) this.buckets.delete(caller);
     }
   }
 }
-/** What the edge needs of a rate limiter. */
-export interface Limiter {
-  take(caller: string): boolean;
-}
 
 // The shared table: a lock word, then SLOTS slots of 32 bytes: the caller's fingerprint (two
-// 32-bit hashes; 0,0 is an empty slot), then tokens and time as doubles.
+// 32-bit hashes; 0,0 is an empty slot), tokens and time as doubles, then the count of refusals
+// (takeOrCount) as a 32-bit integer.
 const SLOTS = 1 << 16;
 const PROBES = 16;
 const HEADER = 32;
@@ -79,64 +114,101 @@ function fnv1a(text: string, seed: number): number {
  * The same token buckets as RateLimiter, kept in a SharedArrayBuffer that every worker thread
  * of the process uses (src/cluster.ts), so a caller's budget is one per process however its
  * connections are spread over the workers. Callers are found by a 64-bit fingerprint of
- * their name in an open-addressed table of 65,536 slots; a slot whose bucket has refilled is
- * the same as an empty one and is reused. A short spin lock guards each take (a few hundred
- * nanoseconds). In the unlikely case that 16 neighbouring slots all hold callers active in
- * the last second (tens of thousands of active callers), the request is let through rather
- * than charged to another caller's bucket.
+ * their name in an open-addressed table of 65,536 slots; a slot whose bucket has refilled (and
+ * counts no refusal) is the same as an empty one and is reused. A short spin lock guards each
+ * call (a few hundred nanoseconds). In the unlikely case that 16 neighbouring slots all hold
+ * callers active lately (tens of thousands of active callers), the request is let through
+ * rather than charged to another caller's bucket. One buffer per use (rate, logins, refusals):
+ * each has its own rate, and a slot is judged refilled at its table's rate.
  */
 export class SharedRateLimiter implements Limiter {
   static buffer(): SharedArrayBuffer {
     return new SharedArrayBuffer(HEADER + SLOTS * SLOT);
   }
   private readonly perSecond: number;
+  private readonly burst: number;
   private readonly clock: Clock;
   private readonly ints: Int32Array;
   private readonly doubles: Float64Array;
-  constructor(perSecond: number, clock: Clock, buffer: SharedArrayBuffer) {
+  constructor(perSecond: number, clock: Clock, buffer: SharedArrayBuffer, burst = perSecond) {
     this.perSecond = perSecond;
+    this.burst = burst;
     this.clock = clock;
     this.ints = new Int32Array(buffer);
     this.doubles = new Float64Array(buffer);
   }
 
-  take(caller: string): boolean {
+  /**
+   * Runs `work` under the table's lock with the caller's slot (its byte offset; -1 when the
+   * caller has none and `create` is false, or the table has no room), its bucket refilled to now.
+   */
+  private locked<T>(caller: string, create: boolean, work: (slot: number, tokens: number, now: number) => T): T {
     const h1 = fnv1a(caller, 0x811c9dc5);
     const h2 = fnv1a(caller, 0x2f8a3c17) || 1;
     const now = this.clock.now();
-    const { ints, doubles, perSecond } = this;
+    const { ints, doubles, perSecond, burst } = this;
     while (Atomics.compareExchange(ints, 0, 0, 1) !== 0) {
-      // another thread is inside take(): a few hundred nanoseconds
+      // another thread is inside the table: a few hundred nanoseconds
     }
     try {
       let free = -1;
       for (let k = 0; k < PROBES; k++) {
-        const slot = (h1 + k) & (SLOTS - 1);
-        const i = (HEADER + slot * SLOT) / 4;
-        const d = (HEADER + slot * SLOT) / 8;
+        const at = HEADER + ((h1 + k) & (SLOTS - 1)) * SLOT;
+        const i = at / 4;
+        const d = at / 8;
         if (ints[i] === h1 && ints[i + 1] === h2) {
-          const tokens = Math.min(perSecond, doubles[d + 1] + ((now - doubles[d + 2]) / 1000) * perSecond);
-          doubles[d + 2] = now;
-          if (tokens < 1) {
-            doubles[d + 1] = tokens;
-            return false;
-          }
-          doubles[d + 1] = tokens - 1;
-          return true;
+          return work(at, Math.min(burst, doubles[d + 1] + ((now - doubles[d + 2]) / 1000) * perSecond), now);
         }
         const empty = ints[i] === 0 && ints[i + 1] === 0;
-        if (free < 0 && (empty || doubles[d + 1] + ((now - doubles[d + 2]) / 1000) * perSecond >= perSecond)) free = slot;
+        if (free < 0 && (empty || (ints[i + 6] === 0 && doubles[d + 1] + ((now - doubles[d + 2]) / 1000) * perSecond >= burst))) free = at;
       }
-      if (free < 0) return true;
-      const i = (HEADER + free * SLOT) / 4;
-      const d = (HEADER + free * SLOT) / 8;
-      ints[i] = h1;
-      ints[i + 1] = h2;
-      doubles[d + 1] = perSecond - 1;
-      doubles[d + 2] = now;
-      return true;
+      if (!create || free < 0) return work(-1, burst, now);
+      ints[free / 4] = h1;
+      ints[free / 4 + 1] = h2;
+      ints[free / 4 + 6] = 0;
+      return work(free, burst, now);
     } finally {
       Atomics.store(ints, 0, 0);
     }
   }
+
+  available(caller: string): boolean {
+    return this.locked(caller, false, (_slot, tokens) => tokens >= 1);
+  }
+
+  take(caller: string): boolean {
+    return this.spend(caller, false) === 'taken';
+  }
+
+  takeOrCount(caller: string): 'taken' | 'first' | 'counted' {
+    return this.spend(caller, true);
+  }
+
+  private spend(caller: string, count: boolean): 'taken' | 'first' | 'counted' {
+    return this.locked(caller, true, (slot, tokens, now) => {
+      if (slot < 0) return 'taken';
+      this.doubles[slot / 8 + 2] = now;
+      if (tokens >= 1) {
+        this.doubles[slot / 8 + 1] = tokens - 1;
+        return 'taken';
+      }
+      this.doubles[slot / 8 + 1] = tokens;
+      if (!count) return 'counted';
+      return ++this.ints[slot / 4 + 6] === 1 ? 'first' : 'counted';
+    });
+  }
+
+  settle(caller: string): number {
+    return this.locked(caller, false, (slot) => {
+      if (slot < 0) return 0;
+      const refused = this.ints[slot / 4 + 6];
+      this.ints[slot / 4 + 6] = 0;
+      return refused;
+    });
+  }
+}
+
+/** A limiter: over `shared` (the buckets every event loop of the process uses) when given, else this loop's own. */
+export function limiter(perSecond: number, clock: Clock, shared: SharedArrayBuffer | null | undefined, burst = perSecond): Limiter {
+  return shared ? new SharedRateLimiter(perSecond, clock, shared, burst) : new RateLimiter(perSecond, clock, burst);
 }
