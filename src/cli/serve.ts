@@ -55,11 +55,12 @@ export async function banner(server: RunningServer, config: Config): Promise<str
 /** `kmsd serve`: starts the server, prints the banner, stops on SIGINT/SIGTERM (see RunningServer.close). */
 export async function serve(argv: string[]): Promise<void> {
   const config = parseConfig(argv, process.env);
-  const server = config.workers > 1 ? await startWorkers(config, workerFailed) : await startServer(config);
+  const workers = config.workers > 1 ? await startWorkers(config, workerFailed) : null;
+  const server = workers ?? (await startServer(config));
   process.stdout.write(await banner(server, config));
-  if ('joined' in server) {
+  if (workers) {
     // The workers join after the banner; one that fails to start stops the process as a failed start would.
-    server.joined.then(
+    workers.joined.then(
       () => process.stdout.write(`kmsd: all ${config.workers} event loops are serving\n`),
       (error: unknown) => {
         process.stderr.write(`kmsd: a worker thread failed to start, stopped: ${(error as Error)?.stack ?? String(error)}\n`);

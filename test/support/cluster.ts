@@ -63,9 +63,11 @@ export async function startKmsd(spec: NodeSpec): Promise<Node> {
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`node did not start: ${out}`)), 30_000);
     child.on('exit', (code) => reject(new Error(`node exited with ${code}: ${out}`)));
+    // The banner comes once the main thread serves; with several loops, the workers join after it.
+    const loops = Number(spec.env?.KMSD_WORKERS ?? TEST_WORKERS);
     child.stdout?.on('data', () => {
       const m = /serving the Huawei Cloud KMS v1\.0 API at (http:\/\/\S+)/.exec(out);
-      if (m) {
+      if (m && (loops <= 1 || out.includes(`kmsd: all ${loops} event loops are serving`))) {
         clearTimeout(timer);
         resolve(m[1]);
       }
