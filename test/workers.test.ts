@@ -1,7 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -76,6 +77,30 @@ async function fresh(client: Client, operation: string, body: unknown, server = 
   return { status, body: JSON.parse(reply), requestId };
 }
 
+/** Sends a request over a new connection (no keep-alive), from `source` (a loopback address) when given. */
+async function send(url: string, method: string, path: string, headers: Record<string, string>, body?: string, source?: string): Promise<Answer & { text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}${path}`, {
+      method, agent: false, ...(source && { localAddress: source }),
+      headers: { ...headers, connection: 'close', ...(body !== undefined && { 'content-length': String(Buffer.byteLength(body)) }) },
+    }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => {
+        let parsed: unknown;
+        try {
+          parsed = text === '' ? undefined : JSON.parse(text);
+        } catch {
+          parsed = undefined;
+        }
+        resolve({ status: res.statusCode as number, requestId: res.headers['x-request-id'] as string, body: parsed, text });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 /** Waits for the access lines of these answers to show that every worker served some of them. */
 async function bothWorkers(answers: Answer[], server = node): Promise<void> {
   const ids = new Set(answers.map((a) => a.requestId));
@@ -87,10 +112,27 @@ async function bothWorkers(answers: Answer[], server = node): Promise<void> {
   assert.deepEqual([...seen].sort(), Array.from({ length: WORKERS }, (_, i) => i), 'every worker answered some of the requests');
 }
 
+/** Another two-loop node on its own SQLite store under `dir`, with these budgets. */
+function budgetsNode(name: string, env: Record<string, string>): Promise<Node> {
+  return startKmsd({
+    store: 'sqlite', dataDir: join(dir, name), identities: join(dir, 'identities.json'), rootKey: randomBytes(32).toString('base64'), users,
+    env: { KMSD_WORKERS: String(WORKERS), KMSD_LOG_LEVEL: 'info', ...env },
+  });
+}
+
+/** The audit trail of a node's SQLite store, read with `kmsd audit` (one JSON object a line). */
+async function auditTrail(dataDir: string): Promise<Array<{ request_id: string; source: string; operation: string; outcome: string; status: number; error_code: string; count: number }>> {
+  const { stdout } = await promisify(execFile)(process.execPath, [BIN, 'audit', '--data-dir', dataDir]);
+  return stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
+}
+
 describe('kmsd serve --workers 2', () => {
-  test('the start banner is printed once, after every worker listens', () => {
-    assert.equal(node.output().match(/serving the Huawei Cloud KMS v1\.0 API/g)?.length, 1);
-    const listening = node.output().split('\n').filter((l) => l.includes('Server listening')).map((l) => JSON.parse(l).worker);
+  test('the start banner is printed once, as soon as the main thread serves; the worker threads join the port after it', () => {
+    const out = node.output();
+    assert.equal(out.match(/serving the Huawei Cloud KMS v1\.0 API/g)?.length, 1);
+    assert.match(out, /\n {2}workers {5}2 event loops: the main thread serves now, 1 worker thread\(s\) join the port as they start\n/);
+    assert.ok(out.indexOf('serving the Huawei Cloud KMS') < out.indexOf('kmsd: all 2 event loops are serving\n'));
+    const listening = out.split('\n').filter((l) => l.includes('Server listening')).map((l) => JSON.parse(l).worker);
     assert.deepEqual(listening.sort(), [0, 1]);
   });
 
@@ -150,6 +192,87 @@ describe('kmsd serve --workers 2', () => {
     } finally {
       await limited.stop();
     }
+  });
+
+  test('failed logins are one budget per user across the workers: past the limit, 429 whichever worker answers', async () => {
+    // --login-failures 6 (a minute's worth): the 7th failure for a user is refused, on any loop.
+    // Per-loop budgets would allow up to 12 failures over two loops.
+    const guarded = await budgetsNode('logins', { KMSD_LOGIN_FAILURES: '6' });
+    try {
+      const login = (password: string) => JSON.stringify({
+        auth: { identity: { methods: ['password'], password: { user: { name: 'reader', password, domain: { name: 'acme' } } } } },
+      });
+      const json = { 'content-type': 'application/json' };
+      const answers: Answer[] = [];
+      // One at a time (each failure is counted before the next attempt), each on a new connection.
+      for (let i = 0; i < 16; i++) answers.push(await send(guarded.url, 'POST', '/v3/auth/tokens', json, login('wrong'), '127.0.0.5'));
+      assert.deepEqual(answers.map((a) => a.status), [...Array(6).fill(401), ...Array(10).fill(429)]);
+      for (const a of answers.slice(6)) {
+        assert.deepEqual(a.body, { error: { code: 429, title: 'Too Many Requests', message: 'The number of failed login attempts has reached the limit. Try again later.' } });
+      }
+      // The right password from another address: still refused (the user's budget is spent), on every loop.
+      const right = await Promise.all(Array.from({ length: 8 }, () => send(guarded.url, 'POST', '/v3/auth/tokens', json, login(users.reader.password), '127.0.0.6')));
+      assert.deepEqual(right.map((a) => a.status), Array(8).fill(429));
+      await bothWorkers([...answers, ...right], guarded);
+    } finally {
+      await guarded.stop();
+    }
+  });
+
+  test('the audit bound on unknown callers is one per source across the workers: its records plus one summary add up to every refusal', async () => {
+    // --audit-refusal-rate 5: five records a second from one address, then one summary a second
+    // with the count, whichever loops refused them. Per-loop bounds would write up to 10 records and 2 summaries.
+    const bounded = await budgetsNode('refusals', { KMSD_AUDIT_REFUSAL_RATE: '5' });
+    try {
+      const path = `/v1.0/${users.alice.projectId}/kms/create-key`;
+      const headers = { 'content-type': 'application/json', 'x-auth-token': 'not-a-token' };
+      const started = Date.now();
+      const answers = await Promise.all(Array.from({ length: 60 }, () => send(bounded.url, 'POST', path, headers, '{"key_alias":"x"}', '127.0.0.8')));
+      const seconds = (Date.now() - started) / 1000;
+      assert.deepEqual([...new Set(answers.map((a) => a.status))], [401]);
+      await bothWorkers(answers, bounded);
+      // A summary is written a second after the refusal that opened its count.
+      await new Promise((r) => setTimeout(r, 1500));
+      const trail = await auditTrail(join(dir, 'refusals'));
+      const flood = trail.filter((e) => e.source === '127.0.0.8');
+      const single = flood.filter((e) => !e.request_id.startsWith('summary-'));
+      const summaries = flood.filter((e) => e.request_id.startsWith('summary-'));
+      for (const e of flood) assert.deepEqual([e.operation, e.outcome, e.status, e.error_code], ['create-key', 'denied', 401, 'APIGW.0301']);
+      assert.deepEqual(single.map((e) => e.count), Array(single.length).fill(1));
+      // The burst (5), plus what the bucket refilled while the flood lasted.
+      assert.ok(single.length >= 5 && single.length <= 5 + Math.ceil(seconds * 5), `${single.length} records in ${seconds} s`);
+      assert.equal(single.length + summaries.reduce((n, e) => n + e.count, 0), 60);
+      // A flood shorter than a second past the bound: all of it in one summary.
+      if (seconds < 0.9) assert.equal(summaries.length, 1);
+      else assert.ok(summaries.length >= 1 && summaries.length <= Math.ceil(seconds) + 1, `${summaries.length} summaries in ${seconds} s`);
+    } finally {
+      await bounded.stop();
+    }
+  });
+
+  test('/_kmsd/metrics answered by any worker reports the totals of the node, the requests of every loop counted once', async () => {
+    const alice = node.as('alice');
+    const token = await alice.getToken();
+    const headers = { 'content-type': 'application/json', 'x-auth-token': token };
+    const path = `/v1.0/${alice.user.projectId}/kms/describe-key`;
+    // 40 answers 404 KMS.0207 (a label set no other test here produces), spread over both loops.
+    const answers = await Promise.all(Array.from({ length: 40 }, () => send(node.url, 'POST', path, headers, JSON.stringify({ key_id: crypto.randomUUID() }))));
+    assert.deepEqual([...new Set(answers.map((a) => a.status))], [404]);
+    await bothWorkers(answers);
+    const scrapes = [];
+    for (let i = 0; i < 12; i++) scrapes.push(await send(node.url, 'GET', '/_kmsd/metrics', {}));
+    for (const scrape of scrapes) {
+      assert.equal(scrape.status, 200);
+      const value = (line: string) => Number(scrape.text.split('\n').find((l) => l.startsWith(`${line} `))?.slice(line.length + 1));
+      assert.equal(value('kmsd_requests_total{operation="describe-key",status="404",code="KMS.0207"}'), 40);
+      // The latency histogram counts the same requests: every describe-key of this node.
+      const describes = scrape.text.split('\n').filter((l) => l.startsWith('kmsd_requests_total{operation="describe-key",'));
+      const total = describes.reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+      assert.equal(value('kmsd_request_duration_seconds_count{operation="describe-key"}'), total);
+      assert.equal(value('kmsd_request_duration_seconds_bucket{le="+Inf",operation="describe-key"}'), total);
+    }
+    // Scrapes answered by every loop (a scrape is itself a request: the next one counts it).
+    await bothWorkers(scrapes);
   });
 
   test('a second kmsd on the same port does not start (SO_REUSEPORT does not let it share the port)', async () => {
