@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from './runtime.ts';
-import { SharedRateLimiter } from './rate-limit.ts';
+import { RateLimiter, SharedRateLimiter } from './rate-limit.ts';
 
 // Two limiters over one buffer stand for two worker threads of one process.
 const pair = (perSecond: number) => {
@@ -36,4 +36,49 @@ test('many callers at once each keep their own budget', () => {
   const callers = Array.from({ length: 5000 }, (_, i) => `AK${i}`);
   assert.ok(callers.every((c) => a.take(c)));
   assert.ok(callers.every((c) => !b.take(c)));
+});
+
+test('available() looks without taking; a caller never seen has a full bucket', () => {
+  const { a, b } = pair(2);
+  assert.deepEqual([a.available('u'), b.take('u'), a.available('u'), a.take('u'), b.available('u'), a.available('u')], [true, true, true, true, false, false]);
+  assert.equal(b.available('someone else'), true);
+});
+
+test('a burst apart from the rate (a minute of failed logins): the burst, then the rate', () => {
+  const clock = new ManualClock(1_000_000);
+  const buffer = SharedRateLimiter.buffer();
+  const a = new SharedRateLimiter(6 / 60, clock, buffer, 6);
+  const b = new SharedRateLimiter(6 / 60, clock, buffer, 6);
+  assert.deepEqual(Array.from({ length: 7 }, (_, i) => (i % 2 ? a : b).take('user:x')), [true, true, true, true, true, true, false]);
+  clock.advance(10_000);
+  assert.deepEqual([a.available('user:x'), b.take('user:x'), a.available('user:x')], [true, true, false]);
+});
+
+test('refusals past the budget are counted once across the workers: one of them opens the count, settle() reads and closes it', () => {
+  const { a, b } = pair(2);
+  assert.deepEqual([a.takeOrCount('10.0.0.1'), b.takeOrCount('10.0.0.1')], ['taken', 'taken']);
+  assert.deepEqual([b.takeOrCount('10.0.0.1'), a.takeOrCount('10.0.0.1'), b.takeOrCount('10.0.0.1'), a.takeOrCount('10.0.0.1')], ['first', 'counted', 'counted', 'counted']);
+  assert.equal(a.settle('10.0.0.1'), 4);
+  assert.equal(b.settle('10.0.0.1'), 0);
+  // The next refusal opens the next count, in whichever worker it lands.
+  assert.deepEqual([a.takeOrCount('10.0.0.1'), b.takeOrCount('10.0.0.1')], ['first', 'counted']);
+  assert.equal(b.settle('10.0.0.1'), 2);
+  assert.equal(a.settle('never seen'), 0);
+});
+
+test('a caller whose count is open keeps its slot even once its bucket has refilled', () => {
+  const { clock, a, b } = pair(1);
+  assert.deepEqual([a.takeOrCount('src'), b.takeOrCount('src')], ['taken', 'first']);
+  clock.advance(60_000);
+  // 5,000 other callers, some of them probing the same slots: the open count stays.
+  for (let i = 0; i < 5000; i++) a.take(`other${i}`);
+  assert.equal(b.settle('src'), 1);
+});
+
+test('one event loop (RateLimiter) counts the same way', () => {
+  const clock = new ManualClock(1_000_000);
+  const one = new RateLimiter(2, clock);
+  assert.deepEqual(['taken', 'taken', 'first', 'counted'], Array.from({ length: 4 }, () => one.takeOrCount('s')));
+  assert.deepEqual([one.available('s'), one.take('s'), one.settle('s'), one.settle('s')], [false, false, 2, 0]);
+  assert.equal(one.takeOrCount('s'), 'first');
 });
