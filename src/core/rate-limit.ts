@@ -139,41 +139,52 @@ export class SharedRateLimiter implements Limiter {
   }
 
   /**
-   * Runs `work` under the table's lock with the caller's slot (its byte offset; -1 when the
-   * caller has none and `create` is false, or the table has no room), its bucket refilled to now.
+   * Takes the table's lock (release with unlock()) and finds the caller's slot: its byte offset,
+   * or -1 when the caller has none and `create` is false, or the table has no room.
    */
-  private locked<T>(caller: string, create: boolean, work: (slot: number, tokens: number, now: number) => T): T {
+  private lock(caller: string, create: boolean, now: number): number {
     const h1 = fnv1a(caller, 0x811c9dc5);
     const h2 = fnv1a(caller, 0x2f8a3c17) || 1;
-    const now = this.clock.now();
     const { ints, doubles, perSecond, burst } = this;
     while (Atomics.compareExchange(ints, 0, 0, 1) !== 0) {
       // another thread is inside the table: a few hundred nanoseconds
     }
-    try {
-      let free = -1;
-      for (let k = 0; k < PROBES; k++) {
-        const at = HEADER + ((h1 + k) & (SLOTS - 1)) * SLOT;
-        const i = at / 4;
-        const d = at / 8;
-        if (ints[i] === h1 && ints[i + 1] === h2) {
-          return work(at, Math.min(burst, doubles[d + 1] + ((now - doubles[d + 2]) / 1000) * perSecond), now);
-        }
-        const empty = ints[i] === 0 && ints[i + 1] === 0;
-        if (free < 0 && (empty || (ints[i + 6] === 0 && doubles[d + 1] + ((now - doubles[d + 2]) / 1000) * perSecond >= burst))) free = at;
-      }
-      if (!create || free < 0) return work(-1, burst, now);
-      ints[free / 4] = h1;
-      ints[free / 4 + 1] = h2;
-      ints[free / 4 + 6] = 0;
-      return work(free, burst, now);
-    } finally {
-      Atomics.store(ints, 0, 0);
+    let free = -1;
+    for (let k = 0; k < PROBES; k++) {
+      const at = HEADER + ((h1 + k) & (SLOTS - 1)) * SLOT;
+      const i = at / 4;
+      const d = at / 8;
+      if (ints[i] === h1 && ints[i + 1] === h2) return at;
+      const empty = ints[i] === 0 && ints[i + 1] === 0;
+      if (free < 0 && (empty || (ints[i + 6] === 0 && doubles[d + 1] + ((now - doubles[d + 2]) / 1000) * perSecond >= burst))) free = at;
     }
+    if (!create || free < 0) return -1;
+    ints[free / 4] = h1;
+    ints[free / 4 + 1] = h2;
+    ints[free / 4 + 6] = 0;
+    doubles[free / 8 + 1] = burst;
+    doubles[free / 8 + 2] = now;
+    return free;
+  }
+
+  private unlock(): void {
+    Atomics.store(this.ints, 0, 0);
+  }
+
+  /** The slot's tokens, refilled to now. */
+  private tokens(slot: number, now: number): number {
+    const d = slot / 8;
+    return Math.min(this.burst, this.doubles[d + 1] + ((now - this.doubles[d + 2]) / 1000) * this.perSecond);
   }
 
   available(caller: string): boolean {
-    return this.locked(caller, false, (_slot, tokens) => tokens >= 1);
+    const now = this.clock.now();
+    const slot = this.lock(caller, false, now);
+    try {
+      return slot < 0 || this.tokens(slot, now) >= 1;
+    } finally {
+      this.unlock();
+    }
   }
 
   take(caller: string): boolean {
@@ -185,8 +196,11 @@ export class SharedRateLimiter implements Limiter {
   }
 
   private spend(caller: string, count: boolean): 'taken' | 'first' | 'counted' {
-    return this.locked(caller, true, (slot, tokens, now) => {
+    const now = this.clock.now();
+    const slot = this.lock(caller, true, now);
+    try {
       if (slot < 0) return 'taken';
+      const tokens = this.tokens(slot, now);
       this.doubles[slot / 8 + 2] = now;
       if (tokens >= 1) {
         this.doubles[slot / 8 + 1] = tokens - 1;
@@ -195,16 +209,21 @@ export class SharedRateLimiter implements Limiter {
       this.doubles[slot / 8 + 1] = tokens;
       if (!count) return 'counted';
       return ++this.ints[slot / 4 + 6] === 1 ? 'first' : 'counted';
-    });
+    } finally {
+      this.unlock();
+    }
   }
 
   settle(caller: string): number {
-    return this.locked(caller, false, (slot) => {
+    const slot = this.lock(caller, false, this.clock.now());
+    try {
       if (slot < 0) return 0;
       const refused = this.ints[slot / 4 + 6];
       this.ints[slot / 4 + 6] = 0;
       return refused;
-    });
+    } finally {
+      this.unlock();
+    }
   }
 }
 
