@@ -57,17 +57,7 @@ export async function serve(argv: string[]): Promise<void> {
   const config = parseConfig(argv, process.env);
   const workers = config.workers > 1 ? await startWorkers(config, workerFailed) : null;
   const server = workers ?? (await startServer(config));
-  process.stdout.write(await banner(server, config));
-  if (workers) {
-    // The workers join after the banner; one that fails to start stops the process as a failed start would.
-    workers.joined.then(
-      () => process.stdout.write(`kmsd: all ${config.workers} event loops are serving\n`),
-      (error: unknown) => {
-        process.stderr.write(`kmsd: a worker thread failed to start, stopped: ${(error as Error)?.stack ?? String(error)}\n`);
-        process.exit(1);
-      },
-    );
-  }
+  const text = await banner(server, config);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -94,6 +84,18 @@ export async function serve(argv: string[]): Promise<void> {
       (error: Error) => process.stderr.write(`kmsd: identities not reloaded (the ones in force stay): ${error.message}\n`),
     );
   });
+  // The banner last: whoever waits for it may signal kmsd at once.
+  process.stdout.write(text);
+  if (workers) {
+    // The workers join after the banner; one that fails to start stops the process as a failed start would.
+    workers.joined.then(
+      () => stopping || process.stdout.write(`kmsd: all ${config.workers} event loops are serving\n`),
+      (error: unknown) => {
+        process.stderr.write(`kmsd: a worker thread failed to start, stopped: ${(error as Error)?.stack ?? String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  }
 }
 
 /** A worker thread that fails ends the whole process, as a crash of a single-loop kmsd would. */
