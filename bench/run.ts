@@ -178,6 +178,8 @@ async function startKmsd(dataDir: string, rootKey: string, workers: number): Pro
     KMSD_WORKERS: String(workers),
   });
   const m = await c.line(/API at (http:\/\/\S+)/);
+  // The main thread serves from the banner on; the load waits for every worker thread to join.
+  if (workers > 1) await c.line(/all \d+ event loops are serving/);
   return { proc: c.proc, url: m[1] };
 }
 
