@@ -96,6 +96,11 @@ export function worldIdentities(dir: string): { path: string; users: Record<stri
   return { path, users };
 }
 
+/**
+ * The world's kmsd is one event loop (startServer, whatever config.workers says): budgets and
+ * metrics across several loops are tested on real `kmsd serve --workers 2` processes in
+ * test/workers.test.ts (and the crash and cluster suites run two loops per node).
+ */
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'kmsd-test-'));
   const { path, users } = worldIdentities(dataDir);
