@@ -160,16 +160,16 @@ function identities(dir: string) {
 
 type User = ReturnType<typeof identities>['owner'];
 
-/** kmsd runs as shipped: with the node flags of bin/kmsd.js's shebang line... */
+/** kmsd runs as shipped: with the node flags of bin/kmsd.js's sh part (its `exec "$node" ...` line)... */
 function shippedNodeFlags(): string[] {
-  const shebang = readFileSync(here('../bin/kmsd.js'), 'utf8').split('\n')[0];
-  return shebang.split(/\s+/).filter((word) => word.startsWith('--'));
+  const exec = readFileSync(here('../bin/kmsd.js'), 'utf8').split('\n').find((line) => line.startsWith('exec ')) ?? '';
+  return exec.split(/\s+/).filter((word) => word.startsWith('--'));
 }
 
-/** ...and the environment variables it sets (NAME=VALUE before `node`). */
+/** ...and the environment variables it sets (its `export NAME="${NAME:-VALUE}"` line). */
 function shippedEnv(): Record<string, string> {
-  const shebang = readFileSync(here('../bin/kmsd.js'), 'utf8').split('\n')[0];
-  return Object.fromEntries(shebang.split(/\s+/).filter((word) => /^[A-Z_]+=/.test(word)).map((word) => word.split('=')));
+  const text = readFileSync(here('../bin/kmsd.js'), 'utf8');
+  return Object.fromEntries([...text.matchAll(/\b([A-Z_]+)="\$\{\1:-([^}]*)\}"/g)].map((m) => [m[1], m[2]]));
 }
 
 async function startKmsd(dataDir: string, rootKey: string, workers: number): Promise<{ proc: ChildProcess; url: string }> {

@@ -1,26 +1,64 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=1048576 node --max-semi-space-size=8
-// The npm bin entry. Plain JavaScript that any Node from 18 on can parse, because it may be
-// started by whatever `node` is first on PATH:
-//
-// - kmsd needs Node 24 (node:sqlite, type stripping). On an older Node this file starts
-//   kmsd again with the Node 24 of the `node` package that kmsd depends on, passes signals
-//   on and exits with its code (one extra small process stays alive as the parent; put
-//   Node 24 first on PATH to avoid it).
+#!/bin/sh
+':' /*
+# The npm bin entry: a POSIX sh script and an ES module in one file. Run as a command (npm's
+# node_modules/.bin/kmsd link, ./bin/kmsd.js, `npm start`), sh runs these lines: it finds Node 24
+# and replaces itself with it (exec), so kmsd is the one process: signals reach it directly and
+# its exit code is the command's. JavaScript reads the line above as a string and this block as
+# a comment (it ends below, after the exec that sh never returns from).
+# Node 24: the `node` package kmsd depends on, looked up as require() would from the real file
+# (npm links .bin/kmsd to it; when kmsd is a dependency, `node` may be hoisted beside it), else
+# a `node` on PATH that is 24 or later.
+# --max-semi-space-size=8 (MB): V8 sizes its young generation by the allocation rate, up to
+# 32 MB per semi-space; under load that is ~80 MB of resident memory for garbage. 8 MB costs no
+# measurable throughput (BENCHMARKS.md).
+# Two glibc malloc settings (a value already set in the environment wins), read by glibc before
+# any JavaScript runs:
+# - MALLOC_MMAP_THRESHOLD_=1048576: blocks of 1 MiB and more are mapped and given back when
+#   freed. Without it glibc raises that threshold after the first large free and keeps every
+#   16 MiB scrypt buffer (password checks) in the arena of the libuv thread that ran it:
+#   ~16 MiB of resident memory per pool thread that ever checked a password.
+# - MALLOC_ARENA_MAX=2: glibc gives every thread that allocates (V8's helpers, libuv's pool,
+#   the workers) an arena of its own and keeps what each grew to; two save ~10 MiB under load.
+self=$0
+while [ -h "$self" ]; do
+  link=$(readlink "$self")
+  case $link in
+    /*) self=$link ;;
+    *) self=${self%/*}/$link ;;
+  esac
+done
+dir=${self%/*}
+[ "$dir" = "$self" ] && dir=.
+dir=$(CDPATH= cd -- "$dir/.." && pwd -P) || exit 1
+node=
+up=$dir
+while :; do
+  if [ -x "$up/node_modules/node/bin/node" ]; then node=$up/node_modules/node/bin/node; break; fi
+  case $up in
+    /|'') break ;;
+  esac
+  up=${up%/*}
+done
+if [ -z "$node" ]; then
+  if command -v node >/dev/null 2>&1 && node -e 'process.exit(+process.versions.node.split(".")[0] < 24 ? 1 : 0)' 2>/dev/null; then
+    node=node
+  else
+    echo "kmsd: needs Node 24 or later and found none: install kmsd with its dependencies (the node package), or put Node 24 first on PATH" >&2
+    exit 1
+  fi
+fi
+export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}" MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-1048576}"
+exec "$node" --max-semi-space-size=8 "$dir/bin/kmsd.js" "$@"
+*/
+// JavaScript from here: `node bin/kmsd.js` (by tests and the bench, with the flags above), or
+// sh's exec above. Plain JavaScript that any Node from 18 on can parse.
+// - On a Node older than 24 (`node bin/kmsd.js` with the machine's Node 20) it starts kmsd again
+//   through the sh part of this file, as a child that gets our signals (one extra process stays
+//   alive as its parent: run the file as a command to avoid it).
 // - It runs the compiled dist/main.js (`npm run build`, also run by `npm install`) while that
 //   build is newer than every file under src/; otherwise the TypeScript sources.
-// --max-semi-space-size=8 (MB): V8 sizes its young generation by the allocation rate, up to
-// 32 MB per semi-space; under load that is ~80 MB of resident memory for garbage. 8 MB costs
-// no measurable throughput (BENCHMARKS.md).
-// Two glibc malloc settings, in the shebang because glibc reads them before any JavaScript runs
-// (`npm start` runs this file through its shebang too):
-// - MALLOC_MMAP_THRESHOLD_=1048576: blocks of 1 MiB and more are mapped and given back when
-//   freed. Without it glibc raises that threshold after the first large free and keeps every
-//   16 MiB scrypt buffer (password checks) in the arena of the libuv thread that ran it:
-//   ~16 MiB of resident memory per pool thread that ever checked a password.
-// - MALLOC_ARENA_MAX=2: glibc gives every thread that allocates (V8's helpers, libuv's pool,
-//   the workers) an arena of its own and keeps what each grew to; two save ~10 MiB under load.
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import module, { createRequire } from 'node:module';
+import module from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -45,28 +83,24 @@ function entry() {
   return join(root, 'dist', 'main.js');
 }
 
-/** Runs this file again with Node 24 from the `node` package, as a child that gets our signals. */
+/** Runs this file again through its sh part (which finds Node 24), as a child that gets our signals. */
 async function relay() {
-  const fail = (why) => {
-    process.stderr.write(`kmsd: needs Node ${NEEDED} or later, this is ${process.version}; ${why}\n`);
+  if (process.env.KMSD_RELAYED) {
+    process.stderr.write(`kmsd: needs Node ${NEEDED} or later, this is ${process.version}\n`);
     process.exit(1);
-  };
-  if (process.env.KMSD_RELAYED) fail('the node package did not provide it either');
-  let node;
-  try {
-    node = join(dirname(createRequire(import.meta.url).resolve('node/package.json')), 'bin', 'node');
-  } catch {
-    fail('install kmsd with its dependencies (the node package), or put Node 24 first on PATH');
   }
   const { spawn } = await import('node:child_process');
-  const child = spawn(node, ['--max-semi-space-size=8', fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+  const child = spawn('/bin/sh', [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     stdio: 'inherit',
-    env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '1048576', ...process.env, KMSD_RELAYED: '1' },
+    env: { ...process.env, KMSD_RELAYED: '1' },
     // Its own process group: a Ctrl-C reaches it once, passed on by this process.
     detached: true,
   });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
-  child.on('error', (error) => fail(`cannot start ${node}: ${error.message}`));
+  child.on('error', (error) => {
+    process.stderr.write(`kmsd: cannot start /bin/sh: ${error.message}\n`);
+    process.exit(1);
+  });
   child.on('exit', (code, signal) => {
     if (signal) {
       process.removeAllListeners(signal);
