@@ -23,6 +23,7 @@ import { versionDocument, versionsDocument } from './versions.ts';
 import { registerConsole } from './console.ts';
 import { openApiDocument } from './openapi.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { lazySerializerCompiler } from './serializers.ts';
 import { registerOperatorRoutes } from './operator.ts';
 
 /** How often Node checks the header and request deadlines. */
@@ -121,6 +122,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     routerOptions: { ignoreTrailingSlash: true },
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
   });
+  // Response serializers are compiled at each route's first answer, not all at start.
+  app.setSerializerCompiler(lazySerializerCompiler);
   const authenticator = new Authenticator(store, rootKey, clock);
   // Authentication is every request's first read; what the request reads after it may rely on
   // that read's look for new commits.
@@ -267,9 +270,10 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   registerConsole(app);
 
   app.get('/', async () => versionsDocument(publicUrl()));
-  // The OpenAPI document of every route, without authentication (like the version documents).
-  const openApi = JSON.stringify(openApiDocument());
-  app.get('/openapi.json', (_request, reply) => reply.type('application/json; charset=utf-8').send(openApi));
+  // The OpenAPI document of every route, without authentication (like the version documents);
+  // generated at its first request, not at start.
+  let openApi: string | null = null;
+  app.get('/openapi.json', (_request, reply) => reply.type('application/json; charset=utf-8').send(openApi ??= JSON.stringify(openApiDocument())));
   app.get('/:version_id', async (request) => {
     const { version_id } = request.params as { version_id: string };
     if (version_id !== 'v1.0') throw kms('KMS.0201');

@@ -5,7 +5,7 @@ import { packageRoot } from '../package-root.ts';
 
 /**
  * The web console at /_kmsd/console/: the files `npm run build:console` wrote to console/dist,
- * read once at start and served with a strict Content-Security-Policy. The console is a page of
+ * read once (at its first request) and served with a strict Content-Security-Policy. The console is a page of
  * the public API (it signs in through /v3/auth/tokens and calls the KMS and CTS operations);
  * nothing here reads the store.
  */
@@ -58,7 +58,9 @@ const NOT_BUILT = Buffer.from(
 );
 
 export function registerConsole(app: FastifyInstance, dir = DIST): void {
-  const assets = loadAssets(dir);
+  // Read at the console's first request, not at start (a server that never shows it never reads it).
+  let loaded: Map<string, Asset> | null = null;
+  const assets = { get: (name: string) => (loaded ??= loadAssets(dir)).get(name) };
   const send = (reply: import('fastify').FastifyReply, status: number, asset: Asset) =>
     reply.code(status).headers(CONSOLE_HEADERS).type(asset.type).send(asset.body);
   // The router ignores trailing slashes: /_kmsd/console and /_kmsd/console/ reach the same

@@ -1,15 +1,15 @@
-import fastJson from 'fast-json-stringify';
 import { listGrants } from '../../core/grants.ts';
 import { pageInfo, pageRequest } from '../../core/paging.ts';
 import type { Store } from '../../store/store.ts';
 import { F } from '../fields.ts';
 import { Serialized, defineOperation } from '../operation.ts';
 import { GRANT_LIST_SCHEMA, grantList } from '../views.ts';
+import { lazySerializerCompiler } from '../serializers.ts';
 
 // Answers are rendered once through the response schema (the same allow-list the edge applies)
 // and reused while the key's grants are unchanged; kept by store, as several servers (tests)
-// may share this process.
-const render = fastJson(GRANT_LIST_SCHEMA);
+// may share this process. Compiled at the first list, not at start.
+const render = lazySerializerCompiler({ schema: GRANT_LIST_SCHEMA });
 const answers = new WeakMap<Store, Map<string, Serialized>>();
 
 export default defineOperation({
