@@ -23,7 +23,7 @@ import { versionDocument, versionsDocument } from './versions.ts';
 import { registerConsole } from './console.ts';
 import { openApiDocument } from './openapi.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { lazySerializerCompiler } from './serializers.ts';
+import { LAZY_SCHEMA_COMPILERS } from './schema-compilers.ts';
 import { registerOperatorRoutes } from './operator.ts';
 
 /** How often Node checks the header and request deadlines. */
@@ -121,9 +121,9 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     requestIdHeader: false,
     routerOptions: { ignoreTrailingSlash: true },
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+    // ajv and fast-json-stringify are loaded, and each route's serializer compiled, at first use.
+    schemaController: LAZY_SCHEMA_COMPILERS,
   });
-  // Response serializers are compiled at each route's first answer, not all at start.
-  app.setSerializerCompiler(lazySerializerCompiler);
   const authenticator = new Authenticator(store, rootKey, clock);
   // Authentication is every request's first read; what the request reads after it may rely on
   // that read's look for new commits.

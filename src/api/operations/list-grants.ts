@@ -4,7 +4,7 @@ import type { Store } from '../../store/store.ts';
 import { F } from '../fields.ts';
 import { Serialized, defineOperation } from '../operation.ts';
 import { GRANT_LIST_SCHEMA, grantList } from '../views.ts';
-import { lazySerializerCompiler } from '../serializers.ts';
+import { lazySerializerCompiler } from '../schema-compilers.ts';
 
 // Answers are rendered once through the response schema (the same allow-list the edge applies)
 // and reused while the key's grants are unchanged; kept by store, as several servers (tests)
