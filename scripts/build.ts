@@ -4,7 +4,8 @@
  * of library files: one bundle per entry (the CLI and the worker thread) plus the chunk they
  * share, with source maps (stack traces name src/ files when run with --enable-source-maps).
  * PostgreSQL's driver stays outside the bundle and is loaded only when a postgres:// store is
- * configured; so do pino and its transports, which locate their own files at run time.
+ * configured; so do pino and its transports, which locate their own files at run time, and
+ * Fastify's schema compilers (loaded at first use, src/api/schema-compilers.ts).
  * `npm test` runs the TypeScript sources; bin/kmsd.js uses dist/ only while it is newer than
  * every file under src/ (a stale build is ignored, never run).
  */
@@ -34,7 +35,9 @@ await esbuild.build({
   sourcemap: true,
   minifySyntax: true,
   minifyWhitespace: true,
-  external: ['pg', 'pg-native', 'pino', 'pino-pretty', 'thread-stream', 'prom-client'],
+  // Fastify's schema compilers (ajv, fast-json-stringify) are loaded at first use by
+  // src/api/schema-compilers.ts, with require(): never part of the start.
+  external: ['pg', 'pg-native', 'pino', 'pino-pretty', 'thread-stream', 'prom-client', '@fastify/ajv-compiler', '@fastify/fast-json-stringify-compiler'],
   // Bundled CommonJS libraries call require(): give the ES modules one.
   banner: { js: "import { createRequire as __kmsdRequire } from 'node:module'; const require = __kmsdRequire(import.meta.url);" },
   logLevel: 'warning',
