@@ -4,8 +4,8 @@
  * of library files: one bundle per entry (the CLI and the worker thread) plus the chunk they
  * share, with source maps (stack traces name src/ files when run with --enable-source-maps).
  * PostgreSQL's driver stays outside the bundle and is loaded only when a postgres:// store is
- * configured; so do pino and its transports, which locate their own files at run time, and
- * Fastify's schema compilers (loaded at first use, src/api/schema-compilers.ts).
+ * configured; so do pino-pretty (loaded only for --log-format pretty) and Fastify's schema
+ * compilers (loaded at first use, src/api/schema-compilers.ts).
  * `npm test` runs the TypeScript sources; bin/kmsd.js uses dist/ only while it is newer than
  * every file under src/ (a stale build is ignored, never run).
  */
@@ -54,7 +54,10 @@ await esbuild.build({
   minifyWhitespace: true,
   // Fastify's schema compilers (ajv, fast-json-stringify) are loaded at first use by
   // src/api/schema-compilers.ts, with require(): never part of the start.
-  external: ['pg', 'pg-native', 'pino', 'pino-pretty', 'thread-stream', 'prom-client', '@fastify/ajv-compiler', '@fastify/fast-json-stringify-compiler'],
+  // pino is bundled (loading it from node_modules took ~11 ms of every start): kmsd logs through
+  // its default destination or a pino-pretty stream, never a transport, the one part of pino
+  // (and thread-stream) that locates files at run time.
+  external: ['pg', 'pg-native', 'pino-pretty', 'prom-client', '@fastify/ajv-compiler', '@fastify/fast-json-stringify-compiler'],
   // Bundled CommonJS libraries call require(): give the ES modules one.
   banner: { js: "import { createRequire as __kmsdRequire } from 'node:module'; const require = __kmsdRequire(import.meta.url);" },
   logLevel: 'warning',
