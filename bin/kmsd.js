@@ -57,10 +57,13 @@ exec "$node" --max-semi-space-size=8 "$dir/bin/kmsd.js" "$@"
 //   alive as its parent: run the file as a command to avoid it).
 // - It runs the compiled dist/main.js (`npm run build`, also run by `npm install`) while that
 //   build is newer than every file under src/; otherwise the TypeScript sources.
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import module from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+// Built-ins through process.getBuiltinModule where there is one: an ES module import of
+// node:fs makes Node read all of its exports, loading fs/promises and readline for nothing.
+const builtin = async (name) => process.getBuiltinModule?.(name) ?? (await import(name)).default;
+const { existsSync, readdirSync, statSync } = await builtin('node:fs');
+const module = await builtin('node:module');
+const { dirname, join } = await builtin('node:path');
+const { fileURLToPath, pathToFileURL } = await builtin('node:url');
 
 const NEEDED = 24;
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');

@@ -9,7 +9,7 @@
  * `npm test` runs the TypeScript sources; bin/kmsd.js uses dist/ only while it is newer than
  * every file under src/ (a stale build is ignored, never run).
  */
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -38,8 +38,48 @@ const lazyBuiltins = {
     }));
   },
 };
+/**
+ * kmsd's own `import { a, b } from 'node:x'` read the built-in with process.getBuiltinModule
+ * rather than as an ES module: Node builds the ES module facade of a built-in by reading every
+ * one of its exports, which loads the lazy ones kmsd never uses (node:fs's `promises` loads
+ * fs/promises and readline, node:util its own): several ms of every start. Each importing file
+ * gets a module that exports exactly the names its import statements name (a name missed fails
+ * the build, never a run); any other form of import is left as it is.
+ */
+const builtinsWithoutFacade = {
+  name: 'builtins-without-facade',
+  setup(build: { onResolve: Function; onLoad: Function }) {
+    build.onResolve({ filter: /^node:/ }, (args: { path: string; importer: string; kind: string }) => {
+      if (args.kind !== 'import-statement' || !/\.ts$/.test(args.importer)) return undefined;
+      const source = readFileSync(args.importer, 'utf8');
+      const from = new RegExp(`^import\\s+([^'";]*?)\\s+from\\s+'${args.path.replace(/[/]/g, '\\/')}';`, 'gm');
+      const names = new Set<string>();
+      let withDefault = false;
+      for (const [, clause] of source.matchAll(from)) {
+        if (clause.startsWith('type ')) continue;
+        const named = /^(?:([A-Za-z_$][\w$]*)\s*,\s*)?\{([^}]*)\}$/.exec(clause.trim());
+        const lone = /^([A-Za-z_$][\w$]*)$/.exec(clause.trim());
+        if (lone) withDefault = true;
+        else if (!named) return undefined;
+        else {
+          if (named[1]) withDefault = true;
+          for (const item of named[2].split(',').map((i) => i.trim()).filter((i) => i !== '' && !i.startsWith('type '))) names.add(item.split(/\s+as\s+/)[0]);
+        }
+      }
+      const exports = [...names].sort();
+      return { path: `${args.path}?${withDefault ? 'default,' : ''}${exports.join(',')}`, namespace: 'builtin', pluginData: { specifier: args.path, exports, withDefault } };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'builtin' }, (args: { pluginData: { specifier: string; exports: string[]; withDefault: boolean } }) => {
+      const { specifier, exports, withDefault } = args.pluginData;
+      const lines = [`const m = process.getBuiltinModule(${JSON.stringify(specifier)});`];
+      if (withDefault) lines.push('export default m;');
+      for (const name of exports) lines.push(`export const ${name} = m.${name};`);
+      return { contents: lines.join('\n'), loader: 'js' };
+    });
+  },
+};
 await esbuild.build({
-  plugins: [lazyBuiltins],
+  plugins: [lazyBuiltins, builtinsWithoutFacade],
   absWorkingDir: root,
   // Every module that runs as an entry of its own: the CLI, a worker thread, the openssl helper process.
   entryPoints: { main: 'src/cli/main.ts', worker: 'src/worker.ts', 'pkeyutl-worker': 'src/core/pkeyutl-worker.ts' },
@@ -59,7 +99,7 @@ await esbuild.build({
   // (and thread-stream) that locates files at run time.
   external: ['pg', 'pg-native', 'pino-pretty', 'prom-client', '@fastify/ajv-compiler', '@fastify/fast-json-stringify-compiler'],
   // Bundled CommonJS libraries call require(): give the ES modules one.
-  banner: { js: "import { createRequire as __kmsdRequire } from 'node:module'; const require = __kmsdRequire(import.meta.url);" },
+  banner: { js: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);" },
   logLevel: 'warning',
 });
 // Written last: its time is the build's, which bin/kmsd.js compares with the sources.
