@@ -193,7 +193,7 @@ interface StartFigures {
 }
 
 /**
- * Cold start as a user meets it: `bin/kmsd.js serve` spawned (with the shebang's flags) on a
+ * Cold start as a user meets it: `bin/kmsd.js serve` spawned (with the node flags and env its sh part sets) on a
  * data directory without identities (the development account), then GET / polled every
  * 2 ms until it answers 200. "fresh" is an empty directory (root key, schema and account
  * created), "existing" one that served before.
@@ -422,7 +422,7 @@ function report(rows: Row[], starts: StartFigures[]): void {
     '|---|---|---|---|',
     ...starts.map((s) => `| ${s.workers} | ${range(s.existing)} | ${range(s.fresh)} | ${s.idleRss.toFixed(0)} |`),
     '',
-    `Cold start: \`bin/kmsd.js serve\` spawned with the shebang's flags until GET / answers 200, ${START_ROUNDS} rounds each, median (range); idle RSS 2 s after the first 2xx.`,
+    `Cold start: \`bin/kmsd.js serve\` spawned with its node flags and malloc settings until GET / answers 200, ${START_ROUNDS} rounds each, median (range); idle RSS 2 s after the first 2xx.`,
   ].join('\n');
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`;
   const header = `Run ${new Date().toISOString().slice(0, 10)} on ${machine}, Node ${process.version}, ${quick ? 'quick' : 'full'} mode ` +
