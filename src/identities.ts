@@ -143,26 +143,6 @@ async function applyAccount(tx: Tx, spec: AccountSpec, region: string): Promise<
   return account;
 }
 
-/**
- * The setting that records "this password matches this user's stored hash": named by a MAC
- * under the root key over the user, the hash and the password, so it proves the match only
- * for exactly that triple and tells nobody without the root key anything about the password.
- */
-const passwordChecked = (rootKey: RootKey, user: User, hash: string, password: string): string =>
-  `password-checked:${rootKey.mac('password-checked', `${user.id}\n${hash}\n${password}`)}`;
-
-/**
- * Whether the file's password is the user's stored one. scrypt is deliberately slow (~40 ms a
- * user, off the event loop but on the start's path), which every start paid for every declared
- * user; a match found once is recorded (above), so an unchanged file costs one lookup per user
- * at later starts.
- */
-async function samePassword(tx: Tx, rootKey: RootKey, user: User, password: string): Promise<boolean> {
-  if (user.passwordHash === null) return false;
-  if ((await tx.getSetting(passwordChecked(rootKey, user, user.passwordHash, password))) !== null) return true;
-  return verifyPassword(password, user.passwordHash);
-}
-
 async function applyUser(tx: Tx, account: Account, spec: UserSpec, admin: boolean, rootKey: RootKey): Promise<User> {
   const policies = admin ? [ADMIN_POLICY, ...(spec.policies ?? []).filter((p) => p !== ADMIN_POLICY)] : (spec.policies ?? []);
   let user = await tx.findUser(account.id, spec.name);
@@ -171,7 +151,7 @@ async function applyUser(tx: Tx, account: Account, spec: UserSpec, admin: boolea
   }
   const passwordHash =
     spec.password === undefined ? null
-    : user && (await samePassword(tx, rootKey, user, spec.password)) ? user.passwordHash
+    : user && (await verifyPassword(spec.password, user.passwordHash)) ? user.passwordHash
     : await hashPassword(spec.password);
   if (!user) {
     user = { id: spec.id ?? newIdentityId(), accountId: account.id, name: spec.name, passwordHash, policies, disabled: false };
@@ -181,7 +161,6 @@ async function applyUser(tx: Tx, account: Account, spec: UserSpec, admin: boolea
     user = { ...user, passwordHash, policies };
     await tx.updateUser(user);
   }
-  if (spec.password !== undefined && passwordHash !== null) await tx.initSetting(passwordChecked(rootKey, user, passwordHash, spec.password), '1');
   // Access keys the file no longer lists are disabled by retainIdentities, not deleted: an AK
   // id stays this user's, so it can never come back as somebody else's.
   const wanted = new Map((spec.access_keys ?? []).map((k) => [k.ak, k.sk]));
