@@ -143,7 +143,26 @@ async function applyAccount(tx: Tx, spec: AccountSpec, region: string): Promise<
   return account;
 }
 
-async function applyUser(tx: Tx, account: Account, spec: UserSpec, admin: boolean, rootKey: RootKey): Promise<User> {
+/**
+ * The setting that records "this password matches this user's stored hash": named by a MAC
+ * under the root key over the user, the hash and the password, so it proves the match only
+ * for exactly that triple and tells nobody without the root key anything about the password.
+ */
+const passwordChecked = (rootKey: RootKey, user: User, hash: string, password: string): string =>
+  `password-checked:${rootKey.mac('password-checked', `${user.id}\n${hash}\n${password}`)}`;
+
+/**
+ * Whether the file's password is the user's stored one: scrypt, deliberately slow (~40–80 ms a
+ * user, on libuv's pool but on the start's path). With `remembered` (the development account
+ * only, see applyIdentities) a match found once is recorded and found again by one lookup.
+ */
+async function samePassword(tx: Tx, rootKey: RootKey, user: User, password: string, remembered: boolean): Promise<boolean> {
+  if (user.passwordHash === null) return false;
+  if (remembered && (await tx.getSetting(passwordChecked(rootKey, user, user.passwordHash, password))) !== null) return true;
+  return verifyPassword(password, user.passwordHash);
+}
+
+async function applyUser(tx: Tx, account: Account, spec: UserSpec, admin: boolean, rootKey: RootKey, remembered: boolean): Promise<User> {
   const policies = admin ? [ADMIN_POLICY, ...(spec.policies ?? []).filter((p) => p !== ADMIN_POLICY)] : (spec.policies ?? []);
   let user = await tx.findUser(account.id, spec.name);
   if (user && spec.id && user.id !== spec.id) {
@@ -151,7 +170,7 @@ async function applyUser(tx: Tx, account: Account, spec: UserSpec, admin: boolea
   }
   const passwordHash =
     spec.password === undefined ? null
-    : user && (await verifyPassword(spec.password, user.passwordHash)) ? user.passwordHash
+    : user && (await samePassword(tx, rootKey, user, spec.password, remembered)) ? user.passwordHash
     : await hashPassword(spec.password);
   if (!user) {
     user = { id: spec.id ?? newIdentityId(), accountId: account.id, name: spec.name, passwordHash, policies, disabled: false };
@@ -161,6 +180,7 @@ async function applyUser(tx: Tx, account: Account, spec: UserSpec, admin: boolea
     user = { ...user, passwordHash, policies };
     await tx.updateUser(user);
   }
+  if (remembered && spec.password !== undefined && passwordHash !== null) await tx.initSetting(passwordChecked(rootKey, user, passwordHash, spec.password), '1');
   // Access keys the file no longer lists are disabled by retainIdentities, not deleted: an AK
   // id stays this user's, so it can never come back as somebody else's.
   const wanted = new Map((spec.access_keys ?? []).map((k) => [k.ak, k.sk]));
@@ -184,7 +204,16 @@ async function applyUser(tx: Tx, account: Account, spec: UserSpec, admin: boolea
  * Applies the file in one transaction: all of it, or (on any error) nothing. Whatever the file
  * does not list is disabled in that same transaction.
  */
-export async function applyIdentities(store: Store, spec: IdentitiesSpec, region: string, rootKey: RootKey, now: number): Promise<void> {
+/**
+ * `rememberPasswords`: for the development account only. Its password is kept in clear in
+ * dev-identities.json beside the database, so a record that a password matched (a MAC under
+ * the root key, see passwordChecked) tells a reader of the data directory nothing the file does
+ * not; it spares every start its scrypt. A declared identities file lives where its owner keeps
+ * it, and nothing faster than scrypt that could confirm one of its passwords is ever stored.
+ */
+export async function applyIdentities(
+  store: Store, spec: IdentitiesSpec, region: string, rootKey: RootKey, now: number, rememberPasswords = false,
+): Promise<void> {
   await store.write(async (tx) => {
     const keep = { accountIds: new Set<string>(), userIds: new Set<string>(), accessKeys: new Set<string>() };
     for (const accountSpec of spec.accounts) {
@@ -192,7 +221,7 @@ export async function applyIdentities(store: Store, spec: IdentitiesSpec, region
       keep.accountIds.add(account.id);
       const users: User[] = [];
       for (const [i, userSpec] of accountSpec.users.entries()) {
-        const user = await applyUser(tx, account, userSpec, i === 0, rootKey);
+        const user = await applyUser(tx, account, userSpec, i === 0, rootKey, rememberPasswords);
         users.push(user);
         keep.userIds.add(user.id);
         for (const key of userSpec.access_keys ?? []) keep.accessKeys.add(key.ak);

@@ -5,7 +5,6 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { createRequire } from 'node:module';
 import type PinoPretty from 'pino-pretty';
-import { buildApp } from './api/app.ts';
 import { listeningUrl } from './api/public-url.ts';
 import type { Config } from './config.ts';
 import { deleteDueKeys } from './core/keys.ts';
@@ -193,7 +192,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     // back a seeded grant that was retired since.
     const apply = async (current: IdentitiesSpec, withSeeds: readonly SeedSpec[]): Promise<void> => {
       try {
-        await applyIdentities(store, current, config.region, rootKey, clock.now());
+        await applyIdentities(store, current, config.region, rootKey, clock.now(), dev !== null);
         for (const seed of withSeeds) await applySeed(store, seed, current, config.region, rootKey, clock.now());
       } catch (error) {
         if (error instanceof IdentitiesError) throw new StartError(`identities: ${error.message}`);
@@ -202,10 +201,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       }
     };
     const identities = spec ?? (dev as { spec: IdentitiesSpec }).spec;
-    if (primary) {
-      await apply(identities, seeds);
-      await maintain(store, rootKey, clock);
-    }
+    // Applying the identities checks every declared password against its stored scrypt hash
+    // (~40 ms a user, on libuv's pool: scrypt stays the only check of a password, nothing
+    // faster is kept). The app is built on this thread meanwhile; nothing listens until the
+    // identities are in force.
+    const applied = primary ? apply(identities, seeds).then(() => maintain(store, rootKey, clock)) : Promise.resolve();
+    applied.catch(() => undefined); // awaited below, once the app is built
+    // One turn of the event loop: the store's write transaction starts (its drain is already
+    // queued) and runs until it waits for scrypt on the pool. The HTTP edge (Fastify and the
+    // routes, about a third of a start) is loaded and built meanwhile.
+    await new Promise((resolve) => setImmediate(resolve));
+    const { buildApp } = await import('./api/app.ts');
     const rateLimiter = shared?.rateBuckets ? new SharedRateLimiter(config.rateLimit, clock, shared.rateBuckets) : undefined;
     // The node's budgets: over the buckets every event loop shares when there are several.
     const auditFailed = (err: unknown) => logger && logger.error({ err }, 'audit record failed');
@@ -213,6 +219,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const refusals = new RefusalRecorder(store, clock, config.auditRefusalRate, auditFailed, shared?.refusalBuckets);
     const metrics = config.metrics ? createMetrics(store, shared?.metrics) : undefined;
     const app = await buildApp({ config, store, clock, rootKey, logger, logins, refusals, ...(rateLimiter && { rateLimiter }), ...(metrics && { metrics }) });
+    try {
+      await applied;
+    } catch (error) {
+      metrics?.close();
+      await app.close();
+      throw error;
+    }
     try {
       await app.listen({ host: config.host, port: config.port, ...(shared && { reusePort: true }) });
     } catch (error) {

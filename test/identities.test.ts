@@ -77,6 +77,94 @@ describe('the identities file', () => {
     }
   });
 
+  // Counts scrypt calls: passwords.ts imports scrypt by name, which syncBuiltinESMExports re-binds.
+  async function countingScrypt(): Promise<{ count(): number; restore(): void }> {
+    const crypto = (await import('node:crypto')).default;
+    const { syncBuiltinESMExports } = await import('node:module');
+    const original = crypto.scrypt;
+    let calls = 0;
+    crypto.scrypt = ((...args: Parameters<typeof original>) => {
+      calls++;
+      return (original as (...a: unknown[]) => void)(...args);
+    }) as typeof original;
+    syncBuiltinESMExports();
+    return {
+      count: () => calls,
+      restore() {
+        crypto.scrypt = original;
+        syncBuiltinESMExports();
+      },
+    };
+  }
+
+  const login = async (url: string, account: string, password: string) => (await fetch(`${url}/v3/auth/tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'admin', password, domain: { name: account } } } }, scope: { project: { name: 'cn-north-4' } } } }),
+  })).status;
+
+  test('a declared file: every start checks each password with scrypt, and nothing faster that could confirm it is stored', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmsd-ids-'));
+    const path = join(dir, 'ids.json');
+    const scrypt = await countingScrypt();
+    try {
+      writeFileSync(path, JSON.stringify(valid()));
+      const start = () => startServer(testConfig({ dataDir: dir, identities: path, port: 0 }), { logger: false });
+      await (await start()).close();
+      assert.equal(scrypt.count(), 1, 'a new user: its password is hashed');
+      await (await start()).close();
+      assert.equal(scrypt.count(), 2, 'the same file again: the password is checked against the stored hash');
+      const { DatabaseSync } = await import('node:sqlite');
+      const db = new DatabaseSync(join(dir, 'kmsd.db'), { readOnly: true });
+      try {
+        assert.deepEqual(db.prepare("SELECT name FROM settings WHERE name LIKE 'password-checked:%'").all(), []);
+      } finally {
+        db.close();
+      }
+      const file = valid();
+      file.accounts[0].users[0].password = 'new password';
+      writeFileSync(path, JSON.stringify(file));
+      const third = await start();
+      try {
+        assert.equal(scrypt.count(), 4, 'a changed password: checked against the stored hash, then hashed anew');
+        assert.equal(await login(third.url, 'acme', 'pw'), 401);
+        assert.equal(await login(third.url, 'acme', 'new password'), 201);
+      } finally {
+        await third.close();
+      }
+    } finally {
+      scrypt.restore();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the development account (its password is in clear beside the database): a match is remembered, a restart runs no scrypt', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmsd-dev-'));
+    const scrypt = await countingScrypt();
+    try {
+      const start = () => startServer(testConfig({ dataDir: dir, identities: null, port: 0 }), { logger: false });
+      await (await start()).close();
+      assert.equal(scrypt.count(), 1, 'the new development user: its password is hashed');
+      const second = await start();
+      await second.close();
+      assert.equal(scrypt.count(), 1, 'an unchanged development account: no scrypt');
+      const devFile = join(dir, 'dev-identities.json');
+      const dev = JSON.parse(readFileSync(devFile, 'utf8'));
+      dev.accounts[0].users[0].password = 'edited by hand';
+      writeFileSync(devFile, JSON.stringify(dev));
+      const third = await start();
+      try {
+        assert.equal(scrypt.count(), 3, 'an edited password: checked against the stored hash, then hashed anew');
+        assert.equal(await login(third.url, 'dev', 'edited by hand'), 201);
+      } finally {
+        await third.close();
+      }
+    } finally {
+      scrypt.restore();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('an access key removed from the file stops working at the next start', async () => {
     const world = await startWorld();
     const dir = world.dataDir;

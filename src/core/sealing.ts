@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 
 /**
  * Key material, secret keys and anything else secret at rest is sealed with AES-256-GCM
@@ -49,6 +49,17 @@ export class RootKey {
     if (this.opened.size >= OPENED_CACHE) this.opened.delete(this.opened.keys().next().value as string);
     this.opened.set(context, { sealed: Buffer.from(sealed), key });
     return key;
+  }
+
+  private macKey: KeyObject | null = null;
+  /**
+   * HMAC-SHA256 (hex) of `data` under a key derived from the root key for `purpose` (HKDF),
+   * never the sealing key itself: a fingerprint of a secret that only this root key can
+   * compute or check.
+   */
+  mac(purpose: string, data: string): string {
+    this.macKey ??= createSecretKey(Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), 'kmsd mac', 32)));
+    return createHmac('sha256', this.macKey).update(`${purpose}\n${data}`).digest('hex');
   }
 
   /** Throws when the blob was not sealed under this root key for this context. */
