@@ -24,7 +24,7 @@ while [ -h "$self" ]; do
   link=$(readlink "$self")
   case $link in
     /*) self=$link ;;
-    *) self=${self%/*}/$link ;;
+    *) base=${self%/*}; [ "$base" = "$self" ] && base=.; self=$base/$link ;;
   esac
 done
 dir=${self%/*}

@@ -46,14 +46,24 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
   let stopping = false;
   const threads: Worker[] = [];
   const exited: Array<Promise<void>> = [];
+  const ready: boolean[] = [];
   const started = Array.from({ length: config.workers - 1 }, (_, i) => {
     const thread = new Worker(WORKER, { workerData: { config: workerConfig, shared: { ...shared, worker: i + 1 } } });
     threads.push(thread);
+    ready.push(false);
     exited.push(new Promise<void>((resolve) => thread.once('exit', () => resolve())));
+    // Until it is serving, a failure of the thread fails the start; from then on it takes the
+    // process down at once (onFailure), whether or not the other workers have joined yet.
     return new Promise<void>((resolve, reject) => {
-      thread.once('message', () => resolve());
-      thread.once('error', (error) => reject(error));
-      thread.once('exit', (code) => reject(new Error(`worker ${i + 1} exited with code ${code} while starting`)));
+      thread.once('message', () => {
+        ready[i] = true;
+        resolve();
+      });
+      thread.on('error', (error) => (ready[i] ? onFailure(error) : reject(error)));
+      thread.once('exit', (code) => {
+        if (!ready[i]) reject(new Error(`worker ${i + 1} exited with code ${code} while starting`));
+        else if (!stopping) onFailure(new Error(`worker ${i + 1} exited with code ${code}`));
+      });
     });
   });
   const alive = threads.map(() => true);
@@ -74,19 +84,20 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
     return closing;
   };
   const joined = Promise.all(started).then(
-    () => {
-      for (const [i, thread] of threads.entries()) {
-        thread.on('error', (error) => onFailure(error));
-        thread.on('exit', (code) => {
-          if (!stopping) onFailure(new Error(`worker ${i + 1} exited with code ${code}`));
-        });
-      }
-    },
+    () => undefined,
     async (error: unknown) => {
       // A worker that did not start: the others and the main thread stop, nothing half-served.
+      // Workers already serving stop as at close() (terminate() would cut a thread off inside
+      // a shared lock, leaving it held for the threads still running); one still starting is
+      // terminated: it has taken no shared lock yet.
       stopping = true;
       closing ??= (async () => {
-        await Promise.all(threads.map((t) => t.terminate()));
+        await Promise.all(threads.map(async (thread, i) => {
+          if (!alive[i]) return;
+          if (ready[i]) thread.postMessage('stop');
+          else await thread.terminate();
+          await exited[i];
+        }));
         await main.close('a worker thread failed to start');
       })();
       await closing;

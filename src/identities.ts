@@ -148,8 +148,9 @@ async function applyAccount(tx: Tx, spec: AccountSpec, region: string): Promise<
  * under the root key over the user, the hash and the password, so it proves the match only
  * for exactly that triple and tells nobody without the root key anything about the password.
  */
+const PASSWORD_CHECKED = 'password-checked:';
 const passwordChecked = (rootKey: RootKey, user: User, hash: string, password: string): string =>
-  `password-checked:${rootKey.mac('password-checked', `${user.id}\n${hash}\n${password}`)}`;
+  `${PASSWORD_CHECKED}${rootKey.mac('password-checked', `${user.id}\n${hash}\n${password}`)}`;
 
 /**
  * Whether the file's password is the user's stored one: scrypt, deliberately slow (~40–80 ms a
@@ -215,6 +216,9 @@ export async function applyIdentities(
   store: Store, spec: IdentitiesSpec, region: string, rootKey: RootKey, now: number, rememberPasswords = false,
 ): Promise<void> {
   await store.write(async (tx) => {
+    // A declared file leaves no record of a match behind, not even one the development account
+    // wrote before this data directory was given a file.
+    if (!rememberPasswords) await tx.deleteSettings(PASSWORD_CHECKED);
     const keep = { accountIds: new Set<string>(), userIds: new Set<string>(), accessKeys: new Set<string>() };
     for (const accountSpec of spec.accounts) {
       const account = await applyAccount(tx, accountSpec, region);

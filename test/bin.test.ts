@@ -99,6 +99,10 @@ test('bin/kmsd.js through a node_modules/.bin/kmsd symlink, as npm installs it, 
     const r = await run('node_modules/.bin/kmsd', ['--version'], { cwd: project });
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /^kmsd \d+\.\d+\.\d+\n$/);
+    // Named without a directory, from the link's own directory (sh kmsd): $0 has no slash.
+    const here = await run('sh', ['kmsd', '--version'], { cwd: join(project, 'node_modules/.bin') });
+    assert.equal(here.code, 0, here.err);
+    assert.match(here.out, /^kmsd \d+\.\d+\.\d+\n$/);
   } finally {
     rmSync(project, { recursive: true, force: true });
   }

@@ -159,6 +159,21 @@ describe('the identities file', () => {
       } finally {
         await third.close();
       }
+      const remembered = async () => {
+        const { DatabaseSync } = await import('node:sqlite');
+        const db = new DatabaseSync(join(dir, 'kmsd.db'), { readOnly: true });
+        try {
+          return db.prepare("SELECT count(*) AS n FROM settings WHERE name LIKE 'password-checked:%'").get()?.n;
+        } finally {
+          db.close();
+        }
+      };
+      assert.ok(Number(await remembered()) > 0);
+      // The same directory given a declared file (a copy of the development one): no record stays.
+      const declared = join(dir, 'declared.json');
+      writeFileSync(declared, JSON.stringify(dev));
+      await (await startServer(testConfig({ dataDir: dir, identities: declared, port: 0 }), { logger: false })).close();
+      assert.equal(await remembered(), 0);
     } finally {
       scrypt.restore();
       rmSync(dir, { recursive: true, force: true });

@@ -8,6 +8,9 @@ import type { Policy, Token } from '../core/model.ts';
 import { remember } from '../core/memo.ts';
 
 /** Who made a request, once its token or signature checked out. */
+/** How many tokens (by their text) the authenticator keeps hashed: fewer than rows it remembers. */
+const TOKENS_HASHED = 4096;
+
 export interface Principal {
   userId: string;
   userName: string;
@@ -61,7 +64,7 @@ export class Authenticator {
       const found = this.tokens.get(hash) ?? (await tx.getToken(hash));
       if (!found) throw new AuthError('decrypt token fail');
       remember(this.tokens, hash, found);
-      remember(this.hashes, token, hash);
+      remember(this.hashes, token, hash, TOKENS_HASHED);
       if (found.expiresAt <= now) throw new AuthError(`token expires, expires_at: ${iamTime(found.expiresAt)}`);
       const principal = await this.principalOf(tx, found.userId, null);
       if (!principal) throw new AuthError('decrypt token fail');

@@ -15,7 +15,9 @@ import { limiter, type Limiter } from '../core/rate-limit.ts';
 export class LoginGuard {
   private readonly failures: Limiter | null;
   constructor(perMinute: number, clock: Clock, shared?: SharedArrayBuffer | null) {
-    this.failures = perMinute > 0 ? limiter(perMinute / 60, clock, shared, perMinute) : null;
+    // A user or address that finds the shared table too crowded to be counted is refused rather
+    // than let through uncounted: guessing must never go unlimited.
+    this.failures = perMinute > 0 ? limiter(perMinute / 60, clock, shared, perMinute, 'refuse') : null;
   }
 
   /** May a login for this user (as named in the request) from this address be tried now? */

@@ -82,3 +82,26 @@ test('one event loop (RateLimiter) counts the same way', () => {
   assert.deepEqual([one.available('s'), one.take('s'), one.settle('s'), one.settle('s')], [false, false, 2, 0]);
   assert.equal(one.takeOrCount('s'), 'first');
 });
+
+test('every table draws its own hash seeds: where a name lands cannot be worked out from outside', () => {
+  const seeds = (buffer: SharedArrayBuffer) => [...new Int32Array(buffer, 4, 2)];
+  const a = SharedRateLimiter.buffer();
+  const b = SharedRateLimiter.buffer();
+  assert.notDeepEqual(seeds(a), seeds(b));
+  assert.notDeepEqual(seeds(a), [0, 0]);
+});
+
+test('a caller that finds the table too crowded is let through by a request rate, refused by a failed-login limit', () => {
+  const clock = new ManualClock(1_000_000);
+  const crowded = SharedRateLimiter.buffer();
+  const rate = new SharedRateLimiter(1, clock, crowded);
+  // Every slot holds a caller that has just spent its token (not refilled, so not reusable).
+  for (let i = 0; i < 70_000; i++) rate.take(`filler-${i}`);
+  assert.equal(rate.take('newcomer'), true, 'a request rate lets it through uncounted');
+  const logins = new SharedRateLimiter(1, clock, crowded, 1, 'refuse');
+  assert.equal(logins.available('newcomer'), false);
+  assert.equal(logins.take('newcomer'), false);
+  assert.equal(logins.available('filler-3'), false, 'a caller with a slot is judged by its bucket');
+  clock.advance(2_000);
+  assert.equal(logins.available('filler-3'), true);
+});

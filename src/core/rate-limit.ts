@@ -1,3 +1,4 @@
+import { randomFillSync } from 'node:crypto';
 import type { Clock } from './runtime.ts';
 
 interface Bucket {
@@ -98,7 +99,10 @@ export class RateLimiter implements Limiter {
 // (takeOrCount) as a 32-bit integer.
 const SLOTS = 1 << 16;
 const PROBES = 16;
+// The header: the lock word, then the table's two hash seeds.
 const HEADER = 32;
+/** lock(): the caller has no slot and there is no room for one. */
+const FULL = -2;
 const SLOT = 32;
 
 function fnv1a(text: string, seed: number): number {
@@ -118,33 +122,50 @@ function fnv1a(text: string, seed: number): number {
  * counts no refusal) is the same as an empty one and is reused. A short spin lock guards each
  * call (a few hundred nanoseconds). In the unlikely case that 16 neighbouring slots all hold
  * callers active lately (tens of thousands of active callers), the request is let through
- * rather than charged to another caller's bucket. One buffer per use (rate, logins, refusals):
+ * rather than charged to another caller's bucket — or refused, for a limit built with
+ * `whenFull: 'refuse'` (failed logins). The hash seeds are random per table (buffer()), so no
+ * caller can aim names at another's slots. One buffer per use (rate, logins, refusals):
  * each has its own rate, and a slot is judged refilled at its table's rate.
  */
 export class SharedRateLimiter implements Limiter {
+  /**
+   * A new table. Its two hash seeds are drawn at random here and kept in its header: with
+   * public seeds a caller could work out names that land in another's 16 slots and fill them,
+   * so that the other caller's requests find no slot (and, for a limit that lets such a
+   * request through, no limit).
+   */
   static buffer(): SharedArrayBuffer {
-    return new SharedArrayBuffer(HEADER + SLOTS * SLOT);
+    const buffer = new SharedArrayBuffer(HEADER + SLOTS * SLOT);
+    const seeds = new Int32Array(buffer, 4, 2);
+    randomFillSync(seeds);
+    return buffer;
   }
   private readonly perSecond: number;
   private readonly burst: number;
   private readonly clock: Clock;
   private readonly ints: Int32Array;
   private readonly doubles: Float64Array;
-  constructor(perSecond: number, clock: Clock, buffer: SharedArrayBuffer, burst = perSecond) {
+  private readonly seeds: [number, number];
+  /** What a caller that finds no slot gets: let through (a request rate), or refused (failed logins). */
+  private readonly whenFull: 'allow' | 'refuse';
+  constructor(perSecond: number, clock: Clock, buffer: SharedArrayBuffer, burst = perSecond, whenFull: 'allow' | 'refuse' = 'allow') {
     this.perSecond = perSecond;
     this.burst = burst;
     this.clock = clock;
     this.ints = new Int32Array(buffer);
     this.doubles = new Float64Array(buffer);
+    this.seeds = [this.ints[1] ^ 0x811c9dc5, this.ints[2] ^ 0x2f8a3c17];
+    this.whenFull = whenFull;
   }
 
   /**
    * Takes the table's lock (release with unlock()) and finds the caller's slot: its byte offset,
-   * or -1 when the caller has none and `create` is false, or the table has no room.
+   * -1 when the caller has none and `create` is false, or FULL when the caller has none and its
+   * 16 slots all hold other callers active lately.
    */
   private lock(caller: string, create: boolean, now: number): number {
-    const h1 = fnv1a(caller, 0x811c9dc5);
-    const h2 = fnv1a(caller, 0x2f8a3c17) || 1;
+    const h1 = fnv1a(caller, this.seeds[0]);
+    const h2 = fnv1a(caller, this.seeds[1]) || 1;
     const { ints, doubles, perSecond, burst } = this;
     while (Atomics.compareExchange(ints, 0, 0, 1) !== 0) {
       // another thread is inside the table: a few hundred nanoseconds
@@ -158,7 +179,8 @@ export class SharedRateLimiter implements Limiter {
       const empty = ints[i] === 0 && ints[i + 1] === 0;
       if (free < 0 && (empty || (ints[i + 6] === 0 && doubles[d + 1] + ((now - doubles[d + 2]) / 1000) * perSecond >= burst))) free = at;
     }
-    if (!create || free < 0) return -1;
+    if (free < 0) return FULL;
+    if (!create) return -1;
     ints[free / 4] = h1;
     ints[free / 4 + 1] = h2;
     ints[free / 4 + 6] = 0;
@@ -181,6 +203,7 @@ export class SharedRateLimiter implements Limiter {
     const now = this.clock.now();
     const slot = this.lock(caller, false, now);
     try {
+      if (slot === FULL) return this.whenFull === 'allow';
       return slot < 0 || this.tokens(slot, now) >= 1;
     } finally {
       this.unlock();
@@ -199,7 +222,7 @@ export class SharedRateLimiter implements Limiter {
     const now = this.clock.now();
     const slot = this.lock(caller, true, now);
     try {
-      if (slot < 0) return 'taken';
+      if (slot < 0) return this.whenFull === 'allow' ? 'taken' : 'counted'; // FULL
       const tokens = this.tokens(slot, now);
       this.doubles[slot / 8 + 2] = now;
       if (tokens >= 1) {
@@ -228,6 +251,8 @@ export class SharedRateLimiter implements Limiter {
 }
 
 /** A limiter: over `shared` (the buckets every event loop of the process uses) when given, else this loop's own. */
-export function limiter(perSecond: number, clock: Clock, shared: SharedArrayBuffer | null | undefined, burst = perSecond): Limiter {
-  return shared ? new SharedRateLimiter(perSecond, clock, shared, burst) : new RateLimiter(perSecond, clock, burst);
+export function limiter(
+  perSecond: number, clock: Clock, shared: SharedArrayBuffer | null | undefined, burst = perSecond, whenFull: 'allow' | 'refuse' = 'allow',
+): Limiter {
+  return shared ? new SharedRateLimiter(perSecond, clock, shared, burst, whenFull) : new RateLimiter(perSecond, clock, burst);
 }

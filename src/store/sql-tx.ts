@@ -68,6 +68,10 @@ export class SqlTx implements Tx {
     return (await this.getSetting(name)) as string;
   }
 
+  async deleteSettings(prefix: string): Promise<number> {
+    return this.db.run('DELETE FROM settings WHERE substr(name, 1, $2) = $1', [prefix, prefix.length]);
+  }
+
   async getAccount(id: string): Promise<Account | null> {
     const r = await this.one('SELECT id, name, disabled FROM accounts WHERE id = $1', [id]);
     return r ? accountFromRow(r) : null;

@@ -358,6 +358,13 @@ for (const driver of DRIVERS) {
       assert.deepEqual(got.ak?.skSealed, Buffer.from('sealed'));
       assert.deepEqual(got.token, { hash: 'h1', userId, projectId: null, issuedAt: 1, expiresAt: 10 });
       assert.equal(got.setting, 'one');
+      assert.equal(await store.write(async (tx) => {
+        await tx.initSetting('p:1', 'x');
+        await tx.initSetting('p:2', 'x');
+        await tx.initSetting('p_3', 'x');
+        return tx.deleteSettings('p:');
+      }), 2);
+      assert.deepEqual(await store.read(async (tx) => [await tx.getSetting('p:1'), await tx.getSetting('p_3'), await tx.getSetting('s')]), [null, 'x', 'one']);
       assert.equal(await store.write((tx) => tx.deleteExpiredTokens(10)), 1);
       // Retaining only the user: the account and the access key are disabled, nothing is deleted;
       // retaining all of them again brings them back.

@@ -60,6 +60,8 @@ export interface Tx {
   getSetting(name: string): Promise<string | null>;
   /** Stores the value unless the setting exists; returns what is stored either way. */
   initSetting(name: string, value: string): Promise<string>;
+  /** Deletes every setting whose name starts with `prefix`; returns how many there were. */
+  deleteSettings(prefix: string): Promise<number>;
 
   getAccount(id: string): Promise<Account | null>;
   findAccountByName(name: string): Promise<Account | null>;
