@@ -10,6 +10,7 @@ import type { Config } from './config.ts';
 import { deleteDueKeys } from './core/keys.ts';
 import { rotateDueKeys } from './core/rotation.ts';
 import { expireImportedMaterial } from './core/import.ts';
+import { DECISIONS } from './core/decisions.ts';
 import { systemClock, type Clock } from './core/runtime.ts';
 import type { RootKey } from './core/sealing.ts';
 import { devIdentities } from './dev-account.ts';
@@ -192,7 +193,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     // back a seeded grant that was retired since.
     const apply = async (current: IdentitiesSpec, withSeeds: readonly SeedSpec[]): Promise<void> => {
       try {
-        await applyIdentities(store, current, config.region, rootKey, clock.now(), dev !== null);
+        await applyIdentities(store, current, config.region, rootKey, clock.now(), dev !== null && DECISIONS.devPasswordMatchRemembered);
         for (const seed of withSeeds) await applySeed(store, seed, current, config.region, rootKey, clock.now());
       } catch (error) {
         if (error instanceof IdentitiesError) throw new StartError(`identities: ${error.message}`);

@@ -1,4 +1,5 @@
 import type { Clock } from '../core/runtime.ts';
+import { DECISIONS } from '../core/decisions.ts';
 import { limiter, type Limiter } from '../core/rate-limit.ts';
 
 /**
@@ -17,7 +18,7 @@ export class LoginGuard {
   constructor(perMinute: number, clock: Clock, shared?: SharedArrayBuffer | null) {
     // A user or address that finds the shared table too crowded to be counted is refused rather
     // than let through uncounted: guessing must never go unlimited.
-    this.failures = perMinute > 0 ? limiter(perMinute / 60, clock, shared, perMinute, 'refuse') : null;
+    this.failures = perMinute > 0 ? limiter(perMinute / 60, clock, shared, perMinute, DECISIONS.crowdedLoginTable) : null;
   }
 
   /** May a login for this user (as named in the request) from this address be tried now? */

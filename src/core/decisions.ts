@@ -107,4 +107,15 @@ export const DECISIONS = {
    * policy, IAM policy, or grant"; Huawei's documentation is silent.
    */
   denyStopsGrants: true,
+  /**
+   * A failed-login bucket the shared table of a multi-loop node is too crowded to keep:
+   * the login is refused (a request rate and the audit bound let such a caller through).
+   */
+  crowdedLoginTable: 'refuse',
+  /**
+   * The development account only: a password found to match its stored scrypt hash is
+   * recorded under a root-key MAC, so an unchanged account costs no scrypt at start (its
+   * password is in clear beside the database anyway). Declared identities files never are.
+   */
+  devPasswordMatchRemembered: true,
 } as const;
