@@ -18,7 +18,7 @@ import { applyIdentities, IdentitiesError, parseIdentities, type IdentitiesSpec 
 import { checkRootKey, loadRootKey, StartError } from './root-key.ts';
 import { applySeed, checkSeedNames, parseSeed, SeedError, seedsAnything, type SeedSpec } from './seed.ts';
 import { checkStart, describePostgres, listenFailure, needsDataDir } from './start-checks.ts';
-import { SharedRateLimiter } from './core/rate-limit.ts';
+import { limiter } from './core/rate-limit.ts';
 import { LoginGuard } from './auth/login-guard.ts';
 import { RefusalRecorder } from './api/audit.ts';
 import { createMetrics, type MetricsLink } from './api/metrics.ts';
@@ -213,25 +213,27 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     // routes, about a third of a start) is loaded and built meanwhile.
     await new Promise((resolve) => setImmediate(resolve));
     const { buildApp } = await import('./api/app.ts');
-    const rateLimiter = shared?.rateBuckets ? new SharedRateLimiter(config.rateLimit, clock, shared.rateBuckets) : undefined;
     // The node's budgets: over the buckets every event loop shares when there are several.
+    const rateLimiter = config.rateLimit > 0 ? limiter(config.rateLimit, clock, shared?.rateBuckets) : null;
     const auditFailed = (err: unknown) => logger && logger.error({ err }, 'audit record failed');
     const logins = new LoginGuard(config.loginFailures, clock, shared?.loginBuckets);
     const refusals = new RefusalRecorder(store, clock, config.auditRefusalRate, auditFailed, shared?.refusalBuckets);
-    const metrics = config.metrics ? createMetrics(store, shared?.metrics) : undefined;
-    const app = await buildApp({ config, store, clock, rootKey, logger, logins, refusals, ...(rateLimiter && { rateLimiter }), ...(metrics && { metrics }) });
+    const metrics = config.metrics ? createMetrics(store, shared?.metrics) : null;
+    const app = await buildApp({ config, store, clock, rootKey, logger, rateLimiter, logins, refusals, metrics });
+    const discard = async () => {
+      metrics?.close();
+      await app.close();
+    };
     try {
       await applied;
     } catch (error) {
-      metrics?.close();
-      await app.close();
+      await discard();
       throw error;
     }
     try {
       await app.listen({ host: config.host, port: config.port, ...(shared && { reusePort: true }) });
     } catch (error) {
-      metrics?.close();
-      await app.close();
+      await discard();
       throw listenFailure(config.host, config.port, error as NodeJS.ErrnoException);
     }
     const timer = setInterval(() => {

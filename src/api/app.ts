@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Authenticator, type Principal } from '../auth/authenticate.ts';
-import { LoginGuard } from '../auth/login-guard.ts';
 import { remember } from '../core/memo.ts';
 import { policySet } from '../auth/policy.ts';
 import { DECISIONS } from '../core/decisions.ts';
@@ -13,8 +12,7 @@ import { parseKmsBody } from './body.ts';
 import { signable } from './signable.ts';
 import { listeningUrl } from './public-url.ts';
 import { GatewayError, IamError, KmsError, ThrottledError, kms } from '../core/errors.ts';
-import { RefusalRecorder, anonymousDraft, callerDraft, noteBody, recordingStore, type AuditDraft } from './audit.ts';
-import { RateLimiter } from '../core/rate-limit.ts';
+import { anonymousDraft, callerDraft, noteBody, recordingStore, type AuditDraft } from './audit.ts';
 import { Serialized, bodySchema, pathOf, pathParams, statusOf, type Operation, type OperationContext } from './operation.ts';
 import { OPERATIONS } from './routes.ts';
 import { validationError } from './validation.ts';
@@ -22,7 +20,6 @@ import type { Services } from './services.ts';
 import { versionDocument, versionsDocument } from './versions.ts';
 import { registerConsole } from './console.ts';
 import { openApiDocument } from './openapi.ts';
-import { createMetrics, type Metrics } from './metrics.ts';
 import { LAZY_SCHEMA_COMPILERS } from './schema-compilers.ts';
 import { registerOperatorRoutes } from './operator.ts';
 
@@ -133,16 +130,13 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   // Every request carries its RequestState (set in onRequest). The reason identity policies
   // refused a caller is logged at info with a 403 KMS.0306, whose body stays the documented one.
   app.decorateRequest('kmsd', null as unknown as RequestState);
-  const limiter = config.rateLimit > 0 ? (services.rateLimiter ?? new RateLimiter(config.rateLimit, clock)) : null;
+  const { rateLimiter: limiter, refusals, logins, metrics } = services;
   // Where clients reach this server, for the documents that print URLs: never the Host header
   // a request sends (that would echo whatever a caller writes there).
   const publicUrl = (): string => config.publicUrl ?? listeningUrl(app.server.address(), config.host, config.port);
   const auditFailed = (err: unknown) => services.logger && services.logger.error({ err }, 'audit record failed');
-  const refusals = services.refusals ?? new RefusalRecorder(store, clock, config.auditRefusalRate, auditFailed);
-  const logins = services.logins ?? new LoginGuard(config.loginFailures, clock);
   // Summaries of refusals past the rate are written before the store closes.
   app.addHook('onClose', async () => refusals.flush().catch(auditFailed));
-  const metrics: Metrics | null = config.metrics ? (services.metrics ?? createMetrics(store)) : null;
 
   // Every body is kept as raw bytes: signatures are computed over them, and KMS bodies are
   // parsed only after the caller is known (an unauthenticated caller learns nothing).

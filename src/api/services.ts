@@ -16,12 +16,14 @@ export interface Services {
   rootKey: RootKey;
   /** pino logger; false for none (tests). */
   logger: Logger | false;
-  /** The rate limiter shared by this process's worker threads; by default one of the edge's own. */
-  rateLimiter?: Limiter;
-  /** The failed-login limit; by default one of the edge's own (src/server.ts gives the node's). */
-  logins?: LoginGuard;
-  /** The audit records of refused requests; by default one of the edge's own (src/server.ts gives the node's). */
-  refusals?: RefusalRecorder;
-  /** The metrics, when config.metrics; by default the edge's own (src/server.ts gives the node's). */
-  metrics?: Metrics;
+  // The node's budgets and counts (src/server.ts builds them, over the buckets and the channel
+  // every event loop of the process shares when there are several).
+  /** The per-caller request rate; null when config.rateLimit is 0. */
+  rateLimiter: Limiter | null;
+  /** The failed-login limit. */
+  logins: LoginGuard;
+  /** The audit records of refused requests. */
+  refusals: RefusalRecorder;
+  /** The metrics; null when config.metrics is off. */
+  metrics: Metrics | null;
 }
