@@ -194,7 +194,7 @@ describe('kmsd call: any operation', () => {
   test('the answer as indented JSON, or one line; "-" reads the input from stdin', async () => {
     const keyId = await newKey(world.as('boss'));
     const r = await kmsd(['call', 'get-key-rotation-status', `{"key_id":"${keyId}"}`]);
-    ok(r, `{\n  "key_rotation_enabled": false,\n  "rotation_interval": 365,\n  "last_rotation_time": "",\n  "number_of_rotations": 0\n}\n`);
+    ok(r, `{\n  "key_rotation_enabled": false,\n  "rotation_interval": 0,\n  "last_rotation_time": "",\n  "number_of_rotations": 0\n}\n`);
     ok(await kmsd(['call', 'enable-key-rotation', '-', '-o', 'json'], { stdin: `{"key_id":"${keyId}"}` }), '{}\n');
     const quotas = await kmsd(['call', 'user-quotas', '-o', 'json']);
     assert.match(quotas.out, /^\{"quotas":\{"resources":\[\{"type":"CMK","used":\d+,"quota":100000\},\{"type":"grant_per_CMK","used":\d+,"quota":100\}\]\}\}\n$/);

@@ -209,7 +209,10 @@ describe('Terraform provider replay: resources', () => {
     assertParses(reread.json, DESCRIBED, 'describe-key');
     assert.deepEqual([reread.json.key_info.key_alias, reread.json.key_info.key_description], [renamed, 'changed']);
     assert.deepEqual(await tf.tags(keyId), [{ key: 'env', value: 'prod' }]);
-    assert.equal((await tf.rotation(keyId)).key_rotation_enabled, false);
+    // With rotation off the interval must read 0: the provider's own check refuses a key whose
+    // rotation is off and whose rotation_interval is set, on every later apply.
+    const rotationOff = await tf.rotation(keyId);
+    assert.deepEqual([rotationOff.key_rotation_enabled, rotationOff.rotation_interval], [false, 0]);
 
     // Delete: describe-key, then schedule-key-deletion with pending_days a string; read at the top level.
     await tf.describe(keyId);
@@ -230,7 +233,8 @@ describe('Terraform provider replay: resources', () => {
     const read = await tf.describe(keyId);
     assertParses(read.json, DESCRIBED, 'describe-key');
     assert.equal(read.json.key_info.key_state, '3');
-    await tf.rotation(keyId);
+    const rotation = await tf.rotation(keyId);
+    assert.deepEqual([rotation.key_rotation_enabled, rotation.rotation_interval], [false, 0]);
   });
 
   test('huaweicloud_kms_grant and huaweicloud_kms_retire_grant: create, read (echoed exactly), retire, refresh drops it; revoke', async () => {

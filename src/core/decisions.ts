@@ -118,4 +118,11 @@ export const DECISIONS = {
    * password is in clear beside the database anyway). Declared identities files never are.
    */
   devPasswordMatchRemembered: true,
+  /**
+   * get-key-rotation-status of a key whose rotation is off answers `rotation_interval: 0`
+   * (the interval set is kept and used when rotation is enabled). The Terraform provider stores the
+   * answer and then refuses its own key ("'rotation_interval' is only valid when the KMS key
+   * rotation is enabled") on every later apply if a key with rotation off reports an interval.
+   */
+  rotationIntervalWhenOff: 0,
 } as const;

@@ -13,10 +13,14 @@ after(() => world.close());
 const versionOf = (b64: string): number => Buffer.from(b64, 'base64').readUInt32BE(39);
 
 describe('get-key-rotation-status, and rotation happening', () => {
-  test('a new key: rotation off, 365 days, never rotated (exact wire types)', async () => {
-    const keyId = await newKey(world.as('admin'));
-    const r = await world.as('admin').kms('get-key-rotation-status', { key_id: keyId });
-    assert.deepEqual([r.status, r.text], [200, '{"key_rotation_enabled":false,"rotation_interval":365,"last_rotation_time":"","number_of_rotations":0}']);
+  test('a new key: rotation off, interval 0 while off, never rotated (exact wire types)', async () => {
+    const admin = world.as('admin');
+    const keyId = await newKey(admin);
+    const r = await admin.kms('get-key-rotation-status', { key_id: keyId });
+    assert.deepEqual([r.status, r.text], [200, '{"key_rotation_enabled":false,"rotation_interval":0,"last_rotation_time":"","number_of_rotations":0}']);
+    await admin.kms('enable-key-rotation', { key_id: keyId });
+    const on = await admin.kms('get-key-rotation-status', { key_id: keyId });
+    assert.equal(on.text, '{"key_rotation_enabled":true,"rotation_interval":365,"last_rotation_time":"","number_of_rotations":0}');
   });
 
   test('when the interval passes the key gets new material; old ciphertexts still decrypt', async () => {

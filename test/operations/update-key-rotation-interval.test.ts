@@ -12,11 +12,21 @@ describe('update-key-rotation-interval', () => {
   test('sets the interval (an integer, or a numeric string)', async () => {
     const admin = world.as('admin');
     const keyId = await newKey(admin);
+    await admin.kms('enable-key-rotation', { key_id: keyId });
     const r = await admin.kms('update-key-rotation-interval', { key_id: keyId, rotation_interval: 90 });
     assert.deepEqual([r.status, r.body], [200, {}]);
     assert.equal((await admin.kms('get-key-rotation-status', { key_id: keyId })).body.rotation_interval, 90);
     await admin.kms('update-key-rotation-interval', { key_id: keyId, rotation_interval: '30' });
     assert.equal((await admin.kms('get-key-rotation-status', { key_id: keyId })).body.rotation_interval, 30);
+  });
+
+  test('set while rotation is off: kept, reported 0 until rotation is enabled', async () => {
+    const admin = world.as('admin');
+    const keyId = await newKey(admin);
+    assert.equal((await admin.kms('update-key-rotation-interval', { key_id: keyId, rotation_interval: 90 })).status, 200);
+    assert.equal((await admin.kms('get-key-rotation-status', { key_id: keyId })).body.rotation_interval, 0);
+    await admin.kms('enable-key-rotation', { key_id: keyId });
+    assert.equal((await admin.kms('get-key-rotation-status', { key_id: keyId })).body.rotation_interval, 90);
   });
 
   for (const interval of [29, 366, 0, 45.5, 'month']) {

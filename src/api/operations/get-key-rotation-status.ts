@@ -1,4 +1,5 @@
 import { rotationStatus } from '../../core/rotation.ts';
+import { DECISIONS } from '../../core/decisions.ts';
 import { F } from '../fields.ts';
 import { defineOperation, int, obj, str } from '../operation.ts';
 
@@ -13,7 +14,9 @@ export default defineOperation({
     const key = await store.read((tx) => rotationStatus(tx, caller, body.key_id as string, clock.now()));
     return {
       key_rotation_enabled: key.rotationEnabled,
-      rotation_interval: key.rotationInterval,
+      // 0 while rotation is off: the Terraform provider refuses a key whose rotation is off
+      // but whose interval is set (DECISIONS.rotationIntervalWhenOff); the interval is kept for enabling.
+      rotation_interval: key.rotationEnabled ? key.rotationInterval : DECISIONS.rotationIntervalWhenOff,
       last_rotation_time: key.lastRotationTime === null ? '' : String(key.lastRotationTime),
       number_of_rotations: key.rotations,
     };
