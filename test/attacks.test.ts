@@ -142,6 +142,8 @@ describe('§5 tokens and logins', () => {
     assert.deepEqual(statuses, [...Array(10).fill(401), 429, 429]);
     const limited = await fromAddress(world.url, '127.0.0.5', 'POST', '/v3/auth/tokens', json, loginBody(reader));
     assert.deepEqual([limited.status, limited.body], [429, { error: { code: 429, title: 'Too Many Requests', message: 'The number of failed login attempts has reached the limit. Try again later.' } }]);
+    // 10 failures a minute refill one every 6 s: that is when to come back.
+    assert.equal(limited.headers['retry-after'], '6');
     // The same user from another address: limited too (per user); another user from a third address: fine.
     assert.equal((await fromAddress(world.url, '127.0.0.6', 'POST', '/v3/auth/tokens', json, loginBody(reader))).status, 429);
     assert.equal((await fromAddress(world.url, '127.0.0.7', 'POST', '/v3/auth/tokens', json, loginBody(world.users.nobody))).status, 201);

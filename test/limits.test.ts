@@ -43,7 +43,7 @@ describe('per-access-key rate limit', () => {
     for (let i = 0; i < 3; i++) statuses.push((await gus.kms('list-retirable-grants', {})).status);
     assert.deepEqual(statuses, [403, 403, 403]);
     const refused = await gus.kms('list-retirable-grants', {});
-    assert.deepEqual([refused.status, refused.body], [429, throttled(refused.headers.get('x-request-id'))]);
+    assert.deepEqual([refused.status, refused.body, refused.headers.get('retry-after')], [429, throttled(refused.headers.get('x-request-id')), '1']);
     // Another access key has its own budget.
     assert.equal((await world.as('rita', 'aksk').kms('list-retirable-grants', {})).status, 200);
     clock.advance(1000);

@@ -292,6 +292,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
         key_id: state.draft?.keyId ?? null, policy: refusedBy,
       }, 'identity policy refused the call');
     }
+    // Every 429 says when to come back (RFC 9110 §10.2.3), so clients need not guess a backoff.
+    if (answer.status === 429) reply.header('Retry-After', String((answer as { retryAfterSeconds?: number }).retryAfterSeconds ?? 1));
     if (answer instanceof GatewayError) return reply.code(answer.status).send(answer.body(request.id));
     if (answer instanceof IamError) return reply.code(answer.status).send(answer.body());
     return reply.code(answer.status).send(answer.body(config.nodeSdkErrorFields));

@@ -15,7 +15,10 @@ import { limiter, type Limiter } from '../core/rate-limit.ts';
  */
 export class LoginGuard {
   private readonly failures: Limiter | null;
+  /** Seconds until a refused user or address has one more try: one token's refill time. */
+  readonly retryAfterSeconds: number;
   constructor(perMinute: number, clock: Clock, shared?: SharedArrayBuffer | null) {
+    this.retryAfterSeconds = perMinute > 0 ? Math.ceil(60 / perMinute) : 1;
     // A user or address that finds the shared table too crowded to be counted is refused rather
     // than let through uncounted: guessing must never go unlimited.
     this.failures = perMinute > 0 ? limiter(perMinute / 60, clock, shared, perMinute, DECISIONS.crowdedLoginTable) : null;

@@ -52,6 +52,8 @@ export class AuthError extends GatewayError {
 
 /** Too many requests for one access key (or token user) in one second: 429 APIGW.0308, the gateway's own words. */
 export class ThrottledError extends GatewayError {
+  /** The per-second budget refills within a second: the `Retry-After` header's value. */
+  readonly retryAfterSeconds = 1;
   constructor(limit: number) {
     super(429, 'APIGW.0308', `The throttling threshold has been reached: policy user over ratelimit,limit:${limit},time:1 second`);
   }
@@ -61,9 +63,12 @@ export class ThrottledError extends GatewayError {
 export class IamError extends Error {
   readonly status: number;
   readonly title: string;
-  constructor(status: 400 | 401 | 403 | 404 | 405 | 429, message: string) {
+  /** With a 429: when a retry may succeed, sent as `Retry-After` (seconds). */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(status: 400 | 401 | 403 | 404 | 405 | 429, message: string, retryAfterSeconds?: number) {
     super(message);
     this.status = status;
+    this.retryAfterSeconds = retryAfterSeconds;
     this.title = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 429: 'Too Many Requests' }[status];
   }
   body(): { error: { code: number; title: string; message: string } } {

@@ -86,7 +86,7 @@ export const createToken: IamRoute = {
       if (!given || !password) throw new IamError(400, 'Request parameter auth.identity.password.user is missing.');
       const domain = obj(given.domain);
       const who = `${str(domain?.id) ?? str(domain?.name) ?? ''}/${str(given.id) ?? str(given.name) ?? ''}`;
-      if (!logins.mayTry(who, request.ip)) throw new IamError(429, 'The number of failed login attempts has reached the limit. Try again later.');
+      if (!logins.mayTry(who, request.ip)) throw new IamError(429, 'The number of failed login attempts has reached the limit. Try again later.', logins.retryAfterSeconds);
       const found = await store.read(async (tx) => {
         let user: User | null = null;
         let account: Account | null = null;
