@@ -95,6 +95,7 @@ export const F = {
   encryptedPrivateKey: text('^[0-9a-zA-Z+/=]{200,6144}$', 'KMS.2609'),
   materialExpirationTime: { schema: { type: 'integer', minimum: 0, maximum: 32503680000 }, code: 'KMS.2602' },
   keystorePathId: text('^[0-9a-zA-Z-]{1,36}$', 'KMS.0315'),
+  pinType: oneOf(['PlainText', 'CipherText'], 'KMS.0308'),
   keystoreAlias: text(NAME_PATTERN, 'KMS.0308'),
   clusterId: text('^[0-9a-zA-Z_-]{1,64}$', 'KMS.0308'),
   hsmCaCert: { schema: { type: 'string', maxLength: 16384 }, code: 'KMS.0308' },

@@ -57,6 +57,7 @@ import verifyMac from './operations/verify-mac.ts';
 import createRsaDatakeyPair from './operations/create-rsa-datakey-pair.ts';
 import createEcDatakeyPair from './operations/create-ec-datakey-pair.ts';
 import reEncrypt from './operations/re-encrypt.ts';
+import createPin from './operations/create-pin.ts';
 
 /** Every KMS operation kmsd serves; each is mounted at /v1.0/{project_id}/kms/<name>. */
 export const OPERATIONS: readonly Operation[] = [
@@ -72,4 +73,5 @@ export const OPERATIONS: readonly Operation[] = [
   createKmsTag, batchCreateKmsTags, deleteTag, showKmsTags, listKmsTags, listKmsByTags,
   createAlias, listAliases, deleteAlias, associateAlias,
   sign, verify, getPublickey, generateMac, verifyMac, createRsaDatakeyPair, createEcDatakeyPair, reEncrypt,
+  createPin,
 ];

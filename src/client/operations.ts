@@ -946,6 +946,17 @@ export interface ReEncryptResponse {
   cipher_text?: string;
 }
 
+/** Input of POST /v1.0/{project_id}/kms/create-pin: body, query and path fields. */
+export interface CreatePinRequest {
+  pin_type?: "PlainText" | "CipherText";
+  keystore_id?: string;
+}
+
+/** Answer of create-pin. */
+export interface CreatePinResponse {
+  pin?: string;
+}
+
 /** Every operation by name, with its input and answer. */
 export interface Operations {
   "create-key": { request: CreateKeyRequest; response: CreateKeyResponse };
@@ -1006,6 +1017,7 @@ export interface Operations {
   "create-rsa-datakey-pair": { request: CreateRsaDatakeyPairRequest; response: CreateRsaDatakeyPairResponse };
   "create-ec-datakey-pair": { request: CreateEcDatakeyPairRequest; response: CreateEcDatakeyPairResponse };
   "re-encrypt": { request: ReEncryptRequest; response: ReEncryptResponse };
+  "create-pin": { request: CreatePinRequest; response: CreatePinResponse };
 }
 
 /** One method per operation, and one paginator per operation that pages. */
@@ -1126,6 +1138,8 @@ export interface OperationMethods {
   createEcDatakeyPair(input: CreateEcDatakeyPairRequest, options?: CallOptions): Promise<CreateEcDatakeyPairResponse>;
   /** POST /v1.0/{project_id}/kms/re-encrypt */
   reEncrypt(input: ReEncryptRequest, options?: CallOptions): Promise<ReEncryptResponse>;
+  /** POST /v1.0/{project_id}/kms/create-pin */
+  createPin(input?: CreatePinRequest, options?: CallOptions): Promise<CreatePinResponse>;
   /** Every item of list-keys, page after page (key_details). */
   paginateKeys(input?: Omit<ListKeysRequest, 'marker'>, options?: CallOptions): AsyncIterable<NonNullable<ListKeysResponse["key_details"]>[number]>;
   /** Every item of list-grants, page after page (grants). */
@@ -1195,6 +1209,7 @@ export const OPERATIONS = [
   {"name":"create-rsa-datakey-pair","clientMethod":"createRsaDatakeyPair","method":"POST","path":"/v1.0/{project_id}/kms/create-rsa-datakey-pair","query":[],"status":200,"idempotent":true},
   {"name":"create-ec-datakey-pair","clientMethod":"createEcDatakeyPair","method":"POST","path":"/v1.0/{project_id}/kms/create-ec-datakey-pair","query":[],"status":200,"idempotent":true},
   {"name":"re-encrypt","clientMethod":"reEncrypt","method":"POST","path":"/v1.0/{project_id}/kms/re-encrypt","query":[],"status":200,"idempotent":true},
+  {"name":"create-pin","clientMethod":"createPin","method":"POST","path":"/v1.0/{project_id}/kms/create-pin","query":[],"status":200,"idempotent":true},
 ] as const;
 
 export const PAGINATORS = [

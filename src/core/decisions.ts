@@ -125,4 +125,12 @@ export const DECISIONS = {
    * rotation is enabled") on every later apply if a key with rotation off reports an interval.
    */
   rotationIntervalWhenOff: 0,
+  /**
+   * create-pin: Huawei documents only `{"pin": string}` (a PIN for its level-4 cryptography testing
+   * HSM mode). kmsd answers 16 random bytes as 32 upper-case hex characters (PlainText), or those
+   * sealed under the root key for the caller's account and key store, base64 (CipherText, the
+   * default; keystore_id required: "1"/"2" are Huawei's shared clusters, anything else a key store
+   * of the caller's). create-datakey and encrypt-datakey accept pin/pin_type and need neither.
+   */
+  pinFormat: { bytes: 16 },
 } as const;
