@@ -214,8 +214,9 @@ async function applyUser(tx: Tx, account: Account, spec: UserSpec, admin: boolea
  */
 export async function applyIdentities(
   store: Store, spec: IdentitiesSpec, region: string, rootKey: RootKey, now: number, rememberPasswords = false,
-): Promise<void> {
-  await store.write(async (tx) => {
+): Promise<AddedUser[]> {
+  return store.write(async (tx) => {
+    const added: AddedUser[] = [];
     // A declared file leaves no record of a match behind, not even one the development account
     // wrote before this data directory was given a file.
     if (!rememberPasswords) await tx.deleteSettings(PASSWORD_CHECKED);
@@ -225,7 +226,9 @@ export async function applyIdentities(
       keep.accountIds.add(account.id);
       const users: User[] = [];
       for (const [i, userSpec] of accountSpec.users.entries()) {
+        const existed = (await tx.findUser(account.id, userSpec.name)) !== null;
         const user = await applyUser(tx, account, userSpec, i === 0, rootKey, rememberPasswords);
+        if (!existed) added.push({ account: account.name, name: user.name, id: user.id });
         users.push(user);
         keep.userIds.add(user.id);
         for (const key of userSpec.access_keys ?? []) keep.accessKeys.add(key.ak);
@@ -237,5 +240,13 @@ export async function applyIdentities(
       }
     }
     await tx.retainIdentities(keep);
+    return added;
   });
+}
+
+/** A user an identities file brought that the store did not have (the start banner and SIGHUP name them). */
+export interface AddedUser {
+  account: string;
+  name: string;
+  id: string;
 }

@@ -13,8 +13,8 @@ import { expireImportedMaterial } from './core/import.ts';
 import { DECISIONS } from './core/decisions.ts';
 import { systemClock, type Clock } from './core/runtime.ts';
 import type { RootKey } from './core/sealing.ts';
-import { devIdentities } from './dev-account.ts';
-import { applyIdentities, IdentitiesError, parseIdentities, type IdentitiesSpec } from './identities.ts';
+import { DEV_USERS, devIdentities } from './dev-account.ts';
+import { applyIdentities, IdentitiesError, parseIdentities, type AddedUser, type IdentitiesSpec } from './identities.ts';
 import { checkRootKey, loadRootKey, StartError } from './root-key.ts';
 import { applySeed, checkSeedNames, parseSeed, SeedError, seedsAnything, type SeedSpec } from './seed.ts';
 import { checkStart, describePostgres, listenFailure, needsDataDir } from './start-checks.ts';
@@ -43,7 +43,8 @@ export interface RunningServer {
    * Reads the identities file again and applies it (SIGHUP): all of it or, when the file is
    * unreadable or wrong, nothing (the error says why; the identities in force stay).
    */
-  reloadIdentities(): Promise<void>;
+  /** Re-reads the identities file (SIGHUP); answers the users it added. */
+  reloadIdentities(): Promise<AddedUser[]>;
   /**
    * Stops: no new connections, requests in flight get config.shutdownGrace ms to finish, then
    * every connection still open is closed; then the store. Logs each step (`reason` first).
@@ -162,8 +163,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     ...(config.identities !== null ? [seedOfIdentities(config.identities)] : []),
     ...(config.seed !== null ? [readSeed(config.seed)] : []),
   ].filter((s): s is SeedSpec => s !== null);
-  // The development account is always "dev" with its administrator "admin" (dev-account.ts).
-  const declared: IdentitiesSpec = spec ?? { accounts: [{ name: 'dev', users: [{ name: 'admin' }] }] };
+  // The development account is always "dev" with its users admin and app (dev-account.ts).
+  const declared: IdentitiesSpec = spec ?? { accounts: [{ name: 'dev', users: DEV_USERS.map((u) => ({ name: u.name })) }] };
   try {
     for (const seed of seeds) checkSeedNames(seed, declared);
   } catch (error) {
@@ -191,10 +192,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const identitiesFile = config.identities ?? (dev as { path: string }).path;
     // Seeds are applied at start only: a reload (SIGHUP) is about who exists, and must not bring
     // back a seeded grant that was retired since.
-    const apply = async (current: IdentitiesSpec, withSeeds: readonly SeedSpec[]): Promise<void> => {
+    const apply = async (current: IdentitiesSpec, withSeeds: readonly SeedSpec[]): Promise<AddedUser[]> => {
       try {
-        await applyIdentities(store, current, config.region, rootKey, clock.now(), dev !== null && DECISIONS.devPasswordMatchRemembered);
+        const added = await applyIdentities(store, current, config.region, rootKey, clock.now(), dev !== null && DECISIONS.devPasswordMatchRemembered);
         for (const seed of withSeeds) await applySeed(store, seed, current, config.region, rootKey, clock.now());
+        return added;
       } catch (error) {
         if (error instanceof IdentitiesError) throw new StartError(`identities: ${error.message}`);
         if (error instanceof SeedError) throw new StartError(`seed: ${error.message}`);

@@ -144,17 +144,17 @@ describe('the identities file', () => {
     try {
       const start = () => startServer(testConfig({ dataDir: dir, identities: null, port: 0 }), { logger: false });
       await (await start()).close();
-      assert.equal(scrypt.count(), 1, 'the new development user: its password is hashed');
+      assert.equal(scrypt.count(), 2, 'the new development users (admin, app): their passwords are hashed');
       const second = await start();
       await second.close();
-      assert.equal(scrypt.count(), 1, 'an unchanged development account: no scrypt');
+      assert.equal(scrypt.count(), 2, 'an unchanged development account: no scrypt');
       const devFile = join(dir, 'dev-identities.json');
       const dev = JSON.parse(readFileSync(devFile, 'utf8'));
       dev.accounts[0].users[0].password = 'edited by hand';
       writeFileSync(devFile, JSON.stringify(dev));
       const third = await start();
       try {
-        assert.equal(scrypt.count(), 3, 'an edited password: checked against the stored hash, then hashed anew');
+        assert.equal(scrypt.count(), 4, 'an edited password: checked against the stored hash, then hashed anew');
         assert.equal(await login(third.url, 'dev', 'edited by hand'), 201);
       } finally {
         await third.close();

@@ -80,7 +80,7 @@ export async function serve(argv: string[]): Promise<void> {
   // whatever it no longer lists is disabled at once, on every node.
   process.on('SIGHUP', () => {
     server.reloadIdentities().then(
-      () => process.stdout.write('kmsd: identities reloaded\n'),
+      (added) => process.stdout.write(`kmsd: identities reloaded${added.map((u) => `; added user ${u.name} (id ${u.id}) in ${u.account}`).join('')}\n`),
       (error: Error) => process.stderr.write(`kmsd: identities not reloaded (the ones in force stay): ${error.message}\n`),
     );
   });
