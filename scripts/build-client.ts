@@ -34,6 +34,9 @@ const bundle = await build({
   target: 'node20',
   logLevel: 'warning',
   legalComments: 'none',
+  // A class that names itself in its own body (KmsError.from) is renamed _KmsError by the bundler;
+  // keepNames gives it back its name, which is what a printed error or a stack trace shows.
+  keepNames: true,
   write: false,
 });
 for (const file of bundle.outputFiles) put(file.path, file.text);

@@ -4,7 +4,7 @@ import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { openApiDocument } from '../src/api/openapi.ts';
 import { startWorld, type World } from './harness.ts';
-import { ROOT, buildClient, consumerProject, run, systemNode } from './support/built-client.ts';
+import { ROOT, buildClient, consumerProject, run, systemNode, tsc } from './support/built-client.ts';
 
 /** The README's client, CLI and OpenAPI examples, run as written (endpoint and credentials filled in). */
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -47,6 +47,23 @@ test('the client example runs on Node 20 against kmsd', async () => {
   });
   assert.equal(r.stderr, '');
   assert.match(r.stdout, /^card 4111\n[0-9a-f]{64} \[ 'describe-key', 'retire-grant' \]\n404 KMS\.0207 The key does not exist\.\n$/);
+});
+
+test('the client example compiles under tsc --strict with only @types/node beside it; a refusal prints as KmsError', async () => {
+  const [example] = blocks('The TypeScript client', 'js');
+  const dir = join(consumer, 'strict');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'example.ts'), example);
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, types: ['node'] }, files: ['example.ts'],
+  }));
+  assert.equal(tsc(dir), '');
+  writeFileSync(join(consumer, 'print.mjs'), `import { KmsError } from 'kmsd/client';
+console.log(String(KmsError.from(404, '{"error":{"error_code":"KMS.0207","error_msg":"The key does not exist."}}', 'r')));
+console.error(KmsError.from(404, '', 'r'));`);
+  const r = await run(systemNode() ?? process.execPath, [join(consumer, 'print.mjs')]);
+  assert.equal(r.stdout, 'KmsError: The key does not exist.\n');
+  assert.match(r.stderr, /^KmsError: HTTP 404\n/);
 });
 
 test('the command line example runs as written', async () => {

@@ -56,7 +56,7 @@ export function grantView(grant: Grant): Record<string, unknown> {
 const GRANT_SCHEMA = obj({
   key_id: str, grant_id: str, grantee_principal: str, grantee_principal_type: str, operations: arr(str),
   issuing_principal: str, creation_date: str, name: str, retiring_principal: str,
-});
+}, ['name', 'retiring_principal']);
 
 export const PAGE_SCHEMA = { next_marker: str, truncated: str, total: int };
 

@@ -59,7 +59,7 @@ export const datakey = command(DATAKEY_HELP, async (parsed, output) => {
   };
   const client = connect(f);
   const answer = f['no-plaintext'] ? await client.createDatakeyWithoutPlaintext(input) : await client.createDatakey(input);
-  emit(output, answer, () => record(answer as Record<string, unknown>));
+  emit(output, answer, () => record(answer as unknown as Record<string, unknown>));
 }, { 'key-id': { type: 'string' }, length: { type: 'string' }, spec: { type: 'string' }, 'no-plaintext': { type: 'boolean' } });
 
 export const random = command(RANDOM_HELP, async (parsed, output) => {

@@ -18,10 +18,10 @@ export interface CreateKeyRequest {
 
 /** Answer of create-key. */
 export interface CreateKeyResponse {
-  key_info?: {
-    key_id?: string;
-    domain_id?: string;
-    region_id?: string;
+  key_info: {
+    key_id: string;
+    domain_id: string;
+    region_id: string;
   };
 }
 
@@ -33,24 +33,24 @@ export interface DescribeKeyRequest {
 
 /** Answer of describe-key. */
 export interface DescribeKeyResponse {
-  key_info?: {
-    key_id?: string;
-    domain_id?: string;
-    key_alias?: string;
-    realm?: string;
-    key_spec?: string;
-    key_usage?: string;
-    key_description?: string;
-    creation_date?: string;
-    scheduled_deletion_date?: string;
-    key_state?: string;
-    default_key_flag?: string;
-    key_type?: string;
-    expiration_time?: string;
-    origin?: string;
-    key_rotation_enabled?: string;
-    sys_enterprise_project_id?: string;
-    keystore_id?: string;
+  key_info: {
+    key_id: string;
+    domain_id: string;
+    key_alias: string;
+    realm: string;
+    key_spec: string;
+    key_usage: string;
+    key_description: string;
+    creation_date: string;
+    scheduled_deletion_date: string;
+    key_state: string;
+    default_key_flag: string;
+    key_type: string;
+    expiration_time: string;
+    origin: string;
+    key_rotation_enabled: string;
+    sys_enterprise_project_id: string;
+    keystore_id: string;
   };
 }
 
@@ -66,29 +66,29 @@ export interface ListKeysRequest {
 
 /** Answer of list-keys. */
 export interface ListKeysResponse {
-  keys?: string[];
-  key_details?: Array<{
-    key_id?: string;
-    domain_id?: string;
-    key_alias?: string;
-    realm?: string;
-    key_spec?: string;
-    key_usage?: string;
-    key_description?: string;
-    creation_date?: string;
-    scheduled_deletion_date?: string;
-    key_state?: string;
-    default_key_flag?: string;
-    key_type?: string;
-    expiration_time?: string;
-    origin?: string;
-    key_rotation_enabled?: string;
-    sys_enterprise_project_id?: string;
-    keystore_id?: string;
+  keys: string[];
+  key_details: Array<{
+    key_id: string;
+    domain_id: string;
+    key_alias: string;
+    realm: string;
+    key_spec: string;
+    key_usage: string;
+    key_description: string;
+    creation_date: string;
+    scheduled_deletion_date: string;
+    key_state: string;
+    default_key_flag: string;
+    key_type: string;
+    expiration_time: string;
+    origin: string;
+    key_rotation_enabled: string;
+    sys_enterprise_project_id: string;
+    keystore_id: string;
   }>;
-  next_marker?: string;
-  truncated?: string;
-  total?: number;
+  next_marker: string;
+  truncated: string;
+  total: number;
 }
 
 /** Input of POST /v1.0/{project_id}/kms/enable-key: body, query and path fields. */
@@ -99,9 +99,9 @@ export interface EnableKeyRequest {
 
 /** Answer of enable-key. */
 export interface EnableKeyResponse {
-  key_info?: {
-    key_id?: string;
-    key_state?: string;
+  key_info: {
+    key_id: string;
+    key_state: string;
   };
 }
 
@@ -113,9 +113,9 @@ export interface DisableKeyRequest {
 
 /** Answer of disable-key. */
 export interface DisableKeyResponse {
-  key_info?: {
-    key_id?: string;
-    key_state?: string;
+  key_info: {
+    key_id: string;
+    key_state: string;
   };
 }
 
@@ -128,8 +128,8 @@ export interface ScheduleKeyDeletionRequest {
 
 /** Answer of schedule-key-deletion. */
 export interface ScheduleKeyDeletionResponse {
-  key_id?: string;
-  key_state?: string;
+  key_id: string;
+  key_state: string;
 }
 
 /** Input of POST /v1.0/{project_id}/kms/cancel-key-deletion: body, query and path fields. */
@@ -140,8 +140,8 @@ export interface CancelKeyDeletionRequest {
 
 /** Answer of cancel-key-deletion. */
 export interface CancelKeyDeletionResponse {
-  key_id?: string;
-  key_state?: string;
+  key_id: string;
+  key_state: string;
 }
 
 /** Input of POST /v1.0/{project_id}/kms/update-key-alias: body, query and path fields. */
@@ -153,9 +153,9 @@ export interface UpdateKeyAliasRequest {
 
 /** Answer of update-key-alias. */
 export interface UpdateKeyAliasResponse {
-  key_info?: {
-    key_id?: string;
-    key_alias?: string;
+  key_info: {
+    key_id: string;
+    key_alias: string;
   };
 }
 
@@ -168,9 +168,9 @@ export interface UpdateKeyDescriptionRequest {
 
 /** Answer of update-key-description. */
 export interface UpdateKeyDescriptionResponse {
-  key_info?: {
-    key_id?: string;
-    key_description?: string;
+  key_info: {
+    key_id: string;
+    key_description: string;
   };
 }
 
@@ -179,7 +179,7 @@ export type UserInstancesRequest = Record<string, never>;
 
 /** Answer of user-instances. */
 export interface UserInstancesResponse {
-  instance_num?: number;
+  instance_num: number;
 }
 
 /** Input of GET /v1.0/{project_id}/kms/user-quotas: body, query and path fields. */
@@ -187,11 +187,11 @@ export type UserQuotasRequest = Record<string, never>;
 
 /** Answer of user-quotas. */
 export interface UserQuotasResponse {
-  quotas?: {
-    resources?: Array<{
-      type?: string;
-      used?: number;
-      quota?: number;
+  quotas: {
+    resources: Array<{
+      type: string;
+      used: number;
+      quota: number;
     }>;
   };
 }
@@ -232,10 +232,10 @@ export interface GetKeyRotationStatusRequest {
 
 /** Answer of get-key-rotation-status. */
 export interface GetKeyRotationStatusResponse {
-  key_rotation_enabled?: boolean;
-  rotation_interval?: number;
-  last_rotation_time?: string;
-  number_of_rotations?: number;
+  key_rotation_enabled: boolean;
+  rotation_interval: number;
+  last_rotation_time: string;
+  number_of_rotations: number;
 }
 
 /** Input of POST /v1.0/{project_id}/kms/create-grant: body, query and path fields. */
@@ -251,7 +251,7 @@ export interface CreateGrantRequest {
 
 /** Answer of create-grant. */
 export interface CreateGrantResponse {
-  grant_id?: string;
+  grant_id: string;
 }
 
 /** Input of POST /v1.0/{project_id}/kms/list-grants: body, query and path fields. */
@@ -264,20 +264,20 @@ export interface ListGrantsRequest {
 
 /** Answer of list-grants. */
 export interface ListGrantsResponse {
-  grants?: Array<{
-    key_id?: string;
-    grant_id?: string;
-    grantee_principal?: string;
-    grantee_principal_type?: string;
-    operations?: string[];
-    issuing_principal?: string;
-    creation_date?: string;
+  grants: Array<{
+    key_id: string;
+    grant_id: string;
+    grantee_principal: string;
+    grantee_principal_type: string;
+    operations: string[];
+    issuing_principal: string;
+    creation_date: string;
     name?: string;
     retiring_principal?: string;
   }>;
-  next_marker?: string;
-  truncated?: string;
-  total?: number;
+  next_marker: string;
+  truncated: string;
+  total: number;
 }
 
 /** Input of POST /v1.0/{project_id}/kms/list-retirable-grants: body, query and path fields. */
@@ -289,20 +289,20 @@ export interface ListRetirableGrantsRequest {
 
 /** Answer of list-retirable-grants. */
 export interface ListRetirableGrantsResponse {
-  grants?: Array<{
-    key_id?: string;
-    grant_id?: string;
-    grantee_principal?: string;
-    grantee_principal_type?: string;
-    operations?: string[];
-    issuing_principal?: string;
-    creation_date?: string;
+  grants: Array<{
+    key_id: string;
+    grant_id: string;
+    grantee_principal: string;
+    grantee_principal_type: string;
+    operations: string[];
+    issuing_principal: string;
+    creation_date: string;
     name?: string;
     retiring_principal?: string;
   }>;
-  next_marker?: string;
-  truncated?: string;
-  total?: number;
+  next_marker: string;
+  truncated: string;
+  total: number;
 }
 
 /** Input of POST /v1.0/{project_id}/kms/revoke-grant: body, query and path fields. */
@@ -337,8 +337,8 @@ export interface EncryptDataRequest {
 
 /** Answer of encrypt-data. */
 export interface EncryptDataResponse {
-  key_id?: string;
-  cipher_text?: string;
+  key_id: string;
+  cipher_text: string;
 }
 
 /** Input of POST /v1.0/{project_id}/kms/decrypt-data: body, query and path fields. */
@@ -353,9 +353,9 @@ export interface DecryptDataRequest {
 
 /** Answer of decrypt-data. */
 export interface DecryptDataResponse {
-  key_id?: string;
-  plain_text?: string;
-  plain_text_base64?: string;
+  key_id: string;
+  plain_text: string;
+  plain_text_base64: string;
 }
 
 /** Input of POST /v1.0/{project_id}/kms/create-datakey: body, query and path fields. */
@@ -370,9 +370,9 @@ export interface CreateDatakeyRequest {
 
 /** Answer of create-datakey. */
 export interface CreateDatakeyResponse {
-  key_id?: string;
-  plain_text?: string;
-  cipher_text?: string;
+  key_id: string;
+  plain_text: string;
+  cipher_text: string;
 }
 
 /** Input of POST /v1.0/{project_id}/kms/create-datakey-without-plaintext: body, query and path fields. */
@@ -387,8 +387,8 @@ export interface CreateDatakeyWithoutPlaintextRequest {
 
 /** Answer of create-datakey-without-plaintext. */
 export interface CreateDatakeyWithoutPlaintextResponse {
-  key_id?: string;
-  cipher_text?: string;
+  key_id: string;
+  cipher_text: string;
 }
 
 /** Input of POST /v1.0/{project_id}/kms/encrypt-datakey: body, query and path fields. */
@@ -403,9 +403,9 @@ export interface EncryptDatakeyRequest {
 
 /** Answer of encrypt-datakey. */
 export interface EncryptDatakeyResponse {
-  key_id?: string;
-  cipher_text?: string;
-  datakey_length?: string;
+  key_id: string;
+  cipher_text: string;
+  datakey_length: string;
 }
 
 /** Input of POST /v1.0/{project_id}/kms/decrypt-datakey: body, query and path fields. */
@@ -420,9 +420,9 @@ export interface DecryptDatakeyRequest {
 
 /** Answer of decrypt-datakey. */
 export interface DecryptDatakeyResponse {
-  data_key?: string;
-  datakey_length?: string;
-  datakey_dgst?: string;
+  data_key: string;
+  datakey_length: string;
+  datakey_dgst: string;
 }
 
 /** Input of POST /v1.0/{project_id}/kms/gen-random: body, query and path fields. */
@@ -433,7 +433,7 @@ export interface GenRandomRequest {
 
 /** Answer of gen-random. */
 export interface GenRandomResponse {
-  random_data?: string;
+  random_data: string;
 }
 
 /** Input of POST /v1.0/{project_id}/kms/get-parameters-for-import: body, query and path fields. */
@@ -445,10 +445,10 @@ export interface GetParametersForImportRequest {
 
 /** Answer of get-parameters-for-import. */
 export interface GetParametersForImportResponse {
-  key_id?: string;
-  import_token?: string;
-  expiration_time?: number;
-  public_key?: string;
+  key_id: string;
+  import_token: string;
+  expiration_time: number;
+  public_key: string;
 }
 
 /** Input of POST /v1.0/{project_id}/kms/import-key-material: body, query and path fields. */
@@ -484,9 +484,9 @@ export interface CreateKeystoreRequest {
 
 /** Answer of create-keystore. */
 export interface CreateKeystoreResponse {
-  keystore?: {
-    keystore_id?: string;
-    domain_id?: string;
+  keystore: {
+    keystore_id: string;
+    domain_id: string;
   };
 }
 
@@ -498,15 +498,15 @@ export interface ListKeystoresRequest {
 
 /** Answer of list-keystores. */
 export interface ListKeystoresResponse {
-  total?: number;
-  keystores?: Array<{
-    keystore_id?: string;
-    domain_id?: string;
-    keystore_alias?: string;
-    keystore_type?: string;
-    hsm_cluster_id?: string;
-    cluster_id?: string;
-    create_time?: string;
+  total: number;
+  keystores: Array<{
+    keystore_id: string;
+    domain_id: string;
+    keystore_alias: string;
+    keystore_type: string;
+    hsm_cluster_id: string;
+    cluster_id: string;
+    create_time: string;
   }>;
 }
 
@@ -517,14 +517,14 @@ export interface ShowKeystoreRequest {
 
 /** Answer of show-keystore. */
 export interface ShowKeystoreResponse {
-  keystore?: {
-    keystore_id?: string;
-    domain_id?: string;
-    keystore_alias?: string;
-    keystore_type?: string;
-    hsm_cluster_id?: string;
-    cluster_id?: string;
-    create_time?: string;
+  keystore: {
+    keystore_id: string;
+    domain_id: string;
+    keystore_alias: string;
+    keystore_type: string;
+    hsm_cluster_id: string;
+    cluster_id: string;
+    create_time: string;
   };
 }
 
@@ -535,9 +535,9 @@ export interface EnableKeystoreRequest {
 
 /** Answer of enable-keystore. */
 export interface EnableKeystoreResponse {
-  keystore?: {
-    keystore_id?: string;
-    keystore_state?: string;
+  keystore: {
+    keystore_id: string;
+    keystore_state: string;
   };
 }
 
@@ -548,9 +548,9 @@ export interface DisableKeystoreRequest {
 
 /** Answer of disable-keystore. */
 export interface DisableKeystoreResponse {
-  keystore?: {
-    keystore_id?: string;
-    keystore_state?: string;
+  keystore: {
+    keystore_id: string;
+    keystore_state: string;
   };
 }
 
@@ -570,7 +570,7 @@ export interface ListSupportRegionsRequest {
 
 /** Answer of list-support-regions. */
 export interface ListSupportRegionsResponse {
-  regions?: string[];
+  regions: string[];
 }
 
 /** Input of POST /v2/{project_id}/kms/keys/{key_id}/replicate: body, query and path fields. */
@@ -586,9 +586,9 @@ export interface ReplicateKeyRequest {
 
 /** Answer of replicate-key. */
 export interface ReplicateKeyResponse {
-  key_id?: string;
-  domain_id?: string;
-  region?: string;
+  key_id: string;
+  domain_id: string;
+  region: string;
 }
 
 /** Input of PUT /v2/{project_id}/kms/keys/{key_id}/update-primary-region: body, query and path fields. */
@@ -599,8 +599,8 @@ export interface UpdatePrimaryRegionRequest {
 
 /** Answer of update-primary-region. */
 export interface UpdatePrimaryRegionResponse {
-  key_id?: string;
-  primary_region?: string;
+  key_id: string;
+  primary_region: string;
 }
 
 /** Input of GET /v3/{project_id}/traces: body, query and path fields. */
@@ -620,35 +620,35 @@ export interface ListTracesRequest {
 
 /** Answer of list-traces. */
 export interface ListTracesResponse {
-  traces?: Array<{
-    resource_id?: string;
-    trace_name?: string;
-    trace_rating?: string;
-    trace_type?: string;
-    request?: string;
-    response?: string;
-    code?: string;
-    api_version?: string;
-    message?: string;
-    record_time?: number;
-    trace_id?: string;
-    time?: number;
-    user?: {
-      id?: string;
-      name?: string;
-      domain?: {
-        id?: string;
-        name?: string;
+  traces: Array<{
+    resource_id: string;
+    trace_name: string;
+    trace_rating: string;
+    trace_type: string;
+    request: string;
+    response: string;
+    code: string;
+    api_version: string;
+    message: string;
+    record_time: number;
+    trace_id: string;
+    time: number;
+    user: {
+      id: string;
+      name: string;
+      domain: {
+        id: string;
+        name: string;
       };
     };
-    service_type?: string;
-    resource_type?: string;
-    resource_name?: string;
-    request_id?: string;
+    service_type: string;
+    resource_type: string;
+    resource_name: string;
+    request_id: string;
   }>;
-  meta_data?: {
-    count?: number;
-    marker?: string;
+  meta_data: {
+    count: number;
+    marker: string;
   };
 }
 
@@ -690,11 +690,11 @@ export interface ShowKmsTagsRequest {
 
 /** Answer of show-kms-tags. */
 export interface ShowKmsTagsResponse {
-  tags?: Array<{
-    key?: string;
-    value?: string;
+  tags: Array<{
+    key: string;
+    value: string;
   }>;
-  existTagsNum?: number;
+  existTagsNum: number;
 }
 
 /** Input of GET /v1.0/{project_id}/kms/tags: body, query and path fields. */
@@ -702,9 +702,9 @@ export type ListKmsTagsRequest = Record<string, never>;
 
 /** Answer of list-kms-tags. */
 export interface ListKmsTagsResponse {
-  tags?: Array<{
-    key?: string;
-    values?: string[];
+  tags: Array<{
+    key: string;
+    values: string[];
   }>;
 }
 
@@ -720,34 +720,34 @@ export interface ListKmsByTagsRequest {
 
 /** Answer of list-kms-by-tags. */
 export interface ListKmsByTagsResponse {
-  resources?: Array<{
-    resource_id?: string;
-    resource_detail?: {
-      key_id?: string;
-      domain_id?: string;
-      key_alias?: string;
-      realm?: string;
-      key_spec?: string;
-      key_usage?: string;
-      key_description?: string;
-      creation_date?: string;
-      scheduled_deletion_date?: string;
-      key_state?: string;
-      default_key_flag?: string;
-      key_type?: string;
-      expiration_time?: string;
-      origin?: string;
-      key_rotation_enabled?: string;
-      sys_enterprise_project_id?: string;
-      keystore_id?: string;
+  resources: Array<{
+    resource_id: string;
+    resource_detail: {
+      key_id: string;
+      domain_id: string;
+      key_alias: string;
+      realm: string;
+      key_spec: string;
+      key_usage: string;
+      key_description: string;
+      creation_date: string;
+      scheduled_deletion_date: string;
+      key_state: string;
+      default_key_flag: string;
+      key_type: string;
+      expiration_time: string;
+      origin: string;
+      key_rotation_enabled: string;
+      sys_enterprise_project_id: string;
+      keystore_id: string;
     };
-    resource_name?: string;
-    tags?: Array<{
-      key?: string;
-      value?: string;
+    resource_name: string;
+    tags: Array<{
+      key: string;
+      value: string;
     }>;
   }>;
-  total_count?: number;
+  total_count: number;
 }
 
 /** Input of POST /v1.0/{project_id}/kms/aliases: body, query and path fields. */
@@ -758,12 +758,12 @@ export interface CreateAliasRequest {
 
 /** Answer of create-alias. */
 export interface CreateAliasResponse {
-  domain_id?: string;
-  key_id?: string;
-  alias?: string;
-  alias_urn?: string;
-  create_time?: string;
-  update_time?: string;
+  domain_id: string;
+  key_id: string;
+  alias: string;
+  alias_urn: string;
+  create_time: string;
+  update_time: string;
 }
 
 /** Input of GET /v1.0/{project_id}/kms/aliases: body, query and path fields. */
@@ -775,17 +775,17 @@ export interface ListAliasesRequest {
 
 /** Answer of list-aliases. */
 export interface ListAliasesResponse {
-  aliases?: Array<{
-    domain_id?: string;
-    key_id?: string;
-    alias?: string;
-    alias_urn?: string;
-    create_time?: string;
-    update_time?: string;
+  aliases: Array<{
+    domain_id: string;
+    key_id: string;
+    alias: string;
+    alias_urn: string;
+    create_time: string;
+    update_time: string;
   }>;
-  page_info?: {
-    next_marker?: string;
-    current_count?: number;
+  page_info: {
+    next_marker: string;
+    current_count: number;
   };
 }
 
@@ -806,12 +806,12 @@ export interface AssociateAliasRequest {
 
 /** Answer of associate-alias. */
 export interface AssociateAliasResponse {
-  domain_id?: string;
-  key_id?: string;
-  alias?: string;
-  alias_urn?: string;
-  create_time?: string;
-  update_time?: string;
+  domain_id: string;
+  key_id: string;
+  alias: string;
+  alias_urn: string;
+  create_time: string;
+  update_time: string;
 }
 
 /** Input of POST /v1.0/{project_id}/kms/sign: body, query and path fields. */
@@ -825,8 +825,8 @@ export interface SignRequest {
 
 /** Answer of sign. */
 export interface SignResponse {
-  key_id?: string;
-  signature?: string;
+  key_id: string;
+  signature: string;
 }
 
 /** Input of POST /v1.0/{project_id}/kms/verify: body, query and path fields. */
@@ -841,8 +841,8 @@ export interface VerifyRequest {
 
 /** Answer of verify. */
 export interface VerifyResponse {
-  key_id?: string;
-  signature_valid?: string;
+  key_id: string;
+  signature_valid: string;
 }
 
 /** Input of POST /v1.0/{project_id}/kms/get-publickey: body, query and path fields. */
@@ -853,8 +853,8 @@ export interface GetPublickeyRequest {
 
 /** Answer of get-publickey. */
 export interface GetPublickeyResponse {
-  key_id?: string;
-  public_key?: string;
+  key_id: string;
+  public_key: string;
 }
 
 /** Input of POST /v1.0/{project_id}/kms/generate-mac: body, query and path fields. */
@@ -867,9 +867,9 @@ export interface GenerateMacRequest {
 
 /** Answer of generate-mac. */
 export interface GenerateMacResponse {
-  key_id?: string;
-  mac_algorithm?: string;
-  mac?: string;
+  key_id: string;
+  mac_algorithm: string;
+  mac: string;
 }
 
 /** Input of POST /v1.0/{project_id}/kms/verify-mac: body, query and path fields. */
@@ -883,9 +883,9 @@ export interface VerifyMacRequest {
 
 /** Answer of verify-mac. */
 export interface VerifyMacResponse {
-  key_id?: string;
-  mac_algorithm?: string;
-  mac_valid?: boolean;
+  key_id: string;
+  mac_algorithm: string;
+  mac_valid: boolean;
 }
 
 /** Input of POST /v1.0/{project_id}/kms/create-rsa-datakey-pair: body, query and path fields. */
@@ -899,10 +899,10 @@ export interface CreateRsaDatakeyPairRequest {
 
 /** Answer of create-rsa-datakey-pair. */
 export interface CreateRsaDatakeyPairResponse {
-  key_id?: string;
-  key_spec?: string;
-  public_key?: string;
-  private_key_cipher_text?: string;
+  key_id: string;
+  key_spec: string;
+  public_key: string;
+  private_key_cipher_text: string;
   private_key_plain_text?: string;
 }
 
@@ -917,10 +917,10 @@ export interface CreateEcDatakeyPairRequest {
 
 /** Answer of create-ec-datakey-pair. */
 export interface CreateEcDatakeyPairResponse {
-  key_id?: string;
-  key_spec?: string;
-  public_key?: string;
-  private_key_cipher_text?: string;
+  key_id: string;
+  key_spec: string;
+  public_key: string;
+  private_key_cipher_text: string;
   private_key_plain_text?: string;
 }
 
@@ -939,11 +939,11 @@ export interface ReEncryptRequest {
 
 /** Answer of re-encrypt. */
 export interface ReEncryptResponse {
-  key_id?: string;
-  source_key_id?: string;
-  source_encryption_algorithm?: string;
-  destination_encryption_algorithm?: string;
-  cipher_text?: string;
+  key_id: string;
+  source_key_id: string;
+  source_encryption_algorithm: string;
+  destination_encryption_algorithm: string;
+  cipher_text: string;
 }
 
 /** Input of POST /v1.0/{project_id}/kms/create-pin: body, query and path fields. */
@@ -954,7 +954,7 @@ export interface CreatePinRequest {
 
 /** Answer of create-pin. */
 export interface CreatePinResponse {
-  pin?: string;
+  pin: string;
 }
 
 /** Every operation by name, with its input and answer. */

@@ -14,7 +14,7 @@ export function dataKeyPairCreation(family: 'rsa' | 'ec'): Operation {
       additional_authenticated_data: F.aad, sequence: F.sequence,
     },
     required: ['key_id', 'key_spec'],
-    response: obj({ key_id: str, key_spec: str, public_key: str, private_key_cipher_text: str, private_key_plain_text: str }),
+    response: obj({ key_id: str, key_spec: str, public_key: str, private_key_cipher_text: str, private_key_plain_text: str }, ['private_key_plain_text']),
     async handle({ store, caller, clock, rootKey }, body) {
       const input = {
         keyId: body.key_id as string, spec: body.key_spec as string, withPlaintext: (body.with_plain_text as boolean | undefined) ?? true,
