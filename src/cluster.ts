@@ -39,6 +39,7 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
     loginBuckets: config.loginFailures > 0 ? SharedRateLimiter.buffer() : null,
     refusalBuckets: config.auditRefusalRate > 0 ? SharedRateLimiter.buffer() : null,
     metrics: { channel: `kmsd-metrics-${randomUUID()}`, loops: new SharedArrayBuffer(4) },
+    stdoutIsTerminal: process.stdout.isTTY === true,
   };
   const main = await startServer(config, { shared: { ...shared, worker: 0 } });
   // Workers listen on the port the main thread got (it may have asked for port 0).

@@ -78,6 +78,8 @@ export interface SharedState {
   /** RefusalRecorder's buckets and counts (null when --audit-refusal-rate 0). */
   refusalBuckets: SharedArrayBuffer | null;
   metrics: MetricsLink;
+  /** Whether the process's standard output is a terminal: a worker thread's own never is, and every loop must log alike. */
+  stdoutIsTerminal: boolean;
 }
 
 /**
@@ -154,7 +156,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const clock = options.clock ?? systemClock;
   const shared = options.shared;
   const given = options.logger;
-  const logger = given === undefined ? createLogger(config, shared?.worker) : given && shared ? given.child({ worker: shared.worker }) : given;
+  const logger = given === undefined ? createLogger(config, shared?.worker, shared?.stdoutIsTerminal ?? process.stdout.isTTY === true) : given && shared ? given.child({ worker: shared.worker }) : given;
   const primary = !shared || shared.worker === 0;
   const say = (message: string) => (logger ? logger.warn(message) : undefined);
   // Everything is read and checked before anything is written (start-checks.ts).

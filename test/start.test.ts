@@ -44,8 +44,8 @@ function kmsd(args: string[], env: Record<string, string> = {}, options: SpawnOp
   return { child, exited, out: () => stdout, err: () => stderr };
 }
 
-async function waitFor(predicate: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
+async function waitFor(predicate: () => boolean, what: string, seconds = 15): Promise<void> {
+  for (let i = 0; i < seconds * 20; i++) {
     if (predicate()) return;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -291,10 +291,33 @@ describe('the start banner and the log', () => {
           assert.equal(entry.status, 401);
           assert.equal(entry.code, 'APIGW.0301');
           assert.equal(entry.reason, 'Incorrect IAM authentication information: x-auth-token not found');
-          assert.equal(entry.url, '/v1.0/:project_id/kms/list-keys');
+          assert.equal(entry.path, `/v1.0/${'0'.repeat(32)}/kms/list-keys`);
+          assert.equal(entry.operation, 'list-keys');
+          assert.equal(entry.method, 'POST');
+          assert.equal(entry.caller, undefined);
         } else {
           assert.equal(line.startsWith('{'), false);
-          assert.match(line, /INFO.*request.*"status":401.*"code":"APIGW.0301","reason":"Incorrect IAM authentication information: x-auth-token not found"/);
+          assert.match(line, /INFO.*request.*"path":"\/v1.0\/0{32}\/kms\/list-keys","status":401.*"operation":"list-keys","code":"APIGW.0301","reason":"Incorrect IAM authentication information: x-auth-token not found"/);
+        }
+        // A caller's request: user@account and the operation; a favicon: its own path, no operation.
+        const dev = JSON.parse(readFileSync(join(dir, format, 'dev-identities.json'), 'utf8')).accounts[0].users[0];
+        const login = await fetch(`${endpoint}/v3/auth/tokens`, {
+          method: 'POST', headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'admin', password: dev.password, domain: { name: 'dev' } } } }, scope: { project: { name: 'cn-north-4' } } } }),
+        });
+        const project = (await login.json()).token.project.id;
+        await fetch(`${endpoint}/v1.0/${project}/kms/list-keys`, { method: 'POST', headers: { 'X-Auth-Token': login.headers.get('x-subject-token') as string, 'Content-Type': 'application/json' }, body: '{}' });
+        await fetch(`${endpoint}/favicon.ico`);
+        await waitFor(() => run.out().includes('favicon.ico'), 'the favicon line');
+        const lines = run.out().split('\n');
+        const ok = lines.find((l) => l.includes(`/v1.0/${project}/kms/list-keys`)) as string;
+        const favicon = lines.find((l) => l.includes('favicon.ico')) as string;
+        if (format === 'json') {
+          assert.deepEqual([JSON.parse(ok).caller, JSON.parse(ok).operation, JSON.parse(ok).status], ['admin@dev', 'list-keys', 200]);
+          assert.deepEqual([JSON.parse(favicon).path, JSON.parse(favicon).operation], ['/favicon.ico', undefined]);
+        } else {
+          assert.match(ok, /<admin@dev>: request .*"status":200.*"operation":"list-keys"/);
+          assert.match(favicon, /"path":"\/favicon.ico"/);
         }
       } finally {
         run.child.kill('SIGTERM');
@@ -302,6 +325,31 @@ describe('the start banner and the log', () => {
       }
     }
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('on a terminal every event loop writes the same pretty lines (no JSON from the worker threads)', { skip: !existsSync('/usr/bin/script') && 'no script(1) to give kmsd a terminal' }, async () => {
+    const dir = base();
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KMSD_')));
+    // script(1) gives kmsd a pseudo-terminal, as a person's shell would; the log format is left to kmsd (auto).
+    const command = `${NODE} ${BIN} serve --port 0 --data-dir ${join(dir, 'data')} --workers 2`;
+    const child = spawn('/usr/bin/script', ['-qefc', command, '/dev/null'], { cwd: ROOT, env: clean });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const exited = new Promise((resolve) => child.on('close', resolve));
+    try {
+      await waitFor(() => out.includes('all 2 event loops are serving'), 'both loops', 60);
+      const endpoint = /endpoint\s+(http\S+)/.exec(out)?.[1] as string;
+      // Fresh connections land on both loops (SO_REUSEPORT spreads them).
+      for (let i = 0; i < 40; i++) await fetch(`${endpoint}/v1.0/x/kms/list-keys`, { method: 'POST', body: '{}', headers: { Connection: 'close' } });
+      await waitFor(() => out.split('/v1.0/x/kms/list-keys').length > 40, 'the request lines', 60);
+      const lines = out.split(/\r?\n/).filter((l) => l.includes('/v1.0/x/kms/list-keys'));
+      assert.equal(lines.filter((l) => l.trimStart().startsWith('{')).length, 0, lines.join('\n'));
+      assert.ok(lines.some((l) => /worker\D{1,12}1\b/.test(l)), `a pretty line from the worker thread:\n${lines.join('\n')}`);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('SIGTERM with half-sent requests: stops within the grace period, and says so', async () => {

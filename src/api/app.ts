@@ -162,9 +162,16 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   app.addHook('onResponse', (request, reply, done) => {
     const socket = request.raw.socket as unknown as CountedSocket;
     socket[ANSWERING] = (socket[ANSWERING] ?? 1) - 1;
-    const refusal = stateOf(request).refusal;
+    const state = stateOf(request);
+    const refusal = state.refusal;
     if (logRequests) {
-      const line: Record<string, unknown> = { method: request.method, url: request.routeOptions.url ?? request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
+      // The path as sent (never the query, which may carry markers and filters; never a route
+      // template), who called, and what it was taken for.
+      const line: Record<string, unknown> = { method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
+      const principal = state.who?.principal;
+      if (principal) line.caller = `${principal.userName}@${principal.accountName}`;
+      const operation = operationOf(request)?.name ?? state.draft?.operation;
+      if (operation) line.operation = operation;
       if (refusal) {
         if (refusal.code !== '') line.code = refusal.code;
         line.reason = refusal.message;
