@@ -222,7 +222,31 @@ describe('kmsd call: any operation', () => {
     assert.deepEqual(none, { code: 2, out: '', err: `kmsd: no credentials: give --ak and --sk (or HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK), --user/--password/--domain, or a profile in ${join(dir, 'none.json')}\n` });
     const port = await closedPort();
     const down = await kmsd(['keys', 'describe', missing, '--endpoint', `http://127.0.0.1:${port}`, '--project-id', world.users.boss.projectId]);
-    assert.deepEqual(down, { code: 4, out: '', err: `kmsd: cannot reach http://127.0.0.1:${port}: ECONNREFUSED\n` });
+    // Said at once, with every retry, then given up.
+    assert.deepEqual([down.code, down.out], [4, '']);
+    const said = down.err.split('\n');
+    assert.deepEqual(said.map((l) => l.replace(/in \d+\.\d s$/, 'in N s')), [
+      `kmsd: cannot reach http://127.0.0.1:${port}: ECONNREFUSED; retry 1 of 3 in N s`,
+      `kmsd: cannot reach http://127.0.0.1:${port}: ECONNREFUSED; retry 2 of 3 in N s`,
+      `kmsd: cannot reach http://127.0.0.1:${port}: ECONNREFUSED; retry 3 of 3 in N s`,
+      `kmsd: cannot reach http://127.0.0.1:${port}: ECONNREFUSED; gave up`,
+      '',
+    ]);
+    // Bare kmsd answers as a bare command group does: usage on stderr, exit 2 (help asks: stdout, 0).
+    const bare = await kmsd([]);
+    assert.deepEqual([bare.code, bare.out], [2, '']);
+    assert.match(bare.err, /^usage: kmsd <command>/);
+    const group = await kmsd(['keys']);
+    assert.deepEqual([group.code, group.out], [2, '']);
+    assert.match(group.err, /^usage: kmsd keys <command>/);
+    const help = await kmsd(['help']);
+    assert.deepEqual([help.code, help.err], [0, '']);
+    // What is allowed is said before anything is sent.
+    assert.deepEqual(await kmsd(['random', '--bits', '7']), { code: 2, out: '', err: "kmsd: --bits 7: give a multiple of 8 from 8 to 8192 (gen-random's random_data_length)\n" });
+    assert.deepEqual(await kmsd(['grants', 'create', missing, '--grantee', world.users.gus.id, '--operations', 'describe-key,decrypt']), {
+      code: 2, out: '',
+      err: 'kmsd: unknown grant operation "decrypt": valid ones are create-datakey, create-datakey-without-plaintext, encrypt-datakey, decrypt-datakey, describe-key, create-grant, retire-grant, encrypt-data, decrypt-data\n',
+    });
   });
 });
 

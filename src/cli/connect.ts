@@ -143,7 +143,17 @@ export function clientOptions(flags: Flags, env: NodeJS.ProcessEnv): KmsClientOp
 }
 
 export function connect(flags: Flags, env: NodeJS.ProcessEnv = process.env): KmsClient {
-  return new KmsClient(clientOptions(flags, env));
+  // A server that cannot be reached is said at once, with each retry, rather than after seconds of silence.
+  return new KmsClient({ ...clientOptions(flags, env), onRetry: ({ attempt, retries, delayMs, error }) => {
+    process.stderr.write(`kmsd: ${failureOf(error)}; retry ${attempt} of ${retries} in ${(delayMs / 1000).toFixed(1)} s\n`);
+  } });
+}
+
+/** One failure in words: who could not be reached and why, or the refusal's code and status. */
+function failureOf(error: Error): string {
+  if (error instanceof KmsConnectionError) return `cannot reach ${new URL(error.url).origin}: ${error.timedOut ? 'no answer in time' : (error.message.split(': ').pop() as string)}`;
+  if (error instanceof KmsError) return `${error.code} ${error.message} (HTTP ${error.status})`;
+  return error.message;
 }
 
 /** Text for stdout in the chosen format: one line of JSON, or the table/record the command builds. */
@@ -221,7 +231,7 @@ export function failure(error: unknown): number {
     return EXIT.refused;
   }
   if (error instanceof KmsConnectionError) {
-    process.stderr.write(`kmsd: cannot reach ${new URL(error.url).origin}: ${error.timedOut ? 'no answer in time' : (error.message.split(': ').pop() as string)}\n`);
+    process.stderr.write(`kmsd: ${failureOf(error)}; gave up\n`);
     return EXIT.unreachable;
   }
   if (error instanceof TypeError && error.message.startsWith('KmsClient: ')) {

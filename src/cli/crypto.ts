@@ -64,6 +64,10 @@ export const datakey = command(DATAKEY_HELP, async (parsed, output) => {
 
 export const random = command(RANDOM_HELP, async (parsed, output) => {
   noMorePositionals(parsed, 0);
-  const answer = await connect(parsed.flags).genRandom({ random_data_length: (parsed.flags.bits as string | undefined) ?? '256' });
+  const bits = (parsed.flags.bits as string | undefined) ?? '256';
+  if (!/^\d{1,4}$/.test(bits) || Number(bits) < 8 || Number(bits) > 8192 || Number(bits) % 8 !== 0) {
+    throw new UsageError(`--bits ${bits}: give a multiple of 8 from 8 to 8192 (gen-random's random_data_length)`);
+  }
+  const answer = await connect(parsed.flags).genRandom({ random_data_length: bits });
   emit(output, answer, () => String(answer.random_data));
 }, { bits: { type: 'string' } });

@@ -1,4 +1,5 @@
 import type { KmsClient } from '../client/client.ts';
+import { GRANT_OPERATIONS } from '../core/grant-operations.ts';
 import { CONNECTION_HELP, UsageError, command, connect, emit, noMorePositionals, positional, record, table, time, type Parsed } from './connect.ts';
 import { group } from './group.ts';
 
@@ -8,8 +9,7 @@ export const GRANTS_HELP = `usage: kmsd grants <command> [flags]
   create <key-id> --grantee ID --operations OP,OP,... [--type user|domain] [--name NAME] [--retiring-principal ID]
   revoke <key-id> <grant-id>              (the key's owner side)
   retire <key-id> <grant-id>              (the grant's issuer, retiring principal or grantee)
-operations: create-datakey, create-datakey-without-plaintext, encrypt-datakey, decrypt-datakey,
-  describe-key, create-grant, retire-grant, encrypt-data, decrypt-data
+operations: ${GRANT_OPERATIONS.join(', ')}
 ${CONNECTION_HELP}`;
 
 type Grant = Record<string, unknown>;
@@ -56,10 +56,13 @@ export const grants = group('grants', GRANTS_HELP, {
     const f = parsed.flags as Record<string, string | undefined>;
     if (f.grantee === undefined) throw new UsageError('missing --grantee');
     if (f.operations === undefined) throw new UsageError('missing --operations');
+    const operations = f.operations.split(',').map((o) => o.trim()).filter((o) => o !== '');
+    const unknown = operations.filter((o) => !(GRANT_OPERATIONS as readonly string[]).includes(o));
+    if (unknown.length > 0) throw new UsageError(`unknown grant operation ${unknown.map((o) => `"${o}"`).join(', ')}: valid ones are ${GRANT_OPERATIONS.join(', ')}`);
     return client.createGrant({
       key_id: positional(parsed, 0, 'key id'),
       grantee_principal: f.grantee,
-      operations: f.operations.split(',').map((o) => o.trim()).filter((o) => o !== '') as never,
+      operations: operations as never,
       ...(f.type !== undefined && { grantee_principal_type: f.type as 'user' }),
       ...(f.name !== undefined && { name: f.name }),
       ...(f['retiring-principal'] !== undefined && { retiring_principal: f['retiring-principal'] }),

@@ -4,9 +4,14 @@ import { UsageError, failure } from './connect.ts';
 export function group(name: string, help: string, subcommands: Record<string, (argv: string[]) => Promise<void>>) {
   return async (argv: string[]): Promise<void> => {
     const [sub, ...rest] = argv;
-    if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
+    // Asked for: stdout, exit 0; missing: stderr, exit 2 (as a bare `kmsd` answers).
+    if (sub === undefined) {
+      process.stderr.write(`${help}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    if (sub === '--help' || sub === '-h' || sub === 'help') {
       process.stdout.write(`${help}\n`);
-      if (sub === undefined) process.exitCode = 2;
       return;
     }
     const run = subcommands[sub];

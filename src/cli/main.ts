@@ -78,9 +78,11 @@ async function main(argv: string[]): Promise<void> {
     }
     const run = command === undefined ? undefined : COMMANDS[command];
     if (run) return await run(rest);
+    // Asked for: usage on stdout, exit 0. Not given or unknown: usage on stderr, exit 2, as every
+    // command group (kmsd keys) answers a missing subcommand.
     const asked = command === 'help' || command === '--help' || command === '-h';
     (asked ? process.stdout : process.stderr).write(`${command === undefined || asked ? '' : `kmsd: unknown command "${command}"\n`}${USAGE}\n`);
-    process.exitCode = command === undefined || asked ? 0 : 2;
+    process.exitCode = asked ? 0 : 2;
   } catch (error) {
     if (error instanceof ConfigError || error instanceof StartError) {
       process.stderr.write(`kmsd: ${error.message}\n`);

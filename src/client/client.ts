@@ -31,6 +31,8 @@ export interface KmsClientOptions {
   retries?: number;
   /** First backoff in ms (doubled each retry, with jitter; a Retry-After header wins). Default 200. */
   retryDelayMs?: number;
+  /** Told before each retry (which one of how many, after what failure, how long it waits): a tool says so at once. */
+  onRetry?: (retry: { attempt: number; retries: number; delayMs: number; error: Error }) => void;
   /** Renew a password token this long before it expires, in ms. Default 10 minutes. */
   tokenRenewMs?: number;
   userAgent?: string;
@@ -234,6 +236,7 @@ export class KmsClient {
         if (!retriable || n >= retries) throw error;
         const after = Number(error instanceof KmsError ? retryAfter.get(error) : undefined);
         const delay = Number.isFinite(after) && after > 0 ? Math.min(after * 1000, 10_000) : Math.random() * Math.min(base * 2 ** n, 5_000);
+        this.#options.onRetry?.({ attempt: n + 1, retries, delayMs: delay, error: error as Error });
         await sleep(delay, options.signal);
       }
     }

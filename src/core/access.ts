@@ -3,19 +3,8 @@ import { DECISIONS } from './decisions.ts';
 import type { Caller, Grant, Key, PolicyResource, RequestValues, Tag } from './model.ts';
 import type { Tx } from '../store/store.ts';
 
-/** The grant operations of reference §3.2, exactly as the wire spells them. */
-export const GRANT_OPERATIONS = [
-  'create-datakey',
-  'create-datakey-without-plaintext',
-  'encrypt-datakey',
-  'decrypt-datakey',
-  'describe-key',
-  'create-grant',
-  'retire-grant',
-  'encrypt-data',
-  'decrypt-data',
-] as const;
-export type GrantOperation = (typeof GRANT_OPERATIONS)[number];
+export { GRANT_OPERATIONS, type GrantOperation } from './grant-operations.ts';
+import type { GrantOperation } from './grant-operations.ts';
 
 /**
  * The key as identity policies see it. Its tags are read (in the operation's transaction)
