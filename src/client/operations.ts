@@ -648,7 +648,7 @@ export interface ListTracesResponse {
   }>;
   meta_data: {
     count: number;
-    marker: string;
+    marker?: string;
   };
 }
 
@@ -720,7 +720,7 @@ export interface ListKmsByTagsRequest {
 
 /** Answer of list-kms-by-tags. */
 export interface ListKmsByTagsResponse {
-  resources: Array<{
+  resources?: Array<{
     resource_id: string;
     resource_detail: {
       key_id: string;

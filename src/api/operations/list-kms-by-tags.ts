@@ -21,7 +21,8 @@ export default defineOperation({
   },
   required: ['action'],
   // total_count is a JSON number (the SDK's int; the provider reads it as float64).
-  response: obj({ resources: arr(RESOURCE_SCHEMA), total_count: int }),
+  // action "count" answers total_count alone.
+  response: obj({ resources: arr(RESOURCE_SCHEMA), total_count: int }, ['resources']),
   async handle({ store, caller }, body) {
     const { page, tags } = await store.read((tx) => queryResources(tx, caller, body as never));
     if (body.action === 'count') return { total_count: page.total };

@@ -80,7 +80,8 @@ export default defineOperation({
     service_type: filter('^[A-Za-z0-9]{1,32}$'),
   },
   required: ['trace_type'],
-  response: obj({ traces: arr(TRACE_SCHEMA), meta_data: obj({ count: int, marker: str }) }),
+  // marker only while another page follows (CTS's ListTraces).
+  response: obj({ traces: arr(TRACE_SCHEMA), meta_data: obj({ count: int, marker: str }, ['marker']) }),
   async handle({ store, caller }, input) {
     const limit = input.limit === undefined ? DEFAULT_TRACES : Number(input.limit);
     if (limit < 1 || limit > MAX_TRACES) throw kms('KMS.1601');
