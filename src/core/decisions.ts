@@ -133,4 +133,11 @@ export const DECISIONS = {
    * of the caller's). create-datakey and encrypt-datakey accept pin/pin_type and need neither.
    */
   pinFormat: { bytes: 16 },
+  /**
+   * A grant may name a grantee (or retiring principal) kmsd does not know: Huawei's API takes any
+   * well-formed principal id, identities files come and go (a removed user may be listed again, a
+   * grant may be created before its grantee is declared), and the grant authorizes nobody until a
+   * user (or, for `domain`, an account) with that id exists.
+   */
+  unknownGranteeAccepted: true,
 } as const;

@@ -2,7 +2,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DECISIONS } from '../../src/core/decisions.ts';
 import type { ManualClock } from '../../src/core/runtime.ts';
-import { ERR, hex, newGrant, newKey, randomKeyId, startWorld, type World } from '../harness.ts';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, ERR, hex, newGrant, newKey, randomKeyId, startWorld, type World } from '../harness.ts';
 
 let world: World;
 before(async () => {
@@ -76,6 +78,25 @@ describe('create-grant', () => {
       assert.equal((await admin.kms('list-grants', { key_id: keyId })).body.total, 0);
     });
   }
+
+  test('a grantee kmsd does not know yet is accepted, authorizes nobody, and works once a user with that id is declared (SIGHUP)', async () => {
+    const admin = world.as('admin');
+    const keyId = await newKey(admin);
+    const newcomer = { name: `newcomer${hex(3)}`, id: hex(16), password: `pw-${hex(6)}`, ak: `AK${hex(8).toUpperCase()}`, sk: hex(20) };
+    const granted = await admin.kms('create-grant', { key_id: keyId, grantee_principal: newcomer.id, operations: ['describe-key'] });
+    assert.equal(granted.status, 200);
+    // Declared later (an identities file reloaded): the grant is there and lets it describe the key.
+    const path = join(world.dataDir, 'identities.json');
+    const file = JSON.parse(readFileSync(path, 'utf8'));
+    const globex = file.accounts.find((a: { name: string }) => a.name === 'globex');
+    globex.users.push({ name: newcomer.name, id: newcomer.id, password: newcomer.password, access_keys: [{ ak: newcomer.ak, sk: newcomer.sk }], policies: [] });
+    writeFileSync(path, JSON.stringify(file));
+    const added = await world.server.reloadIdentities();
+    assert.deepEqual(added, [{ account: 'globex', name: newcomer.name, id: newcomer.id }]);
+    const user = { ...newcomer, account: 'globex', accountId: world.users.gus.accountId, projectId: world.users.gus.projectId };
+    const described = await new Client(world, user, 'aksk').kms('describe-key', { key_id: keyId });
+    assert.deepEqual([described.status, described.body.key_info.key_id], [200, keyId]);
+  });
 
   test('a well-formed key id of no key is 404 KMS.0207', async () => {
     const r = await world.as('admin').kms('create-grant', { key_id: randomKeyId(), grantee_principal: 'abc', operations: ['describe-key'] });
