@@ -8,5 +8,6 @@ import type { Store } from './store.ts';
 export async function openStore(config: Config, options: { writeLock?: SharedLock } = {}): Promise<Store> {
   if (config.store === 'sqlite') return new SqliteStore(join(config.dataDir, 'kmsd.db'), options);
   const { PostgresStore } = await import('./postgres.ts');
-  return PostgresStore.open(config.store);
+  // A query that outlives the request's deadline is failed, and its connection discarded.
+  return PostgresStore.open(config.store, { queryTimeoutMs: config.requestTimeout });
 }
