@@ -235,7 +235,10 @@ export function reconcile(model: Model, state: { keys: Key[]; grants: Grant[]; a
   const byRequest = new Map<string, number>();
   for (const e of allowed) byRequest.set(e.requestId, (byRequest.get(e.requestId) ?? 0) + 1);
   for (const id of model.allowed) assert.equal(byRequest.get(id), 1, `200 request ${id} has ${byRequest.get(id) ?? 0} records`);
-  const endedByTrail = new Set(allowed.filter((e) => e.operation === 'retire-grant' || e.operation === 'revoke-grant').map((e) => e.grantId));
+  const ends = allowed.filter((e) => e.operation === 'retire-grant' || e.operation === 'revoke-grant');
+  const endedByTrail = new Set(ends.map((e) => e.grantId));
+  // A grant ends once: one "allowed" retire or revoke at most, whichever node or retry it was.
+  assert.equal(ends.length, endedByTrail.size, `a grant ended more than once: ${ends.filter((e, i) => ends.findIndex((f) => f.grantId === e.grantId) !== i).map((e) => e.grantId).join(', ')}`);
   for (const e of allowed) {
     if (e.operation === 'create-key') assert.ok(state.keys.some((k) => k.keyId === e.keyId), `recorded key ${e.keyId} missing`);
     if (e.operation === 'create-grant') assert.equal(present.has(e.grantId as string), !endedByTrail.has(e.grantId), `recorded grant ${e.grantId}`);
