@@ -287,10 +287,13 @@ export async function runCrashCycles(options: CrashOptions): Promise<CrashReport
       // The restarted server serves what was promised.
       const again = await startKmsd(spec);
       try {
-        const sample = pick([...model.keys.keys()]);
-        const listed = await again.as('alice', 'token').kms('list-grants', { key_id: sample, limit: '100' });
-        const expected = [...model.grants.values()].filter((g) => g.keyId === sample).length;
-        assert.deepEqual([listed.status, listed.body.total], [200, expected], 'after restart');
+        // A kill before any create-key was answered or committed leaves no key to look at.
+        const sample = model.keys.size ? pick([...model.keys.keys()]) : null;
+        if (sample !== null) {
+          const listed = await again.as('alice', 'token').kms('list-grants', { key_id: sample, limit: '100' });
+          const expected = [...model.grants.values()].filter((g) => g.keyId === sample).length;
+          assert.deepEqual([listed.status, listed.body.total], [200, expected], 'after restart');
+        }
       } finally {
         await again.stop();
       }
