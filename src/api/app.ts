@@ -337,6 +337,9 @@ function metricName(request: FastifyRequest): string {
 const operationOf = (request: FastifyRequest): Operation | undefined =>
   (request.routeOptions.config as { operation?: Operation } | undefined)?.operation;
 
+/** The message of IAM's 503 while the store is unreachable. */
+export const STORE_UNAVAILABLE_IAM = 'The service is temporarily unavailable.';
+
 /** What a failure is answered with: its own error, the documented KMS error, or KMS.0103. */
 function refusalOf(
   request: FastifyRequest,
@@ -346,7 +349,8 @@ function refusalOf(
   if (error instanceof GatewayError || error instanceof IamError) return error;
   if (error instanceof StoreUnavailableError) {
     if (services.logger) request.log.warn({ reason: error.reason, stage: error.stage }, 'store unavailable');
-    return kms(DECISIONS.storeUnavailable);
+    // IAM's paths answer in IAM's shape (a Keystone 503), KMS's with the KMS error.
+    return request.url.startsWith('/v3/') ? new IamError(503, STORE_UNAVAILABLE_IAM) : kms(DECISIONS.storeUnavailable);
   }
   const mapped = toKmsError(request, error);
   if (!mapped && services.logger) request.log.error({ err: error }, 'internal error');

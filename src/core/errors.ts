@@ -61,10 +61,12 @@ export class ThrottledError extends GatewayError {
 export class IamError extends Error {
   readonly status: number;
   readonly title: string;
-  constructor(status: 400 | 401 | 403 | 404 | 405 | 429, message: string) {
+  constructor(status: 400 | 401 | 403 | 404 | 405 | 429 | 503, message: string) {
     super(message);
     this.status = status;
-    this.title = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 429: 'Too Many Requests' }[status];
+    this.title = {
+      400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 429: 'Too Many Requests', 503: 'Service Unavailable',
+    }[status];
   }
   body(): { error: { code: number; title: string; message: string } } {
     return { error: { code: this.status, title: this.title, message: this.message } };

@@ -60,7 +60,9 @@ export async function startOutageRig(clientsPerNode = 6): Promise<OutageRig> {
     const { path, users } = worldIdentities(dir);
     const spec = { store: dbUrl, identities: path, rootKey: randomBytes(32).toString('base64'), users };
     // Together: the schema migrations take turns under an advisory lock.
-    nodes.push(...(await Promise.all(['a', 'b'].map((name) => startKmsd({ ...spec, dataDir: join(dir, name) })))));
+    const started = await Promise.allSettled(['a', 'b'].map((name) => startKmsd({ ...spec, dataDir: join(dir, name) })));
+    for (const s of started) if (s.status === 'fulfilled') nodes.push(s.value);
+    for (const s of started) if (s.status === 'rejected') throw s.reason;
     for (const node of nodes) for (const [user, auth] of [['alice', 'token'], ['rita', 'token']] as const) await node.as(user, auth).getToken();
     const model = new Model();
     return {
@@ -125,6 +127,28 @@ async function firstWrite(node: Node, model: Model, since: number): Promise<numb
 }
 
 const ready = (node: Node) => raw(node.url, 'GET', '/_kmsd/ready');
+
+const storeUp = async (node: Node): Promise<string | undefined> =>
+  /^kmsd_store_up (\d)$/m.exec((await raw(node.url, 'GET', '/_kmsd/metrics')).text)?.[1];
+
+/** With the database stopped: a read, a signed call, a login and a scrape, each answered at once. */
+async function whileAway(node: Node, users: Record<string, TestUser>): Promise<void> {
+  const read = await node.as('alice', 'aksk').kms('list-keys', {});
+  assert.deepEqual([read.status, read.body], [503, UNAVAILABLE]);
+  const gus = users.gus;
+  const login = await raw(node.url, 'POST', '/v3/auth/tokens', {
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: gus.name, password: gus.password, domain: { name: gus.account } } } }, scope: { project: { id: gus.projectId } } } }),
+  });
+  assert.deepEqual([login.status, login.body], [503, { error: { code: 503, title: 'Service Unavailable', message: 'The service is temporarily unavailable.' } }]);
+  // A token the node has seen is still checked against the store: no answer but 503.
+  const validate = await raw(node.url, 'GET', '/v3/auth/tokens', {
+    headers: { 'X-Auth-Token': await node.as('alice', 'token').getToken(), 'X-Subject-Token': await node.as('rita', 'token').getToken() },
+  });
+  assert.equal(validate.status, 503, validate.text);
+  // The scrape still answers: the requests are counted, the store is down.
+  assert.equal(await storeUp(node), '0');
+}
 
 /**
  * Retires of the same grants from both nodes, each retried while it gets 503: per grant at
@@ -214,6 +238,7 @@ async function runFault(fault: Fault, ctx: RunContext): Promise<OutageReport> {
         assert.equal(probe.status, 503);
         assert.deepEqual(probe.body, { status: 'unavailable', store: 'postgres', reason: probe.body.reason });
         assert.match(probe.body.reason, /^the store is unreachable: PostgreSQL refuses connections$/);
+        await whileAway(node, ctx.users);
       }
       await sleep(1000);
       await postgres.start();
@@ -228,7 +253,11 @@ async function runFault(fault: Fault, ctx: RunContext): Promise<OutageReport> {
     }
     recoveryMs = await Promise.all(nodes.map((node) => firstWrite(node, ctx.model, back)));
     for (const ms of recoveryMs) assert.ok(ms < RECOVERY_LIMIT_MS, `a node served writes again only ${ms} ms after the database's return`);
-    for (const node of nodes) assert.deepEqual([(await ready(node)).status, (await ready(node)).body], [200, { status: 'ready', store: 'postgres' }]);
+    for (const node of nodes) {
+      const probe = await ready(node);
+      assert.deepEqual([probe.status, probe.body], [200, { status: 'ready', store: 'postgres' }]);
+      assert.equal(await storeUp(node), '1');
+    }
     await sleep(800);
   } finally {
     // Whatever failed, the load and the burst end before the test does.
