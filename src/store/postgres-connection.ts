@@ -45,12 +45,13 @@ export function connectFailure(error: unknown, timedOut: boolean): StoreUnavaila
 
 /**
  * A query's failure: a StoreUnavailableError when the connection is gone (`stage` says whether
- * COMMIT had been sent), else null (an answer of the database, which the caller handles).
+ * COMMIT had been sent; `timedOut` that the query ran out its timeout), else null (an answer of
+ * the database, which the caller handles).
  */
-export function connectionLost(error: unknown, stage: 'work' | 'commit'): StoreUnavailableError | null {
+export function connectionLost(error: unknown, stage: 'work' | 'commit', timedOut: boolean): StoreUnavailableError | null {
   if (error instanceof StoreUnavailableError) return error;
   if (error instanceof pg.DatabaseError && !SESSION_ENDING(error.code ?? '')) return null;
   const code = codeOf(error);
-  const reason = (code && CONNECT_REASONS[code]) ?? 'the connection to PostgreSQL was lost';
-  return new StoreUnavailableError(reason, stage, { cause: error });
+  const reason = timedOut ? 'PostgreSQL did not answer within the query timeout' : (code && CONNECT_REASONS[code]) ?? 'the connection to PostgreSQL was lost';
+  return new StoreUnavailableError(reason, stage, { cause: error, timedOut });
 }

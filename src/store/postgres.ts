@@ -10,30 +10,44 @@ type Row = Record<string, unknown>;
 export interface PostgresOptions {
   /** Connections per pool (per event loop). */
   poolSize?: number;
-  /** A query that has not answered within this is failed and its connection discarded. */
+  /**
+   * A statement of a unit of work (read/write) that has not answered within this is failed and
+   * its connection discarded. Schema migrations at start are not bounded by it.
+   */
   queryTimeoutMs?: number;
+}
+
+/** One statement of a unit of work, on its connection, within its timeout (undefined: none). */
+class Statements {
+  readonly client: pg.PoolClient;
+  private readonly timeoutMs: number | undefined;
+  constructor(client: pg.PoolClient, timeoutMs: number | undefined) {
+    this.client = client;
+    this.timeoutMs = timeoutMs;
+  }
+  /** A lost connection becomes a StoreUnavailableError (see postgres-connection.ts). */
+  async query(text: string, values: unknown[], stage: 'work' | 'commit'): Promise<pg.QueryResult> {
+    const started = Date.now();
+    try {
+      return await this.client.query({ text, values, ...(this.timeoutMs !== undefined && { query_timeout: this.timeoutMs }) } as pg.QueryConfig);
+    } catch (error) {
+      const timedOut = this.timeoutMs !== undefined && Date.now() - started >= this.timeoutMs;
+      throw connectionLost(error, stage, timedOut) ?? error;
+    }
+  }
 }
 
 class PgExecutor implements Executor {
   readonly forUpdate = ' FOR UPDATE';
-  private readonly client: pg.PoolClient;
-  constructor(client: pg.PoolClient) {
-    this.client = client;
+  private readonly statements: Statements;
+  constructor(statements: Statements) {
+    this.statements = statements;
   }
   async all(sql: string, params: unknown[]): Promise<Row[]> {
-    return (await query(this.client, { text: sql, values: params }, 'work')).rows as Row[];
+    return (await this.statements.query(sql, params, 'work')).rows as Row[];
   }
   async run(sql: string, params: unknown[]): Promise<number> {
-    return (await query(this.client, { text: sql, values: params }, 'work')).rowCount ?? 0;
-  }
-}
-
-/** One statement; a lost connection becomes a StoreUnavailableError (see postgres-connection.ts). */
-async function query(client: pg.PoolClient, statement: string | pg.QueryConfig, stage: 'work' | 'commit'): Promise<pg.QueryResult> {
-  try {
-    return await client.query(statement);
-  } catch (error) {
-    throw connectionLost(error, stage) ?? error;
+    return (await this.statements.query(sql, params, 'work')).rowCount ?? 0;
   }
 }
 
@@ -62,9 +76,11 @@ export class PostgresStore implements Store {
   private readonly poolSize: number;
   private readonly reconnection = new Reconnection();
   onCommit: CommitListener | null = null;
-  private constructor(pool: pg.Pool, poolSize: number) {
+  private readonly queryTimeoutMs: number | undefined;
+  private constructor(pool: pg.Pool, poolSize: number, queryTimeoutMs: number | undefined) {
     this.pool = pool;
     this.poolSize = poolSize;
+    this.queryTimeoutMs = queryTimeoutMs;
   }
 
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
@@ -72,9 +88,8 @@ export class PostgresStore implements Store {
     const pool = new pg.Pool({
       connectionString: url, max: poolSize, connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       // A connection whose server vanished without a word is found out by TCP keepalive when
-      // idle, and by the query timeout when a query waits on it.
+      // idle, and by the statement timeout (queryTimeoutMs) when a query waits on it.
       keepAlive: true, keepAliveInitialDelayMillis: 10_000,
-      ...(options.queryTimeoutMs !== undefined && { query_timeout: options.queryTimeoutMs }),
     });
     // A connection that the server ends (restart, failover, pg_terminate_backend) or that breaks
     // reports an 'error' event: on an idle client through the pool, on a client a request holds
@@ -89,7 +104,7 @@ export class PostgresStore implements Store {
       await pool.end();
       throw error;
     }
-    return new PostgresStore(pool, poolSize);
+    return new PostgresStore(pool, poolSize, options.queryTimeoutMs);
   }
 
   async read<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
@@ -112,7 +127,7 @@ export class PostgresStore implements Store {
         return await this.transaction(begin, work);
       } catch (error) {
         const again = error instanceof StoreUnavailableError
-          ? error.stage === 'work'
+          ? error.rerun
           : begin === 'BEGIN' && RETRYABLE.has((error as { code?: string }).code ?? '');
         if (attempt >= MAX_ATTEMPTS || !again) throw error;
       }
@@ -147,10 +162,11 @@ export class PostgresStore implements Store {
     // A client whose connection failed is discarded, never handed to another request.
     let broken = false;
     try {
-      await query(client, begin, 'work');
+      const statements = new Statements(client, this.queryTimeoutMs);
+      await statements.query(begin, [], 'work');
       let result: T;
       try {
-        result = await work(new SqlTx(new PgExecutor(client)));
+        result = await work(new SqlTx(new PgExecutor(statements)));
       } catch (error) {
         if (error instanceof StoreUnavailableError) throw error;
         await client.query('ROLLBACK').catch(() => {
@@ -159,7 +175,7 @@ export class PostgresStore implements Store {
         throw error;
       }
       const started = this.onCommit && begin === 'BEGIN' ? process.hrtime.bigint() : null;
-      await query(client, 'COMMIT', 'commit');
+      await statements.query('COMMIT', [], 'commit');
       if (started !== null) this.onCommit?.(Number(process.hrtime.bigint() - started) / 1e9, 1);
       return result;
     } catch (error) {

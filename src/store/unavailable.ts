@@ -13,10 +13,17 @@
 export class StoreUnavailableError extends Error {
   readonly reason: string;
   readonly stage: 'connect' | 'work' | 'commit';
-  constructor(reason: string, stage: 'connect' | 'work' | 'commit', options?: { cause?: unknown }) {
-    super(`the store is unavailable: ${reason}`, options);
+  /**
+   * Worth running the unit of work again at once on a new connection: its connection died
+   * before COMMIT (not a statement that timed out: the database would most likely not answer
+   * the next one either).
+   */
+  readonly rerun: boolean;
+  constructor(reason: string, stage: 'connect' | 'work' | 'commit', options: { cause?: unknown; timedOut?: boolean } = {}) {
+    super(`the store is unavailable: ${reason}`, { cause: options.cause });
     this.reason = reason;
     this.stage = stage;
+    this.rerun = stage === 'work' && options.timedOut !== true;
   }
 }
 
