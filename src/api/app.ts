@@ -7,6 +7,7 @@ import { DECISIONS } from '../core/decisions.ts';
 import type { Config } from '../config.ts';
 import type { Caller, Project } from '../core/model.ts';
 import { laterInRequest } from '../store/store.ts';
+import { StoreUnavailableError } from '../store/unavailable.ts';
 import { IAM_ROUTES } from '../iam/routes.ts';
 import { parseKmsBody } from './body.ts';
 import { signable } from './signable.ts';
@@ -286,7 +287,10 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     const state = stateOf(request);
     state.refusal = { code: answer instanceof IamError ? '' : answer.code, message: answer.message };
     const op = operationOf(request);
-    if (op) {
+    // A request whose COMMIT was lost may have taken effect, with its own "allowed" record: a
+    // "failed" record beside it would contradict the trail.
+    const outcomeUnknown = error instanceof StoreUnavailableError && error.stage === 'commit';
+    if (op && !outcomeUnknown) {
       const draft = state.draft ?? anonymousDraft(request.id, op.name, request.headers.authorization, request.ip);
       const code = answer instanceof GatewayError || answer instanceof KmsError ? answer.code : 'KMS.0103';
       await refusals.record(draft, op.mutates === true, answer.status, code).catch(auditFailed);
@@ -342,6 +346,9 @@ function metricName(request: FastifyRequest): string {
 const operationOf = (request: FastifyRequest): Operation | undefined =>
   (request.routeOptions.config as { operation?: Operation } | undefined)?.operation;
 
+/** The message of IAM's 503 while the store is unreachable. */
+export const STORE_UNAVAILABLE_IAM = 'The service is temporarily unavailable.';
+
 /** What a failure is answered with: its own error, the documented KMS error, or KMS.0103. */
 function refusalOf(
   request: FastifyRequest,
@@ -349,6 +356,11 @@ function refusalOf(
   services: Services,
 ): GatewayError | IamError | KmsError {
   if (error instanceof GatewayError || error instanceof IamError) return error;
+  if (error instanceof StoreUnavailableError) {
+    if (services.logger) request.log.warn({ reason: error.reason, stage: error.stage }, 'store unavailable');
+    // IAM's paths answer in IAM's shape (a Keystone 503), KMS's with the KMS error.
+    return request.url.startsWith('/v3/') ? new IamError(503, STORE_UNAVAILABLE_IAM) : kms(DECISIONS.storeUnavailable);
+  }
   const mapped = toKmsError(request, error);
   if (!mapped && services.logger) request.log.error({ err: error }, 'internal error');
   return mapped ?? kms('KMS.0103');

@@ -4,6 +4,7 @@ import type PromClient from 'prom-client';
 import type { Registry } from 'prom-client';
 import { KeyState } from '../core/model.ts';
 import type { Store } from '../store/store.ts';
+import { StoreUnavailableError } from '../store/unavailable.ts';
 
 /**
  * Every Prometheus metric kmsd serves at /_kmsd/metrics, in this one module.
@@ -204,6 +205,13 @@ export function createMetrics(store: Store, link?: MetricsLink | null): Metrics 
 
   const render = async (): Promise<string> => {
     const counts = await gather();
+    // The store's figures, read once a scrape. While the store is unreachable the scrape still
+    // answers (the request counts are what an operator wants to see then): kmsd_store_up 0,
+    // and no kmsd_keys or kmsd_live_grants samples.
+    const census = await store.read((tx) => tx.census()).catch((error: unknown) => {
+      if (error instanceof StoreUnavailableError) return null;
+      throw error;
+    });
     const { Registry } = promClient();
     const registry = new Registry();
     const families = [
@@ -224,8 +232,9 @@ export function createMetrics(store: Store, link?: MetricsLink | null): Metrics 
       family('kmsd_store_info', 'The store this process serves from (value always 1)', 'gauge', () => [{ labels: { driver: store.driver }, value: 1 }]),
       family('kmsd_audit_records_written_total', 'Audit records written by this process', 'counter', () => [{ labels: {}, value: counts.audits }]),
       // Read from the store at scrape time (every node over one store sees the same figures).
-      family('kmsd_keys', 'Keys in the store, by state', 'gauge', async () => {
-        const census = await store.read((tx) => tx.census());
+      family('kmsd_store_up', 'Whether the store answered this scrape (1) or could not be reached (0)', 'gauge', () => [{ labels: {}, value: census ? 1 : 0 }]),
+      family('kmsd_keys', 'Keys in the store, by state', 'gauge', () => {
+        if (!census) return [];
         const byName = new Map(Object.values(STATE_NAMES).map((name) => [name, 0]));
         for (const [state, n] of Object.entries(census.keysByState)) {
           const name = STATE_NAMES[state] ?? 'other';
@@ -233,8 +242,8 @@ export function createMetrics(store: Store, link?: MetricsLink | null): Metrics 
         }
         return [...byName].map(([state, n]) => ({ labels: { state }, value: n }));
       }),
-      family('kmsd_live_grants', 'Grants in force (created, not yet retired or revoked) in the store', 'gauge', async () =>
-        [{ labels: {}, value: (await store.read((tx) => tx.census())).grants }]),
+      family('kmsd_live_grants', 'Grants in force (created, not yet retired or revoked) in the store', 'gauge', () =>
+        (census ? [{ labels: {}, value: census.grants }] : [])),
     ];
     for (const f of families) registry.registerMetric(f as never);
     return `${await processRegistry().metrics()}\n${await registry.metrics()}`;

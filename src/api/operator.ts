@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Metrics } from './metrics.ts';
 import type { Services } from './services.ts';
+import { StoreUnavailableError } from '../store/unavailable.ts';
 
 /**
  * The operator's endpoints, under /_kmsd/ (a prefix no KMS or IAM path can take, as LocalStack
@@ -29,7 +30,8 @@ export function registerOperatorRoutes(app: FastifyInstance, services: Services,
         await Promise.race([store.read((tx) => tx.getSetting('root-key-canary')), deadline]);
         return reply.type(json).send({ status: 'ready', store: store.driver });
       } catch (error) {
-        const reason = (error as Error).message === 'timeout' ? `the store did not answer within ${READY_TIMEOUT_MS} ms` : 'the store does not answer';
+        const reason = error instanceof StoreUnavailableError ? `the store is unreachable: ${error.reason}`
+          : (error as Error).message === 'timeout' ? `the store did not answer within ${READY_TIMEOUT_MS} ms` : 'the store does not answer';
         if (services.logger) services.logger.warn({ err: error }, 'readiness check failed');
         return reply.code(503).type(json).send({ status: 'unavailable', store: store.driver, reason });
       } finally {

@@ -65,11 +65,13 @@ export class IamError extends Error {
   readonly title: string;
   /** With a 429: when a retry may succeed, sent as `Retry-After` (seconds). */
   readonly retryAfterSeconds: number | undefined;
-  constructor(status: 400 | 401 | 403 | 404 | 405 | 429, message: string, retryAfterSeconds?: number) {
+  constructor(status: 400 | 401 | 403 | 404 | 405 | 429 | 503, message: string, retryAfterSeconds?: number) {
     super(message);
     this.status = status;
     this.retryAfterSeconds = retryAfterSeconds;
-    this.title = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 429: 'Too Many Requests' }[status];
+    this.title = {
+      400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 429: 'Too Many Requests', 503: 'Service Unavailable',
+    }[status];
   }
   body(): { error: { code: number; title: string; message: string } } {
     return { error: { code: this.status, title: this.title, message: this.message } };

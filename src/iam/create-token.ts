@@ -1,5 +1,5 @@
 import { DECISIONS } from '../core/decisions.ts';
-import { IamError } from '../core/errors.ts';
+import { AuthError, IamError } from '../core/errors.ts';
 import { verifyPassword } from '../auth/passwords.ts';
 import { TOKEN_TTL_MS, newToken, tokenHash } from '../auth/tokens.ts';
 import type { Account, Project, Token, User } from '../core/model.ts';
@@ -110,7 +110,8 @@ export const createToken: IamRoute = {
     } else if (methods.includes('token')) {
       const id = str(obj(identity.token)?.id);
       if (!id) throw new IamError(400, 'Request parameter auth.identity.token.id is missing.');
-      const principal = await authenticator.byToken(id).catch(() => refuse(new IamError(401, UNAUTHENTICATED)));
+      const principal = await authenticator.byToken(id).catch((error: unknown) =>
+        error instanceof AuthError ? refuse(new IamError(401, UNAUTHENTICATED)) : Promise.reject(error));
       const found = await store.read((tx) => tx.getUserAndAccount(principal.userId));
       if (!found) return refuse(new IamError(401, UNAUTHENTICATED));
       login = { ...found, method: 'token', expiresAt: principal.expiresAt ?? now };

@@ -1,4 +1,4 @@
-import { IamError } from '../core/errors.ts';
+import { AuthError, IamError } from '../core/errors.ts';
 import { tokenHash } from '../auth/tokens.ts';
 import type { IamRoute } from './route.ts';
 import { tokenBody } from './token-body.ts';
@@ -12,8 +12,9 @@ export const validateToken: IamRoute = {
     await authenticator.authenticate(signable(request));
     const subject = request.headers['x-subject-token'];
     if (typeof subject !== 'string' || subject === '') throw new IamError(400, 'X-Subject-Token is missing.');
-    const principal = await authenticator.byToken(subject).catch(() => {
-      throw new IamError(404, 'The token does not exist or has expired.');
+    // A token refused is not found; anything else (the store away) is answered as itself.
+    const principal = await authenticator.byToken(subject).catch((error: unknown) => {
+      throw error instanceof AuthError ? new IamError(404, 'The token does not exist or has expired.') : error;
     });
     const found = await services.store.read(async (tx) => {
       const token = await tx.getToken(tokenHash(subject));

@@ -10,6 +10,11 @@ import type { Account, AccessKey, AuditEvent, AuditFilter, Grant, Key, KeyAlias,
  *   committed before it began, on any node. With `sameRequest`, everything committed before
  *   the first read of the same request began (commits since are concurrent with the request).
  *
+ * A driver that cannot reach its database (PostgreSQL down, restarting, the connection lost)
+ * rejects with StoreUnavailableError (unavailable.ts), whose `stage` says what became of the
+ * unit of work; the edge answers it 503 KMS.0104. SQLite never does: its failures (a full disk)
+ * are errors like any other.
+ *
  * `lock` on getKey asks the driver to serialise every writer of that key until commit
  * (SELECT ... FOR UPDATE on PostgreSQL; SQLite serialises all writers anyway). Every
  * operation that changes a key or its grants takes that lock first, so per-key rules such

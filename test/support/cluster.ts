@@ -39,6 +39,8 @@ export interface NodeSpec {
   users: Record<string, TestUser>;
   /** More environment (e.g. KMSD_LOG_LEVEL, KMSD_RATE_LIMIT). */
   env?: Record<string, string>;
+  /** How long the node may take to serve on every event loop (default 30 s). */
+  startTimeoutMs?: number;
 }
 
 /**
@@ -61,7 +63,11 @@ export async function startKmsd(spec: NodeSpec): Promise<Node> {
   child.stdout?.on('data', (d) => (out += d));
   child.stderr?.on('data', (d) => (out += d));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`node did not start: ${out}`)), 30_000);
+    const timer = setTimeout(() => {
+      // Not left running behind the failure.
+      child.kill('SIGKILL');
+      reject(new Error(`node did not start: ${out}`));
+    }, spec.startTimeoutMs ?? 30_000);
     child.on('exit', (code) => reject(new Error(`node exited with ${code}: ${out}`)));
     // The banner comes once the main thread serves; with several loops, the workers join after it.
     const loops = Number(spec.env?.KMSD_WORKERS ?? TEST_WORKERS);
