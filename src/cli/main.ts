@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../package-root.ts';
+import { ASSETS, assetText, inSingleExecutable } from '../single-executable/assets.ts';
 import { ConfigError } from '../config.ts';
 import { StartError } from '../root-key.ts';
 
@@ -65,6 +66,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
 };
 
 function version(): string {
+  if (inSingleExecutable) return assetText(ASSETS.version);
   const pkg = JSON.parse(readFileSync(join(packageRoot(import.meta.url), 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
@@ -90,4 +92,9 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-await main(process.argv.slice(2));
+// Not a top-level await: the single executable's CommonJS bundle cannot hold one. A failure
+// is still an uncaught error (its stack printed, exit code 1).
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.exitCode = 1;
+  throw error;
+});
