@@ -102,12 +102,12 @@ export function writeExecutable(o: ExecutableOptions): void {
     execArgv: ['--max-semi-space-size=8'],
     assets,
   }, null, 2));
-  execFileSync(process.execPath, ['--experimental-sea-config', config], { cwd: o.work, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.execPath, ['--experimental-sea-config', config], { cwd: o.work, stdio: 'pipe' });
   copyFileSync(o.node, o.output);
   chmodSync(o.output, 0o755);
   execFileSync(join(o.root, 'node_modules/.bin/postject'), [
     o.output, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2',
-  ], { stdio: ['ignore', 'ignore', 'inherit'] });
+  ], { stdio: 'pipe' });
 }
 
 function safeList(dir: string): string[] {
