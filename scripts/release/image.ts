@@ -12,7 +12,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { tar, type TarEntry } from './tar.ts';
 
@@ -98,10 +98,9 @@ function layers(o: ImageOptions): { libraries: string[]; packages: string[]; bas
   const debs = join(o.work, 'debs');
   rmSync(debs, { recursive: true, force: true });
   mkdirSync(debs, { recursive: true });
-  // apt-get runs its download as the _apt user where it can write the directory, else as
-  // root with a warning: the directory is left writable (it is removed after the build).
-  chmodSync(debs, 0o777);
-  execFileSync('apt-get', ['download', '-qq', ...packages], { cwd: debs, stdio: ['ignore', 'ignore', 'inherit'] });
+  // As root, apt-get downloads as its _apt user, which cannot write a private build directory:
+  // it downloads as the caller instead (the files are checked against the archive's signed lists either way).
+  execFileSync('apt-get', ['download', '-qq', '-o', 'APT::Sandbox::User=root', ...packages], { cwd: debs, stdio: ['ignore', 'ignore', 'inherit'] });
   const tree = join(o.work, 'tree');
   rmSync(tree, { recursive: true, force: true });
   for (const deb of readdirSync(debs).filter((f) => f.endsWith('.deb')).sort()) execFileSync('dpkg-deb', ['-x', join(debs, deb), tree]);
