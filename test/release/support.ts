@@ -29,8 +29,8 @@ export function exec(command: string, args: string[], options: { env?: NodeJS.Pr
   const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
   if (child.stdin) {
     child.stdin.on('error', () => {}); // EPIPE from a command that does not read its input: its status tells
     child.stdin.end(options.input);
