@@ -8,6 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { lazyBuiltins } from '../build-plugins.ts';
 import { ASSETS, MODULE_URL } from '../../src/single-executable/assets.ts';
@@ -69,7 +70,11 @@ export async function bundleExecutable(root: string, dir: string): Promise<void>
   await build({ ...common, entryPoints: ['src/worker.ts'], outfile: join(dir, 'worker.cjs') });
 }
 
+/** postject, a dev dependency of this checkout. */
+const POSTJECT = fileURLToPath(new URL('../../node_modules/.bin/postject', import.meta.url));
+
 export interface ExecutableOptions {
+  /** The package directory: package.json (the version), console/dist, dist/addons. */
   root: string;
   /** Where the bundles are (bundleExecutable) and the blob is written. */
   work: string;
@@ -105,7 +110,7 @@ export function writeExecutable(o: ExecutableOptions): void {
   execFileSync(process.execPath, ['--experimental-sea-config', config], { cwd: o.work, stdio: 'pipe' });
   copyFileSync(o.node, o.output);
   chmodSync(o.output, 0o755);
-  execFileSync(join(o.root, 'node_modules/.bin/postject'), [
+  execFileSync(POSTJECT, [
     o.output, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2',
   ], { stdio: 'pipe' });
 }
