@@ -15,7 +15,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const release = join(root, 'dist/release');
 const { version } = JSON.parse(execFileSync('cat', [join(root, 'package.json')], { encoding: 'utf8' })) as { version: string };
 const runs = Number(process.argv[2] ?? 5);
-const MiB = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+const MiB = (n: number) => (n < 1048576 ? `${(n / 1024).toFixed(0)} KiB` : `${(n / 1048576).toFixed(1)} MiB`);
 const du = (dir: string): number => readdirSync(dir, { withFileTypes: true }).reduce((sum, e) =>
   sum + (e.isDirectory() ? du(join(dir, e.name)) : e.isFile() ? statSync(join(dir, e.name)).size : 0), 0);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
