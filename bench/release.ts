@@ -6,10 +6,10 @@
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, chownSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../test/release/support.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const release = join(root, 'dist/release');
@@ -19,14 +19,6 @@ const MiB = (n: number) => (n < 1048576 ? `${(n / 1024).toFixed(0)} KiB` : `${(n
 const du = (dir: string): number => readdirSync(dir, { withFileTypes: true }).reduce((sum, e) =>
   sum + (e.isDirectory() ? du(join(dir, e.name)) : e.isFile() ? statSync(join(dir, e.name)).size : 0), 0);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** Milliseconds from spawning `command` to the first 2xx of /_kmsd/health on `port`; then `stop`. */
 async function coldStart(command: string, args: string[], port: number, stop: (pid: number) => void, env = process.env): Promise<number> {

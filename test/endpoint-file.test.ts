@@ -1,12 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { worldIdentities } from './harness.ts';
-import { exec, waitFor } from './release/support.ts';
+import { exec, start, waitFor } from './release/support.ts';
 
 /**
  * `kmsd serve --port 0 --endpoint-file FILE`: what a test harness in any language reads to find
@@ -17,14 +16,8 @@ const NODE = join(ROOT, 'node_modules/.bin/node');
 const BIN = join(ROOT, 'bin/kmsd.js');
 const clean = () => ({ ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KMSD_'))), KMSD_LOG_LEVEL: 'warn' });
 
-function serve(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(NODE, [BIN, 'serve', '--port', '0', '--workers', '1', ...args], { env: { ...clean(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, exited, out: () => out };
-}
+const serve = (args: string[], env: Record<string, string> = {}) =>
+  start(NODE, [BIN, 'serve', '--port', '0', '--workers', '1', ...args], { env: { ...clean(), ...env } });
 
 test('the endpoint file holds the endpoint and the development account\'s secrets, mode 0600, and goes at a clean stop', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kmsd-endpoint-'));
@@ -38,7 +31,7 @@ test('the endpoint file holds the endpoint and the development account\'s secret
       return d.endpoint === 'http://stale' ? undefined : d;
     });
     assert.equal(statSync(file).mode & 0o777, 0o600);
-    const port = /^  endpoint\s+http:\/\/127\.0\.0\.1:(\d+)$/m.exec(run.out())?.[1];
+    const port = /^  endpoint\s+http:\/\/127\.0\.0\.1:(\d+)$/m.exec(run.output())?.[1];
     const dev = JSON.parse(readFileSync(join(dir, 'data/dev-identities.json'), 'utf8'));
     const user = dev.accounts[0].users[0];
     const endpoint = `http://127.0.0.1:${port}`;
@@ -55,13 +48,13 @@ test('the endpoint file holds the endpoint and the development account\'s secret
       }],
     });
     assert.match(described.accounts[0].id, /^[0-9a-f]{32}$/);
-    assert.ok(run.out().includes(`  project id  ${described.accounts[0].project_id}\n`));
+    assert.ok(run.output().includes(`  project id  ${described.accounts[0].project_id}\n`));
     assert.deepEqual(await exec(NODE, [BIN, 'health', '--endpoint', endpoint], { env: clean() }), { status: 0, stdout: 'ok\n', stderr: '' });
     assert.deepEqual(await exec(NODE, [BIN, 'health'], { env: { ...clean(), KMSD_ENDPOINT: endpoint } }), { status: 0, stdout: 'ok\n', stderr: '' });
   } finally {
     run.child.kill('SIGTERM');
   }
-  assert.equal(await run.exited, 0, run.out());
+  assert.equal(await run.exited, 0, run.output());
   assert.equal(existsSync(file), false);
   rmSync(dir, { recursive: true, force: true });
 });
@@ -80,7 +73,7 @@ test('with declared identities the endpoint file lists access keys without secre
   } finally {
     run.child.kill('SIGTERM');
   }
-  assert.equal(await run.exited, 0, run.out());
+  assert.equal(await run.exited, 0, run.output());
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -1,10 +1,9 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { VERSION, artifact, exec, skipWithout, statusOf, waitFor } from './support.ts';
+import { VERSION, artifact, exec, skipWithout, start, statusOf, waitFor } from './support.ts';
 
 /**
  * kmsd-linux-x64 as a user runs it: a copy on its own in an empty directory, an empty PATH
@@ -26,14 +25,11 @@ test('the executable runs every part of kmsd with an empty PATH and no Node visi
   assert.match(unknown.stderr, /^kmsd: unknown command "frobnicate"\nusage: kmsd <command>/);
 
   const endpointFile = join(dir, 'endpoint.json');
-  const server = spawn(exe, ['serve', '--port', '0', '--data-dir', join(dir, 'data'), '--workers', '2', '--endpoint-file', endpointFile, '--log-format', 'json'], { env: bare(), cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  server.stdout.on('data', (d) => (output += d));
-  server.stderr.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((resolve) => server.on('close', (code) => resolve(code)));
+  const server = start(exe, ['serve', '--port', '0', '--data-dir', join(dir, 'data'), '--workers', '2', '--endpoint-file', endpointFile, '--log-format', 'json'], { env: bare(), cwd: dir });
+  const { exited, output } = server;
   try {
     const described = await waitFor('the endpoint file', () => (existsSync(endpointFile) ? JSON.parse(readFileSync(endpointFile, 'utf8')) : undefined));
-    await waitFor('both event loops', () => (output.includes('kmsd: all 2 event loops are serving') ? true : undefined));
+    await waitFor('both event loops', () => (output().includes('kmsd: all 2 event loops are serving') ? true : undefined));
     const ep = described.endpoint as string;
     const [{ users: [{ access_keys: [{ ak, sk }] }] }] = described.accounts;
     assert.equal(await statusOf(`${ep}/_kmsd/health`), 200);
@@ -67,9 +63,9 @@ test('the executable runs every part of kmsd with an empty PATH and no Node visi
     // The health probe the image runs.
     assert.deepEqual(await exec(exe, ['health', '--endpoint', ep], { env: bare(), cwd: dir }), { status: 0, stdout: 'ok\n', stderr: '' });
   } finally {
-    server.kill('SIGTERM');
+    server.child.kill('SIGTERM');
   }
-  assert.equal(await exited, 0, output);
+  assert.equal(await exited, 0, output());
   assert.equal(existsSync(endpointFile), false);
   const down = await exec(exe, ['health', '--endpoint', 'http://127.0.0.1:9'], { env: bare(), cwd: dir });
   assert.equal(down.status, 4);
@@ -90,11 +86,8 @@ test('the arm64 executable runs its CLI and serves (under qemu-user emulation)',
   const env = { PATH: '', QEMU_LD_PREFIX: ARM_LIBS };
   assert.deepEqual(await exec(QEMU, [exe, '--version'], { env, cwd: dir }), { status: 0, stdout: `kmsd ${VERSION}\n`, stderr: '' });
   const endpointFile = join(dir, 'arm64-endpoint.json');
-  const server = spawn(QEMU, [exe, 'serve', '--port', '0', '--data-dir', join(dir, 'arm64-data'), '--workers', '1', '--endpoint-file', endpointFile], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  server.stdout.on('data', (d) => (output += d));
-  server.stderr.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((resolve) => server.on('close', (code) => resolve(code)));
+  const server = start(QEMU, [exe, 'serve', '--port', '0', '--data-dir', join(dir, 'arm64-data'), '--workers', '1', '--endpoint-file', endpointFile], { env, cwd: dir });
+  const { exited, output } = server;
   try {
     const described = await waitFor('the endpoint file', () => (existsSync(endpointFile) ? JSON.parse(readFileSync(endpointFile, 'utf8')) : undefined), 150_000);
     assert.equal(await statusOf(`${described.endpoint}/_kmsd/health`), 200);
@@ -103,7 +96,7 @@ test('the arm64 executable runs its CLI and serves (under qemu-user emulation)',
     assert.equal(created.stderr, '');
     assert.match(JSON.parse(created.stdout).key_info.key_id, /^[0-9a-f-]{36}$/);
   } finally {
-    server.kill('SIGTERM');
+    server.child.kill('SIGTERM');
   }
-  assert.equal(await exited, 0, output);
+  assert.equal(await exited, 0, output());
 });

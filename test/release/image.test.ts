@@ -2,13 +2,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KmsClient } from '../../src/client/index.ts';
 import { IMAGE_USER, buildImage, releaseEpoch } from '../../scripts/release/image.ts';
 import { ROOT } from '../support/built-client.ts';
-import { VERSION, artifact, exec, skipWithout, statusOf, waitFor } from './support.ts';
+import { VERSION, artifact, exec, freePort, skipWithout, statusOf, waitFor } from './support.ts';
 
 /**
  * kmsd-<version>-oci.tar as a user runs it: `podman load -i`, both tags, then a container with
@@ -31,15 +30,6 @@ after(async () => {
   if (!skip) await podman('rm', '-f', '-t', '0', name);
   rmSync(data, { recursive: true, force: true });
 });
-
-/** A free port on loopback (the container's 8080 is published there). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 test('podman loads the archive under both tags, with the entrypoint, command, user, volume and health check', { skip }, async () => {
   const loaded = await podman('load', '-i', artifact(ARCHIVE));

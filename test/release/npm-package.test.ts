@@ -1,11 +1,10 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../support/built-client.ts';
-import { VERSION, artifact, exec, skipWithout, statusOf, waitFor } from './support.ts';
+import { VERSION, artifact, exec, skipWithout, start, statusOf, waitFor } from './support.ts';
 
 /**
  * kmsd-<version>.tgz as a user installs it: `npm install ./kmsd-<version>.tgz` in an empty
@@ -46,11 +45,8 @@ test('the npm package installs into an empty project and serves, with every file
 
   const endpointFile = join(project, 'kmsd-endpoint.json');
   // The command npx runs, started directly: a signal reaches kmsd itself (npx would stand between).
-  const server = spawn(join(project, 'node_modules/.bin/kmsd'), ['serve', '--port', '0', '--data-dir', join(project, 'data'), '--endpoint-file', endpointFile, '--workers', '2', '--log-level', 'warn'], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  server.stdout.on('data', (d) => (output += d));
-  server.stderr.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((resolve) => server.on('close', (code) => resolve(code)));
+  const server = start(join(project, 'node_modules/.bin/kmsd'), ['serve', '--port', '0', '--data-dir', join(project, 'data'), '--endpoint-file', endpointFile, '--workers', '2', '--log-level', 'warn'], { cwd: project });
+  const { exited, output } = server;
   try {
     const described = await waitFor('the endpoint file', () => (existsSync(endpointFile) ? JSON.parse(readFileSync(endpointFile, 'utf8')) : undefined));
     assert.equal(statSync(endpointFile).mode & 0o777, 0o600);
@@ -74,9 +70,9 @@ console.log(JSON.stringify({ plain_text, project: await client.projectId() }));
     assert.equal(used.stderr, '');
     assert.deepEqual(JSON.parse(used.stdout), { plain_text: 'from the npm package', project: project_id });
   } finally {
-    server.kill('SIGTERM');
+    server.child.kill('SIGTERM');
   }
-  assert.equal(await exited, 0, output);
+  assert.equal(await exited, 0, output());
   assert.equal(existsSync(endpointFile), false, 'a clean stop removes the endpoint file');
 });
 

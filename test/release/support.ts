@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../support/built-client.ts';
@@ -39,6 +40,33 @@ export function exec(command: string, args: string[], options: { env?: NodeJS.Pr
     child.on('error', reject);
     child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
+}
+
+/** A port on loopback that nothing listens on (a kmsd, or a container's published port, takes it next). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+export interface Started {
+  child: ChildProcess;
+  /** Its exit code, once its output is all read. */
+  exited: Promise<number | null>;
+  /** Its stdout and stderr so far, interleaved. */
+  output: () => string;
+}
+
+/** Starts a long-running command (a kmsd serving) and keeps its output. */
+export function start(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Started {
+  const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, exited, output: () => output };
 }
 
 /** Polls until `check` returns a value (not undefined), or fails after `ms`. */
