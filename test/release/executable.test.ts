@@ -1,8 +1,10 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { POSTGRES_SKIP, freshDatabase } from '../support/postgres.ts';
 import { VERSION, artifact, exec, skipWithout, start, statusOf, waitFor } from './support.ts';
 
 /**
@@ -99,4 +101,21 @@ test('the arm64 executable runs its CLI and serves (under qemu-user emulation)',
     server.child.kill('SIGTERM');
   }
   assert.equal(await exited, 0, output());
+});
+
+test('the executable serves from PostgreSQL (the pg driver is inside it)', { skip: skipWithout(EXE) || POSTGRES_SKIP, timeout: 120_000 }, async () => {
+  const db = await freshDatabase();
+  const endpointFile = join(dir, 'pg-endpoint.json');
+  const server = start(artifact(EXE), ['serve', '--port', '0', '--workers', '1', '--data-dir', join(dir, 'pg-data'), '--store', db.url, '--endpoint-file', endpointFile],
+    { env: bare({ KMSD_ROOT_KEY: randomBytes(32).toString('base64') }), cwd: dir });
+  try {
+    const described = await waitFor('the endpoint file', () => (existsSync(endpointFile) ? JSON.parse(readFileSync(endpointFile, 'utf8')) : undefined));
+    assert.equal(described.store, 'postgres');
+    const ready = await fetch(`${described.endpoint}/_kmsd/ready`);
+    assert.deepEqual([ready.status, await ready.json()], [200, { status: 'ready', store: 'postgres' }]);
+  } finally {
+    server.child.kill('SIGTERM');
+    assert.equal(await server.exited, 0, server.output());
+    await db.drop();
+  }
 });
