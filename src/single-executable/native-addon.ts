@@ -1,7 +1,9 @@
 /**
  * Loads a native addon (a .node file) in the package and in the single executable alike.
  *
- * In the package the addon is a file beside kmsd's code and loads with require(). The single
+ * In the package (and a checkout) the addon is dist/addons/<name>.node, built there by the
+ * addon's own build step, and loads with require(); package.json's `files` ships that folder.
+ * The single
  * executable has no files beside it: the addon travels inside it as the asset
  * `addons/<name>.node` (scripts/release/executable.ts carries every file of dist/addons/), and
  * the operating system can only load a shared library from a file. So it is written to a new
@@ -13,15 +15,19 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { packageRoot } from '../package-root.ts';
 import { ASSETS, assetBytes, inSingleExecutable } from './assets.ts';
+
+/** Where the package keeps the addon `name`: <package>/dist/addons/<name>.node. */
+export const addonPath = (name: string): string => join(packageRoot(import.meta.url), 'dist', 'addons', `${name}.node`);
 
 /**
  * The addon `name`: from the executable's asset addons/<name>.node, or else required from
- * `path` (resolved against `moduleUrl`, the caller's import.meta.url). Throws when there is none
- * (a caller with a fallback catches it).
+ * `path` (absolute; by default the package's dist/addons/<name>.node). Throws when there is none
+ * (a caller with a pure-JavaScript fallback catches it and uses that).
  */
-export function loadNativeAddon<T>(name: string, moduleUrl: string, path: string): T {
-  if (!inSingleExecutable) return createRequire(moduleUrl)(path) as T;
+export function loadNativeAddon<T>(name: string, path?: string): T {
+  if (!inSingleExecutable) return createRequire(import.meta.url)(path ?? addonPath(name)) as T;
   const bytes = assetBytes(`${ASSETS.addonPrefix}${name}.node`);
   if (bytes === null) throw new Error(`the kmsd executable carries no native addon "${name}"`);
   const dir = mkdtempSync(join(tmpdir(), 'kmsd-addon-'));
