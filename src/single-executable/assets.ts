@@ -23,7 +23,7 @@ export const inSingleExecutable = sea !== null;
 /**
  * What `import.meta.url` reads in the executable's bundles (a CommonJS bundle has none): one
  * made-up location for every module, so that a module named beside another (siblingEntry)
- * gets a path the executable recognises (./main.ts), and never a real file.
+ * gets a path that src/single-executable/main.ts recognises, and never a real file.
  */
 export const MODULE_URL = 'file:///kmsd-single-executable/main.js';
 
