@@ -11,6 +11,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { lazyBuiltins } from './build-plugins.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 mkdirSync(`${root}dist`, { recursive: true });
@@ -22,22 +23,6 @@ if (esbuild === null) {
   process.stderr.write('kmsd build: esbuild is not installed; kmsd will run from its TypeScript sources\n');
   process.exit(0);
 }
-/**
- * Fastify's lib/server.js requires node:http2 and node:https when it loads, for the options that
- * use them (kmsd serves plain HTTP/1.1 only): in the bundle each is loaded at its first use
- * instead (about 7 ms of every start, most of it http2).
- */
-const lazyBuiltins = {
-  name: 'lazy-builtins',
-  setup(build: { onResolve: Function; onLoad: Function }) {
-    build.onResolve({ filter: /^node:(http2|https)$/ }, (args: { path: string; importer: string }) =>
-      /[\\/]fastify[\\/]lib[\\/]server\.js$/.test(args.importer) ? { path: args.path, namespace: 'lazy-builtin' } : undefined);
-    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args: { path: string }) => ({
-      contents: `let m; module.exports = new Proxy({}, { get: (_, key) => (m ??= process.getBuiltinModule(${JSON.stringify(args.path)}))[key] });`,
-      loader: 'js',
-    }));
-  },
-};
 /**
  * kmsd's own `import { a, b } from 'node:x'` read the built-in with process.getBuiltinModule
  * rather than as an ES module: Node builds the ES module facade of a built-in by reading every

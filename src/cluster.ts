@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { siblingEntry } from './package-root.ts';
+import { ASSETS, assetText, inSingleExecutable } from './single-executable/assets.ts';
 import { SharedRateLimiter } from './core/rate-limit.ts';
 import type { Config } from './config.ts';
 import { startServer, type RunningServer, type SharedState } from './server.ts';
@@ -49,7 +50,11 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
   const exited: Array<Promise<void>> = [];
   const ready: boolean[] = [];
   const started = Array.from({ length: config.workers - 1 }, (_, i) => {
-    const thread = new Worker(WORKER, { workerData: { config: workerConfig, shared: { ...shared, worker: i + 1 } } });
+    const workerData = { config: workerConfig, shared: { ...shared, worker: i + 1 } };
+    // The single executable has no worker file: it carries the worker's bundle as an asset.
+    const thread = inSingleExecutable
+      ? new Worker(assetText(ASSETS.worker), { eval: true, workerData })
+      : new Worker(WORKER, { workerData });
     threads.push(thread);
     ready.push(false);
     exited.push(new Promise<void>((resolve) => thread.once('exit', () => resolve())));

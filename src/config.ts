@@ -62,6 +62,11 @@ export interface Config {
   seed: string | null;
   /** Event loops serving requests in this process (worker threads on one port); 1 = no workers. */
   workers: number;
+  /**
+   * A file `kmsd serve` writes once it serves: the endpoint and the credentials as JSON, for
+   * test harnesses in any language (--port 0 then tells them the port); null: none.
+   */
+  endpointFile: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -98,6 +103,7 @@ const OPTIONS = {
   seed: { type: 'string', env: 'KMSD_SEED', default: '' },
   // One event loop per core (os.availableParallelism(); 1 without SO_REUSEPORT); every budget is one per node whatever the count.
   workers: { type: 'string', env: 'KMSD_WORKERS', default: String(REUSE_PORT ? Math.min(256, availableParallelism()) : 1) },
+  'endpoint-file': { type: 'string', env: 'KMSD_ENDPOINT_FILE', default: '' },
 } as const;
 
 type Name = keyof typeof OPTIONS;
@@ -189,6 +195,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     shutdownGrace: wholeNumber('shutdown-grace', get('shutdown-grace'), 0, 600_000),
     seed: get('seed') === '' ? null : resolve(get('seed')),
     workers,
+    endpointFile: get('endpoint-file') === '' ? null : resolve(get('endpoint-file')),
   });
 }
 

@@ -9,14 +9,17 @@ import { startServer, type SharedState } from './server.ts';
  */
 const { config, shared } = workerData as { config: Config; shared: SharedState };
 const port = parentPort as NonNullable<typeof parentPort>;
-const server = await startServer(config, { shared });
-port.on('message', (message) => {
-  if (message !== 'stop') return;
-  server.close().then(
-    () => port.close(),
-    (error: unknown) => {
-      throw error;
-    },
-  );
+// Not a top-level await: the single executable runs this module as a CommonJS bundle. A
+// failed start is still the thread's uncaught error (cluster.ts's 'error' event).
+void startServer(config, { shared }).then((server) => {
+  port.on('message', (message) => {
+    if (message !== 'stop') return;
+    server.close().then(
+      () => port.close(),
+      (error: unknown) => {
+        throw error;
+      },
+    );
+  });
+  port.postMessage('ready');
 });
-port.postMessage('ready');

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { packageRoot } from '../package-root.ts';
+import { ASSETS, assetBytes, assetNames, inSingleExecutable } from '../single-executable/assets.ts';
 
 /**
  * The web console at /_kmsd/console/: the files `npm run build:console` wrote to console/dist,
@@ -11,7 +12,8 @@ import { packageRoot } from '../package-root.ts';
  */
 export const CONSOLE_PATH = '/_kmsd/console/';
 
-const DIST = join(packageRoot(import.meta.url), 'console', 'dist');
+/** console/dist in the package; null in the single executable, which carries the files as assets. */
+const DIST = inSingleExecutable ? null : join(packageRoot(import.meta.url), 'console', 'dist');
 
 /** Only its own scripts, styles and API; no inline code, no eval, not framed, no referrer. */
 export const CONSOLE_CSP = [
@@ -43,8 +45,17 @@ interface Asset {
 }
 
 /** The built files, by name; none when the console was not built. */
-function loadAssets(dir: string): Map<string, Asset> {
+function loadAssets(dir: string | null): Map<string, Asset> {
   const assets = new Map<string, Asset>();
+  if (dir === null) {
+    for (const key of assetNames(ASSETS.consolePrefix)) {
+      const name = key.slice(ASSETS.consolePrefix.length);
+      const type = TYPES[extname(name)];
+      const body = assetBytes(key);
+      if (type && body) assets.set(name, { type, body });
+    }
+    return assets;
+  }
   if (!existsSync(dir)) return assets;
   for (const name of readdirSync(dir)) {
     const type = TYPES[extname(name)];
@@ -57,7 +68,7 @@ const NOT_BUILT = Buffer.from(
   '<!doctype html><meta charset="utf-8"><title>kmsd console</title><p>The console is not built: run <code>npm run build:console</code> (npm install does it) and restart kmsd.</p>\n',
 );
 
-export function registerConsole(app: FastifyInstance, dir = DIST): void {
+export function registerConsole(app: FastifyInstance, dir: string | null = DIST): void {
   // Read at the console's first request, not at start (a server that never shows it never reads it).
   let loaded: Map<string, Asset> | null = null;
   const assets = { get: (name: string) => (loaded ??= loadAssets(dir)).get(name) };

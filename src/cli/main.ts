@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../package-root.ts';
+import { ASSETS, assetText, inSingleExecutable } from '../single-executable/assets.ts';
 import { ConfigError } from '../config.ts';
 import { StartError } from '../root-key.ts';
 
@@ -11,8 +12,11 @@ const SERVE_USAGE = `usage: kmsd serve [--host H] [--port P] [--data-dir DIR] [-
                   [--seed FILE] [--log-format pretty|json] [--shutdown-grace MS]
                   [--health true|false] [--ready true|false] [--metrics true|false]
                   [--public-url URL] [--audit-refusal-rate N] [--login-failures N] [--legacy-envelopes true|false]
+                  [--endpoint-file FILE]
 Every flag is also an environment variable: KMSD_HOST, KMSD_PORT, KMSD_DATA_DIR, ...
-The root key may also be given as KMSD_ROOT_KEY (base64 of 32 bytes).`;
+The root key may also be given as KMSD_ROOT_KEY (base64 of 32 bytes).
+--endpoint-file FILE: once serving, writes the endpoint and credentials there as JSON (mode 0600;
+removed at a clean stop), for test harnesses: with --port 0 it tells them the port.`;
 
 const RESET_USAGE = `usage: kmsd reset [--data-dir DIR] [--yes]
 Deletes the store, the root key and the development account of a data directory (asks first).`;
@@ -26,6 +30,7 @@ server:
   audit                     print the audit trail of a store
   reset                     start over: delete a data directory's store (asks first)
   openapi                   print the OpenAPI 3.1 document
+  health                    exit 0 when a running kmsd answers /_kmsd/health (a health probe)
 client (of a running kmsd, or Huawei Cloud KMS with --endpoint):
   keys list|create|describe|enable|disable|delete|cancel-delete
   grants list|list-retirable|create|revoke|retire
@@ -62,9 +67,11 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   random: async (argv) => (await import('./crypto.ts')).random(argv),
   call: async (argv) => (await import('./call.ts')).call(argv),
   openapi: async (argv) => (await import('./openapi.ts')).openapi(argv),
+  health: async (argv) => (await import('./health.ts')).health(argv),
 };
 
 function version(): string {
+  if (inSingleExecutable) return assetText(ASSETS.version);
   const pkg = JSON.parse(readFileSync(join(packageRoot(import.meta.url), 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
@@ -92,4 +99,9 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-await main(process.argv.slice(2));
+// Not a top-level await: the single executable's CommonJS bundle cannot hold one. A failure
+// is still an uncaught error (its stack printed, exit code 1).
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.exitCode = 1;
+  throw error;
+});

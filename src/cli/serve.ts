@@ -1,3 +1,4 @@
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig, type Config } from '../config.ts';
 import { startWorkers } from '../cluster.ts';
@@ -7,12 +8,61 @@ import { describePostgres } from '../start-checks.ts';
 /** Where the console is served (src/api/console). */
 export const CONSOLE_PATH = '/_kmsd/console/';
 
+/** Who may call a started kmsd: what the banner prints and the endpoint file holds. */
+export interface ServingDescription {
+  endpoint: string;
+  region: string;
+  store: string;
+  console: string;
+  health: string | null;
+  /** "development" (generated: secrets included) or "identities" (a file of the operator's: no secrets). */
+  accounts_from: 'development' | 'identities';
+  accounts: Array<{
+    name: string;
+    id: string;
+    project_id: string;
+    users: Array<{ name: string; id: string; password?: string; access_keys: Array<{ ak: string; sk?: string }> }>;
+  }>;
+}
+
 /**
- * The start banner: where kmsd serves, its store, and who may call it — every account with
- * its id and project id, every user with its id and access keys. Secrets (password, SK) are
- * printed only for the generated development account, whose file holds them anyway.
+ * Every account with its id and project id, every user with its id and access keys. Secrets
+ * (password, SK) only for the generated development account, whose file holds them anyway.
  */
-export async function banner(server: RunningServer, config: Config): Promise<string> {
+export async function describeServing(server: RunningServer, config: Config): Promise<ServingDescription> {
+  const dev = server.devIdentities;
+  const accounts = await server.store.read(async (tx) => {
+    const out: ServingDescription['accounts'] = [];
+    for (const account of server.identities.accounts) {
+      const found = await tx.findAccountByName(account.name);
+      const projectId = (await tx.projectsOfAccount(found?.id ?? '')).find((p) => p.name === config.region)?.id;
+      const users = [];
+      for (const user of account.users) {
+        users.push({
+          name: user.name,
+          id: (await tx.findUser(found?.id ?? '', user.name))?.id ?? '',
+          ...(dev && user.password !== undefined && { password: user.password }),
+          access_keys: (user.access_keys ?? []).map((k) => (dev ? { ak: k.ak, sk: k.sk } : { ak: k.ak })),
+        });
+      }
+      out.push({ name: account.name, id: found?.id ?? '', project_id: projectId ?? '', users });
+    }
+    return out;
+  });
+  return {
+    endpoint: server.url,
+    region: config.region,
+    store: server.store.driver,
+    console: `${server.url}${CONSOLE_PATH}`,
+    health: config.health ? `${server.url}/_kmsd/health` : null,
+    accounts_from: dev ? 'development' : 'identities',
+    accounts,
+  };
+}
+
+/** The start banner: where kmsd serves, its store, and who may call it (describeServing). */
+export async function banner(server: RunningServer, config: Config, described?: ServingDescription): Promise<string> {
+  const d = described ?? (await describeServing(server, config));
   const store = config.store === 'sqlite' ? `sqlite (${join(config.dataDir, 'kmsd.db')})` : `postgres (${describePostgres(config.store)})`;
   const lines = [
     `kmsd is serving the Huawei Cloud KMS v1.0 API at ${server.url} (region ${config.region}, store ${server.store.driver})`,
@@ -26,38 +76,33 @@ export async function banner(server: RunningServer, config: Config): Promise<str
   if (ops.length > 0) lines.push(`  operator    ${ops.map((p) => `${server.url}${p}`).join('  ')}`);
   const dev = server.devIdentities;
   lines.push(dev ? `development account (from ${dev.path}):` : `accounts (from ${config.identities}):`);
-  const ids = await server.store.read(async (tx) => {
-    const out = [];
-    for (const account of server.identities.accounts) {
-      const found = await tx.findAccountByName(account.name);
-      const projectId = (await tx.projectsOfAccount(found?.id ?? '')).find((p) => p.name === config.region)?.id;
-      const users = [];
-      for (const user of account.users) users.push((await tx.findUser(found?.id ?? '', user.name))?.id);
-      out.push({ accountId: found?.id, projectId, users });
+  for (const account of d.accounts) {
+    lines.push(`  account     ${account.name} (id ${account.id})`, `  project id  ${account.project_id}`);
+    for (const user of account.users) {
+      lines.push(`  user        ${user.name} (id ${user.id})`);
+      if (user.password !== undefined) lines.push(`  password    ${user.password}`);
+      for (const k of user.access_keys) lines.push(k.sk === undefined ? `  AK          ${k.ak}` : `  AK / SK     ${k.ak} / ${k.sk}`);
     }
-    return out;
-  });
-  server.identities.accounts.forEach((account, i) => {
-    lines.push(`  account     ${account.name} (id ${ids[i].accountId})`, `  project id  ${ids[i].projectId}`);
-    account.users.forEach((user, j) => {
-      lines.push(`  user        ${user.name} (id ${ids[i].users[j]})`);
-      if (dev) {
-        if (user.password !== undefined) lines.push(`  password    ${user.password}`);
-        for (const k of user.access_keys ?? []) lines.push(`  AK / SK     ${k.ak} / ${k.sk}`);
-      } else {
-        for (const k of user.access_keys ?? []) lines.push(`  AK          ${k.ak}`);
-      }
-    });
-  });
+  }
   return `${lines.join('\n')}\n`;
+}
+
+/** Writes the endpoint file whole or not at all (a reader never sees half of it), mode 0600. */
+function writeEndpointFile(path: string, described: ServingDescription): void {
+  const part = `${path}.${process.pid}.part`;
+  writeFileSync(part, `${JSON.stringify(described, null, 2)}\n`, { mode: 0o600 });
+  renameSync(part, path);
 }
 
 /** `kmsd serve`: starts the server, prints the banner, stops on SIGINT/SIGTERM (see RunningServer.close). */
 export async function serve(argv: string[]): Promise<void> {
   const config = parseConfig(argv, process.env);
+  // A file left by an earlier run must not be read as this one's.
+  if (config.endpointFile) rmSync(config.endpointFile, { force: true });
   const workers = config.workers > 1 ? await startWorkers(config, workerFailed) : null;
   const server = workers ?? (await startServer(config));
-  const text = await banner(server, config);
+  const described = await describeServing(server, config);
+  const text = await banner(server, config, described);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -67,7 +112,10 @@ export async function serve(argv: string[]): Promise<void> {
     }
     stopping = true;
     server.close(`${signal} received`).then(
-      () => process.exit(0),
+      () => {
+        if (config.endpointFile) rmSync(config.endpointFile, { force: true });
+        process.exit(0);
+      },
       (error: unknown) => {
         if (server.logger) server.logger.error({ err: error }, 'shutdown failed');
         process.exit(1);
@@ -84,7 +132,8 @@ export async function serve(argv: string[]): Promise<void> {
       (error: Error) => process.stderr.write(`kmsd: identities not reloaded (the ones in force stay): ${error.message}\n`),
     );
   });
-  // The banner last: whoever waits for it may signal kmsd at once.
+  // The banner and the endpoint file last: whoever waits for them may signal kmsd at once.
+  if (config.endpointFile) writeEndpointFile(config.endpointFile, described);
   process.stdout.write(text);
   if (workers) {
     // The workers join after the banner; one that fails to start stops the process as a failed start would.

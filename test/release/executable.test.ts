@@ -1,0 +1,121 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { POSTGRES_SKIP, freshDatabase } from '../support/postgres.ts';
+import { VERSION, artifact, exec, skipWithout, start, statusOf, waitFor } from './support.ts';
+
+/**
+ * kmsd-linux-x64 as a user runs it: a copy on its own in an empty directory, an empty PATH
+ * and no other variable (no Node anywhere it could look), serving with two event loops, its
+ * console, and its own CLI as the client.
+ */
+const EXE = 'kmsd-linux-x64';
+const dir = mkdtempSync(join(tmpdir(), 'kmsd-exe-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const bare = (extra: Record<string, string> = {}) => ({ PATH: '', ...extra });
+
+test('the executable runs every part of kmsd with an empty PATH and no Node visible', { skip: skipWithout(EXE), timeout: 120_000 }, async () => {
+  const exe = join(dir, 'kmsd');
+  copyFileSync(artifact(EXE), exe);
+  await exec('chmod', ['755', exe]);
+  assert.deepEqual(await exec(exe, ['--version'], { env: bare(), cwd: dir }), { status: 0, stdout: `kmsd ${VERSION}\n`, stderr: '' });
+  const unknown = await exec(exe, ['frobnicate'], { env: bare(), cwd: dir });
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /^kmsd: unknown command "frobnicate"\nusage: kmsd <command>/);
+
+  const endpointFile = join(dir, 'endpoint.json');
+  const server = start(exe, ['serve', '--port', '0', '--data-dir', join(dir, 'data'), '--workers', '2', '--endpoint-file', endpointFile, '--log-format', 'json'], { env: bare(), cwd: dir });
+  const { exited, output } = server;
+  try {
+    const described = await waitFor('the endpoint file', () => (existsSync(endpointFile) ? JSON.parse(readFileSync(endpointFile, 'utf8')) : undefined));
+    await waitFor('both event loops', () => (output().includes('kmsd: all 2 event loops are serving') ? true : undefined));
+    const ep = described.endpoint as string;
+    const [{ users: [{ access_keys: [{ ak, sk }] }] }] = described.accounts;
+    assert.equal(await statusOf(`${ep}/_kmsd/health`), 200);
+    assert.equal(await statusOf(`${ep}/_kmsd/ready`), 200);
+    // The console's files are the executable's assets.
+    const page = await fetch(`${ep}/_kmsd/console/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<title>/);
+    assert.equal(await statusOf(`${ep}/_kmsd/console/console.js`), 200);
+    // Metrics: prom-client is bundled, loaded at the first scrape.
+    const metrics = await fetch(`${ep}/_kmsd/metrics`);
+    assert.equal(metrics.status, 200);
+    assert.match(await metrics.text(), /^# HELP /m);
+
+    // Its own CLI as the client, again with nothing else in the environment.
+    const env = bare({ KMSD_ENDPOINT: ep, CLOUD_SDK_AK: ak, CLOUD_SDK_SK: sk });
+    const created = await exec(exe, ['keys', 'create', 'from-the-executable', '-o', 'json'], { env, cwd: dir });
+    assert.equal(created.stderr, '');
+    const keyId = JSON.parse(created.stdout).key_info.key_id as string;
+    const encrypted = await exec(exe, ['encrypt', '--key-id', keyId], { env, cwd: dir, input: 'sealed by the single executable' });
+    assert.equal(encrypted.status, 0, encrypted.stderr);
+    const decrypted = await exec(exe, ['decrypt'], { env, cwd: dir, input: encrypted.stdout });
+    assert.deepEqual(decrypted, { status: 0, stdout: 'sealed by the single executable', stderr: '' });
+    // Sign and verify a RAW message (node:crypto inside the executable).
+    const ec = JSON.parse((await exec(exe, ['call', 'create-key', JSON.stringify({ key_alias: 'exe-ec', key_spec: 'EC_P256', key_usage: 'SIGN_VERIFY' })], { env, cwd: dir })).stdout);
+    const signed = await exec(exe, ['call', 'sign', JSON.stringify({ key_id: ec.key_info.key_id, message: Buffer.from('hi').toString('base64'), signing_algorithm: 'ECDSA_SHA_256', message_type: 'RAW' })], { env, cwd: dir });
+    assert.equal(signed.status, 0, signed.stderr);
+    const signature = JSON.parse(signed.stdout).signature as string;
+    const verified = await exec(exe, ['call', 'verify', JSON.stringify({ key_id: ec.key_info.key_id, message: Buffer.from('hi').toString('base64'), signature, signing_algorithm: 'ECDSA_SHA_256', message_type: 'RAW' })], { env, cwd: dir });
+    assert.equal(JSON.parse(verified.stdout).signature_valid, 'true');
+    // The health probe the image runs.
+    assert.deepEqual(await exec(exe, ['health', '--endpoint', ep], { env: bare(), cwd: dir }), { status: 0, stdout: 'ok\n', stderr: '' });
+  } finally {
+    server.child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0, output());
+  assert.equal(existsSync(endpointFile), false);
+  const down = await exec(exe, ['health', '--endpoint', 'http://127.0.0.1:9'], { env: bare(), cwd: dir });
+  assert.equal(down.status, 4);
+  assert.match(down.stderr, /^kmsd: http:\/\/127\.0\.0\.1:9\/_kmsd\/health is unreachable: /);
+});
+
+/**
+ * kmsd-linux-arm64 on this x64 machine: under qemu-user's emulation, with Debian's arm64
+ * libraries (libc6-arm64-cross, libstdc++6-arm64-cross: what an arm64 machine has) as its root.
+ */
+const QEMU = '/usr/bin/qemu-aarch64';
+const ARM_LIBS = '/usr/aarch64-linux-gnu';
+const ARM = 'kmsd-linux-arm64';
+const noQemu = !process.env.CI && !(existsSync(QEMU) && existsSync(join(ARM_LIBS, 'lib/libstdc++.so.6'))) && 'no qemu-aarch64 with arm64 libraries (apt-get install qemu-user libc6-arm64-cross libstdc++6-arm64-cross)';
+
+test('the arm64 executable runs its CLI and serves (under qemu-user emulation)', { skip: skipWithout(ARM) || noQemu, timeout: 180_000 }, async () => {
+  const exe = artifact(ARM);
+  const env = { PATH: '', QEMU_LD_PREFIX: ARM_LIBS };
+  assert.deepEqual(await exec(QEMU, [exe, '--version'], { env, cwd: dir }), { status: 0, stdout: `kmsd ${VERSION}\n`, stderr: '' });
+  const endpointFile = join(dir, 'arm64-endpoint.json');
+  const server = start(QEMU, [exe, 'serve', '--port', '0', '--data-dir', join(dir, 'arm64-data'), '--workers', '1', '--endpoint-file', endpointFile], { env, cwd: dir });
+  const { exited, output } = server;
+  try {
+    const described = await waitFor('the endpoint file', () => (existsSync(endpointFile) ? JSON.parse(readFileSync(endpointFile, 'utf8')) : undefined), 150_000);
+    assert.equal(await statusOf(`${described.endpoint}/_kmsd/health`), 200);
+    const [{ users: [{ access_keys: [{ ak, sk }] }] }] = described.accounts;
+    const created = await exec(QEMU, [exe, 'keys', 'create', 'on-arm64', '-o', 'json'], { env: { ...env, KMSD_ENDPOINT: described.endpoint, CLOUD_SDK_AK: ak, CLOUD_SDK_SK: sk }, cwd: dir });
+    assert.equal(created.stderr, '');
+    assert.match(JSON.parse(created.stdout).key_info.key_id, /^[0-9a-f-]{36}$/);
+  } finally {
+    server.child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0, output());
+});
+
+test('the executable serves from PostgreSQL (the pg driver is inside it)', { skip: skipWithout(EXE) || POSTGRES_SKIP, timeout: 120_000 }, async () => {
+  const db = await freshDatabase();
+  const endpointFile = join(dir, 'pg-endpoint.json');
+  const server = start(artifact(EXE), ['serve', '--port', '0', '--workers', '1', '--data-dir', join(dir, 'pg-data'), '--store', db.url, '--endpoint-file', endpointFile],
+    { env: bare({ KMSD_ROOT_KEY: randomBytes(32).toString('base64') }), cwd: dir });
+  try {
+    const described = await waitFor('the endpoint file', () => (existsSync(endpointFile) ? JSON.parse(readFileSync(endpointFile, 'utf8')) : undefined));
+    assert.equal(described.store, 'postgres');
+    const ready = await fetch(`${described.endpoint}/_kmsd/ready`);
+    assert.deepEqual([ready.status, await ready.json()], [200, { status: 'ready', store: 'postgres' }]);
+  } finally {
+    server.child.kill('SIGTERM');
+    assert.equal(await server.exited, 0, server.output());
+    await db.drop();
+  }
+});

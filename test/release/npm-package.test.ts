@@ -1,0 +1,91 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from '../support/built-client.ts';
+import { VERSION, artifact, exec, skipWithout, start, statusOf, waitFor } from './support.ts';
+
+/**
+ * kmsd-<version>.tgz as a user installs it: `npm install ./kmsd-<version>.tgz` in an empty
+ * project, then `npx kmsd --version`, `npx kmsd serve` and `import … from 'kmsd/client'`.
+ */
+const TARBALL = `kmsd-${VERSION}.tgz`;
+const project = mkdtempSync(join(tmpdir(), 'kmsd-npm-user-'));
+after(() => rmSync(project, { recursive: true, force: true }));
+
+/** Every file under dir, relative to it. */
+const walk = (dir: string, prefix = ''): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+  e.isDirectory() ? walk(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]);
+
+test('the npm package installs into an empty project and serves, with every file time in 1970', { skip: skipWithout(TARBALL), timeout: 300_000 }, async () => {
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'npm-user', private: true, type: 'module' }));
+  const started = Date.now();
+  const installed = await exec('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', artifact(TARBALL)], { cwd: project });
+  assert.equal(installed.status, 0, installed.stderr);
+  process.stdout.write(`# npm install ${TARBALL}: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+
+  // What ships: the command, the build, the client's declarations, the console; no sources or tests.
+  const pkgDir = join(project, 'node_modules/kmsd');
+  const files = walk(pkgDir);
+  assert.ok(files.includes('bin/kmsd.js') && files.includes('dist/main.js') && files.includes('dist/worker.js'));
+  assert.ok(files.includes('dist/client/index.js') && files.includes('dist/client/index.d.ts'));
+  assert.ok(files.includes('console/dist/index.html'));
+  assert.deepEqual(files.filter((f) => /^(src|test|bench|scripts)\//.test(f) || f.endsWith('.ts') && !f.endsWith('.d.ts') || f.endsWith('.map')), []);
+  const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
+  assert.equal(pkg.private, undefined);
+  assert.equal(pkg.version, VERSION);
+
+  // npm unpacks with fresh times; nothing may depend on them: every file made as old as can be.
+  for (const f of files) utimesSync(join(pkgDir, f), 0, 0);
+  assert.equal(statSync(join(pkgDir, 'dist/main.js')).mtimeMs, 0);
+
+  const version = await exec('npx', ['--no-install', 'kmsd', '--version'], { cwd: project });
+  assert.deepEqual(version, { status: 0, stdout: `kmsd ${VERSION}\n`, stderr: '' });
+
+  const endpointFile = join(project, 'kmsd-endpoint.json');
+  // The command npx runs, started directly: a signal reaches kmsd itself (npx would stand between).
+  const server = start(join(project, 'node_modules/.bin/kmsd'), ['serve', '--port', '0', '--data-dir', join(project, 'data'), '--endpoint-file', endpointFile, '--workers', '2', '--log-level', 'warn'], { cwd: project });
+  const { exited, output } = server;
+  try {
+    const described = await waitFor('the endpoint file', () => (existsSync(endpointFile) ? JSON.parse(readFileSync(endpointFile, 'utf8')) : undefined));
+    assert.equal(statSync(endpointFile).mode & 0o777, 0o600);
+    assert.match(described.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(described.accounts_from, 'development');
+    const [{ users: [user], project_id }] = described.accounts;
+    const [{ ak, sk }] = user.access_keys;
+    assert.equal(await statusOf(`${described.endpoint}/_kmsd/health`), 200);
+    assert.equal(await statusOf(`${described.endpoint}/_kmsd/console/`), 200);
+
+    // The client, as the package exports it, on the package's own Node 24.
+    writeFileSync(join(project, 'use.mjs'), `
+import { KmsClient } from 'kmsd/client';
+const client = new KmsClient({ endpoint: process.env.EP, ak: process.env.AK, sk: process.env.SK });
+const { key_info } = await client.createKey({ key_alias: 'npm-user' });
+const { cipher_text } = await client.encryptData({ key_id: key_info.key_id, plain_text: 'from the npm package' });
+const { plain_text } = await client.decryptData({ cipher_text });
+console.log(JSON.stringify({ plain_text, project: await client.projectId() }));
+`);
+    const used = await exec(join(project, 'node_modules/.bin/node'), ['use.mjs'], { cwd: project, env: { ...process.env, EP: described.endpoint, AK: ak, SK: sk } });
+    assert.equal(used.stderr, '');
+    assert.deepEqual(JSON.parse(used.stdout), { plain_text: 'from the npm package', project: project_id });
+  } finally {
+    server.child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0, output());
+  assert.equal(existsSync(endpointFile), false, 'a clean stop removes the endpoint file');
+});
+
+test('docs/install.md\'s Node test, which starts kmsd as a child through --endpoint-file, passes as written', { skip: skipWithout(TARBALL), timeout: 120_000 }, async () => {
+  assert.ok(existsSync(join(project, 'node_modules/kmsd')), 'installed by the test above');
+  const docs = readFileSync(join(ROOT, 'docs/install.md'), 'utf8');
+  const section = docs.slice(docs.indexOf('### A Node.js test that starts kmsd as a child'));
+  const example = /```js\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(example?.startsWith('// kmsd.test.mjs'));
+  writeFileSync(join(project, 'kmsd.test.mjs'), example ?? '');
+  // Not as a subtest of this run (NODE_TEST_CONTEXT would make it report to us instead of printing).
+  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+  const r = await exec(join(project, 'node_modules/.bin/node'), ['--test', '--test-reporter=tap', 'kmsd.test.mjs'], { cwd: project, env });
+  assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+  assert.match(r.stdout, /^# pass 1$/m);
+});
