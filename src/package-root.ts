@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,4 +20,9 @@ export function packageRoot(moduleUrl: string): string {
 /** A module that runs beside this one as its own entry: src/<name>.ts, or dist/<name>.js in the build. */
 export function siblingEntry(moduleUrl: string, sourcePath: string, builtName: string): URL {
   return moduleUrl.endsWith('.ts') ? new URL(sourcePath, moduleUrl) : new URL(`./${builtName}.js`, moduleUrl);
+}
+
+/** The version in kmsd's package.json. */
+export function kmsdVersion(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(import.meta.url), 'package.json'), 'utf8')) as { version: string }).version;
 }

@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { packageRoot } from '../package-root.ts';
+import { kmsdVersion } from '../package-root.ts';
 import { ConfigError } from '../config.ts';
 import { StartError } from '../root-key.ts';
 
@@ -20,11 +18,19 @@ Deletes the store, the root key and the development account of a data directory 
 const AUDIT_USAGE = `usage: kmsd audit [--data-dir DIR | --store postgres://...] [--key KEY_ID] [--principal ID] [--since ISO-TIME]
 Prints the audit trail, oldest first, one JSON object a line.`;
 
+const BACKUP_USAGE = `usage: kmsd backup --out FILE [--data-dir DIR | --store postgres://...]
+Writes a consistent backup of the store while kmsd serves it (sealed material only, never the root key).`;
+
+const RESTORE_USAGE = `usage: kmsd restore --in FILE [--data-dir NEWDIR | --store postgres://...]
+Restores a backup into a new data directory or an empty PostgreSQL database (either kind, from either kind).`;
+
 const USAGE = `usage: kmsd <command> [flags]     (kmsd <command> --help for its flags)
 server:
   serve                     serve the KMS API
   audit                     print the audit trail of a store
   reset                     start over: delete a data directory's store (asks first)
+  backup                    write a consistent backup of a store, while it serves
+  restore                   restore a backup into an empty store (SQLite or PostgreSQL)
   openapi                   print the OpenAPI 3.1 document
 client (of a running kmsd, or Huawei Cloud KMS with --endpoint):
   keys list|create|describe|enable|disable|delete|cancel-delete
@@ -54,6 +60,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
     const { reset, terminalAsk } = await import('./reset.ts');
     await reset(argv, { env: process.env, out: process.stdout, ask: terminalAsk() });
   }),
+  backup: helpOr(BACKUP_USAGE, async (argv) => (await import('./backup.ts')).backup(argv, process.env, process.stdout)),
+  restore: helpOr(RESTORE_USAGE, async (argv) => (await import('./backup.ts')).restore(argv, process.env, process.stdout)),
   keys: async (argv) => (await import('./keys.ts')).keys(argv),
   grants: async (argv) => (await import('./grants.ts')).grants(argv),
   encrypt: async (argv) => (await import('./crypto.ts')).encrypt(argv),
@@ -64,16 +72,11 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   openapi: async (argv) => (await import('./openapi.ts')).openapi(argv),
 };
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(join(packageRoot(import.meta.url), 'package.json'), 'utf8')) as { version: string };
-  return pkg.version;
-}
-
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   try {
     if (command === '--version' || command === '-v' || command === 'version') {
-      process.stdout.write(`kmsd ${version()}\n`);
+      process.stdout.write(`kmsd ${kmsdVersion()}\n`);
       return;
     }
     const run = command === undefined ? undefined : COMMANDS[command];

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { MIGRATIONS, POSTGRES } from './migrations.ts';
+import { MIGRATION_LOCK, MIGRATIONS, POSTGRES } from './migrations.ts';
 import { SqlTx, type Executor } from './sql-tx.ts';
 import type { CommitListener, Store, Tx } from './store.ts';
 
@@ -24,8 +24,6 @@ class PgExecutor implements Executor {
 // retry then sees the winner and answers as the rules say, e.g. KMS.1104).
 const RETRYABLE = new Set(['40001', '40P01', '23505']);
 const MAX_ATTEMPTS = 5;
-/** Any constant shared by every kmsd node: the advisory lock that serialises migrations. */
-const MIGRATION_LOCK = 0x6b6d7364;
 
 /**
  * The PostgreSQL driver, for several kmsd nodes over one database. Each unit of work is one
