@@ -24,6 +24,10 @@ Writes a consistent backup of the store while kmsd serves it (sealed material on
 const RESTORE_USAGE = `usage: kmsd restore --in FILE [--data-dir NEWDIR | --store postgres://...]
 Restores a backup into a new data directory or an empty PostgreSQL database (either kind, from either kind).`;
 
+const ROTATE_USAGE = `usage: kmsd rotate-root-key --new-root-key-file FILE [--data-dir DIR | --store postgres://...] [--root-key-file CURRENT]
+With every kmsd on the store stopped: reseals everything sealed under the current root key (KMSD_ROOT_KEY,
+--root-key-file or DIR/root.key) under the new one, in one transaction.`;
+
 const USAGE = `usage: kmsd <command> [flags]     (kmsd <command> --help for its flags)
 server:
   serve                     serve the KMS API
@@ -31,6 +35,7 @@ server:
   reset                     start over: delete a data directory's store (asks first)
   backup                    write a consistent backup of a store, while it serves
   restore                   restore a backup into an empty store (SQLite or PostgreSQL)
+  rotate-root-key           reseal a stopped store under a new root key
   openapi                   print the OpenAPI 3.1 document
 client (of a running kmsd, or Huawei Cloud KMS with --endpoint):
   keys list|create|describe|enable|disable|delete|cancel-delete
@@ -62,6 +67,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   }),
   backup: helpOr(BACKUP_USAGE, async (argv) => (await import('./backup.ts')).backup(argv, process.env, process.stdout)),
   restore: helpOr(RESTORE_USAGE, async (argv) => (await import('./backup.ts')).restore(argv, process.env, process.stdout)),
+  'rotate-root-key': helpOr(ROTATE_USAGE, async (argv) => (await import('./rotate-root-key.ts')).rotateRootKeyCommand(argv, process.env, process.stdout)),
   keys: async (argv) => (await import('./keys.ts')).keys(argv),
   grants: async (argv) => (await import('./grants.ts')).grants(argv),
   encrypt: async (argv) => (await import('./crypto.ts')).encrypt(argv),

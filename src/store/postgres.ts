@@ -39,7 +39,8 @@ export class PostgresStore implements Store {
   }
 
   static async open(url: string, poolSize = 10): Promise<PostgresStore> {
-    const pool = new pg.Pool({ connectionString: url, max: poolSize });
+    // Named, so that offline tools (rotate-root-key) can tell that a node is still running.
+    const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'kmsd' });
     // An idle pooled connection that the server ends (restart, failover, admin) reports here;
     // without a listener that would crash the node. The pool drops it, the next query gets a
     // fresh connection, and a query in flight fails with its own error.
