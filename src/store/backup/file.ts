@@ -123,8 +123,8 @@ const isColumns = (v: unknown): v is Array<[string, ColumnKind]> =>
 
 /**
  * Reads a backup file: its header at once, then its items. The iteration throws BackupError
- * when the file is damaged, cut short or changed; the last item is yielded only once the end
- * record's digest checked out, so a restore that commits after the loop commits a whole file.
+ * when the file is damaged, cut short or changed, and ends normally only once the end record's
+ * digest checked out: a restore that commits after the loop commits a whole, unchanged file.
  */
 export async function openBackup(path: string): Promise<{ header: BackupHeader; items: AsyncIterable<BackupItem> }> {
   const gunzip = createGunzip();
@@ -136,15 +136,20 @@ export async function openBackup(path: string): Promise<{ header: BackupHeader; 
   failure.catch(() => {});
   const lines = createInterface({ input: source.pipe(gunzip), crlfDelay: Infinity })[Symbol.asyncIterator]();
   const hash = createHash('sha256');
+  // The digest of every line before the current one (what the end record states).
+  let digestBefore = '';
   const next = async (): Promise<unknown> => {
     const { value, done } = await Promise.race([lines.next(), failure]);
     if (done) throw new BackupError(`${path} ends before its end record: the backup was cut short`);
-    hash.update(`${value}\n`);
+    let parsed: unknown;
     try {
-      return JSON.parse(value);
+      parsed = JSON.parse(value);
     } catch {
       throw new BackupError(`${path} is damaged (a line is not JSON)`);
     }
+    if (parsed !== null && typeof parsed === 'object' && 'end' in parsed) digestBefore = hash.copy().digest('hex');
+    hash.update(`${value}\n`);
+    return parsed;
   };
   const first = (await next()) as Partial<BackupHeader> | null;
   if (first === null || typeof first !== 'object' || first.kmsd_backup === undefined) throw new BackupError(`${path} is not a kmsd backup`);
@@ -153,7 +158,6 @@ export async function openBackup(path: string): Promise<{ header: BackupHeader; 
   async function* items(): AsyncIterable<BackupItem> {
     let tables = 0;
     for (;;) {
-      const before = hash.copy().digest('hex');
       const item = (await next()) as Record<string, unknown> | unknown[];
       if (Array.isArray(item)) {
         yield { type: 'row', values: item };
@@ -163,7 +167,7 @@ export async function openBackup(path: string): Promise<{ header: BackupHeader; 
       } else if (item !== null && typeof item === 'object' && Number.isSafeInteger(item.rows)) {
         yield { type: 'tableEnd', rows: item.rows as number };
       } else if (item !== null && typeof item === 'object' && 'end' in item) {
-        if (item.end !== tables || item.sha256 !== before) throw new BackupError(`${path} is damaged or was changed: its end record does not match its contents`);
+        if (item.end !== tables || item.sha256 !== digestBefore) throw new BackupError(`${path} is damaged or was changed: its end record does not match its contents`);
         const extra = await Promise.race([lines.next(), failure]);
         if (!extra.done) throw new BackupError(`${path} has data after its end record`);
         return;
