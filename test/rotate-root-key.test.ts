@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { DECISIONS } from '../src/core/decisions.ts';
 import { materialContext, RootKey } from '../src/core/sealing.ts';
 import { checkRootKey } from '../src/root-key.ts';
 import { sealedRows } from '../src/root-key-rotation/rotate.ts';
@@ -112,8 +113,11 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const oldKey = newKey();
       const serving = await startKmsd({ store, dataDir, identities, rootKey: oldKey, users });
       let world;
+      let staleToken;
       try {
         world = await populate(serving, users);
+        const pending = (await serving.as('alice').kms('create-key', { key_alias: `pending-${randomBytes(3).toString('hex')}`, origin: 'external' })).body.key_info.key_id;
+        staleToken = { key_id: pending, ...(await serving.as('alice').kms('get-parameters-for-import', { key_id: pending, wrapping_algorithm: 'RSAES_OAEP_SHA_256' })).body };
       } finally {
         await serving.stop();
       }
@@ -136,6 +140,11 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const rotated = await startKmsd({ store, dataDir, identities, rootKey: next, users });
       try {
         await replay(rotated, world);
+        // An import token issued before the rotation was sealed under the old key (DECISIONS.importTokenAfterRootKeyRotation).
+        const late = await rotated.as('alice').kms('import-key-material', {
+          key_id: staleToken.key_id, import_token: staleToken.import_token, encrypted_key_material: randomBytes(256).toString('base64'),
+        });
+        assert.deepEqual([late.status, late.body], [400, { error: { error_code: DECISIONS.importTokenAfterRootKeyRotation, error_msg: 'Token verification failed.' } }]);
       } finally {
         await rotated.stop();
       }
