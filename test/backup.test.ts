@@ -40,7 +40,7 @@ async function emptyStore(name: string): Promise<string> {
 }
 const fresh = (name: string) => join(dir, `${name}-${randomBytes(4).toString('hex')}`);
 const node = (store: string, dataDir: string) =>
-  startKmsd({ store, dataDir, identities, rootKey, users, env: { KMSD_MAX_GRANTS_PER_KEY: '100000' } });
+  startKmsd({ store, dataDir, identities, rootKey, users, env: { KMSD_MAX_GRANTS_PER_KEY: '100000', KMSD_WORKERS: '1' } });
 const storeFlag = (store: string, dataDir: string) => (store === 'sqlite' ? ['--data-dir', dataDir] : ['--store', store]);
 async function database(): Promise<string> {
   const db = await freshDatabase();
@@ -271,5 +271,12 @@ describe('kmsd backup and restore', () => {
     writeFileSync(file, 'precious');
     const ran = await kmsd(['backup', '--data-dir', source, '--out', file]);
     assert.deepEqual([ran.code, ran.stderr, readFileSync(file, 'utf8')], [2, `kmsd: ${file} already exists: choose a new file name (a backup never overwrites one)\n`, 'precious']);
+  });
+
+  test('a backup that cannot be written (no such directory) is one line, exit 2, and leaves no file', async () => {
+    const source = await emptyStore('unwritable');
+    const file = join(dir, 'missing-dir', 'x.kmsdbak');
+    const ran = await kmsd(['backup', '--data-dir', source, '--out', file]);
+    assert.deepEqual([ran.code, ran.stderr], [2, `kmsd: cannot write ${file}: ENOENT: no such file or directory, open '${file}.partial'\n`]);
   });
 });

@@ -33,6 +33,8 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** One event loop: these tests are about the store, and a start on a busy machine stays quick. */
+const ONE_LOOP = { KMSD_WORKERS: '1' };
 const newKey = () => randomBytes(32).toString('base64');
 const keyFile = (key: string): string => {
   const path = join(dir, `root-${randomBytes(4).toString('hex')}.key`);
@@ -111,7 +113,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     test('reseals every kind of sealed value: the new key serves every old ciphertext, signature and MAC key; the old key refuses to start and changes nothing', async () => {
       const { store, dataDir } = await target(kind);
       const oldKey = newKey();
-      const serving = await startKmsd({ store, dataDir, identities, rootKey: oldKey, users });
+      const serving = await startKmsd({ store, dataDir, identities, rootKey: oldKey, users, env: ONE_LOOP });
       let world;
       let staleToken;
       try {
@@ -137,7 +139,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       assert.equal(again.code, 0, again.stderr);
       assert.match(again.stdout, /^the store is already sealed under the new root key in .*: nothing to do; start kmsd with the new root key/);
 
-      const rotated = await startKmsd({ store, dataDir, identities, rootKey: next, users });
+      const rotated = await startKmsd({ store, dataDir, identities, rootKey: next, users, env: ONE_LOOP });
       try {
         await replay(rotated, world);
         // An import token issued before the rotation was sealed under the old key (DECISIONS.importTokenAfterRootKeyRotation).
@@ -209,7 +211,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
 test('PostgreSQL: rotate-root-key refuses while a kmsd node is connected to the database', { skip: POSTGRES_SKIP }, async () => {
   const { store, dataDir } = await target('postgres');
   const key = newKey();
-  const serving = await startKmsd({ store, dataDir, identities, rootKey: key, users });
+  const serving = await startKmsd({ store, dataDir, identities, rootKey: key, users, env: ONE_LOOP });
   try {
     const before = await dump(store, dataDir);
     const ran = await kmsd(['rotate-root-key', '--store', store, '--new-root-key-file', keyFile(newKey())], { KMSD_ROOT_KEY: key });

@@ -76,6 +76,9 @@ export async function backupStore(db: RawDb, out: string, kmsdVersion: string): 
     } catch (error) {
       await writer.abort();
       rmSync(partial, { force: true });
+      // A file system's refusal (no such directory, no permission, a full disk) is one line.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (typeof code === 'string' && code.startsWith('E')) throw new BackupError(`cannot write ${out}: ${(error as Error).message}`);
       throw error;
     }
     durableRename(partial, out);

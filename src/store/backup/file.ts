@@ -76,14 +76,8 @@ export class BackupWriter {
   private async line(value: unknown): Promise<void> {
     const text = `${JSON.stringify(value)}\n`;
     this.hash.update(text);
-    if (!this.gzip.write(text)) await new Promise<void>((resolve, reject) => {
-      const failed = (error: Error) => reject(error);
-      this.gzip.once('drain', () => {
-        this.gzip.off('error', failed);
-        resolve();
-      });
-      this.gzip.once('error', failed);
-    });
+    // Waits for room; a file that failed (no directory, a full disk) ends the wait with its error.
+    if (!this.gzip.write(text)) await Promise.race([new Promise((resolve) => this.gzip.once('drain', resolve)), this.done]);
   }
   header(header: BackupHeader): Promise<void> {
     return this.line(header);

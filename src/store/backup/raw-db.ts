@@ -1,6 +1,7 @@
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { DatabaseSync } from 'node:sqlite';
 import type pg from 'pg';
 import { POSTGRES, SQLITE, type Dialect } from '../migrations.ts';
+import { SqliteExecutor } from '../sqlite.ts';
 
 type Row = Record<string, unknown>;
 
@@ -50,29 +51,23 @@ export class SqliteRawDb implements RawDb {
   readonly driver = 'sqlite' as const;
   readonly dialect = SQLITE;
   readonly db: DatabaseSync;
-  private readonly statements = new Map<string, StatementSync>();
+  // The driver's own statements (prepared once, $1 spelled ?1).
+  private readonly executor: SqliteExecutor;
   constructor(path: string) {
     this.db = new DatabaseSync(path);
     this.db.exec('PRAGMA busy_timeout = 5000');
+    this.executor = new SqliteExecutor(this.db);
   }
-  private prepare(sql: string): StatementSync {
-    let statement = this.statements.get(sql);
-    if (!statement) {
-      statement = this.db.prepare(sql.replace(/\$(\d+)/g, '?$1'));
-      this.statements.set(sql, statement);
-    }
-    return statement;
-  }
-  async all(sql: string, params: unknown[] = []): Promise<Row[]> {
-    return this.prepare(sql).all(...(params as never[])) as Row[];
+  all(sql: string, params: unknown[] = []): Promise<Row[]> {
+    return this.executor.all(sql, params);
   }
   async run(sql: string, params: unknown[] = []): Promise<void> {
     if (params.length === 0 && !sql.includes('$')) this.db.exec(sql);
-    else this.prepare(sql).run(...(params as never[]));
+    else await this.executor.run(sql, params);
   }
   async *batches(sql: string, size: number): AsyncIterable<Row[]> {
     let batch: Row[] = [];
-    for (const row of this.prepare(sql).iterate()) {
+    for (const row of this.db.prepare(sql).iterate()) {
       batch.push(row as Row);
       if (batch.length >= size) {
         yield batch;
