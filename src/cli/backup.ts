@@ -48,6 +48,9 @@ async function oneLine<T>(work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (error) {
     if (error instanceof BackupError) throw new StartError(error.message);
+    // A file system's refusal (a data directory that is a file, no permission) is one line too.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) throw new StartError((error as Error).message);
     throw error;
   }
 }

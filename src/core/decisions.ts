@@ -127,8 +127,8 @@ export const DECISIONS = {
   importTokenAfterRootKeyRotation: 'KMS.2605',
   /**
    * rotate-root-key reseals the whole store in one transaction (not resumably): 100,000 keys
-   * take seconds on either driver (BENCHMARKS.md), a kill at any point leaves the store wholly
-   * under the old key, and running it again finishes it.
+   * took about 20 s on either driver on the loaded 2-core machine (BENCHMARKS.md), a kill at any
+   * point leaves the store wholly under the old key, and running it again does it all again.
    */
   rootKeyRotationInOneTransaction: true,
   /**
