@@ -148,7 +148,7 @@ async function applyAccount(tx: Tx, spec: AccountSpec, region: string): Promise<
  * under the root key over the user, the hash and the password, so it proves the match only
  * for exactly that triple and tells nobody without the root key anything about the password.
  */
-const PASSWORD_CHECKED = 'password-checked:';
+export const PASSWORD_CHECKED = 'password-checked:';
 const passwordChecked = (rootKey: RootKey, user: User, hash: string, password: string): string =>
   `${PASSWORD_CHECKED}${rootKey.mac('password-checked', `${user.id}\n${hash}\n${password}`)}`;
 

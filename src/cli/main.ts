@@ -1,7 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { packageRoot } from '../package-root.ts';
-import { ASSETS, assetText, inSingleExecutable } from '../single-executable/assets.ts';
+import { kmsdVersion } from '../package-root.ts';
 import { ConfigError } from '../config.ts';
 import { StartError } from '../root-key.ts';
 
@@ -24,11 +21,24 @@ Deletes the store, the root key and the development account of a data directory 
 const AUDIT_USAGE = `usage: kmsd audit [--data-dir DIR | --store postgres://...] [--key KEY_ID] [--principal ID] [--since ISO-TIME]
 Prints the audit trail, oldest first, one JSON object a line.`;
 
+const BACKUP_USAGE = `usage: kmsd backup --out FILE [--data-dir DIR | --store postgres://...]
+Writes a consistent backup of the store while kmsd serves it (sealed material only, never the root key).`;
+
+const RESTORE_USAGE = `usage: kmsd restore --in FILE [--data-dir NEWDIR | --store postgres://...]
+Restores a backup into a new data directory or an empty PostgreSQL database (either kind, from either kind).`;
+
+const ROTATE_USAGE = `usage: kmsd rotate-root-key --new-root-key-file FILE [--data-dir DIR | --store postgres://...] [--root-key-file CURRENT]
+With every kmsd on the store stopped: reseals everything sealed under the current root key (KMSD_ROOT_KEY,
+--root-key-file or DIR/root.key) under the new one, in one transaction.`;
+
 const USAGE = `usage: kmsd <command> [flags]     (kmsd <command> --help for its flags)
 server:
   serve                     serve the KMS API
   audit                     print the audit trail of a store
   reset                     start over: delete a data directory's store (asks first)
+  backup                    write a consistent backup of a store, while it serves
+  restore                   restore a backup into an empty store (SQLite or PostgreSQL)
+  rotate-root-key           reseal a stopped store under a new root key
   openapi                   print the OpenAPI 3.1 document
   health                    exit 0 when a running kmsd answers /_kmsd/health (a health probe)
 client (of a running kmsd, or Huawei Cloud KMS with --endpoint):
@@ -59,6 +69,9 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
     const { reset, terminalAsk } = await import('./reset.ts');
     await reset(argv, { env: process.env, out: process.stdout, ask: terminalAsk() });
   }),
+  backup: helpOr(BACKUP_USAGE, async (argv) => (await import('./backup.ts')).backup(argv, process.env, process.stdout)),
+  restore: helpOr(RESTORE_USAGE, async (argv) => (await import('./backup.ts')).restore(argv, process.env, process.stdout)),
+  'rotate-root-key': helpOr(ROTATE_USAGE, async (argv) => (await import('./rotate-root-key.ts')).rotateRootKeyCommand(argv, process.env, process.stdout)),
   keys: async (argv) => (await import('./keys.ts')).keys(argv),
   grants: async (argv) => (await import('./grants.ts')).grants(argv),
   encrypt: async (argv) => (await import('./crypto.ts')).encrypt(argv),
@@ -70,17 +83,11 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   health: async (argv) => (await import('./health.ts')).health(argv),
 };
 
-function version(): string {
-  if (inSingleExecutable) return assetText(ASSETS.version);
-  const pkg = JSON.parse(readFileSync(join(packageRoot(import.meta.url), 'package.json'), 'utf8')) as { version: string };
-  return pkg.version;
-}
-
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   try {
     if (command === '--version' || command === '-v' || command === 'version') {
-      process.stdout.write(`kmsd ${version()}\n`);
+      process.stdout.write(`kmsd ${kmsdVersion()}\n`);
       return;
     }
     const run = command === undefined ? undefined : COMMANDS[command];

@@ -149,4 +149,22 @@ export const DECISIONS = {
    * finds out, e.g. KMS.2501 for a grant that was retired).
    */
   storeUnavailable: 'KMS.0104',
+  /**
+   * An import token issued before `kmsd rotate-root-key` no longer opens (its wrapping key is
+   * sealed under the old root key, inside the token the caller holds; nothing of it is stored to
+   * reseal): import-key-material answers as for any token that fails verification, and the
+   * caller asks get-parameters-for-import for a new one.
+   */
+  importTokenAfterRootKeyRotation: 'KMS.2605',
+  /**
+   * rotate-root-key reseals the whole store in one transaction (not resumably): 100,000 keys
+   * took about 20 s on either driver on the loaded 2-core machine (BENCHMARKS.md), a kill at any
+   * point leaves the store wholly under the old key, and running it again does it all again.
+   */
+  rootKeyRotationInOneTransaction: true,
+  /**
+   * restore writes only into an empty target: a data directory without kmsd.db, a PostgreSQL
+   * database whose schema has no table. Merging a backup into a live store is never guessed at.
+   */
+  restoreIntoEmptyTargetOnly: true,
 } as const;

@@ -38,7 +38,7 @@ const WRAPPING_KEY_BITS = 2048;
 const generateRsa = promisify(generateKeyPair);
 
 const tokenContext = (keyId: string, algorithm: number, expiry: number): string => `import-token:${keyId}:${algorithm}:${expiry}`;
-const digestContext = (keyId: string): string => `import-digest:${keyId}`;
+export const digestContext = (keyId: string): string => `import-digest:${keyId}`;
 
 function requireExternal(key: Key): void {
   if (key.origin !== 'external') throw kms('KMS.0309');

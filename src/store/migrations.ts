@@ -13,6 +13,9 @@ export interface Dialect {
 export const SQLITE: Dialect = { blob: 'BLOB', bigint: 'INTEGER', serial: 'INTEGER PRIMARY KEY AUTOINCREMENT' };
 export const POSTGRES: Dialect = { blob: 'BYTEA', bigint: 'BIGINT', serial: 'BIGSERIAL PRIMARY KEY' };
 
+/** Any constant shared by every kmsd node: the PostgreSQL advisory lock that serialises migrations (and restores). */
+export const MIGRATION_LOCK = 0x6b6d7364;
+
 export const MIGRATIONS: ReadonlyArray<(d: Dialect) => string[]> = [
   // 1: identities, keys, key material, grants.
   (d) => [

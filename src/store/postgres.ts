@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { MIGRATIONS, POSTGRES } from './migrations.ts';
+import { MIGRATION_LOCK, MIGRATIONS, POSTGRES } from './migrations.ts';
 import { SqlTx, type Executor } from './sql-tx.ts';
 import type { CommitListener, Store, Tx } from './store.ts';
 import { connectFailure, connectionLost } from './postgres-connection.ts';
@@ -62,8 +62,6 @@ const MAX_ATTEMPTS = 5;
  * request is then answered 503 within its deadline.
  */
 const CONNECT_TIMEOUT_MS = 5000;
-/** Any constant shared by every kmsd node: the advisory lock that serialises migrations. */
-const MIGRATION_LOCK = 0x6b6d7364;
 
 /**
  * The PostgreSQL driver, for several kmsd nodes over one database. Each unit of work is one
@@ -87,6 +85,8 @@ export class PostgresStore implements Store {
     const poolSize = options.poolSize ?? 10;
     const pool = new pg.Pool({
       connectionString: url, max: poolSize, connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      // Named, so that offline tools (rotate-root-key) can tell that a node is still running.
+      application_name: 'kmsd',
       // A connection whose server vanished without a word is found out by TCP keepalive when
       // idle, and by the statement timeout (queryTimeoutMs) when a query waits on it.
       keepAlive: true, keepAliveInitialDelayMillis: 10_000,

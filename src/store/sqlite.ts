@@ -14,7 +14,7 @@ interface Pending {
 }
 
 /** Statements are written $1, $2 for both drivers; SQLite spells numbered parameters ?1, ?2. */
-class SqliteExecutor implements Executor {
+export class SqliteExecutor implements Executor {
   readonly forUpdate = '';
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();

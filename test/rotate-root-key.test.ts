@@ -1,0 +1,224 @@
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { DECISIONS } from '../src/core/decisions.ts';
+import { materialContext, RootKey } from '../src/core/sealing.ts';
+import { checkRootKey } from '../src/root-key.ts';
+import { sealedRows } from '../src/root-key-rotation/rotate.ts';
+import { SEALED_COLUMNS } from '../src/root-key-rotation/sealed-values.ts';
+import { PostgresRawDb, quoteName, SqliteRawDb, type RawDb } from '../src/store/backup/raw-db.ts';
+import { PostgresStore } from '../src/store/postgres.ts';
+import { SqliteStore } from '../src/store/sqlite.ts';
+import type { Store } from '../src/store/store.ts';
+import { worldIdentities, type TestUser } from './harness.ts';
+import { startKmsd } from './support/cluster.ts';
+import { kmsd, kmsdKilled } from './support/offline.ts';
+import { freshDatabase, POSTGRES_SKIP } from './support/postgres.ts';
+import { populate, replay } from './support/sealed-world.ts';
+
+let dir: string;
+let identities: string;
+let users: Record<string, TestUser>;
+const dropped: Array<() => Promise<void>> = [];
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'kmsd-rotate-'));
+  ({ path: identities, users } = worldIdentities(dir));
+});
+after(async () => {
+  for (const drop of dropped) await drop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** One event loop: these tests are about the store, and a start on a busy machine stays quick. */
+const ONE_LOOP = { KMSD_WORKERS: '1' };
+const newKey = () => randomBytes(32).toString('base64');
+const keyFile = (key: string): string => {
+  const path = join(dir, `root-${randomBytes(4).toString('hex')}.key`);
+  writeFileSync(path, `${key}\n`, { mode: 0o600 });
+  return path;
+};
+const storeFlag = (store: string, dataDir: string) => (store === 'sqlite' ? ['--data-dir', dataDir] : ['--store', store]);
+const raw = (store: string, dataDir: string): Promise<RawDb> =>
+  store === 'sqlite' ? Promise.resolve(new SqliteRawDb(join(dataDir, 'kmsd.db'))) : PostgresRawDb.connect(store);
+async function target(kind: 'sqlite' | 'postgres'): Promise<{ store: string; dataDir: string }> {
+  const dataDir = join(dir, `data-${randomBytes(4).toString('hex')}`);
+  mkdirSync(dataDir);
+  if (kind === 'sqlite') return { store: 'sqlite', dataDir };
+  const db = await freshDatabase();
+  dropped.push(db.drop);
+  return { store: db.url, dataDir };
+}
+
+/** Every row of every table, in a stable order: equal dumps mean the store was not changed. */
+async function dump(store: string, dataDir: string): Promise<string> {
+  const db = await raw(store, dataDir);
+  try {
+    const out: string[] = [];
+    for (const table of await db.tables()) {
+      if (table === 'schema_migrations' || table.startsWith('sqlite_')) continue;
+      const rows = await db.all(`SELECT * FROM ${quoteName(table)} ORDER BY 1, 2`);
+      out.push(`${table}:${JSON.stringify(rows, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v))}`);
+    }
+    return out.join('\n');
+  } finally {
+    await db.close();
+  }
+}
+
+/**
+ * Which of the keys the store is sealed under: asserts that every sealed value (the check value
+ * included) opens under that one key and none under another, and returns its index.
+ */
+async function sealedUnder(store: string, dataDir: string, keys: readonly string[]): Promise<number> {
+  const roots = keys.map((k) => new RootKey(Buffer.from(k, 'base64')));
+  const db = await raw(store, dataDir);
+  const opened = roots.map(() => 0);
+  let values = 0;
+  try {
+    for (const column of SEALED_COLUMNS) {
+      for await (const rows of sealedRows(db, column)) {
+        for (const row of rows) {
+          values++;
+          const v = row[column.column];
+          const bytes = column.encoding === 'base64' ? Buffer.from(String(v), 'base64') : Buffer.from(v as Uint8Array);
+          roots.forEach((root, i) => {
+            try {
+              root.open(bytes, column.context(row));
+              opened[i]++;
+            } catch {
+              // sealed under another key
+            }
+          });
+        }
+      }
+    }
+  } finally {
+    await db.close();
+  }
+  const under = opened.findIndex((n) => n === values);
+  assert.ok(values > 0 && under >= 0 && opened.filter((n) => n > 0).length === 1, `values ${values}, opened under each key ${opened.join('/')}`);
+  return under;
+}
+
+/** A kmsd serve on the store that is expected to refuse: how it ended. */
+const serveRefused = (store: string, dataDir: string, rootKey: string) =>
+  kmsd(['serve'], { KMSD_PORT: '0', KMSD_STORE: store, KMSD_DATA_DIR: dataDir, KMSD_IDENTITIES: identities, KMSD_ROOT_KEY: rootKey, KMSD_WORKERS: '1' });
+
+for (const kind of ['sqlite', 'postgres'] as const) {
+  describe(`kmsd rotate-root-key (${kind})`, { skip: kind === 'postgres' && POSTGRES_SKIP }, () => {
+    test('reseals every kind of sealed value: the new key serves every old ciphertext, signature and MAC key; the old key refuses to start and changes nothing', async () => {
+      const { store, dataDir } = await target(kind);
+      const oldKey = newKey();
+      const serving = await startKmsd({ store, dataDir, identities, rootKey: oldKey, users, env: ONE_LOOP });
+      let world;
+      let staleToken;
+      try {
+        world = await populate(serving, users);
+        const pending = (await serving.as('alice').kms('create-key', { key_alias: `pending-${randomBytes(3).toString('hex')}`, origin: 'external' })).body.key_info.key_id;
+        staleToken = { key_id: pending, ...(await serving.as('alice').kms('get-parameters-for-import', { key_id: pending, wrapping_algorithm: 'RSAES_OAEP_SHA_256' })).body };
+      } finally {
+        await serving.stop();
+      }
+      const next = newKey();
+      const ran = await kmsd(['rotate-root-key', ...storeFlag(store, dataDir), '--new-root-key-file', keyFile(next)], { KMSD_ROOT_KEY: oldKey });
+      assert.equal(ran.code, 0, ran.stderr);
+      assert.match(ran.stdout, /^rotate-root-key: resealing \d+ values under the new root key, in one transaction\nrotate-root-key: resealed \d+ of \d+; committing\n/);
+      assert.match(ran.stdout, /the store is now sealed under the new root key \(resealed \d+ key material versions, 9 secret keys of access keys, 1 digests of imported material, 1 root key check value; dropped 0 remembered password matches\)/);
+      assert.equal(await sealedUnder(store, dataDir, [oldKey, next]), 1);
+
+      const before = await dump(store, dataDir);
+      const refused = await serveRefused(store, dataDir, oldKey);
+      assert.deepEqual([refused.code, refused.stdout, refused.stderr], [2, '', 'kmsd: the root key does not match the one this store was created with; refusing to start (nothing was changed)\n']);
+      assert.equal(await dump(store, dataDir), before, 'a refused start changes nothing');
+
+      const again = await kmsd(['rotate-root-key', ...storeFlag(store, dataDir), '--new-root-key-file', keyFile(next)], { KMSD_ROOT_KEY: oldKey });
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /^the store is already sealed under the new root key in .*: nothing to do; start kmsd with the new root key/);
+
+      const rotated = await startKmsd({ store, dataDir, identities, rootKey: next, users, env: ONE_LOOP });
+      try {
+        await replay(rotated, world);
+        // An import token issued before the rotation was sealed under the old key (DECISIONS.importTokenAfterRootKeyRotation).
+        const late = await rotated.as('alice').kms('import-key-material', {
+          key_id: staleToken.key_id, import_token: staleToken.import_token, encrypted_key_material: randomBytes(256).toString('base64'),
+        });
+        assert.deepEqual([late.status, late.body], [400, { error: { error_code: DECISIONS.importTokenAfterRootKeyRotation, error_msg: 'Token verification failed.' } }]);
+      } finally {
+        await rotated.stop();
+      }
+    });
+
+    test('refuses, with one line and exit 2 and nothing changed, a current key that is not the store\'s and a new key that is the current one', async () => {
+      const { store, dataDir } = await target(kind);
+      const key = newKey();
+      const opened: Store = kind === 'sqlite' ? new SqliteStore(join(dataDir, 'kmsd.db')) : await PostgresStore.open(store);
+      await checkRootKey(opened, new RootKey(Buffer.from(key, 'base64')));
+      await opened.close();
+      const before = await dump(store, dataDir);
+      const wrong = await kmsd(['rotate-root-key', ...storeFlag(store, dataDir), '--new-root-key-file', keyFile(newKey())], { KMSD_ROOT_KEY: newKey() });
+      assert.deepEqual([wrong.code, wrong.stdout, wrong.stderr], [2, '', 'kmsd: neither the current nor the new root key is the one this store is sealed under: nothing was changed\n']);
+      const same = keyFile(key);
+      const itself = await kmsd(['rotate-root-key', ...storeFlag(store, dataDir), '--new-root-key-file', same], { KMSD_ROOT_KEY: key });
+      assert.deepEqual([itself.code, itself.stderr], [2, `kmsd: the new root key in ${same} is the current one (KMSD_ROOT_KEY): make a new one\n`]);
+      assert.equal(await dump(store, dataDir), before);
+    });
+
+    test('killed with SIGKILL at any point, the store opens with exactly one of the two keys, and a rerun finishes it', async (t) => {
+      const { store, dataDir } = await target(kind);
+      const keys = [newKey(), newKey()];
+      const first = new RootKey(Buffer.from(keys[0], 'base64'));
+      const opened: Store = kind === 'sqlite' ? new SqliteStore(join(dataDir, 'kmsd.db')) : await PostgresStore.open(store);
+      await checkRootKey(opened, first);
+      await opened.close();
+      // 20,000 material versions: enough for the rotation to be caught at several points.
+      const db = await raw(store, dataDir);
+      await db.run('BEGIN');
+      for (let page = 0; page < 40; page++) {
+        const rows = Array.from({ length: 500 }, () => {
+          const keyId = randomUUID();
+          return [keyId, 1, first.seal(randomBytes(32), materialContext(keyId, 1)), 1];
+        });
+        const tuples = rows.map((_, r) => `($${r * 4 + 1}, $${r * 4 + 2}, $${r * 4 + 3}, $${r * 4 + 4})`);
+        await db.run(`INSERT INTO key_materials (key_id, version, sealed, created_at) VALUES ${tuples.join(', ')}`, rows.flat());
+      }
+      await db.run('COMMIT');
+      await db.close();
+
+      const files = keys.map(keyFile);
+      let under = 0;
+      const points: Array<RegExp | null> = [null, /resealing \d+ values/, /resealed 10000 of/, /committing/];
+      const outcomes: string[] = [];
+      for (const point of points) {
+        const ran = await kmsdKilled(['rotate-root-key', ...storeFlag(store, dataDir), '--new-root-key-file', files[1 - under]], point, { KMSD_ROOT_KEY: keys[under] });
+        const now = await sealedUnder(store, dataDir, keys);
+        outcomes.push(`${point?.source ?? 'at once'}: ${ran.signal ?? ran.code} -> key ${now}`);
+        under = now;
+      }
+      const finished = await kmsd(['rotate-root-key', ...storeFlag(store, dataDir), '--new-root-key-file', files[1 - under]], { KMSD_ROOT_KEY: keys[under] });
+      assert.equal(finished.code, 0, finished.stderr);
+      assert.equal(await sealedUnder(store, dataDir, keys), 1 - under, outcomes.join('; '));
+      // The kills before "committing" land while the rotation runs (the one at "committing" races its commit).
+      t.diagnostic(outcomes.join('; '));
+      assert.ok(outcomes.filter((o) => o.includes('SIGKILL')).length >= 3, outcomes.join('; '));
+    });
+  });
+}
+
+test('PostgreSQL: rotate-root-key refuses while a kmsd node is connected to the database', { skip: POSTGRES_SKIP }, async () => {
+  const { store, dataDir } = await target('postgres');
+  const key = newKey();
+  const serving = await startKmsd({ store, dataDir, identities, rootKey: key, users, env: ONE_LOOP });
+  try {
+    const before = await dump(store, dataDir);
+    const ran = await kmsd(['rotate-root-key', '--store', store, '--new-root-key-file', keyFile(newKey())], { KMSD_ROOT_KEY: key });
+    assert.equal(ran.code, 2);
+    assert.match(ran.stderr, /^kmsd: \d+ connections of running kmsd nodes are open on this database: stop every node first, then rotate\n$/);
+    assert.equal(await dump(store, dataDir), before);
+  } finally {
+    await serving.stop();
+  }
+});
