@@ -41,8 +41,10 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
     metrics: { channel: `kmsd-metrics-${randomUUID()}`, loops: new SharedArrayBuffer(4) },
   };
   const main = await startServer(config, { shared: { ...shared, worker: 0 } });
-  // Workers listen on the port the main thread got (it may have asked for port 0).
-  const workerConfig: Config = { ...config, port: Number(new URL(main.url).port) };
+  // Workers listen on the port the main thread got (it may have asked for port 0), with the
+  // certificate it serves (a self-signed one it made is read from its files).
+  const tlsFiles = main.tls && { tlsCert: main.tls.certPath, tlsKey: main.tls.keyPath, tlsSelfSigned: false };
+  const workerConfig: Config = { ...config, port: Number(new URL(main.url).port), ...tlsFiles };
   let stopping = false;
   const threads: Worker[] = [];
   const exited: Array<Promise<void>> = [];
@@ -67,6 +69,29 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
     });
   });
   const alive = threads.map(() => true);
+  // Requests to the worker threads that they answer once done ({kind: 'done', id}).
+  const asked = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
+  let lastId = 0;
+  threads.forEach((thread) => thread.on('message', (message: WorkerAnswer) => {
+    if (typeof message !== 'object' || message === null || message.kind !== 'done') return;
+    const waiting = asked.get(message.id);
+    asked.delete(message.id);
+    if (message.error === undefined) waiting?.resolve();
+    else waiting?.reject(new Error(message.error));
+  }));
+  /** Tells every serving worker thread something, and waits until each has done it. */
+  const tell = (message: WorkerRequest): Promise<void> =>
+    Promise.all(threads.map(async (thread, i) => {
+      await started[i].catch(() => undefined);
+      if (!alive[i] || !ready[i]) return;
+      const id = ++lastId;
+      await new Promise<void>((resolve, reject) => {
+        asked.set(id, { resolve, reject });
+        thread.postMessage({ ...message, id });
+        // A thread that ends meanwhile has nothing left to serve.
+        void exited[i].then(() => asked.get(id)?.resolve());
+      });
+    })).then(() => undefined);
   exited.forEach((e, i) => void e.then(() => (alive[i] = false)));
   let closing: Promise<void> | null = null;
   const close = (reason?: string): Promise<void> => {
@@ -106,5 +131,15 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
   );
   // Whoever awaits `joined` sees the failure; this keeps it from being an unhandled rejection before then.
   joined.catch(() => undefined);
-  return { ...main, close, joined };
+  const reloadTls = async () => {
+    // The main thread reads and checks the pair; the workers serve what it read (the files may change again meanwhile).
+    const pair = await main.reloadTls();
+    if (pair) await tell({ kind: 'tls', cert: pair.cert, key: pair.key });
+    return pair;
+  };
+  return { ...main, close, joined, reloadTls };
 }
+
+/** What the main thread asks of a worker thread (besides 'stop'); each answers {kind: 'done', id}. */
+export type WorkerRequest = { kind: 'tls'; cert: string; key: string };
+export type WorkerAnswer = { kind: 'done'; id: number; error?: string };

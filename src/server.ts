@@ -23,11 +23,18 @@ import { LoginGuard } from './auth/login-guard.ts';
 import { RefusalRecorder } from './api/audit.ts';
 import { createMetrics, type MetricsLink } from './api/metrics.ts';
 import { openStore } from './store/open.ts';
+import type { Server as TlsServer } from 'node:tls';
+import { readTlsPair, secureOptions, TlsError, validityWarning, type TlsPair } from './tls/certificate.ts';
+import { selfSignedPair } from './tls/self-signed.ts';
 import { SharedLock } from './store/shared-lock.ts';
 import type { Store } from './store/store.ts';
 
 export interface RunningServer {
+  /** Where it listens: https:// when it serves TLS. */
   url: string;
+  /** The certificate and key it serves (null: plain HTTP), and why a self-signed one was just made. */
+  tls: TlsPair | null;
+  tlsMade: string | null;
   app: FastifyInstance;
   store: Store;
   rootKey: RootKey;
@@ -44,6 +51,14 @@ export interface RunningServer {
    * unreadable or wrong, nothing (the error says why; the identities in force stay).
    */
   reloadIdentities(): Promise<void>;
+  /**
+   * Reads the certificate and key files again and serves them to new connections (SIGHUP);
+   * a pair that is unreadable or does not belong together changes nothing (TlsError says why).
+   * Null when the server does not serve TLS.
+   */
+  reloadTls(): Promise<TlsPair | null>;
+  /** Serves an already checked pair to new connections (a worker thread, told by the main thread). */
+  useTls(pair: Pick<TlsPair, 'cert' | 'key'>): void;
   /**
    * Stops: no new connections, requests in flight get config.shutdownGrace ms to finish, then
    * every connection still open is closed; then the store. Logs each step (`reason` first).
@@ -135,6 +150,16 @@ function seedOfIdentities(path: string): SeedSpec | null {
 
 const readIdentities = (path: string): IdentitiesSpec => readSpecFile(path, 'identities', parseIdentities, IdentitiesError);
 
+/** The pair given with --tls-cert/--tls-key, or one StartError saying why it cannot be served. */
+function tlsPairAtStart(certPath: string, keyPath: string): TlsPair {
+  try {
+    return readTlsPair(certPath, keyPath);
+  } catch (error) {
+    if (error instanceof TlsError) throw new StartError(error.message);
+    throw error;
+  }
+}
+
 /**
  * Housekeeping that runs on every node: expired key deletions, due rotations, expired
  * tokens. Each is idempotent under the key lock, so nodes may run it at the same time.
@@ -170,6 +195,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     if (error instanceof SeedError) throw new StartError(`seed: ${error.message}`);
     throw error;
   }
+  // A certificate and key given are read and checked before anything is written.
+  const givenTls = config.tlsCert !== null ? tlsPairAtStart(config.tlsCert, config.tlsKey as string) : null;
   // The main thread checked the start (the port too) before any worker thread starts.
   if (primary) await checkStart(config);
   // A root key that exists is read (and checked) before anything is written; only a new one is written.
@@ -177,6 +204,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const existingKey = keyGiven ? loadRootKey(config, say) : null;
   if (needsDataDir(config)) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const rootKey = existingKey ?? loadRootKey(config, say);
+  const selfSigned = givenTls === null && config.tlsSelfSigned ? await selfSignedPair(config.dataDir, config.host, clock.now()) : null;
+  const tls = givenTls ?? selfSigned?.pair ?? null;
+  const expiry = tls && validityWarning(tls, clock.now());
+  if (expiry && primary) say(expiry);
   let store: Store;
   try {
     store = await openStore(config, shared ? { writeLock: new SharedLock(shared.writeLock) } : {});
@@ -219,7 +250,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const logins = new LoginGuard(config.loginFailures, clock, shared?.loginBuckets);
     const refusals = new RefusalRecorder(store, clock, config.auditRefusalRate, auditFailed, shared?.refusalBuckets);
     const metrics = config.metrics ? createMetrics(store, shared?.metrics) : null;
-    const app = await buildApp({ config, store, clock, rootKey, logger, rateLimiter, logins, refusals, metrics });
+    const app = await buildApp({ config, store, clock, rootKey, logger, rateLimiter, logins, refusals, metrics, tls });
     const discard = async () => {
       metrics?.close();
       await app.close();
@@ -242,8 +273,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     timer.unref();
     // The housekeeping runs once per process (per node): on the main thread.
     if (!primary) clearInterval(timer);
+    let served = tls;
+    const useTls = (pair: Pick<TlsPair, 'cert' | 'key'>) => (app.server as unknown as TlsServer).setSecureContext(secureOptions(pair));
     return {
-      url: listeningUrl(app.server.address(), config.host, config.port),
+      url: listeningUrl(app.server.address(), config.host, config.port, tls !== null),
+      tls,
+      tlsMade: selfSigned?.made ?? null,
       app,
       store,
       rootKey,
@@ -252,6 +287,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       logger,
       maintain: () => maintain(store, rootKey, clock),
       reloadIdentities: async () => apply(readIdentities(identitiesFile), []),
+      async reloadTls() {
+        if (served === null) return null;
+        const pair = readTlsPair(served.certPath, served.keyPath);
+        useTls(pair);
+        served = pair;
+        return pair;
+      },
+      useTls,
       async close(reason?: string) {
         clearInterval(timer);
         const log = logger || null;

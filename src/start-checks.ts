@@ -21,9 +21,9 @@ export async function checkStart(config: Config): Promise<void> {
   await checkPort(config.host, config.port);
 }
 
-/** The data directory is written for a SQLite store, a generated root key or the development account. */
+/** The data directory is written for a SQLite store, a generated root key, the development account or certificate. */
 export function needsDataDir(config: Config): boolean {
-  return config.store === 'sqlite' || rootKeyWouldBeGenerated(config) || config.identities === null;
+  return config.store === 'sqlite' || rootKeyWouldBeGenerated(config) || config.identities === null || config.tlsSelfSigned;
 }
 
 const rootKeyWouldBeGenerated = (config: Config): boolean =>

@@ -11,6 +11,7 @@ import { IAM_ROUTES } from '../iam/routes.ts';
 import { parseKmsBody } from './body.ts';
 import { signable } from './signable.ts';
 import { listeningUrl } from './public-url.ts';
+import { secureOptions } from '../tls/certificate.ts';
 import { GatewayError, IamError, KmsError, ThrottledError, kms } from '../core/errors.ts';
 import { anonymousDraft, callerDraft, noteBody, recordingStore, type AuditDraft } from './audit.ts';
 import { Serialized, bodySchema, pathOf, pathParams, statusOf, type Operation, type OperationContext } from './operation.ts';
@@ -94,6 +95,11 @@ function operationInput(op: Operation, params: readonly string[], request: Fasti
  */
 export async function buildApp(services: Services): Promise<FastifyInstance> {
   const { config, store, clock, rootKey } = services;
+  const http = {
+    headersTimeout: config.headerTimeout,
+    requestTimeout: config.requestTimeout,
+    connectionsCheckingInterval: deadlineCheck(config),
+  };
   const app = Fastify({
     ...(services.logger ? { loggerInstance: services.logger as FastifyBaseLogger } : { logger: false }),
     // One access line per request comes from the onResponse hook below; no header is logged.
@@ -104,11 +110,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     // keepAliveTimeout. Deadlines are checked at least once a second. Node never applies the
     // header deadline to a connection that sends nothing, so a connection silent for
     // headerTimeout is closed too (socket inactivity; no KMS operation is that slow).
-    http: {
-      headersTimeout: config.headerTimeout,
-      requestTimeout: config.requestTimeout,
-      connectionsCheckingInterval: deadlineCheck(config),
-    },
+    // HTTPS only, when it serves TLS (src/tls/certificate.ts): node:https takes the same deadlines.
+    ...(services.tls ? { https: { ...http, ...secureOptions(services.tls) } } : { http }),
     requestTimeout: config.requestTimeout,
     // Not longer than the header deadline: Node stops the socket's inactivity timer at that
     // deadline, so a longer one would never fire for a connection that sends nothing.
@@ -133,7 +136,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   const { rateLimiter: limiter, refusals, logins, metrics } = services;
   // Where clients reach this server, for the documents that print URLs: never the Host header
   // a request sends (that would echo whatever a caller writes there).
-  const publicUrl = (): string => config.publicUrl ?? listeningUrl(app.server.address(), config.host, config.port);
+  const publicUrl = (): string => config.publicUrl ?? listeningUrl(app.server.address(), config.host, config.port, Boolean(services.tls));
   const auditFailed = (err: unknown) => services.logger && services.logger.error({ err }, 'audit record failed');
   // Summaries of refusals past the rate are written before the store closes.
   app.addHook('onClose', async () => refusals.flush().catch(auditFailed));

@@ -21,6 +21,10 @@ export async function banner(server: RunningServer, config: Config): Promise<str
     `  store       ${store}`,
     `  console     ${server.url}${CONSOLE_PATH}`,
   ];
+  if (server.tls) {
+    const made = server.tlsMade ? ` (self-signed, made now: ${server.tlsMade})` : config.tlsSelfSigned ? ' (self-signed, kept from an earlier start)' : '';
+    lines.push(`  tls         ${server.tls.certPath}${made}`, `  sha-256     ${server.tls.fingerprint}`);
+  }
   if (config.workers > 1) lines.push(`  workers     ${config.workers} event loops: the main thread serves now, ${config.workers - 1} worker thread(s) join the port as they start`);
   const ops = [config.health && '/_kmsd/health', config.ready && '/_kmsd/ready', config.metrics && '/_kmsd/metrics'].filter(Boolean);
   if (ops.length > 0) lines.push(`  operator    ${ops.map((p) => `${server.url}${p}`).join('  ')}`);
@@ -77,12 +81,19 @@ export async function serve(argv: string[]): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   // SIGHUP re-reads the identities file without a restart (CI pipelines rotate credentials so):
-  // whatever it no longer lists is disabled at once, on every node.
+  // whatever it no longer lists is disabled at once, on every node. It re-reads the TLS
+  // certificate and key too: new connections get the new pair, on every event loop.
   process.on('SIGHUP', () => {
     server.reloadIdentities().then(
       () => process.stdout.write('kmsd: identities reloaded\n'),
       (error: Error) => process.stderr.write(`kmsd: identities not reloaded (the ones in force stay): ${error.message}\n`),
     );
+    if (server.tls) {
+      server.reloadTls().then(
+        (pair) => process.stdout.write(`kmsd: TLS certificate reloaded (sha-256 ${pair?.fingerprint})\n`),
+        (error: Error) => process.stderr.write(`kmsd: TLS certificate not reloaded (the one in force stays): ${error.message}\n`),
+      );
+    }
   });
   // The banner last: whoever waits for it may signal kmsd at once.
   process.stdout.write(text);

@@ -66,7 +66,7 @@ export async function startKmsd(spec: NodeSpec): Promise<Node> {
     // The banner comes once the main thread serves; with several loops, the workers join after it.
     const loops = Number(spec.env?.KMSD_WORKERS ?? TEST_WORKERS);
     child.stdout?.on('data', () => {
-      const m = /serving the Huawei Cloud KMS v1\.0 API at (http:\/\/\S+)/.exec(out);
+      const m = /serving the Huawei Cloud KMS v1\.0 API at (https?:\/\/\S+)/.exec(out);
       if (m && (loops <= 1 || out.includes(`kmsd: all ${loops} event loops are serving`))) {
         clearTimeout(timer);
         resolve(m[1]);
