@@ -40,7 +40,10 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
     refusalBuckets: config.auditRefusalRate > 0 ? SharedRateLimiter.buffer() : null,
     metrics: { channel: `kmsd-metrics-${randomUUID()}`, loops: new SharedArrayBuffer(4) },
   };
-  const main = await startServer(config, { shared: { ...shared, worker: 0 } });
+  // A sealed node: the main thread collects the shares every loop is given, and hands the
+  // reconstructed root key to every worker thread before the last share's answer leaves.
+  let spread: ((key: Buffer) => Promise<void>) | null = null;
+  const main = await startServer(config, { shared: { ...shared, worker: 0 }, spreadRootKey: (key) => spread?.(key) ?? Promise.resolve() });
   // Workers listen on the port the main thread got (it may have asked for port 0), with the
   // certificate it serves (a self-signed one it made is read from its files).
   const tlsFiles = main.tls && { tlsCert: main.tls.certPath, tlsKey: main.tls.keyPath, tlsSelfSigned: false };
@@ -50,7 +53,7 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
   const exited: Array<Promise<void>> = [];
   const ready: boolean[] = [];
   const started = Array.from({ length: config.workers - 1 }, (_, i) => {
-    const thread = new Worker(WORKER, { workerData: { config: workerConfig, shared: { ...shared, worker: i + 1 } } });
+    const thread = new Worker(WORKER, { workerData: { config: workerConfig, shared: { ...shared, worker: i + 1 }, sealed: main.seal !== null } });
     threads.push(thread);
     ready.push(false);
     exited.push(new Promise<void>((resolve) => thread.once('exit', () => resolve())));
@@ -72,8 +75,13 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
   // Requests to the worker threads that they answer once done ({kind: 'done', id}).
   const asked = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
   let lastId = 0;
-  threads.forEach((thread) => thread.on('message', (message: WorkerAnswer) => {
-    if (typeof message !== 'object' || message === null || message.kind !== 'done') return;
+  threads.forEach((thread) => thread.on('message', (message: WorkerAnswer | WorkerAsks) => {
+    if (typeof message !== 'object' || message === null) return;
+    if (message.kind === 'unseal' || message.kind === 'seal-status') {
+      answerWorker(thread, message);
+      return;
+    }
+    if (message.kind !== 'done') return;
     const waiting = asked.get(message.id);
     asked.delete(message.id);
     if (message.error === undefined) waiting?.resolve();
@@ -131,6 +139,24 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
   );
   // Whoever awaits `joined` sees the failure; this keeps it from being an unhandled rejection before then.
   joined.catch(() => undefined);
+  spread = async (key) => {
+    const copy = new Uint8Array(key);
+    try {
+      await tell({ kind: 'root-key', key: copy });
+    } finally {
+      copy.fill(0);
+    }
+  };
+  /** A worker thread passes on the shares it is given (and asks for the seal's status): the main thread's collector answers. */
+  function answerWorker(thread: Worker, message: WorkerAsks): void {
+    const unsealer = main.unsealer;
+    if (!unsealer) return;
+    const work = message.kind === 'unseal' ? unsealer.submit(message.share, message.source) : unsealer.status();
+    work.then(
+      (value) => thread.postMessage({ kind: 'answer', id: message.id, value }),
+      (error: Error) => thread.postMessage({ kind: 'answer', id: message.id, error: error.message }),
+    );
+  }
   const reloadTls = async () => {
     // The main thread reads and checks the pair; the workers serve what it read (the files may change again meanwhile).
     const pair = await main.reloadTls();
@@ -141,5 +167,7 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
 }
 
 /** What the main thread asks of a worker thread (besides 'stop'); each answers {kind: 'done', id}. */
-export type WorkerRequest = { kind: 'tls'; cert: string; key: string };
+export type WorkerRequest = { kind: 'tls'; cert: string; key: string } | { kind: 'root-key'; key: Uint8Array };
+/** What a worker thread of a sealed node asks the main thread; answered {kind: 'answer', id, value | error}. */
+export type WorkerAsks = { kind: 'unseal'; id: number; share: unknown; source: string } | { kind: 'seal-status'; id: number };
 export type WorkerAnswer = { kind: 'done'; id: number; error?: string };

@@ -23,6 +23,7 @@ import { registerConsole } from './console.ts';
 import { openApiDocument } from './openapi.ts';
 import { LAZY_SCHEMA_COMPILERS } from './schema-compilers.ts';
 import { registerOperatorRoutes } from './operator.ts';
+import { registerSealRoutes } from '../seal/gate.ts';
 
 /** How often Node checks the header and request deadlines. */
 const deadlineCheck = (config: Config): number => Math.min(1000, config.headerTimeout);
@@ -162,6 +163,13 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     socket[ANSWERING] = (socket[ANSWERING] ?? 0) + 1;
     done();
   });
+  // A sealed node: the gate answers every KMS and IAM request 503 until the root key is in.
+  if (services.seal) {
+    registerSealRoutes(app, services.seal, {
+      store, clock, logger: services.logger,
+      refused: (request, code, message) => (stateOf(request).refusal = { code, message }),
+    });
+  }
   app.addHook('onResponse', (request, reply, done) => {
     const socket = request.raw.socket as unknown as CountedSocket;
     socket[ANSWERING] = (socket[ANSWERING] ?? 1) - 1;

@@ -3,6 +3,7 @@ import { parseConfig, type Config } from '../config.ts';
 import { startWorkers } from '../cluster.ts';
 import { startServer, type RunningServer } from '../server.ts';
 import { describePostgres } from '../start-checks.ts';
+import { StartError } from '../root-key.ts';
 
 /** Where the console is served (src/api/console). */
 export const CONSOLE_PATH = '/_kmsd/console/';
@@ -28,6 +29,20 @@ export async function banner(server: RunningServer, config: Config): Promise<str
   if (config.workers > 1) lines.push(`  workers     ${config.workers} event loops: the main thread serves now, ${config.workers - 1} worker thread(s) join the port as they start`);
   const ops = [config.health && '/_kmsd/health', config.ready && '/_kmsd/ready', config.metrics && '/_kmsd/metrics'].filter(Boolean);
   if (ops.length > 0) lines.push(`  operator    ${ops.map((p) => `${server.url}${p}`).join('  ')}`);
+  if (server.seal?.sealed) {
+    const status = await server.seal.unsealer.status();
+    lines.push(
+      `  sealed      ${status.threshold} of its ${status.shares} shares unseal it: kmsd unseal --url ${server.url}`,
+      '  (every KMS and IAM request is answered 503 until then; the accounts are printed once unsealed)',
+    );
+    return `${lines.join('\n')}\n`;
+  }
+  return `${lines.join('\n')}\n${await accountLines(server, config)}`;
+}
+
+/** Who may call kmsd (see banner). */
+export async function accountLines(server: RunningServer, config: Config): Promise<string> {
+  const lines: string[] = [];
   const dev = server.devIdentities;
   lines.push(dev ? `development account (from ${dev.path}):` : `accounts (from ${config.identities}):`);
   const ids = await server.store.read(async (tx) => {
@@ -97,6 +112,16 @@ export async function serve(argv: string[]): Promise<void> {
   });
   // The banner last: whoever waits for it may signal kmsd at once.
   process.stdout.write(text);
+  if (server.seal?.sealed) {
+    // Once enough shares are in (on this node; every node of a cluster is unsealed on its own).
+    server.unsealed.then(
+      async () => process.stdout.write(`kmsd: unsealed: serving\n${await accountLines(server, config)}`),
+      (error: Error) => {
+        process.stderr.write(`kmsd: ${error instanceof StartError ? error.message : error?.stack ?? String(error)}\n`);
+        process.exit(2);
+      },
+    );
+  }
   if (workers) {
     // The workers join after the banner; one that fails to start stops the process as a failed start would.
     workers.joined.then(
