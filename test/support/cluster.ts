@@ -35,6 +35,7 @@ export interface NodeSpec {
   store: string;
   dataDir: string;
   identities: string;
+  /** base64; "" for none (a sealed store). */
   rootKey: string;
   users: Record<string, TestUser>;
   /** More environment (e.g. KMSD_LOG_LEVEL, KMSD_RATE_LIMIT). */
@@ -52,7 +53,9 @@ export async function startKmsd(spec: NodeSpec): Promise<Node> {
   const child = spawn(process.execPath, [BIN, 'serve'], {
     env: {
       ...process.env,
-      KMSD_PORT: '0', KMSD_STORE: spec.store, KMSD_IDENTITIES: spec.identities, KMSD_ROOT_KEY: spec.rootKey,
+      KMSD_PORT: '0', KMSD_STORE: spec.store, KMSD_IDENTITIES: spec.identities,
+      // "" starts without one (a sealed store).
+      ...(spec.rootKey !== '' && { KMSD_ROOT_KEY: spec.rootKey }),
       KMSD_DATA_DIR: spec.dataDir, KMSD_LOG_LEVEL: 'warn', KMSD_WORKERS: TEST_WORKERS, ...spec.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
