@@ -63,7 +63,9 @@ export async function selfSignedPair(dataDir: string, host: string, now: number)
 async function makeCertificate(names: readonly string[], now: number): Promise<{ cert: string; key: string }> {
   // The library needs a Reflect metadata polyfill loaded before it; both only when a certificate is made.
   await import('reflect-metadata');
-  const x509 = await import('@peculiar/x509');
+  const loaded = await import('@peculiar/x509');
+  // Bundled (dist/), the library is a CommonJS chunk: its exports arrive as the default export.
+  const x509 = ('cryptoProvider' in loaded ? loaded : (loaded as unknown as { default: typeof loaded }).default) as typeof loaded;
   x509.cryptoProvider.set(webcrypto as unknown as Crypto);
   const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
   const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as CryptoKeyPair;
