@@ -7,6 +7,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { combine } from 'shamir-secret-sharing';
 import { CANARY_CONTEXT, RootKey } from '../src/core/sealing.ts';
 import { DECISIONS } from '../src/core/decisions.ts';
@@ -222,6 +223,25 @@ describe('a node on a sealed SQLite store', () => {
     assert.deepEqual([throttled.status, throttled.headers['retry-after'], throttled.body], [429, '60', { ...status(2, 3, 0), error: 'too many unseal attempts: try again in 60 s' }]);
   });
 
+  test('generated bad bodies to /_kmsd/unseal get 400 with the seal status and why, never a 5xx, and do not count', async () => {
+    const bodies = fc.sample(fc.oneof(
+      fc.string({ maxLength: 80 }),
+      fc.json({ maxDepth: 2 }),
+      fc.record({ share: fc.oneof(fc.string({ maxLength: 60 }), fc.integer(), fc.constant(null), fc.array(fc.string(), { maxLength: 3 })) }),
+      fc.base64String({ minLength: 40, maxLength: 48 }).map((share) => JSON.stringify({ share })),
+    ), 40);
+    // Each from an address of its own (127.0.0.0/8 is all loopback): the per-address limit stays out of the way.
+    for (const [i, body] of bodies.entries()) {
+      const answer = await rawPost(node.url, typeof body === 'string' ? body : JSON.stringify(body), `127.0.0.${20 + Math.floor(i / 8)}`);
+      assert.equal(answer.status, 400, `${JSON.stringify(body)} -> ${answer.status} ${answer.text}`);
+      const parsed = JSON.parse(answer.text);
+      assert.deepEqual({ ...parsed, error: typeof parsed.error }, { ...status(2, 3, 0), error: 'string' });
+    }
+    const huge = await rawPost(node.url, JSON.stringify({ share: 'A'.repeat(70_000) }), '127.0.0.30');
+    assert.equal(huge.status, 400);
+    assert.deepEqual((await call(node.url, 'GET', '/_kmsd/seal-status')).body, status(2, 3, 0));
+  });
+
   test('a sealed store refuses a root key given to it, in one line with exit code 2', async () => {
     await node.stop();
     const run = await kmsd(['serve', '--port', '0', '--data-dir', dataDir, '--identities', identities], { env: { KMSD_ROOT_KEY: randomBytes(32).toString('base64') } });
@@ -260,3 +280,16 @@ describe('sealed nodes over one PostgreSQL database', { skip: POSTGRES_SKIP }, (
     }
   });
 });
+
+/** A raw POST to /_kmsd/unseal from a given loopback address. */
+function rawPost(url: string, text: string, localAddress: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}/_kmsd/unseal`, { method: 'POST', agent: false, localAddress, headers: { 'content-type': 'application/json' } }, (res) => {
+      let data = '';
+      res.on('data', (d) => (data += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: data }));
+    });
+    req.on('error', reject);
+    req.end(text);
+  });
+}
