@@ -293,13 +293,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const refusals = new RefusalRecorder(store, clock, config.auditRefusalRate, auditFailed, shared?.refusalBuckets);
     const metrics = config.metrics ? createMetrics(store, shared?.metrics) : null;
     // A sealed node listens with its gate closed; the main thread collects the shares.
-    let unsealed: (() => void) | null = null;
-    let unsealFailed: ((error: unknown) => void) | null = null;
-    const unsealedPromise = new Promise<void>((resolve, reject) => {
-      unsealed = resolve;
-      unsealFailed = reject;
-    });
-    unsealedPromise.catch(() => undefined);
+    const unsealed = Promise.withResolvers<void>();
+    unsealed.promise.catch(() => undefined);
     const unsealNode = async (key: Buffer) => {
       try {
         rootKey.install(key);
@@ -307,16 +302,16 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         await options.spreadRootKey?.(key);
         gate?.open();
         startHousekeeping();
-        (unsealed as () => void)();
+        unsealed.resolve();
       } catch (error) {
-        (unsealFailed as (error: unknown) => void)(error);
+        unsealed.reject(error);
         throw error;
       }
     };
     const unsealer = sealSpec ? await localUnsealer(store, sealSpec, clock, unsealNode) : seal ? (options.unsealer ?? null) : null;
     if (seal && !unsealer) throw new Error('a worker thread of a sealed node needs the main thread\'s unsealer');
     const gate = unsealer ? new SealGate(unsealer) : null;
-    if (!seal) (unsealed as unknown as () => void)();
+    if (!seal) unsealed.resolve();
     const app = await buildApp({ config, store, clock, rootKey, logger, rateLimiter, logins, refusals, metrics, tls, seal: gate });
     const discard = async () => {
       metrics?.close();
@@ -352,11 +347,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       tlsMade: selfSigned?.made ?? null,
       seal: gate,
       unsealer,
-      unsealed: unsealedPromise,
+      unsealed: unsealed.promise,
       unsealWith(key: Buffer) {
         rootKey.install(key);
         gate?.open();
-        (unsealed as unknown as () => void)();
+        unsealed.resolve();
       },
       app,
       store,
