@@ -129,6 +129,9 @@ describe('kmsd seal init', () => {
     assert.deepEqual(await keyOf([bytes[3], bytes[1], bytes[0]]), key);
     assert.equal(new RootKey(key).open(canary, CANARY_CONTEXT).toString(), 'kmsd-root-key-check');
     // Fewer than the threshold rebuild something else.
+    // An independent reconstruction (Lagrange at x = 0 over GF(2^8) with the AES polynomial, as
+    // Vault's shares; the x coordinate is each share's last byte) gives the same key.
+    assert.deepEqual(interpolateAtZero([bytes[1], bytes[2], bytes[4]]), key);
     const wrong = await keyOf(bytes.slice(0, 2));
     assert.notDeepEqual(wrong, key);
     assert.throws(() => new RootKey(wrong).open(canary, CANARY_CONTEXT));
@@ -292,4 +295,42 @@ function rawPost(url: string, text: string, localAddress: string): Promise<{ sta
     req.on('error', reject);
     req.end(text);
   });
+}
+
+/** GF(2^8) multiplication modulo x^8 + x^4 + x^3 + x + 1, bit by bit (for the test's own check only). */
+function gfMul(a: number, b: number): number {
+  let product = 0;
+  for (let i = 0; i < 8; i++) {
+    if (b & 1) product ^= a;
+    const carry = a & 0x80;
+    a = (a << 1) & 0xff;
+    if (carry) a ^= 0x1b;
+    b >>= 1;
+  }
+  return product;
+}
+
+/** a^254 = a^-1 in GF(2^8). */
+function gfInverse(a: number): number {
+  let result = 1;
+  for (let i = 0; i < 254; i++) result = gfMul(result, a);
+  return result;
+}
+
+/** The secret the shares' polynomials take at x = 0. */
+function interpolateAtZero(shares: Uint8Array[]): Buffer {
+  const xs = shares.map((s) => s[s.length - 1]);
+  const secret = Buffer.alloc(shares[0].length - 1);
+  for (let byte = 0; byte < secret.length; byte++) {
+    let sum = 0;
+    shares.forEach((share, i) => {
+      let basis = 1;
+      xs.forEach((xj, j) => {
+        if (j !== i) basis = gfMul(basis, gfMul(xj, gfInverse(xj ^ xs[i])));
+      });
+      sum ^= gfMul(share[byte], basis);
+    });
+    secret[byte] = sum;
+  }
+  return secret;
 }
