@@ -239,6 +239,32 @@ describe('TLS start mistakes are one line and exit code 2; an expired certificat
   });
 });
 
+describe('a sealed node over HTTPS', () => {
+  test('kmsd seal status and kmsd unseal with --ca-file', async () => {
+    const dataDir = join(dir, 'sealed-tls');
+    const init = await run(['seal', 'init', '--data-dir', dataDir, '--shares', '2', '--threshold', '2']);
+    assert.equal(init.code, 0, init.err);
+    const shares = [...init.out.matchAll(/^share \d: (\S+)$/gm)].map((m) => m[1]);
+    const sealed = await startKmsd({
+      store: 'sqlite', dataDir, identities, rootKey: '', users,
+      env: { KMSD_TLS_CERT: join(dir, 'server.crt'), KMSD_TLS_KEY: join(dir, 'server.key') },
+    });
+    try {
+      const flags = ['--url', sealed.url, '--ca-file', join(dir, 'ca.crt')];
+      assert.deepEqual(await run(['seal', 'status', ...flags]), { code: 0, out: 'sealed: 0 of 2 shares given (2 made)\n', err: '' });
+      assert.deepEqual(await run(['unseal', ...flags, shares[0]]), { code: 0, out: 'share counted: 1 of 2 shares given (2 made); still sealed\n', err: '' });
+      const untrusting = await run(['unseal', '--url', sealed.url, shares[1]]);
+      assert.equal(untrusting.code, 4);
+      assert.match(untrusting.err, /^kmsd: cannot reach https:\/\/127\.0\.0\.1:\d+: (SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)\n$/);
+      assert.deepEqual(await run(['unseal', ...flags, shares[1]]), { code: 0, out: 'unsealed: the node serves\n', err: '' });
+      const client = new KmsClient({ endpoint: sealed.url, ak: users.alice.ak, sk: users.alice.sk, ca: ca() });
+      assert.ok(Array.isArray((await client.listKeys({})).keys));
+    } finally {
+      await sealed.stop();
+    }
+  });
+});
+
 describe('--tls-self-signed', () => {
   test('makes a certificate for the listen address and localhost, prints its path and fingerprint, keeps it across restarts', async () => {
     const dataDir = join(dir, 'self-signed');
