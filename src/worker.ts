@@ -39,7 +39,9 @@ port.on('message', (message: 'stop' | (WorkerRequest & { id: number })) => {
     if (message.kind === 'tls') server.useTls(message);
     // The root key the main thread reconstructed from the shares: this loop serves from now on.
     if (message.kind === 'root-key') {
-      server.unsealWith(Buffer.from(message.key));
+      const key = Buffer.from(message.key);
+      server.unsealWith(key);
+      key.fill(0);
       message.key.fill(0);
     }
     port.postMessage({ kind: 'done', id: message.id } satisfies WorkerAnswer);

@@ -10,8 +10,9 @@ export const SEAL_STATUS_USAGE = `usage: kmsd seal status [--url URL] [--ca-file
 Whether the node at URL (KMSD_ENDPOINT, default http://127.0.0.1:8080) is sealed, and how many of its shares are in.`;
 
 export const UNSEAL_USAGE = `usage: kmsd unseal [--url URL] [--ca-file FILE] [-o table|json] [SHARE | -]
-Gives the node at URL one unseal share; without SHARE (or with -) it is read from stdin, which keeps
-it out of the process list and the shell history. Every node of a cluster is unsealed on its own.`;
+Gives the node at URL one unseal share; without SHARE (or with -) it is read from stdin, asked for
+without echo on a terminal: that keeps it out of the process list and the shell history. Every node
+of a cluster is unsealed on its own.`;
 
 const FLAGS = {
   url: { type: 'string' },
@@ -118,7 +119,8 @@ export function unseal(argv: string[]): Promise<void> {
     if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}": give one share at a time`);
     const t = target(values, process.env);
     const given = positionals[0];
-    const share = given === undefined || given === '-' ? (await readInput('-')).toString('utf8').trim() : given;
+    const share = given !== undefined && given !== '-' ? given
+      : process.stdin.isTTY ? await askHidden('share (not shown): ') : (await readInput('-')).toString('utf8').trim();
     if (share === '') throw new UsageError('no share given (as an argument, or on stdin)');
     const { status, answer } = await ask(t, '/_kmsd/unseal', { share });
     if (answer === null) {
@@ -132,5 +134,33 @@ export function unseal(argv: string[]): Promise<void> {
     }
     if (!t.json) process.stdout.write(answer.sealed ? `share counted: ${progressLine(answer)}; still sealed\n` : 'unsealed: the node serves\n');
     return 0;
+  });
+}
+
+/** Reads one line from the terminal without echoing it (as a password prompt does). */
+function askHidden(prompt: string): Promise<string> {
+  const input = process.stdin;
+  process.stderr.write(prompt);
+  input.setRawMode(true);
+  input.resume();
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const done = (error?: Error) => {
+      input.setRawMode(false);
+      input.pause();
+      input.off('data', onData);
+      process.stderr.write('\n');
+      if (error) reject(error);
+      else resolve(text.trim());
+    };
+    const onData = (chunk: Buffer) => {
+      for (const char of chunk.toString('utf8')) {
+        if (char === '\r' || char === '\n') return done();
+        if (char === '\u0003') return done(new UsageError('interrupted'));
+        if (char === '\u007f' || char === '\b') text = text.slice(0, -1);
+        else text += char;
+      }
+    };
+    input.on('data', onData);
   });
 }
