@@ -42,15 +42,20 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
     metrics: { channel: `kmsd-metrics-${randomUUID()}`, loops: new SharedArrayBuffer(4) },
     stdoutIsTerminal: process.stdout.isTTY === true,
   };
-  const main = await startServer(config, { shared: { ...shared, worker: 0 } });
-  // Workers listen on the port the main thread got (it may have asked for port 0).
-  const workerConfig: Config = { ...config, port: Number(new URL(main.url).port) };
+  // A sealed node: the main thread collects the shares every loop is given, and hands the
+  // reconstructed root key to every worker thread before the last share's answer leaves.
+  let spread: ((key: Buffer) => Promise<void>) | null = null;
+  const main = await startServer(config, { shared: { ...shared, worker: 0 }, spreadRootKey: (key) => spread?.(key) ?? Promise.resolve() });
+  // Workers listen on the port the main thread got (it may have asked for port 0), with the
+  // certificate it serves (a self-signed one it made is read from its files).
+  const tlsFiles = main.tls && { tlsCert: main.tls.certPath, tlsKey: main.tls.keyPath, tlsSelfSigned: false };
+  const workerConfig: Config = { ...config, port: Number(new URL(main.url).port), ...tlsFiles };
   let stopping = false;
   const threads: Worker[] = [];
   const exited: Array<Promise<void>> = [];
   const ready: boolean[] = [];
   const started = Array.from({ length: config.workers - 1 }, (_, i) => {
-    const workerData = { config: workerConfig, shared: { ...shared, worker: i + 1 } };
+    const workerData = { config: workerConfig, shared: { ...shared, worker: i + 1 }, sealed: main.seal !== null };
     // The single executable has no worker file: it carries the worker's bundle as an asset.
     const thread = inSingleExecutable
       ? new Worker(assetText(ASSETS.worker), { eval: true, workerData })
@@ -73,6 +78,34 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
     });
   });
   const alive = threads.map(() => true);
+  // Requests to the worker threads that they answer once done ({kind: 'done', id}).
+  const asked = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
+  let lastId = 0;
+  threads.forEach((thread) => thread.on('message', (message: WorkerAnswer | WorkerAsks) => {
+    if (typeof message !== 'object' || message === null) return;
+    if (message.kind === 'unseal' || message.kind === 'seal-status') {
+      answerWorker(thread, message);
+      return;
+    }
+    if (message.kind !== 'done') return;
+    const waiting = asked.get(message.id);
+    asked.delete(message.id);
+    if (message.error === undefined) waiting?.resolve();
+    else waiting?.reject(new Error(message.error));
+  }));
+  /** Tells every serving worker thread something, and waits until each has done it. */
+  const tell = (message: WorkerRequest): Promise<void> =>
+    Promise.all(threads.map(async (thread, i) => {
+      await started[i].catch(() => undefined);
+      if (!alive[i] || !ready[i]) return;
+      const id = ++lastId;
+      await new Promise<void>((resolve, reject) => {
+        asked.set(id, { resolve, reject });
+        thread.postMessage({ ...message, id });
+        // A thread that ends meanwhile has nothing left to serve.
+        void exited[i].then(() => asked.get(id)?.resolve());
+      });
+    })).then(() => undefined);
   exited.forEach((e, i) => void e.then(() => (alive[i] = false)));
   let closing: Promise<void> | null = null;
   const close = (reason?: string): Promise<void> => {
@@ -112,5 +145,35 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
   );
   // Whoever awaits `joined` sees the failure; this keeps it from being an unhandled rejection before then.
   joined.catch(() => undefined);
-  return { ...main, close, joined };
+  spread = async (key) => {
+    const copy = new Uint8Array(key);
+    try {
+      await tell({ kind: 'root-key', key: copy });
+    } finally {
+      copy.fill(0);
+    }
+  };
+  /** A worker thread passes on the shares it is given (and asks for the seal's status): the main thread's collector answers. */
+  function answerWorker(thread: Worker, message: WorkerAsks): void {
+    const unsealer = main.unsealer;
+    if (!unsealer) return;
+    const work = message.kind === 'unseal' ? unsealer.submit(message.share, message.source) : unsealer.status();
+    work.then(
+      (value) => thread.postMessage({ kind: 'answer', id: message.id, value }),
+      (error: Error) => thread.postMessage({ kind: 'answer', id: message.id, error: error.message }),
+    );
+  }
+  const reloadTls = async () => {
+    // The main thread reads and checks the pair; the workers serve what it read (the files may change again meanwhile).
+    const pair = await main.reloadTls();
+    if (pair) await tell({ kind: 'tls', cert: pair.cert, key: pair.key });
+    return pair;
+  };
+  return { ...main, close, joined, reloadTls };
 }
+
+/** What the main thread asks of a worker thread (besides 'stop'); each answers {kind: 'done', id}. */
+export type WorkerRequest = { kind: 'tls'; cert: string; key: string } | { kind: 'root-key'; key: Uint8Array };
+/** What a worker thread of a sealed node asks the main thread; answered {kind: 'answer', id, value | error}. */
+export type WorkerAsks = { kind: 'unseal'; id: number; share: unknown; source: string } | { kind: 'seal-status'; id: number };
+export type WorkerAnswer = { kind: 'done'; id: number; error?: string };

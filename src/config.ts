@@ -67,6 +67,11 @@ export interface Config {
    * test harnesses in any language (--port 0 then tells them the port); null: none.
    */
   endpointFile: string | null;
+  /** HTTPS: the certificate (PEM, chain after it) and private key files; null for plain HTTP. */
+  tlsCert: string | null;
+  tlsKey: string | null;
+  /** HTTPS with a certificate kmsd makes (and keeps) in the data directory, for development. */
+  tlsSelfSigned: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -104,6 +109,10 @@ const OPTIONS = {
   // One event loop per core (os.availableParallelism(); 1 without SO_REUSEPORT); every budget is one per node whatever the count.
   workers: { type: 'string', env: 'KMSD_WORKERS', default: String(REUSE_PORT ? Math.min(256, availableParallelism()) : 1) },
   'endpoint-file': { type: 'string', env: 'KMSD_ENDPOINT_FILE', default: '' },
+  'tls-cert': { type: 'string', env: 'KMSD_TLS_CERT', default: '' },
+  'tls-key': { type: 'string', env: 'KMSD_TLS_KEY', default: '' },
+  // A switch: --tls-self-signed alone (KMSD_TLS_SELF_SIGNED=true).
+  'tls-self-signed': { type: 'boolean', env: 'KMSD_TLS_SELF_SIGNED', default: 'false' },
 } as const;
 
 type Name = keyof typeof OPTIONS;
@@ -140,10 +149,12 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
   try {
     values = parseArgs({
       args: argv,
-      options: Object.fromEntries(Object.keys(OPTIONS).map((n) => [n, { type: 'string' as const }])),
+      options: Object.fromEntries(Object.entries(OPTIONS).map(([n, o]) => [n, { type: o.type }])),
       strict: true,
       allowPositionals: false,
-    }).values as Record<string, string | undefined>;
+    }).values as Record<string, string | boolean | undefined> as Record<string, string | undefined>;
+    // A switch given on the command line is true.
+    for (const [name, value] of Object.entries(values)) if (typeof value === 'boolean') values[name] = String(value);
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
@@ -166,6 +177,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
   const headerTimeout = wholeNumber('header-timeout', get('header-timeout'), 100, 3_600_000);
   const workers = wholeNumber('workers', get('workers'), 1, 256);
   if (workers > 1 && !REUSE_PORT) throw new ConfigError(`--workers above 1 needs SO_REUSEPORT, which ${process.platform} does not offer`);
+  const tls = tlsFiles(get('tls-cert'), get('tls-key'), flag('tls-self-signed', get('tls-self-signed')));
   return Object.freeze({
     host: get('host'),
     port: wholeNumber('port', get('port'), 0, 65535),
@@ -196,7 +208,15 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     seed: get('seed') === '' ? null : resolve(get('seed')),
     workers,
     endpointFile: get('endpoint-file') === '' ? null : resolve(get('endpoint-file')),
+    ...tls,
   });
+}
+
+/** --tls-cert and --tls-key come together, and not with --tls-self-signed. */
+function tlsFiles(cert: string, key: string, selfSigned: boolean): Pick<Config, 'tlsCert' | 'tlsKey' | 'tlsSelfSigned'> {
+  if ((cert === '') !== (key === '')) throw new ConfigError('--tls-cert and --tls-key go together: give both (or --tls-self-signed)');
+  if (selfSigned && cert !== '') throw new ConfigError('--tls-self-signed makes its own certificate: give it or --tls-cert/--tls-key, not both');
+  return { tlsCert: cert === '' ? null : resolve(cert), tlsKey: key === '' ? null : resolve(key), tlsSelfSigned: selfSigned };
 }
 
 /** A configuration for tests: defaults, overridden. */

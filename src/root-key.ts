@@ -33,6 +33,9 @@ export function loadRootKey(config: Config, say: (message: string) => void): Roo
 
 const CANARY = 'kmsd-root-key-check';
 
+/** The check value a store keeps of its root key (checkRootKey; kmsd seal init writes it too). */
+export const canaryOf = (rootKey: RootKey): string => rootKey.seal(Buffer.from(CANARY), CANARY_CONTEXT).toString('base64');
+
 /**
  * A store remembers a value sealed under the root key it was created with. Starting with
  * another root key fails here, before anything else is written. Nodes starting together on
@@ -41,7 +44,7 @@ const CANARY = 'kmsd-root-key-check';
 export async function checkRootKey(store: Store, rootKey: RootKey): Promise<void> {
   let sealed = await store.read((tx) => tx.getSetting(CANARY_CONTEXT));
   if (sealed === null) {
-    const mine = rootKey.seal(Buffer.from(CANARY), CANARY_CONTEXT).toString('base64');
+    const mine = canaryOf(rootKey);
     sealed = await store.write((tx) => tx.initSetting(CANARY_CONTEXT, mine));
   }
   try {

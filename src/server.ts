@@ -12,7 +12,10 @@ import { rotateDueKeys } from './core/rotation.ts';
 import { expireImportedMaterial } from './core/import.ts';
 import { DECISIONS } from './core/decisions.ts';
 import { systemClock, type Clock } from './core/runtime.ts';
-import type { RootKey } from './core/sealing.ts';
+import { CANARY_CONTEXT, RootKey } from './core/sealing.ts';
+import { ShareCollector } from './seal/collector.ts';
+import { SealGate, type Unsealer } from './seal/gate.ts';
+import { SEAL_SETTING, type SealSpec } from './seal/spec.ts';
 import { DEV_USERS, devIdentities } from './dev-account.ts';
 import { applyIdentities, IdentitiesError, parseIdentities, type AddedUser, type IdentitiesSpec } from './identities.ts';
 import { checkRootKey, loadRootKey, StartError } from './root-key.ts';
@@ -23,11 +26,26 @@ import { LoginGuard } from './auth/login-guard.ts';
 import { RefusalRecorder } from './api/audit.ts';
 import { createMetrics, type MetricsLink } from './api/metrics.ts';
 import { openStore } from './store/open.ts';
+import type { Server as TlsServer } from 'node:tls';
+import { readTlsPair, secureOptions, TlsError, validityWarning, type TlsPair } from './tls/certificate.ts';
+import { selfSignedPair } from './tls/self-signed.ts';
 import { SharedLock } from './store/shared-lock.ts';
 import type { Store } from './store/store.ts';
 
 export interface RunningServer {
+  /** Where it listens: https:// when it serves TLS. */
   url: string;
+  /** The certificate and key it serves (null: plain HTTP), and why a self-signed one was just made. */
+  tls: TlsPair | null;
+  tlsMade: string | null;
+  /** The seal of a node started on a sealed store (null: the root key came from its file or the environment). */
+  seal: SealGate | null;
+  /** Where this node's shares are collected: the main thread's collector (null when not sealed). */
+  unsealer: Unsealer | null;
+  /** Settles once the node serves: at once when not sealed, else once unsealed (rejected when the start failed then). */
+  unsealed: Promise<void>;
+  /** A worker thread: the root key the main thread reconstructed; the loop serves from now on. */
+  unsealWith(key: Buffer): void;
   app: FastifyInstance;
   store: Store;
   rootKey: RootKey;
@@ -46,6 +64,14 @@ export interface RunningServer {
   /** Re-reads the identities file (SIGHUP); answers the users it added. */
   reloadIdentities(): Promise<AddedUser[]>;
   /**
+   * Reads the certificate and key files again and serves them to new connections (SIGHUP);
+   * a pair that is unreadable or does not belong together changes nothing (TlsError says why).
+   * Null when the server does not serve TLS.
+   */
+  reloadTls(): Promise<TlsPair | null>;
+  /** Serves an already checked pair to new connections (a worker thread, told by the main thread). */
+  useTls(pair: Pick<TlsPair, 'cert' | 'key'>): void;
+  /**
    * Stops: no new connections, requests in flight get config.shutdownGrace ms to finish, then
    * every connection still open is closed; then the store. Logs each step (`reason` first).
    */
@@ -53,6 +79,12 @@ export interface RunningServer {
 }
 
 export interface StartOptions {
+  /** A worker thread: whether the store is sealed, as the main thread found at start. */
+  sealed?: boolean;
+  /** A worker thread of a sealed node: where its shares go (the main thread). */
+  unsealer?: Unsealer;
+  /** The main thread of several event loops: gives the reconstructed root key to every worker thread. */
+  spreadRootKey?: (key: Buffer) => Promise<void>;
   clock?: Clock;
   logger?: Logger | false;
   /** Housekeeping period (expired deletions, tokens); tests shorten it. */
@@ -138,6 +170,33 @@ function seedOfIdentities(path: string): SeedSpec | null {
 
 const readIdentities = (path: string): IdentitiesSpec => readSpecFile(path, 'identities', parseIdentities, IdentitiesError);
 
+/** A store sealed with kmsd seal init must not be started with a root key from a file or the environment. */
+async function refuseSealedStore(store: Store): Promise<void> {
+  if ((await store.read((tx) => tx.getSetting(SEAL_SETTING))) === null) return;
+  throw new StartError('this store is sealed (kmsd seal init): it takes no root key file or KMSD_ROOT_KEY; start it without one and unseal it with its shares (kmsd unseal)');
+}
+
+/** The main thread's unsealer: a ShareCollector checking reconstructed keys against the store's canary. */
+async function localUnsealer(store: Store, seal: SealSpec, clock: Clock, unsealNode: (key: Buffer) => Promise<void>): Promise<Unsealer> {
+  const canary = await store.read((tx) => tx.getSetting(CANARY_CONTEXT));
+  if (canary === null) throw new StartError('this sealed store has no root key check value: it was not made by kmsd seal init');
+  const collector = new ShareCollector(seal, Buffer.from(canary, 'base64'), clock);
+  return {
+    status: async () => collector.status(),
+    submit: (share, source) => collector.submit(share, source, unsealNode),
+  };
+}
+
+/** The pair given with --tls-cert/--tls-key, or one StartError saying why it cannot be served. */
+function tlsPairAtStart(certPath: string, keyPath: string): TlsPair {
+  try {
+    return readTlsPair(certPath, keyPath);
+  } catch (error) {
+    if (error instanceof TlsError) throw new StartError(error.message);
+    throw error;
+  }
+}
+
 /**
  * Housekeeping that runs on every node: expired key deletions, due rotations, expired
  * tokens. Each is idempotent under the key lock, so nodes may run it at the same time.
@@ -173,13 +232,22 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     if (error instanceof SeedError) throw new StartError(`seed: ${error.message}`);
     throw error;
   }
-  // The main thread checked the start (the port too) before any worker thread starts.
-  if (primary) await checkStart(config);
-  // A root key that exists is read (and checked) before anything is written; only a new one is written.
+  // A certificate and key given are read and checked before anything is written.
+  const givenTls = config.tlsCert !== null ? tlsPairAtStart(config.tlsCert, config.tlsKey as string) : null;
+  // The main thread checked the start (the port too) before any worker thread starts; it
+  // learnt whether the store is sealed (kmsd seal init), and tells the workers.
+  const sealSpec = primary ? await checkStart(config) : null;
+  const seal = primary ? sealSpec !== null : options.sealed === true;
+  // A root key that exists is read (and checked) before anything is written; only a new one is
+  // written. A sealed store has none: its key arrives in shares (src/seal/).
   const keyGiven = config.rootKey !== null || existsSync(config.rootKeyFile ?? join(config.dataDir, 'root.key')) || config.rootKeyFile !== null;
   const existingKey = keyGiven ? loadRootKey(config, say) : null;
   if (needsDataDir(config)) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const rootKey = existingKey ?? loadRootKey(config, say);
+  const rootKey = seal ? RootKey.awaited() : (existingKey ?? loadRootKey(config, say));
+  const selfSigned = givenTls === null && config.tlsSelfSigned ? await selfSignedPair(config.dataDir, config.host, clock.now()) : null;
+  const tls = givenTls ?? selfSigned?.pair ?? null;
+  const expiry = tls && validityWarning(tls, clock.now());
+  if (expiry && primary) say(expiry);
   let store: Store;
   try {
     // A statement that outlives the request's deadline fails, and its connection is discarded.
@@ -189,7 +257,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     throw new StartError(`cannot open ${where}: ${(error as Error).message}`);
   }
   try {
-    await checkRootKey(store, rootKey);
+    if (!seal) await refuseSealedStore(store);
+    if (!seal) await checkRootKey(store, rootKey);
     const dev = spec === null ? devIdentities(config.dataDir) : null;
     // The development account is one identities file like any other.
     const identitiesFile = config.identities ?? (dev as { path: string }).path;
@@ -211,7 +280,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     // (~40 ms a user, on libuv's pool: scrypt stays the only check of a password, nothing
     // faster is kept). The app is built on this thread meanwhile; nothing listens until the
     // identities are in force.
-    const applied = primary ? apply(identities, seeds).then(() => maintain(store, rootKey, clock)) : Promise.resolve();
+    const finishStart = async () => {
+      if (primary) await apply(identities, seeds).then(() => maintain(store, rootKey, clock));
+    };
+    // Sealed: the rest of the start runs once the root key is in (unsealNode below).
+    const applied = seal ? Promise.resolve() : finishStart();
     applied.catch(() => undefined); // awaited below, once the app is built
     // One turn of the event loop: the store's write transaction starts (its drain is already
     // queued) and runs until it waits for scrypt on the pool. The HTTP edge (Fastify and the
@@ -224,7 +297,27 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const logins = new LoginGuard(config.loginFailures, clock, shared?.loginBuckets);
     const refusals = new RefusalRecorder(store, clock, config.auditRefusalRate, auditFailed, shared?.refusalBuckets);
     const metrics = config.metrics ? createMetrics(store, shared?.metrics) : null;
-    const app = await buildApp({ config, store, clock, rootKey, logger, rateLimiter, logins, refusals, metrics });
+    // A sealed node listens with its gate closed; the main thread collects the shares.
+    const unsealed = Promise.withResolvers<void>();
+    unsealed.promise.catch(() => undefined);
+    const unsealNode = async (key: Buffer) => {
+      try {
+        rootKey.install(key);
+        await finishStart();
+        await options.spreadRootKey?.(key);
+        gate?.open();
+        startHousekeeping();
+        unsealed.resolve();
+      } catch (error) {
+        unsealed.reject(error);
+        throw error;
+      }
+    };
+    const unsealer = sealSpec ? await localUnsealer(store, sealSpec, clock, unsealNode) : seal ? (options.unsealer ?? null) : null;
+    if (seal && !unsealer) throw new Error('a worker thread of a sealed node needs the main thread\'s unsealer');
+    const gate = unsealer ? new SealGate(unsealer) : null;
+    if (!seal) unsealed.resolve();
+    const app = await buildApp({ config, store, clock, rootKey, logger, rateLimiter, logins, refusals, metrics, tls, seal: gate });
     const discard = async () => {
       metrics?.close();
       await app.close();
@@ -241,14 +334,30 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await discard();
       throw listenFailure(config.host, config.port, error as NodeJS.ErrnoException);
     }
-    const timer = setInterval(() => {
-      maintain(store, rootKey, clock).catch((error) => logger && logger.error({ err: error }, 'maintenance failed'));
-    }, options.maintenanceMs ?? 30_000);
-    timer.unref();
-    // The housekeeping runs once per process (per node): on the main thread.
-    if (!primary) clearInterval(timer);
+    // The housekeeping runs once per process (per node): on the main thread, once the root key is in.
+    let timer: NodeJS.Timeout | undefined;
+    function startHousekeeping(): void {
+      if (!primary) return;
+      timer = setInterval(() => {
+        maintain(store, rootKey, clock).catch((error) => logger && logger.error({ err: error }, 'maintenance failed'));
+      }, options.maintenanceMs ?? 30_000);
+      timer.unref();
+    }
+    if (!seal) startHousekeeping();
+    let served = tls;
+    const useTls = (pair: Pick<TlsPair, 'cert' | 'key'>) => (app.server as unknown as TlsServer).setSecureContext(secureOptions(pair));
     return {
-      url: listeningUrl(app.server.address(), config.host, config.port),
+      url: listeningUrl(app.server.address(), config.host, config.port, tls !== null),
+      tls,
+      tlsMade: selfSigned?.made ?? null,
+      seal: gate,
+      unsealer,
+      unsealed: unsealed.promise,
+      unsealWith(key: Buffer) {
+        rootKey.install(key);
+        gate?.open();
+        unsealed.resolve();
+      },
       app,
       store,
       rootKey,
@@ -257,6 +366,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       logger,
       maintain: () => maintain(store, rootKey, clock),
       reloadIdentities: async () => apply(readIdentities(identitiesFile), []),
+      async reloadTls() {
+        if (served === null) return null;
+        const pair = readTlsPair(served.certPath, served.keyPath);
+        useTls(pair);
+        served = pair;
+        return pair;
+      },
+      useTls,
       async close(reason?: string) {
         clearInterval(timer);
         const log = logger || null;

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { Config } from './config.ts';
 import { StartError } from './root-key.ts';
+import { readSeal, type SealSpec } from './seal/spec.ts';
 
 /**
  * What a start checks before it writes anything (no data directory, root key, database file
@@ -10,23 +11,36 @@ import { StartError } from './root-key.ts';
  * stderr, exit code 2. The port is checked by binding it for a moment; a start that loses a
  * race for it after these checks still ends with the same one line (see server.ts).
  */
-export async function checkStart(config: Config): Promise<void> {
+export async function checkStart(config: Config): Promise<SealSpec | null> {
   if (needsDataDir(config)) checkDataDir(config.dataDir);
   if (config.store === 'sqlite') checkDatabaseFiles(join(config.dataDir, 'kmsd.db'));
   checkRootKeyFile(config);
-  if (config.store !== 'sqlite') await checkPostgres(config);
+  let seal: SealSpec | null = null;
+  if (config.store !== 'sqlite') seal = await checkPostgres(config);
   else if (rootKeyWouldBeGenerated(config) && existsSync(join(config.dataDir, 'kmsd.db'))) {
-    throw lostRootKey(config, `the store ${join(config.dataDir, 'kmsd.db')}`);
+    // No root key, beside a store: a sealed store (kmsd seal init) has none, any other lost it.
+    seal = await sealAtStart(config);
+    if (seal === null) throw lostRootKey(config, `the store ${join(config.dataDir, 'kmsd.db')}`);
   }
   await checkPort(config.host, config.port);
+  return seal;
 }
 
-/** The data directory is written for a SQLite store, a generated root key or the development account. */
+/** The store's seal, read before anything is written; a store this kmsd cannot read is one line. */
+async function sealAtStart(config: Config): Promise<SealSpec | null> {
+  try {
+    return await readSeal(config);
+  } catch (error) {
+    throw new StartError(`cannot read the seal of the store: ${(error as Error).message}`);
+  }
+}
+
+/** The data directory is written for a SQLite store, a generated root key, the development account or certificate. */
 export function needsDataDir(config: Config): boolean {
-  return config.store === 'sqlite' || rootKeyWouldBeGenerated(config) || config.identities === null;
+  return config.store === 'sqlite' || rootKeyWouldBeGenerated(config) || config.identities === null || config.tlsSelfSigned;
 }
 
-const rootKeyWouldBeGenerated = (config: Config): boolean =>
+export const rootKeyWouldBeGenerated = (config: Config): boolean =>
   config.rootKey === null && config.rootKeyFile === null && !existsSync(join(config.dataDir, 'root.key'));
 
 function lostRootKey(config: Config, store: string): StartError {
@@ -96,7 +110,7 @@ export function describePostgres(url: string): string {
   }
 }
 
-async function checkPostgres(config: Config): Promise<void> {
+async function checkPostgres(config: Config): Promise<SealSpec | null> {
   const where = describePostgres(config.store);
   // The PostgreSQL driver is loaded only for a postgres:// store (a SQLite start never pays for it).
   const { default: pg } = await import('pg');
@@ -109,11 +123,15 @@ async function checkPostgres(config: Config): Promise<void> {
     throw new StartError(`cannot connect to PostgreSQL at ${where}: ${e.code && !e.message?.includes(e.code) ? `${e.code} ` : ''}${e.message ?? 'no answer'}`);
   }
   try {
-    if (!rootKeyWouldBeGenerated(config)) return;
+    if (!rootKeyWouldBeGenerated(config)) return null;
     const table = await client.query(`SELECT to_regclass('settings') IS NOT NULL AS present`);
-    if (!table.rows[0]?.present) return;
+    if (!table.rows[0]?.present) return null;
     const canary = await client.query(`SELECT 1 FROM settings WHERE name = 'root-key-canary'`);
-    if (canary.rowCount) throw lostRootKey(config, `the PostgreSQL store at ${where}`);
+    if (!canary.rowCount) return null;
+    // No root key for a store that has one: sealed (kmsd seal init), or lost.
+    const seal = await sealAtStart(config);
+    if (seal === null) throw lostRootKey(config, `the PostgreSQL store at ${where}`);
+    return seal;
   } finally {
     await client.end().catch(() => {});
   }

@@ -12,6 +12,7 @@ import { IAM_ROUTES } from '../iam/routes.ts';
 import { parseKmsBody } from './body.ts';
 import { signable } from './signable.ts';
 import { listeningUrl } from './public-url.ts';
+import { secureOptions } from '../tls/certificate.ts';
 import { GatewayError, IamError, KmsError, ThrottledError, kms } from '../core/errors.ts';
 import { anonymousDraft, callerDraft, noteBody, recordingStore, type AuditDraft } from './audit.ts';
 import { Serialized, bodySchema, pathOf, pathParams, statusOf, type Operation, type OperationContext } from './operation.ts';
@@ -23,6 +24,7 @@ import { registerConsole } from './console.ts';
 import { openApiDocument } from './openapi.ts';
 import { LAZY_SCHEMA_COMPILERS } from './schema-compilers.ts';
 import { registerOperatorRoutes } from './operator.ts';
+import { registerSealRoutes } from '../seal/gate.ts';
 
 /** How often Node checks the header and request deadlines. */
 const deadlineCheck = (config: Config): number => Math.min(1000, config.headerTimeout);
@@ -95,6 +97,11 @@ function operationInput(op: Operation, params: readonly string[], request: Fasti
  */
 export async function buildApp(services: Services): Promise<FastifyInstance> {
   const { config, store, clock, rootKey } = services;
+  const http = {
+    headersTimeout: config.headerTimeout,
+    requestTimeout: config.requestTimeout,
+    connectionsCheckingInterval: deadlineCheck(config),
+  };
   const app = Fastify({
     ...(services.logger ? { loggerInstance: services.logger as FastifyBaseLogger } : { logger: false }),
     // One access line per request comes from the onResponse hook below; no header is logged.
@@ -105,11 +112,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     // keepAliveTimeout. Deadlines are checked at least once a second. Node never applies the
     // header deadline to a connection that sends nothing, so a connection silent for
     // headerTimeout is closed too (socket inactivity; no KMS operation is that slow).
-    http: {
-      headersTimeout: config.headerTimeout,
-      requestTimeout: config.requestTimeout,
-      connectionsCheckingInterval: deadlineCheck(config),
-    },
+    // HTTPS only, when it serves TLS (src/tls/certificate.ts): node:https takes the same deadlines.
+    ...(services.tls ? { https: { ...http, ...secureOptions(services.tls) } } : { http }),
     requestTimeout: config.requestTimeout,
     // Not longer than the header deadline: Node stops the socket's inactivity timer at that
     // deadline, so a longer one would never fire for a connection that sends nothing.
@@ -134,7 +138,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   const { rateLimiter: limiter, refusals, logins, metrics } = services;
   // Where clients reach this server, for the documents that print URLs: never the Host header
   // a request sends (that would echo whatever a caller writes there).
-  const publicUrl = (): string => config.publicUrl ?? listeningUrl(app.server.address(), config.host, config.port);
+  const publicUrl = (): string => config.publicUrl ?? listeningUrl(app.server.address(), config.host, config.port, Boolean(services.tls));
   const auditFailed = (err: unknown) => services.logger && services.logger.error({ err }, 'audit record failed');
   // Summaries of refusals past the rate are written before the store closes.
   app.addHook('onClose', async () => refusals.flush().catch(auditFailed));
@@ -160,6 +164,13 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     socket[ANSWERING] = (socket[ANSWERING] ?? 0) + 1;
     done();
   });
+  // A sealed node: the gate answers every KMS and IAM request 503 until the root key is in.
+  if (services.seal) {
+    registerSealRoutes(app, services.seal, {
+      store, clock, logger: services.logger,
+      refused: (request, code, message) => (stateOf(request).refusal = { code, message }),
+    });
+  }
   app.addHook('onResponse', (request, reply, done) => {
     const socket = request.raw.socket as unknown as CountedSocket;
     socket[ANSWERING] = (socket[ANSWERING] ?? 1) - 1;

@@ -17,10 +17,14 @@ export function registerOperatorRoutes(app: FastifyInstance, services: Services,
   const { config, store } = services;
   const json = 'application/json; charset=utf-8';
   if (config.health) {
-    app.get(`${OPERATOR_PREFIX}/health`, async (_request, reply) => reply.type(json).send({ status: 'ok' }));
+    // Alive; a sealed node says so (it answers, but serves nothing until unsealed).
+    app.get(`${OPERATOR_PREFIX}/health`, async (_request, reply) => reply.type(json).send({ status: services.seal?.sealed ? 'sealed' : 'ok' }));
   }
   if (config.ready) {
     app.get(`${OPERATOR_PREFIX}/ready`, async (_request, reply) => {
+      if (services.seal?.sealed) {
+        return reply.code(503).type(json).send({ status: 'sealed', store: store.driver, reason: 'the node is sealed: give it its unseal shares (kmsd unseal)' });
+      }
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error('timeout')), READY_TIMEOUT_MS);

@@ -7,6 +7,8 @@ import type { Limiter } from '../core/rate-limit.ts';
 import type { LoginGuard } from '../auth/login-guard.ts';
 import type { RefusalRecorder } from './audit.ts';
 import type { Metrics } from './metrics.ts';
+import type { TlsPair } from '../tls/certificate.ts';
+import type { SealGate } from '../seal/gate.ts';
 
 /** What the HTTP edge (KMS and IAM routes alike) is built on. */
 export interface Services {
@@ -26,4 +28,8 @@ export interface Services {
   refusals: RefusalRecorder;
   /** The metrics; null when config.metrics is off. */
   metrics: Metrics | null;
+  /** The certificate and key to serve HTTPS with; null for plain HTTP. */
+  tls?: Pick<TlsPair, 'cert' | 'key'> | null;
+  /** A node started on a sealed store: its gate (closed until the root key is in); null otherwise. */
+  seal?: SealGate | null;
 }

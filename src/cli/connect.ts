@@ -28,6 +28,7 @@ export const CONNECTION_HELP = `connection (flag / environment / profile key):
   --security-token T    HUAWEICLOUD_SDK_SECURITY_TOKEN    security_token
   --user U --password P --domain ACCOUNT   KMSD_USER/KMSD_PASSWORD/KMSD_DOMAIN   user, password, domain
   --iam-endpoint URL    HUAWEICLOUD_SDK_IAM_ENDPOINT      iam_endpoint
+  --ca-file FILE        KMSD_CA_FILE                      ca_file    CA certificate(s) (PEM) to trust for https
   --profile NAME        KMSD_PROFILE (default "default"), from KMSD_PROFILES_FILE or ~/.config/kmsd/profiles.json
   --timeout MS          per request (default 30000)
   --output table|json   human tables (default) or one line of JSON (-o)`;
@@ -43,6 +44,7 @@ const CONNECTION_FLAGS = {
   password: { type: 'string' },
   domain: { type: 'string' },
   'iam-endpoint': { type: 'string' },
+  'ca-file': { type: 'string' },
   profile: { type: 'string' },
   timeout: { type: 'string' },
   output: { type: 'string', short: 'o' },
@@ -133,6 +135,8 @@ export function clientOptions(flags: Flags, env: NodeJS.ProcessEnv): KmsClientOp
     if (!credentials.username || !credentials.password || !credentials.domain) throw new UsageError('password login needs --user, --password and --domain');
     Object.assign(options, { username: credentials.username, password: credentials.password, domain: credentials.domain });
   }
+  const caFile = f('ca-file') ?? env.KMSD_CA_FILE ?? profile.ca_file;
+  if (caFile !== undefined) options.ca = readCaFile(caFile);
   const timeout = f('timeout');
   if (timeout !== undefined) {
     if (!/^[0-9]{1,9}$/.test(timeout) || Number(timeout) === 0) throw new UsageError(`--timeout must be a whole number of ms, got "${timeout}"`);
@@ -140,6 +144,18 @@ export function clientOptions(flags: Flags, env: NodeJS.ProcessEnv): KmsClientOp
   }
   for (const key of Object.keys(options) as Array<keyof KmsClientOptions>) if (options[key] === undefined) delete options[key];
   return options;
+}
+
+/** The CA certificates of --ca-file: PEM, readable. */
+export function readCaFile(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read the CA file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`the CA file ${path} holds no PEM certificate`);
+  return text;
 }
 
 export function connect(flags: Flags, env: NodeJS.ProcessEnv = process.env): KmsClient {

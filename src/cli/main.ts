@@ -10,6 +10,7 @@ const SERVE_USAGE = `usage: kmsd serve [--host H] [--port P] [--data-dir DIR] [-
                   [--health true|false] [--ready true|false] [--metrics true|false]
                   [--public-url URL] [--audit-refusal-rate N] [--login-failures N] [--legacy-envelopes true|false]
                   [--endpoint-file FILE]
+                  [--tls-cert FILE --tls-key FILE | --tls-self-signed]
 Every flag is also an environment variable: KMSD_HOST, KMSD_PORT, KMSD_DATA_DIR, ...
 The root key may also be given as KMSD_ROOT_KEY (base64 of 32 bytes).
 --endpoint-file FILE: once serving, writes the endpoint and credentials there as JSON (mode 0600;
@@ -35,6 +36,8 @@ const USAGE = `usage: kmsd <command> [flags]     (kmsd <command> --help for its 
 server:
   serve                     serve the KMS API
   audit                     print the audit trail of a store
+  seal init|status          make a new store sealed under Shamir shares; a node's seal
+  unseal                    give a sealed node one of its shares
   reset                     start over: delete a data directory's store (asks first)
   backup                    write a consistent backup of a store, while it serves
   restore                   restore a backup into an empty store (SQLite or PostgreSQL)
@@ -72,6 +75,18 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   backup: helpOr(BACKUP_USAGE, async (argv) => (await import('./backup.ts')).backup(argv, process.env, process.stdout)),
   restore: helpOr(RESTORE_USAGE, async (argv) => (await import('./backup.ts')).restore(argv, process.env, process.stdout)),
   'rotate-root-key': helpOr(ROTATE_USAGE, async (argv) => (await import('./rotate-root-key.ts')).rotateRootKeyCommand(argv, process.env, process.stdout)),
+  seal: async (argv) => {
+    const [sub, ...rest] = argv;
+    if (sub === 'init') {
+      const { sealInit, SEAL_INIT_USAGE } = await import('../seal/init.ts');
+      return helpOr(SEAL_INIT_USAGE, (a) => sealInit(a, process.env, process.stdout))(rest);
+    }
+    if (sub === 'status') return (await import('./seal.ts')).sealStatus(rest);
+    const asked = sub === undefined || sub === '--help' || sub === '-h';
+    (asked ? process.stdout : process.stderr).write(`${asked ? '' : `kmsd: unknown seal command "${sub}"\n`}usage: kmsd seal init|status (kmsd seal <command> --help for its flags)\n`);
+    process.exitCode = asked ? 0 : 2;
+  },
+  unseal: async (argv) => (await import('./seal.ts')).unseal(argv),
   keys: async (argv) => (await import('./keys.ts')).keys(argv),
   grants: async (argv) => (await import('./grants.ts')).grants(argv),
   encrypt: async (argv) => (await import('./crypto.ts')).encrypt(argv),

@@ -4,9 +4,10 @@ import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config.ts';
 import { StartError } from '../root-key.ts';
+import { SELF_SIGNED_FILES } from '../tls/self-signed.ts';
 
-/** What a kmsd data directory holds: the SQLite store, the generated root key, the development account. */
-export const DATA_FILES = ['kmsd.db', 'kmsd.db-wal', 'kmsd.db-shm', 'kmsd.db-journal', 'root.key', 'dev-identities.json'];
+/** What a kmsd data directory holds: the SQLite store, the generated root key, the development account and certificate. */
+export const DATA_FILES = ['kmsd.db', 'kmsd.db-wal', 'kmsd.db-shm', 'kmsd.db-journal', 'root.key', 'dev-identities.json', ...Object.values(SELF_SIGNED_FILES)];
 
 export interface ResetIo {
   env: Record<string, string | undefined>;

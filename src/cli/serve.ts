@@ -4,6 +4,7 @@ import { parseConfig, type Config } from '../config.ts';
 import { startWorkers } from '../cluster.ts';
 import { startServer, type RunningServer } from '../server.ts';
 import { describePostgres } from '../start-checks.ts';
+import { StartError } from '../root-key.ts';
 
 /** Where the console is served (src/api/console). */
 export const CONSOLE_PATH = '/_kmsd/console/';
@@ -62,7 +63,6 @@ export async function describeServing(server: RunningServer, config: Config): Pr
 
 /** The start banner: where kmsd serves, its store, and who may call it (describeServing). */
 export async function banner(server: RunningServer, config: Config, described?: ServingDescription): Promise<string> {
-  const d = described ?? (await describeServing(server, config));
   const store = config.store === 'sqlite' ? `sqlite (${join(config.dataDir, 'kmsd.db')})` : `postgres (${describePostgres(config.store)})`;
   const lines = [
     `kmsd is serving the Huawei Cloud KMS v1.0 API at ${server.url} (region ${config.region}, store ${server.store.driver})`,
@@ -71,9 +71,28 @@ export async function banner(server: RunningServer, config: Config, described?: 
     `  store       ${store}`,
     `  console     ${server.url}${CONSOLE_PATH}`,
   ];
+  if (server.tls) {
+    const made = server.tlsMade ? ` (self-signed, made now: ${server.tlsMade})` : config.tlsSelfSigned ? ' (self-signed, kept from an earlier start)' : '';
+    lines.push(`  tls         ${server.tls.certPath}${made}`, `  sha-256     ${server.tls.fingerprint}`);
+  }
   if (config.workers > 1) lines.push(`  workers     ${config.workers} event loops: the main thread serves now, ${config.workers - 1} worker thread(s) join the port as they start`);
   const ops = [config.health && '/_kmsd/health', config.ready && '/_kmsd/ready', config.metrics && '/_kmsd/metrics'].filter(Boolean);
   if (ops.length > 0) lines.push(`  operator    ${ops.map((p) => `${server.url}${p}`).join('  ')}`);
+  if (server.seal?.sealed) {
+    const status = await server.seal.unsealer.status();
+    lines.push(
+      `  sealed      ${status.threshold} of its ${status.shares} shares unseal it: kmsd unseal --url ${server.url}`,
+      '  (every KMS and IAM request is answered 503 until then; the accounts are printed once unsealed)',
+    );
+    return `${lines.join('\n')}\n`;
+  }
+  return `${lines.join('\n')}\n${await accountLines(server, config, described)}`;
+}
+
+/** Who may call kmsd (see banner). */
+export async function accountLines(server: RunningServer, config: Config, described?: ServingDescription): Promise<string> {
+  const d = described ?? (await describeServing(server, config));
+  const lines: string[] = [];
   const dev = server.devIdentities;
   lines.push(dev ? `development account (from ${dev.path}):` : `accounts (from ${config.identities}):`);
   for (const account of d.accounts) {
@@ -125,16 +144,33 @@ export async function serve(argv: string[]): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   // SIGHUP re-reads the identities file without a restart (CI pipelines rotate credentials so):
-  // whatever it no longer lists is disabled at once, on every node.
+  // whatever it no longer lists is disabled at once, on every node. It re-reads the TLS
+  // certificate and key too: new connections get the new pair, on every event loop.
   process.on('SIGHUP', () => {
     server.reloadIdentities().then(
       (added) => process.stdout.write(`kmsd: identities reloaded${added.map((u) => `; added user ${u.name} (id ${u.id}) in ${u.account}`).join('')}\n`),
       (error: Error) => process.stderr.write(`kmsd: identities not reloaded (the ones in force stay): ${error.message}\n`),
     );
+    if (server.tls) {
+      server.reloadTls().then(
+        (pair) => process.stdout.write(`kmsd: TLS certificate reloaded (sha-256 ${pair?.fingerprint})\n`),
+        (error: Error) => process.stderr.write(`kmsd: TLS certificate not reloaded (the one in force stays): ${error.message}\n`),
+      );
+    }
   });
   // The banner and the endpoint file last: whoever waits for them may signal kmsd at once.
   if (config.endpointFile) writeEndpointFile(config.endpointFile, described);
   process.stdout.write(text);
+  if (server.seal?.sealed) {
+    // Once enough shares are in (on this node; every node of a cluster is unsealed on its own).
+    server.unsealed.then(
+      async () => process.stdout.write(`kmsd: unsealed: serving\n${await accountLines(server, config)}`),
+      (error: Error) => {
+        process.stderr.write(`kmsd: ${error instanceof StartError ? error.message : error?.stack ?? String(error)}\n`);
+        process.exit(2);
+      },
+    );
+  }
   if (workers) {
     // The workers join after the banner; one that fails to start stops the process as a failed start would.
     workers.joined.then(

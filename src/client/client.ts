@@ -2,6 +2,7 @@ import { KmsConnectionError, KmsError } from './errors.ts';
 import { pythonJson } from './json.ts';
 import { OPERATIONS, PAGINATORS, type OperationMethods, type OperationName, type Operations } from './operations.ts';
 import { authorization, rfc3986, sdkDate } from './signer.ts';
+import { fetchTrusting } from './trusting-fetch.ts';
 import type { CallOptions } from './types.ts';
 
 export interface KmsClientOptions {
@@ -38,6 +39,11 @@ export interface KmsClientOptions {
   userAgent?: string;
   /** The fetch to use (default: the global fetch). */
   fetch?: typeof fetch;
+  /**
+   * Certificate authorities (PEM) to trust for an https:// endpoint instead of Node's list: a
+   * private CA, or a self-signed kmsd development certificate. Not together with `fetch`.
+   */
+  ca?: string | Buffer;
   /** Clock in ms (signing date, token expiry). Default Date.now. */
   now?: () => number;
 }
@@ -99,7 +105,8 @@ export class KmsClient {
     const host = new URL(endpoint).hostname;
     this.region = options.region ?? /^kms\.([a-z0-9-]+)\./.exec(host)?.[1] ?? DEFAULT_REGION;
     this.iamEndpoint = (options.iamEndpoint ?? (host.startsWith('kms.') ? endpoint.replace('://kms.', '://iam.') : endpoint)).replace(/\/+$/, '');
-    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    if (options.ca !== undefined && options.fetch !== undefined) throw new TypeError('KmsClient: give ca or fetch, not both');
+    this.#fetch = options.fetch ?? (options.ca !== undefined ? fetchTrusting(options.ca) : (input, init) => fetch(input, init));
     this.#now = options.now ?? Date.now;
     this.#projectId = options.projectId ? Promise.resolve(options.projectId) : null;
     const signs = options.ak !== undefined || options.sk !== undefined;
@@ -298,7 +305,8 @@ export class KmsClient {
 
 function describeNetworkError(error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error as Error).message ?? String(error);
+  // node:https (a client with `ca`) puts the code on the error itself, fetch on its cause.
+  return cause?.code ?? cause?.message ?? (error as { code?: string }).code ?? (error as Error).message ?? String(error);
 }
 
 // One method per operation and one per paginator, from the generated descriptors.

@@ -167,4 +167,22 @@ export const DECISIONS = {
    * database whose schema has no table. Merging a backup into a live store is never guessed at.
    */
   restoreIntoEmptyTargetOnly: true,
+  /**
+   * A sealed node (kmsd seal init) answers every KMS request with the one documented 503,
+   * KMS.0104 "A system exception occurred. Contact technical support.", and IAM requests with a
+   * Keystone-shaped 503, until it is unsealed; GET /_kmsd/health says "sealed".
+   */
+  sealedKmsError: 'KMS.0104',
+  /**
+   * Unseal attempts (POST /_kmsd/unseal) a minute, per source address and for the whole node,
+   * before 429 with Retry-After. Guessing a share is hopeless anyway (256 bits); the bound keeps
+   * a flood from filling the audit trail, which records every attempt (never the share).
+   */
+  unsealAttempts: { perSourcePerMinute: 10, perNodePerMinute: 100 },
+  /**
+   * kmsd seal init takes 2 to 255 shares and a threshold from 2 to the number of shares (the
+   * audited library's bounds): one share would be the root key under another name, for which
+   * the root key file is the simpler tool.
+   */
+  sealShares: { min: 2, max: 255 },
 } as const;

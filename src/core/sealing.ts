@@ -14,8 +14,8 @@ const OPENED_CACHE = 8192;
 
 export class RootKey {
   // A KeyObject, not a Buffer: node:crypto imports a Buffer key anew on every cipher it makes
-  // (about 9 µs for AES-256-GCM), a KeyObject once.
-  private readonly key: KeyObject;
+  // (about 9 µs for AES-256-GCM), a KeyObject once. Null until a sealed node is unsealed.
+  #key: KeyObject | null = null;
   /**
    * Opened values by context, with the sealed bytes they came from. A sealed record never
    * changes in place (a new secret key or material version is a new blob), so a hit whose
@@ -23,9 +23,34 @@ export class RootKey {
    * sealed record from the store on every request, so removed records are never served.
    */
   private readonly opened = new Map<string, { sealed: Buffer; key: KeyObject }>();
-  constructor(key: Buffer) {
+  constructor(key: Buffer | null) {
+    if (key !== null) this.install(key);
+  }
+
+  /**
+   * A root key that arrives later: a node started on a sealed store (src/seal/) holds one
+   * until operators have given enough shares. Nothing reaches it before then (the edge answers
+   * 503 while sealed); a use before would throw.
+   */
+  static awaited(): RootKey {
+    return new RootKey(null);
+  }
+
+  /** Whether the key is there (always, except on a node still sealed). */
+  get installed(): boolean {
+    return this.#key !== null;
+  }
+
+  /** Puts the key in, once (the bytes are copied into a KeyObject; the caller wipes its copy). */
+  install(key: Buffer): void {
+    if (this.#key !== null) throw new Error('the root key is already installed');
     if (key.length !== 32) throw new Error('the root key must be 32 bytes');
-    this.key = createSecretKey(key);
+    this.#key = createSecretKey(key);
+  }
+
+  private get key(): KeyObject {
+    if (this.#key === null) throw new Error('the root key is not there yet: the node is sealed');
+    return this.#key;
   }
 
   seal(plaintext: Buffer, context: string): Buffer {

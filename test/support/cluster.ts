@@ -35,6 +35,7 @@ export interface NodeSpec {
   store: string;
   dataDir: string;
   identities: string;
+  /** base64; "" for none (a sealed store). */
   rootKey: string;
   users: Record<string, TestUser>;
   /** More environment (e.g. KMSD_LOG_LEVEL, KMSD_RATE_LIMIT). */
@@ -54,7 +55,9 @@ export async function startKmsd(spec: NodeSpec): Promise<Node> {
   const child = spawn(process.execPath, [BIN, 'serve'], {
     env: {
       ...process.env,
-      KMSD_PORT: '0', KMSD_STORE: spec.store, KMSD_IDENTITIES: spec.identities, KMSD_ROOT_KEY: spec.rootKey,
+      KMSD_PORT: '0', KMSD_STORE: spec.store, KMSD_IDENTITIES: spec.identities,
+      // "" starts without one (a sealed store).
+      ...(spec.rootKey !== '' && { KMSD_ROOT_KEY: spec.rootKey }),
       KMSD_DATA_DIR: spec.dataDir, KMSD_LOG_LEVEL: 'warn', KMSD_WORKERS: TEST_WORKERS, ...spec.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -72,7 +75,7 @@ export async function startKmsd(spec: NodeSpec): Promise<Node> {
     // The banner comes once the main thread serves; with several loops, the workers join after it.
     const loops = Number(spec.env?.KMSD_WORKERS ?? TEST_WORKERS);
     child.stdout?.on('data', () => {
-      const m = /serving the Huawei Cloud KMS v1\.0 API at (http:\/\/\S+)/.exec(out);
+      const m = /serving the Huawei Cloud KMS v1\.0 API at (https?:\/\/\S+)/.exec(out);
       if (m && (loops <= 1 || out.includes(`kmsd: all ${loops} event loops are serving`))) {
         clearTimeout(timer);
         resolve(m[1]);
