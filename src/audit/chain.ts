@@ -41,6 +41,8 @@ export interface ChainHead {
   headSeq: number;
   /** Its hash (GENESIS while there is none). */
   headHash: string;
+  /** The newest record in the trail, chained or not, read with the head (equal to headSeq unless a record was added outside kmsd). */
+  lastSeq: number;
 }
 
 /** A record as the store wrote it: with its seq and its place in the chain. */

@@ -18,12 +18,14 @@ const RESET_USAGE = `usage: kmsd reset [--data-dir DIR] [--yes]
 Deletes the store, the root key and the development account of a data directory (asks first).`;
 
 const AUDIT_USAGE = `usage: kmsd audit [--data-dir DIR | --store postgres://...] [--key KEY_ID] [--principal ID] [--since ISO-TIME]
-Prints the audit trail, oldest first, one JSON object a line.`;
+Prints the audit trail, oldest first, one JSON object a line.
+       kmsd audit verify [--data-dir DIR | --store postgres://...]
+Checks the trail's hash chain (no root key needed): exit 0 when intact, 1 naming the first bad record.`;
 
 const USAGE = `usage: kmsd <command> [flags]     (kmsd <command> --help for its flags)
 server:
   serve                     serve the KMS API
-  audit                     print the audit trail of a store
+  audit                     print the audit trail of a store (audit verify: check its hash chain)
   reset                     start over: delete a data directory's store (asks first)
   openapi                   print the OpenAPI 3.1 document
 client (of a running kmsd, or Huawei Cloud KMS with --endpoint):
@@ -49,7 +51,10 @@ const helpOr = (usage: string, run: (argv: string[]) => Promise<void>) => async 
  */
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   serve: helpOr(SERVE_USAGE, async (argv) => (await import('./serve.ts')).serve(argv)),
-  audit: helpOr(AUDIT_USAGE, async (argv) => (await import('./audit.ts')).printAudit(argv, process.env, process.stdout)),
+  audit: helpOr(AUDIT_USAGE, async (argv) => {
+    if (argv[0] !== 'verify') return (await import('./audit.ts')).printAudit(argv, process.env, process.stdout);
+    process.exitCode = await (await import('./audit-verify.ts')).verifyAudit(argv.slice(1), process.env, process.stdout);
+  }),
   reset: helpOr(RESET_USAGE, async (argv) => {
     const { reset, terminalAsk } = await import('./reset.ts');
     await reset(argv, { env: process.env, out: process.stdout, ask: terminalAsk() });

@@ -453,9 +453,16 @@ export class SqlTx implements Tx {
     return rows.map((r) => ({ ...auditFromRow(r), seq: Number(r.seq), prevHash: optText(r.prev_hash), hash: optText(r.hash) }));
   }
   async auditChainHead(lock = false): Promise<ChainHead> {
-    const r = await this.one(`SELECT start_seq, head_seq, head_hash FROM audit_chain WHERE id = 1${lock ? this.db.forUpdate : ''}`, []);
+    // Unlocked (verification): the newest record in the same statement, so the same snapshot.
+    const r = await this.one(
+      lock
+        ? `SELECT start_seq, head_seq, head_hash, head_seq AS last_seq FROM audit_chain WHERE id = 1${this.db.forUpdate}`
+        : 'SELECT start_seq, head_seq, head_hash, (SELECT MAX(seq) FROM audit_events) AS last_seq FROM audit_chain WHERE id = 1',
+      [],
+    );
     if (!r) throw new Error('the audit chain has no head row (audit_chain)');
-    return { startSeq: Number(r.start_seq), headSeq: Number(r.head_seq), headHash: String(r.head_hash) };
+    const headSeq = Number(r.head_seq);
+    return { startSeq: Number(r.start_seq), headSeq, headHash: String(r.head_hash), lastSeq: Math.max(headSeq, Number(r.last_seq ?? 0)) };
   }
   async putSetting(name: string, value: string): Promise<void> {
     await this.db.run('INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value', [name, value]);
