@@ -5,8 +5,15 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import pg from 'pg';
-import { chainHash, type StoredAuditEvent } from '../src/audit/chain.ts';
-import { newGrant, newKey, startWorld, type World } from './harness.ts';
+import { GENESIS, chainHash, type StoredAuditEvent } from '../src/audit/chain.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { newGrant, newKey, startWorld, type World, type WorldOptions } from './harness.ts';
+import { MIGRATIONS, POSTGRES, SQLITE } from '../src/store/migrations.ts';
+import { PostgresStore } from '../src/store/postgres.ts';
+import { SqliteStore } from '../src/store/sqlite.ts';
+import type { Store } from '../src/store/store.ts';
+import type { AuditEvent } from '../src/core/model.ts';
 import { POSTGRES_SKIP, freshDatabase } from './support/postgres.ts';
 
 /**
@@ -20,48 +27,52 @@ type Row = Record<string, unknown>;
 /** Plain SQL on the store's database, past kmsd: statements written $1, $2 for both drivers. */
 interface Sql {
   all(sql: string, params?: unknown[]): Promise<Row[]>;
-  close(): Promise<void>;
 }
 
 interface Target {
   name: string;
   skip: string | false;
-  /** A world on a fresh store of this driver, the flags that name that store, and SQL on it. */
-  open(): Promise<{ world: World; storeArgs: string[]; sql: Sql; dispose(): Promise<void> }>;
+  /** A fresh empty store of this driver: SQL on it, the flags that name it, and the world options that serve it. */
+  fresh(): Promise<{ sql: Sql; storeArgs: string[]; worldOptions: WorldOptions; open(): Promise<Store>; dispose(): Promise<void> }>;
 }
 
 const TARGETS: Target[] = [
   {
     name: 'SQLite',
     skip: false,
-    async open() {
-      const world = await startWorld();
-      const db = new DatabaseSync(join(world.dataDir, 'kmsd.db'));
-      db.exec('PRAGMA busy_timeout = 5000');
-      const sql: Sql = {
-        all: async (text, params = []) => db.prepare(text.replace(/\$(\d+)/g, '?$1')).all(...(params as never[])) as Row[],
-        close: async () => db.close(),
+    async fresh() {
+      const dir = mkdtempSync(join(tmpdir(), 'kmsd-chain-'));
+      // Opened at first use: an empty database file before kmsd's first start would look like a store without its root key.
+      let db: DatabaseSync | null = null;
+      const open = (): DatabaseSync => {
+        db ??= new DatabaseSync(join(dir, 'kmsd.db'));
+        db.exec('PRAGMA busy_timeout = 5000');
+        return db;
       };
-      return { world, storeArgs: ['--data-dir', world.dataDir], sql, dispose: async () => { db.close(); await world.close(); } };
+      const sql: Sql = { all: async (text, params = []) => open().prepare(text.replace(/\$(\d+)/g, '?$1')).all(...(params as never[])) as Row[] };
+      return {
+        sql, storeArgs: ['--data-dir', dir], worldOptions: { dataDir: dir },
+        open: async () => new SqliteStore(join(dir, 'kmsd.db')),
+        dispose: async () => {
+          db?.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
     },
   },
   {
     name: 'PostgreSQL',
     skip: POSTGRES_SKIP,
-    async open() {
+    async fresh() {
       const database = await freshDatabase();
-      const world = await startWorld({ config: { store: database.url } });
       const client = new pg.Client({ connectionString: database.url });
       await client.connect();
-      const sql: Sql = {
-        all: async (text, params = []) => (await client.query(text, params)).rows as Row[],
-        close: () => client.end(),
-      };
+      const sql: Sql = { all: async (text, params = []) => (await client.query(text, params)).rows as Row[] };
       return {
-        world, storeArgs: ['--store', database.url], sql,
+        sql, storeArgs: ['--store', database.url], worldOptions: { config: { store: database.url } },
+        open: () => PostgresStore.open(database.url),
         dispose: async () => {
           await client.end();
-          await world.close();
           await database.drop();
         },
       };
@@ -85,7 +96,13 @@ for (const target of TARGETS) {
     let dispose: () => Promise<void>;
     let records: StoredAuditEvent[];
     before(async () => {
-      ({ world, storeArgs, sql, dispose } = await target.open());
+      const fresh = await target.fresh();
+      ({ storeArgs, sql } = fresh);
+      world = await startWorld(fresh.worldOptions);
+      dispose = async () => {
+        await world.close();
+        await fresh.dispose();
+      };
       // A trail of every kind of record: allowed, denied, failed, a login, a refusal of an unknown caller.
       const alice = world.as('alice');
       const keyId = await newKey(alice);
@@ -199,5 +216,42 @@ for (const target of TARGETS) {
         broken(seq(5), `record ${seq(5)} has no chain hash`, 5),
       );
     });
+  });
+}
+
+for (const target of TARGETS) {
+  test(`${target.name}: a store with a trail from before the chain: the chain starts at the first record written after the migration`, { skip: target.skip }, async () => {
+    const fresh = await target.fresh();
+    try {
+      // The schema as kmsd left it before the chain (migrations 1 to 7), with three records.
+      await fresh.sql.all('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
+      for (let version = 1; version <= 7; version++) {
+        for (const statement of MIGRATIONS[version - 1](target.name === 'SQLite' ? SQLITE : POSTGRES)) await fresh.sql.all(statement);
+        await fresh.sql.all('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [version, 0]);
+      }
+      for (const id of ['old-1', 'old-2', 'old-3']) {
+        await fresh.sql.all(`INSERT INTO audit_events (time, request_id, operation, outcome, status) VALUES (1, $1, 'create-key', 'allowed', 200)`, [id]);
+      }
+      const store = await fresh.open();
+      const event: AuditEvent = {
+        time: 2, requestId: 'new', accountId: null, userId: null, accessKeyId: null, claimedAccessKeyId: null, source: null, operation: 'create-key',
+        keyId: null, grantId: null, sequence: null, outcome: 'allowed', status: 200, errorCode: null, count: 1,
+      };
+      const written = [];
+      for (const requestId of ['new-1', 'new-2']) written.push(await store.write((tx) => tx.insertAudit({ ...event, requestId })));
+      await store.close();
+      assert.deepEqual(written.map((w) => [w.seq, w.prevHash]), [[4, GENESIS], [5, written[0].hash]]);
+      const earlier = '; 3 earlier records, written before the trail was chained, are not covered';
+      assert.deepEqual(await verify(fresh.storeArgs), { code: 0, stdout: `audit trail intact: 2 records checked${earlier}\nhead: record 5 ${written[1].hash}\n`, stderr: '' });
+      // What came before the chain is not covered (as the docs say); what came after is.
+      await fresh.sql.all(`UPDATE audit_events SET operation = 'delete-key' WHERE seq = 2`);
+      assert.equal((await verify(fresh.storeArgs)).code, 0);
+      await fresh.sql.all(`UPDATE audit_events SET operation = 'delete-key' WHERE seq = 4`);
+      assert.deepEqual(await verify(fresh.storeArgs), {
+        code: 1, stdout: 'audit trail broken at record 4: record 4 was altered: its content does not match its hash\n0 records before it are intact\n', stderr: '',
+      });
+    } finally {
+      await fresh.dispose();
+    }
   });
 }
