@@ -23,6 +23,7 @@ import { LoginGuard } from './auth/login-guard.ts';
 import { RefusalRecorder } from './api/audit.ts';
 import { createMetrics, type MetricsLink } from './api/metrics.ts';
 import { openStore } from './store/open.ts';
+import { AuditLogFile } from './audit/log-file.ts';
 import { SharedLock } from './store/shared-lock.ts';
 import type { Store } from './store/store.ts';
 
@@ -178,9 +179,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   if (needsDataDir(config)) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const rootKey = existingKey ?? loadRootKey(config, say);
   let store: Store;
+  const auditLog = openAuditLog(config, logger);
   try {
-    store = await openStore(config, shared ? { writeLock: new SharedLock(shared.writeLock) } : {});
+    store = await openStore(config, {
+      ...(shared ? { writeLock: new SharedLock(shared.writeLock) } : {}),
+      ...(auditLog ? { onAudit: auditLog.append } : {}),
+    });
   } catch (error) {
+    auditLog?.close();
     const where = config.store === 'sqlite' ? `the SQLite store in ${config.dataDir}` : `the PostgreSQL store at ${describePostgres(config.store)}`;
     throw new StartError(`cannot open ${where}: ${(error as Error).message}`);
   }
@@ -270,12 +276,25 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           clearTimeout(grace);
           metrics?.close();
           await store.close();
+          auditLog?.close();
         }
         log?.info('kmsd stopped');
       },
     };
   } catch (error) {
     await store.close();
+    auditLog?.close();
     throw error;
+  }
+}
+
+/** The --audit-log file, opened (created 0600) before anything is served; a file that cannot be opened stops the start. */
+function openAuditLog(config: Config, logger: Logger | false): AuditLogFile | null {
+  if (config.auditLog === null) return null;
+  const failed = (err: unknown) => logger && logger.error({ err }, `the audit log ${config.auditLog} did not take a record: its request is refused`);
+  try {
+    return new AuditLogFile(config.auditLog, failed);
+  } catch (error) {
+    throw new StartError(`cannot open the audit log ${config.auditLog}: ${(error as Error).message}`);
   }
 }

@@ -10,7 +10,7 @@ const SERVE_USAGE = `usage: kmsd serve [--host H] [--port P] [--data-dir DIR] [-
                   [--rate-limit N] [--workers N] [--header-timeout MS] [--request-timeout MS] [--keep-alive-timeout MS]
                   [--seed FILE] [--log-format pretty|json] [--shutdown-grace MS]
                   [--health true|false] [--ready true|false] [--metrics true|false]
-                  [--public-url URL] [--audit-refusal-rate N] [--login-failures N] [--legacy-envelopes true|false]
+                  [--public-url URL] [--audit-refusal-rate N] [--audit-log FILE] [--login-failures N] [--legacy-envelopes true|false]
 Every flag is also an environment variable: KMSD_HOST, KMSD_PORT, KMSD_DATA_DIR, ...
 The root key may also be given as KMSD_ROOT_KEY (base64 of 32 bytes).`;
 

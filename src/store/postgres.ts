@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { MIGRATIONS, POSTGRES } from './migrations.ts';
 import { SqlTx, type Executor } from './sql-tx.ts';
-import type { CommitListener, Store, Tx } from './store.ts';
+import type { AuditListener, CommitListener, Store, StoreOptions, Tx } from './store.ts';
 
 type Row = Record<string, unknown>;
 
@@ -35,12 +35,14 @@ const MIGRATION_LOCK = 0x6b6d7364;
 export class PostgresStore implements Store {
   readonly driver = 'postgres' as const;
   private readonly pool: pg.Pool;
+  private readonly onAudit: AuditListener | null;
   onCommit: CommitListener | null = null;
-  private constructor(pool: pg.Pool) {
+  private constructor(pool: pg.Pool, onAudit: AuditListener | null) {
     this.pool = pool;
+    this.onAudit = onAudit;
   }
 
-  static async open(url: string, poolSize = 10): Promise<PostgresStore> {
+  static async open(url: string, options: StoreOptions = {}, poolSize = 10): Promise<PostgresStore> {
     const pool = new pg.Pool({ connectionString: url, max: poolSize });
     // An idle pooled connection that the server ends (restart, failover, admin) reports here;
     // without a listener that would crash the node. The pool drops it, the next query gets a
@@ -52,7 +54,7 @@ export class PostgresStore implements Store {
       await pool.end();
       throw error;
     }
-    return new PostgresStore(pool);
+    return new PostgresStore(pool, options.onAudit ?? null);
   }
 
   async read<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
@@ -76,7 +78,7 @@ export class PostgresStore implements Store {
     try {
       await client.query(begin);
       try {
-        const result = await work(new SqlTx(new PgExecutor(client)));
+        const result = await work(new SqlTx(new PgExecutor(client), begin === 'BEGIN' ? this.onAudit : null));
         const started = this.onCommit && begin === 'BEGIN' ? process.hrtime.bigint() : null;
         await client.query('COMMIT');
         if (started !== null) this.onCommit?.(Number(process.hrtime.bigint() - started) / 1e9, 1);

@@ -1,5 +1,5 @@
 import type { Account, AccessKey, AuditEvent, AuditFilter, Grant, Key, KeyAlias, KeyMaterial, Keystore, Page, Project, Tag, TagFilter, Token, User } from '../core/model.ts';
-import type { Census, KeyFilter, RetainedIdentities, Tx } from './store.ts';
+import type { AuditListener, Census, KeyFilter, RetainedIdentities, Tx } from './store.ts';
 import { chainHash, type ChainHead, type ChainedAuditEvent, type StoredAuditEvent } from '../audit/chain.ts';
 import {
   AUDIT_COLUMNS, GRANT_COLUMNS, accountFromRow, KEY_COLUMNS, accessKeyFromRow, auditFromRow, auditToParams, grantFromRow, grantToParams, keyFromRow, keyToParams,
@@ -46,8 +46,11 @@ const aliasFromRow = (r: Row): KeyAlias => ({
 /** The one implementation of Tx, shared by the SQLite and PostgreSQL drivers. */
 export class SqlTx implements Tx {
   private readonly db: Executor;
-  constructor(db: Executor) {
+  private readonly onAudit: AuditListener | null;
+  /** `onAudit` is told every record written, before its transaction commits; throwing rolls the transaction back. */
+  constructor(db: Executor, onAudit: AuditListener | null = null) {
     this.db = db;
+    this.onAudit = onAudit;
   }
 
   private async one(sql: string, params: unknown[]): Promise<Row | null> {
@@ -446,7 +449,9 @@ export class SqlTx implements Tx {
     const rows = await this.db.all(AUDIT_INSERT, [...auditToParams(e), prevHash, hash]);
     const seq = Number(rows[0].seq);
     await this.db.run('UPDATE audit_chain SET head_seq = $1, head_hash = $2 WHERE id = 1', [seq, hash]);
-    return { ...e, seq, prevHash, hash };
+    const record = { ...e, seq, prevHash, hash };
+    this.onAudit?.(record);
+    return record;
   }
   async listAuditChain(afterSeq: number, limit: number): Promise<StoredAuditEvent[]> {
     const rows = await this.db.all(`SELECT seq, ${AUDIT_COLUMNS}, prev_hash, hash FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, limit]);

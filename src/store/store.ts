@@ -1,3 +1,4 @@
+import type { SharedLock } from './shared-lock.ts';
 import type { ChainHead, ChainedAuditEvent, StoredAuditEvent } from '../audit/chain.ts';
 import type { Account, AccessKey, AuditEvent, AuditFilter, Grant, Key, KeyAlias, KeyMaterial, Keystore, Page, Project, Tag, TagFilter, Token, User } from '../core/model.ts';
 
@@ -37,6 +38,16 @@ export interface Store {
 }
 
 export type CommitListener = (seconds: number, units: number) => void;
+
+/** Told each audit record a transaction writes, before it commits (--audit-log); throwing rolls the transaction back. */
+export type AuditListener = (record: ChainedAuditEvent) => void;
+
+/** What a driver is opened with besides its database. */
+export interface StoreOptions {
+  /** Taken around every write transaction when several worker threads write one SQLite file. */
+  writeLock?: SharedLock;
+  onAudit?: AuditListener;
+}
 
 /** Counts over the whole store (every account), for metrics: keys by key_state, grants in force. */
 export interface Census {

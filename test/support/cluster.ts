@@ -39,6 +39,8 @@ export interface NodeSpec {
   users: Record<string, TestUser>;
   /** More environment (e.g. KMSD_LOG_LEVEL, KMSD_RATE_LIMIT). */
   env?: Record<string, string>;
+  /** A command that runs kmsd (e.g. prlimit with its flags), given the node binary and its arguments after its own. */
+  launcher?: string[];
 }
 
 /**
@@ -49,7 +51,8 @@ export const TEST_WORKERS = process.env.KMSD_TEST_WORKERS ?? '2';
 
 /** Starts a kmsd process (the real CLI) and waits for its address. */
 export async function startKmsd(spec: NodeSpec): Promise<Node> {
-  const child = spawn(process.execPath, [BIN, 'serve'], {
+  const [command, ...args] = [...(spec.launcher ?? []), process.execPath, BIN, 'serve'];
+  const child = spawn(command, args, {
     env: {
       ...process.env,
       KMSD_PORT: '0', KMSD_STORE: spec.store, KMSD_IDENTITIES: spec.identities, KMSD_ROOT_KEY: spec.rootKey,
