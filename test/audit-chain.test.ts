@@ -8,7 +8,7 @@ import pg from 'pg';
 import { GENESIS, chainHash, type StoredAuditEvent } from '../src/audit/chain.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { newGrant, newKey, startWorld, type World, type WorldOptions } from './harness.ts';
+import { newGrant, newKey, raw, startWorld, type World, type WorldOptions } from './harness.ts';
 import { MIGRATIONS, POSTGRES, SQLITE } from '../src/store/migrations.ts';
 import { PostgresStore } from '../src/store/postgres.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
@@ -215,6 +215,20 @@ for (const target of TARGETS) {
         () => sql.all('UPDATE audit_events SET hash = NULL WHERE seq = $1', [seq(5)]),
         broken(seq(5), `record ${seq(5)} has no chain hash`, 5),
       );
+    });
+
+    test('the node answers when verification last passed and last failed (GET /_kmsd/audit-verification, no credentials)', async () => {
+      const r = await raw(world.url, 'GET', '/_kmsd/audit-verification');
+      assert.equal(r.status, 200);
+      const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+      assert.match(r.body.last_passed.at, iso);
+      assert.match(r.body.last_failed.at, iso);
+      // The tests above ended with a break found, then the trail put back and verified again.
+      assert.ok(r.body.last_passed.at >= r.body.last_failed.at);
+      assert.deepEqual(r.body, {
+        last_passed: { at: r.body.last_passed.at, records: records.length, start_seq: 0, head_seq: seq(-1), head_hash: records.at(-1)?.hash },
+        last_failed: { at: r.body.last_failed.at, seq: seq(5), reason: `record ${seq(5)} has no chain hash` },
+      });
     });
   });
 }
