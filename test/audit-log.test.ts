@@ -6,10 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { GENESIS } from '../src/audit/chain.ts';
+import { DECISIONS } from '../src/core/decisions.ts';
 import { auditLine } from '../src/audit/line.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 import { verifyTrail } from '../src/audit/verify.ts';
-import { ERR, newKey, startWorld, worldIdentities, type World } from './harness.ts';
+import { ERR, newKey, raw, startWorld, worldIdentities, type World } from './harness.ts';
 import { startKmsd, type Node } from './support/cluster.ts';
 
 /**
@@ -56,6 +57,47 @@ describe('--audit-log FILE', () => {
   });
 });
 
+const PYTHON = (() => {
+  try {
+    execFileSync('python3', ['--version'], { stdio: 'ignore' });
+    return false;
+  } catch {
+    return 'needs python3 for the independent check in docs/audit.md';
+  }
+})();
+
+test('the Python check in docs/audit.md, an independent implementation, accepts a log kmsd wrote and finds a line altered', { skip: PYTHON }, async () => {
+  const doc = readFileSync(new URL('../docs/audit.md', import.meta.url), 'utf8');
+  const script = /```python\n([\s\S]*?)```/.exec(doc)?.[1] as string;
+  const dir = mkdtempSync(join(tmpdir(), 'kmsd-pycheck-'));
+  const file = join(dir, 'audit.jsonl');
+  const world = await startWorld({ config: { auditLog: file } });
+  try {
+    const alice = world.as('alice');
+    const keyId = await newKey(alice);
+    await world.as('nobody').kms('disable-key', { key_id: keyId });
+    // A claimed access key is whatever the caller wrote: a character outside ASCII reaches the record (and the JSON).
+    const forged = await raw(world.url, 'POST', `/v1.0/${world.users.alice.projectId}/kms/disable-key`, {
+      headers: { 'Content-Type': 'application/json', Authorization: 'SDK-HMAC-SHA256 Access=AK\u00e9\u00df, SignedHeaders=host, Signature=00' }, body: '{}',
+    });
+    assert.equal(forged.status, 401);
+    assert.equal(lines(file).at(-1).claimed_access_key_id, 'AK\u00e9\u00df');
+    await alice.kms('schedule-key-deletion', { key_id: keyId, pending_days: '7' });
+    writeFileSync(join(dir, 'check.py'), script);
+    const count = lines(file).length;
+    const head = lines(file).at(-1).hash;
+    assert.equal(execFileSync('python3', [join(dir, 'check.py'), file], { encoding: 'utf8' }), `${count} lines chained, head ${head}\n`);
+    const altered = readFileSync(file, 'utf8').replace('"outcome":"denied"', '"outcome":"allowed"');
+    writeFileSync(join(dir, 'altered.jsonl'), altered);
+    const line = altered.split('\n').findIndex((l) => l.includes('"operation":"disable-key"')) + 1;
+    assert.throws(() => execFileSync('python3', [join(dir, 'check.py'), join(dir, 'altered.jsonl')], { encoding: 'utf8', stdio: 'pipe' }),
+      (error: { status: number; stderr: string }) => error.status === 1 && error.stderr === `line ${line} (record ${lines(file)[line - 1].seq}) was altered\n`);
+  } finally {
+    await world.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 describe('--audit-log on a device with no space left (/dev/full: ENOSPC)', () => {
   test('a change is refused with KMS.0102 and not done; reads still answer', async () => {
     const world = await startWorld({ config: { auditLog: '/dev/full' } });
@@ -65,7 +107,7 @@ describe('--audit-log on a device with no space left (/dev/full: ENOSPC)', () =>
       const before = await world.server.store.read((tx) => tx.listAuditChain(0, 1000));
       const alias = `full-${randomBytes(3).toString('hex')}`;
       const r = await alice.kms('create-key', { key_alias: alias });
-      assert.deepEqual([r.status, r.body], [500, ERR('KMS.0102', 'Abnormal KMS I/O.')]);
+      assert.deepEqual([r.status, r.body], [500, ERR(DECISIONS.auditLogUnwritable, 'Abnormal KMS I/O.')]);
       const list = await alice.kms('list-keys', { limit: '1000' });
       assert.equal(list.status, 200);
       assert.equal(list.body.key_details.some((k: { key_alias: string }) => k.key_alias === alias), false);
@@ -118,7 +160,7 @@ describe('--audit-log on a disk that fills up (a real file size limit: prlimit -
     assert.ok(done >= 1 && done < 10, `some creates done, then refused: ${answers}`);
     assert.deepEqual(answers, [...Array(done).fill(200), ...Array(10 - done).fill(500)]);
     const refused = await alice.kms('create-key', { key_alias: 'one-more' });
-    assert.deepEqual([refused.status, refused.body], [500, ERR('KMS.0102', 'Abnormal KMS I/O.')]);
+    assert.deepEqual([refused.status, refused.body], [500, ERR(DECISIONS.auditLogUnwritable, 'Abnormal KMS I/O.')]);
     const list = await alice.kms('list-keys', { limit: '1000' });
     assert.equal(list.status, 200);
     assert.deepEqual(list.body.key_details.map((k: { key_alias: string }) => k.key_alias).filter((a: string) => !a.includes('/')).sort(), Array.from({ length: done }, (_, i) => `fill-${i}`));

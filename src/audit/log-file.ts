@@ -1,4 +1,5 @@
 import { chmodSync, closeSync, fstatSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { DECISIONS } from '../core/decisions.ts';
 import { kms } from '../core/errors.ts';
 import type { ChainedAuditEvent } from './chain.ts';
 import { auditLine } from './line.ts';
@@ -8,7 +9,7 @@ import { auditLine } from './line.ts';
  * place in the chain (prev_hash, hash), for a SIEM to ship. The line is written inside the
  * transaction that writes the record, before its commit, so before the answer leaves: when the
  * line cannot be written (a full disk, a file size limit, an I/O error) the transaction rolls
- * back and the request is refused with KMS.0102 rather than done without its line. A line whose
+ * back and the request is refused (DECISIONS.auditLogUnwritable: 500 KMS.0102) rather than done without its line. A line whose
  * transaction then fails to commit stays in the file (its hash never appears in the store):
  * a SIEM may hold a record of an attempt that did not happen, never miss one that did.
  *
@@ -28,7 +29,7 @@ export class AuditLogFile {
     this.failed = failed;
   }
 
-  /** Appends the record's line, or throws KMS.0102 (the transaction writing the record then rolls back). */
+  /** Appends the record's line, or throws DECISIONS.auditLogUnwritable (the transaction writing the record then rolls back). */
   readonly append = (record: ChainedAuditEvent): void => {
     const line = Buffer.from(`${auditLine(record)}\n`);
     let size = -1;
@@ -44,7 +45,7 @@ export class AuditLogFile {
         }
       }
       this.failed(error);
-      throw kms('KMS.0102');
+      throw kms(DECISIONS.auditLogUnwritable);
     }
   };
 
