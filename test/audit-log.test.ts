@@ -18,6 +18,16 @@ import { startKmsd, type Node } from './support/cluster.ts';
  * chain hash, before the answer leaves; when the file cannot take the line, the request is
  * refused and nothing of it is done.
  */
+/** false when the command runs here, else why the test that needs it is skipped. */
+function needs(command: string, reason: string): string | false {
+  try {
+    execFileSync(command, ['--version'], { stdio: 'ignore' });
+    return false;
+  } catch {
+    return reason;
+  }
+}
+
 const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
 
 describe('--audit-log FILE', () => {
@@ -57,14 +67,7 @@ describe('--audit-log FILE', () => {
   });
 });
 
-const PYTHON = (() => {
-  try {
-    execFileSync('python3', ['--version'], { stdio: 'ignore' });
-    return false;
-  } catch {
-    return 'needs python3 for the independent check in docs/audit.md';
-  }
-})();
+const PYTHON = needs('python3', 'needs python3 for the independent check in docs/audit.md');
 
 test('the Python check in docs/audit.md, an independent implementation, accepts a log kmsd wrote and finds a line altered', { skip: PYTHON }, async () => {
   const doc = readFileSync(new URL('../docs/audit.md', import.meta.url), 'utf8');
@@ -120,14 +123,7 @@ describe('--audit-log on a device with no space left (/dev/full: ENOSPC)', () =>
   });
 });
 
-const PRLIMIT = (() => {
-  try {
-    execFileSync('prlimit', ['--version'], { stdio: 'ignore' });
-    return false;
-  } catch {
-    return 'needs prlimit (util-linux) to give kmsd a file size limit';
-  }
-})();
+const PRLIMIT = needs('prlimit', 'needs prlimit (util-linux) to give kmsd a file size limit');
 
 describe('--audit-log on a disk that fills up (a real file size limit: prlimit --fsize)', { skip: PRLIMIT }, () => {
   let dir: string;
