@@ -60,6 +60,8 @@ export interface Config {
   shutdownGrace: number;
   /** Path of a seed file (keys and grants to create at start), if any; the identities file may hold them too. */
   seed: string | null;
+  /** A file every audit record is also appended to, as one JSON line with its chain hash (src/audit/log-file.ts). */
+  auditLog: string | null;
   /** Event loops serving requests in this process (worker threads on one port); 1 = no workers. */
   workers: number;
   /**
@@ -106,6 +108,7 @@ const OPTIONS = {
   'log-format': { type: 'string', env: 'KMSD_LOG_FORMAT', default: 'auto' },
   'shutdown-grace': { type: 'string', env: 'KMSD_SHUTDOWN_GRACE', default: '5000' },
   seed: { type: 'string', env: 'KMSD_SEED', default: '' },
+  'audit-log': { type: 'string', env: 'KMSD_AUDIT_LOG', default: '' },
   // One event loop per core (os.availableParallelism(); 1 without SO_REUSEPORT); every budget is one per node whatever the count.
   workers: { type: 'string', env: 'KMSD_WORKERS', default: String(REUSE_PORT ? Math.min(256, availableParallelism()) : 1) },
   'endpoint-file': { type: 'string', env: 'KMSD_ENDPOINT_FILE', default: '' },
@@ -206,6 +209,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     logFormat,
     shutdownGrace: wholeNumber('shutdown-grace', get('shutdown-grace'), 0, 600_000),
     seed: get('seed') === '' ? null : resolve(get('seed')),
+    auditLog: get('audit-log') === '' ? null : resolve(get('audit-log')),
     workers,
     endpointFile: get('endpoint-file') === '' ? null : resolve(get('endpoint-file')),
     ...tls,

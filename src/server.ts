@@ -29,6 +29,7 @@ import { openStore } from './store/open.ts';
 import type { Server as TlsServer } from 'node:tls';
 import { readTlsPair, secureOptions, TlsError, validityWarning, type TlsPair } from './tls/certificate.ts';
 import { selfSignedPair } from './tls/self-signed.ts';
+import { AuditLogFile } from './audit/log-file.ts';
 import { SharedLock } from './store/shared-lock.ts';
 import type { Store } from './store/store.ts';
 
@@ -249,10 +250,16 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const expiry = tls && validityWarning(tls, clock.now());
   if (expiry && primary) say(expiry);
   let store: Store;
+  const auditLog = openAuditLog(config, logger);
   try {
     // A statement that outlives the request's deadline fails, and its connection is discarded.
-    store = await openStore(config, { queryTimeoutMs: config.requestTimeout, ...(shared && { writeLock: new SharedLock(shared.writeLock) }) });
+    store = await openStore(config, {
+      queryTimeoutMs: config.requestTimeout,
+      ...(shared ? { writeLock: new SharedLock(shared.writeLock) } : {}),
+      ...(auditLog ? { onAudit: auditLog.append } : {}),
+    });
   } catch (error) {
+    auditLog?.close();
     const where = config.store === 'sqlite' ? `the SQLite store in ${config.dataDir}` : `the PostgreSQL store at ${describePostgres(config.store)}`;
     throw new StartError(`cannot open ${where}: ${(error as Error).message}`);
   }
@@ -392,12 +399,25 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           clearTimeout(grace);
           metrics?.close();
           await store.close();
+          auditLog?.close();
         }
         log?.info('kmsd stopped');
       },
     };
   } catch (error) {
     await store.close();
+    auditLog?.close();
     throw error;
+  }
+}
+
+/** The --audit-log file, opened (created 0600) before anything is served; a file that cannot be opened stops the start. */
+function openAuditLog(config: Config, logger: Logger | false): AuditLogFile | null {
+  if (config.auditLog === null) return null;
+  const failed = (err: unknown) => logger && logger.error({ err }, `the audit log ${config.auditLog} did not take a record: its request is refused`);
+  try {
+    return new AuditLogFile(config.auditLog, failed);
+  } catch (error) {
+    throw new StartError(`cannot open the audit log ${config.auditLog}: ${(error as Error).message}`);
   }
 }

@@ -4,6 +4,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execFile } from 'node:child_process';
+import { DatabaseSync } from 'node:sqlite';
 import { systemClock } from '../src/core/runtime.ts';
 import Fastify from 'fastify';
 import { CONSOLE_CSP, registerConsole } from '../src/api/console.ts';
@@ -19,6 +21,7 @@ import { ERR, newGrant, newKey, raw, startWorld, type World } from './harness.ts
  * (CI=true) it fails them, as does a console that was not built.
  */
 const CHROMIUM = '/usr/bin/chromium';
+const BIN = fileURLToPath(new URL('../bin/kmsd.js', import.meta.url));
 const DIST = fileURLToPath(new URL('../console/dist/index.html', import.meta.url));
 // KMSD_SCREENSHOTS=1 refreshes the README's pictures in docs/console/; otherwise they go to a
 // temporary directory (the pages are still rendered and photographed).
@@ -215,6 +218,41 @@ describe('web console', { skip }, () => {
     await owner.getByRole('button', { name: 'Sign in' }).waitFor();
     assert.deepEqual(await owner.evaluate(() => [localStorage.length, sessionStorage.length, document.cookie]), [0, 0, '']);
 
+    assert.deepEqual(problems, []);
+  });
+});
+
+describe('web console: the trail\'s verification', { skip }, () => {
+  test('the trail shows when the chain was last verified intact, and a break found since', async () => {
+    const verify = () => new Promise<number>((resolve) => {
+      execFile(process.execPath, [BIN, 'audit', 'verify', '--data-dir', world.dataDir], (error) => resolve(error ? Number((error as { code?: number }).code) : 0));
+    });
+    const page = await openConsole();
+    await signIn(page, 'alice');
+    await page.getByRole('link', { name: 'Audit trail' }).click();
+    const status = page.getByRole('status', { name: 'Verification' });
+    await status.filter({ hasText: 'never been verified' }).waitFor();
+
+    assert.equal(await verify(), 0);
+    const head = await world.server.store.read((tx) => tx.auditChainHead());
+    // The page polls: it shows the pass without a reload.
+    await status.filter({ hasText: 'last verified intact' }).waitFor({ timeout: 10_000 });
+    assert.match(await status.innerText(), new RegExp(`^Chain last verified intact .+: ${head.headSeq} records, up to record ${head.headSeq}\\.$`));
+    await shot(page, 'trail-verified');
+
+    // A record altered behind kmsd's back: the next verification fails, and the trail says so.
+    const db = new DatabaseSync(join(world.dataDir, 'kmsd.db'));
+    try {
+      const [{ operation }] = db.prepare('SELECT operation FROM audit_events WHERE seq = 2').all() as Array<{ operation: string }>;
+      db.prepare(`UPDATE audit_events SET operation = 'describe-key' WHERE seq = 2`).run();
+      assert.equal(await verify(), 1);
+      db.prepare('UPDATE audit_events SET operation = ? WHERE seq = 2').run(operation);
+    } finally {
+      db.close();
+    }
+    await status.filter({ hasText: 'Chain broken' }).waitFor({ timeout: 10_000 });
+    assert.match(await status.innerText(),
+      /^Chain broken \(found .+, at record 2\): record 2 was altered: its content does not match its hash\. Chain last verified intact .+: \d+ records, up to record \d+\.$/);
     assert.deepEqual(problems, []);
   });
 });

@@ -75,3 +75,13 @@ export function listTraces(filter) {
   for (const [name, value] of Object.entries(filter)) if (value !== undefined && value !== '') query.set(name, String(value));
   return call('GET', `/v3/${session?.projectId}/traces?${query}`);
 }
+
+/**
+ * When `kmsd audit verify` last passed (and last failed) on this store: kmsd's own endpoint
+ * (/_kmsd/, no KMS or CTS operation says it), which needs no token.
+ */
+export async function auditVerification() {
+  const response = await fetch('/_kmsd/audit-verification');
+  if (!response.ok) throw await refusalOf(response);
+  return response.json();
+}

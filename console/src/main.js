@@ -3,7 +3,7 @@
 import { render } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { html } from 'htm/preact';
-import { Refusal, currentSession, kms, listTraces, signIn, signOut } from './api.js';
+import { Refusal, auditVerification, currentSession, kms, listTraces, signIn, signOut } from './api.js';
 
 const KEY_STATES = { 1: 'Pending creation', 2: 'Enabled', 3: 'Disabled', 4: 'Pending deletion', 5: 'Pending import' };
 const GRANT_OPERATIONS = [
@@ -279,14 +279,29 @@ const errorCodeOf = (response) => {
   }
 };
 
+/** When the trail's hash chain was last verified intact (kmsd audit verify), and a failure since, if any. */
+function Verification({ verification }) {
+  if (!verification) return null;
+  const { last_passed: passed, last_failed: failed } = verification;
+  const failedSince = failed && (!passed || failed.at > passed.at);
+  const pass = passed
+    ? html`Chain last verified intact <strong>${formatTime(Date.parse(passed.at))}</strong>: ${passed.records} records, up to record ${passed.head_seq}.`
+    : html`The chain has never been verified: run <code>kmsd audit verify</code>.`;
+  return html`<p class=${failedSince ? 'verification broken' : 'verification'} role="status" aria-label="Verification">
+    ${failedSince ? html`<strong>Chain broken</strong> (found ${formatTime(Date.parse(failed.at))}${failed.seq === null ? '' : `, at record ${failed.seq}`}): ${failed.reason}. ` : ''}${pass}
+  </p>`;
+}
+
 function Trail({ params }) {
   const [filter, setFilter] = useState({ key: params.get('key') ?? '', user: params.get('user') ?? '', from: '', to: '' });
   const [live, setLive] = useState(true);
   const [state, setState] = useState({ traces: null, error: null, at: null });
+  const [verification, setVerification] = useState(null);
   const query = { resource_id: filter.key, user: filter.user, from: toMs(filter.from), to: toMs(filter.to) };
   useEffect(() => {
     let stopped = false;
     const poll = async () => {
+      auditVerification().then((v) => !stopped && setVerification(v), () => !stopped && setVerification(null));
       try {
         const body = await listTraces(query);
         if (!stopped) setState({ traces: body.traces, error: null, at: new Date() });
@@ -317,6 +332,7 @@ function Trail({ params }) {
       <label class="check"><input type="checkbox" checked=${live} onChange=${(e) => setLive(e.currentTarget.checked)} /> Live</label>
     </form>
     <p class="muted">Served by <code>GET /v3/{project_id}/traces</code> (CTS ListTraces), newest first${live ? ', refreshed every 2 seconds' : ''}.${state.at ? ` Updated ${state.at.toLocaleTimeString()}.` : ''}</p>
+    <${Verification} verification=${verification} />
     <${RefusalNote} error=${state.error} />
     ${state.traces && (state.traces.length === 0 ? html`<p class="muted">No records.</p>` : html`<table class="trail">
       <thead><tr><th>Time</th><th>Operation</th><th>Outcome</th><th>Status</th><th>Error code</th><th>Principal</th><th>Key</th><th>Request ID</th></tr></thead>

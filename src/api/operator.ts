@@ -2,11 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import type { Metrics } from './metrics.ts';
 import type { Services } from './services.ts';
 import { StoreUnavailableError } from '../store/unavailable.ts';
+import { LAST_FAILED, LAST_PASSED } from '../audit/verify.ts';
 
 /**
  * The operator's endpoints, under /_kmsd/ (a prefix no KMS or IAM path can take, as LocalStack
  * serves /_localstack/health). No authentication: they reveal no identifier and no secret.
- * Each can be switched off (--health, --ready, --metrics false); it is then an unknown path.
+ * Each can be switched off (--health, --ready, --metrics false); it is then an unknown path;
+ * /_kmsd/audit-verification (when the trail's chain was last verified) is always served.
  */
 export const OPERATOR_PREFIX = '/_kmsd';
 
@@ -43,7 +45,22 @@ export function registerOperatorRoutes(app: FastifyInstance, services: Services,
       }
     });
   }
+  // When `kmsd audit verify` last passed and last failed on this store (the console's trail shows it).
+  app.get(`${OPERATOR_PREFIX}/audit-verification`, async (_request, reply) => {
+    const [passed, failed] = await store.read(async (tx) => [await tx.getSetting(LAST_PASSED), await tx.getSetting(LAST_FAILED)]);
+    return reply.type(json).send(verificationView(passed, failed));
+  });
   if (metrics) {
     app.get(`${OPERATOR_PREFIX}/metrics`, async (_request, reply) => reply.type(metrics.contentType).send(await metrics.render()));
   }
+}
+
+/** The kept outcomes as the endpoint answers them: times in ISO 8601, null for never. */
+function verificationView(passed: string | null, failed: string | null) {
+  const parse = (text: string | null): Record<string, unknown> | null => {
+    if (text === null) return null;
+    const kept = JSON.parse(text) as Record<string, unknown>;
+    return { ...kept, at: new Date(Number(kept.at)).toISOString() };
+  };
+  return { last_passed: parse(passed), last_failed: parse(failed) };
 }

@@ -1,21 +1,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, parseConfig } from '../config.ts';
-import type { AuditEvent, AuditFilter } from '../core/model.ts';
+import { ConfigError, parseConfig, type Config } from '../config.ts';
+import type { AuditFilter } from '../core/model.ts';
+import { auditLine } from '../audit/line.ts';
 import { openStore } from '../store/open.ts';
+import type { Store } from '../store/store.ts';
 
 const PAGE = 1000;
-
-/** One audit event as a JSON line: snake_case names as on the wire, the time in ISO 8601. */
-export function auditLine(e: AuditEvent): string {
-  return JSON.stringify({
-    seq: e.seq, time: new Date(e.time).toISOString(), request_id: e.requestId, account_id: e.accountId,
-    user_id: e.userId, access_key_id: e.accessKeyId, claimed_access_key_id: e.claimedAccessKeyId, source: e.source,
-    operation: e.operation, key_id: e.keyId, grant_id: e.grantId,
-    sequence: e.sequence, outcome: e.outcome, status: e.status, error_code: e.errorCode, count: e.count,
-  });
-}
 
 /** Splits the audit filters from the store flags (--data-dir, --store), which serve reads as well. */
 export function parseAuditArgs(argv: string[], env: Record<string, string | undefined>) {
@@ -45,12 +37,17 @@ export function parseAuditArgs(argv: string[], env: Record<string, string | unde
   return { config: parseConfig(storeArgs, env), filter };
 }
 
+/** The store the configuration names, refusing a data directory that holds none (rather than creating one). */
+export async function openExistingStore(config: Config): Promise<Store> {
+  const file = join(config.dataDir, 'kmsd.db');
+  if (config.store === 'sqlite' && !existsSync(file)) throw new ConfigError(`no kmsd store at ${file} (give --data-dir or --store)`);
+  return openStore(config);
+}
+
 /** `kmsd audit`: prints the matching events, oldest first, one JSON object a line. */
 export async function printAudit(argv: string[], env: Record<string, string | undefined>, out: NodeJS.WritableStream): Promise<void> {
   const { config, filter } = parseAuditArgs(argv, env);
-  const file = join(config.dataDir, 'kmsd.db');
-  if (config.store === 'sqlite' && !existsSync(file)) throw new ConfigError(`no kmsd store at ${file} (give --data-dir or --store)`);
-  const store = await openStore(config);
+  const store = await openExistingStore(config);
   try {
     for (let after = 0; ; ) {
       const events = await store.read((tx) => tx.listAudit(filter, after, PAGE));

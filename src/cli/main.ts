@@ -8,7 +8,7 @@ const SERVE_USAGE = `usage: kmsd serve [--host H] [--port P] [--data-dir DIR] [-
                   [--rate-limit N] [--workers N] [--header-timeout MS] [--request-timeout MS] [--keep-alive-timeout MS]
                   [--seed FILE] [--log-format pretty|json] [--shutdown-grace MS]
                   [--health true|false] [--ready true|false] [--metrics true|false]
-                  [--public-url URL] [--audit-refusal-rate N] [--login-failures N] [--legacy-envelopes true|false]
+                  [--public-url URL] [--audit-refusal-rate N] [--audit-log FILE] [--login-failures N] [--legacy-envelopes true|false]
                   [--endpoint-file FILE]
                   [--tls-cert FILE --tls-key FILE | --tls-self-signed]
 Every flag is also an environment variable: KMSD_HOST, KMSD_PORT, KMSD_DATA_DIR, ...
@@ -20,7 +20,9 @@ const RESET_USAGE = `usage: kmsd reset [--data-dir DIR] [--yes]
 Deletes the store, the root key and the development account of a data directory (asks first).`;
 
 const AUDIT_USAGE = `usage: kmsd audit [--data-dir DIR | --store postgres://...] [--key KEY_ID] [--principal ID] [--since ISO-TIME]
-Prints the audit trail, oldest first, one JSON object a line.`;
+Prints the audit trail, oldest first, one JSON object a line.
+       kmsd audit verify [--data-dir DIR | --store postgres://...]
+Checks the trail's hash chain (no root key needed): exit 0 when intact, 1 naming the first bad record.`;
 
 const BACKUP_USAGE = `usage: kmsd backup --out FILE [--data-dir DIR | --store postgres://...]
 Writes a consistent backup of the store while kmsd serves it (sealed material only, never the root key).`;
@@ -35,7 +37,7 @@ With every kmsd on the store stopped: reseals everything sealed under the curren
 const USAGE = `usage: kmsd <command> [flags]     (kmsd <command> --help for its flags)
 server:
   serve                     serve the KMS API
-  audit                     print the audit trail of a store
+  audit                     print the audit trail of a store (audit verify: check its hash chain)
   seal init|status          make a new store sealed under Shamir shares; a node's seal
   unseal                    give a sealed node one of its shares
   reset                     start over: delete a data directory's store (asks first)
@@ -67,7 +69,10 @@ const helpOr = (usage: string, run: (argv: string[]) => Promise<void>) => async 
  */
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   serve: helpOr(SERVE_USAGE, async (argv) => (await import('./serve.ts')).serve(argv)),
-  audit: helpOr(AUDIT_USAGE, async (argv) => (await import('./audit.ts')).printAudit(argv, process.env, process.stdout)),
+  audit: helpOr(AUDIT_USAGE, async (argv) => {
+    if (argv[0] !== 'verify') return (await import('./audit.ts')).printAudit(argv, process.env, process.stdout);
+    process.exitCode = await (await import('./audit-verify.ts')).verifyAudit(argv.slice(1), process.env, process.stdout);
+  }),
   reset: helpOr(RESET_USAGE, async (argv) => {
     const { reset, terminalAsk } = await import('./reset.ts');
     await reset(argv, { env: process.env, out: process.stdout, ask: terminalAsk() });

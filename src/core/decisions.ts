@@ -185,4 +185,20 @@ export const DECISIONS = {
    * the root key file is the simpler tool.
    */
   sealShares: { min: 2, max: 255 },
+  /**
+   * The audit trail's hash chain: one chain per store, whichever node, event loop or timer
+   * writes a record; each writer locks the chain's head row in the record's transaction, so
+   * records chain in commit order (audited writes of a PostgreSQL cluster commit one at a
+   * time: docs/audit.md has the cost). Per-node chains were the alternative (no lock across
+   * nodes, but a merge to document and a trail that could lose a node's tail unseen).
+   */
+  auditChain: 'one-per-store',
+  /**
+   * A store whose trail began before kmsd chained it: the chain starts at the first record
+   * written after the migration (its prev_hash is 64 zeros, as CTS's starting digest file has
+   * no previous digest); earlier records are counted by `kmsd audit verify`, not covered.
+   */
+  auditChainStartsAfterMigration: true,
+  /** A request whose record the --audit-log file cannot take (full disk, size limit, I/O error): refused, nothing done. */
+  auditLogUnwritable: 'KMS.0102',
 } as const;

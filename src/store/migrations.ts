@@ -1,3 +1,5 @@
+import { GENESIS } from '../audit/chain.ts';
+
 /**
  * Versioned schema migrations, one list for both drivers. Each entry is applied once, in
  * order, inside the transaction that records it in schema_migrations. `dialect` fills the
@@ -101,5 +103,16 @@ export const MIGRATIONS: ReadonlyArray<(d: Dialect) => string[]> = [
     `ALTER TABLE keys ADD COLUMN import_digest ${d.blob}`,
     `CREATE INDEX keys_by_keystore ON keys (keystore_id)`,
     `CREATE INDEX keys_by_material_expiry ON keys (material_expires)`,
+  ],
+  // 8: the audit trail's hash chain (src/audit/chain.ts). Records written before this
+  // migration stay as they were: the chain starts after them, at start_seq. The head row is
+  // what every writer of a record locks, so the chain follows the order of commits.
+  (d) => [
+    `ALTER TABLE audit_events ADD COLUMN prev_hash TEXT`,
+    `ALTER TABLE audit_events ADD COLUMN hash TEXT`,
+    `CREATE TABLE audit_chain (id INTEGER PRIMARY KEY, start_seq ${d.bigint} NOT NULL, head_seq ${d.bigint} NOT NULL,
+       head_hash TEXT NOT NULL)`,
+    `INSERT INTO audit_chain (id, start_seq, head_seq, head_hash)
+       SELECT 1, COALESCE(MAX(seq), 0), COALESCE(MAX(seq), 0), '${GENESIS}' FROM audit_events`,
   ],
 ];

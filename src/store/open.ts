@@ -1,12 +1,9 @@
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
-import type { SharedLock } from './shared-lock.ts';
 import { SqliteStore } from './sqlite.ts';
-import type { Store } from './store.ts';
+import type { Store, StoreOptions } from './store.ts';
 
-export interface OpenOptions {
-  /** The SQLite writer's lock shared by the event loops of one process. */
-  writeLock?: SharedLock;
+export interface OpenOptions extends StoreOptions {
   /**
    * PostgreSQL: a statement of a unit of work that has not answered within this fails (503) and
    * its connection is discarded. The server passes its request deadline; tools (backup, audit)
@@ -17,7 +14,7 @@ export interface OpenOptions {
 
 /** Opens the store the configuration names and brings its schema up to date. */
 export async function openStore(config: Config, options: OpenOptions = {}): Promise<Store> {
-  if (config.store === 'sqlite') return new SqliteStore(join(config.dataDir, 'kmsd.db'), { writeLock: options.writeLock });
+  if (config.store === 'sqlite') return new SqliteStore(join(config.dataDir, 'kmsd.db'), { writeLock: options.writeLock, onAudit: options.onAudit });
   const { PostgresStore } = await import('./postgres.ts');
-  return PostgresStore.open(config.store, { queryTimeoutMs: options.queryTimeoutMs });
+  return PostgresStore.open(config.store, { queryTimeoutMs: options.queryTimeoutMs, onAudit: options.onAudit });
 }

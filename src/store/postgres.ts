@@ -1,13 +1,13 @@
 import pg from 'pg';
 import { MIGRATION_LOCK, MIGRATIONS, POSTGRES } from './migrations.ts';
 import { SqlTx, type Executor } from './sql-tx.ts';
-import type { CommitListener, Store, Tx } from './store.ts';
+import type { AuditListener, CommitListener, Store, StoreOptions, Tx } from './store.ts';
 import { connectFailure, connectionLost } from './postgres-connection.ts';
 import { Reconnection, StoreUnavailableError } from './unavailable.ts';
 
 type Row = Record<string, unknown>;
 
-export interface PostgresOptions {
+export interface PostgresOptions extends StoreOptions {
   /** Connections per pool (per event loop). */
   poolSize?: number;
   /**
@@ -75,10 +75,12 @@ export class PostgresStore implements Store {
   private readonly reconnection = new Reconnection();
   onCommit: CommitListener | null = null;
   private readonly queryTimeoutMs: number | undefined;
-  private constructor(pool: pg.Pool, poolSize: number, queryTimeoutMs: number | undefined) {
+  private readonly onAudit: AuditListener | null;
+  private constructor(pool: pg.Pool, poolSize: number, queryTimeoutMs: number | undefined, onAudit: AuditListener | null) {
     this.pool = pool;
     this.poolSize = poolSize;
     this.queryTimeoutMs = queryTimeoutMs;
+    this.onAudit = onAudit;
   }
 
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
@@ -104,7 +106,7 @@ export class PostgresStore implements Store {
       await pool.end();
       throw error;
     }
-    return new PostgresStore(pool, poolSize, options.queryTimeoutMs);
+    return new PostgresStore(pool, poolSize, options.queryTimeoutMs, options.onAudit ?? null);
   }
 
   async read<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
@@ -166,7 +168,7 @@ export class PostgresStore implements Store {
       await statements.query(begin, [], 'work');
       let result: T;
       try {
-        result = await work(new SqlTx(new PgExecutor(statements)));
+        result = await work(new SqlTx(new PgExecutor(statements), begin === 'BEGIN' ? this.onAudit : null));
       } catch (error) {
         if (error instanceof StoreUnavailableError) throw error;
         await client.query('ROLLBACK').catch(() => {

@@ -6,7 +6,7 @@ type Row = Record<string, unknown>;
 const num = (v: unknown): number => Number(v);
 const optNum = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const bytes = (v: unknown): Buffer => Buffer.from(v as Uint8Array);
-const optText = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+export const optText = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
 export const KEY_COLUMNS =
   'key_id, account_id, region, alias, description, spec, usage, origin, state, creation_date, ' +

@@ -1,8 +1,9 @@
 import type { Account, AccessKey, AuditEvent, AuditFilter, Grant, Key, KeyAlias, KeyMaterial, Keystore, Page, Project, Tag, TagFilter, Token, User } from '../core/model.ts';
-import type { Census, KeyFilter, RetainedIdentities, Tx } from './store.ts';
+import type { AuditListener, Census, KeyFilter, RetainedIdentities, Tx } from './store.ts';
+import { chainHash, type ChainHead, type ChainedAuditEvent, type StoredAuditEvent } from '../audit/chain.ts';
 import {
   AUDIT_COLUMNS, GRANT_COLUMNS, accountFromRow, KEY_COLUMNS, accessKeyFromRow, auditFromRow, auditToParams, grantFromRow, grantToParams, keyFromRow, keyToParams,
-  materialFromRow, tokenFromRow, userFromRow, KEYSTORE_COLUMNS, keystoreFromRow, keystoreToParams,
+  materialFromRow, optText, tokenFromRow, userFromRow, KEYSTORE_COLUMNS, keystoreFromRow, keystoreToParams,
 } from './rows.ts';
 
 type Row = Record<string, unknown>;
@@ -23,7 +24,8 @@ const placeholders = (n: number, from = 1): string =>
 
 const KEY_INSERT = `INSERT INTO keys (${KEY_COLUMNS}) VALUES (${placeholders(KEY_COLUMNS.split(', ').length)})`;
 const KEY_UPDATE = `UPDATE keys SET ${KEY_COLUMNS.split(', ').slice(1).map((c, i) => `${c} = $${i + 2}`).join(', ')} WHERE key_id = $1`;
-const AUDIT_INSERT = `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES (${placeholders(AUDIT_COLUMNS.split(', ').length)})`;
+const AUDIT_FIELDS = AUDIT_COLUMNS.split(', ').length;
+const AUDIT_INSERT = `INSERT INTO audit_events (${AUDIT_COLUMNS}, prev_hash, hash) VALUES (${placeholders(AUDIT_FIELDS + 2)}) RETURNING seq`;
 const GRANT_INSERT = `INSERT INTO grants (${GRANT_COLUMNS}) VALUES (${placeholders(9)})`;
 
 // A grant the user may retire: it issued it, it is the retiring principal, or it (or its
@@ -44,8 +46,11 @@ const aliasFromRow = (r: Row): KeyAlias => ({
 /** The one implementation of Tx, shared by the SQLite and PostgreSQL drivers. */
 export class SqlTx implements Tx {
   private readonly db: Executor;
-  constructor(db: Executor) {
+  private readonly onAudit: AuditListener | null;
+  /** `onAudit` is told every record written, before its transaction commits; throwing rolls the transaction back. */
+  constructor(db: Executor, onAudit: AuditListener | null = null) {
     this.db = db;
+    this.onAudit = onAudit;
   }
 
   private async one(sql: string, params: unknown[]): Promise<Row | null> {
@@ -435,8 +440,37 @@ export class SqlTx implements Tx {
     return rows.map(aliasFromRow);
   }
 
-  async insertAudit(e: AuditEvent): Promise<void> {
-    await this.db.run(AUDIT_INSERT, auditToParams(e));
+  async insertAudit(e: AuditEvent): Promise<ChainedAuditEvent> {
+    // The head row is locked until commit (PostgreSQL; SQLite's writers are serialised anyway):
+    // the next writer of a record, on any node, waits here and then chains onto this record.
+    const head = await this.auditChainHead(true);
+    const prevHash = head.headHash;
+    const hash = chainHash(prevHash, e);
+    const rows = await this.db.all(AUDIT_INSERT, [...auditToParams(e), prevHash, hash]);
+    const seq = Number(rows[0].seq);
+    await this.db.run('UPDATE audit_chain SET head_seq = $1, head_hash = $2 WHERE id = 1', [seq, hash]);
+    const record = { ...e, seq, prevHash, hash };
+    this.onAudit?.(record);
+    return record;
+  }
+  async listAuditChain(afterSeq: number, limit: number): Promise<StoredAuditEvent[]> {
+    const rows = await this.db.all(`SELECT seq, ${AUDIT_COLUMNS}, prev_hash, hash FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, limit]);
+    return rows.map((r) => ({ ...auditFromRow(r), seq: Number(r.seq), prevHash: optText(r.prev_hash), hash: optText(r.hash) }));
+  }
+  async auditChainHead(lock = false): Promise<ChainHead> {
+    // Unlocked (verification): the newest record in the same statement, so the same snapshot.
+    const r = await this.one(
+      lock
+        ? `SELECT start_seq, head_seq, head_hash, head_seq AS last_seq FROM audit_chain WHERE id = 1${this.db.forUpdate}`
+        : 'SELECT start_seq, head_seq, head_hash, (SELECT MAX(seq) FROM audit_events) AS last_seq FROM audit_chain WHERE id = 1',
+      [],
+    );
+    if (!r) throw new Error('the audit chain has no head row (audit_chain)');
+    const headSeq = Number(r.head_seq);
+    return { startSeq: Number(r.start_seq), headSeq, headHash: String(r.head_hash), lastSeq: Math.max(headSeq, Number(r.last_seq ?? 0)) };
+  }
+  async putSetting(name: string, value: string): Promise<void> {
+    await this.db.run('INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value', [name, value]);
   }
   async listAudit(filter: AuditFilter, afterSeq: number, limit: number): Promise<AuditEvent[]> {
     const params: unknown[] = [afterSeq];

@@ -3,7 +3,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { MIGRATIONS, SQLITE } from './migrations.ts';
 import type { SharedLock } from './shared-lock.ts';
 import { SqlTx, type Executor } from './sql-tx.ts';
-import type { CommitListener, ReadOptions, Store, Tx } from './store.ts';
+import type { CommitListener, ReadOptions, Store, StoreOptions, Tx } from './store.ts';
 
 type Row = Record<string, unknown>;
 
@@ -115,7 +115,7 @@ export class SqliteStore implements Store {
   /** Taken around every write transaction when several worker threads write this file. */
   private readonly writeLock: SharedLock | null;
 
-  constructor(path: string, options: { writeLock?: SharedLock } = {}) {
+  constructor(path: string, options: StoreOptions = {}) {
     this.writeLock = options.writeLock ?? null;
     makePrivate(path);
     this.writer = new DatabaseSync(path);
@@ -123,7 +123,7 @@ export class SqliteStore implements Store {
     migrate(this.writer);
     this.reader = new DatabaseSync(path);
     this.reader.exec('PRAGMA busy_timeout = 5000; PRAGMA query_only = ON');
-    this.writeTx = new SqlTx(new SqliteExecutor(this.writer));
+    this.writeTx = new SqlTx(new SqliteExecutor(this.writer), options.onAudit);
     this.readExecutor = new MemoizingExecutor(this.reader);
     this.readTx = new SqlTx(this.readExecutor);
   }

@@ -9,6 +9,8 @@ import { SharedLock } from './shared-lock.ts';
 import { SqliteStore } from './sqlite.ts';
 import { PostgresStore } from './postgres.ts';
 import type { Store, Tx } from './store.ts';
+import { GENESIS, chainHash } from '../audit/chain.ts';
+import { verifyTrail } from '../audit/verify.ts';
 import { POSTGRES_SKIP, freshDatabase } from '../../test/support/postgres.ts';
 
 /**
@@ -420,6 +422,38 @@ for (const driver of DRIVERS) {
       assert.deepEqual(await ids({ visibleTo: 'other' }), ['r4']);
       assert.deepEqual(await ids({ visibleTo: 'acct' }), ['r1', 'r2', 'r4']);
       assert.deepEqual(await ids({ visibleTo: 'third' }), ['r5']);
+    }));
+
+    test('audit chain: two stores writing records at once make one chain, in commit order, with no fork', withStore(async (store, another) => {
+      const other = await another();
+      const base: AuditEvent = {
+        time: 100, requestId: 'r', accountId: 'acct', userId: 'u1', accessKeyId: null, operation: 'create-key',
+        keyId: null, grantId: null, sequence: null, outcome: 'allowed', status: 200, errorCode: null,
+        claimedAccessKeyId: null, source: null, count: 1,
+      };
+      const written = await Promise.all(Array.from({ length: 40 }, (_, i) =>
+        (i % 2 === 0 ? store : other).write(async (tx) => {
+          await tx.insertKey(key());
+          return tx.insertAudit({ ...base, requestId: `r${i}` });
+        })));
+      // A unit that fails takes its record and its move of the head with it.
+      await assert.rejects(store.write(async (tx) => {
+        await tx.insertAudit({ ...base, requestId: 'rolled-back' });
+        throw new Error('effect failed');
+      }));
+      const stored = await store.read((tx) => tx.listAuditChain(0, 100));
+      assert.equal(stored.length, 40);
+      assert.equal(stored[0].prevHash, GENESIS);
+      stored.forEach((record, i) => {
+        if (i > 0) assert.equal(record.prevHash, stored[i - 1].hash, `record ${record.seq} follows the record committed before it`);
+        assert.equal(record.hash, chainHash(record.prevHash as string, record));
+      });
+      // insertAudit returns each record as stored.
+      const bySeq = new Map(stored.map((r) => [r.seq, r]));
+      for (const w of written) assert.deepEqual(w, bySeq.get(w.seq));
+      const head = await store.read((tx) => tx.auditChainHead());
+      assert.deepEqual(head, { startSeq: 0, headSeq: stored[39].seq, headHash: stored[39].hash, lastSeq: stored[39].seq });
+      assert.deepEqual(await verifyTrail(other), { intact: true, checked: 40, before: 0, startSeq: 0, headSeq: stored[39].seq, headHash: stored[39].hash });
     }));
 
     test('key stores: insert, get, find by alias and cluster, page, count, update, delete; keys in a key store', withStore(async (store) => {

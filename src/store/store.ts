@@ -1,3 +1,5 @@
+import type { SharedLock } from './shared-lock.ts';
+import type { ChainHead, ChainedAuditEvent, StoredAuditEvent } from '../audit/chain.ts';
 import type { Account, AccessKey, AuditEvent, AuditFilter, Grant, Key, KeyAlias, KeyMaterial, Keystore, Page, Project, Tag, TagFilter, Token, User } from '../core/model.ts';
 
 /**
@@ -42,6 +44,16 @@ export interface Store {
 
 export type CommitListener = (seconds: number, units: number) => void;
 
+/** Told each audit record a transaction writes, before it commits (--audit-log); throwing rolls the transaction back. */
+export type AuditListener = (record: ChainedAuditEvent) => void;
+
+/** What a driver is opened with besides its database. */
+export interface StoreOptions {
+  /** Taken around every write transaction when several worker threads write one SQLite file. */
+  writeLock?: SharedLock;
+  onAudit?: AuditListener;
+}
+
 /** Counts over the whole store (every account), for metrics: keys by key_state, grants in force. */
 export interface Census {
   keysByState: Record<string, number>;
@@ -67,6 +79,8 @@ export interface Tx {
   initSetting(name: string, value: string): Promise<string>;
   /** Deletes every setting whose name starts with `prefix`; returns how many there were. */
   deleteSettings(prefix: string): Promise<number>;
+  /** Stores the value, replacing any. */
+  putSetting(name: string, value: string): Promise<void>;
 
   getAccount(id: string): Promise<Account | null>;
   findAccountByName(name: string): Promise<Account | null>;
@@ -162,8 +176,16 @@ export interface Tx {
   /** Aliases of the account and region (of one key when keyId is given), by name, after `after`. */
   listAliases(accountId: string, region: string, keyId: string | undefined, after: string | undefined, limit: number): Promise<KeyAlias[]>;
 
-  /** Appends to the audit trail, inside the transaction of the effect it records. */
-  insertAudit(event: AuditEvent): Promise<void>;
+  /**
+   * Appends to the audit trail, inside the transaction of the effect it records, chained to
+   * the record before it (src/audit/chain.ts); returns the record as written. Holds the
+   * chain's head until commit: call it last in a transaction.
+   */
+  insertAudit(event: AuditEvent): Promise<ChainedAuditEvent>;
+  /** Every record with seq > afterSeq, oldest first, with its chain hashes as stored (for verification). */
+  listAuditChain(afterSeq: number, limit: number): Promise<StoredAuditEvent[]>;
+  /** Where the audit trail's chain stands (its head as last committed, or locked when `lock`). */
+  auditChainHead(lock?: boolean): Promise<ChainHead>;
   /** Events matching the filter with seq > afterSeq, oldest first (or newest first when the filter says so). */
   listAudit(filter: AuditFilter, afterSeq: number, limit: number): Promise<AuditEvent[]>;
 

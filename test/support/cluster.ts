@@ -42,6 +42,8 @@ export interface NodeSpec {
   env?: Record<string, string>;
   /** How long the node may take to serve on every event loop (default 30 s). */
   startTimeoutMs?: number;
+  /** A command that runs kmsd (e.g. prlimit with its flags), given the node binary and its arguments after its own. */
+  launcher?: string[];
 }
 
 /**
@@ -52,7 +54,8 @@ export const TEST_WORKERS = process.env.KMSD_TEST_WORKERS ?? '2';
 
 /** Starts a kmsd process (the real CLI) and waits for its address. */
 export async function startKmsd(spec: NodeSpec): Promise<Node> {
-  const child = spawn(process.execPath, [BIN, 'serve'], {
+  const [command, ...args] = [...(spec.launcher ?? []), process.execPath, BIN, 'serve'];
+  const child = spawn(command, args, {
     env: {
       ...process.env,
       KMSD_PORT: '0', KMSD_STORE: spec.store, KMSD_IDENTITIES: spec.identities,

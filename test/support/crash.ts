@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { AuditEvent, Grant, Key } from '../../src/core/model.ts';
 import { PostgresStore } from '../../src/store/postgres.ts';
+import { verifyTrail } from '../../src/audit/verify.ts';
 import { SqliteStore } from '../../src/store/sqlite.ts';
 import type { Store } from '../../src/store/store.ts';
 import { worldIdentities, type Reply, type TestUser } from '../harness.ts';
@@ -281,6 +282,9 @@ export async function runCrashCycles(options: CrashOptions): Promise<CrashReport
       const store = await openStore();
       try {
         reconcile(model, await snapshot(store, users.alice.accountId, 'cn-north-4'), users.greg.id);
+        // A kill mid-commit leaves the audit chain whole: a record and its move of the head commit together or not at all.
+        const verdict = await verifyTrail(store);
+        assert.equal(verdict.intact, true, `audit chain after cycle ${cycle}: ${JSON.stringify(verdict)}`);
       } finally {
         await store.close();
       }

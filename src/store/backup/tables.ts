@@ -23,6 +23,9 @@ export const BACKUP_TABLES: readonly string[] = [
   'key_tags',
   'key_aliases',
   'audit_events',
+  // The audit trail's chain head (src/audit/chain.ts): restored with the records it ends, so
+  // `kmsd audit verify` passes on a restored store.
+  'audit_chain',
 ];
 
 /** Tables of the store that are not data: the migrations' own record, SQLite's internal tables. */

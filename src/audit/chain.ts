@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto';
+import type { AuditEvent } from '../core/model.ts';
+
+/**
+ * The audit trail's hash chain (issue #22 §3). Every record carries `hash`, the SHA-256 of
+ * the hash of the record before it (`prev_hash`) and of its own content, so that altering,
+ * deleting, inserting or moving a record breaks the chain at that point, and anyone holding
+ * the rows can check it: no key is involved (nor needed to verify).
+ *
+ * One chain per store: the store keeps its head (the newest record's seq and hash) in one row
+ * that every writer of a record locks in the transaction that writes it (see SqlTx.insertAudit),
+ * so records are chained in the order they are committed, whichever node, event loop or timer
+ * writes them. The content hashed is every column of the record except seq (the links give the
+ * order; seq only names records): a table copy that keeps the columns verifies as the original.
+ */
+
+/** The `prev_hash` of a chain's first record. */
+export const GENESIS = '0'.repeat(64);
+
+/** Names the hashing rule, so that a later rule can be told apart from this one. */
+const RULE = 'kmsd-audit-chain-1';
+
+/** The record as hashed: its fields in a fixed order, as JSON (exact, and the same on every driver). */
+function content(e: AuditEvent): string {
+  return JSON.stringify([
+    e.time, e.requestId, e.accountId, e.userId, e.accessKeyId, e.claimedAccessKeyId, e.source, e.operation,
+    e.keyId, e.grantId, e.sequence, e.outcome, e.status, e.errorCode, e.count,
+  ]);
+}
+
+/** The hash of a record whose predecessor's hash is `prevHash`. */
+export function chainHash(prevHash: string, e: AuditEvent): string {
+  return createHash('sha256').update(`${RULE}\n${prevHash}\n${content(e)}`).digest('hex');
+}
+
+/** Where a store's chain stands: where it began and its newest record. */
+export interface ChainHead {
+  /** Records with seq at or below this were written before the store chained its trail. */
+  startSeq: number;
+  /** The newest chained record (startSeq while there is none). */
+  headSeq: number;
+  /** Its hash (GENESIS while there is none). */
+  headHash: string;
+  /** The newest record in the trail, chained or not, read with the head (equal to headSeq unless a record was added outside kmsd). */
+  lastSeq: number;
+}
+
+/** A record as the store wrote it: with its seq and its place in the chain. */
+export type ChainedAuditEvent = AuditEvent & { seq: number; prevHash: string; hash: string };
+
+/** A record as read back for verification: its chain columns as they are now (null before the chain began, or when removed). */
+export type StoredAuditEvent = AuditEvent & { seq: number; prevHash: string | null; hash: string | null };

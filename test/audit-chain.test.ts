@@ -1,0 +1,271 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import pg from 'pg';
+import { GENESIS, chainHash, type StoredAuditEvent } from '../src/audit/chain.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { newGrant, newKey, raw, startWorld, type World, type WorldOptions } from './harness.ts';
+import { MIGRATIONS, POSTGRES, SQLITE } from '../src/store/migrations.ts';
+import { PostgresStore } from '../src/store/postgres.ts';
+import { SqliteStore } from '../src/store/sqlite.ts';
+import type { Store } from '../src/store/store.ts';
+import type { AuditEvent } from '../src/core/model.ts';
+import { POSTGRES_SKIP, freshDatabase } from './support/postgres.ts';
+
+/**
+ * The audit trail's hash chain seen from outside (issue #22 §3): `kmsd audit verify` on a
+ * store that someone changed behind kmsd's back, on both drivers. Each tampering is done with
+ * plain SQL, as anyone with write access to the database could, checked, then undone.
+ */
+const BIN = fileURLToPath(new URL('../bin/kmsd.js', import.meta.url));
+
+type Row = Record<string, unknown>;
+/** Plain SQL on the store's database, past kmsd: statements written $1, $2 for both drivers. */
+interface Sql {
+  all(sql: string, params?: unknown[]): Promise<Row[]>;
+}
+
+interface Target {
+  name: string;
+  skip: string | false;
+  /** A fresh empty store of this driver: SQL on it, the flags that name it, and the world options that serve it. */
+  fresh(): Promise<{ sql: Sql; storeArgs: string[]; worldOptions: WorldOptions; open(): Promise<Store>; dispose(): Promise<void> }>;
+}
+
+const TARGETS: Target[] = [
+  {
+    name: 'SQLite',
+    skip: false,
+    async fresh() {
+      const dir = mkdtempSync(join(tmpdir(), 'kmsd-chain-'));
+      // Opened at first use: an empty database file before kmsd's first start would look like a store without its root key.
+      let db: DatabaseSync | null = null;
+      const open = (): DatabaseSync => {
+        db ??= new DatabaseSync(join(dir, 'kmsd.db'));
+        db.exec('PRAGMA busy_timeout = 5000');
+        return db;
+      };
+      const sql: Sql = { all: async (text, params = []) => open().prepare(text.replace(/\$(\d+)/g, '?$1')).all(...(params as never[])) as Row[] };
+      return {
+        sql, storeArgs: ['--data-dir', dir], worldOptions: { dataDir: dir },
+        open: async () => new SqliteStore(join(dir, 'kmsd.db')),
+        dispose: async () => {
+          db?.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    skip: POSTGRES_SKIP,
+    async fresh() {
+      const database = await freshDatabase();
+      const client = new pg.Client({ connectionString: database.url });
+      await client.connect();
+      const sql: Sql = { all: async (text, params = []) => (await client.query(text, params)).rows as Row[] };
+      return {
+        sql, storeArgs: ['--store', database.url], worldOptions: { config: { store: database.url } },
+        open: () => PostgresStore.open(database.url),
+        dispose: async () => {
+          await client.end();
+          await database.drop();
+        },
+      };
+    },
+  },
+];
+
+async function verify(storeArgs: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, 'audit', 'verify', ...storeArgs], (error, stdout, stderr) => {
+      resolve({ code: error ? (error as { code?: number }).code ?? -1 : 0, stdout, stderr });
+    });
+  });
+}
+
+for (const target of TARGETS) {
+  describe(`kmsd audit verify: ${target.name}`, { skip: target.skip }, () => {
+    let world: World;
+    let storeArgs: string[];
+    let sql: Sql;
+    let dispose: () => Promise<void>;
+    let records: StoredAuditEvent[];
+    before(async () => {
+      const fresh = await target.fresh();
+      ({ storeArgs, sql } = fresh);
+      world = await startWorld(fresh.worldOptions);
+      dispose = async () => {
+        await world.close();
+        await fresh.dispose();
+      };
+      // A trail of every kind of record: allowed, denied, failed, a login, a refusal of an unknown caller.
+      const alice = world.as('alice');
+      const keyId = await newKey(alice);
+      const grantId = await newGrant(alice, keyId, world.users.greg.id, ['describe-key', 'retire-grant']);
+      assert.equal((await world.as('greg', 'aksk').kms('retire-grant', { key_id: keyId, grant_id: grantId })).status, 200);
+      assert.equal((await world.as('nobody').kms('disable-key', { key_id: keyId })).status, 403);
+      assert.equal((await alice.kms('enable-key', { key_id: keyId })).status, 400);
+      assert.equal((await alice.kms('disable-key', { key_id: keyId })).status, 200);
+      records = await world.server.store.read((tx) => tx.listAuditChain(0, 1000));
+      assert.ok(records.length >= 8, `a trail of ${records.length} records`);
+    });
+    after(() => dispose());
+
+    const intact = () => `audit trail intact: ${records.length} records checked\nhead: record ${records.at(-1)?.seq} ${records.at(-1)?.hash}\n`;
+    const broken = (seq: number | null, reason: string, checked: number) =>
+      `audit trail broken${seq === null ? '' : ` at record ${seq}`}: ${reason}\n${checked} records before it are intact\n`;
+
+    /** Runs `tamper`, expects verify to name the break, then puts the tables back as they were and expects the trail intact again. */
+    async function expectBreak(tamper: () => Promise<unknown>, expected: string): Promise<void> {
+      const events = await sql.all('SELECT * FROM audit_events ORDER BY seq');
+      const chain = await sql.all('SELECT * FROM audit_chain');
+      await tamper();
+      try {
+        assert.deepEqual(await verify(storeArgs), { code: 1, stdout: expected, stderr: '' });
+      } finally {
+        await restore('audit_events', events);
+        await restore('audit_chain', chain);
+      }
+      assert.deepEqual(await verify(storeArgs), { code: 0, stdout: intact(), stderr: '' });
+    }
+    async function restore(table: string, rows: Row[]): Promise<void> {
+      await sql.all(`DELETE FROM ${table}`);
+      for (const row of rows) {
+        const columns = Object.keys(row);
+        await sql.all(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`, Object.values(row));
+      }
+    }
+    const seq = (i: number) => records.at(i)?.seq as number;
+
+    test('an untouched trail verifies: exit 0, how many records it checked, and the head', async () => {
+      assert.deepEqual(await verify(storeArgs), { code: 0, stdout: intact(), stderr: '' });
+    });
+
+    test('a record altered is named: its content no longer matches its hash', async () => {
+      await expectBreak(
+        () => sql.all(`UPDATE audit_events SET user_id = 'someone-else' WHERE seq = $1`, [seq(3)]),
+        broken(seq(3), `record ${seq(3)} was altered: its content does not match its hash`, 3),
+      );
+    });
+
+    test('a record altered with its hash made again breaks the link to the record after it', async () => {
+      const altered = { ...records[3], userId: world.users.alice.id };
+      await expectBreak(
+        () => sql.all('UPDATE audit_events SET user_id = $2, hash = $3 WHERE seq = $1', [seq(3), altered.userId, chainHash(altered.prevHash as string, altered)]),
+        broken(seq(4), `record ${seq(4)} does not follow record ${seq(3)}: a record was deleted, inserted or moved there, or the chain was cut`, 4),
+      );
+    });
+
+    test('a record deleted is found at the record after it', async () => {
+      await expectBreak(
+        () => sql.all('DELETE FROM audit_events WHERE seq = $1', [seq(2)]),
+        broken(seq(3), `record ${seq(3)} does not follow record ${seq(1)}: a record was deleted, inserted or moved there, or the chain was cut`, 2),
+      );
+    });
+
+    test('two records swapped (reordered) are found at the first of them', async () => {
+      await expectBreak(async () => {
+        await sql.all('UPDATE audit_events SET seq = -1 WHERE seq = $1', [seq(4)]);
+        await sql.all('UPDATE audit_events SET seq = $1 WHERE seq = $2', [seq(4), seq(5)]);
+        await sql.all('UPDATE audit_events SET seq = $1 WHERE seq = -1', [seq(5)]);
+      }, broken(seq(4), `record ${seq(4)} does not follow record ${seq(3)}: a record was deleted, inserted or moved there, or the chain was cut`, 4));
+    });
+
+    test('the first record deleted: the second does not follow the start of the chain', async () => {
+      await expectBreak(
+        () => sql.all('DELETE FROM audit_events WHERE seq = $1', [seq(0)]),
+        broken(seq(1), `record ${seq(1)} does not follow the start of the chain: a record was deleted, inserted or moved there, or the chain was cut`, 0),
+      );
+    });
+
+    test('the newest records deleted (the chain cut short) are found against the head', async () => {
+      await expectBreak(
+        () => sql.all('DELETE FROM audit_events WHERE seq >= $1', [seq(-2)]),
+        broken(seq(-1), `the trail ends at record ${seq(-3)} but its head is record ${seq(-1)}: the records after it were deleted (the chain was cut)`, records.length - 2),
+      );
+    });
+
+    test('every record deleted, or the head removed: the chain was cut', async () => {
+      await expectBreak(
+        () => sql.all('DELETE FROM audit_events'),
+        broken(seq(-1), `the trail ends before its first record but its head is record ${seq(-1)}: the records after it were deleted (the chain was cut)`, 0),
+      );
+      await expectBreak(
+        () => sql.all('DELETE FROM audit_chain'),
+        broken(null, 'the store has no chain head (its audit_chain row was removed): the chain was cut', 0),
+      );
+    });
+
+    test('a record added past the head, outside kmsd, is named', async () => {
+      const last = (await sql.all('SELECT * FROM audit_events WHERE seq = $1', [seq(-1)]))[0];
+      await expectBreak(
+        () => sql.all(`INSERT INTO audit_events (${Object.keys(last).join(', ')}) VALUES (${Object.keys(last).map((_, i) => `$${i + 1}`).join(', ')})`,
+          Object.values({ ...last, seq: seq(-1) + 100, request_id: 'forged' })),
+        broken(seq(-1) + 100, `record ${seq(-1) + 100} lies after the chain's head (record ${seq(-1)}): it was added outside kmsd`, records.length),
+      );
+    });
+
+    test('a chain hash removed from a record is named', async () => {
+      await expectBreak(
+        () => sql.all('UPDATE audit_events SET hash = NULL WHERE seq = $1', [seq(5)]),
+        broken(seq(5), `record ${seq(5)} has no chain hash`, 5),
+      );
+    });
+
+    test('the node answers when verification last passed and last failed (GET /_kmsd/audit-verification, no credentials)', async () => {
+      const r = await raw(world.url, 'GET', '/_kmsd/audit-verification');
+      assert.equal(r.status, 200);
+      const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+      assert.match(r.body.last_passed.at, iso);
+      assert.match(r.body.last_failed.at, iso);
+      // The tests above ended with a break found, then the trail put back and verified again.
+      assert.ok(r.body.last_passed.at >= r.body.last_failed.at);
+      assert.deepEqual(r.body, {
+        last_passed: { at: r.body.last_passed.at, records: records.length, start_seq: 0, head_seq: seq(-1), head_hash: records.at(-1)?.hash },
+        last_failed: { at: r.body.last_failed.at, seq: seq(5), reason: `record ${seq(5)} has no chain hash` },
+      });
+    });
+  });
+}
+
+for (const target of TARGETS) {
+  test(`${target.name}: a store with a trail from before the chain: the chain starts at the first record written after the migration`, { skip: target.skip }, async () => {
+    const fresh = await target.fresh();
+    try {
+      // The schema as kmsd left it before the chain (migrations 1 to 7), with three records.
+      await fresh.sql.all('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
+      for (let version = 1; version <= 7; version++) {
+        for (const statement of MIGRATIONS[version - 1](target.name === 'SQLite' ? SQLITE : POSTGRES)) await fresh.sql.all(statement);
+        await fresh.sql.all('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [version, 0]);
+      }
+      for (const id of ['old-1', 'old-2', 'old-3']) {
+        await fresh.sql.all(`INSERT INTO audit_events (time, request_id, operation, outcome, status) VALUES (1, $1, 'create-key', 'allowed', 200)`, [id]);
+      }
+      const store = await fresh.open();
+      const event: AuditEvent = {
+        time: 2, requestId: 'new', accountId: null, userId: null, accessKeyId: null, claimedAccessKeyId: null, source: null, operation: 'create-key',
+        keyId: null, grantId: null, sequence: null, outcome: 'allowed', status: 200, errorCode: null, count: 1,
+      };
+      const written = [];
+      for (const requestId of ['new-1', 'new-2']) written.push(await store.write((tx) => tx.insertAudit({ ...event, requestId })));
+      await store.close();
+      assert.deepEqual(written.map((w) => [w.seq, w.prevHash]), [[4, GENESIS], [5, written[0].hash]]);
+      const earlier = '; 3 earlier records, written before the trail was chained, are not covered';
+      assert.deepEqual(await verify(fresh.storeArgs), { code: 0, stdout: `audit trail intact: 2 records checked${earlier}\nhead: record 5 ${written[1].hash}\n`, stderr: '' });
+      // What came before the chain is not covered (as the docs say); what came after is.
+      await fresh.sql.all(`UPDATE audit_events SET operation = 'delete-key' WHERE seq = 2`);
+      assert.equal((await verify(fresh.storeArgs)).code, 0);
+      await fresh.sql.all(`UPDATE audit_events SET operation = 'delete-key' WHERE seq = 4`);
+      assert.deepEqual(await verify(fresh.storeArgs), {
+        code: 1, stdout: 'audit trail broken at record 4: record 4 was altered: its content does not match its hash\n0 records before it are intact\n', stderr: '',
+      });
+    } finally {
+      await fresh.dispose();
+    }
+  });
+}
