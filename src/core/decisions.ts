@@ -118,4 +118,11 @@ export const DECISIONS = {
    * password is in clear beside the database anyway). Declared identities files never are.
    */
   devPasswordMatchRemembered: true,
+  /**
+   * The failed-login budget is reserved before the password is checked (one failure's worth of
+   * the user's and the address's buckets, given back when the password was right) and the user
+   * is the resolved user id, whatever names the request uses: concurrent guesses and other
+   * spellings gain nothing. A user's logins in flight beyond the budget at one moment get 429.
+   */
+  loginBudgetReservedBeforeCheck: true,
 } as const;

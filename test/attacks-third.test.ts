@@ -1,0 +1,101 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto, { randomBytes } from 'node:crypto';
+import { syncBuiltinESMExports } from 'node:module';
+import { ManualClock } from '../src/core/runtime.ts';
+import { ERR, hex, newGrant, newKey, startWorld, type TestUser, type World } from './harness.ts';
+import { fromAddress } from './support/from-address.ts';
+
+/** Issue #20: the third attack, each finding replayed. */
+
+let world: World;
+const clock = new ManualClock(Date.now());
+before(async () => {
+  world = await startWorld({ clock, config: { loginFailures: 10 } });
+});
+after(() => world.close());
+
+const json = { 'content-type': 'application/json' };
+const TOO_MANY = { error: { code: 429, title: 'Too Many Requests', message: 'The number of failed login attempts has reached the limit. Try again later.' } };
+
+/** Counts the scrypt computations (password checks) node:crypto runs while `work` runs. */
+async function countingScrypt<T>(work: () => Promise<T>): Promise<{ result: T; checks: number }> {
+  const real = crypto.scrypt;
+  let checks = 0;
+  crypto.scrypt = ((...args: Parameters<typeof real>) => {
+    checks++;
+    return (real as (...a: unknown[]) => void)(...args);
+  }) as typeof real;
+  syncBuiltinESMExports();
+  try {
+    return { result: await work(), checks };
+  } finally {
+    crypto.scrypt = real;
+    syncBuiltinESMExports();
+  }
+}
+
+/** The ways one user can be named in a password login: by name in its domain (by name or id), or by id with any domain. */
+function spellings(user: TestUser, password: string): string[] {
+  const as = (u: Record<string, unknown>) => JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { ...u, password } } } } });
+  return [
+    as({ name: user.name, domain: { name: user.account } }),
+    as({ name: user.name, domain: { id: user.accountId } }),
+    as({ id: user.id }),
+    as({ id: user.id, domain: { name: `other-${hex(4)}` } }),
+    as({ id: user.id, domain: { name: user.account.toUpperCase() } }),
+  ];
+}
+
+describe('§3 the failed-login limit holds under concurrency, and the user is the resolved user', () => {
+  test('300 concurrent wrong passwords for one user, from 5 addresses and 5 spellings: exactly 10 password checks, the rest 429', async () => {
+    const victim = world.users.gina;
+    const bodies = spellings(victim, 'wrong');
+    const { result: answers, checks } = await countingScrypt(() => Promise.all(Array.from({ length: 300 }, (_, i) =>
+      fromAddress(world.url, `127.0.3.${1 + (i % 5)}`, 'POST', '/v3/auth/tokens', json, bodies[Math.floor(i / 5) % bodies.length]))));
+    assert.equal(checks, 10);
+    assert.equal(answers.filter((a) => a.status === 401).length, 10);
+    for (const a of answers.filter((x) => x.status !== 401)) assert.deepEqual([a.status, a.body], [429, TOO_MANY]);
+    // The right password, by any spelling, from a fresh address: the user's budget is spent.
+    for (const body of spellings(victim, victim.password)) {
+      const r = await fromAddress(world.url, '127.0.3.9', 'POST', '/v3/auth/tokens', json, body);
+      assert.deepEqual([r.status, r.body], [429, TOO_MANY]);
+    }
+  });
+
+  test('300 concurrent logins naming 300 different users from one address: exactly 10 password checks', async () => {
+    const { result: answers, checks } = await countingScrypt(() => Promise.all(Array.from({ length: 300 }, (_, i) =>
+      fromAddress(world.url, '127.0.3.20', 'POST', '/v3/auth/tokens', json, JSON.stringify({
+        auth: { identity: { methods: ['password'], password: { user: { name: `user-${i}`, password: 'wrong', domain: { name: 'acme' } } } } },
+      })))));
+    assert.equal(checks, 10);
+    assert.equal(answers.filter((a) => a.status === 401).length, 10);
+    assert.equal(answers.filter((a) => a.status === 429).length, 290);
+  });
+
+  test('a user named by id with a new domain name each time, from 5 addresses: one budget (10 checks), then 429', async () => {
+    const victim = world.users.nobody;
+    const { result: answers, checks } = await countingScrypt(async () => {
+      const out = [];
+      for (let i = 0; i < 40; i++) {
+        out.push(await fromAddress(world.url, `127.0.3.${30 + (i % 5)}`, 'POST', '/v3/auth/tokens', json, JSON.stringify({
+          auth: { identity: { methods: ['password'], password: { user: { id: victim.id, password: 'wrong', domain: { name: `d${i}-${hex(3)}` } } } } },
+        })));
+      }
+      return out;
+    });
+    assert.equal(checks, 10);
+    assert.deepEqual(answers.map((a) => a.status), [...Array(10).fill(401), ...Array(30).fill(429)]);
+  });
+
+  test('successful logins cost nothing: three rounds of 10 concurrent right-password logins of one user all log in', async () => {
+    const user = world.users.greg;
+    const body = spellings(user, user.password)[0];
+    let created = 0;
+    for (let round = 0; round < 3; round++) {
+      const answers = await Promise.all(Array.from({ length: 10 }, () => fromAddress(world.url, '127.0.3.40', 'POST', '/v3/auth/tokens', json, body)));
+      created += answers.filter((a) => a.status === 201).length;
+    }
+    assert.equal(created, 30);
+  });
+});
