@@ -99,3 +99,65 @@ describe('§3 the failed-login limit holds under concurrency, and the user is th
     assert.equal(created, 30);
   });
 });
+
+const NOT_ENABLED = ERR('KMS.0317', 'The cmk partition is not enabled.');
+
+describe('§1 a disabled key store stops every cryptographic use of its keys', () => {
+  test('every cryptographic operation on a key of a disabled key store answers 400 KMS.0317; enabled again, they all work', async () => {
+    const admin = world.as('admin', 'aksk');
+    const ks = await admin.request('POST', `/v1.0/${admin.user.projectId}/keystores`, { keystore_alias: `ks-${hex(4)}` });
+    const store = ks.body.keystore.keystore_id as string;
+    const aes = await newKey(admin, { keystore_id: store });
+    const rsa = await newKey(admin, { keystore_id: store, key_spec: 'RSA_2048', key_usage: 'ENCRYPT_DECRYPT' });
+    const ec = await newKey(admin, { keystore_id: store, key_spec: 'EC_P256', key_usage: 'SIGN_VERIFY' });
+    const hmac = await newKey(admin, { keystore_id: store, key_spec: 'HMAC_256', key_usage: 'GENERATE_VERIFY_MAC' });
+    const outside = await newKey(admin);
+    const message = Buffer.from('a message').toString('base64');
+    const dek = randomBytes(32);
+    const dekIn = Buffer.concat([dek, crypto.createHash('sha256').update(dek).digest()]).toString('hex');
+    const ok = async (op: string, body: Record<string, unknown>) => {
+      const r = await admin.kms(op, body);
+      assert.equal(r.status, 200, `${op}: ${r.text}`);
+      return r.body;
+    };
+    const data = (await ok('encrypt-data', { key_id: aes, plain_text: 'secret' })).cipher_text;
+    const outsideData = (await ok('encrypt-data', { key_id: outside, plain_text: 'secret' })).cipher_text;
+    const rsaData = (await ok('encrypt-data', { key_id: rsa, plain_text: 'secret', encryption_algorithm: 'RSAES_OAEP_SHA_256' })).cipher_text;
+    const wrapped = (await ok('encrypt-datakey', { key_id: aes, plain_text: dekIn, datakey_plain_length: '32' })).cipher_text;
+    const signature = (await ok('sign', { key_id: ec, message, signing_algorithm: 'ECDSA_SHA_256', message_type: 'RAW' })).signature;
+    const mac = (await ok('generate-mac', { key_id: hmac, mac_algorithm: 'HMAC_SHA_256', message })).mac;
+    const uses: Array<[string, Record<string, unknown>]> = [
+      ['encrypt-data', { key_id: aes, plain_text: 'x' }],
+      ['decrypt-data', { cipher_text: data }],
+      ['create-datakey', { key_id: aes }],
+      ['create-datakey-without-plaintext', { key_id: aes }],
+      ['encrypt-datakey', { key_id: aes, plain_text: dekIn, datakey_plain_length: '32' }],
+      ['decrypt-datakey', { key_id: aes, cipher_text: wrapped, datakey_cipher_length: '32' }],
+      ['encrypt-data', { key_id: rsa, plain_text: 'x', encryption_algorithm: 'RSAES_OAEP_SHA_256' }],
+      ['decrypt-data', { key_id: rsa, cipher_text: rsaData, encryption_algorithm: 'RSAES_OAEP_SHA_256' }],
+      ['sign', { key_id: ec, message, signing_algorithm: 'ECDSA_SHA_256', message_type: 'RAW' }],
+      ['verify', { key_id: ec, message, signature, signing_algorithm: 'ECDSA_SHA_256', message_type: 'RAW' }],
+      ['get-publickey', { key_id: ec }],
+      ['generate-mac', { key_id: hmac, mac_algorithm: 'HMAC_SHA_256', message }],
+      ['verify-mac', { key_id: hmac, mac_algorithm: 'HMAC_SHA_256', message, mac }],
+      ['create-rsa-datakey-pair', { key_id: aes, key_spec: 'RSA_2048' }],
+      ['create-ec-datakey-pair', { key_id: aes, key_spec: 'ECC_NIST_P256' }],
+      ['re-encrypt', { cipher_text: data, destination_key_id: outside }],
+      ['re-encrypt', { cipher_text: outsideData, destination_key_id: aes }],
+    ];
+    assert.equal((await admin.request('POST', `/v1.0/${admin.user.projectId}/keystores/${store}/disable`)).status, 200);
+    for (const [op, body] of uses) {
+      const r = await admin.kms(op, body);
+      assert.deepEqual([op, r.status, r.body], [op, 400, NOT_ENABLED]);
+    }
+    assert.equal((await admin.request('POST', `/v1.0/${admin.user.projectId}/keystores/${store}/enable`)).status, 200);
+    for (const [op, body] of uses) await ok(op, body);
+  });
+
+  test('no core file but src/core/material.ts reads key material from the store (where the key-store rule lives)', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const readers = readdirSync('src/core').filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+      .filter((f) => readFileSync(`src/core/${f}`, 'utf8').includes('.getMaterial('));
+    assert.deepEqual(readers, ['material.ts']);
+  });
+});

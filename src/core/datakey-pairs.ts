@@ -5,6 +5,7 @@ import type { Tx } from '../store/store.ts';
 import { decryptDataAsymmetric, encryptAsymmetric, grantedKey, ownerKey, publicPem, requireUsableState } from './asymmetric.ts';
 import { decryptData, encryptUnder, usableKey } from './data.ts';
 import { generatePair, requireSymmetricEncryptionKey } from './key-specs.ts';
+import { requireCryptoUse } from './material.ts';
 import type { Caller } from './model.ts';
 import type { RootKey } from './sealing.ts';
 
@@ -48,6 +49,7 @@ export async function createDataKeyPair(
     const key = await ownerKey(tx, caller, input.keyId, now());
     requireSymmetricEncryptionKey(key.spec, key.usage);
     requireUsableState(key);
+    await requireCryptoUse(tx, key);
     return key;
   };
   await store.read(check);

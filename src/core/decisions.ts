@@ -125,4 +125,10 @@ export const DECISIONS = {
    * spellings gain nothing. A user's logins in flight beyond the budget at one moment get 429.
    */
   loginBudgetReservedBeforeCheck: true,
+  /**
+   * A key of a disabled key store refuses every use of its material (KMS.0317), verify and
+   * get-publickey included, as a disabled key refuses them (KMS.0209). Enforced where the core
+   * reads key material (src/core/material.ts).
+   */
+  disabledKeystoreRefusesPublicKeyUse: true,
 } as const;
