@@ -1,6 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto, { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { syncBuiltinESMExports } from 'node:module';
 import { ManualClock } from '../src/core/runtime.ts';
 import { ERR, hex, newGrant, newKey, startWorld, type TestUser, type World } from './harness.ts';
@@ -16,6 +18,27 @@ before(async () => {
 after(() => world.close());
 
 const json = { 'content-type': 'application/json' };
+const DENIED = ERR('KMS.0306', 'No access permissions.');
+
+type Doc = { Version: string; Statement: unknown[] };
+const doc = (...Statement: unknown[]): Doc => ({ Version: '5.0', Statement });
+const SECRET = { Condition: { StringEquals: { 'g:ResourceTag/secret': ['yes'] } } };
+
+/** Adds a fresh user of acme (or globex) holding these policies to the identities file, applied as SIGHUP applies it. */
+async function userWith(policies: Array<string | Doc>, account = 'acme'): Promise<TestUser> {
+  const path = join(world.dataDir, 'identities.json');
+  const file = JSON.parse(readFileSync(path, 'utf8'));
+  const entry = file.accounts.find((a: { name: string }) => a.name === account);
+  const user: TestUser = {
+    name: `u${hex(4)}`, id: hex(16), account, accountId: entry.id, projectId: entry.project_id,
+    password: '', ak: `AKU${hex(6).toUpperCase()}`, sk: hex(20),
+  };
+  entry.users.push({ name: user.name, id: user.id, access_keys: [{ ak: user.ak, sk: user.sk }], policies });
+  writeFileSync(path, JSON.stringify(file));
+  await world.server.reloadIdentities();
+  world.users[user.name] = user;
+  return user;
+}
 const TOO_MANY = { error: { code: 429, title: 'Too Many Requests', message: 'The number of failed login attempts has reached the limit. Try again later.' } };
 
 /** Counts the scrypt computations (password checks) node:crypto runs while `work` runs. */
@@ -159,5 +182,59 @@ describe('§1 a disabled key store stops every cryptographic use of its keys', (
     const readers = readdirSync('src/core').filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
       .filter((f) => readFileSync(`src/core/${f}`, 'utf8').includes('.getMaterial('));
     assert.deepEqual(readers, ['material.ts']);
+  });
+});
+
+describe('§2 re-encrypt needs the decrypt-data right on the source and the encrypt-data right on the destination', () => {
+  test('a user denied decrypt-data on secret keys cannot re-encrypt a secret key\'s ciphertext to a key it may decrypt with', async () => {
+    const admin = world.as('admin');
+    const secret = await newKey(admin, { tags: [{ key: 'secret', value: 'yes' }] });
+    const open = await newKey(admin);
+    const ct = (await admin.kms('encrypt-data', { key_id: secret, plain_text: 'the secret' })).body.cipher_text;
+    const eve = world.as((await userWith([doc(
+      { Effect: 'Allow', Action: ['kms:cmk:reEncrypt', 'kms:cmk:encryptData', 'kms:cmk:decryptData'] },
+      { Effect: 'Deny', Action: ['kms:cmk:decryptData'], ...SECRET },
+    )])).name, 'aksk');
+    assert.deepEqual(await eve.kms('decrypt-data', { cipher_text: ct }).then((r) => [r.status, r.body]), [403, DENIED]);
+    const moved = await eve.kms('re-encrypt', { cipher_text: ct, destination_key_id: open });
+    assert.deepEqual([moved.status, moved.body], [403, DENIED]);
+    // The same user moves an open key's ciphertext freely, and into the secret key (encrypt is not denied).
+    const mine = (await eve.kms('encrypt-data', { key_id: open, plain_text: 'mine' })).body.cipher_text;
+    assert.equal((await eve.kms('re-encrypt', { cipher_text: mine, destination_key_id: secret })).status, 200);
+  });
+
+  const rows: Array<[string, Array<string | Doc>, 200 | 403]> = [
+    ['re-encrypt alone (no decrypt-data, no encrypt-data)', [doc({ Effect: 'Allow', Action: ['kms:cmk:reEncrypt'] })], 403],
+    ['re-encrypt and encrypt-data, no decrypt-data', [doc({ Effect: 'Allow', Action: ['kms:cmk:reEncrypt', 'kms:cmk:encryptData'] })], 403],
+    ['re-encrypt and decrypt-data, no encrypt-data', [doc({ Effect: 'Allow', Action: ['kms:cmk:reEncrypt', 'kms:cmk:decryptData'] })], 403],
+    ['decrypt-data and encrypt-data, no re-encrypt', [doc({ Effect: 'Allow', Action: ['kms:cmk:encryptData', 'kms:cmk:decryptData'] })], 403],
+    ['all three', [doc({ Effect: 'Allow', Action: ['kms:cmk:reEncrypt', 'kms:cmk:encryptData', 'kms:cmk:decryptData'] })], 200],
+    ['NotAction decrypt-data (everything else allowed)', [doc({ Effect: 'Allow', NotAction: ['kms:cmk:decryptData'] })], 403],
+    ['decrypt-data allowed only on another key (Resource)', [doc(
+      { Effect: 'Allow', Action: ['kms:cmk:reEncrypt', 'kms:cmk:encryptData'] },
+      { Effect: 'Allow', Action: ['kms:cmk:decryptData'], Resource: ['kms:*:*:KeyId:00000000-0000-0000-0000-000000000000'] },
+    )], 403],
+    ['the OTC alias kms:cmk:crypto (every cryptographic action)', ['kms:cmk:crypto'], 200],
+  ];
+  for (const [what, policies, status] of rows) {
+    test(`${what}: ${status}`, async () => {
+      const admin = world.as('admin');
+      const [a, b] = [await newKey(admin), await newKey(admin)];
+      const ct = (await admin.kms('encrypt-data', { key_id: a, plain_text: 'x' })).body.cipher_text;
+      const r = await world.as((await userWith(policies)).name, 'aksk').kms('re-encrypt', { cipher_text: ct, destination_key_id: b });
+      if (status === 403) assert.deepEqual([r.status, r.body], [403, DENIED]);
+      else assert.equal(r.status, 200, r.text);
+    });
+  }
+
+  test('a grantee whose own policies deny decrypt-data cannot re-encrypt through its decrypt-data grant', async () => {
+    const admin = world.as('admin');
+    const [a, b] = [await newKey(admin), await newKey(admin)];
+    const ct = (await admin.kms('encrypt-data', { key_id: a, plain_text: 'x' })).body.cipher_text;
+    const gus = await userWith([doc({ Effect: 'Deny', Action: ['kms:cmk:decryptData'] })], 'globex');
+    await newGrant(admin, a, gus.id, ['decrypt-data']);
+    await newGrant(admin, b, gus.id, ['encrypt-data']);
+    const r = await world.as(gus.name, 'aksk').kms('re-encrypt', { cipher_text: ct, destination_key_id: b });
+    assert.deepEqual([r.status, r.body], [403, DENIED]);
   });
 });

@@ -131,4 +131,10 @@ export const DECISIONS = {
    * reads key material (src/core/material.ts).
    */
   disabledKeystoreRefusesPublicKeyUse: true,
+  /**
+   * re-encrypt checks, besides its own action, decrypt-data's right on the source and
+   * encrypt-data's on the destination (core/access.ts holdingBoth), so it never opens what a
+   * Deny on decrypt-data protects. AWS names this ReEncryptFrom / ReEncryptTo; Huawei is silent.
+   */
+  reEncryptNeedsDecryptAndEncryptRights: true,
 } as const;
