@@ -238,3 +238,27 @@ describe('§2 re-encrypt needs the decrypt-data right on the source and the encr
     assert.deepEqual([r.status, r.body], [403, DENIED]);
   });
 });
+
+describe('§4 alias operations check every key they touch', () => {
+  test('a user denied kms:alias:* on secret keys can neither move a secret key\'s alias away nor list its aliases', async () => {
+    const admin = world.as('admin');
+    const secret = await newKey(admin, { tags: [{ key: 'secret', value: 'yes' }] });
+    const open = await newKey(admin);
+    const alias = `alias/secret-${hex(4)}`;
+    assert.equal((await admin.request('POST', `/v1.0/${admin.user.projectId}/kms/aliases`, { key_id: secret, alias })).status, 201);
+    const eve = world.as((await userWith(['kms:*:*', doc({ Effect: 'Deny', Action: ['kms:alias:*'], ...SECRET })])).name, 'aksk');
+    const base = `/v1.0/${eve.user.projectId}/kms`;
+    // What held already: create and delete on the secret key are refused.
+    assert.deepEqual(await eve.request('POST', `${base}/aliases`, { key_id: secret, alias: `alias/x-${hex(4)}` }).then((r) => [r.status, r.body]), [403, DENIED]);
+    assert.deepEqual(await eve.request('DELETE', `${base}/aliases`, { key_id: secret, aliases: [alias] }).then((r) => [r.status, r.body]), [403, DENIED]);
+    // The attack: move the alias to a key the user may change.
+    const moved = await eve.request('POST', `${base}/alias/associate`, { alias, target_key_id: open });
+    assert.deepEqual([moved.status, moved.body], [403, DENIED]);
+    const listed = await eve.request('GET', `${base}/aliases?key_id=${secret}`);
+    assert.deepEqual([listed.status, listed.body], [403, DENIED]);
+    // The alias stayed on the secret key; the open key's aliases are the user's to list.
+    const still = await admin.request('GET', `${base}/aliases?key_id=${secret}`);
+    assert.deepEqual(still.body.aliases.map((a: { alias: string }) => a.alias), [alias]);
+    assert.equal((await eve.request('GET', `${base}/aliases?key_id=${open}`)).status, 200);
+  });
+});

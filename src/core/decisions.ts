@@ -137,4 +137,6 @@ export const DECISIONS = {
    * Deny on decrypt-data protects. AWS names this ReEncryptFrom / ReEncryptTo; Huawei is silent.
    */
   reEncryptNeedsDecryptAndEncryptRights: true,
+  /** associate-alias checks the key the alias leaves as well as the target; list-aliases with key_id checks that key. */
+  aliasOperationsCheckEveryKey: true,
 } as const;
