@@ -262,3 +262,35 @@ describe('§4 alias operations check every key they touch', () => {
     assert.equal((await eve.request('GET', `${base}/aliases?key_id=${open}`)).status, 200);
   });
 });
+
+describe('§5 condition keys never match members every object inherits', () => {
+  const INHERITED = ['constructor', 'toString', '__proto__'];
+  for (const name of INHERITED) {
+    test(`g:ResourceTag/${name} is absent on a key without that tag, present on a key with it`, async () => {
+      const admin = world.as('admin');
+      const plain = await newKey(admin);
+      const tagged = await newKey(admin, { tags: [{ key: name, value: 'Yes' }] });
+      // Deny every key that lacks the tag: applies to the plain key, not to the tagged one.
+      const guarded = world.as((await userWith(['kms:*:*', doc({ Effect: 'Deny', Action: ['kms:cmk:*'], Condition: { Null: { [`g:ResourceTag/${name}`]: 'true' } } })])).name, 'aksk');
+      assert.deepEqual(await guarded.kms('describe-key', { key_id: plain }).then((r) => [r.status, r.body]), [403, DENIED]);
+      assert.equal((await guarded.kms('describe-key', { key_id: tagged })).status, 200);
+      // String operators on the name: refused or allowed by the tag's value, never 500.
+      const ignoreCase = world.as((await userWith([doc({ Effect: 'Allow', Action: ['kms:cmk:get'], Condition: { StringEqualsIgnoreCase: { [`g:ResourceTag/${name}`]: 'yes' } } })])).name, 'aksk');
+      assert.deepEqual(await ignoreCase.kms('describe-key', { key_id: plain }).then((r) => [r.status, r.body]), [403, DENIED]);
+      assert.equal((await ignoreCase.kms('describe-key', { key_id: tagged })).status, 200);
+      const like = world.as((await userWith([doc({ Effect: 'Allow', Action: ['kms:cmk:get'], Condition: { StringLike: { [`g:ResourceTag/${name}`]: '*' } } })])).name, 'aksk');
+      assert.deepEqual(await like.kms('describe-key', { key_id: plain }).then((r) => [r.status, r.body]), [403, DENIED]);
+    });
+  }
+
+  test('g:RequestTag/constructor on create-key: absent unless the request carries that tag', async () => {
+    const owner = world.as((await userWith(['kms:*:*', doc({ Effect: 'Deny', Action: ['kms:cmk:create'], Condition: { Null: { 'g:RequestTag/constructor': 'true' } } })])).name, 'aksk');
+    assert.deepEqual(await owner.kms('create-key', { key_alias: `k-${hex(4)}` }).then((r) => [r.status, r.body]), [403, DENIED]);
+    assert.equal((await owner.kms('create-key', { key_alias: `k-${hex(4)}`, tags: [{ key: 'constructor', value: 'x' }] })).status, 200);
+  });
+
+  test('a system role name that is an inherited member ("constructor", "toString") is refused when the identities file is read', async () => {
+    const { checkPolicy, PolicyError } = await import('../src/auth/policy.ts');
+    for (const name of ['constructor', 'toString', '__proto__']) assert.throws(() => checkPolicy(name), PolicyError);
+  });
+});

@@ -139,4 +139,6 @@ export const DECISIONS = {
   reEncryptNeedsDecryptAndEncryptRights: true,
   /** associate-alias checks the key the alias leaves as well as the target; list-aliases with key_id checks that key. */
   aliasOperationsCheckEveryKey: true,
+  /** A policy Resource that cannot name a key (another type or service) is refused when the identities file is read. */
+  resourceOfAnotherTypeRefused: true,
 } as const;
