@@ -294,3 +294,36 @@ describe('§5 condition keys never match members every object inherits', () => {
     for (const name of ['constructor', 'toString', '__proto__']) assert.throws(() => checkPolicy(name), PolicyError);
   });
 });
+
+describe('§7 a refused request is in the trail of the key its input names, the ciphertext\'s header included', () => {
+  const keyTrail = (keyId: string) => world.server.store.read((tx) => tx.listAudit({ keyId }, 0, 1000));
+
+  test('after a retire, the grantee\'s decrypt-data with the ciphertext alone is refused and recorded under the key', async () => {
+    const admin = world.as('admin');
+    const keyId = await newKey(admin);
+    const greg = world.as('greg', 'aksk');
+    const grantId = await newGrant(admin, keyId, world.users.greg.id, ['decrypt-data', 'retire-grant']);
+    const ct = (await admin.kms('encrypt-data', { key_id: keyId, plain_text: 'x' })).body.cipher_text;
+    assert.equal((await greg.kms('decrypt-data', { cipher_text: ct })).status, 200);
+    assert.equal((await greg.kms('retire-grant', { key_id: keyId, grant_id: grantId })).status, 200);
+    const refused = await greg.kms('decrypt-data', { cipher_text: ct });
+    assert.deepEqual([refused.status, refused.body], [403, DENIED]);
+    const trail = (await keyTrail(keyId)).map((e) => [e.operation, e.userId, e.outcome, e.status, e.errorCode]);
+    assert.deepEqual(trail.slice(-2), [
+      ['retire-grant', world.users.greg.id, 'allowed', 200, null],
+      ['decrypt-data', world.users.greg.id, 'denied', 403, 'KMS.0306'],
+    ]);
+  });
+
+  test('re-encrypt refused: recorded under the source key, whether named by source_key_id or only by the ciphertext', async () => {
+    const admin = world.as('admin');
+    const [a, b] = [await newKey(admin), await newKey(admin)];
+    const ct = (await admin.kms('encrypt-data', { key_id: a, plain_text: 'x' })).body.cipher_text;
+    const nobody = world.as('nobody', 'aksk');
+    for (const body of [{ cipher_text: ct, destination_key_id: b }, { cipher_text: ct, source_key_id: a, destination_key_id: b }]) {
+      assert.equal((await nobody.kms('re-encrypt', body)).status, 403);
+    }
+    const trail = (await keyTrail(a)).filter((e) => e.operation === 're-encrypt').map((e) => [e.userId, e.outcome, e.status]);
+    assert.deepEqual(trail, [[world.users.nobody.id, 'denied', 403], [world.users.nobody.id, 'denied', 403]]);
+  });
+});

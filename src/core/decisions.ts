@@ -141,4 +141,9 @@ export const DECISIONS = {
   aliasOperationsCheckEveryKey: true,
   /** A policy Resource that cannot name a key (another type or service) is refused when the identities file is read. */
   resourceOfAnotherTypeRefused: true,
+  /**
+   * A record's key_id, when the input has no key_id: target_key_id, source_key_id, the key
+   * the cipher_text's envelope header names, then destination_key_id (api/audit.ts noteBody).
+   */
+  auditKeyFromCiphertext: true,
 } as const;
