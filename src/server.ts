@@ -20,6 +20,7 @@ import { applySeed, checkSeedNames, parseSeed, SeedError, seedsAnything, type Se
 import { checkStart, describePostgres, listenFailure, needsDataDir } from './start-checks.ts';
 import { limiter } from './core/rate-limit.ts';
 import { LoginGuard } from './auth/login-guard.ts';
+import { DataDirLocked, lockDataDir, type DataDirLock } from './store/data-dir-lock.ts';
 import { RefusalRecorder } from './api/audit.ts';
 import { createMetrics, type MetricsLink } from './api/metrics.ts';
 import { openStore } from './store/open.ts';
@@ -176,13 +177,20 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const keyGiven = config.rootKey !== null || existsSync(config.rootKeyFile ?? join(config.dataDir, 'root.key')) || config.rootKeyFile !== null;
   const existingKey = keyGiven ? loadRootKey(config, say) : null;
   if (needsDataDir(config)) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const rootKey = existingKey ?? loadRootKey(config, say);
+  // The process holds its data directory from here to close(): a second serve, a reset or an
+  // offline command that writes refuses while it runs (worker threads run under the main thread's lock).
+  const dirLock = primary && needsDataDir(config) ? takeDataDir(config.dataDir, 'serve') : null;
+  let rootKey: RootKey;
   let store: Store;
   try {
-    store = await openStore(config, shared ? { writeLock: new SharedLock(shared.writeLock) } : {});
+    rootKey = existingKey ?? loadRootKey(config, say);
+    store = await openStore(config, shared ? { writeLock: new SharedLock(shared.writeLock) } : {}).catch((error: Error) => {
+      const where = config.store === 'sqlite' ? `the SQLite store in ${config.dataDir}` : `the PostgreSQL store at ${describePostgres(config.store)}`;
+      throw new StartError(`cannot open ${where}: ${error.message}`);
+    });
   } catch (error) {
-    const where = config.store === 'sqlite' ? `the SQLite store in ${config.dataDir}` : `the PostgreSQL store at ${describePostgres(config.store)}`;
-    throw new StartError(`cannot open ${where}: ${(error as Error).message}`);
+    dirLock?.release();
+    throw error;
   }
   try {
     await checkRootKey(store, rootKey);
@@ -270,12 +278,24 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           clearTimeout(grace);
           metrics?.close();
           await store.close();
+          dirLock?.release();
         }
         log?.info('kmsd stopped');
       },
     };
   } catch (error) {
     await store.close();
+    dirLock?.release();
+    throw error;
+  }
+}
+
+/** The data directory's lock (store/data-dir-lock.ts), or the one-line refusal a start gives (exit 2). */
+function takeDataDir(dir: string, what: string): DataDirLock {
+  try {
+    return lockDataDir(dir, what);
+  } catch (error) {
+    if (error instanceof DataDirLocked) throw new StartError(error.message);
     throw error;
   }
 }

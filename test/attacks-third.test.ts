@@ -1,11 +1,17 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto, { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { testConfig } from '../src/config.ts';
+import { startServer } from '../src/server.ts';
+import { lockDataDir } from '../src/store/data-dir-lock.ts';
 import { syncBuiltinESMExports } from 'node:module';
 import { ManualClock } from '../src/core/runtime.ts';
-import { ERR, hex, newGrant, newKey, startWorld, type TestUser, type World } from './harness.ts';
+import { ERR, hex, newGrant, newKey, raw, startWorld, type TestUser, type World } from './harness.ts';
 import { fromAddress } from './support/from-address.ts';
 
 /** Issue #20: the third attack, each finding replayed. */
@@ -325,5 +331,86 @@ describe('§7 a refused request is in the trail of the key its input names, the 
     }
     const trail = (await keyTrail(a)).filter((e) => e.operation === 're-encrypt').map((e) => [e.userId, e.outcome, e.status]);
     assert.deepEqual(trail, [[world.users.nobody.id, 'denied', 403], [world.users.nobody.id, 'denied', 403]]);
+  });
+});
+
+const NODE = fileURLToPath(new URL('../node_modules/.bin/node', import.meta.url));
+const BIN = fileURLToPath(new URL('../bin/kmsd.js', import.meta.url));
+
+function kmsd(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(NODE, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KMSD_LOG_LEVEL: 'warn' } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('exit', (code) => resolve({ code, out, err }));
+  });
+}
+
+describe('§8 a running kmsd holds its data directory', () => {
+  test('reset --yes and a second serve on the directory of a running kmsd refuse with one line (exit 2) and change nothing; stopped, reset works', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmsd-locked-'));
+    const server = await startServer(testConfig({ dataDir: dir, port: 0 }), { logger: false });
+    let closed = false;
+    try {
+      const files = readdirSync(dir).sort();
+      assert.deepEqual(files, ['dev-identities.json', 'kmsd.db', 'kmsd.db-shm', 'kmsd.db-wal', 'kmsd.lock', 'root.key']);
+      const held = `${dir} is in use by a running kmsd serve (pid ${process.pid}; ${join(dir, 'kmsd.lock')}): stop it first`;
+      const reset = await kmsd(['reset', '--data-dir', dir, '--yes']);
+      assert.deepEqual(reset, { code: 2, out: '', err: `kmsd: ${held}; nothing was deleted\n` });
+      const second = await kmsd(['serve', '--data-dir', dir, '--port', '0']);
+      assert.deepEqual([second.code, second.err], [2, `kmsd: ${held}\n`]);
+      assert.deepEqual(readdirSync(dir).sort(), files);
+      // Still serving, the same store.
+      assert.deepEqual((await raw(server.url, 'GET', '/_kmsd/ready')).body, { status: 'ready', store: 'sqlite' });
+      await server.close();
+      closed = true;
+      assert.equal(existsSync(join(dir, 'kmsd.lock')), false);
+      const done = await kmsd(['reset', '--data-dir', dir, '--yes']);
+      assert.equal(done.code, 0, done.err);
+      assert.deepEqual(readdirSync(dir), []);
+    } finally {
+      if (!closed) await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a lock left by a process that is gone is taken over; one held in this process is not taken twice', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmsd-stale-'));
+    try {
+      const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+      // A pid that is not running (beyond the kernel's pid_max), and this very pid (a container's pid 1 come back).
+      for (const pid of [4_194_305, process.pid]) {
+        writeFileSync(join(dir, 'kmsd.lock'), JSON.stringify({ pid, host: hostname(), boot, what: 'serve' }));
+        const lock = lockDataDir(dir, 'test');
+        assert.equal(JSON.parse(readFileSync(join(dir, 'kmsd.lock'), 'utf8')).what, 'test');
+        assert.throws(() => lockDataDir(dir, 'again'), { message: `${dir} is in use by a running kmsd test (pid ${process.pid}; ${join(dir, 'kmsd.lock')}): stop it first` });
+        lock.release();
+        assert.equal(existsSync(join(dir, 'kmsd.lock')), false);
+      }
+      // Another boot of this machine: stale whatever the pid.
+      writeFileSync(join(dir, 'kmsd.lock'), JSON.stringify({ pid: 1, host: hostname(), boot: 'another-boot', what: 'serve' }));
+      lockDataDir(dir, 'test').release();
+      // Another host: cannot be checked, so held.
+      writeFileSync(join(dir, 'kmsd.lock'), JSON.stringify({ pid: 1, host: 'elsewhere', boot, what: 'serve' }));
+      assert.throws(() => lockDataDir(dir, 'test'), { message: `${dir} is in use by a running kmsd serve (pid 1 on elsewhere; ${join(dir, 'kmsd.lock')}): stop it first` });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('/_kmsd/ready answers 503 once the store\'s files are gone from under a running kmsd', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmsd-gone-'));
+    const server = await startServer(testConfig({ dataDir: dir, port: 0 }), { logger: false });
+    try {
+      assert.equal((await raw(server.url, 'GET', '/_kmsd/ready')).status, 200);
+      for (const name of ['kmsd.db', 'kmsd.db-wal', 'kmsd.db-shm']) rmSync(join(dir, name), { force: true });
+      const r = await raw(server.url, 'GET', '/_kmsd/ready');
+      assert.deepEqual([r.status, r.body], [503, { status: 'unavailable', store: 'sqlite', reason: 'the store\'s files are gone (deleted or replaced since kmsd opened them): restart kmsd' }]);
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -146,4 +146,9 @@ export const DECISIONS = {
    * the cipher_text's envelope header names, then destination_key_id (api/audit.ts noteBody).
    */
   auditKeyFromCiphertext: true,
+  /**
+   * A running kmsd holds its data directory (kmsd.lock, store/data-dir-lock.ts): serve, reset
+   * and offline commands that write refuse with one line and exit 2 while it is held.
+   */
+  dataDirLocked: true,
 } as const;
