@@ -19,7 +19,7 @@ import { fromAddress } from './support/from-address.ts';
 let world: World;
 const clock = new ManualClock(Date.now());
 before(async () => {
-  world = await startWorld({ clock, config: { loginFailures: 10 } });
+  world = await startWorld({ clock, config: { loginFailures: 10, workers: 1 } });
 });
 after(() => world.close());
 
@@ -117,15 +117,13 @@ describe('§3 the failed-login limit holds under concurrency, and the user is th
     assert.deepEqual(answers.map((a) => a.status), [...Array(10).fill(401), ...Array(30).fill(429)]);
   });
 
-  test('successful logins cost nothing: three rounds of 10 concurrent right-password logins of one user all log in', async () => {
+  test('successful logins cost nothing: 40 concurrent right-password logins of one user from one address all log in', async () => {
     const user = world.users.greg;
     const body = spellings(user, user.password)[0];
-    let created = 0;
-    for (let round = 0; round < 3; round++) {
-      const answers = await Promise.all(Array.from({ length: 10 }, () => fromAddress(world.url, '127.0.3.40', 'POST', '/v3/auth/tokens', json, body)));
-      created += answers.filter((a) => a.status === 201).length;
-    }
-    assert.equal(created, 30);
+    const { result: answers, checks } = await countingScrypt(() =>
+      Promise.all(Array.from({ length: 40 }, () => fromAddress(world.url, '127.0.3.40', 'POST', '/v3/auth/tokens', json, body))));
+    assert.deepEqual([...new Set(answers.map((a) => a.status))], [201]);
+    assert.equal(checks, 40);
   });
 });
 
@@ -412,5 +410,61 @@ describe('§8 a running kmsd holds its data directory', () => {
       await server.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('§9 key generation is bounded per caller and leaves password checks their threads', () => {
+  /** Counts node:crypto's generateKeyPair calls in flight (each holds a libuv pool thread) while `work` runs. */
+  async function countingGenerations<T>(work: (inFlight: () => number) => Promise<T>): Promise<{ result: T; max: number }> {
+    const real = crypto.generateKeyPair;
+    let now = 0;
+    let max = 0;
+    crypto.generateKeyPair = ((...args: unknown[]) => {
+      const callback = args.pop() as (...r: unknown[]) => void;
+      max = Math.max(max, ++now);
+      return (real as (...a: unknown[]) => void)(...args, (...r: unknown[]) => {
+        now--;
+        callback(...r);
+      });
+    }) as typeof real;
+    syncBuiltinESMExports();
+    try {
+      return { result: await work(() => now), max };
+    } finally {
+      crypto.generateKeyPair = real;
+      syncBuiltinESMExports();
+    }
+  }
+
+  test('12 generations in flight from one caller (data-key pairs, RSA keys, import parameters) run one at a time; another account\'s generation and a password login are served meanwhile', async () => {
+    const alice = world.as('alice', 'aksk');
+    const aes = await newKey(alice);
+    const external = await Promise.all([1, 2, 3].map(() => newKey(alice, { origin: 'external' })));
+    const flood = () => [
+      ...[1, 2, 3, 4, 5].map(() => alice.kms('create-rsa-datakey-pair', { key_id: aes, key_spec: 'RSA_2048' })),
+      ...[1, 2, 3, 4].map(() => alice.kms('create-key', { key_alias: `rsa-${hex(4)}`, key_spec: 'RSA_2048', key_usage: 'SIGN_VERIFY' })),
+      ...external.map((keyId) => alice.kms('get-parameters-for-import', { key_id: keyId, wrapping_algorithm: 'RSAES_OAEP_SHA_256' })),
+    ];
+    const alone = await countingGenerations(() => Promise.all(flood()));
+    assert.deepEqual([...new Set(alone.result.map((r) => r.status))], [200]);
+    assert.equal(alone.max, 1);
+
+    const boss = world.as('boss', 'aksk');
+    const bossAes = await newKey(boss);
+    const gus = world.users.gus;
+    const { result, max } = await countingGenerations(async () => {
+      let aliceDone = 0;
+      const floods = flood().map((p) => p.then((r) => (aliceDone++, r)));
+      const other = boss.kms('create-ec-datakey-pair', { key_id: bossAes, key_spec: 'ECC_NIST_P256' }).then((r) => ({ status: r.status, aliceDone }));
+      const login = fromAddress(world.url, '127.0.9.1', 'POST', '/v3/auth/tokens', json, spellings(gus, gus.password)[0]).then((r) => ({ status: r.status, aliceDone }));
+      return { other: await other, login: await login, alice: await Promise.all(floods) };
+    });
+    assert.equal(max, 2);
+    assert.deepEqual([...new Set(result.alice.map((r) => r.status))], [200]);
+    // Neither waited for the flood: each was answered while most of it was still to come.
+    assert.equal(result.other.status, 200);
+    assert.equal(result.login.status, 201);
+    assert.ok(result.other.aliceDone <= 4, `boss's pair came after ${result.other.aliceDone} of alice's 12`);
+    assert.ok(result.login.aliceDone <= 4, `the login came after ${result.login.aliceDone} of alice's 12`);
   });
 });

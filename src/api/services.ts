@@ -5,6 +5,7 @@ import type { RootKey } from '../core/sealing.ts';
 import type { Store } from '../store/store.ts';
 import type { Limiter } from '../core/rate-limit.ts';
 import type { LoginGuard } from '../auth/login-guard.ts';
+import type { FairGate } from '../core/fair-gate.ts';
 import type { RefusalRecorder } from './audit.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -26,4 +27,6 @@ export interface Services {
   refusals: RefusalRecorder;
   /** The metrics; null when config.metrics is off. */
   metrics: Metrics | null;
+  /** Key generation, a few at a time and fairly per caller (create-key, data-key pairs, import parameters). */
+  generation: FairGate;
 }

@@ -6,6 +6,7 @@ import { decryptDataAsymmetric, encryptAsymmetric, grantedKey, ownerKey, publicP
 import { decryptData, encryptUnder, usableKey } from './data.ts';
 import { generatePair, requireSymmetricEncryptionKey } from './key-specs.ts';
 import { requireCryptoUse } from './material.ts';
+import { unbounded, type Bounded } from './fair-gate.ts';
 import type { Caller } from './model.ts';
 import type { RootKey } from './sealing.ts';
 
@@ -43,6 +44,7 @@ export interface PairInput {
  */
 export async function createDataKeyPair(
   store: { read<T>(work: (tx: Tx) => Promise<T>): Promise<T> }, caller: Caller, rootKey: RootKey, input: PairInput, now: () => number,
+  generate: Bounded = unbounded,
 ) {
   if (!(input.spec in RSA_PAIR_SPECS) && !(input.spec in EC_PAIR_SPECS)) throw kms('KMS.0308');
   const check = async (tx: Tx) => {
@@ -53,7 +55,7 @@ export async function createDataKeyPair(
     return key;
   };
   await store.read(check);
-  const pair = await newPair(input.spec);
+  const pair = await generate(() => newPair(input.spec));
   try {
     const { key, ciphertext } = await store.read(async (tx) => {
       const key = await check(tx);

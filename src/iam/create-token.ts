@@ -100,12 +100,19 @@ export const createToken: IamRoute = {
       // The budget is the resolved user's, however the request names it; a name no user has is
       // counted by its spelling (it can never log in, but its checks still cost scrypt).
       const who = user ? `id:${user.id}` : `name:${str(domain?.id) ?? str(domain?.name) ?? ''}/${str(given.id) ?? str(given.name) ?? ''}`;
-      if (!logins.reserve(who, request.ip)) throw new IamError(429, 'The number of failed login attempts has reached the limit. Try again later.');
+      const reservation = await logins.reserve(who, request.ip);
+      if (!reservation) throw new IamError(429, 'The number of failed login attempts has reached the limit. Try again later.');
       if (user && account) Object.assign(draft, { accountId: account.id, userId: user.id });
       // Verify even for an unknown or disabled user, so timing does not tell which names exist.
-      const ok = await verifyPassword(password, user?.passwordHash ?? 'scrypt$00$00');
-      if (!ok || !user || !account || user.disabled || account.disabled) return refuse(new IamError(401, WRONG));
-      logins.succeeded(who, request.ip);
+      const ok = await verifyPassword(password, user?.passwordHash ?? 'scrypt$00$00').catch((error: unknown) => {
+        reservation.failed();
+        throw error;
+      });
+      if (!ok || !user || !account || user.disabled || account.disabled) {
+        reservation.failed();
+        return refuse(new IamError(401, WRONG));
+      }
+      reservation.succeeded();
       login = { user, account, method: 'password', expiresAt: now + TOKEN_TTL_MS };
     } else if (methods.includes('token')) {
       const id = str(obj(identity.token)?.id);
