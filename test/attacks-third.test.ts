@@ -468,3 +468,29 @@ describe('§9 key generation is bounded per caller and leaves password checks th
     assert.ok(result.login.aliceDone <= 4, `the login came after ${result.login.aliceDone} of alice's 12`);
   });
 });
+
+describe('§10 decided and documented', () => {
+  test('another account\'s key store answers 403 KMS.0322, an unknown one 404 KMS.0316', async () => {
+    const boss = world.as('boss');
+    const theirs = (await boss.request('POST', `/v1.0/${boss.user.projectId}/keystores`, { keystore_alias: `ks-${hex(4)}` })).body.keystore.keystore_id;
+    const admin = world.as('admin');
+    const other = await admin.request('GET', `/v1.0/${admin.user.projectId}/keystores/${theirs}`);
+    assert.deepEqual([other.status, other.body], [403, ERR('KMS.0322', 'The user has no permission to access the partition.')]);
+    const unknown = await admin.request('GET', `/v1.0/${admin.user.projectId}/keystores/${crypto.randomUUID()}`);
+    assert.deepEqual([unknown.status, unknown.body], [404, ERR('KMS.0316', 'No exist partition_id.')]);
+  });
+
+  test('a grantee holding create-grant grants its operations to a whole account; the owner sees it (issuing_principal) and revokes it', async () => {
+    const admin = world.as('admin');
+    const keyId = await newKey(admin);
+    await newGrant(admin, keyId, world.users.gus.id, ['describe-key', 'create-grant']);
+    const gus = world.as('gus', 'aksk');
+    const made = await gus.kms('create-grant', { key_id: keyId, grantee_principal: world.users.admin.accountId, grantee_principal_type: 'domain', operations: ['describe-key'] });
+    assert.equal(made.status, 200, made.text);
+    const escalate = await gus.kms('create-grant', { key_id: keyId, grantee_principal: hex(16), operations: ['decrypt-data'] });
+    assert.deepEqual([escalate.status, escalate.body], [403, DENIED]);
+    const listed = (await admin.kms('list-grants', { key_id: keyId })).body.grants.find((g: { grant_id: string }) => g.grant_id === made.body.grant_id);
+    assert.deepEqual([listed.issuing_principal, listed.grantee_principal_type], [world.users.gus.id, 'domain']);
+    assert.equal((await admin.kms('revoke-grant', { key_id: keyId, grant_id: made.body.grant_id })).status, 200);
+  });
+});

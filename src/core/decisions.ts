@@ -151,4 +151,20 @@ export const DECISIONS = {
    * and offline commands that write refuse with one line and exit 2 while it is held.
    */
   dataDirLocked: true,
+  /**
+   * Key generation per event loop: at most one at a time per caller, two per loop (one with
+   * two loops or more), callers taking turns (core/fair-gate.ts); libuv's 4 threads keep two
+   * for password checks.
+   */
+  generationsPerCaller: 1,
+  /**
+   * Another account's key store stays 403 KMS.0322, the code Huawei documents for it (ids are
+   * random UUIDs: the answer tells nothing about ids a caller does not already hold).
+   */
+  keystoreOfAnotherAccountKept: true,
+  /**
+   * A grantee holding create-grant may grant its own grant's operations to any user or account;
+   * its grants count toward the key's limit; the owner lists and revokes them (documented).
+   */
+  granteeGrantsDocumented: true,
 } as const;
