@@ -1,17 +1,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto, { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { testConfig } from '../src/config.ts';
 import { startServer } from '../src/server.ts';
 import { lockDataDir } from '../src/store/data-dir-lock.ts';
 import { syncBuiltinESMExports } from 'node:module';
 import { ManualClock } from '../src/core/runtime.ts';
 import { ERR, hex, newGrant, newKey, raw, startWorld, type TestUser, type World } from './harness.ts';
+import { runKmsd } from './support/run-kmsd.ts';
 import { fromAddress } from './support/from-address.ts';
 
 /** Issue #20: the third attack, each finding replayed. */
@@ -332,19 +331,7 @@ describe('§7 a refused request is in the trail of the key its input names, the 
   });
 });
 
-const NODE = fileURLToPath(new URL('../node_modules/.bin/node', import.meta.url));
-const BIN = fileURLToPath(new URL('../bin/kmsd.js', import.meta.url));
-
-function kmsd(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(NODE, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KMSD_LOG_LEVEL: 'warn' } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => resolve({ code, out, err }));
-  });
-}
+const kmsd = runKmsd;
 
 describe('§8 a running kmsd holds its data directory', () => {
   test('reset --yes and a second serve on the directory of a running kmsd refuse with one line (exit 2) and change nothing; stopped, reset works', async () => {
