@@ -23,6 +23,8 @@ import { applySeed, checkSeedNames, parseSeed, SeedError, seedsAnything, type Se
 import { checkStart, describePostgres, listenFailure, needsDataDir } from './start-checks.ts';
 import { limiter } from './core/rate-limit.ts';
 import { LoginGuard } from './auth/login-guard.ts';
+import { FairGate } from './core/fair-gate.ts';
+import { DataDirLocked, lockDataDir, type DataDirLock } from './store/data-dir-lock.ts';
 import { RefusalRecorder } from './api/audit.ts';
 import { createMetrics, type MetricsLink } from './api/metrics.ts';
 import { openStore } from './store/open.ts';
@@ -244,24 +246,34 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const keyGiven = config.rootKey !== null || existsSync(config.rootKeyFile ?? join(config.dataDir, 'root.key')) || config.rootKeyFile !== null;
   const existingKey = keyGiven ? loadRootKey(config, say) : null;
   if (needsDataDir(config)) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const rootKey = seal ? RootKey.awaited() : (existingKey ?? loadRootKey(config, say));
-  const selfSigned = givenTls === null && config.tlsSelfSigned ? await selfSignedPair(config.dataDir, config.host, clock.now()) : null;
-  const tls = givenTls ?? selfSigned?.pair ?? null;
-  const expiry = tls && validityWarning(tls, clock.now());
-  if (expiry && primary) say(expiry);
+  // The process holds its data directory from here to close(): a second serve, a reset or an
+  // offline command that writes refuses while it runs (worker threads run under the main thread's lock).
+  const dirLock = primary && needsDataDir(config) ? takeDataDir(config.dataDir, 'serve') : null;
+  let rootKey: RootKey;
+  let selfSigned: Awaited<ReturnType<typeof selfSignedPair>> | null;
+  let tls: TlsPair | null;
   let store: Store;
-  const auditLog = openAuditLog(config, logger);
+  let auditLog: AuditLogFile | null = null;
   try {
+    rootKey = seal ? RootKey.awaited() : (existingKey ?? loadRootKey(config, say));
+    selfSigned = givenTls === null && config.tlsSelfSigned ? await selfSignedPair(config.dataDir, config.host, clock.now()) : null;
+    tls = givenTls ?? selfSigned?.pair ?? null;
+    const expiry = tls && validityWarning(tls, clock.now());
+    if (expiry && primary) say(expiry);
+    auditLog = openAuditLog(config, logger);
     // A statement that outlives the request's deadline fails, and its connection is discarded.
     store = await openStore(config, {
       queryTimeoutMs: config.requestTimeout,
       ...(shared ? { writeLock: new SharedLock(shared.writeLock) } : {}),
       ...(auditLog ? { onAudit: auditLog.append } : {}),
+    }).catch((error: Error) => {
+      const where = config.store === 'sqlite' ? `the SQLite store in ${config.dataDir}` : `the PostgreSQL store at ${describePostgres(config.store)}`;
+      throw new StartError(`cannot open ${where}: ${error.message}`);
     });
   } catch (error) {
     auditLog?.close();
-    const where = config.store === 'sqlite' ? `the SQLite store in ${config.dataDir}` : `the PostgreSQL store at ${describePostgres(config.store)}`;
-    throw new StartError(`cannot open ${where}: ${(error as Error).message}`);
+    dirLock?.release();
+    throw error;
   }
   try {
     if (!seal) await refuseSealedStore(store);
@@ -324,7 +336,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     if (seal && !unsealer) throw new Error('a worker thread of a sealed node needs the main thread\'s unsealer');
     const gate = unsealer ? new SealGate(unsealer) : null;
     if (!seal) unsealed.resolve();
-    const app = await buildApp({ config, store, clock, rootKey, logger, rateLimiter, logins, refusals, metrics, tls, seal: gate });
+    // libuv's pool has 4 threads, shared by every loop of the process: generations leave at least
+    // two of them to password checks (scrypt) and the rest, however many loops generate at once.
+    const generation = new FairGate(Math.floor(2 / config.workers), 1);
+    const app = await buildApp({ config, store, clock, rootKey, logger, rateLimiter, logins, refusals, metrics, tls, seal: gate, generation });
     const discard = async () => {
       metrics?.close();
       await app.close();
@@ -400,6 +415,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           metrics?.close();
           await store.close();
           auditLog?.close();
+          dirLock?.release();
         }
         log?.info('kmsd stopped');
       },
@@ -407,6 +423,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   } catch (error) {
     await store.close();
     auditLog?.close();
+    dirLock?.release();
+    throw error;
+  }
+}
+
+/** The data directory's lock (store/data-dir-lock.ts), or the one-line refusal a start gives (exit 2). */
+function takeDataDir(dir: string, what: string): DataDirLock {
+  try {
+    return lockDataDir(dir, what);
+  } catch (error) {
+    if (error instanceof DataDirLocked) throw new StartError(error.message);
     throw error;
   }
 }

@@ -1,6 +1,5 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request as httpRequest } from 'node:http';
 import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,21 +15,9 @@ import { StartError } from '../src/root-key.ts';
 import { startServer } from '../src/server.ts';
 import { newGrant, newKey, startWorld, type TestUser, type World } from './harness.ts';
 import { operationPath, sendsBody } from './support/operation-path.ts';
+import { fromAddress } from './support/from-address.ts';
 
 /** Issue #11 §3–§6: what an attacker found, each closed. */
-
-/** One HTTP request from a chosen loopback source address (127.0.0.0/8 is all this machine). */
-function fromAddress(url: string, source: string, method: string, path: string, headers: Record<string, string>, body?: string) {
-  return new Promise<{ status: number; body: any; headers: Record<string, unknown> }>((resolve, reject) => {
-    const req = httpRequest(`${url}${path}`, { method, headers, localAddress: source }, (res) => {
-      let text = '';
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode as number, body: text === '' ? undefined : JSON.parse(text), headers: res.headers }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 const loginBody = (user: TestUser, password = user.password) => JSON.stringify({
   auth: { identity: { methods: ['password'], password: { user: { name: user.name, password, domain: { name: user.account } } } } },

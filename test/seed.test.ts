@@ -1,6 +1,5 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import { testConfig } from '../src/config.ts';
 import { parseSeed } from '../src/seed.ts';
 import { startServer } from '../src/server.ts';
 import { ERR, keyMaterial, startWorld } from './harness.ts';
+import { runKmsd } from './support/run-kmsd.ts';
 import { auditCount, storeDigest } from './support/store-digest.ts';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -176,19 +176,7 @@ describe('seeded keys and grants (--seed FILE, or keys and grants in the identit
   });
 });
 
-const NODE = fileURLToPath(new URL('../node_modules/.bin/node', import.meta.url));
-const BIN = fileURLToPath(new URL('../bin/kmsd.js', import.meta.url));
-
-function kmsd(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(NODE, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => resolve({ code, out, err }));
-  });
-}
+const kmsd = runKmsd;
 
 describe('kmsd reset --data-dir DIR', () => {
   test('asks first (without a terminal: refuses unless --yes), then deletes the store, the root key and the development account', async () => {

@@ -203,6 +203,13 @@ describe('kmsd serve --workers 2', () => {
         auth: { identity: { methods: ['password'], password: { user: { name: 'reader', password, domain: { name: 'acme' } } } } },
       });
       const json = { 'content-type': 'application/json' };
+      // Issue #20 §3: 100 wrong passwords for another user at once, spread over both loops: exactly
+      // the budget's 6 are checked (401), whatever is in flight; the rest 429.
+      const burst = await Promise.all(Array.from({ length: 100 }, () => send(guarded.url, 'POST', '/v3/auth/tokens', json, JSON.stringify({
+        auth: { identity: { methods: ['password'], password: { user: { id: users.alice.id, password: 'wrong' } } } },
+      }), '127.0.0.7')));
+      assert.deepEqual([burst.filter((a) => a.status === 401).length, burst.filter((a) => a.status === 429).length], [6, 94]);
+      await bothWorkers(burst, guarded);
       const answers: Answer[] = [];
       // One at a time (each failure is counted before the next attempt), each on a new connection.
       for (let i = 0; i < 16; i++) answers.push(await send(guarded.url, 'POST', '/v3/auth/tokens', json, login('wrong'), '127.0.0.5'));

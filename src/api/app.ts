@@ -259,7 +259,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
         // The identifiers as validation left them (["id"] is "id" by now): what the operation acts on.
         noteBody(draft, input);
         const audited = op.mutates ? recordingStore(requestStore, clock, draft, statusOf(op)) : requestStore;
-        const ctx: OperationContext = { ...who, store: audited, clock, rootKey, config, userAgent: request.headers['user-agent'] ?? '' };
+        const generate = services.generation.for(who.principal.userId);
+        const ctx: OperationContext = { ...who, store: audited, clock, rootKey, config, userAgent: request.headers['user-agent'] ?? '', generate };
         const answer = await op.handle(ctx, input);
         if (statusOf(op) === 204) return (reply as FastifyReply).code(204).send();
         if (statusOf(op) === 201) reply.code(201);

@@ -1,5 +1,6 @@
 import type { Principal } from '../auth/authenticate.ts';
 import { parseAuthorization } from '../auth/signature.ts';
+import { parse as parseEnvelope } from '../core/envelope.ts';
 import type { AuditEvent, AuditOutcome } from '../core/model.ts';
 import type { Clock } from '../core/runtime.ts';
 import type { Store } from '../store/store.ts';
@@ -70,9 +71,21 @@ export function callerDraft(requestId: string, operation: string, principal: Pri
 export function noteBody(draft: AuditDraft, body: unknown): void {
   if (typeof body !== 'object' || body === null) return;
   const fields = body as Record<string, unknown>;
-  draft.keyId = identifier(fields.key_id ?? fields.target_key_id);
+  draft.keyId = identifier(fields.key_id ?? fields.target_key_id ?? fields.source_key_id)
+    ?? keyOfCiphertext(fields.cipher_text) ?? identifier(fields.destination_key_id);
   draft.grantId = identifier(fields.grant_id)?.toLowerCase() ?? null;
   draft.sequence = identifier(fields.sequence);
+}
+
+/**
+ * The key a base64 ciphertext names in its envelope header (decrypt-data and re-encrypt send no
+ * key_id, as the SDKs send them): a refused decrypt is then in that key's trail. The header is
+ * authenticated only when the ciphertext is opened; a forged one names a key as a forged key_id
+ * would, which any caller may write anyway.
+ */
+function keyOfCiphertext(value: unknown): string | null {
+  if (typeof value !== 'string' || value.length > 8192) return null;
+  return parseEnvelope(Buffer.from(value, 'base64'))?.keyId ?? null;
 }
 
 function event(draft: AuditDraft, clock: Clock, outcome: AuditOutcome, status: number, errorCode: string | null, count = 1): AuditEvent {

@@ -1,4 +1,5 @@
 import type { Caller } from '../core/model.ts';
+import type { Bounded } from '../core/fair-gate.ts';
 import type { Principal } from '../auth/authenticate.ts';
 import type { Clock } from '../core/runtime.ts';
 import type { RootKey } from '../core/sealing.ts';
@@ -16,6 +17,8 @@ export interface OperationContext {
   config: Config;
   /** The request's User-Agent ("" when none): a few answers differ per official SDK (list-aliases). */
   userAgent: string;
+  /** Runs a key generation in the caller's fair share of the event loop's generation slots (core/fair-gate.ts). */
+  generate: Bounded;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';

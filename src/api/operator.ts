@@ -32,6 +32,9 @@ export function registerOperatorRoutes(app: FastifyInstance, services: Services,
         timer = setTimeout(() => reject(new Error('timeout')), READY_TIMEOUT_MS);
       });
       try {
+        if (store.filesPresent && !store.filesPresent()) {
+          return reply.code(503).type(json).send({ status: 'unavailable', store: store.driver, reason: 'the store\'s files are gone (deleted or replaced since kmsd opened them): restart kmsd' });
+        }
         // One real read of the store (the root-key check's row): on PostgreSQL a round trip.
         await Promise.race([store.read((tx) => tx.getSetting('root-key-canary')), deadline]);
         return reply.type(json).send({ status: 'ready', store: store.driver });

@@ -5,6 +5,7 @@ import type { RootKey } from '../core/sealing.ts';
 import type { Store } from '../store/store.ts';
 import type { Limiter } from '../core/rate-limit.ts';
 import type { LoginGuard } from '../auth/login-guard.ts';
+import type { FairGate } from '../core/fair-gate.ts';
 import type { RefusalRecorder } from './audit.ts';
 import type { Metrics } from './metrics.ts';
 import type { TlsPair } from '../tls/certificate.ts';
@@ -32,4 +33,6 @@ export interface Services {
   tls?: Pick<TlsPair, 'cert' | 'key'> | null;
   /** A node started on a sealed store: its gate (closed until the root key is in); null otherwise. */
   seal?: SealGate | null;
+  /** Key generation, a few at a time and fairly per caller (create-key, data-key pairs, import parameters). */
+  generation: FairGate;
 }

@@ -27,8 +27,11 @@ const DOCUMENT_ACTION = /^(\*|[A-Za-z0-9*]+:[A-Za-z0-9*]*:[A-Za-z0-9*]+)$/;
 /** A resource URN, service:region:account:type:path (Huawei: "KMS:*:*:KeyId:<key id>"). */
 const URN = /^[A-Za-z0-9*?]+:[^:]*:[^:]*:[A-Za-z0-9*?]+:[^:]+$/;
 
+/** Own members only: "constructor", "toString", "__proto__" ... are names like any other, never Object's. */
+const own = <T>(table: Readonly<Record<string, T>>, name: string): T | undefined => (Object.hasOwn(table, name) ? table[name] : undefined);
+
 export function isValidPolicy(policy: string): boolean {
-  return policy in ROLES || PATTERN.test(policy);
+  return own(ROLES, policy) !== undefined || PATTERN.test(policy);
 }
 
 export class PolicyError extends Error {
@@ -213,6 +216,16 @@ function parseConditions(value: unknown, path: string): Condition[] {
   return conditions;
 }
 
+/**
+ * Whether a Resource URN can name a key at all (service "kms", type "KeyId", or globs that
+ * match them). One that cannot (kms:*:*:alias:*, obs:*:*:bucket:*) would load and never match,
+ * silently: a Deny that denies nothing. Such a document is refused, never ignored.
+ */
+function namesKeys(urn: string): boolean {
+  const [service, , , type] = urn.split(':');
+  return globRegExp(service, 'i').test('kms') && globRegExp(type, 'i').test('KeyId');
+}
+
 function parseStatement(value: unknown, where: string): Statement {
   if (!isObject(value)) throw new PolicyError(where, 'must be an object with Effect and Action');
   for (const member of Object.keys(value)) {
@@ -232,6 +245,9 @@ function parseStatement(value: unknown, where: string): Statement {
     resources = strings(value.Resource, `${where}.Resource`, '"*" or a URN such as "kms:*:*:KeyId:<key id>"');
     resources.forEach((r, i) => {
       if (r !== '*' && !URN.test(r)) throw new PolicyError(`${where}.Resource[${i}]`, `"${r}" is not "*" nor a URN "service:region:account:type:id" such as "kms:*:*:KeyId:<key id>"`);
+      if (r !== '*' && !namesKeys(r)) {
+        throw new PolicyError(`${where}.Resource[${i}]`, `"${r}" names no resource kmsd can evaluate: its resources are keys, "kms:<region>:<account>:KeyId:<key id>" (globs allowed)`);
+      }
     });
     if (resources.includes('*')) resources = null;
   }
@@ -268,7 +284,7 @@ function compilePolicy(policy: unknown, index: number): Statement[] {
   const where = `policies[${index}]`;
   if (typeof policy === 'string') {
     if (!isValidPolicy(policy)) throw new PolicyError(where, PATTERN_MESSAGE);
-    return [{ where, sid: null, effect: 'Allow', actions: [actionRegExp(ROLES[policy] ?? policy)], notAction: false, resources: null, conditions: [] }];
+    return [{ where, sid: null, effect: 'Allow', actions: [actionRegExp(own(ROLES, policy) ?? policy)], notAction: false, resources: null, conditions: [] }];
   }
   if (!isObject(policy)) throw new PolicyError(where, `${PATTERN_MESSAGE}, or a policy document {"Version": "5.0", "Statement": [...]}`);
   return parseDocument(policy, where);
@@ -316,7 +332,7 @@ function resourceMatches(patterns: string[] | null, resource: PolicyResource | n
 
 function contextValue(key: string, subject: Subject, resource: PolicyResource | null, request: RequestValues): string[] | undefined {
   if (key.startsWith(RESOURCE_TAG)) {
-    const value = resource?.tags[key.slice(RESOURCE_TAG.length)];
+    const value = resource ? own(resource.tags, key.slice(RESOURCE_TAG.length)) : undefined;
     return value === undefined ? undefined : [value];
   }
   switch (key) {
@@ -333,7 +349,7 @@ function contextValue(key: string, subject: Subject, resource: PolicyResource | 
     case 'g:ProjectName': return [subject.region];
     case 'g:MFAPresent': return ['false'];
     default: {
-      const value = request[key];
+      const value = own(request, key);
       return value === undefined ? undefined : typeof value === 'string' ? [value] : [...value];
     }
   }

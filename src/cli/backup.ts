@@ -79,7 +79,7 @@ export async function restore(argv: string[], env: Env, out: Out): Promise<void>
   const file = resolve(values.in);
   if (!existsSync(file)) throw new StartError(`no backup file at ${file}`);
   const where = store === 'sqlite' ? dataDir : `PostgreSQL at ${describePostgres(store)}`;
-  const release = store === 'sqlite' ? lockDataDirForOfflineCommand(dataDir) : () => {};
+  const release = store === 'sqlite' ? lockDataDirForOfflineCommand(dataDir, 'restore') : () => {};
   try {
     const summary = await oneLine(async () => {
       if (store === 'sqlite') return restoreToSqlite(file, dataDir);

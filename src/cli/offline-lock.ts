@@ -1,12 +1,20 @@
+import { mkdirSync } from 'node:fs';
+import { DataDirLocked, lockDataDir } from '../store/data-dir-lock.ts';
+import { StartError } from '../root-key.ts';
+
 /**
- * THE HOOK for the data-directory lock. Every offline command that writes a store (restore into
- * a data directory, rotate-root-key) calls this first and releases it when done. The `sec`
- * branch adds a lock a running kmsd holds on its data directory (src/store/data-dir-lock.ts):
- * when it is merged, this function takes that lock (refusing with one line, exit 2, while a
- * kmsd or another offline command holds it) and returns its release. Until then it takes
- * nothing, and the commands' documentation says to stop kmsd first.
+ * Every offline command that writes a data directory (restore into it, rotate-root-key, seal init)
+ * takes the lock a running kmsd holds on it (src/store/data-dir-lock.ts) for as long as it runs:
+ * while a kmsd or another such command holds it, the command refuses with one line (exit 2) and
+ * changes nothing. The directory is made (0700) if it is not there yet, as a restore target may not be.
  */
-export function lockDataDirForOfflineCommand(dataDir: string): () => void {
-  void dataDir;
-  return () => {};
+export function lockDataDirForOfflineCommand(dataDir: string, what: string): () => void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  try {
+    const lock = lockDataDir(dataDir, what);
+    return () => lock.release();
+  } catch (error) {
+    if (error instanceof DataDirLocked) throw new StartError(error.message);
+    throw error;
+  }
 }

@@ -5,9 +5,10 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../config.ts';
 import { StartError } from '../root-key.ts';
 import { SELF_SIGNED_FILES } from '../tls/self-signed.ts';
+import { DataDirLocked, LOCK_FILE, lockDataDir, type DataDirLock } from '../store/data-dir-lock.ts';
 
-/** What a kmsd data directory holds: the SQLite store, the generated root key, the development account and certificate. */
-export const DATA_FILES = ['kmsd.db', 'kmsd.db-wal', 'kmsd.db-shm', 'kmsd.db-journal', 'root.key', 'dev-identities.json', ...Object.values(SELF_SIGNED_FILES)];
+/** What a kmsd data directory holds: the SQLite store, the generated root key, the development account and certificate, the lock. */
+export const DATA_FILES = ['kmsd.db', 'kmsd.db-wal', 'kmsd.db-shm', 'kmsd.db-journal', 'root.key', 'dev-identities.json', ...Object.values(SELF_SIGNED_FILES), LOCK_FILE];
 
 export interface ResetIo {
   env: Record<string, string | undefined>;
@@ -21,7 +22,9 @@ export interface ResetIo {
  * development account, so that the next start begins afresh (a new root key, a new
  * development account, the identities and seed applied to an empty store). It asks first,
  * unless --yes, and refuses a directory that holds anything a kmsd data directory does not.
- * Stop kmsd first. A PostgreSQL store is not touched: drop and re-create its database.
+ * A running kmsd holds the directory's lock (store/data-dir-lock.ts): reset then refuses with
+ * one line (exit 2) and deletes nothing. A PostgreSQL store is not touched: drop and re-create
+ * its database.
  */
 export async function reset(argv: string[], io: ResetIo): Promise<void> {
   let values: { 'data-dir'?: string; yes?: boolean };
@@ -36,17 +39,42 @@ export async function reset(argv: string[], io: ResetIo): Promise<void> {
     return;
   }
   if (!statSync(dir).isDirectory()) throw new StartError(`${dir} is not a directory: refusing to reset it`);
-  const names = readdirSync(dir);
-  const foreign = names.filter((n) => !DATA_FILES.includes(n));
+  // Looked at before the lock is taken: nothing is written into a directory that is not kmsd's.
+  requireDataDirectory(dir);
+  const lock = takeLock(dir);
+  try {
+    await resetLocked(dir, values.yes === true, io);
+  } finally {
+    lock.release();
+  }
+}
+
+function takeLock(dir: string): DataDirLock {
+  try {
+    return lockDataDir(dir, 'reset');
+  } catch (error) {
+    if (error instanceof DataDirLocked) throw new StartError(`${error.message}; nothing was deleted`);
+    throw error;
+  }
+}
+
+function requireDataDirectory(dir: string): void {
+  const foreign = readdirSync(dir).filter((n) => !DATA_FILES.includes(n));
   if (foreign.length > 0) {
     throw new StartError(`${dir} does not look like a kmsd data directory (it also holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}): refusing to reset it`);
   }
+}
+
+async function resetLocked(dir: string, yes: boolean, io: ResetIo): Promise<void> {
+  requireDataDirectory(dir);
+  // The lock file is this command's own: released (removed) last.
+  const names = readdirSync(dir).filter((n) => n !== LOCK_FILE);
   const ours = DATA_FILES.filter((n) => names.includes(n));
   if (ours.length === 0) {
     io.out.write(`nothing to reset: ${dir} is empty\n`);
     return;
   }
-  if (!values.yes) {
+  if (!yes) {
     if (!io.ask) throw new StartError('reset deletes every key, grant and audit record in the store: confirm with --yes (there is no terminal to ask on)');
     const answer = await io.ask(`Delete ${ours.join(', ')} in ${dir}? Every key, grant and audit record is lost, and so is the root key. [y/N] `);
     if (!/^y(es)?$/i.test(answer.trim())) {

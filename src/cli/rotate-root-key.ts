@@ -30,7 +30,7 @@ export async function rotateRootKeyCommand(argv: string[], env: Env, out: { writ
   const current = existingKey(storeArgs, env, 'the current root key');
   const next = existingKey(['--data-dir', dataDir, '--root-key-file', newFile], {}, 'the new root key');
   if (current.text === next.text) throw new StartError(`the new root key in ${newFile} is the current one (${current.from}): make a new one`);
-  const release = store === 'sqlite' ? lockDataDirForOfflineCommand(dataDir) : () => {};
+  const release = store === 'sqlite' ? lockDataDirForOfflineCommand(dataDir, 'rotate-root-key') : () => {};
   try {
     const db = await openRawStore(store, dataDir);
     try {

@@ -59,6 +59,25 @@ export async function requireKeyUse(tx: Tx, caller: Caller, key: Key, operation:
   if (!grants.some((g) => g.operations.includes(operation))) throw kms(DECISIONS.callerMayNot);
 }
 
+/**
+ * The caller asking for two sets of actions at once: its policies must allow both (and a Deny
+ * of either refuses, grants included). re-encrypt reads the source as decrypt-data does and
+ * writes the destination as encrypt-data does, besides its own action: checking only
+ * re-encrypt's action names would let it open what a Deny on decrypt-data protects.
+ */
+export function holdingBoth(first: Caller, second: Caller): Caller {
+  const both: Caller = {
+    userId: first.userId,
+    accountId: first.accountId,
+    region: first.region,
+    readsTags: first.readsTags || second.readsTags,
+    allows: (resource, request) => first.allows(resource, request) && second.allows(resource, request),
+    denies: (resource, request) => first.denies(resource, request) || second.denies(resource, request),
+    forActions: (actions) => first.forActions(actions),
+  };
+  return both;
+}
+
 /** A caller that may do everything: kmsd itself (default keys the identities file declares). */
 export function systemCaller(userId: string, accountId: string, region: string): Caller {
   const caller: Caller = { userId, accountId, region, allows: () => true, denies: () => false, readsTags: false, forActions: () => caller };

@@ -1,4 +1,4 @@
-import { requireAction } from './access.ts';
+import { requireAction, requireOwnerSide } from './access.ts';
 import { kms } from './errors.ts';
 import { DECISIONS } from './decisions.ts';
 import { isDefaultAlias, loadForChange } from './keys.ts';
@@ -35,12 +35,24 @@ export async function createAlias(tx: Tx, caller: Caller, keyId: string, alias: 
   return created;
 }
 
-/** Moves an existing alias of the account to another of its keys. */
+/**
+ * The caller's policies must allow the operation on a key an alias names: taking an alias
+ * off a key (associate-alias) or listing a key's aliases is an alias operation on that key
+ * too, so a Deny of kms:alias:* on it (by tag, Resource, ...) holds there as on create-alias.
+ * A key already gone (its deletion due) protects nothing.
+ */
+async function requireAliasRightOn(tx: Tx, caller: Caller, keyId: string): Promise<void> {
+  const key = await tx.getKey(keyId, { lock: false });
+  if (key && key.accountId === caller.accountId) await requireOwnerSide(tx, caller, key);
+}
+
+/** Moves an existing alias of the account to another of its keys (both checked). */
 export async function associateAlias(tx: Tx, caller: Caller, alias: unknown, targetKeyId: string, now: number): Promise<KeyAlias> {
   const name = checkAlias(alias);
   requireAction(caller);
   const existing = await tx.getAlias(caller.accountId, caller.region, name);
   if (!existing) throw kms(DECISIONS.badAlias);
+  await requireAliasRightOn(tx, caller, existing.keyId);
   if (existing.keyId === targetKeyId) {
     await loadForChange(tx, caller, targetKeyId, now);
     return existing;
@@ -88,6 +100,7 @@ export async function listAliases(tx: Tx, caller: Caller, keyId: string | undefi
     if (!(size >= 1 && size <= DECISIONS.aliasListMax)) throw kms('KMS.1601');
   }
   if (marker !== undefined && !ALIAS.test(marker)) throw kms(DECISIONS.badAlias);
+  if (keyId !== undefined) await requireAliasRightOn(tx, caller, keyId);
   const rows = await tx.listAliases(caller.accountId, caller.region, keyId, marker, size + 1);
   const aliases = rows.slice(0, size);
   return { aliases, nextMarker: rows.length > size ? (aliases.at(-1) as KeyAlias).alias : '' };

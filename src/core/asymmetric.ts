@@ -8,6 +8,7 @@ import type { Tx } from '../store/store.ts';
 import { requireKeyUse, requireOwnerSide, type GrantOperation } from './access.ts';
 import { kindOf, type KeyKind } from './key-specs.ts';
 import { loadKey } from './keys.ts';
+import { sealedMaterial } from './material.ts';
 import { remember } from './memo.ts';
 import { signDigest, sm2Decrypt, sm2Encrypt, verifyDigest, type DigestScheme } from './pkeyutl.ts';
 import { KeyState, type Caller, type Key } from './model.ts';
@@ -93,7 +94,7 @@ const opened = new Map<string, { sealed: Buffer; value: Opened }>();
 /** The key's private key (and what is derived from it), from its sealed PKCS#8 DER. */
 export async function openPrivate(tx: Tx, rootKey: RootKey, key: Key): Promise<Opened> {
   const version = key.materialVersion;
-  const sealed = await tx.getMaterial(key.keyId, version);
+  const sealed = await sealedMaterial(tx, key, version);
   if (!sealed) throw kms('KMS.0308');
   const context = materialContext(key.keyId, version);
   const hit = opened.get(context);

@@ -5,7 +5,7 @@ import { requireKeyUse, type GrantOperation } from './access.ts';
 import { cipherForSpec } from './ciphers.ts';
 import { EnvelopeKind, open, parse, seal, type Envelope, type EnvelopeKindValue } from './envelope.ts';
 import { loadKey } from './keys.ts';
-import { requireKeystoreEnabled } from './keystores.ts';
+import { sealedMaterial } from './material.ts';
 import { KeyState, type Caller, type Key } from './model.ts';
 import { requireSymmetricEncryptionKey } from './key-specs.ts';
 import { RootKey, materialContext } from './sealing.ts';
@@ -44,12 +44,11 @@ export async function usableKey(tx: Tx, caller: Caller, keyId: string, operation
   await requireKeyUse(tx, caller, key, operation);
   requireSymmetricEncryptionKey(key.spec, key.usage);
   requireUsable(key);
-  await requireKeystoreEnabled(tx, key);
   return key;
 }
 
 async function withMaterial<T>(tx: Tx, rootKey: RootKey, key: Key, version: number, use: (material: KeyObject) => T): Promise<T> {
-  const sealed = await tx.getMaterial(key.keyId, version);
+  const sealed = await sealedMaterial(tx, key, version);
   if (!sealed) throw kms('KMS.2201');
   return use(rootKey.openKey(sealed.sealed, materialContext(key.keyId, version)));
 }

@@ -5,6 +5,8 @@ import type { Tx } from '../store/store.ts';
 import { decryptDataAsymmetric, encryptAsymmetric, grantedKey, ownerKey, publicPem, requireUsableState } from './asymmetric.ts';
 import { decryptData, encryptUnder, usableKey } from './data.ts';
 import { generatePair, requireSymmetricEncryptionKey } from './key-specs.ts';
+import { requireCryptoUse } from './material.ts';
+import { unbounded, type Bounded } from './fair-gate.ts';
 import type { Caller } from './model.ts';
 import type { RootKey } from './sealing.ts';
 
@@ -42,16 +44,18 @@ export interface PairInput {
  */
 export async function createDataKeyPair(
   store: { read<T>(work: (tx: Tx) => Promise<T>): Promise<T> }, caller: Caller, rootKey: RootKey, input: PairInput, now: () => number,
+  generate: Bounded = unbounded,
 ) {
   if (!(input.spec in RSA_PAIR_SPECS) && !(input.spec in EC_PAIR_SPECS)) throw kms('KMS.0308');
   const check = async (tx: Tx) => {
     const key = await ownerKey(tx, caller, input.keyId, now());
     requireSymmetricEncryptionKey(key.spec, key.usage);
     requireUsableState(key);
+    await requireCryptoUse(tx, key);
     return key;
   };
   await store.read(check);
-  const pair = await newPair(input.spec);
+  const pair = await generate(() => newPair(input.spec));
   try {
     const { key, ciphertext } = await store.read(async (tx) => {
       const key = await check(tx);
@@ -84,23 +88,34 @@ export interface ReEncryptInput {
 }
 
 /**
- * re-encrypt: decrypts with the decrypt-data right on the source key (its account's IAM action
- * or a grant with decrypt-data) and encrypts with the encrypt-data right on the destination,
- * in one read. An asymmetric source needs source_key_id (RSA ciphertexts do not name a key).
+ * Who re-encrypt checks on each side: on the source the caller asking for re-encrypt's action
+ * and decrypt-data's at once, on the destination for re-encrypt's and encrypt-data's
+ * (holdingBoth in access.ts).
  */
-export async function reEncrypt(tx: Tx, caller: Caller, rootKey: RootKey, input: ReEncryptInput, now: number) {
+export interface ReEncryptRights {
+  source: Caller;
+  destination: Caller;
+}
+
+/**
+ * re-encrypt: decrypts with the decrypt-data right on the source key (its account's IAM actions
+ * or a grant with decrypt-data) and encrypts with the encrypt-data right on the destination,
+ * in one read; both besides re-encrypt's own action. An asymmetric source needs source_key_id
+ * (RSA ciphertexts do not name a key).
+ */
+export async function reEncrypt(tx: Tx, rights: ReEncryptRights, rootKey: RootKey, input: ReEncryptInput, now: number) {
   const symmetricSource = input.sourceAlgorithm === 'SYMMETRIC_DEFAULT';
   if (!symmetricSource && input.sourceKeyId === undefined) throw kms(DECISIONS.asymmetricNeedsKeyId);
   const source = symmetricSource
-    ? await decryptData(tx, caller, rootKey, { ciphertext: input.ciphertext, keyId: input.sourceKeyId, aad: input.sourceAad, legacy: input.legacy }, now)
-    : await decryptDataAsymmetric(tx, caller, rootKey, { keyId: input.sourceKeyId as string, algorithm: input.sourceAlgorithm, ciphertext: input.ciphertext }, now);
+    ? await decryptData(tx, rights.source, rootKey, { ciphertext: input.ciphertext, keyId: input.sourceKeyId, aad: input.sourceAad, legacy: input.legacy }, now)
+    : await decryptDataAsymmetric(tx, rights.source, rootKey, { keyId: input.sourceKeyId as string, algorithm: input.sourceAlgorithm, ciphertext: input.ciphertext }, now);
   const plaintext = source.plaintext;
   try {
     if (input.destinationAlgorithm === 'SYMMETRIC_DEFAULT') {
-      const destination = await usableKey(tx, caller, input.destinationKeyId, 'encrypt-data', now);
+      const destination = await usableKey(tx, rights.destination, input.destinationKeyId, 'encrypt-data', now);
       return { source: source.key, destination, ciphertext: await encryptUnder(tx, rootKey, destination, EnvelopeKind.data, plaintext, input.destinationAad) };
     }
-    const destination = await grantedKey(tx, caller, input.destinationKeyId, 'encrypt-data', now);
+    const destination = await grantedKey(tx, rights.destination, input.destinationKeyId, 'encrypt-data', now);
     return { source: source.key, destination, ciphertext: await encryptAsymmetric(tx, rootKey, destination, input.destinationAlgorithm, plaintext) };
   } finally {
     plaintext.fill(0);

@@ -201,4 +201,53 @@ export const DECISIONS = {
   auditChainStartsAfterMigration: true,
   /** A request whose record the --audit-log file cannot take (full disk, size limit, I/O error): refused, nothing done. */
   auditLogUnwritable: 'KMS.0102',
+  /**
+   * The failed-login budget is reserved before the password is checked (one failure's worth of
+   * the user's and the address's buckets, given back when the password was right) and the user
+   * is the resolved user id, whatever names the request uses: concurrent guesses and other
+   * spellings gain nothing. A user's logins in flight beyond the budget at one moment get 429.
+   */
+  loginBudgetReservedBeforeCheck: true,
+  /**
+   * A key of a disabled key store refuses every use of its material (KMS.0317), verify and
+   * get-publickey included, as a disabled key refuses them (KMS.0209). Enforced where the core
+   * reads key material (src/core/material.ts).
+   */
+  disabledKeystoreRefusesPublicKeyUse: true,
+  /**
+   * re-encrypt checks, besides its own action, decrypt-data's right on the source and
+   * encrypt-data's on the destination (core/access.ts holdingBoth), so it never opens what a
+   * Deny on decrypt-data protects. AWS names this ReEncryptFrom / ReEncryptTo; Huawei is silent.
+   */
+  reEncryptNeedsDecryptAndEncryptRights: true,
+  /** associate-alias checks the key the alias leaves as well as the target; list-aliases with key_id checks that key. */
+  aliasOperationsCheckEveryKey: true,
+  /** A policy Resource that cannot name a key (another type or service) is refused when the identities file is read. */
+  resourceOfAnotherTypeRefused: true,
+  /**
+   * A record's key_id, when the input has no key_id: target_key_id, source_key_id, the key
+   * the cipher_text's envelope header names, then destination_key_id (api/audit.ts noteBody).
+   */
+  auditKeyFromCiphertext: true,
+  /**
+   * A running kmsd holds its data directory (kmsd.lock, store/data-dir-lock.ts): serve, reset
+   * and offline commands that write refuse with one line and exit 2 while it is held.
+   */
+  dataDirLocked: true,
+  /**
+   * Key generation per event loop: at most one at a time per caller, two per loop (one with
+   * two loops or more), callers taking turns (core/fair-gate.ts); libuv's 4 threads keep two
+   * for password checks.
+   */
+  generationsPerCaller: 1,
+  /**
+   * Another account's key store stays 403 KMS.0322, the code Huawei documents for it (ids are
+   * random UUIDs: the answer tells nothing about ids a caller does not already hold).
+   */
+  keystoreOfAnotherAccountKept: true,
+  /**
+   * A grantee holding create-grant may grant its own grant's operations to any user or account;
+   * its grants count toward the key's limit; the owner lists and revokes them (documented).
+   */
+  granteeGrantsDocumented: true,
 } as const;

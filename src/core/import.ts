@@ -1,5 +1,6 @@
-import { constants, createHash, createPrivateKey, generateKeyPair, privateDecrypt, timingSafeEqual } from 'node:crypto';
-import { promisify } from 'node:util';
+import { constants, createHash, createPrivateKey, privateDecrypt, timingSafeEqual } from 'node:crypto';
+import { unbounded, type Bounded } from './fair-gate.ts';
+import { generatePair } from './key-specs.ts';
 import { kms } from './errors.ts';
 import type { Tx } from '../store/store.ts';
 import { DECISIONS } from './decisions.ts';
@@ -35,7 +36,6 @@ const TOKEN_VERSION = 1;
 const TOKEN_HEADER = 1 + 1 + 36 + 8;
 const WRAPPING_KEY_BITS = 2048;
 
-const generateRsa = promisify(generateKeyPair);
 
 const tokenContext = (keyId: string, algorithm: number, expiry: number): string => `import-token:${keyId}:${algorithm}:${expiry}`;
 export const digestContext = (keyId: string): string => `import-digest:${keyId}`;
@@ -69,11 +69,15 @@ export async function checkImportable(tx: Tx, caller: Caller, keyId: string, wra
 }
 
 /** Second half, outside any transaction: a fresh wrapping key pair and its token. */
-export async function importParameters(rootKey: RootKey, key: Key, wrappingAlgorithm: string, now: number): Promise<ImportParameters> {
+export async function importParameters(
+  rootKey: RootKey, key: Key, wrappingAlgorithm: string, now: number, generate: Bounded = unbounded,
+): Promise<ImportParameters> {
   const algorithm = ALGORITHM_IDS[wrappingAlgorithm];
-  const pair = await generateRsa('rsa', { modulusLength: WRAPPING_KEY_BITS });
+  const pair = await generate(() => generatePair('rsa', {
+    modulusLength: WRAPPING_KEY_BITS, privateKeyEncoding: { format: 'der', type: 'pkcs8' }, publicKeyEncoding: { format: 'der', type: 'spki' },
+  }));
   const expiry = Math.floor((now + DECISIONS.importTokenMs) / 1000);
-  const der = pair.privateKey.export({ format: 'der', type: 'pkcs8' }) as Buffer;
+  const der = pair.privateKey;
   try {
     const header = Buffer.alloc(TOKEN_HEADER);
     header[0] = TOKEN_VERSION;
@@ -81,7 +85,7 @@ export async function importParameters(rootKey: RootKey, key: Key, wrappingAlgor
     header.write(key.keyId, 2, 36, 'latin1');
     header.writeBigUInt64BE(BigInt(expiry), 38);
     const token = Buffer.concat([header, rootKey.seal(der, tokenContext(key.keyId, algorithm, expiry))]);
-    const publicKey = pair.publicKey.export({ format: 'der', type: 'spki' }) as Buffer;
+    const publicKey = pair.publicKey as Buffer;
     return { key, importToken: token.toString('base64'), expirationTime: expiry, publicKey: publicKey.toString('base64') };
   } finally {
     der.fill(0);

@@ -8,6 +8,7 @@ import type { PageRequest } from './paging.ts';
 import { DAY_MS, newKeyId } from './runtime.ts';
 import { RootKey, materialContext } from './sealing.ts';
 import { isSymmetricSpec, newMaterial, usageFor } from './key-specs.ts';
+import { unbounded, type Bounded } from './fair-gate.ts';
 import { keystoreForNewKey } from './keystores.ts';
 
 /** Symmetric specs kmsd serves, with their material length in bytes. */
@@ -92,12 +93,12 @@ function requireCreation(caller: Caller, input: NewKey): void {
  * HMAC key before the transaction (RSA generation takes long; it must hold no lock meanwhile).
  * Symmetric material is made inside createKey. Returns null when createKey makes it.
  */
-export async function prepareKeyMaterial(caller: Caller, input: NewKey): Promise<Buffer | null> {
+export async function prepareKeyMaterial(caller: Caller, input: NewKey, generate: Bounded = unbounded): Promise<Buffer | null> {
   requireCreation(caller, input);
   if (isDefaultAlias(input.alias) && !input.defaultKey) throw kms('KMS.1101');
   usageFor(input.spec, input.usage, input.origin);
   if (isSymmetricSpec(input.spec) || input.origin === 'external') return null;
-  return newMaterial(input.spec);
+  return generate(() => newMaterial(input.spec));
 }
 
 export async function createKey(

@@ -4,6 +4,7 @@ import { DECISIONS } from './decisions.ts';
 import type { Tx } from '../store/store.ts';
 import { ownerKey, requireUsableState } from './asymmetric.ts';
 import { kindOf, specInfo } from './key-specs.ts';
+import { sealedMaterial } from './material.ts';
 import type { Caller, Key } from './model.ts';
 import { RootKey, materialContext } from './sealing.ts';
 
@@ -29,7 +30,7 @@ async function mac(tx: Tx, caller: Caller, rootKey: RootKey, input: { keyId: str
   const key = await ownerKey(tx, caller, input.keyId, now);
   const hash = requireMacKey(key, input.algorithm);
   requireUsableState(key);
-  const sealed = await tx.getMaterial(key.keyId, key.materialVersion);
+  const sealed = await sealedMaterial(tx, key, key.materialVersion);
   if (!sealed) throw kms('KMS.0308');
   const secret = rootKey.openKey(sealed.sealed, materialContext(key.keyId, key.materialVersion));
   return { key, mac: createHmac(hash, secret).update(input.message).digest() };

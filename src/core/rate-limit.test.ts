@@ -105,3 +105,19 @@ test('a caller that finds the table too crowded is let through by a request rate
   clock.advance(2_000);
   assert.equal(logins.available('filler-3'), true);
 });
+
+test('a token given back (refund) can be taken again, never past the burst, in both limiters', () => {
+  const { a, b } = pair(2);
+  const local = new RateLimiter(2, new ManualClock(1_000_000));
+  for (const [take, refund] of [[(c: string) => a.take(c), (c: string) => b.refund(c)], [(c: string) => local.take(c), (c: string) => local.refund(c)]] as const) {
+    assert.deepEqual([take('u'), take('u'), take('u')], [true, true, false]);
+    refund('u');
+    assert.deepEqual([take('u'), take('u')], [true, false]);
+    refund('u');
+    refund('u');
+    refund('u');
+    assert.deepEqual([take('u'), take('u'), take('u')], [true, true, false]);
+    refund('never-charged');
+    assert.deepEqual([take('never-charged'), take('never-charged'), take('never-charged')], [true, true, false]);
+  }
+});

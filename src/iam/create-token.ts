@@ -85,8 +85,6 @@ export const createToken: IamRoute = {
       const password = str(given?.password);
       if (!given || !password) throw new IamError(400, 'Request parameter auth.identity.password.user is missing.');
       const domain = obj(given.domain);
-      const who = `${str(domain?.id) ?? str(domain?.name) ?? ''}/${str(given.id) ?? str(given.name) ?? ''}`;
-      if (!logins.mayTry(who, request.ip)) throw new IamError(429, 'The number of failed login attempts has reached the limit. Try again later.', logins.retryAfterSeconds);
       const found = await store.read(async (tx) => {
         let user: User | null = null;
         let account: Account | null = null;
@@ -99,13 +97,22 @@ export const createToken: IamRoute = {
         return { user, account };
       });
       const { user, account } = found;
+      // The budget is the resolved user's, however the request names it; a name no user has is
+      // counted by its spelling (it can never log in, but its checks still cost scrypt).
+      const who = user ? `id:${user.id}` : `name:${str(domain?.id) ?? str(domain?.name) ?? ''}/${str(given.id) ?? str(given.name) ?? ''}`;
+      const reservation = await logins.reserve(who, request.ip);
+      if (!reservation) throw new IamError(429, 'The number of failed login attempts has reached the limit. Try again later.', logins.retryAfterSeconds);
       if (user && account) Object.assign(draft, { accountId: account.id, userId: user.id });
       // Verify even for an unknown or disabled user, so timing does not tell which names exist.
-      const ok = await verifyPassword(password, user?.passwordHash ?? 'scrypt$00$00');
+      const ok = await verifyPassword(password, user?.passwordHash ?? 'scrypt$00$00').catch((error: unknown) => {
+        reservation.failed();
+        throw error;
+      });
       if (!ok || !user || !account || user.disabled || account.disabled) {
-        logins.failed(who, request.ip);
+        reservation.failed();
         return refuse(new IamError(401, WRONG));
       }
+      reservation.succeeded();
       login = { user, account, method: 'password', expiresAt: now + TOKEN_TTL_MS };
     } else if (methods.includes('token')) {
       const id = str(obj(identity.token)?.id);

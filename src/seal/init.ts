@@ -1,3 +1,4 @@
+import { lockDataDirForOfflineCommand } from '../cli/offline-lock.ts';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,13 +17,9 @@ Creates a new store sealed under a new root key split into N shares, any T of wh
 (2 <= T <= N <= 255). Prints the shares once (share 1: ..., one a line) and keeps no copy of the
 root key: kmsd serve on this store starts sealed until T shares are given (kmsd unseal).`;
 
-/**
- * The data-directory lock of offline commands (the `sec` branch's): a seal init must not run
- * beside a kmsd serving the same data directory. LEAD: replace this no-op with that lock when
- * merging; this is its one call site for `kmsd seal init`.
- */
-function holdOfflineLock(_config: Config): () => void {
-  return () => undefined;
+/** A seal init must not run beside a kmsd (or another offline command) using the same data directory. */
+function holdOfflineLock(config: Config): () => void {
+  return config.store === 'sqlite' ? lockDataDirForOfflineCommand(config.dataDir, 'seal init') : () => undefined;
 }
 
 function wholeNumber(name: string, value: string | undefined): number {

@@ -115,10 +115,16 @@ export class SqliteStore implements Store {
   /** Taken around every write transaction when several worker threads write this file. */
   private readonly writeLock: SharedLock | null;
 
+  private readonly path: string;
+  /** The database file as opened: device and inode. */
+  private readonly identity: string;
+
   constructor(path: string, options: StoreOptions = {}) {
     this.writeLock = options.writeLock ?? null;
+    this.path = path;
     makePrivate(path);
     this.writer = new DatabaseSync(path);
+    this.identity = fileIdentity(path) ?? '';
     this.writer.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON');
     migrate(this.writer);
     this.reader = new DatabaseSync(path);
@@ -218,12 +224,25 @@ export class SqliteStore implements Store {
     group.forEach((p, i) => (outcomes[i].ok ? p.resolve(outcomes[i].value) : p.reject(outcomes[i].value)));
   }
 
+  filesPresent(): boolean {
+    return fileIdentity(this.path) === this.identity;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     while (this.draining || this.drainScheduled || this.queue.length > 0) await new Promise((r) => setTimeout(r, 1));
     this.closed = true;
     this.reader.close();
     this.writer.close();
+  }
+}
+
+function fileIdentity(path: string): string | null {
+  try {
+    const { dev, ino } = statSync(path);
+    return `${dev}:${ino}`;
+  } catch {
+    return null;
   }
 }
 

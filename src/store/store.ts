@@ -36,6 +36,12 @@ export interface Store {
   write<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
   close(): Promise<void>;
   /**
+   * Whether the store's files are still the ones it opened (SQLite: the database file, same
+   * inode). A deleted or replaced file still answers through the open connection, but nothing
+   * written now survives a restart: /_kmsd/ready fails. Absent for stores without files.
+   */
+  filesPresent?(): boolean;
+  /**
    * Told after every commit of a write: its duration in seconds and how many units of work
    * it committed together (SQLite group commit; 1 on PostgreSQL). For metrics; optional.
    */

@@ -21,7 +21,7 @@ export default defineOperation({
   },
   required: ['key_alias'],
   response: obj({ key_info: obj({ key_id: str, domain_id: str, region_id: str }) }),
-  async handle({ store, caller, clock, rootKey, config }, body) {
+  async handle({ store, caller, clock, rootKey, config, generate }, body) {
     const input = {
       alias: body.key_alias as string,
       spec: (body.key_spec as string | undefined) ?? 'AES_256',
@@ -33,7 +33,7 @@ export default defineOperation({
       keystoreId: body.keystore_id as string | undefined,
     };
     // Asymmetric and HMAC material is made before the write (RSA generation is slow, and async).
-    const material = await prepareKeyMaterial(caller, input);
+    const material = await prepareKeyMaterial(caller, input, generate);
     try {
       const key = await store.write((tx) => createKey(tx, caller, input, rootKey, config, clock.now(), material));
       return { key_info: { key_id: key.keyId, domain_id: key.accountId, region_id: key.region } };

@@ -15,12 +15,12 @@ export function dataKeyPairCreation(family: 'rsa' | 'ec'): Operation {
     },
     required: ['key_id', 'key_spec'],
     response: obj({ key_id: str, key_spec: str, public_key: str, private_key_cipher_text: str, private_key_plain_text: str }, ['private_key_plain_text']),
-    async handle({ store, caller, clock, rootKey }, body) {
+    async handle({ store, caller, clock, rootKey, generate }, body) {
       const input = {
         keyId: body.key_id as string, spec: body.key_spec as string, withPlaintext: (body.with_plain_text as boolean | undefined) ?? true,
         aad: requestAad(body),
       };
-      const pair = await createDataKeyPair(store, caller, rootKey, input, () => clock.now());
+      const pair = await createDataKeyPair(store, caller, rootKey, input, () => clock.now(), generate);
       return {
         key_id: pair.key.keyId, key_spec: input.spec, public_key: pair.publicKey, private_key_cipher_text: pair.privateKeyCiphertext,
         ...(pair.privateKeyPlaintext !== null && { private_key_plain_text: pair.privateKeyPlaintext }),

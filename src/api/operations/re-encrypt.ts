@@ -1,7 +1,10 @@
+import { holdingBoth } from '../../core/access.ts';
 import { reEncrypt } from '../../core/datakey-pairs.ts';
 import { aadBytes, dekLength } from '../../core/data.ts';
 import { F } from '../fields.ts';
 import { defineOperation, obj, str } from '../operation.ts';
+import decryptData from './decrypt-data.ts';
+import encryptData from './encrypt-data.ts';
 
 export default defineOperation({
   name: 're-encrypt',
@@ -28,7 +31,9 @@ export default defineOperation({
       destinationAlgorithm: (body.destination_encryption_algorithm as string | undefined) ?? 'SYMMETRIC_DEFAULT',
       legacy: config.legacyEnvelopes,
     };
-    const result = await store.read((tx) => reEncrypt(tx, caller, rootKey, input, clock.now()));
+    // Besides re-encrypt's own action: decrypt-data's right on the source, encrypt-data's on the destination.
+    const rights = { source: holdingBoth(caller, caller.forActions(decryptData.actions)), destination: holdingBoth(caller, caller.forActions(encryptData.actions)) };
+    const result = await store.read((tx) => reEncrypt(tx, rights, rootKey, input, clock.now()));
     return {
       key_id: result.destination.keyId, source_key_id: result.source.keyId, source_encryption_algorithm: input.sourceAlgorithm,
       destination_encryption_algorithm: input.destinationAlgorithm, cipher_text: result.ciphertext.toString('base64'),
