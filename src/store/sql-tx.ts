@@ -5,6 +5,8 @@ import {
   materialFromRow, tokenFromRow, userFromRow, KEYSTORE_COLUMNS, keystoreFromRow, keystoreToParams,
 } from './rows.ts';
 
+import { SqlSecrets } from './secrets-sql.ts';
+
 type Row = Record<string, unknown>;
 
 /**
@@ -44,8 +46,11 @@ const aliasFromRow = (r: Row): KeyAlias => ({
 /** The one implementation of Tx, shared by the SQLite and PostgreSQL drivers. */
 export class SqlTx implements Tx {
   private readonly db: Executor;
+  /** CSMS secrets' tables (store/secrets-sql.ts). */
+  readonly secrets: SqlSecrets;
   constructor(db: Executor) {
     this.db = db;
+    this.secrets = new SqlSecrets(db);
   }
 
   private async one(sql: string, params: unknown[]): Promise<Row | null> {
@@ -445,7 +450,8 @@ export class SqlTx implements Tx {
       params.push(value);
       where.push(condition(`$${params.length}`));
     };
-    if (filter.keyId !== undefined) add((p) => `key_id = ${p}`, filter.keyId);
+    // A resource id: a key's, or a secret's (CSMS).
+    if (filter.keyId !== undefined) add((p) => `(key_id = ${p} OR secret_id = ${p})`, filter.keyId);
     if (filter.principal !== undefined) add((p) => `(user_id = ${p} OR account_id = ${p})`, filter.principal);
     if (filter.since !== undefined) add((p) => `time >= ${p}`, filter.since);
     if (filter.until !== undefined) add((p) => `time <= ${p}`, filter.until);

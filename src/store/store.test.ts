@@ -10,6 +10,7 @@ import { SqliteStore } from './sqlite.ts';
 import { PostgresStore } from './postgres.ts';
 import type { Store, Tx } from './store.ts';
 import { POSTGRES_SKIP, freshDatabase } from '../../test/support/postgres.ts';
+import { secretsConformance } from './secrets-conformance.ts';
 
 /**
  * One conformance suite for the store interface, run against every driver. A driver that
@@ -499,5 +500,7 @@ for (const driver of DRIVERS) {
       const listed = await other.read((tx) => tx.listGrants(k.keyId, 0, 1000));
       assert.deepEqual(listed.items.map((g) => g.grantId).sort(), grants.map((g) => g.grantId).sort());
     }));
+
+    secretsConformance(withStore);
   });
 }

@@ -1,3 +1,4 @@
+import type { SecretsTx } from './secrets-tx.ts';
 import type { Account, AccessKey, AuditEvent, AuditFilter, Grant, Key, KeyAlias, KeyMaterial, Keystore, Page, Project, Tag, TagFilter, Token, User } from '../core/model.ts';
 
 /**
@@ -57,6 +58,8 @@ export interface KeyFilter {
 }
 
 export interface Tx {
+  /** CSMS secrets (store/secrets-tx.ts). */
+  readonly secrets: SecretsTx;
   getSetting(name: string): Promise<string | null>;
   /** Stores the value unless the setting exists; returns what is stored either way. */
   initSetting(name: string, value: string): Promise<string>;
