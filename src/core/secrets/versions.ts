@@ -71,7 +71,10 @@ export async function createVersion(tx: Tx, caller: Caller, rootKey: RootKey, na
     if (!deprecated) throw kms(DECISIONS.tooManyVersions);
     await tx.secrets.deleteVersion(secret.secretId, deprecated.versionId);
   }
-  const version: SecretVersion = { secretId: secret.secretId, versionId, ...sealed, createTime: now, expireTime: input.expireTime ?? null };
+  // Clients pick the newest version by create_time (the Terraform provider sorts on it): a
+  // version made in the same millisecond as the one before still sorts after it.
+  const createTime = Math.max(now, (versions.at(-1)?.createTime ?? 0) + 1);
+  const version: SecretVersion = { secretId: secret.secretId, versionId, ...sealed, createTime, expireTime: input.expireTime ?? null };
   await tx.secrets.insertVersion(version);
   const stages = input.stages ?? [SYSCURRENT];
   await markVersion(tx, secret, versionId, stages, now);
