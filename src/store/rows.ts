@@ -161,3 +161,14 @@ export function keystoreFromRow(r: Row): Keystore {
 export function keystoreToParams(k: Keystore): unknown[] {
   return [k.keystoreId, k.accountId, k.region, k.alias, k.type, k.hsmClusterId, k.clusterId, k.state, k.createTime];
 }
+
+/** Rows of (tag_key, tag_value), sorted by both, as [{key, values}] (a project's tags, keys' or secrets'). */
+export function groupTagValues(rows: Row[]): Array<{ key: string; values: string[] }> {
+  const tags: Array<{ key: string; values: string[] }> = [];
+  for (const r of rows) {
+    const key = String(r.tag_key);
+    if (tags.at(-1)?.key !== key) tags.push({ key, values: [] });
+    (tags.at(-1) as { values: string[] }).values.push(String(r.tag_value));
+  }
+  return tags;
+}

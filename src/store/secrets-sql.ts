@@ -2,6 +2,7 @@ import type { Page } from '../core/model.ts';
 import type { Secret, SecretStage, SecretStateValue, SecretTag, SecretTagFilter, SecretVersion, ValueKind } from '../core/secrets/model.ts';
 import type { Executor } from './sql-tx.ts';
 import type { SecretsTx } from './secrets-tx.ts';
+import { groupTagValues } from './rows.ts';
 
 type Row = Record<string, unknown>;
 
@@ -141,13 +142,7 @@ export class SqlSecrets implements SecretsTx {
          WHERE s.account_id = $1 AND s.region = $2 ORDER BY t.tag_key, t.tag_value`,
       [accountId, region],
     );
-    const tags: Array<{ key: string; values: string[] }> = [];
-    for (const r of rows) {
-      const key = String(r.tag_key);
-      if (tags.at(-1)?.key !== key) tags.push({ key, values: [] });
-      (tags.at(-1) as { values: string[] }).values.push(String(r.tag_value));
-    }
-    return tags;
+    return groupTagValues(rows);
   }
   async secretsByTags(accountId: string, region: string, filter: SecretTagFilter, offset: number, limit: number): Promise<Page<Secret>> {
     const params: unknown[] = [accountId, region];

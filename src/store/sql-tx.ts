@@ -2,7 +2,7 @@ import type { Account, AccessKey, AuditEvent, AuditFilter, Grant, Key, KeyAlias,
 import type { Census, KeyFilter, RetainedIdentities, Tx } from './store.ts';
 import {
   AUDIT_COLUMNS, GRANT_COLUMNS, accountFromRow, KEY_COLUMNS, accessKeyFromRow, auditFromRow, auditToParams, grantFromRow, grantToParams, keyFromRow, keyToParams,
-  materialFromRow, tokenFromRow, userFromRow, KEYSTORE_COLUMNS, keystoreFromRow, keystoreToParams,
+  materialFromRow, tokenFromRow, userFromRow, KEYSTORE_COLUMNS, keystoreFromRow, keystoreToParams, groupTagValues,
 } from './rows.ts';
 
 import { SqlSecrets } from './secrets-sql.ts';
@@ -368,13 +368,7 @@ export class SqlTx implements Tx {
          WHERE k.account_id = $1 AND k.region = $2 ORDER BY t.tag_key, t.tag_value`,
       [accountId, region],
     );
-    const tags: Array<{ key: string; values: string[] }> = [];
-    for (const r of rows) {
-      const key = String(r.tag_key);
-      if (tags.at(-1)?.key !== key) tags.push({ key, values: [] });
-      (tags.at(-1) as { values: string[] }).values.push(String(r.tag_value));
-    }
-    return tags;
+    return groupTagValues(rows);
   }
   async keysByTags(accountId: string, region: string, filter: TagFilter, offset: number, limit: number): Promise<Page<Key>> {
     const params: unknown[] = [accountId, region];

@@ -1,7 +1,7 @@
 import { KmsError, kms } from '../errors.ts';
 import { DECISIONS } from '../decisions.ts';
 import { requestTags } from '../access.ts';
-import { checkMatches, checkTag, checkTagFilter, checkTagKey, checkTagList } from '../tags.ts';
+import { checkMatches, checkTag, checkTagFilter, checkTagKey, checkTagList, type ResourceQuery } from '../tags.ts';
 import type { Caller, Page } from '../model.ts';
 import type { Tx } from '../../store/store.ts';
 import { loadSecretById, requireCsmsAction } from './access.ts';
@@ -73,21 +73,13 @@ export async function projectSecretTags(tx: Tx, caller: Caller): Promise<Array<{
   return tx.secrets.projectSecretTags(caller.accountId, caller.region);
 }
 
-export interface SecretResourceQuery {
-  action: string;
-  limit?: string;
-  offset?: string;
-  tags?: unknown;
-  matches?: unknown;
-}
-
 const NUMBER = /^\d{1,10}$/;
 
 /**
  * resource_instances/action on secrets: those matching every tag key given (any of its values)
  * and the name part; `filter` pages (limit 1..1000, default 10; offset >= 0), `count` counts.
  */
-export async function querySecretResources(tx: Tx, caller: Caller, query: SecretResourceQuery): Promise<{ page: Page<Secret>; tags: Map<string, SecretTag[]> }> {
+export async function querySecretResources(tx: Tx, caller: Caller, query: ResourceQuery): Promise<{ page: Page<Secret>; tags: Map<string, SecretTag[]> }> {
   requireCsmsAction(caller);
   if (query.action !== 'filter' && query.action !== 'count') throw kms('CSMS.0002');
   const filter: SecretTagFilter = { tags: checked(() => checkTagFilter(query.tags)) };
