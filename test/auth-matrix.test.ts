@@ -7,6 +7,7 @@ import { DAY_MS, ManualClock, newIdentityId } from '../src/core/runtime.ts';
 import { ERR, hex, newGrant, newKey, raw, signedHeaders, startWorld, type TestUser, type World } from './harness.ts';
 import { auditCount, storeDigest } from './support/store-digest.ts';
 import { operationPath, sendsBody } from './support/operation-path.ts';
+import { allowCsms } from './support/csms.ts';
 
 /**
  * Issue #6 §3: every operation × every way of not being who you say. Each gets the exact
@@ -35,6 +36,8 @@ before(async () => {
   // Every refusal recorded: this suite counts one record per request (the per-address bound
   // on records of unknown callers is tested in test/audit-refusals.test.ts).
   world = await startWorld({ clock, config: { auditRefusalRate: 0 } });
+  // alice (kms:*:*) holds the CSMS actions too, so that every operation would accept her.
+  await allowCsms(world, 'alice');
   const alice = world.as('alice');
   const keyId = await newKey(alice);
   const grantId = await newGrant(alice, keyId, world.users.gus.id, ['describe-key']);

@@ -8,6 +8,7 @@ import { systemClock } from '../src/core/runtime.ts';
 import Fastify from 'fastify';
 import { CONSOLE_CSP, registerConsole } from '../src/api/console.ts';
 import { ERR, newGrant, newKey, raw, startWorld, type World } from './harness.ts';
+import { allowCsms } from './support/csms.ts';
 
 /**
  * Issue #15 §4: the web console, driven end to end in headless Chromium (Debian's chromium
@@ -221,6 +222,7 @@ describe('web console', { skip }, () => {
 
 describe('web console serving, without a browser', () => {
   test('secrets: the list, a secret\'s versions and stages, a value shown only on request, a stage put and deleted', async () => {
+    await allowCsms(world, 'alice');
     const alice = world.as('alice');
     const name = `console-${Date.now()}`;
     await alice.request('POST', `/v1/${alice.user.projectId}/secrets`, { name, secret_string: 'first-value' });

@@ -7,6 +7,7 @@ import { OPERATIONS } from '../src/api/routes.ts';
 import { hex, newGrant, newKey, startWorld, type World } from './harness.ts';
 import { storeDigest } from './support/store-digest.ts';
 import { operationPath, sendsBody } from './support/operation-path.ts';
+import { allowCsms } from './support/csms.ts';
 
 /**
  * Issue #6 §2: generated bad input for every operation. Each request starts from a body the
@@ -28,6 +29,8 @@ const tally = { requests: 0, ok: 0, refused: 0 };
 
 before(async () => {
   world = await startWorld({ config: { bodyLimit: 65536, maxGrantsPerKey: 1_000_000 } });
+  // alice (kms:*:*) holds the CSMS actions too, so that every operation would accept her.
+  await allowCsms(world, 'alice');
   const alice = world.as('alice');
   token = await alice.getToken();
   const keyId = await newKey(alice);

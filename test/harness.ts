@@ -32,7 +32,7 @@ export interface Reply {
 
 /**
  * A world: a real kmsd on loopback with two accounts and fresh ids.
- * - acme: admin (administrator), alice (kms:*:*, csms:*:*), reader (kms:cmk:get, kms:cmk:list),
+ * - acme: admin (administrator), alice (kms:*:*), reader (kms:cmk:get, kms:cmk:list),
  *   nobody (no policies), gina (no policies; a grantee inside the key's account)
  * - globex: boss (administrator), gus (no policies; a grantee in another account),
  *   rita (kms:grant:list, kms:cmk:retireGrant; a retiring principal in another account),
@@ -51,7 +51,7 @@ export interface World {
 const ACCOUNTS: Record<string, Array<{ name: string; policies: string[] }>> = {
   acme: [
     { name: 'admin', policies: [] },
-    { name: 'alice', policies: ['kms:*:*', 'csms:*:*'] },
+    { name: 'alice', policies: ['kms:*:*'] },
     { name: 'reader', policies: ['kms:cmk:get', 'kms:cmk:list'] },
     { name: 'nobody', policies: [] },
     { name: 'gina', policies: [] },

@@ -44,3 +44,14 @@ export async function addUsers(world: World, specs: Array<{ name: string; accoun
   await world.server.reloadIdentities();
   return made;
 }
+
+/** Gives a user of the world the CSMS actions too (csms:*:*), applied as SIGHUP applies it. */
+export async function allowCsms(world: World, name: string): Promise<void> {
+  const path = join(world.dataDir, 'identities.json');
+  const file = JSON.parse(readFileSync(path, 'utf8'));
+  for (const account of file.accounts) {
+    for (const user of account.users) if (user.name === name) user.policies = [...user.policies, 'csms:*:*'];
+  }
+  writeFileSync(path, JSON.stringify(file));
+  await world.server.reloadIdentities();
+}
