@@ -1041,7 +1041,6 @@ export interface UpdateSecretRequest {
   description?: string;
   auto_rotation?: boolean;
   rotation_period?: string;
-  listener?: string;
   event_subscriptions?: string[];
 }
 

@@ -108,6 +108,9 @@ describe('create, show, update, delete', () => {
     assert.deepEqual([r.status, r.body], [200, { secret: { ...body.secret, kms_key_id: keyId, description: '', update_time: now() } }]);
     const v2 = await admin.request('POST', secretsPath(admin, `/${name}/versions`), { secret_string: 'new' });
     assert.equal(v2.body.version_metadata.kms_key_id, keyId);
+    // Rotation is not served: turning it on is refused.
+    const rotation = await admin.request('PUT', secretsPath(admin, `/${name}`), { auto_rotation: true, rotation_period: '30d' });
+    assert.deepEqual([rotation.status, rotation.body], [400, BAD_PARAM]);
     assert.equal((await get(admin, `/${name}/versions/v1`)).body.version.version_metadata.kms_key_id, body.secret.kms_key_id);
   });
 

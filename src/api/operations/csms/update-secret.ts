@@ -1,3 +1,4 @@
+import { kms } from '../../../core/errors.ts';
 import { updateSecret } from '../../../core/secrets/secrets.ts';
 import { defineOperation } from '../../operation.ts';
 import { C, UNSERVED_CREATE_FIELDS } from './fields.ts';
@@ -13,12 +14,14 @@ export default defineOperation({
   mutates: true,
   fields: {
     secret_name: C.secretName, kms_key_id: C.kmsKeyId, description: C.description,
-    auto_rotation: C.autoRotation, rotation_period: C.text, listener: C.text,
+    auto_rotation: C.autoRotation, rotation_period: C.text,
     event_subscriptions: UNSERVED_CREATE_FIELDS.event_subscriptions,
   },
   required: ['secret_name'],
   response: SECRET_ANSWER,
   async handle({ store, caller, clock, rootKey }, body) {
+    // Rotation is not served (docs/csms.md): turning it on is refused, as at creation.
+    if (body.auto_rotation === true) throw kms('CSMS.0002');
     const change = { kmsKeyId: body.kms_key_id as string | undefined, description: body.description as string | undefined };
     const { secret } = await store.write((tx) => updateSecret(tx, caller, rootKey, body.secret_name as string, change, clock.now()));
     return { secret: secretView(secret) };
