@@ -8,6 +8,7 @@ import type PinoPretty from 'pino-pretty';
 import { listeningUrl } from './api/public-url.ts';
 import type { Config } from './config.ts';
 import { deleteDueKeys } from './core/keys.ts';
+import { deleteDueSecrets } from './core/secrets/secrets.ts';
 import { rotateDueKeys } from './core/rotation.ts';
 import { expireImportedMaterial } from './core/import.ts';
 import { DECISIONS } from './core/decisions.ts';
@@ -201,13 +202,14 @@ function tlsPairAtStart(certPath: string, keyPath: string): TlsPair {
 }
 
 /**
- * Housekeeping that runs on every node: expired key deletions, due rotations, expired
- * tokens. Each is idempotent under the key lock, so nodes may run it at the same time.
+ * Housekeeping that runs on every node: expired key and secret deletions, due rotations,
+ * expired tokens. Each is idempotent under the key lock, so nodes may run it at the same time.
  */
 async function maintain(store: Store, rootKey: RootKey, clock: Clock): Promise<void> {
   const now = clock.now();
   await store.write(async (tx) => {
     await deleteDueKeys(tx, now);
+    await deleteDueSecrets(tx, now);
     await rotateDueKeys(tx, rootKey, now);
     await expireImportedMaterial(tx, now);
     await tx.deleteExpiredTokens(now);

@@ -7,6 +7,7 @@ import { DAY_MS, ManualClock, newIdentityId } from '../src/core/runtime.ts';
 import { ERR, hex, newGrant, newKey, raw, signedHeaders, startWorld, type TestUser, type World } from './harness.ts';
 import { auditCount, storeDigest } from './support/store-digest.ts';
 import { operationPath, sendsBody } from './support/operation-path.ts';
+import { allowCsms } from './support/csms.ts';
 
 /**
  * Issue #6 §3: every operation × every way of not being who you say. Each gets the exact
@@ -35,6 +36,8 @@ before(async () => {
   // Every refusal recorded: this suite counts one record per request (the per-address bound
   // on records of unknown callers is tested in test/audit-refusals.test.ts).
   world = await startWorld({ clock, config: { auditRefusalRate: 0 } });
+  // alice (kms:*:*) holds the CSMS actions too, so that every operation would accept her.
+  await allowCsms(world, 'alice');
   const alice = world.as('alice');
   const keyId = await newKey(alice);
   const grantId = await newGrant(alice, keyId, world.users.gus.id, ['describe-key']);
@@ -52,6 +55,9 @@ before(async () => {
     wrapping_algorithm: 'RSAES_OAEP_SHA_256', import_token: 'A'.repeat(300), encrypted_key_material: 'A'.repeat(344),
     keystore_alias: `matrix-ks-${hex(4)}`, keystore_id: keystoreId, replica_region: 'cn-south-1', replica_project_id: hex(16),
     primary_region: 'cn-north-4',
+    // CSMS (secrets).
+    name: `matrix-${hex(4)}`, secret_string: 's', secret_name: `matrix-s-${hex(4)}`, secret_id: crypto.randomUUID(),
+    version_id: 'v1', stage_name: 'matrix', recovery_window_in_days: 7,
   });
   // A second project of acme, so that a token can be scoped to a project other than the URL's.
   const other = { id: newIdentityId(), accountId: world.users.alice.accountId, name: 'cn-south-1' };
@@ -136,7 +142,9 @@ describe('auth matrix: every operation refuses every bad credential, and nothing
         clock.advance(-(attempt.skew ?? 0));
         const wantBody = want.status === 401
           ? { error_msg: `Incorrect IAM authentication information: ${want.detail}`, error_code: 'APIGW.0301', request_id: r.headers.get('x-request-id') }
-          : ERR('KMS.0321', 'URIs in URL and X-Auth-Token do not match.');
+          : op.service === 'csms'
+            ? { error_code: 'CSMS.0302', error_msg: 'No access permissions.' }
+            : ERR('KMS.0321', 'URIs in URL and X-Auth-Token do not match.');
         assert.deepEqual([r.status, r.body], [want.status, wantBody], `${op.name}: ${name}`);
         assert.equal(storeDigest(world.dataDir), digest, `${op.name}: ${name} changed the store`);
         assert.equal(auditCount(world.dataDir), recorded + 1, `${op.name}: ${name} not recorded once`);

@@ -10,6 +10,7 @@ import { systemClock } from '../src/core/runtime.ts';
 import Fastify from 'fastify';
 import { CONSOLE_CSP, registerConsole } from '../src/api/console.ts';
 import { ERR, newGrant, newKey, raw, startWorld, type World } from './harness.ts';
+import { allowCsms } from './support/csms.ts';
 
 /**
  * Issue #15 §4: the web console, driven end to end in headless Chromium (Debian's chromium
@@ -258,6 +259,35 @@ describe('web console: the trail\'s verification', { skip }, () => {
 });
 
 describe('web console serving, without a browser', () => {
+  test('secrets: the list, a secret\'s versions and stages, a value shown only on request, a stage put and deleted', async () => {
+    await allowCsms(world, 'alice');
+    const alice = world.as('alice');
+    const name = `console-${Date.now()}`;
+    await alice.request('POST', `/v1/${alice.user.projectId}/secrets`, { name, secret_string: 'first-value' });
+    await alice.request('POST', `/v1/${alice.user.projectId}/secrets/${name}/versions`, { secret_string: 'second-value' });
+    const page = await openConsole();
+    await signIn(page, 'alice');
+    await page.getByRole('link', { name: 'Secrets' }).click();
+    await page.locator(`tr[data-secret="${name}"]`).waitFor();
+    await page.getByRole('link', { name }).click();
+    await page.locator('tr[data-version="v2"]').waitFor();
+    assert.equal(await page.locator('tr[data-version="v2"] td').nth(1).innerText(), 'SYSCURRENT');
+    // No value is on the page until it is asked for.
+    assert.equal(await page.getByText('second-value').count(), 0);
+    await page.locator('tr[data-version="v2"]').getByRole('button', { name: 'Show value' }).click();
+    await page.locator('code[data-value="v2"]').waitFor();
+    assert.equal(await page.locator('code[data-value="v2"]').innerText(), 'second-value');
+    assert.equal(await page.getByText('first-value').count(), 0);
+    await page.getByRole('textbox', { name: 'Stage' }).fill('canary');
+    await page.getByRole('textbox', { name: 'Version' }).fill('v1');
+    await page.getByRole('button', { name: 'Put' }).click();
+    await waitUntil(async () => (await page.locator('tr[data-version="v1"]').innerText()).includes('canary'));
+    await shot(page, 'secret');
+    await page.getByTitle('Delete the stage canary').click();
+    await waitUntil(async () => !(await page.locator('tr[data-version="v1"]').innerText()).includes('canary'));
+    assert.deepEqual(problems, []);
+  });
+
   test('a console that was not built answers 503 with how to build it, under the same headers', async () => {
     const app = Fastify({ routerOptions: { ignoreTrailingSlash: true } });
     registerConsole(app, join(tmpdir(), `kmsd-no-console-${process.pid}`));

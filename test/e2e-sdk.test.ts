@@ -186,3 +186,71 @@ describe('tags and aliases through the Node SDK core (path parameters, GET query
     assert.equal((await call('DELETE', '/v1.0/{project_id}/kms/aliases', {}, { key_id: other, aliases: [alias] })).status, 204);
   });
 });
+
+describe('CSMS secrets through the Node SDK core, as CsmsClient builds its requests (issue #26)', () => {
+  // The Python huaweicloudsdkcsms is not installable here (PyPI is out of reach) and the Node.js
+  // CSMS package is not on npm: the requests are CsmsClient's own (method, path template, path
+  // and query parameters, content type: the SDKs' csms_meta definitions), sent and signed by the
+  // official SDK core. CSMS errors are flat, which the SDK core reads without any option.
+  function csms(user: TestUser) {
+    const credentials = new BasicCredentials().withAk(user.ak).withSk(user.sk).withProjectId(user.projectId);
+    const hc = new ClientBuilder((client: unknown) => client).withEndpoint(world.url).withCredential(credentials).build();
+    return async (method: string, url: string, pathParams: Record<string, string> = {}, data?: unknown, queryParams: Record<string, string> = {}): Promise<Outcome> => {
+      const contentType = method === 'POST' || method === 'PUT' ? 'application/json;charset=UTF-8' : 'application/json';
+      try {
+        const result = await hc.sendRequest({ method, url, contentType, queryParams, pathParams, headers: {}, data });
+        const { httpStatusCode, ...body } = result;
+        return { status: httpStatusCode, body };
+      } catch (error) {
+        const e = error as { httpStatusCode: number; errorCode?: string; errorMsg?: string };
+        return { status: e.httpStatusCode, body: e.errorMsg, errorCode: e.errorCode };
+      }
+    };
+  }
+
+  test('create → versions → stages → schedule deletion → restore → delete, and the refusals on the way', async () => {
+    const call = csms(world.users.admin);
+    const name = `sdk-secret-${Date.now()}`;
+    const secretPath = '/v1/{project_id}/secrets/{secret_name}';
+    const created = await call('POST', '/v1/{project_id}/secrets', {}, { name, secret_string: 'first', description: 'through the SDK' });
+    assert.equal(created.status, 200);
+    assert.deepEqual([created.body.secret.name, created.body.secret.state, created.body.secret.description], [name, 'ENABLED', 'through the SDK']);
+    const secretId = created.body.secret.id;
+
+    const v2 = await call('POST', `${secretPath}/versions`, { secret_name: name }, { secret_string: 'second' });
+    assert.deepEqual([v2.status, v2.body.version_metadata.id, v2.body.version_metadata.version_stages], [200, 'v2', ['SYSCURRENT']]);
+    const latest = await call('GET', `${secretPath}/versions/{version_id}`, { secret_name: name, version_id: 'latest' });
+    assert.deepEqual([latest.body.version.secret_string, latest.body.version.version_metadata.id], ['second', 'v2']);
+    const versions = await call('GET', `${secretPath}/versions`, { secret_name: name }, undefined, { limit: '10' });
+    assert.deepEqual(versions.body.version_metadatas.map((v: { id: string; version_stages: string[] }) => [v.id, v.version_stages]), [['v1', ['SYSPREVIOUS']], ['v2', ['SYSCURRENT']]]);
+
+    const stage = await call('PUT', `${secretPath}/stages/{stage_name}`, { secret_name: name, stage_name: 'canary' }, { version_id: 'v1' });
+    assert.deepEqual([stage.status, stage.body.stage.name, stage.body.stage.version_id], [200, 'canary', 'v1']);
+    assert.equal((await call('GET', `${secretPath}/stages/{stage_name}`, { secret_name: name, stage_name: 'canary' })).body.stage.secret_name, name);
+    assert.equal((await call('DELETE', `${secretPath}/stages/{stage_name}`, { secret_name: name, stage_name: 'canary' })).status, 204);
+    const system = await call('DELETE', `${secretPath}/stages/{stage_name}`, { secret_name: name, stage_name: 'SYSCURRENT' });
+    assert.deepEqual([system.status, system.errorCode, system.body], [400, 'CSMS.0105', 'Can not delete the system internal stage.']);
+
+    assert.equal((await call('POST', '/v1/{project_id}/csms/{secret_id}/tags', { secret_id: secretId }, { tag: { key: 'env', value: 'prod' } })).status, 204);
+    assert.deepEqual((await call('GET', '/v1/{project_id}/csms/{secret_id}/tags', { secret_id: secretId })).body.tags, [{ key: 'env', value: 'prod' }]);
+    const found = await call('POST', '/v1/{project_id}/csms/{resource_instances}/action', { resource_instances: 'resource_instances' },
+      { action: 'filter', limit: '10', offset: '0', tags: [{ key: 'env', values: ['prod'] }] });
+    assert.deepEqual(found.body.resources.map((r: { resource_name: string }) => r.resource_name), [name]);
+
+    const scheduled = await call('POST', `${secretPath}/scheduled-deleted-tasks/create`, { secret_name: name }, { recovery_window_in_days: 7 });
+    assert.deepEqual([scheduled.status, scheduled.body.secret.state], [200, 'PENDING_DELETE']);
+    const unreadable = await call('GET', `${secretPath}/versions/{version_id}`, { secret_name: name, version_id: 'v2' });
+    assert.deepEqual([unreadable.status, unreadable.errorCode], [400, 'CSMS.0103']);
+    const restored = await call('POST', `${secretPath}/scheduled-deleted-tasks/cancel`, { secret_name: name });
+    assert.deepEqual([restored.status, restored.body.secret.state, restored.body.secret.scheduled_delete_time], [200, 'ENABLED', null]);
+
+    const password = await call('POST', '/v1/{project_id}/csms/generate-password', {}, { length: 20, require_each_included_type: true });
+    assert.equal(password.body.password.length, 20);
+
+    const outsider = await csms(world.users.nobody)('GET', secretPath, { secret_name: name });
+    assert.deepEqual([outsider.status, outsider.errorCode, outsider.body], [403, 'CSMS.0302', 'No access permissions.']);
+    assert.equal((await call('DELETE', secretPath, { secret_name: name })).status, 204);
+    const gone = await call('GET', secretPath, { secret_name: name });
+    assert.deepEqual([gone.status, gone.errorCode, gone.body], [404, 'CSMS.0005', 'The resource does not exist.']);
+  });
+});

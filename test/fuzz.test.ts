@@ -1,12 +1,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { KMS_ERRORS } from '../src/core/error-table.ts';
+import { CSMS_ERRORS, KMS_ERRORS } from '../src/core/error-table.ts';
 import type { Operation } from '../src/api/operation.ts';
 import { OPERATIONS } from '../src/api/routes.ts';
 import { hex, newGrant, newKey, startWorld, type World } from './harness.ts';
 import { storeDigest } from './support/store-digest.ts';
 import { operationPath, sendsBody } from './support/operation-path.ts';
+import { allowCsms } from './support/csms.ts';
 
 /**
  * Issue #6 §2: generated bad input for every operation. Each request starts from a body the
@@ -28,6 +29,8 @@ const tally = { requests: 0, ok: 0, refused: 0 };
 
 before(async () => {
   world = await startWorld({ config: { bodyLimit: 65536, maxGrantsPerKey: 1_000_000 } });
+  // alice (kms:*:*) holds the CSMS actions too, so that every operation would accept her.
+  await allowCsms(world, 'alice');
   const alice = world.as('alice');
   token = await alice.getToken();
   const keyId = await newKey(alice);
@@ -49,6 +52,12 @@ before(async () => {
     mac_algorithm: 'HMAC_SHA_256', mac: Buffer.alloc(32, 3).toString('hex'), destination_key_id: keyId,
   };
   base.aliases = [base.alias];
+  // CSMS (secrets): a secret every secret operation would accept.
+  const secret = await alice.request('POST', `/v1/${world.users.alice.projectId}/secrets`, { name: `fuzz-${hex(4)}`, secret_string: 's' });
+  Object.assign(base, {
+    secret_name: secret.body.secret.name, secret_id: secret.body.secret.id, name: `fuzz-new-${hex(4)}`, secret_string: 'fuzz',
+    version_id: 'v1', stage_name: 'fuzzstage', recovery_window_in_days: 7, length: 16, expire_time: 4102444800000,
+  });
 });
 after(() => world.close());
 
@@ -140,6 +149,16 @@ function assertDocumented(op: Operation, sent: Sent, status: number, text: strin
   }
   if (status === 200 || status === 201) {
     assert.doesNotThrow(() => JSON.parse(text), why);
+    return;
+  }
+  if (op.service === 'csms') {
+    // CSMS answers flat: {"error_code","error_msg"} (DECISIONS.csmsErrorBody).
+    const flat = JSON.parse(text) as { error_code?: string; error_msg?: string };
+    const csms = flat.error_code as keyof typeof CSMS_ERRORS;
+    assert.ok(csms in CSMS_ERRORS, why);
+    assert.deepEqual(flat, { error_code: csms, error_msg: CSMS_ERRORS[csms][1] }, why);
+    assert.equal(status, CSMS_ERRORS[csms][0], why);
+    assert.ok(status >= 400 && status < 500, why);
     return;
   }
   const body = JSON.parse(text) as { error?: { error_code?: string; error_msg?: string } };

@@ -69,12 +69,16 @@ test('each operation: its path and method, parameters from the template, body fi
     }
     if (statusOf(op) === 204) assert.deepEqual(Object.keys(entry.responses['204']), ['description']);
     else assert.deepEqual(entry.responses[String(statusOf(op))].content['application/json'].schema, op.response, op.name);
-    assert.deepEqual(entry.responses['400'].content['application/json'].schema, { $ref: '#/components/schemas/KmsError' });
+    // CSMS operations answer CSMS's flat errors.
+    const refusal = op.service === 'csms' ? 'CsmsError' : 'KmsError';
+    assert.deepEqual(entry.responses['400'].content['application/json'].schema, { $ref: `#/components/schemas/${refusal}` }, op.name);
+    assert.deepEqual(entry.responses['403'].content['application/json'].schema, { $ref: `#/components/schemas/${refusal}` }, op.name);
     assert.deepEqual(entry.responses['401'].content['application/json'].schema, { $ref: '#/components/schemas/GatewayError' });
   }
   assert.deepEqual(doc.components.securitySchemes.XAuthToken, { type: 'apiKey', in: 'header', name: 'X-Auth-Token', description: 'An IAM token from POST /v3/auth/tokens' });
   assert.deepEqual([doc.components.securitySchemes.SdkHmacSha256.type, doc.components.securitySchemes.SdkHmacSha256.in, doc.components.securitySchemes.SdkHmacSha256.name], ['apiKey', 'header', 'Authorization']);
   assert.deepEqual(doc.components.schemas.KmsError.properties.error.required, ['error_code', 'error_msg']);
+  assert.deepEqual(doc.components.schemas.CsmsError.required, ['error_code', 'error_msg']);
 });
 
 test('kmsd openapi writes the same document', async () => {

@@ -4,6 +4,7 @@ import { constants, createPublicKey, publicEncrypt, randomBytes } from 'node:cry
 import { OPERATIONS } from '../src/api/routes.ts';
 import { hex, startWorld, type TestUser, type World } from './harness.ts';
 import { signAsGolangsdk } from './support/golangsdk-signer.ts';
+import { assertParses, type Shape } from './support/json-shape.ts';
 
 /**
  * Issue 13 §7: the Huawei Cloud Terraform provider against kmsd, without Terraform. Per
@@ -19,39 +20,7 @@ before(async () => {
 });
 after(() => world.close());
 
-// ---- The JSON types the provider can parse -------------------------------------------------
-
-/**
- * 'str' a JSON string, 'int' an integer number, 'num' any number, 'bool' a boolean; a trailing
- * '!' means present and non-empty (the provider refuses or panics otherwise). [shape] is an
- * array of that shape, {..} an object. An absent or null field is a Go zero value: fine
- * unless marked '!'. Fields the provider does not read are not checked.
- */
-type Shape = string | Shape[] | { [field: string]: Shape };
-
-function typeProblems(value: unknown, shape: Shape, at = '$'): string[] {
-  if (typeof shape === 'string') {
-    const required = shape.endsWith('!');
-    const kind = required ? shape.slice(0, -1) : shape;
-    if (value === undefined || value === null) return required ? [`${at}: missing`] : [];
-    const ok = kind === 'str' ? typeof value === 'string' && (!required || value !== '')
-      : kind === 'int' ? Number.isInteger(value)
-        : kind === 'num' ? typeof value === 'number'
-          : kind === 'bool' ? typeof value === 'boolean' : false;
-    return ok ? [] : [`${at}: ${JSON.stringify(value)} is not ${shape}`];
-  }
-  if (value === undefined || value === null) return [];
-  if (Array.isArray(shape)) {
-    if (!Array.isArray(value)) return [`${at}: not an array`];
-    return value.flatMap((item, i) => typeProblems(item, shape[0], `${at}[${i}]`));
-  }
-  if (typeof value !== 'object' || Array.isArray(value)) return [`${at}: not an object`];
-  return Object.entries(shape).flatMap(([field, s]) => typeProblems((value as Record<string, unknown>)[field], s, `${at}.${field}`));
-}
-
-function assertParses(value: unknown, shape: Shape, what: string): void {
-  assert.deepEqual(typeProblems(value, shape), [], `${what}: ${JSON.stringify(value).slice(0, 400)}`);
-}
+// ---- The JSON types the provider can parse (test/support/json-shape.ts) ----------------
 
 /** golangsdk keys.Key: every field a string. */
 const KEY: Shape = Object.fromEntries([

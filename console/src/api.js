@@ -69,6 +69,9 @@ async function call(method, path, body) {
 /** A KMS operation: POST /v1.0/{project_id}/kms/<operation>. */
 export const kms = (operation, body = {}) => call('POST', `/v1.0/${session?.projectId}/kms/${operation}`, body);
 
+/** A CSMS (secrets) call: <method> /v1/{project_id}/<path>. */
+export const csms = (method, path, body) => call(method, `/v1/${session?.projectId}/${path}`, body);
+
 /** CTS ListTraces: GET /v3/{project_id}/traces. */
 export function listTraces(filter) {
   const query = new URLSearchParams({ trace_type: 'system', limit: '50' });

@@ -4,6 +4,7 @@ import { render } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { html } from 'htm/preact';
 import { Refusal, auditVerification, currentSession, kms, listTraces, signIn, signOut } from './api.js';
+import { SecretPage, Secrets } from './secrets.js';
 
 const KEY_STATES = { 1: 'Pending creation', 2: 'Enabled', 3: 'Disabled', 4: 'Pending deletion', 5: 'Pending import' };
 const GRANT_OPERATIONS = [
@@ -87,7 +88,7 @@ function Nav({ session, page, onSignOut }) {
   const link = (href, name, label) => html`<a href=${href} aria-current=${page === name ? 'page' : undefined}>${label}</a>`;
   return html`<header>
     <strong class="brand">kmsd</strong>
-    <nav>${link('#/keys', 'keys', 'Keys')}${link('#/retirable', 'retirable', 'Retirable grants')}${link('#/trail', 'trail', 'Audit trail')}</nav>
+    <nav>${link('#/keys', 'keys', 'Keys')}${link('#/secrets', 'secrets', 'Secrets')}${link('#/retirable', 'retirable', 'Retirable grants')}${link('#/trail', 'trail', 'Audit trail')}</nav>
     <span class="who">${session.user.name} @ ${session.account.name} · ${session.region}</span>
     <button type="button" class="secondary" onClick=${onSignOut}>Sign out</button>
   </header>`;
@@ -273,7 +274,10 @@ function Retirable() {
 const toMs = (local) => (local ? String(Date.parse(local)) : '');
 const errorCodeOf = (response) => {
   try {
-    return response ? JSON.parse(response).error?.error_code ?? '' : '';
+    if (!response) return '';
+    const body = JSON.parse(response);
+    // KMS errors are nested, CSMS errors flat.
+    return body.error?.error_code ?? body.error_code ?? '';
   } catch {
     return '';
   }
@@ -324,7 +328,7 @@ function Trail({ params }) {
   return html`<main>
     <h1>Audit trail</h1>
     <form class="filters" onSubmit=${submit} aria-label="Filter the trail">
-      <label>Key ID <input name="key" value=${filter.key} placeholder="any key" size="38" /></label>
+      <label>Key or secret ID <input name="key" value=${filter.key} placeholder="any key or secret" size="38" /></label>
       <label>Principal <input name="user" value=${filter.user} placeholder="user or account id" /></label>
       <label>From <input name="from" type="datetime-local" step="1" value=${filter.from} /></label>
       <label>To <input name="to" type="datetime-local" step="1" value=${filter.to} /></label>
@@ -335,7 +339,7 @@ function Trail({ params }) {
     <${Verification} verification=${verification} />
     <${RefusalNote} error=${state.error} />
     ${state.traces && (state.traces.length === 0 ? html`<p class="muted">No records.</p>` : html`<table class="trail">
-      <thead><tr><th>Time</th><th>Operation</th><th>Outcome</th><th>Status</th><th>Error code</th><th>Principal</th><th>Key</th><th>Request ID</th></tr></thead>
+      <thead><tr><th>Time</th><th>Operation</th><th>Outcome</th><th>Status</th><th>Error code</th><th>Principal</th><th>Key or secret</th><th>Request ID</th></tr></thead>
       <tbody>${state.traces.map((t) => html`<tr data-outcome=${t.message} class=${`outcome-${t.message}`}>
         <td>${formatTime(t.time)}</td>
         <td>${t.trace_name}</td>
@@ -343,7 +347,9 @@ function Trail({ params }) {
         <td class="num">${t.code}</td>
         <td><code>${errorCodeOf(t.response)}</code></td>
         <td title=${t.user.id}>${t.user.name || t.user.id || 'anonymous'}${t.user.domain.name ? html` <span class="muted">@ ${t.user.domain.name}</span>` : ''}</td>
-        <td>${t.resource_id ? html`<a href=${`#/keys/${t.resource_id}`}><code>${t.resource_id.slice(0, 8)}…</code></a>` : ''}</td>
+        <td>${t.resource_type === 'secret'
+          ? html`<a href=${`#/secrets/${encodeURIComponent(t.resource_name)}`}>${t.resource_name}</a>`
+          : t.resource_id ? html`<a href=${`#/keys/${t.resource_id}`}><code>${t.resource_id.slice(0, 8)}…</code></a>` : ''}</td>
         <td><code class="muted">${t.request_id}</code></td>
       </tr>`)}</tbody>
     </table>`)}
@@ -360,6 +366,8 @@ function App() {
   };
   let page;
   if (route.page === 'keys' && route.id) page = html`<${KeyPage} keyId=${route.id} />`;
+  else if (route.page === 'secrets' && route.id) page = html`<${SecretPage} name=${route.id} useLoad=${useLoad} RefusalNote=${RefusalNote} />`;
+  else if (route.page === 'secrets') page = html`<${Secrets} useLoad=${useLoad} RefusalNote=${RefusalNote} />`;
   else if (route.page === 'retirable') page = html`<${Retirable} />`;
   else if (route.page === 'trail') page = html`<${Trail} key=${route.params.toString()} params=${route.params} />`;
   else page = html`<${Keys} />`;

@@ -18,6 +18,7 @@ import { anonymousDraft, callerDraft, noteBody, recordingStore, type AuditDraft 
 import { Serialized, bodySchema, pathOf, pathParams, statusOf, type Operation, type OperationContext } from './operation.ts';
 import { OPERATIONS } from './routes.ts';
 import { validationError } from './validation.ts';
+import { forService } from './csms-errors.ts';
 import type { Services } from './services.ts';
 import { versionDocument, versionsDocument } from './versions.ts';
 import { registerConsole } from './console.ts';
@@ -337,8 +338,10 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       stateOf(request).refusal = { code: '', message: iam.message };
       return reply.code(iam.status).send(iam.body());
     }
-    stateOf(request).refusal = { code: error.code, message: error.message };
-    return reply.code(error.status).send(error.body(config.nodeSdkErrorFields));
+    // Paths under /v1/ are CSMS's: answered in its words.
+    const answer = path.startsWith('/v1/') ? kms('CSMS.0003') : error;
+    stateOf(request).refusal = { code: answer.code, message: answer.message };
+    return reply.code(answer.status).send(answer.body(config.nodeSdkErrorFields));
   });
 
   return app;
@@ -375,7 +378,7 @@ function refusalOf(
   }
   const mapped = toKmsError(request, error);
   if (!mapped && services.logger) request.log.error({ err: error }, 'internal error');
-  return mapped ?? kms('KMS.0103');
+  return forService(operationOf(request), mapped ?? kms('KMS.0103'));
 }
 
 /** The documented KMS error for a failure, or null when it is internal. */

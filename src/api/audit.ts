@@ -30,6 +30,9 @@ export interface AuditDraft {
   keyId: string | null;
   grantId: string | null;
   sequence: string | null;
+  /** The CSMS secret named (by id in tag paths, by name elsewhere; both once a write returns it). */
+  secretId: string | null;
+  secretName: string | null;
   /**
    * Whether the caller proved who it is. A failed login names the user it tried, but proved
    * nothing: its refusals are bounded per source address like any unknown caller's.
@@ -52,7 +55,7 @@ export function anonymousDraft(requestId: string, operation: string, authorizati
   const claimed = authorization === undefined ? null : parseAuthorization(authorization)?.accessKey;
   return {
     requestId, operation, accountId: null, userId: null, accessKeyId: null, claimedAccessKeyId: identifier(claimed), source,
-    keyId: null, grantId: null, sequence: null, authenticated: false, recorded: false,
+    keyId: null, grantId: null, sequence: null, secretId: null, secretName: null, authenticated: false, recorded: false,
   };
 }
 
@@ -75,6 +78,8 @@ export function noteBody(draft: AuditDraft, body: unknown): void {
     ?? keyOfCiphertext(fields.cipher_text) ?? identifier(fields.destination_key_id);
   draft.grantId = identifier(fields.grant_id)?.toLowerCase() ?? null;
   draft.sequence = identifier(fields.sequence);
+  draft.secretId = identifier(fields.secret_id);
+  draft.secretName = identifier(fields.secret_name);
 }
 
 /**
@@ -104,9 +109,14 @@ export function recordingStore(store: Store, clock: Clock, draft: AuditDraft, st
     write: (work) =>
       store.write(async (tx) => {
         const result = await work(tx);
-        const made = (typeof result === 'object' && result !== null ? result : {}) as { keyId?: unknown; grantId?: unknown };
+        const made = (typeof result === 'object' && result !== null ? result : {}) as {
+          keyId?: unknown; grantId?: unknown; secretId?: unknown; secretName?: unknown;
+        };
         if (typeof made.keyId === 'string') draft.keyId = made.keyId;
         if (typeof made.grantId === 'string') draft.grantId = made.grantId;
+        // A write on a secret returns it: the record names the secret by id and name.
+        if (typeof made.secretId === 'string') draft.secretId = made.secretId;
+        if (typeof made.secretName === 'string') draft.secretName = made.secretName;
         await tx.insertAudit(event(draft, clock, 'allowed', status, null));
         return result;
       }).then((result) => {

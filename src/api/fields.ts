@@ -115,4 +115,5 @@ export const DATA_FIELDS = {
 } as const;
 
 /** Fields whose "" is a value of its own rather than "not given". */
-export const EMPTY_IS_A_VALUE = new Set(['key_description']);
+// description: a secret's description is cleared by sending "" (the Terraform provider does).
+export const EMPTY_IS_A_VALUE = new Set(['key_description', 'description']);

@@ -33,6 +33,12 @@ const GATEWAY_ERROR: Schema = {
   required: ['error_code', 'error_msg', 'request_id'],
   properties: { error_code: { type: 'string', examples: ['APIGW.0301'] }, error_msg: { type: 'string' }, request_id: { type: 'string' } },
 };
+const CSMS_ERROR: Schema = {
+  type: 'object',
+  description: 'A CSMS (secrets) refusal, flat; error_msg is the exact message of the code.',
+  required: ['error_code', 'error_msg'],
+  properties: { error_code: { type: 'string', pattern: '^CSMS\\.[0-9]{4}$', examples: ['CSMS.0005'] }, error_msg: { type: 'string', examples: ['The resource does not exist.'] } },
+};
 const IAM_ERROR: Schema = {
   type: 'object',
   required: ['error'],
@@ -73,6 +79,14 @@ const KMS_ERRORS = {
   429: answer('Throttled (APIGW.0308)', ref('GatewayError')),
   500: answer('Internal error (KMS.0103)', ref('KmsError')),
 };
+const CSMS_ERRORS = {
+  400: answer('Bad request (CSMS.0002, CSMS.0004, CSMS.0103, CSMS.0401, ...)', ref('CsmsError')),
+  401: answer('Authentication failed (APIGW.0301)', ref('GatewayError')),
+  403: answer('Not allowed (CSMS.0302)', ref('CsmsError')),
+  404: answer('No such secret, version, stage or tag (CSMS.0005)', ref('CsmsError')),
+  429: answer('Throttled (APIGW.0308)', ref('GatewayError')),
+  500: answer('Internal error (CSMS.0001)', ref('CsmsError')),
+};
 const SECURITY = [{ XAuthToken: [] }, { SdkHmacSha256: [] }];
 
 const camel = (name: string) => name.replace(/[-_]([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
@@ -98,13 +112,15 @@ function operationDocument(op: Operation): Schema {
   return {
     operationId: camel(op.name),
     summary: op.name,
-    description: `IAM actions: ${op.actions.join(', ')}. A missing required field is KMS.0204; a bad value gets its field's x-kms-error-code.`,
+    description: op.service === 'csms'
+      ? `IAM actions: ${op.actions.join(', ')}. A missing or bad field is CSMS.0002 (x-kms-error-code).`
+      : `IAM actions: ${op.actions.join(', ')}. A missing required field is KMS.0204; a bad value gets its field's x-kms-error-code.`,
     'x-iam-actions': [...op.actions],
     ...(parameters.length > 0 && { parameters }),
     ...(hasBody && { requestBody: { required: true, content: json(body) } }),
     responses: {
       ...(statusOf(op) === 204 ? { 204: { description: 'Done (no body)' } } : { [statusOf(op)]: answer(statusOf(op) === 201 ? 'Created' : 'Success', op.response) }),
-      ...KMS_ERRORS,
+      ...(op.service === 'csms' ? CSMS_ERRORS : KMS_ERRORS),
     },
     security: SECURITY,
   };
@@ -218,7 +234,7 @@ export function openApiDocument(): Schema {
     security: SECURITY,
     paths,
     components: {
-      schemas: { KmsError: KMS_ERROR, GatewayError: GATEWAY_ERROR, IamError: IAM_ERROR, Token: TOKEN },
+      schemas: { KmsError: KMS_ERROR, CsmsError: CSMS_ERROR, GatewayError: GATEWAY_ERROR, IamError: IAM_ERROR, Token: TOKEN },
       securitySchemes: {
         XAuthToken: { type: 'apiKey', in: 'header', name: 'X-Auth-Token', description: 'An IAM token from POST /v3/auth/tokens' },
         SdkHmacSha256: {

@@ -35,6 +35,11 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
  */
 export interface Operation {
   name: string;
+  /**
+   * The service whose contract the operation speaks: KMS (default) or CSMS (secrets), whose
+   * errors are CSMS codes in CSMS's flat body (api/csms-errors.ts).
+   */
+  service?: 'kms' | 'csms';
   method: HttpMethod;
   /**
    * The path, with parameters written {name} (as in OpenAPI); by default

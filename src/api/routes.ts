@@ -58,8 +58,9 @@ import createRsaDatakeyPair from './operations/create-rsa-datakey-pair.ts';
 import createEcDatakeyPair from './operations/create-ec-datakey-pair.ts';
 import reEncrypt from './operations/re-encrypt.ts';
 import createPin from './operations/create-pin.ts';
+import { CSMS_OPERATIONS } from './operations/csms/index.ts';
 
-/** Every KMS operation kmsd serves; each is mounted at /v1.0/{project_id}/kms/<name>. */
+/** Every operation kmsd serves: KMS's (mounted at /v1.0/{project_id}/kms/<name> unless they say) and CSMS's. */
 export const OPERATIONS: readonly Operation[] = [
   createKey, describeKey, listKeys, enableKey, disableKey, scheduleKeyDeletion, cancelKeyDeletion,
   updateKeyAlias, updateKeyDescription, userInstances, userQuotas,
@@ -74,4 +75,5 @@ export const OPERATIONS: readonly Operation[] = [
   createAlias, listAliases, deleteAlias, associateAlias,
   sign, verify, getPublickey, generateMac, verifyMac, createRsaDatakeyPair, createEcDatakeyPair, reEncrypt,
   createPin,
+  ...CSMS_OPERATIONS,
 ];

@@ -312,6 +312,7 @@ export interface Verdict {
 }
 
 function urnOf(resource: PolicyResource): string {
+  if (resource.secretName !== undefined) return `csms:${resource.region}:${resource.accountId}:secret:${resource.secretName}`;
   return `kms:${resource.region}:${resource.accountId}:KeyId:${resource.keyId ?? '*'}`;
 }
 
@@ -325,7 +326,7 @@ function resourceMatches(patterns: string[] | null, resource: PolicyResource | n
     const [ps, pr, pa, pt, pid] = parts;
     const seg = (p: string, v: string) => (p === '' ? v === '' : globRegExp(p, 'i').test(v));
     // create-key: the key has no id yet; a statement names it only with an id of "*".
-    const idMatches = resource.keyId === null ? pid === '*' : seg(pid, id);
+    const idMatches = resource.keyId === null && resource.secretName === undefined ? pid === '*' : seg(pid, id);
     return seg(ps, service) && (pr === '' || seg(pr, region)) && (pa === '' || seg(pa, account)) && seg(pt, type) && idMatches;
   });
 }

@@ -49,6 +49,7 @@ server:
 client (of a running kmsd, or Huawei Cloud KMS with --endpoint):
   keys list|create|describe|enable|disable|delete|cancel-delete
   grants list|list-retirable|create|revoke|retire
+  secrets list|create|show|get-value|put-value|versions|stage|delete|restore|password   (CSMS)
   encrypt | decrypt         text through encrypt-data / decrypt-data (stdin/stdout or files)
   datakey                   a new data key
   random                    random bytes
@@ -94,6 +95,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   unseal: async (argv) => (await import('./seal.ts')).unseal(argv),
   keys: async (argv) => (await import('./keys.ts')).keys(argv),
   grants: async (argv) => (await import('./grants.ts')).grants(argv),
+  secrets: async (argv) => (await import('./secrets.ts')).secrets(argv),
   encrypt: async (argv) => (await import('./crypto.ts')).encrypt(argv),
   decrypt: async (argv) => (await import('./crypto.ts')).decrypt(argv),
   datakey: async (argv) => (await import('./crypto.ts')).datakey(argv),

@@ -957,6 +957,422 @@ export interface CreatePinResponse {
   pin: string;
 }
 
+/** Input of POST /v1/{project_id}/secrets: body, query and path fields. */
+export interface CreateSecretRequest {
+  name: string;
+  kms_key_id?: string;
+  description?: string;
+  secret_string?: string;
+  secret_binary?: string;
+  tags?: unknown[];
+  secret_type?: "COMMON" | "RDS" | "RDS-FG" | "GaussDB-FG";
+  auto_rotation?: boolean;
+  rotation_period?: string;
+  rotation_config?: string;
+  event_subscriptions?: string[];
+  enterprise_project_id?: string;
+  rotation_func_urn?: string;
+}
+
+/** Answer of create-secret. */
+export interface CreateSecretResponse {
+  secret: {
+    id: string;
+    name: string;
+    state: string;
+    kms_key_id: string;
+    description: string;
+    create_time: number;
+    update_time: number;
+    scheduled_delete_time: number | null;
+    secret_type: string;
+    auto_rotation: boolean;
+    event_subscriptions: string[];
+    enterprise_project_id: string;
+  };
+}
+
+/** Input of GET /v1/{project_id}/secrets: body, query and path fields. */
+export interface ListSecretsRequest {
+  limit?: string | number;
+  marker?: string;
+  event_name?: string;
+}
+
+/** Answer of list-secrets. */
+export interface ListSecretsResponse {
+  secrets: Array<{
+    id: string;
+    name: string;
+    state: string;
+    kms_key_id: string;
+    description: string;
+    create_time: number;
+    update_time: number;
+    scheduled_delete_time: number | null;
+    secret_type: string;
+    auto_rotation: boolean;
+    event_subscriptions: string[];
+    enterprise_project_id: string;
+  }>;
+  page_info: {
+    next_marker: string | null;
+    previous_marker: string | null;
+    current_count: number;
+  };
+}
+
+/** Input of GET /v1/{project_id}/secrets/{secret_name}: body, query and path fields. */
+export interface ShowSecretRequest {
+  secret_name: string;
+}
+
+/** Answer of show-secret. */
+export interface ShowSecretResponse {
+  secret: {
+    id: string;
+    name: string;
+    state: string;
+    kms_key_id: string;
+    description: string;
+    create_time: number;
+    update_time: number;
+    scheduled_delete_time: number | null;
+    secret_type: string;
+    auto_rotation: boolean;
+    event_subscriptions: string[];
+    enterprise_project_id: string;
+  };
+}
+
+/** Input of PUT /v1/{project_id}/secrets/{secret_name}: body, query and path fields. */
+export interface UpdateSecretRequest {
+  secret_name: string;
+  kms_key_id?: string;
+  description?: string;
+  auto_rotation?: boolean;
+  rotation_period?: string;
+  event_subscriptions?: string[];
+}
+
+/** Answer of update-secret. */
+export interface UpdateSecretResponse {
+  secret: {
+    id: string;
+    name: string;
+    state: string;
+    kms_key_id: string;
+    description: string;
+    create_time: number;
+    update_time: number;
+    scheduled_delete_time: number | null;
+    secret_type: string;
+    auto_rotation: boolean;
+    event_subscriptions: string[];
+    enterprise_project_id: string;
+  };
+}
+
+/** Input of DELETE /v1/{project_id}/secrets/{secret_name}: body, query and path fields. */
+export interface DeleteSecretRequest {
+  secret_name: string;
+}
+
+/** Answer of delete-secret (204: no body). */
+export type DeleteSecretResponse = Record<string, never>;
+
+/** Input of POST /v1/{project_id}/secrets/{secret_name}/scheduled-deleted-tasks/create: body, query and path fields. */
+export interface DeleteSecretForScheduleRequest {
+  secret_name: string;
+  recovery_window_in_days: number;
+}
+
+/** Answer of delete-secret-for-schedule. */
+export interface DeleteSecretForScheduleResponse {
+  secret: {
+    id: string;
+    name: string;
+    state: string;
+    kms_key_id: string;
+    description: string;
+    create_time: number;
+    update_time: number;
+    scheduled_delete_time: number | null;
+    secret_type: string;
+    auto_rotation: boolean;
+    event_subscriptions: string[];
+    enterprise_project_id: string;
+  };
+}
+
+/** Input of POST /v1/{project_id}/secrets/{secret_name}/scheduled-deleted-tasks/cancel: body, query and path fields. */
+export interface RestoreSecretRequest {
+  secret_name: string;
+}
+
+/** Answer of restore-secret. */
+export interface RestoreSecretResponse {
+  secret: {
+    id: string;
+    name: string;
+    state: string;
+    kms_key_id: string;
+    description: string;
+    create_time: number;
+    update_time: number;
+    scheduled_delete_time: number | null;
+    secret_type: string;
+    auto_rotation: boolean;
+    event_subscriptions: string[];
+    enterprise_project_id: string;
+  };
+}
+
+/** Input of POST /v1/{project_id}/secrets/{secret_name}/versions: body, query and path fields. */
+export interface CreateSecretVersionRequest {
+  secret_name: string;
+  secret_string?: string;
+  secret_binary?: string;
+  version_stages?: string[];
+  expire_time?: number;
+}
+
+/** Answer of create-secret-version. */
+export interface CreateSecretVersionResponse {
+  version_metadata: {
+    id: string;
+    create_time: number;
+    expire_time: number;
+    kms_key_id: string;
+    secret_name: string;
+    version_stages: string[];
+  };
+}
+
+/** Input of GET /v1/{project_id}/secrets/{secret_name}/versions: body, query and path fields. */
+export interface ListSecretVersionsRequest {
+  secret_name: string;
+  marker?: string;
+  limit?: string | number;
+}
+
+/** Answer of list-secret-versions. */
+export interface ListSecretVersionsResponse {
+  version_metadatas: Array<{
+    id: string;
+    create_time: number;
+    expire_time: number;
+    kms_key_id: string;
+    secret_name: string;
+    version_stages: string[];
+  }>;
+  page_info: {
+    next_marker: string | null;
+    previous_marker: string | null;
+    current_count: number;
+  };
+}
+
+/** Input of GET /v1/{project_id}/secrets/{secret_name}/versions/{version_id}: body, query and path fields. */
+export interface ShowSecretVersionRequest {
+  secret_name: string;
+  version_id: string;
+}
+
+/** Answer of show-secret-version. */
+export interface ShowSecretVersionResponse {
+  version: {
+    version_metadata: {
+      id: string;
+      create_time: number;
+      expire_time: number;
+      kms_key_id: string;
+      secret_name: string;
+      version_stages: string[];
+    };
+    secret_string: string;
+    secret_binary: string;
+  };
+}
+
+/** Input of PUT /v1/{project_id}/secrets/{secret_name}/versions/{version_id}: body, query and path fields. */
+export interface UpdateSecretVersionRequest {
+  secret_name: string;
+  version_id: string;
+  expire_time?: number;
+}
+
+/** Answer of update-secret-version. */
+export interface UpdateSecretVersionResponse {
+  version_metadata: {
+    id: string;
+    create_time: number;
+    expire_time: number;
+    kms_key_id: string;
+    secret_name: string;
+    version_stages: string[];
+  };
+}
+
+/** Input of PUT /v1/{project_id}/secrets/{secret_name}/stages/{stage_name}: body, query and path fields. */
+export interface UpdateSecretStageRequest {
+  secret_name: string;
+  stage_name: string;
+  version_id: string;
+}
+
+/** Answer of update-secret-stage. */
+export interface UpdateSecretStageResponse {
+  stage: {
+    name: string;
+    update_time: number;
+    secret_name: string;
+    version_id: string;
+  };
+}
+
+/** Input of GET /v1/{project_id}/secrets/{secret_name}/stages/{stage_name}: body, query and path fields. */
+export interface ShowSecretStageRequest {
+  secret_name: string;
+  stage_name: string;
+}
+
+/** Answer of show-secret-stage. */
+export interface ShowSecretStageResponse {
+  stage: {
+    name: string;
+    update_time: number;
+    secret_name: string;
+    version_id: string;
+  };
+}
+
+/** Input of DELETE /v1/{project_id}/secrets/{secret_name}/stages/{stage_name}: body, query and path fields. */
+export interface DeleteSecretStageRequest {
+  secret_name: string;
+  stage_name: string;
+}
+
+/** Answer of delete-secret-stage (204: no body). */
+export type DeleteSecretStageResponse = Record<string, never>;
+
+/** Input of POST /v1/{project_id}/csms/{secret_id}/tags: body, query and path fields. */
+export interface CreateSecretTagRequest {
+  secret_id: string;
+  tag: Record<string, never>;
+}
+
+/** Answer of create-secret-tag (204: no body). */
+export type CreateSecretTagResponse = Record<string, never>;
+
+/** Input of POST /v1/{project_id}/csms/{secret_id}/tags/action: body, query and path fields. */
+export interface BatchCreateOrDeleteSecretTagsRequest {
+  secret_id: string;
+  action: string;
+  tags: unknown[];
+  sys_tags?: unknown[];
+  sequence?: string;
+}
+
+/** Answer of batch-create-or-delete-secret-tags (204: no body). */
+export type BatchCreateOrDeleteSecretTagsResponse = Record<string, never>;
+
+/** Input of DELETE /v1/{project_id}/csms/{secret_id}/tags/{key}: body, query and path fields. */
+export interface DeleteSecretTagRequest {
+  secret_id: string;
+  key: string;
+}
+
+/** Answer of delete-secret-tag (204: no body). */
+export type DeleteSecretTagResponse = Record<string, never>;
+
+/** Input of GET /v1/{project_id}/csms/{secret_id}/tags: body, query and path fields. */
+export interface ListSecretTagsRequest {
+  secret_id: string;
+}
+
+/** Answer of list-secret-tags. */
+export interface ListSecretTagsResponse {
+  tags: Array<{
+    key: string;
+    value: string;
+  }>;
+  sys_tags: Array<{
+    key: string;
+    value: string;
+  }>;
+}
+
+/** Input of GET /v1/{project_id}/csms/tags: body, query and path fields. */
+export type ListProjectSecretsTagsRequest = Record<string, never>;
+
+/** Answer of list-project-secrets-tags. */
+export interface ListProjectSecretsTagsResponse {
+  tags: Array<{
+    key: string;
+    values: string[];
+  }>;
+}
+
+/** Input of POST /v1/{project_id}/csms/resource_instances/action: body, query and path fields. */
+export interface ListSecretResourceInstancesRequest {
+  action: string;
+  limit?: string | number;
+  offset?: string | number;
+  tags?: unknown[];
+  matches?: unknown[];
+  sequence?: string;
+}
+
+/** Answer of list-secret-resource-instances. */
+export interface ListSecretResourceInstancesResponse {
+  resources: Array<{
+    resource_id: string;
+    resource_detail: {
+      id: string;
+      name: string;
+      state: string;
+      kms_key_id: string;
+      description: string;
+      create_time: number;
+      update_time: number;
+      scheduled_delete_time: number | null;
+      secret_type: string;
+      auto_rotation: boolean;
+      event_subscriptions: string[];
+      enterprise_project_id: string;
+    };
+    tags: Array<{
+      key: string;
+      value: string;
+    }>;
+    resource_name: string;
+    sys_tags: Array<{
+      key: string;
+      value: string;
+    }>;
+  }>;
+  total_count: number;
+}
+
+/** Input of POST /v1/{project_id}/csms/generate-password: body, query and path fields. */
+export interface GenerateRandomPasswordRequest {
+  password_policy_name?: string;
+  length?: number;
+  exclude_characters?: string;
+  exclude_lowercase?: boolean;
+  exclude_uppercase?: boolean;
+  exclude_numbers?: boolean;
+  exclude_punctuation?: boolean;
+  include_space?: boolean;
+  require_each_included_type?: boolean;
+}
+
+/** Answer of generate-random-password. */
+export interface GenerateRandomPasswordResponse {
+  password: string;
+}
+
 /** Every operation by name, with its input and answer. */
 export interface Operations {
   "create-key": { request: CreateKeyRequest; response: CreateKeyResponse };
@@ -1018,6 +1434,27 @@ export interface Operations {
   "create-ec-datakey-pair": { request: CreateEcDatakeyPairRequest; response: CreateEcDatakeyPairResponse };
   "re-encrypt": { request: ReEncryptRequest; response: ReEncryptResponse };
   "create-pin": { request: CreatePinRequest; response: CreatePinResponse };
+  "create-secret": { request: CreateSecretRequest; response: CreateSecretResponse };
+  "list-secrets": { request: ListSecretsRequest; response: ListSecretsResponse };
+  "show-secret": { request: ShowSecretRequest; response: ShowSecretResponse };
+  "update-secret": { request: UpdateSecretRequest; response: UpdateSecretResponse };
+  "delete-secret": { request: DeleteSecretRequest; response: DeleteSecretResponse };
+  "delete-secret-for-schedule": { request: DeleteSecretForScheduleRequest; response: DeleteSecretForScheduleResponse };
+  "restore-secret": { request: RestoreSecretRequest; response: RestoreSecretResponse };
+  "create-secret-version": { request: CreateSecretVersionRequest; response: CreateSecretVersionResponse };
+  "list-secret-versions": { request: ListSecretVersionsRequest; response: ListSecretVersionsResponse };
+  "show-secret-version": { request: ShowSecretVersionRequest; response: ShowSecretVersionResponse };
+  "update-secret-version": { request: UpdateSecretVersionRequest; response: UpdateSecretVersionResponse };
+  "update-secret-stage": { request: UpdateSecretStageRequest; response: UpdateSecretStageResponse };
+  "show-secret-stage": { request: ShowSecretStageRequest; response: ShowSecretStageResponse };
+  "delete-secret-stage": { request: DeleteSecretStageRequest; response: DeleteSecretStageResponse };
+  "create-secret-tag": { request: CreateSecretTagRequest; response: CreateSecretTagResponse };
+  "batch-create-or-delete-secret-tags": { request: BatchCreateOrDeleteSecretTagsRequest; response: BatchCreateOrDeleteSecretTagsResponse };
+  "delete-secret-tag": { request: DeleteSecretTagRequest; response: DeleteSecretTagResponse };
+  "list-secret-tags": { request: ListSecretTagsRequest; response: ListSecretTagsResponse };
+  "list-project-secrets-tags": { request: ListProjectSecretsTagsRequest; response: ListProjectSecretsTagsResponse };
+  "list-secret-resource-instances": { request: ListSecretResourceInstancesRequest; response: ListSecretResourceInstancesResponse };
+  "generate-random-password": { request: GenerateRandomPasswordRequest; response: GenerateRandomPasswordResponse };
 }
 
 /** One method per operation, and one paginator per operation that pages. */
@@ -1140,6 +1577,48 @@ export interface OperationMethods {
   reEncrypt(input: ReEncryptRequest, options?: CallOptions): Promise<ReEncryptResponse>;
   /** POST /v1.0/{project_id}/kms/create-pin */
   createPin(input?: CreatePinRequest, options?: CallOptions): Promise<CreatePinResponse>;
+  /** POST /v1/{project_id}/secrets */
+  createSecret(input: CreateSecretRequest, options?: CallOptions): Promise<CreateSecretResponse>;
+  /** GET /v1/{project_id}/secrets */
+  listSecrets(input?: ListSecretsRequest, options?: CallOptions): Promise<ListSecretsResponse>;
+  /** GET /v1/{project_id}/secrets/{secret_name} */
+  showSecret(input: ShowSecretRequest, options?: CallOptions): Promise<ShowSecretResponse>;
+  /** PUT /v1/{project_id}/secrets/{secret_name} */
+  updateSecret(input: UpdateSecretRequest, options?: CallOptions): Promise<UpdateSecretResponse>;
+  /** DELETE /v1/{project_id}/secrets/{secret_name} */
+  deleteSecret(input: DeleteSecretRequest, options?: CallOptions): Promise<void>;
+  /** POST /v1/{project_id}/secrets/{secret_name}/scheduled-deleted-tasks/create */
+  deleteSecretForSchedule(input: DeleteSecretForScheduleRequest, options?: CallOptions): Promise<DeleteSecretForScheduleResponse>;
+  /** POST /v1/{project_id}/secrets/{secret_name}/scheduled-deleted-tasks/cancel */
+  restoreSecret(input: RestoreSecretRequest, options?: CallOptions): Promise<RestoreSecretResponse>;
+  /** POST /v1/{project_id}/secrets/{secret_name}/versions */
+  createSecretVersion(input: CreateSecretVersionRequest, options?: CallOptions): Promise<CreateSecretVersionResponse>;
+  /** GET /v1/{project_id}/secrets/{secret_name}/versions */
+  listSecretVersions(input: ListSecretVersionsRequest, options?: CallOptions): Promise<ListSecretVersionsResponse>;
+  /** GET /v1/{project_id}/secrets/{secret_name}/versions/{version_id} */
+  showSecretVersion(input: ShowSecretVersionRequest, options?: CallOptions): Promise<ShowSecretVersionResponse>;
+  /** PUT /v1/{project_id}/secrets/{secret_name}/versions/{version_id} */
+  updateSecretVersion(input: UpdateSecretVersionRequest, options?: CallOptions): Promise<UpdateSecretVersionResponse>;
+  /** PUT /v1/{project_id}/secrets/{secret_name}/stages/{stage_name} */
+  updateSecretStage(input: UpdateSecretStageRequest, options?: CallOptions): Promise<UpdateSecretStageResponse>;
+  /** GET /v1/{project_id}/secrets/{secret_name}/stages/{stage_name} */
+  showSecretStage(input: ShowSecretStageRequest, options?: CallOptions): Promise<ShowSecretStageResponse>;
+  /** DELETE /v1/{project_id}/secrets/{secret_name}/stages/{stage_name} */
+  deleteSecretStage(input: DeleteSecretStageRequest, options?: CallOptions): Promise<void>;
+  /** POST /v1/{project_id}/csms/{secret_id}/tags */
+  createSecretTag(input: CreateSecretTagRequest, options?: CallOptions): Promise<void>;
+  /** POST /v1/{project_id}/csms/{secret_id}/tags/action */
+  batchCreateOrDeleteSecretTags(input: BatchCreateOrDeleteSecretTagsRequest, options?: CallOptions): Promise<void>;
+  /** DELETE /v1/{project_id}/csms/{secret_id}/tags/{key} */
+  deleteSecretTag(input: DeleteSecretTagRequest, options?: CallOptions): Promise<void>;
+  /** GET /v1/{project_id}/csms/{secret_id}/tags */
+  listSecretTags(input: ListSecretTagsRequest, options?: CallOptions): Promise<ListSecretTagsResponse>;
+  /** GET /v1/{project_id}/csms/tags */
+  listProjectSecretsTags(input?: ListProjectSecretsTagsRequest, options?: CallOptions): Promise<ListProjectSecretsTagsResponse>;
+  /** POST /v1/{project_id}/csms/resource_instances/action */
+  listSecretResourceInstances(input: ListSecretResourceInstancesRequest, options?: CallOptions): Promise<ListSecretResourceInstancesResponse>;
+  /** POST /v1/{project_id}/csms/generate-password */
+  generateRandomPassword(input?: GenerateRandomPasswordRequest, options?: CallOptions): Promise<GenerateRandomPasswordResponse>;
   /** Every item of list-keys, page after page (key_details). */
   paginateKeys(input?: Omit<ListKeysRequest, 'marker'>, options?: CallOptions): AsyncIterable<NonNullable<ListKeysResponse["key_details"]>[number]>;
   /** Every item of list-grants, page after page (grants). */
@@ -1148,6 +1627,10 @@ export interface OperationMethods {
   paginateRetirableGrants(input?: Omit<ListRetirableGrantsRequest, 'marker'>, options?: CallOptions): AsyncIterable<NonNullable<ListRetirableGrantsResponse["grants"]>[number]>;
   /** Every item of list-aliases, page after page (aliases). */
   paginateAliases(input?: Omit<ListAliasesRequest, 'marker'>, options?: CallOptions): AsyncIterable<NonNullable<ListAliasesResponse["aliases"]>[number]>;
+  /** Every item of list-secrets, page after page (secrets). */
+  paginateSecrets(input?: Omit<ListSecretsRequest, 'marker'>, options?: CallOptions): AsyncIterable<NonNullable<ListSecretsResponse["secrets"]>[number]>;
+  /** Every item of list-secret-versions, page after page (version_metadatas). */
+  paginateSecretVersions(input: Omit<ListSecretVersionsRequest, 'marker'>, options?: CallOptions): AsyncIterable<NonNullable<ListSecretVersionsResponse["version_metadatas"]>[number]>;
 }
 
 export const OPERATIONS = [
@@ -1210,6 +1693,27 @@ export const OPERATIONS = [
   {"name":"create-ec-datakey-pair","clientMethod":"createEcDatakeyPair","method":"POST","path":"/v1.0/{project_id}/kms/create-ec-datakey-pair","query":[],"status":200,"idempotent":true},
   {"name":"re-encrypt","clientMethod":"reEncrypt","method":"POST","path":"/v1.0/{project_id}/kms/re-encrypt","query":[],"status":200,"idempotent":true},
   {"name":"create-pin","clientMethod":"createPin","method":"POST","path":"/v1.0/{project_id}/kms/create-pin","query":[],"status":200,"idempotent":true},
+  {"name":"create-secret","clientMethod":"createSecret","method":"POST","path":"/v1/{project_id}/secrets","query":[],"status":200,"idempotent":false},
+  {"name":"list-secrets","clientMethod":"listSecrets","method":"GET","path":"/v1/{project_id}/secrets","query":["limit","marker","event_name"],"status":200,"idempotent":true},
+  {"name":"show-secret","clientMethod":"showSecret","method":"GET","path":"/v1/{project_id}/secrets/{secret_name}","query":[],"status":200,"idempotent":true},
+  {"name":"update-secret","clientMethod":"updateSecret","method":"PUT","path":"/v1/{project_id}/secrets/{secret_name}","query":[],"status":200,"idempotent":false},
+  {"name":"delete-secret","clientMethod":"deleteSecret","method":"DELETE","path":"/v1/{project_id}/secrets/{secret_name}","query":[],"status":204,"idempotent":false},
+  {"name":"delete-secret-for-schedule","clientMethod":"deleteSecretForSchedule","method":"POST","path":"/v1/{project_id}/secrets/{secret_name}/scheduled-deleted-tasks/create","query":[],"status":200,"idempotent":false},
+  {"name":"restore-secret","clientMethod":"restoreSecret","method":"POST","path":"/v1/{project_id}/secrets/{secret_name}/scheduled-deleted-tasks/cancel","query":[],"status":200,"idempotent":false},
+  {"name":"create-secret-version","clientMethod":"createSecretVersion","method":"POST","path":"/v1/{project_id}/secrets/{secret_name}/versions","query":[],"status":200,"idempotent":false},
+  {"name":"list-secret-versions","clientMethod":"listSecretVersions","method":"GET","path":"/v1/{project_id}/secrets/{secret_name}/versions","query":["marker","limit"],"status":200,"idempotent":true},
+  {"name":"show-secret-version","clientMethod":"showSecretVersion","method":"GET","path":"/v1/{project_id}/secrets/{secret_name}/versions/{version_id}","query":[],"status":200,"idempotent":true},
+  {"name":"update-secret-version","clientMethod":"updateSecretVersion","method":"PUT","path":"/v1/{project_id}/secrets/{secret_name}/versions/{version_id}","query":[],"status":200,"idempotent":false},
+  {"name":"update-secret-stage","clientMethod":"updateSecretStage","method":"PUT","path":"/v1/{project_id}/secrets/{secret_name}/stages/{stage_name}","query":[],"status":200,"idempotent":false},
+  {"name":"show-secret-stage","clientMethod":"showSecretStage","method":"GET","path":"/v1/{project_id}/secrets/{secret_name}/stages/{stage_name}","query":[],"status":200,"idempotent":true},
+  {"name":"delete-secret-stage","clientMethod":"deleteSecretStage","method":"DELETE","path":"/v1/{project_id}/secrets/{secret_name}/stages/{stage_name}","query":[],"status":204,"idempotent":false},
+  {"name":"create-secret-tag","clientMethod":"createSecretTag","method":"POST","path":"/v1/{project_id}/csms/{secret_id}/tags","query":[],"status":204,"idempotent":false},
+  {"name":"batch-create-or-delete-secret-tags","clientMethod":"batchCreateOrDeleteSecretTags","method":"POST","path":"/v1/{project_id}/csms/{secret_id}/tags/action","query":[],"status":204,"idempotent":false},
+  {"name":"delete-secret-tag","clientMethod":"deleteSecretTag","method":"DELETE","path":"/v1/{project_id}/csms/{secret_id}/tags/{key}","query":[],"status":204,"idempotent":false},
+  {"name":"list-secret-tags","clientMethod":"listSecretTags","method":"GET","path":"/v1/{project_id}/csms/{secret_id}/tags","query":[],"status":200,"idempotent":true},
+  {"name":"list-project-secrets-tags","clientMethod":"listProjectSecretsTags","method":"GET","path":"/v1/{project_id}/csms/tags","query":[],"status":200,"idempotent":true},
+  {"name":"list-secret-resource-instances","clientMethod":"listSecretResourceInstances","method":"POST","path":"/v1/{project_id}/csms/resource_instances/action","query":[],"status":200,"idempotent":true},
+  {"name":"generate-random-password","clientMethod":"generateRandomPassword","method":"POST","path":"/v1/{project_id}/csms/generate-password","query":[],"status":200,"idempotent":true},
 ] as const;
 
 export const PAGINATORS = [
@@ -1217,6 +1721,8 @@ export const PAGINATORS = [
   {"method":"paginateGrants","operation":"list-grants","items":"grants","nextMarker":["next_marker"]},
   {"method":"paginateRetirableGrants","operation":"list-retirable-grants","items":"grants","nextMarker":["next_marker"]},
   {"method":"paginateAliases","operation":"list-aliases","items":"aliases","nextMarker":["page_info","next_marker"]},
+  {"method":"paginateSecrets","operation":"list-secrets","items":"secrets","nextMarker":["page_info","next_marker"]},
+  {"method":"paginateSecretVersions","operation":"list-secret-versions","items":"version_metadatas","nextMarker":["page_info","next_marker"]},
 ] as const;
 
 export type OperationName = keyof Operations;

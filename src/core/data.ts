@@ -69,7 +69,7 @@ export interface Opening {
  * Opens an envelope of the wanted kind made under this key, or KMS.2201 (tampered, truncated,
  * other key, other AAD, or the other kind: a data key is no data, as a tampered ciphertext is not).
  */
-async function decryptUnder(tx: Tx, rootKey: RootKey, key: Key, envelope: Envelope, aad: Buffer, opening: Opening): Promise<Buffer> {
+export async function decryptUnder(tx: Tx, rootKey: RootKey, key: Key, envelope: Envelope, aad: Buffer, opening: Opening): Promise<Buffer> {
   if (envelope.kind === null ? !opening.legacy : envelope.kind !== opening.kind) throw kms('KMS.2201');
   if (envelope.keyId !== key.keyId || envelope.version < 1 || envelope.version > key.materialVersion) throw kms('KMS.2201');
   const plaintext = await withMaterial(tx, rootKey, key, envelope.version, (material) => open(envelope, material, aad));

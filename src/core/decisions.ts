@@ -250,4 +250,35 @@ export const DECISIONS = {
    * its grants count toward the key's limit; the owner lists and revokes them (documented).
    */
   granteeGrantsDocumented: true,
+  /** CSMS (secrets): a caller whose identity policies do not allow the csms:secret:* action. */
+  csmsCallerMayNot: 'CSMS.0302',
+  /**
+   * No such secret (or version, stage, tag) in the caller's account and project: 404 CSMS.0005.
+   * The error page lists CSMS.0005 with 400, but the Terraform provider treats a secret as gone
+   * only on 404 (common.CheckDeletedDiag) and the API pages list 404 "resource not found".
+   * Another account's secret is the same as none (accounts are isolated).
+   */
+  noSuchSecret: 'CSMS.0005',
+  /** A secret's KMS key is disabled, pending deletion, or not allowed to the caller by its KMS rights. */
+  secretKeyUnusable: 'CSMS.0401',
+  /** create-secret with a name the project already has (no documented code: kmsd's CSMS.0201). */
+  secretNameTaken: 'CSMS.0201',
+  /** A 21st version when every older version still carries a stage (none is deprecated). */
+  tooManyVersions: 'CSMS.0205',
+  /** Secrets per account and project before CSMS.0202. */
+  secretsPerProject: 200,
+  /**
+   * CSMS timestamps (create_time, update_time, scheduled_delete_time, expire_time, stage
+   * update_time) are JSON integers in milliseconds: the SDK models say "seconds", but the
+   * Terraform provider divides them by 1000 (create_time, stage update_time).
+   */
+  csmsTimestamps: 'ms-integer',
+  /** version_id `latest` names the version SYSCURRENT marks, wherever stages were moved. */
+  csmsLatest: 'SYSCURRENT',
+  /** CSMS errors are flat {"error_code","error_msg"} (the SDKs' ErrorInfo model), not KMS's nested {"error":{...}}. */
+  csmsErrorBody: 'flat',
+  /** Successful DELETEs of CSMS (secret, stage, tag) and tag writes answer 204 with no body (the provider expects 204). */
+  csmsDeleteStatus: 204,
+  /** list-secrets and list versions: limit 1..1000 (CSMS.0002), default 50 as the versions page says; marker is the last name / version id of the previous page. */
+  csmsDefaultLimit: 50,
 } as const;

@@ -10,7 +10,7 @@ import { CipherId, NONCE_BYTES, TAG_BYTES, aeadOpen, aeadSeal, type CipherIdValu
  * is authenticated with it, together with the caller's additional authenticated data.
  *
  *   0   1   format (2)
- *   1   1   kind (1 data, 2 data key)
+ *   1   1   kind (1 data, 2 data key, 3 CSMS secret value)
  *   2   1   cipher (1 AES-256-GCM, 2 SM4-CTR+HMAC-SM3)
  *   3   36  key id, ASCII
  *   39  4   material version, big-endian
@@ -30,7 +30,11 @@ const LEGACY_FORMAT = 1;
 const KEY_ID = /^[0-9a-z]{8}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{12}$/;
 export const MIN_ENVELOPE_BYTES = 96;
 
-export const EnvelopeKind = { data: 1, dataKey: 2 } as const;
+/**
+ * What an envelope holds. A secret value (CSMS, core/secrets/) is its own kind, so decrypt-data
+ * never opens a secret value and a secret version never opens a decrypt-data ciphertext.
+ */
+export const EnvelopeKind = { data: 1, dataKey: 2, secret: 3 } as const;
 export type EnvelopeKindValue = (typeof EnvelopeKind)[keyof typeof EnvelopeKind];
 
 /** Where the fields sit in each format. */
@@ -92,7 +96,7 @@ export function parse(bytes: Buffer): Envelope | null {
   const at = LAYOUT[format];
   if (bytes.length < at.header + TAG_BYTES) return null;
   const kind = format === FORMAT ? bytes[1] : null;
-  if (kind !== null && kind !== EnvelopeKind.data && kind !== EnvelopeKind.dataKey) return null;
+  if (kind !== null && kind !== EnvelopeKind.data && kind !== EnvelopeKind.dataKey && kind !== EnvelopeKind.secret) return null;
   const cipher = bytes[at.cipher];
   if (cipher !== CipherId.aes256gcm && cipher !== CipherId.sm4ctrHmacSm3) return null;
   const keyId = bytes.toString('latin1', at.keyId, at.keyId + 36);

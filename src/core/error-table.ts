@@ -162,3 +162,33 @@ export const KMS_ERRORS = {
   'KMS.5021': [500, 'Check pdp5 auth failed.'],
   'KMS.0104': [503, 'A system exception occurred. Contact technical support.'],
 } as const satisfies Record<string, readonly [number, string]>;
+
+/**
+ * The CSMS (secrets) error codes: HTTP status and message as Huawei's "Data Encryption Workshop →
+ * Error Codes" page lists them (docs/csms-reference.md §Errors). CSMS answers them flat:
+ * {"error_code", "error_msg"} (KmsError.body). Marked entries are kmsd's decisions where the page
+ * is silent or contradicts what clients rely on (src/core/decisions.ts, csms* entries).
+ */
+export const CSMS_ERRORS = {
+  'CSMS.0002': [400, 'The value of parameter is invalid.'],
+  'CSMS.0003': [400, 'The request is invalid.'],
+  'CSMS.0004': [400, 'The requested body format is wrong.'],
+  // Decision: 404, not the page's 400; the Terraform provider and SDK waiters read "gone" from 404.
+  'CSMS.0005': [404, 'The resource does not exist.'],
+  'CSMS.0103': [400, 'The secret is in the scheduled deletion state.'],
+  'CSMS.0105': [400, 'Can not delete the system internal stage.'],
+  'CSMS.0107': [400, 'The secret is in schedule delete state.'],
+  'CSMS.0108': [400, 'The secret is not in schedule delete state.'],
+  // Decision: a name taken in the project; no code for it could be found, this one is kmsd's.
+  'CSMS.0201': [400, 'The secret name already exists.'],
+  'CSMS.0202': [400, 'The number of secret has reached the upper limit.'],
+  'CSMS.0203': [400, 'The number of stage has reached the upper limit.'],
+  'CSMS.0204': [400, 'The number of stage is greater than the quota limit.'],
+  // Decision: no code found for the 20-versions limit the create-version page states; kmsd's.
+  'CSMS.0205': [400, 'The number of version has reached the upper limit.'],
+  'CSMS.0401': [400, 'Can not get the protected secret value using the provided KMS key.'],
+  'CSMS.0109': [403, 'The secret state is not enabled.'],
+  // Decision: the page lists 403 CSMS.0302 without a message kmsd could find; this is kmsd's wording.
+  'CSMS.0302': [403, 'No access permissions.'],
+  'CSMS.0001': [500, 'A system exception occurred. Contact technical support.'],
+} as const satisfies Record<string, readonly [number, string]>;

@@ -1,6 +1,12 @@
-import { KMS_ERRORS } from './error-table.ts';
+import { CSMS_ERRORS, KMS_ERRORS } from './error-table.ts';
 
-export type KmsErrorCode = keyof typeof KMS_ERRORS;
+export type CsmsErrorCode = keyof typeof CSMS_ERRORS;
+export type KmsErrorCode = keyof typeof KMS_ERRORS | CsmsErrorCode;
+
+const ERROR_TABLE: Record<KmsErrorCode, readonly [number, string]> = { ...KMS_ERRORS, ...CSMS_ERRORS };
+
+/** CSMS codes (secrets) render flat, as CSMS answers them; KMS codes nested. */
+export const isCsmsCode = (code: string): code is CsmsErrorCode => code.startsWith('CSMS.');
 
 /**
  * A user error with a documented KMS code. Core rules throw these; the one error
@@ -11,16 +17,19 @@ export class KmsError extends Error {
   readonly code: KmsErrorCode;
   readonly status: number;
   constructor(code: KmsErrorCode) {
-    const [status, message] = KMS_ERRORS[code];
+    const [status, message] = ERROR_TABLE[code];
     super(message);
     this.code = code;
     this.status = status;
   }
-  /** `nodeSdkFields` adds code/message, which the Node.js SDK reads (see Config.nodeSdkErrorFields). */
-  body(nodeSdkFields = false): { error: Record<string, string> } {
+  /**
+   * `nodeSdkFields` adds code/message, which the Node.js SDK reads (see Config.nodeSdkErrorFields).
+   * A CSMS error is flat: {"error_code", "error_msg"} (DECISIONS.csmsErrorBody).
+   */
+  body(nodeSdkFields = false): { error: Record<string, string> } | Record<string, string> {
     const error: Record<string, string> = { error_code: this.code, error_msg: this.message };
     if (nodeSdkFields) Object.assign(error, { code: this.code, message: this.message });
-    return { error };
+    return isCsmsCode(this.code) ? error : { error };
   }
 }
 

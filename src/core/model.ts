@@ -153,6 +153,8 @@ export interface PolicyResource {
   origin: string;
   /** The key's tags (g:ResourceTag/<tag-key>); {} when no policy of the caller reads them. */
   tags: Record<string, string>;
+  /** A CSMS secret instead of a key: its URN is csms:<region>:<account>:secret:<name>. */
+  secretName?: string;
 }
 
 /** Request-level condition values (kms:GrantOperations, kms:GranteePrincipal, ...). */
@@ -211,6 +213,9 @@ export interface AuditEvent {
   errorCode: string | null;
   /** How many requests the record stands for: 1, or more for a summary of refusals past the rate. */
   count: number;
+  /** The CSMS secret the request acted on (its id and name), when it named one. */
+  secretId?: string | null;
+  secretName?: string | null;
 }
 
 /** Which events to list; every given condition must hold. `principal` matches user or account. */

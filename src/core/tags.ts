@@ -114,7 +114,7 @@ export interface ResourceQuery {
 const NUMBER = /^\d{1,10}$/;
 
 /** The `tags` of a resource query: [{key, values: [...]}], at most 10 keys of 10 values each. */
-function checkTagFilter(raw: unknown): TagFilter['tags'] {
+export function checkTagFilter(raw: unknown): TagFilter['tags'] {
   if (raw === undefined) return [];
   if (!Array.isArray(raw)) throw kms('KMS.0414');
   if (raw.length > DECISIONS.tagsPerKey) throw kms('KMS.0407');
@@ -133,7 +133,7 @@ function checkTagFilter(raw: unknown): TagFilter['tags'] {
 }
 
 /** The `matches` of a resource query: [{key: "resource_name", value}] (value ≤ 255 characters). */
-function checkMatches(raw: unknown): string | undefined {
+export function checkMatches(raw: unknown): string | undefined {
   if (raw === undefined) return undefined;
   if (!Array.isArray(raw)) throw kms('KMS.0415');
   let name: string | undefined;

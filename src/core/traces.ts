@@ -1,5 +1,5 @@
 import { requireAction } from './access.ts';
-import { KMS_ERRORS } from './error-table.ts';
+import { CSMS_ERRORS, KMS_ERRORS } from './error-table.ts';
 import { kms } from './errors.ts';
 import { DECISIONS } from './decisions.ts';
 import type { AuditEvent, AuditFilter, AuditOutcome, Caller } from './model.ts';
@@ -43,11 +43,12 @@ export const ratingOf = (outcome: AuditOutcome): 'normal' | 'warning' => (outcom
 export const traceName = (operation: string): string => operation.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 export const operationOfTrace = (name: string): string => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
-/** The KMS error body a refusal was answered with, when its code is a KMS one. */
+/** The error body a refusal was answered with: KMS's nested one, or CSMS's flat one. */
 export function refusalBody(code: string | null): string {
   if (code === null) return '';
-  const known = (KMS_ERRORS as Record<string, readonly [number, string]>)[code];
-  return JSON.stringify({ error: { error_code: code, error_msg: known ? known[1] : '' } });
+  const known = ({ ...KMS_ERRORS, ...CSMS_ERRORS } as Record<string, readonly [number, string]>)[code];
+  const error = { error_code: code, error_msg: known ? known[1] : '' };
+  return JSON.stringify(code.startsWith('CSMS.') ? error : { error });
 }
 
 export async function listTraces(tx: Tx, caller: Caller, query: TraceQuery): Promise<TracePage> {

@@ -115,4 +115,25 @@ export const MIGRATIONS: ReadonlyArray<(d: Dialect) => string[]> = [
     `INSERT INTO audit_chain (id, start_seq, head_seq, head_hash)
        SELECT 1, COALESCE(MAX(seq), 0), COALESCE(MAX(seq), 0), '${GENESIS}' FROM audit_events`,
   ],
+  // 9: CSMS secrets (core/secrets/): a secret per account, region and name; its versions, each
+  // value sealed under a KMS key (an envelope of kind secret, never the clear value); its stages
+  // (one version each) and tags. The trail names the secret a request acted on.
+  (d) => [
+    `CREATE TABLE csms_secrets (secret_id TEXT PRIMARY KEY, account_id TEXT NOT NULL, region TEXT NOT NULL,
+       name TEXT NOT NULL, kms_key_id TEXT NOT NULL, description TEXT NOT NULL, secret_type TEXT NOT NULL,
+       state TEXT NOT NULL, create_time ${d.bigint} NOT NULL, update_time ${d.bigint} NOT NULL,
+       scheduled_delete_time ${d.bigint}, version_count INTEGER NOT NULL, UNIQUE (account_id, region, name))`,
+    `CREATE INDEX csms_secrets_by_deletion ON csms_secrets (scheduled_delete_time)`,
+    `CREATE TABLE csms_versions (secret_id TEXT NOT NULL, version_id TEXT NOT NULL, version_number INTEGER NOT NULL,
+       kms_key_id TEXT NOT NULL, value_kind TEXT NOT NULL, sealed ${d.blob} NOT NULL, create_time ${d.bigint} NOT NULL,
+       expire_time ${d.bigint}, PRIMARY KEY (secret_id, version_id))`,
+    `CREATE TABLE csms_stages (secret_id TEXT NOT NULL, stage_name TEXT NOT NULL, version_id TEXT NOT NULL,
+       update_time ${d.bigint} NOT NULL, PRIMARY KEY (secret_id, stage_name))`,
+    `CREATE TABLE csms_tags (secret_id TEXT NOT NULL, tag_key TEXT NOT NULL, tag_value TEXT NOT NULL,
+       created_at ${d.bigint} NOT NULL, PRIMARY KEY (secret_id, tag_key))`,
+    `CREATE INDEX csms_tags_by_tag ON csms_tags (tag_key, tag_value)`,
+    `ALTER TABLE audit_events ADD COLUMN secret_id TEXT`,
+    `ALTER TABLE audit_events ADD COLUMN secret_name TEXT`,
+    `CREATE INDEX audit_by_secret ON audit_events (secret_id, seq)`,
+  ],
 ];

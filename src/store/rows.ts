@@ -108,12 +108,12 @@ export function materialFromRow(r: Row): KeyMaterial {
 
 export const AUDIT_COLUMNS =
   'time, request_id, account_id, user_id, access_key_id, operation, key_id, grant_id, sequence, outcome, status, error_code, ' +
-  'claimed_access_key_id, source, count';
+  'claimed_access_key_id, source, count, secret_id, secret_name';
 
 export function auditToParams(e: AuditEvent): unknown[] {
   return [
     e.time, e.requestId, e.accountId, e.userId, e.accessKeyId, e.operation, e.keyId, e.grantId, e.sequence,
-    e.outcome, e.status, e.errorCode, e.claimedAccessKeyId, e.source, e.count,
+    e.outcome, e.status, e.errorCode, e.claimedAccessKeyId, e.source, e.count, e.secretId ?? null, e.secretName ?? null,
   ];
 }
 
@@ -135,6 +135,9 @@ export function auditFromRow(r: Row): AuditEvent {
     status: num(r.status),
     errorCode: optText(r.error_code),
     count: num(r.count),
+    // Only records that name a secret carry these (the KMS records stay as they were).
+    ...(r.secret_id !== null && r.secret_id !== undefined && { secretId: String(r.secret_id) }),
+    ...(r.secret_name !== null && r.secret_name !== undefined && { secretName: String(r.secret_name) }),
   };
 }
 
@@ -157,4 +160,15 @@ export function keystoreFromRow(r: Row): Keystore {
 /** Values in KEYSTORE_COLUMNS order. */
 export function keystoreToParams(k: Keystore): unknown[] {
   return [k.keystoreId, k.accountId, k.region, k.alias, k.type, k.hsmClusterId, k.clusterId, k.state, k.createTime];
+}
+
+/** Rows of (tag_key, tag_value), sorted by both, as [{key, values}] (a project's tags, keys' or secrets'). */
+export function groupTagValues(rows: Row[]): Array<{ key: string; values: string[] }> {
+  const tags: Array<{ key: string; values: string[] }> = [];
+  for (const r of rows) {
+    const key = String(r.tag_key);
+    if (tags.at(-1)?.key !== key) tags.push({ key, values: [] });
+    (tags.at(-1) as { values: string[] }).values.push(String(r.tag_value));
+  }
+  return tags;
 }

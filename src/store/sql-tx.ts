@@ -3,8 +3,10 @@ import type { AuditListener, Census, KeyFilter, RetainedIdentities, Tx } from '.
 import { chainHash, type ChainHead, type ChainedAuditEvent, type StoredAuditEvent } from '../audit/chain.ts';
 import {
   AUDIT_COLUMNS, GRANT_COLUMNS, accountFromRow, KEY_COLUMNS, accessKeyFromRow, auditFromRow, auditToParams, grantFromRow, grantToParams, keyFromRow, keyToParams,
-  materialFromRow, optText, tokenFromRow, userFromRow, KEYSTORE_COLUMNS, keystoreFromRow, keystoreToParams,
+  materialFromRow, optText, tokenFromRow, userFromRow, KEYSTORE_COLUMNS, keystoreFromRow, keystoreToParams, groupTagValues,
 } from './rows.ts';
+
+import { SqlSecrets } from './secrets-sql.ts';
 
 type Row = Record<string, unknown>;
 
@@ -47,10 +49,13 @@ const aliasFromRow = (r: Row): KeyAlias => ({
 export class SqlTx implements Tx {
   private readonly db: Executor;
   private readonly onAudit: AuditListener | null;
+  /** CSMS secrets' tables (store/secrets-sql.ts). */
+  readonly secrets: SqlSecrets;
   /** `onAudit` is told every record written, before its transaction commits; throwing rolls the transaction back. */
   constructor(db: Executor, onAudit: AuditListener | null = null) {
     this.db = db;
     this.onAudit = onAudit;
+    this.secrets = new SqlSecrets(db);
   }
 
   private async one(sql: string, params: unknown[]): Promise<Row | null> {
@@ -368,13 +373,7 @@ export class SqlTx implements Tx {
          WHERE k.account_id = $1 AND k.region = $2 ORDER BY t.tag_key, t.tag_value`,
       [accountId, region],
     );
-    const tags: Array<{ key: string; values: string[] }> = [];
-    for (const r of rows) {
-      const key = String(r.tag_key);
-      if (tags.at(-1)?.key !== key) tags.push({ key, values: [] });
-      (tags.at(-1) as { values: string[] }).values.push(String(r.tag_value));
-    }
-    return tags;
+    return groupTagValues(rows);
   }
   async keysByTags(accountId: string, region: string, filter: TagFilter, offset: number, limit: number): Promise<Page<Key>> {
     const params: unknown[] = [accountId, region];
@@ -479,7 +478,8 @@ export class SqlTx implements Tx {
       params.push(value);
       where.push(condition(`$${params.length}`));
     };
-    if (filter.keyId !== undefined) add((p) => `key_id = ${p}`, filter.keyId);
+    // A resource id: a key's, or a secret's (CSMS).
+    if (filter.keyId !== undefined) add((p) => `(key_id = ${p} OR secret_id = ${p})`, filter.keyId);
     if (filter.principal !== undefined) add((p) => `(user_id = ${p} OR account_id = ${p})`, filter.principal);
     if (filter.since !== undefined) add((p) => `time >= ${p}`, filter.since);
     if (filter.until !== undefined) add((p) => `time <= ${p}`, filter.until);

@@ -12,6 +12,7 @@ import type { Store, Tx } from './store.ts';
 import { GENESIS, chainHash } from '../audit/chain.ts';
 import { verifyTrail } from '../audit/verify.ts';
 import { POSTGRES_SKIP, freshDatabase } from '../../test/support/postgres.ts';
+import { secretsConformance } from './secrets-conformance.ts';
 
 /**
  * One conformance suite for the store interface, run against every driver. A driver that
@@ -533,5 +534,7 @@ for (const driver of DRIVERS) {
       const listed = await other.read((tx) => tx.listGrants(k.keyId, 0, 1000));
       assert.deepEqual(listed.items.map((g) => g.grantId).sort(), grants.map((g) => g.grantId).sort());
     }));
+
+    secretsConformance(withStore);
   });
 }

@@ -1,5 +1,6 @@
 import type { SharedLock } from './shared-lock.ts';
 import type { ChainHead, ChainedAuditEvent, StoredAuditEvent } from '../audit/chain.ts';
+import type { SecretsTx } from './secrets-tx.ts';
 import type { Account, AccessKey, AuditEvent, AuditFilter, Grant, Key, KeyAlias, KeyMaterial, Keystore, Page, Project, Tag, TagFilter, Token, User } from '../core/model.ts';
 
 /**
@@ -80,6 +81,8 @@ export interface KeyFilter {
 }
 
 export interface Tx {
+  /** CSMS secrets (store/secrets-tx.ts). */
+  readonly secrets: SecretsTx;
   getSetting(name: string): Promise<string | null>;
   /** Stores the value unless the setting exists; returns what is stored either way. */
   initSetting(name: string, value: string): Promise<string>;

@@ -15,7 +15,8 @@ import { freshDatabase } from './postgres.ts';
 
 /**
  * Issue #6 §1: kill kmsd with SIGKILL in the middle of concurrent create-key, create-grant,
- * retire-grant and revoke-grant, restart it, and check against what the clients were told:
+ * retire-grant and revoke-grant (and, issue #26, CSMS create-secret and create-secret-version),
+ * restart it, and check against what the clients were told:
  *
  * - every 200 is reflected (keys and grants created, grants ended);
  * - a refused request left nothing, and one that got no answer is all there or not at all
@@ -61,6 +62,11 @@ export class Model {
   pendingEnds = new Set<string>();
   ending = new Set<string>();
   allowed = new Set<string>(); // request ids answered 200 by a mutating operation
+  // CSMS: secret name -> version id -> the value sent; values sent without an answer.
+  secrets = new Map<string, Map<string, string>>();
+  pendingSecrets = new Map<string, string>(); // name -> first value
+  refusedSecrets = new Set<string>();
+  pendingValues = new Map<string, Set<string>>(); // secret name -> values of unanswered new versions
 }
 
 const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)];
@@ -78,14 +84,16 @@ export async function load(
   const owner = node.as('alice', 'token');
   const grantee = node.as('greg', 'aksk');
   const intruder = node.as('rita', 'aksk');
+  const keeper = node.as('admin', 'token');
   let stopped = false;
   void stopAt.then(() => (stopped = true));
   const counts = { requests: 0, ok: 0, refused: 0, unanswered: 0, unavailable: 0 };
-  const send = async (client: typeof owner, op: string, body: Record<string, unknown>): Promise<Reply | null> => {
+  const send = async (client: typeof owner, op: string, body: Record<string, unknown>, path?: string): Promise<Reply | null> => {
     counts.requests++;
     let r: Reply;
     try {
-      r = await client.kms(op, body);
+      // A CSMS call names its path (POST /v1/{project_id}/secrets...); a KMS one its operation.
+      r = path === undefined ? await client.kms(op, body) : await client.request('POST', path, body);
     } catch {
       counts.unanswered++;
       return null;
@@ -107,7 +115,31 @@ export async function load(
     while (!stopped) {
       const roll = Math.random();
       const live = [...model.grants.keys()].filter((g) => !model.ending.has(g));
-      if (roll < 0.15 || model.keys.size === 0) {
+      if (roll >= 0.9 && model.keys.size > 0) {
+        // CSMS: a new secret, or a new version of a confirmed one (values unique, to be found again).
+        const value = `v-${randomBytes(8).toString('hex')}`;
+        const base = `/v1/${keeper.user.projectId}/secrets`;
+        // Below 20 versions a secret keeps every one (past it the oldest unstaged goes).
+        const names = [...model.secrets.keys()].filter((n) => (model.secrets.get(n) as Map<string, string>).size + (model.pendingValues.get(n)?.size ?? 0) < 15);
+        if (names.length === 0 || Math.random() < 0.4) {
+          const name = `crash-${randomBytes(6).toString('hex')}`;
+          model.pendingSecrets.set(name, value);
+          const r = await send(keeper, 'create-secret', { name, secret_string: value }, base);
+          if (r === null) continue;
+          model.pendingSecrets.delete(name);
+          if (r.status === 200) model.secrets.set(name, new Map([['v1', value]]));
+          else model.refusedSecrets.add(name);
+        } else {
+          const name = pick(names);
+          const pending = model.pendingValues.get(name) ?? new Set<string>();
+          model.pendingValues.set(name, pending.add(value));
+          const r = await send(keeper, 'create-secret-version', { secret_string: value }, `${base}/${name}/versions`);
+          if (r === null) continue;
+          pending.delete(value);
+          assert.equal(r.status, 200, `a version of a confirmed secret: ${r.status} ${r.text}`);
+          (model.secrets.get(name) as Map<string, string>).set(r.body.version_metadata.id, value);
+        }
+      } else if (roll < 0.15 || model.keys.size === 0) {
         const alias = `crash-${randomBytes(6).toString('hex')}`;
         model.pendingKeys.add(alias);
         const r = await send(owner, 'create-key', { key_alias: alias });
@@ -175,6 +207,46 @@ export async function sessionsEnded(url: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/** The CSMS secrets of an account, with their versions and stages, read while kmsd is down. */
+async function secretsSnapshot(store: Store, accountId: string, region: string) {
+  return store.read(async (tx) => {
+    const secrets = await tx.secrets.listSecrets(accountId, region, undefined, 1_000_000);
+    return Promise.all(secrets.map(async (secret) => ({
+      secret, versions: await tx.secrets.listVersions(secret.secretId), stages: await tx.secrets.stagesOf(secret.secretId),
+    })));
+  });
+}
+
+/**
+ * CSMS after a crash: every confirmed secret and version is there, a refused secret is not, and
+ * nothing half-written: each secret has its v1, versions numbered without gaps up to its count,
+ * SYSCURRENT on the newest version, and each version is one some request asked for (its value is
+ * checked through the restarted server).
+ */
+function reconcileSecrets(model: Model, state: Awaited<ReturnType<typeof secretsSnapshot>>, audit: AuditEvent[]): void {
+  const byName = new Map(state.map((s) => [s.secret.name, s]));
+  for (const name of model.refusedSecrets) assert.equal(byName.has(name), false, `refused secret ${name} exists`);
+  for (const [name, versions] of model.secrets) {
+    const found = byName.get(name);
+    assert.ok(found, `confirmed secret ${name} lost`);
+    for (const id of versions.keys()) assert.ok(found.versions.some((v) => v.versionId === id), `confirmed version ${name}/${id} lost`);
+  }
+  for (const { secret, versions, stages } of state) {
+    if (!model.secrets.has(secret.name)) {
+      assert.ok(model.pendingSecrets.has(secret.name), `secret ${secret.name} nobody asked for`);
+      model.secrets.set(secret.name, new Map([['v1', model.pendingSecrets.get(secret.name) as string]]));
+    }
+    assert.deepEqual(versions.map((v) => v.versionId), Array.from({ length: secret.versionCount }, (_, i) => `v${i + 1}`), `versions of ${secret.name}`);
+    const current = stages.find((st) => st.name === 'SYSCURRENT');
+    assert.equal(current?.versionId, `v${secret.versionCount}`, `SYSCURRENT of ${secret.name}`);
+    assert.ok(audit.some((e) => e.outcome === 'allowed' && e.operation === 'create-secret' && e.secretId === secret.secretId), `secret ${secret.name} without its record`);
+    // Versions no answer told about: their ids are learnt from the store, values checked after restart.
+    const known = model.secrets.get(secret.name) as Map<string, string>;
+    for (const v of versions) if (!known.has(v.versionId)) known.set(v.versionId, '');
+  }
+  model.pendingSecrets.clear();
 }
 
 /** Everything the store holds for the account, read in one transaction. */
@@ -281,7 +353,9 @@ export async function runCrashCycles(options: CrashOptions): Promise<CrashReport
       if (db) await sessionsEnded(db.url);
       const store = await openStore();
       try {
-        reconcile(model, await snapshot(store, users.alice.accountId, 'cn-north-4'), users.greg.id);
+        const state = await snapshot(store, users.alice.accountId, 'cn-north-4');
+        reconcile(model, state, users.greg.id);
+        reconcileSecrets(model, await secretsSnapshot(store, users.admin.accountId, 'cn-north-4'), state.audit);
         // A kill mid-commit leaves the audit chain whole: a record and its move of the head commit together or not at all.
         const verdict = await verifyTrail(store);
         assert.equal(verdict.intact, true, `audit chain after cycle ${cycle}: ${JSON.stringify(verdict)}`);
@@ -298,6 +372,21 @@ export async function runCrashCycles(options: CrashOptions): Promise<CrashReport
           const expected = [...model.grants.values()].filter((g) => g.keyId === sample).length;
           assert.deepEqual([listed.status, listed.body.total], [200, expected], 'after restart');
         }
+        // Every secret value opens, and is the value a request sent (unanswered ones: one of those).
+        const keeper = again.as('admin', 'token');
+        for (const [name, versions] of model.secrets) {
+          for (const [id, sent] of versions) {
+            const r = await keeper.request('GET', `/v1/${keeper.user.projectId}/secrets/${name}/versions/${id}`);
+            assert.equal(r.status, 200, `value of ${name}/${id}: ${r.text}`);
+            const value = r.body.version.secret_string;
+            if (sent === '') {
+              assert.ok(model.pendingValues.get(name)?.has(value), `value of ${name}/${id} nobody sent`);
+              versions.set(id, value);
+              model.pendingValues.get(name)?.delete(value);
+            } else assert.equal(value, sent, `value of ${name}/${id}`);
+          }
+        }
+        model.pendingValues.clear();
       } finally {
         await again.stop();
       }
@@ -306,7 +395,7 @@ export async function runCrashCycles(options: CrashOptions): Promise<CrashReport
         refused: report.refused + counts.refused, unanswered: report.unanswered + counts.unanswered,
         keys: model.keys.size, liveGrants: model.grants.size,
       });
-      log(`cycle ${cycle}: killed after ${killAfter} ms; ${counts.requests} requests (${counts.ok} × 200, ${counts.refused} refused, ${counts.unanswered} unanswered); ${model.keys.size} keys, ${model.grants.size} live grants`);
+      log(`cycle ${cycle}: killed after ${killAfter} ms; ${counts.requests} requests (${counts.ok} × 200, ${counts.refused} refused, ${counts.unanswered} unanswered); ${model.keys.size} keys, ${model.grants.size} live grants, ${model.secrets.size} secrets`);
     }
     return report;
   } finally {

@@ -30,22 +30,27 @@ const TRACE_SCHEMA = obj({
 const OUTCOMES: Record<string, AuditOutcome[]> = { normal: ['allowed'], warning: ['denied', 'failed'], incident: [] };
 
 function traceView({ event, userName, accountName }: Trace): Record<string, unknown> {
+  const secretId = event.secretId ?? null;
+  const secretName = event.secretName ?? null;
   const identifiers = Object.fromEntries(
-    Object.entries({ key_id: event.keyId, grant_id: event.grantId, sequence: event.sequence }).filter(([, v]) => v !== null),
+    Object.entries({ key_id: event.keyId, grant_id: event.grantId, sequence: event.sequence, secret_id: secretId, secret_name: secretName })
+      .filter(([, v]) => v !== null),
   );
+  // A request on a CSMS secret is a CSMS trace whose resource is the secret.
+  const secret = secretId !== null || secretName !== null;
   return {
     trace_id: String(event.seq),
     trace_name: traceName(event.operation),
     trace_rating: ratingOf(event.outcome),
     trace_type: 'ApiCall',
-    service_type: 'KMS',
-    resource_type: event.keyId === null ? '' : 'cmk',
-    resource_id: event.keyId ?? '',
-    resource_name: event.keyId ?? '',
+    service_type: secret ? 'CSMS' : 'KMS',
+    resource_type: secret ? 'secret' : event.keyId === null ? '' : 'cmk',
+    resource_id: secret ? (secretId ?? '') : (event.keyId ?? ''),
+    resource_name: secret ? (secretName ?? secretId ?? '') : (event.keyId ?? ''),
     request: JSON.stringify(identifiers),
     response: refusalBody(event.errorCode),
     code: String(event.status),
-    api_version: 'v1.0',
+    api_version: secret ? 'v1' : 'v1.0',
     message: event.outcome,
     time: event.time,
     record_time: event.time,
