@@ -22,6 +22,11 @@ export const BACKUP_TABLES: readonly string[] = [
   'grants',
   'key_tags',
   'key_aliases',
+  // CSMS secrets (core/secrets/): each sealed under a KMS key above.
+  'csms_secrets',
+  'csms_versions',
+  'csms_stages',
+  'csms_tags',
   'audit_events',
   // The audit trail's chain head (src/audit/chain.ts): restored with the records it ends, so
   // `kmsd audit verify` passes on a restored store.
