@@ -62,6 +62,11 @@ export interface Config {
   seed: string | null;
   /** Event loops serving requests in this process (worker threads on one port); 1 = no workers. */
   workers: number;
+  /**
+   * Path of a kmsd-crypto addon (DIGEST signatures, SM2 encryption; src/core/pkey/native.ts) to use
+   * before the package's own dist/native copy; null: the package's. A single executable sets it.
+   */
+  nativeCrypto: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -98,6 +103,7 @@ const OPTIONS = {
   seed: { type: 'string', env: 'KMSD_SEED', default: '' },
   // One event loop per core (os.availableParallelism(); 1 without SO_REUSEPORT); every budget is one per node whatever the count.
   workers: { type: 'string', env: 'KMSD_WORKERS', default: String(REUSE_PORT ? Math.min(256, availableParallelism()) : 1) },
+  'native-crypto': { type: 'string', env: 'KMSD_NATIVE_CRYPTO', default: '' },
 } as const;
 
 type Name = keyof typeof OPTIONS;
@@ -189,6 +195,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     shutdownGrace: wholeNumber('shutdown-grace', get('shutdown-grace'), 0, 600_000),
     seed: get('seed') === '' ? null : resolve(get('seed')),
     workers,
+    nativeCrypto: get('native-crypto') === '' ? null : resolve(get('native-crypto')),
   });
 }
 

@@ -25,6 +25,7 @@ import { createMetrics, type MetricsLink } from './api/metrics.ts';
 import { openStore } from './store/open.ts';
 import { SharedLock } from './store/shared-lock.ts';
 import type { Store } from './store/store.ts';
+import { offerNativeCrypto } from './core/pkey/native.ts';
 
 export interface RunningServer {
   url: string;
@@ -172,6 +173,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   }
   // The main thread checked the start (the port too) before any worker thread starts.
   if (primary) await checkStart(config);
+  // An addon the operator (or a single executable) names is loaded now, on every event loop: one
+  // that does not load is a failed start, never a silent fallback. The package's own loads at first use.
+  if (config.nativeCrypto !== null) {
+    try {
+      offerNativeCrypto(config.nativeCrypto);
+    } catch (error) {
+      throw new StartError(`--native-crypto: ${(error as Error).message}`);
+    }
+  }
   // A root key that exists is read (and checked) before anything is written; only a new one is written.
   const keyGiven = config.rootKey !== null || existsSync(config.rootKeyFile ?? join(config.dataDir, 'root.key')) || config.rootKeyFile !== null;
   const existingKey = keyGiven ? loadRootKey(config, say) : null;

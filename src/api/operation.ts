@@ -16,6 +16,11 @@ export interface OperationContext {
   config: Config;
   /** The request's User-Agent ("" when none): a few answers differ per official SDK (list-aliases). */
   userAgent: string;
+  /**
+   * A signal that fires when the client goes away before its answer (made at the first call):
+   * work that waits in a queue (src/core/pkey/fair-queue.ts) is then dropped unrun.
+   */
+  abandoned(): AbortSignal;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
