@@ -64,7 +64,8 @@ export interface Config {
   workers: number;
   /**
    * Path of a kmsd-crypto addon (DIGEST signatures, SM2 encryption; src/core/pkey/native.ts) to use
-   * before the package's own dist/native copy; null: the package's. A single executable sets it.
+   * before the package's own dist/native copy; null: the package's; "none": no addon, the
+   * fallbacks only (for comparison, or to run without native code). A single executable sets a path.
    */
   nativeCrypto: string | null;
 }
@@ -195,7 +196,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     shutdownGrace: wholeNumber('shutdown-grace', get('shutdown-grace'), 0, 600_000),
     seed: get('seed') === '' ? null : resolve(get('seed')),
     workers,
-    nativeCrypto: get('native-crypto') === '' ? null : resolve(get('native-crypto')),
+    nativeCrypto: get('native-crypto') === '' ? null : get('native-crypto') === 'none' ? 'none' : resolve(get('native-crypto')),
   });
 }
 

@@ -25,7 +25,7 @@ import { createMetrics, type MetricsLink } from './api/metrics.ts';
 import { openStore } from './store/open.ts';
 import { SharedLock } from './store/shared-lock.ts';
 import type { Store } from './store/store.ts';
-import { offerNativeCrypto } from './core/pkey/native.ts';
+import { offerNativeCrypto, refuseNativeCrypto } from './core/pkey/native.ts';
 
 export interface RunningServer {
   url: string;
@@ -175,7 +175,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   if (primary) await checkStart(config);
   // An addon the operator (or a single executable) names is loaded now, on every event loop: one
   // that does not load is a failed start, never a silent fallback. The package's own loads at first use.
-  if (config.nativeCrypto !== null) {
+  if (config.nativeCrypto === 'none') refuseNativeCrypto();
+  else if (config.nativeCrypto !== null) {
     try {
       offerNativeCrypto(config.nativeCrypto);
     } catch (error) {

@@ -11,7 +11,7 @@ const SERVE_USAGE = `usage: kmsd serve [--host H] [--port P] [--data-dir DIR] [-
                   [--seed FILE] [--log-format pretty|json] [--shutdown-grace MS]
                   [--health true|false] [--ready true|false] [--metrics true|false]
                   [--public-url URL] [--audit-refusal-rate N] [--login-failures N] [--legacy-envelopes true|false]
-                  [--native-crypto FILE]
+                  [--native-crypto FILE|none]
 Every flag is also an environment variable: KMSD_HOST, KMSD_PORT, KMSD_DATA_DIR, ...
 The root key may also be given as KMSD_ROOT_KEY (base64 of 32 bytes).`;
 

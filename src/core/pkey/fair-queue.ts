@@ -38,6 +38,7 @@ export class FairQueue {
   readonly #busy = new Map<string, number>();
   #waiting = 0;
   #running = 0;
+  #dropped = 0;
 
   constructor(limits: FairQueueLimits) {
     this.#limits = limits;
@@ -52,6 +53,11 @@ export class FairQueue {
     return this.#running;
   }
 
+  /** Items that left the line unrun because their signal fired, since the start. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
   /** Runs `work` when a slot is free and it is `owner`'s turn; refused or dropped: rejects. */
   run<T>(owner: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -60,7 +66,9 @@ export class FairQueue {
     if (line.length >= this.#limits.perOwner || this.#waiting >= this.#limits.total) return Promise.reject(new QueueFull());
     return new Promise<T>((resolve, reject) => {
       const onAbort = () => {
-        if (this.#remove(item)) reject(signal?.reason);
+        if (!this.#remove(item)) return;
+        this.#dropped++;
+        reject(signal?.reason);
       };
       const item: Item = {
         owner,

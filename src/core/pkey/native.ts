@@ -85,6 +85,12 @@ export function offerNativeCrypto(path: string): void {
   offered = path;
 }
 
+/** No addon on this thread: the fallbacks serve (`--native-crypto none`). */
+export function refuseNativeCrypto(): void {
+  loaded = { addon: null };
+  offered = null;
+}
+
 /** The addon, or null when none loads here (loaded once per thread, at its first use). */
 export function nativeCrypto(): NativeCrypto | null {
   if (loaded) return loaded.addon;
