@@ -130,3 +130,9 @@ export class FairQueue {
     return true;
   }
 }
+
+/** Runs `fn` in `work.owner`'s turn; gives up (rejects) after waiting `waitMs`, or when `work.signal` fires. */
+export function runFor<T>(queue: FairQueue, work: WorkFor, waitMs: number, fn: () => Promise<T>): Promise<T> {
+  const waited = AbortSignal.timeout(waitMs);
+  return queue.run(work.owner, fn, work.signal ? AbortSignal.any([work.signal, waited]) : waited);
+}

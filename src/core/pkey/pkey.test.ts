@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KmsError } from '../errors.ts';
-import { DigestCrypto, digestCrypto } from './pkey.ts';
+import { DigestCrypto, NOBLE_QUEUE, digestCrypto, nobleLine } from './pkey.ts';
 import { NATIVE_FILE, loadNative, nativeCrypto, offerNativeCrypto, packagedNativePath } from './native.ts';
 
 /**
@@ -196,4 +196,22 @@ test('the addon refuses what is not a key, and a host path that does not load is
   assert.throws(() => loadNative(join(tmpdir())), /./);
   // The package's copy is still the one in use.
   assert.equal(nativeCrypto(), native);
+});
+
+test("the @noble/curves fallback takes turns: one account's burst of ECDSA signs does not hold another account's for long; its line is bounded", async () => {
+  const crypto = new DigestCrypto(null);
+  const keys = ec('prime256v1');
+  const digest = createHash('sha256').update('turns').digest();
+  let doneA = 0;
+  const burst = Array.from({ length: NOBLE_QUEUE.perOwner + 11 }, () => crypto.signDigest(keys.privateKey, { hash: 'sha256' }, digest, { owner: 'A' }).then(
+    () => { doneA++; return 'ok'; },
+    (e: KmsError) => e.code,
+  ));
+  const signature = await crypto.signDigest(keys.privateKey, { hash: 'sha256' }, digest, { owner: 'B' });
+  assert.ok(doneA <= 3, `${doneA} of A's calls before B's`);
+  assert.equal(verify('sha256', Buffer.from('turns'), keys.publicKey, signature), true);
+  const results = await Promise.all(burst);
+  // One runs at once, perOwner wait: the rest were refused at once.
+  assert.deepEqual([results.filter((r) => r === 'ok').length, results.filter((r) => r === 'KMS.0105').length], [NOBLE_QUEUE.perOwner + 1, 10]);
+  assert.deepEqual([nobleLine().waiting, nobleLine().running], [0, 0]);
 });

@@ -5,7 +5,7 @@ import type { KeyObject } from 'node:crypto';
 import { kms } from '../errors.ts';
 import { DECISIONS } from '../decisions.ts';
 import { ENV, MAX_RUNNING, TIMEOUT_MS, fifoArg, type Outcome, type Reply, type Request } from './pkeyutl-worker.ts';
-import { FairQueue, type WorkFor } from './fair-queue.ts';
+import { FairQueue, runFor, type WorkFor } from './fair-queue.ts';
 
 /**
  * The LAST fallback of pkey.ts, used only where the kmsd-crypto addon does not load: signatures
@@ -96,10 +96,8 @@ export const pkeyutlQueue = (): FairQueue => queue;
 
 /** Runs `openssl pkeyutl <args>` in its turn; refused, dropped or failed: DECISIONS.signerFailed. */
 async function pkeyutl(work: WorkFor, args: string[], digest: Buffer, fed: Buffer[]): Promise<Outcome> {
-  const waited = AbortSignal.timeout(QUEUE_WAIT_MS);
-  const signal = work.signal ? AbortSignal.any([work.signal, waited]) : waited;
   try {
-    return await queue.run(work.owner, () => inHelper(args, digest, fed), signal);
+    return await runFor(queue, work, QUEUE_WAIT_MS, () => inHelper(args, digest, fed));
   } catch {
     throw failed();
   }
