@@ -96,7 +96,7 @@ export class DigestCrypto {
 const failed = (): Error => kms(DECISIONS.signerFailed);
 
 /** The @noble/curves fallback's line: one call at a time per event loop, fair between accounts. */
-export const NOBLE_QUEUE = { slots: 1, perOwner: 64, total: 1024 } as const;
+export const NOBLE_QUEUE = { slots: 1, perOwner: DECISIONS.digestCrypto.perAccount, total: DECISIONS.digestCrypto.total } as const;
 const nobleQueue = new FairQueue(NOBLE_QUEUE);
 
 /** The line (for the tests). */

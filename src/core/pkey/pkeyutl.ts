@@ -87,8 +87,8 @@ function helper(): ChildProcess {
 }
 
 /** At most this many calls wait per account, and in all, per event loop. */
-export const QUEUE = { slots: MAX_RUNNING, perOwner: 64, total: 1024 } as const;
-export const QUEUE_WAIT_MS = 10_000;
+export const QUEUE = { slots: MAX_RUNNING, perOwner: DECISIONS.digestCrypto.perAccount, total: DECISIONS.digestCrypto.total } as const;
+export const QUEUE_WAIT_MS = DECISIONS.digestCrypto.waitMs;
 const queue = new FairQueue(QUEUE);
 
 /** The queue (for the tests). */
