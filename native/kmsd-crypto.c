@@ -115,17 +115,32 @@ static EVP_PKEY_CTX *signature_context(EVP_PKEY *key, const EVP_MD *md, int pss,
   return ctx;
 }
 
-static napi_value sign(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  EVP_PKEY *key = argc == 4 ? key_of(env, argv[0]) : NULL;
-  const EVP_MD *md = key ? md_of(env, argv[1]) : NULL;
+/* The arguments sign and verify share: (handle, md, pss, digest, ...). */
+typedef struct {
+  napi_value argv[5];
+  EVP_PKEY *key;
+  const EVP_MD *md;
+  int pss;
   const unsigned char *digest;
   size_t digest_length;
-  if (md == NULL || !bytes_of(env, argv[3], &digest, &digest_length)) FAIL(env, "sign(handle, md, pss, digest)");
+} signature_call;
+
+static int read_signature_call(napi_env env, napi_callback_info info, size_t expected, signature_call *call) {
+  size_t argc = expected;
+  if (napi_get_cb_info(env, info, &argc, call->argv, NULL, NULL) != napi_ok || argc != expected) return 0;
+  call->key = key_of(env, call->argv[0]);
+  call->md = call->key ? md_of(env, call->argv[1]) : NULL;
+  call->pss = bool_of(env, call->argv[2]);
+  return call->md != NULL && bytes_of(env, call->argv[3], &call->digest, &call->digest_length);
+}
+
+static napi_value sign(napi_env env, napi_callback_info info) {
+  signature_call call;
+  if (!read_signature_call(env, info, 4, &call)) FAIL(env, "sign(handle, md, pss, digest)");
+  const unsigned char *digest = call.digest;
+  size_t digest_length = call.digest_length;
   ERR_set_mark();
-  EVP_PKEY_CTX *ctx = signature_context(key, md, bool_of(env, argv[2]), 0);
+  EVP_PKEY_CTX *ctx = signature_context(call.key, call.md, call.pss, 0);
   size_t length = 0;
   unsigned char *signature = NULL;
   int ok = ctx != NULL && EVP_PKEY_sign(ctx, NULL, &length, digest, digest_length) > 0 &&
@@ -140,18 +155,16 @@ static napi_value sign(napi_env env, napi_callback_info info) {
 }
 
 static napi_value verify(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  EVP_PKEY *key = argc == 5 ? key_of(env, argv[0]) : NULL;
-  const EVP_MD *md = key ? md_of(env, argv[1]) : NULL;
-  const unsigned char *digest, *signature;
-  size_t digest_length, signature_length;
-  if (md == NULL || !bytes_of(env, argv[3], &digest, &digest_length) || !bytes_of(env, argv[4], &signature, &signature_length)) {
+  signature_call call;
+  const unsigned char *signature;
+  size_t signature_length;
+  if (!read_signature_call(env, info, 5, &call) || !bytes_of(env, call.argv[4], &signature, &signature_length)) {
     FAIL(env, "verify(handle, md, pss, digest, signature)");
   }
+  const unsigned char *digest = call.digest;
+  size_t digest_length = call.digest_length;
   ERR_set_mark();
-  EVP_PKEY_CTX *ctx = signature_context(key, md, bool_of(env, argv[2]), 1);
+  EVP_PKEY_CTX *ctx = signature_context(call.key, call.md, call.pss, 1);
   /* 1: valid. 0 or below with a context: not a valid signature (OpenSSL answers -1 for one that is
      not even DER); no context at all: a failure, thrown. */
   int valid = ctx != NULL && EVP_PKEY_verify(ctx, signature, signature_length, digest, digest_length) == 1;

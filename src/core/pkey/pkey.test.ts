@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KmsError } from '../errors.ts';
+import { sm2Digest } from '../../../test/support/sm2.ts';
 import { DigestCrypto, NOBLE_QUEUE, digestCrypto, nobleLine } from './pkey.ts';
 import { NATIVE_FILE, loadNative, nativeCrypto, offerNativeCrypto, packagedNativePath } from './native.ts';
 
@@ -20,20 +21,6 @@ const W = { owner: 'account-a' };
 const ec = (namedCurve: string) => generateKeyPairSync('ec', { namedCurve });
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const PSS_OPTIONS = (key: KeyObject, saltLength: number) => ({ key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength });
-
-/** GM/T 0003.2 §5.5: Z = SM3(ENTL ‖ ID ‖ a ‖ b ‖ xG ‖ yG ‖ xA ‖ yA), with the empty ID OpenSSL and node:crypto use. */
-function sm2Digest(publicKey: KeyObject, message: Buffer): Buffer {
-  const spki = publicKey.export({ type: 'spki', format: 'der' });
-  const z = createHash('sm3').update(Buffer.concat([
-    Buffer.alloc(2),
-    Buffer.from('FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFC', 'hex'),
-    Buffer.from('28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E93', 'hex'),
-    Buffer.from('32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7', 'hex'),
-    Buffer.from('BC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0', 'hex'),
-    spki.subarray(spki.length - 64),
-  ])).digest();
-  return createHash('sm3').update(z).update(message).digest();
-}
 
 interface Case {
   name: string;
