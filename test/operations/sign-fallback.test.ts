@@ -50,7 +50,10 @@ async function until(ready: () => boolean, what: () => string): Promise<void> {
   }
 }
 
-/** A sign request over HTTP that can be abandoned (the socket destroyed) before its answer. */
+/**
+ * A sign request over HTTP, signed now and sent by send() (so that a burst goes out at once, even on
+ * a busy machine), which can be abandoned (the socket destroyed) before its answer.
+ */
 function signRequest(user: string, keyId: string, text: string) {
   const u = world.users[user];
   const path = `/v1.0/${u.projectId}/kms/sign`;
@@ -67,28 +70,37 @@ function signRequest(user: string, keyId: string, text: string) {
     });
     req.on('error', reject);
   });
-  req.end(body);
-  return { answer, abandon: () => req.destroy() };
+  return { send: () => { req.end(body); return answer; }, abandon: () => req.destroy() };
 }
 
 test("attack replay: one account's burst of DIGEST signs does not starve another account's, and an abandoned call is dropped unrun", async () => {
   const acmeKey = await newKey(world.as('alice'), { key_spec: 'RSA_2048', key_usage: 'SIGN_VERIFY' });
   const globexKey = await newKey(world.as('boss'), { key_spec: 'RSA_2048', key_usage: 'SIGN_VERIFY' });
   const queue = pkeyutlQueue();
+  const [acme, globex] = [world.users.alice.accountId, world.users.boss.accountId];
+  // Every slot held (the server runs in this process), so the whole burst is in line before anything runs.
+  const releases: Array<() => void> = [];
+  const blockers = Array.from({ length: QUEUE.slots }, () => queue.run('blocker', () => new Promise<void>((resolve) => releases.push(resolve))));
   let acmeDone = 0;
-  const burst = Array.from({ length: 40 }, (_, i) => signRequest('alice', acmeKey, `burst ${i}`).answer.then((status) => { acmeDone++; return status; }));
-  await until(() => queue.waiting >= 30, () => `30 calls waiting (${queue.waiting} waiting, ${queue.running} running, ${acmeDone} answered)`);
-  // A globex client that gives up while its call waits: the call leaves the line and never runs.
+  const requests = Array.from({ length: 60 }, (_, i) => signRequest('alice', acmeKey, `burst ${i}`));
+  const burst = requests.map((r) => r.send().then((status) => { acmeDone++; return status; }));
+  const gone = signRequest('alice', acmeKey, 'gone');
+  const abandoned = gone.send();
+  await until(() => queue.waitingFor(acme) === 61, () => `acme's 61 calls in line (${queue.waitingFor(acme)})`);
+  // The last call's client goes away while it waits: it leaves the line and never runs.
   const dropped = queue.dropped;
-  const gone = signRequest('boss', globexKey, 'gone');
-  await until(() => queue.waiting >= 31 || queue.dropped > dropped, () => `globex's call in line (${queue.waiting} waiting)`);
   gone.abandon();
-  await assert.rejects(gone.answer);
-  await until(() => queue.dropped > dropped, () => 'the abandoned call to leave the line');
-  assert.equal(queue.dropped, dropped + 1);
-  // Another globex call: answered at the first free slot, before acme's burst is through.
-  const alone = await world.as('boss').kms('sign', { key_id: globexKey, message: b64(digest('alone')), signing_algorithm: 'RSASSA_PSS_SHA_256' });
-  assert.equal(alone.status, 200, alone.text);
-  assert.ok(acmeDone <= 2 * QUEUE.slots + 4, `${acmeDone} of acme's 40 calls were answered before globex's one`);
+  await assert.rejects(abandoned);
+  await until(() => queue.dropped === dropped + 1, () => 'the abandoned call to leave the line');
+  assert.equal(queue.waitingFor(acme), 60);
+  // globex's one call, asked after acme's 60: answered in the first round of free slots.
+  const alone = world.as('boss').kms('sign', { key_id: globexKey, message: b64(digest('alone')), signing_algorithm: 'RSASSA_PSS_SHA_256' });
+  await until(() => queue.waitingFor(globex) === 1, () => "globex's call in line");
+  for (const release of releases) release();
+  await Promise.all(blockers);
+  const answer = await alone;
+  assert.equal(answer.status, 200, answer.text);
+  assert.ok(acmeDone <= 2 * QUEUE.slots, `${acmeDone} of acme's 60 calls were answered before globex's one`);
   assert.deepEqual(new Set(await Promise.all(burst)), new Set(['200']));
+  assert.deepEqual([queue.waiting, queue.running], [0, 0]);
 });

@@ -53,6 +53,11 @@ export class FairQueue {
     return this.#running;
   }
 
+  /** Items of `owner` waiting. */
+  waitingFor(owner: string): number {
+    return this.#lines.get(owner)?.length ?? 0;
+  }
+
   /** Items that left the line unrun because their signal fired, since the start. */
   get dropped(): number {
     return this.#dropped;
