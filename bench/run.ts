@@ -11,6 +11,7 @@ import { SqliteStore } from '../src/store/sqlite.ts';
 import { signedHeaders } from '../test/support/sdk-signer.ts';
 import type { Job } from './load.ts';
 import { seedGrants } from './seed.ts';
+import { buildFirst, call, child, identities, shippedEnv, shippedNodeFlags, startKmsd, stop, token, type User } from './kmsd.ts';
 
 /**
  * npm run bench [-- --quick]: kmsd on a fresh SQLite store (durable commits, as shipped) and a
@@ -47,36 +48,6 @@ interface Figures {
   loops?: number[];
   /** kmsd only: largest resident memory sampled during the measured run, MiB. */
   rssPeak?: number;
-}
-
-function child(args: string[], env: Record<string, string> = {}): { proc: ChildProcess; line: (re: RegExp) => Promise<RegExpExecArray> } {
-  const proc = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout?.on('data', (d) => (out += d));
-  proc.stderr?.on('data', (d) => (out += d));
-  return {
-    proc,
-    line: (re) => new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out: ${out}`)), 60_000);
-      const check = () => {
-        const m = re.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m);
-        }
-      };
-      proc.stdout?.on('data', check);
-      proc.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
-      check();
-    }),
-  };
-}
-
-async function stop(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null) return;
-  const exited = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGTERM');
-  await exited;
 }
 
 async function load(job: Job): Promise<Figures> {
@@ -141,48 +112,6 @@ function threadTimes(pid: number): Map<string, number> {
   return times;
 }
 
-function identities(dir: string) {
-  const hex = (n: number) => randomBytes(n).toString('hex');
-  const file = {
-    accounts: [
-      { name: 'owner', id: hex(16), project_id: hex(16), users: [{ name: 'admin', id: hex(16), password: `pw-${hex(6)}`, access_keys: [{ ak: `AK${hex(6)}`, sk: hex(16) }] }] },
-      { name: 'grantee', id: hex(16), project_id: hex(16), users: [{ name: 'app', id: hex(16), password: `pw-${hex(6)}`, access_keys: [{ ak: `AK${hex(6)}`, sk: hex(16) }] }] },
-    ],
-  };
-  writeFileSync(join(dir, 'identities.json'), JSON.stringify(file));
-  const user = (i: number) => {
-    const a = file.accounts[i];
-    const u = a.users[0];
-    return { account: a.name, accountId: a.id, projectId: a.project_id, id: u.id, name: u.name, password: u.password, ak: u.access_keys[0].ak, sk: u.access_keys[0].sk };
-  };
-  return { file, owner: user(0), grantee: user(1) };
-}
-
-type User = ReturnType<typeof identities>['owner'];
-
-/** kmsd runs as shipped: with the node flags of bin/kmsd.js's sh part (its `exec "$node" ...` line)... */
-function shippedNodeFlags(): string[] {
-  const exec = readFileSync(here('../bin/kmsd.js'), 'utf8').split('\n').find((line) => line.startsWith('exec ')) ?? '';
-  return exec.split(/\s+/).filter((word) => word.startsWith('--'));
-}
-
-/** ...and the environment variables it sets (its `export NAME="${NAME:-VALUE}"` line). */
-function shippedEnv(): Record<string, string> {
-  const text = readFileSync(here('../bin/kmsd.js'), 'utf8');
-  return Object.fromEntries([...text.matchAll(/\b([A-Z_]+)="\$\{\1:-([^}]*)\}"/g)].map((m) => [m[1], m[2]]));
-}
-
-async function startKmsd(dataDir: string, rootKey: string, workers: number): Promise<{ proc: ChildProcess; url: string }> {
-  const c = child([...shippedNodeFlags(), ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), here('../bin/kmsd.js'), 'serve'], {
-    ...shippedEnv(), KMSD_PORT: '0', KMSD_DATA_DIR: dataDir, KMSD_IDENTITIES: join(dataDir, 'identities.json'), KMSD_ROOT_KEY: rootKey, KMSD_LOG_LEVEL: 'warn',
-    KMSD_WORKERS: String(workers),
-  });
-  const m = await c.line(/API at (http:\/\/\S+)/);
-  // The main thread serves from the banner on; the load waits for every worker thread to join.
-  if (workers > 1) await c.line(/all \d+ event loops are serving/);
-  return { proc: c.proc, url: m[1] };
-}
-
 interface StartFigures {
   workers: number;
   /** Milliseconds from spawn to the first 2xx, median and range, on an existing and on a fresh data directory. */
@@ -240,20 +169,6 @@ async function coldStarts(workers: number): Promise<StartFigures> {
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-async function token(url: string, u: User): Promise<string> {
-  const r = await fetch(`${url}/v3/auth/tokens`, {
-    method: 'POST',
-    body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: u.name, password: u.password, domain: { name: u.account } } } }, scope: { project: { id: u.projectId } } } }),
-  });
-  return r.headers.get('x-subject-token') as string;
-}
-
-async function call(url: string, tok: string, project: string, op: string, body: unknown): Promise<any> {
-  const r = await fetch(`${url}/v1.0/${project}/kms/${op}`, { method: 'POST', headers: { 'X-Auth-Token': tok, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-  if (r.status !== 200) throw new Error(`${op}: ${r.status} ${await r.text()}`);
-  return r.json();
-}
-
 interface Row {
   workload: string;
   workers: number;
@@ -263,12 +178,6 @@ interface Row {
   divisor?: number;
   extra?: string;
   idleRss?: number;
-}
-
-/** Builds dist/ first: kmsd is measured as installed (bin/kmsd.js runs dist/ while it is current). */
-async function buildFirst(): Promise<void> {
-  const c = child([here('../scripts/build.ts')]);
-  await new Promise<void>((resolve, reject) => c.proc.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`build failed (${code})`)))));
 }
 
 async function main(): Promise<void> {
@@ -286,7 +195,7 @@ async function main(): Promise<void> {
       const fresh = mkdtempSync(join(tmpdir(), 'kmsd-bench-'));
       dirs.push(fresh);
       const ids = identities(fresh);
-      const kmsd = await startKmsd(fresh, rootKey, workers);
+      const kmsd = await startKmsd(fresh, rootKey, workers, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
       const pid = kmsd.proc.pid as number;
       await new Promise((r) => setTimeout(r, 2000));
       const idleRss = rssOf(pid);
@@ -318,20 +227,29 @@ async function main(): Promise<void> {
         headers: signedHeaders(kmsd.url, 'POST', encryptPath, ids.grantee, { 'Content-Type': 'application/json' }, encryptBody),
       }));
       // sign / verify: IAM only (grants cannot name them), so the key owner signs, with AK/SK like encrypt-data.
-      // DIGEST costs an `openssl pkeyutl` process per request (node:crypto hashes what it signs);
-      // RAW is node:crypto in process: both are measured.
-      const signKey = (await call(kmsd.url, ownerToken, ids.owner.projectId, 'create-key', { key_alias: `bench-sign-${workers}`, key_spec: 'EC_P256' })).key_info.key_id;
-      for (const messageType of ['DIGEST', 'RAW'] as const) {
-        const message = messageType === 'DIGEST' ? createHash('sha256').update('bench').digest('base64') : Buffer.from('bench').toString('base64');
-        const signBody = JSON.stringify({ key_id: signKey, message, signing_algorithm: 'ECDSA_SHA_256', message_type: messageType });
-        const signature = (await call(kmsd.url, ownerToken, ids.owner.projectId, 'sign', JSON.parse(signBody))).signature;
-        const verifyBody = JSON.stringify({ key_id: signKey, message, signature, signing_algorithm: 'ECDSA_SHA_256', message_type: messageType });
-        for (const [op, body] of [['sign', signBody], ['verify', verifyBody]] as const) {
-          const path = `/v1.0/${ids.owner.projectId}/kms/${op}`;
-          await both(`${op} EC_P256 ECDSA_SHA_256 ${messageType}, owner, AK/SK`, (url) => ({
-            url, kind: 'fixed', method: 'POST', path, body,
-            headers: signedHeaders(kmsd.url, 'POST', path, ids.owner, { 'Content-Type': 'application/json' }, body),
-          }));
+      // DIGEST (the caller's digest, signed by OpenSSL's EVP_PKEY_sign in the kmsd-crypto addon) for
+      // ECDSA P-256, RSASSA-PSS 2048 and SM2; RAW (node:crypto hashes and signs) for P-256 beside them.
+      const SIGNING = [
+        { spec: 'EC_P256', algorithm: 'ECDSA_SHA_256', hash: 'sha256', types: ['DIGEST', 'RAW'] },
+        { spec: 'RSA_2048', algorithm: 'RSASSA_PSS_SHA_256', hash: 'sha256', types: ['DIGEST'] },
+        { spec: 'SM2', algorithm: 'SM2DSA_SM3', hash: 'sm3', types: ['DIGEST'] },
+      ] as const;
+      const signWorkload = (op: string, spec: string, algorithm: string, type: string) => `${op} ${spec} ${algorithm} ${type}, owner, AK/SK`;
+      for (const { spec, algorithm, hash, types } of SIGNING) {
+        if (!types.some((type) => selected(signWorkload('sign', spec, algorithm, type)) || selected(signWorkload('verify', spec, algorithm, type)))) continue;
+        const signKey = (await call(kmsd.url, ownerToken, ids.owner.projectId, 'create-key', { key_alias: `bench-sign-${spec}-${workers}`, key_spec: spec, key_usage: 'SIGN_VERIFY' })).key_info.key_id;
+        for (const messageType of types) {
+          const message = messageType === 'DIGEST' ? createHash(hash).update('bench').digest('base64') : Buffer.from('bench').toString('base64');
+          const signBody = JSON.stringify({ key_id: signKey, message, signing_algorithm: algorithm, message_type: messageType });
+          const signature = (await call(kmsd.url, ownerToken, ids.owner.projectId, 'sign', JSON.parse(signBody))).signature;
+          const verifyBody = JSON.stringify({ key_id: signKey, message, signature, signing_algorithm: algorithm, message_type: messageType });
+          for (const [op, body] of [['sign', signBody], ['verify', verifyBody]] as const) {
+            const path = `/v1.0/${ids.owner.projectId}/kms/${op}`;
+            await both(signWorkload(op, spec, algorithm, messageType), (url) => ({
+              url, kind: 'fixed', method: 'POST', path, body,
+              headers: signedHeaders(kmsd.url, 'POST', path, ids.owner, { 'Content-Type': 'application/json' }, body),
+            }));
+          }
         }
       }
       await both('describe-key, grantee, token', (url) => ({

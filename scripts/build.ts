@@ -67,7 +67,7 @@ await esbuild.build({
   plugins: [lazyBuiltins, builtinsWithoutFacade],
   absWorkingDir: root,
   // Every module that runs as an entry of its own: the CLI, a worker thread, the openssl helper process.
-  entryPoints: { main: 'src/cli/main.ts', worker: 'src/worker.ts', 'pkeyutl-worker': 'src/core/pkeyutl-worker.ts' },
+  entryPoints: { main: 'src/cli/main.ts', worker: 'src/worker.ts', 'pkeyutl-worker': 'src/core/pkey/pkeyutl-worker.ts' },
   outdir: 'dist',
   bundle: true,
   splitting: true,

@@ -74,6 +74,12 @@ export interface Config {
   tlsKey: string | null;
   /** HTTPS with a certificate kmsd makes (and keeps) in the data directory, for development. */
   tlsSelfSigned: boolean;
+  /**
+   * Path of a kmsd-crypto addon (DIGEST signatures, SM2 encryption; src/core/pkey/native.ts) to use
+   * before the package's own dist/native copy; null: the package's; "none": no addon, the
+   * fallbacks only (for comparison, or to run without native code). A single executable sets a path.
+   */
+  nativeCrypto: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -116,6 +122,7 @@ const OPTIONS = {
   'tls-key': { type: 'string', env: 'KMSD_TLS_KEY', default: '' },
   // A switch: --tls-self-signed alone (KMSD_TLS_SELF_SIGNED=true).
   'tls-self-signed': { type: 'boolean', env: 'KMSD_TLS_SELF_SIGNED', default: 'false' },
+  'native-crypto': { type: 'string', env: 'KMSD_NATIVE_CRYPTO', default: '' },
 } as const;
 
 type Name = keyof typeof OPTIONS;
@@ -213,6 +220,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     workers,
     endpointFile: get('endpoint-file') === '' ? null : resolve(get('endpoint-file')),
     ...tls,
+    nativeCrypto: get('native-crypto') === '' ? null : get('native-crypto') === 'none' ? 'none' : resolve(get('native-crypto')),
   });
 }
 

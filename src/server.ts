@@ -35,6 +35,7 @@ import { selfSignedPair } from './tls/self-signed.ts';
 import { AuditLogFile } from './audit/log-file.ts';
 import { SharedLock } from './store/shared-lock.ts';
 import type { Store } from './store/store.ts';
+import { offerNativeCrypto, refuseNativeCrypto } from './core/pkey/native.ts';
 
 export interface RunningServer {
   /** Where it listens: https:// when it serves TLS. */
@@ -243,6 +244,16 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   // learnt whether the store is sealed (kmsd seal init), and tells the workers.
   const sealSpec = primary ? await checkStart(config) : null;
   const seal = primary ? sealSpec !== null : options.sealed === true;
+  // An addon the operator (or a single executable) names is loaded now, on every event loop: one
+  // that does not load is a failed start, never a silent fallback. The package's own loads at first use.
+  if (config.nativeCrypto === 'none') refuseNativeCrypto();
+  else if (config.nativeCrypto !== null) {
+    try {
+      offerNativeCrypto(config.nativeCrypto);
+    } catch (error) {
+      throw new StartError(`--native-crypto: ${(error as Error).message}`);
+    }
+  }
   // A root key that exists is read (and checked) before anything is written; only a new one is
   // written. A sealed store has none: its key arrives in shares (src/seal/).
   const keyGiven = config.rootKey !== null || existsSync(config.rootKeyFile ?? join(config.dataDir, 'root.key')) || config.rootKeyFile !== null;

@@ -224,6 +224,21 @@ describe('start mistakes end with one line and exit code 2, before anything is w
     }
   });
 
+  test('a --native-crypto addon that does not load (missing, not an addon); the package\'s own copy named there starts', async () => {
+    const dir = base();
+    try {
+      const data = join(dir, 'data');
+      const missing = join(dir, 'nope.node');
+      await refused(['serve', '--port', '0', '--data-dir', data, '--native-crypto', missing], `--native-crypto: ${missing} does not exist`, data);
+      const notAddon = identities(dir);
+      await refused(['serve', '--port', '0', '--data-dir', data], `--native-crypto: ${notAddon} is not a kmsd-crypto addon for this Node`, data, { KMSD_NATIVE_CRYPTO: notAddon });
+      assert.equal(existsSync(data), false);
+      await createStore(['--data-dir', data, '--native-crypto', join(ROOT, 'dist', 'native', `kmsd-crypto-${process.platform}-${process.arch}.node`)]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a lost root.key beside an existing store: refused, and no new root.key is written', async () => {
     const dir = base();
     const data = join(dir, 'data');

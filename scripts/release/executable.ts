@@ -6,7 +6,7 @@
  * import.meta.url: src/single-executable/assets.ts answers instead.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -96,6 +96,11 @@ export function writeExecutable(o: ExecutableOptions): void {
   // Native addons built into dist/addons/ (none yet) travel as assets: src/single-executable/native-addon.ts.
   const addons = join(o.root, 'dist/addons');
   for (const name of safeList(addons).filter((n) => n.endsWith('.node')).sort()) assets[`${ASSETS.addonPrefix}${name}`] = join(addons, name);
+  // The kmsd-crypto addon (DIGEST signatures, SM2: src/core/pkey/native.ts), built for this
+  // machine's architecture only, so only the executable of that architecture (the one with a code
+  // cache) carries it; another architecture's executable uses the fallbacks.
+  const crypto = join(o.root, 'dist/native', `kmsd-crypto-linux-${process.arch}.node`);
+  if (o.codeCache && existsSync(crypto)) assets[`${ASSETS.addonPrefix}kmsd-crypto.node`] = crypto;
   const blob = join(o.work, `sea-${o.codeCache ? 'cache' : 'plain'}.blob`);
   const config = join(o.work, `sea-${o.codeCache ? 'cache' : 'plain'}.json`);
   writeFileSync(config, JSON.stringify({

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Authenticator, type Principal } from '../auth/authenticate.ts';
 import { remember } from '../core/memo.ts';
@@ -75,6 +76,14 @@ const stateOf = (request: FastifyRequest): RequestState =>
 /** Answers in progress on a socket (see the 'timeout' handler below). */
 const ANSWERING = Symbol('kmsd answers in progress');
 type CountedSocket = { [ANSWERING]?: number };
+
+/** Fires when the response closes unfinished: the client went away (or its socket timed out). */
+function abandoned(response: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  if (response.destroyed && !response.writableFinished) controller.abort(new Error('the client went away'));
+  else response.once('close', () => { if (!response.writableFinished) controller.abort(new Error('the client went away')); });
+  return controller.signal;
+}
 
 /** An operation's path as Fastify writes it (:name for {name}). */
 const routePath = (op: Operation): string => pathOf(op).replace(/\{([a-z_]+)\}/g, ':$1');
@@ -261,7 +270,9 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
         noteBody(draft, input);
         const audited = op.mutates ? recordingStore(requestStore, clock, draft, statusOf(op)) : requestStore;
         const generate = services.generation.for(who.principal.userId);
-        const ctx: OperationContext = { ...who, store: audited, clock, rootKey, config, userAgent: request.headers['user-agent'] ?? '', generate };
+        const ctx: OperationContext = {
+          ...who, store: audited, clock, rootKey, config, userAgent: request.headers['user-agent'] ?? '', generate, abandoned: () => abandoned(reply.raw),
+        };
         const answer = await op.handle(ctx, input);
         if (statusOf(op) === 204) return (reply as FastifyReply).code(204).send();
         if (statusOf(op) === 201) reply.code(201);

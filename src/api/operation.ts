@@ -19,6 +19,11 @@ export interface OperationContext {
   userAgent: string;
   /** Runs a key generation in the caller's fair share of the event loop's generation slots (core/fair-gate.ts). */
   generate: Bounded;
+  /**
+   * A signal that fires when the client goes away before its answer (made at the first call):
+   * work that waits in a queue (src/core/pkey/fair-queue.ts) is then dropped unrun.
+   */
+  abandoned(): AbortSignal;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';

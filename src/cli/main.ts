@@ -11,6 +11,7 @@ const SERVE_USAGE = `usage: kmsd serve [--host H] [--port P] [--data-dir DIR] [-
                   [--public-url URL] [--audit-refusal-rate N] [--audit-log FILE] [--login-failures N] [--legacy-envelopes true|false]
                   [--endpoint-file FILE]
                   [--tls-cert FILE --tls-key FILE | --tls-self-signed]
+                  [--native-crypto FILE|none]
 Every flag is also an environment variable: KMSD_HOST, KMSD_PORT, KMSD_DATA_DIR, ...
 The root key may also be given as KMSD_ROOT_KEY (base64 of 32 bytes).
 --endpoint-file FILE: once serving, writes the endpoint and credentials there as JSON (mode 0600;

@@ -10,7 +10,7 @@ import { kindOf, type KeyKind } from './key-specs.ts';
 import { loadKey } from './keys.ts';
 import { sealedMaterial } from './material.ts';
 import { remember } from './memo.ts';
-import { signDigest, sm2Decrypt, sm2Encrypt, verifyDigest, type DigestScheme } from './pkeyutl.ts';
+import { digestCrypto, type DigestScheme, type WorkFor } from './pkey/pkey.ts';
 import { KeyState, type Caller, type Key } from './model.ts';
 import { RootKey, materialContext } from './sealing.ts';
 
@@ -162,7 +162,8 @@ export interface SigningKey {
 
 /**
  * Everything sign / verify need from the store; the signature itself is computed after the read
- * (signMessage / verifySignature), as a DIGEST signature waits for an OpenSSL process.
+ * (signMessage / verifySignature): where the kmsd-crypto addon is missing, a DIGEST signature may
+ * wait for an OpenSSL process (src/core/pkey/).
  */
 export async function signingKey(tx: Tx, caller: Caller, rootKey: RootKey, input: SignInput, now: number): Promise<SigningKey> {
   const key = await ownerKey(tx, caller, input.keyId, now);
@@ -175,14 +176,15 @@ export async function signingKey(tx: Tx, caller: Caller, rootKey: RootKey, input
 }
 
 /**
- * DIGEST signatures OpenSSL's pkeyutl makes (src/core/pkeyutl.ts): ECDSA, RSASSA-PSS (salt as long
+ * DIGEST signatures by OpenSSL's EVP_PKEY_sign (src/core/pkey/): ECDSA, RSASSA-PSS (salt as long
  * as the hash, MGF1 with the same hash) and SM2 (e = SM3(Z ‖ M), computed by the caller).
  */
 function digestScheme(alg: Algorithm): DigestScheme {
   return { hash: alg.hash as string, pss: alg.family === 'pss' };
 }
 
-export async function signMessage({ alg, material }: SigningKey, input: SignInput): Promise<Buffer> {
+/** `work`: whose call it is (the caller's account) and what cancels it, should it have to wait. */
+export async function signMessage({ alg, material }: SigningKey, input: SignInput, work: WorkFor): Promise<Buffer> {
   const { privateKey } = material;
   if (input.messageType === 'DIGEST') {
     // RSASSA-PKCS1-v1_5 over a digest is RSA_sign itself: the fixed DigestInfo ‖ digest, padded
@@ -190,7 +192,7 @@ export async function signMessage({ alg, material }: SigningKey, input: SignInpu
     if (alg.family === 'pkcs1') {
       return privateEncrypt({ key: privateKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.concat([DIGEST_INFO[alg.hash as string], input.message]));
     }
-    return signDigest(privateKey, digestScheme(alg), input.message);
+    return digestCrypto().signDigest(privateKey, digestScheme(alg), input.message, work);
   }
   switch (alg.family) {
     case 'pkcs1':
@@ -208,7 +210,7 @@ export async function signMessage({ alg, material }: SigningKey, input: SignInpu
 /** Longest DER ECDSA / SM2 signature kmsd's curves can have (P-384: 104 bytes), with room. */
 const MAX_DER_SIGNATURE = 160;
 
-export async function verifySignature({ alg, material }: SigningKey, input: SignInput & { signature: Buffer }): Promise<boolean> {
+export async function verifySignature({ alg, material }: SigningKey, input: SignInput & { signature: Buffer }, work: WorkFor): Promise<boolean> {
   const { publicKey } = material;
   const sig = input.signature;
   if (input.messageType === 'DIGEST') {
@@ -225,7 +227,7 @@ export async function verifySignature({ alg, material }: SigningKey, input: Sign
     // Shapes no signature can have are simply not valid (and never reach OpenSSL).
     const fits = alg.family === 'pss' ? sig.length === Math.ceil(modulusBits(publicKey) / 8) : sig.length >= 8 && sig.length <= MAX_DER_SIGNATURE;
     if (!fits) return false;
-    return verifyDigest(publicKey, digestScheme(alg), input.message, sig);
+    return digestCrypto().verifyDigest(publicKey, digestScheme(alg), input.message, sig, work);
   }
   try {
     switch (alg.family) {
@@ -248,7 +250,7 @@ export async function verifySignature({ alg, material }: SigningKey, input: Sign
 
 export const ASYMMETRIC_ENCRYPTION: Readonly<Record<string, string>> = { RSAES_OAEP_SHA_256: 'sha256', RSAES_OAEP_SHA_1: 'sha1' };
 
-/** SM2_ENCRYPT under an SM2 ENCRYPT_DECRYPT key (OpenSSL's SM2 with SM3, by pkeyutl). */
+/** SM2_ENCRYPT under an SM2 ENCRYPT_DECRYPT key (OpenSSL's SM2 with SM3, src/core/pkey/). */
 const SM2 = 'sm2';
 
 /** Largest RSA-OAEP plaintext: k − 2·hLen − 2 bytes (RFC 8017 §7.1.1). */
@@ -271,11 +273,12 @@ function encryptionKind(key: Key, algorithm: string): string {
 
 /**
  * RSA-OAEP under an ENCRYPT_DECRYPT RSA key: the ciphertext is the bare OAEP output. SM2_ENCRYPT
- * under an SM2 key: OpenSSL's GM/T 0009 DER (C1 C3 C2), made by `openssl pkeyutl` with the
- * public key (see pkeyutl.ts and decisions).
+ * under an SM2 key: OpenSSL's GM/T 0009 DER (C1 C3 C2), made by EVP_PKEY_encrypt with the
+ * public key (see src/core/pkey/ and decisions). `work` as for signMessage (by default the key's
+ * account: re-encrypt's destination).
  */
 export async function encryptAsymmetric(
-  tx: Tx, rootKey: RootKey, key: Key, algorithm: string, plaintext: Buffer,
+  tx: Tx, rootKey: RootKey, key: Key, algorithm: string, plaintext: Buffer, work: WorkFor = { owner: key.accountId },
 ): Promise<Buffer> {
   const hash = encryptionKind(key, algorithm);
   requireUsableState(key);
@@ -283,20 +286,20 @@ export async function encryptAsymmetric(
   if (plaintext.length < 1) throw kms('KMS.2101');
   if (hash === SM2) {
     if (plaintext.length > DECISIONS.sm2PlaintextBytes) throw kms('KMS.2108');
-    return sm2Encrypt(publicKey, plaintext);
+    return digestCrypto().sm2Encrypt(publicKey, plaintext, work);
   }
   if (plaintext.length > oaepLimit(modulusBits(publicKey), hash)) throw kms('KMS.2108');
   return publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, plaintext);
 }
 
 export async function decryptAsymmetric(
-  tx: Tx, rootKey: RootKey, key: Key, algorithm: string, ciphertext: Buffer,
+  tx: Tx, rootKey: RootKey, key: Key, algorithm: string, ciphertext: Buffer, work: WorkFor = { owner: key.accountId },
 ): Promise<Buffer> {
   const hash = encryptionKind(key, algorithm);
   requireUsableState(key);
   const { privateKey } = await openPrivate(tx, rootKey, key);
   if (hash === SM2) {
-    const plaintext = await sm2Decrypt(privateKey, ciphertext);
+    const plaintext = await digestCrypto().sm2Decrypt(privateKey, ciphertext, work);
     if (plaintext === null || plaintext.length === 0) throw kms('KMS.2201');
     return plaintext;
   }
@@ -308,15 +311,15 @@ export async function decryptAsymmetric(
 }
 
 export async function encryptDataAsymmetric(
-  tx: Tx, caller: Caller, rootKey: RootKey, input: { keyId: string; algorithm: string; plaintext: Buffer }, now: number,
+  tx: Tx, caller: Caller, rootKey: RootKey, input: { keyId: string; algorithm: string; plaintext: Buffer }, now: number, signal?: AbortSignal,
 ) {
   const key = await grantedKey(tx, caller, input.keyId, 'encrypt-data', now);
-  return { key, ciphertext: await encryptAsymmetric(tx, rootKey, key, input.algorithm, input.plaintext) };
+  return { key, ciphertext: await encryptAsymmetric(tx, rootKey, key, input.algorithm, input.plaintext, { owner: caller.accountId, signal }) };
 }
 
 export async function decryptDataAsymmetric(
-  tx: Tx, caller: Caller, rootKey: RootKey, input: { keyId: string; algorithm: string; ciphertext: Buffer }, now: number,
+  tx: Tx, caller: Caller, rootKey: RootKey, input: { keyId: string; algorithm: string; ciphertext: Buffer }, now: number, signal?: AbortSignal,
 ) {
   const key = await grantedKey(tx, caller, input.keyId, 'decrypt-data', now);
-  return { key, plaintext: await decryptAsymmetric(tx, rootKey, key, input.algorithm, input.ciphertext) };
+  return { key, plaintext: await decryptAsymmetric(tx, rootKey, key, input.algorithm, input.ciphertext, { owner: caller.accountId, signal }) };
 }

@@ -281,4 +281,12 @@ export const DECISIONS = {
   csmsDeleteStatus: 204,
   /** list-secrets and list versions: limit 1..1000 (CSMS.0002), default 50 as the versions page says; marker is the last name / version id of the previous page. */
   csmsDefaultLimit: 50,
+  /**
+   * Where DIGEST signatures and SM2 encryption run (issue 25, issue 20 item 9): in process, by the
+   * kmsd-crypto addon (OpenSSL's EVP_PKEY_* on Node's own OpenSSL, synchronously); without it, the
+   * fallbacks in bounded lines fair between accounts (src/core/pkey/fair-queue.ts): `waiting` per
+   * account and in all, more refused at once, a call that waited `waitMs` or whose client went away
+   * dropped unrun; each of these is DECISIONS.signerFailed.
+   */
+  digestCrypto: { backend: 'kmsd-crypto addon, else @noble/curves (ECDSA) and openssl pkeyutl', perAccount: 64, total: 1024, waitMs: 10_000 },
 } as const;

@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ERR, hex, keyMaterial, newGrant, newKey, startWorld, type World } from '../harness.ts';
+import { sm2Digest } from '../support/sm2.ts';
 
 /**
  * Issue 12: asymmetric and HMAC keys, sign / verify / get-publickey, MACs, RSA-OAEP, data key
@@ -116,17 +117,8 @@ describe('sign and verify', () => {
     assert.equal(opensslVerifies(r.body.signature), true);
     const v = await alice.kms('verify', { key_id: keyId, message: b64('sm2 message'), signature: r.body.signature, signing_algorithm: 'SM2DSA_SM3', message_type: 'RAW' });
     assert.equal(v.body.signature_valid, 'true');
-    // GM/T 0003.2 §5.5: Z = SM3(ENTL ‖ ID ‖ a ‖ b ‖ xG ‖ yG ‖ xA ‖ yA), here with OpenSSL's empty ID.
-    const spki = createPublicKey(pem).export({ type: 'spki', format: 'der' });
-    const z = createHash('sm3').update(Buffer.concat([
-      Buffer.alloc(2),
-      Buffer.from('FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFC', 'hex'),
-      Buffer.from('28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E93', 'hex'),
-      Buffer.from('32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7', 'hex'),
-      Buffer.from('BC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0', 'hex'),
-      spki.subarray(spki.length - 64),
-    ])).digest();
-    const e = createHash('sm3').update(z).update('sm2 message').digest();
+    // e = SM3(Z ‖ M), with OpenSSL's empty ID.
+    const e = sm2Digest(createPublicKey(pem), 'sm2 message');
     // The default message_type is DIGEST.
     const d = await alice.kms('sign', { key_id: keyId, message: b64(e), signing_algorithm: 'SM2DSA_SM3' });
     assert.equal(d.status, 200, d.text);

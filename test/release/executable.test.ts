@@ -1,6 +1,6 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, verify } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,6 +62,18 @@ test('the executable runs every part of kmsd with an empty PATH and no Node visi
     const signature = JSON.parse(signed.stdout).signature as string;
     const verified = await exec(exe, ['call', 'verify', JSON.stringify({ key_id: ec.key_info.key_id, message: Buffer.from('hi').toString('base64'), signature, signing_algorithm: 'ECDSA_SHA_256', message_type: 'RAW' })], { env, cwd: dir });
     assert.equal(JSON.parse(verified.stdout).signature_valid, 'true');
+    // DIGEST signatures (ECDSA over a caller's digest) and SM2 encryption with no openssl anywhere:
+    // the kmsd-crypto addon the executable carries. The signature is checked outside kmsd.
+    const digest = createHash('sha256').update('hi').digest();
+    const digestSigned = await exec(exe, ['call', 'sign', JSON.stringify({ key_id: ec.key_info.key_id, message: digest.toString('base64'), signing_algorithm: 'ECDSA_SHA_256', message_type: 'DIGEST' })], { env, cwd: dir });
+    assert.equal(digestSigned.status, 0, digestSigned.stderr);
+    const publicKey = JSON.parse((await exec(exe, ['call', 'get-publickey', JSON.stringify({ key_id: ec.key_info.key_id })], { env, cwd: dir })).stdout).public_key as string;
+    assert.equal(verify('sha256', Buffer.from('hi'), publicKey, Buffer.from(JSON.parse(digestSigned.stdout).signature, 'base64')), true);
+    const sm2 = JSON.parse((await exec(exe, ['call', 'create-key', JSON.stringify({ key_alias: 'exe-sm2', key_spec: 'SM2', key_usage: 'ENCRYPT_DECRYPT' })], { env, cwd: dir })).stdout);
+    const sm2Sealed = await exec(exe, ['call', 'encrypt-data', JSON.stringify({ key_id: sm2.key_info.key_id, plain_text: 'sm2 in process', encryption_algorithm: 'SM2_ENCRYPT' })], { env, cwd: dir });
+    assert.equal(sm2Sealed.status, 0, sm2Sealed.stderr);
+    const sm2Opened = await exec(exe, ['call', 'decrypt-data', JSON.stringify({ key_id: sm2.key_info.key_id, cipher_text: JSON.parse(sm2Sealed.stdout).cipher_text, encryption_algorithm: 'SM2_ENCRYPT' })], { env, cwd: dir });
+    assert.equal(JSON.parse(sm2Opened.stdout).plain_text, 'sm2 in process');
     // The health probe the image runs.
     assert.deepEqual(await exec(exe, ['health', '--endpoint', ep], { env: bare(), cwd: dir }), { status: 0, stdout: 'ok\n', stderr: '' });
   } finally {

@@ -9,7 +9,7 @@ export default defineOperation({
   fields: { key_id: F.keyId, message: F.message, signing_algorithm: F.signingAlgorithm, message_type: F.messageType, sequence: F.sequence },
   required: ['key_id', 'message', 'signing_algorithm'],
   response: obj({ key_id: str, signature: str }),
-  async handle({ store, caller, clock, rootKey }, body) {
+  async handle({ store, caller, clock, rootKey, abandoned }, body) {
     const input = {
       keyId: body.key_id as string,
       message: Buffer.from(body.message as string, 'base64'),
@@ -17,7 +17,8 @@ export default defineOperation({
       messageType: ((body.message_type as string | undefined) ?? 'DIGEST') as MessageType,
     };
     const signer = await store.read((tx) => signingKey(tx, caller, rootKey, input, clock.now()));
-    const signature = await signMessage(signer, input); // after the read: a DIGEST signature may wait on OpenSSL
+    // After the read: without the kmsd-crypto addon a DIGEST signature may wait on OpenSSL.
+    const signature = await signMessage(signer, input, { owner: caller.accountId, signal: abandoned() });
     const { key } = signer;
     return { key_id: key.keyId, signature: signature.toString('base64') };
   },

@@ -152,7 +152,7 @@ export interface Reply { id: number; code: number | null; stdout: Uint8Array }
 const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
 /** At most this many openssl processes at once (a burst of DIGEST calls waits in line for them). */
-const MAX_RUNNING = Math.max(2, 2 * availableParallelism());
+export const MAX_RUNNING = Math.max(2, 2 * availableParallelism());
 let running = 0;
 const waiting: Array<() => void> = [];
 

@@ -1,18 +1,22 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { siblingEntry } from '../package-root.ts';
+import { siblingEntry } from '../../package-root.ts';
 import type { KeyObject } from 'node:crypto';
-import { kms } from './errors.ts';
-import { DECISIONS } from './decisions.ts';
-import { ENV, TIMEOUT_MS, fifoArg, type Outcome, type Reply, type Request } from './pkeyutl-worker.ts';
+import { kms } from '../errors.ts';
+import { DECISIONS } from '../decisions.ts';
+import { ENV, MAX_RUNNING, TIMEOUT_MS, fifoArg, type Outcome, type Reply, type Request } from './pkeyutl-worker.ts';
+import { FairQueue, runFor, type WorkFor } from './fair-queue.ts';
 
 /**
- * Signatures over a digest the caller computed (sign / verify with message_type DIGEST) for
- * ECDSA, RSASSA-PSS and SM2, by OpenSSL's own `openssl pkeyutl`, which signs its input as a
- * digest (EVP_PKEY_sign). node:crypto cannot: its sign/verify always hash their input, and
- * kmsd never hand-rolls a primitive. (RSASSA-PKCS1-v1_5 over a digest needs no process:
- * privateEncrypt of the DigestInfo is exactly OpenSSL's RSA_sign; see asymmetric.ts.) The same
- * helper also serves SM2_ENCRYPT (sm2Encrypt / sm2Decrypt below), which node:crypto cannot reach.
+ * The LAST fallback of pkey.ts, used only where the kmsd-crypto addon does not load: signatures
+ * over a digest the caller computed for RSASSA-PSS and SM2 (and ECDSA, should @noble/curves be
+ * missing), and SM2_ENCRYPT, by OpenSSL's own `openssl pkeyutl`, which signs its input as a
+ * digest (EVP_PKEY_sign). No audited pure-JS implementation of RSASSA-PSS over a given digest or
+ * of SM2 exists to fall back on instead, and kmsd never hand-rolls a primitive.
+ *
+ * Calls wait in a bounded queue with a fair share per account (fair-queue.ts): QUEUE slots at
+ * once, as many as the helper runs; a call whose client went away or that waited QUEUE_WAIT_MS
+ * leaves the line unrun; a full line is refused at once (DECISIONS.signerFailed, KMS.0105).
  *
  * openssl runs one process per call, spawned by a small helper process (pkeyutl-worker.ts,
  * started at the first call and again after it dies) so that kmsd itself never forks: the key,
@@ -43,6 +47,7 @@ let worker: ChildProcess | undefined;
 let nextId = 0;
 const pending = new Map<number, Pending>();
 const FAILED: Outcome = { code: null, stdout: Buffer.alloc(0) };
+const failed = (): Error => kms(DECISIONS.signerFailed);
 
 /** The helper process, if one runs (for the tests). */
 export const helperProcess = (): ChildProcess | undefined => worker;
@@ -81,8 +86,25 @@ function helper(): ChildProcess {
   return w;
 }
 
+/** At most this many calls wait per account, and in all, per event loop. */
+export const QUEUE = { slots: MAX_RUNNING, perOwner: DECISIONS.digestCrypto.perAccount, total: DECISIONS.digestCrypto.total } as const;
+export const QUEUE_WAIT_MS = DECISIONS.digestCrypto.waitMs;
+const queue = new FairQueue(QUEUE);
+
+/** The queue (for the tests). */
+export const pkeyutlQueue = (): FairQueue => queue;
+
+/** Runs `openssl pkeyutl <args>` in its turn; refused, dropped or failed: DECISIONS.signerFailed. */
+async function pkeyutl(work: WorkFor, args: string[], digest: Buffer, fed: Buffer[]): Promise<Outcome> {
+  try {
+    return await runFor(queue, work, QUEUE_WAIT_MS, () => inHelper(args, digest, fed));
+  } catch {
+    throw failed();
+  }
+}
+
 /** Runs `openssl pkeyutl <args>` in the helper: `digest` on its stdin, `fed[i]` through FIFO i. */
-function pkeyutl(args: string[], digest: Buffer, fed: Buffer[]): Promise<Outcome> {
+function inHelper(args: string[], digest: Buffer, fed: Buffer[]): Promise<Outcome> {
   return new Promise((resolve) => {
     let w: ChildProcess;
     try {
@@ -102,13 +124,12 @@ function pkeyutl(args: string[], digest: Buffer, fed: Buffer[]): Promise<Outcome
   });
 }
 
-const failed = (): Error => kms(DECISIONS.signerFailed);
 
 /** A signature over `digest` with the private key (DER of the signature for ECDSA and SM2). */
-export async function signDigest(privateKey: KeyObject, scheme: DigestScheme, digest: Buffer): Promise<Buffer> {
+export async function signDigest(privateKey: KeyObject, scheme: DigestScheme, digest: Buffer, work: WorkFor): Promise<Buffer> {
   const der = privateKey.export({ type: 'pkcs8', format: 'der' });
   try {
-    const { code, stdout } = await pkeyutl(['-sign', '-keyform', 'DER', '-inkey', fifoArg(0), ...options(scheme, false)], digest, [der]);
+    const { code, stdout } = await pkeyutl(work, ['-sign', '-keyform', 'DER', '-inkey', fifoArg(0), ...options(scheme, false)], digest, [der]);
     if (code !== 0 || stdout.length === 0) throw failed();
     return stdout;
   } finally {
@@ -121,9 +142,10 @@ export async function signDigest(privateKey: KeyObject, scheme: DigestScheme, di
  * "Signature Verified Successfully", exit 1 "Signature Verification Failure" (also for a
  * signature that is not well-formed); anything else is a failure of the process.
  */
-export async function verifyDigest(publicKey: KeyObject, scheme: DigestScheme, digest: Buffer, signature: Buffer): Promise<boolean> {
+export async function verifyDigest(publicKey: KeyObject, scheme: DigestScheme, digest: Buffer, signature: Buffer, work: WorkFor): Promise<boolean> {
   const spki = publicKey.export({ type: 'spki', format: 'der' });
   const { code, stdout } = await pkeyutl(
+    work,
     ['-verify', '-pubin', '-keyform', 'DER', '-inkey', fifoArg(0), '-sigfile', fifoArg(1), ...options(scheme, true)],
     digest, [spki, signature],
   );
@@ -140,9 +162,9 @@ export async function verifyDigest(publicKey: KeyObject, scheme: DigestScheme, d
  * ciphertext OCTET STRING }` (C1 C3 C2), DER. Only the PUBLIC key goes to the helper; the
  * plaintext goes on openssl's stdin (a pipe).
  */
-export async function sm2Encrypt(publicKey: KeyObject, plaintext: Buffer): Promise<Buffer> {
+export async function sm2Encrypt(publicKey: KeyObject, plaintext: Buffer, work: WorkFor): Promise<Buffer> {
   const spki = publicKey.export({ type: 'spki', format: 'der' });
-  const { code, stdout } = await pkeyutl(['-encrypt', '-pubin', '-keyform', 'DER', '-inkey', fifoArg(0)], plaintext, [spki]);
+  const { code, stdout } = await pkeyutl(work, ['-encrypt', '-pubin', '-keyform', 'DER', '-inkey', fifoArg(0)], plaintext, [spki]);
   if (code !== 0 || stdout.length === 0) throw failed();
   return stdout;
 }
@@ -152,10 +174,10 @@ export async function sm2Encrypt(publicKey: KeyObject, plaintext: Buffer): Promi
  * ciphertext (exit 1: not the DER above, wrong key, C3 hash mismatch). A process that did not
  * run or was killed (no exit code) is DECISIONS.signerFailed, as for signatures.
  */
-export async function sm2Decrypt(privateKey: KeyObject, ciphertext: Buffer): Promise<Buffer | null> {
+export async function sm2Decrypt(privateKey: KeyObject, ciphertext: Buffer, work: WorkFor): Promise<Buffer | null> {
   const der = privateKey.export({ type: 'pkcs8', format: 'der' });
   try {
-    const { code, stdout } = await pkeyutl(['-decrypt', '-keyform', 'DER', '-inkey', fifoArg(0)], ciphertext, [der]);
+    const { code, stdout } = await pkeyutl(work, ['-decrypt', '-keyform', 'DER', '-inkey', fifoArg(0)], ciphertext, [der]);
     if (code === null) throw failed();
     return code === 0 ? stdout : null;
   } finally {

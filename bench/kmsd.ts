@@ -1,0 +1,103 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Starting kmsd as shipped and talking to it: shared by the bench scripts (run.ts, starvation.ts). */
+
+const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
+
+export function child(args: string[], env: Record<string, string> = {}): { proc: ChildProcess; line: (re: RegExp) => Promise<RegExpExecArray> } {
+  const proc = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout?.on('data', (d) => (out += d));
+  proc.stderr?.on('data', (d) => (out += d));
+  return {
+    proc,
+    line: (re) => new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out: ${out}`)), 60_000);
+      const check = () => {
+        const m = re.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m);
+        }
+      };
+      proc.stdout?.on('data', check);
+      proc.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+      check();
+    }),
+  };
+}
+
+export async function stop(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null) return;
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  await exited;
+}
+
+export function identities(dir: string) {
+  const hex = (n: number) => randomBytes(n).toString('hex');
+  const file = {
+    accounts: [
+      { name: 'owner', id: hex(16), project_id: hex(16), users: [{ name: 'admin', id: hex(16), password: `pw-${hex(6)}`, access_keys: [{ ak: `AK${hex(6)}`, sk: hex(16) }] }] },
+      { name: 'grantee', id: hex(16), project_id: hex(16), users: [{ name: 'app', id: hex(16), password: `pw-${hex(6)}`, access_keys: [{ ak: `AK${hex(6)}`, sk: hex(16) }] }] },
+    ],
+  };
+  writeFileSync(join(dir, 'identities.json'), JSON.stringify(file));
+  const user = (i: number) => {
+    const a = file.accounts[i];
+    const u = a.users[0];
+    return { account: a.name, accountId: a.id, projectId: a.project_id, id: u.id, name: u.name, password: u.password, ak: u.access_keys[0].ak, sk: u.access_keys[0].sk };
+  };
+  return { file, owner: user(0), grantee: user(1) };
+}
+
+export type User = ReturnType<typeof identities>['owner'];
+
+/** kmsd runs as shipped: with the node flags of bin/kmsd.js's sh part (its `exec "$node" ...` line)... */
+export function shippedNodeFlags(): string[] {
+  const exec = readFileSync(here('../bin/kmsd.js'), 'utf8').split('\n').find((line) => line.startsWith('exec ')) ?? '';
+  return exec.split(/\s+/).filter((word) => word.startsWith('--'));
+}
+
+/** ...and the environment variables it sets (its `export NAME="${NAME:-VALUE}"` line). */
+export function shippedEnv(): Record<string, string> {
+  const text = readFileSync(here('../bin/kmsd.js'), 'utf8');
+  return Object.fromEntries([...text.matchAll(/\b([A-Z_]+)="\$\{\1:-([^}]*)\}"/g)].map((m) => [m[1], m[2]]));
+}
+
+export async function startKmsd(dataDir: string, rootKey: string, workers: number, nodeArgs: string[] = []): Promise<{ proc: ChildProcess; url: string }> {
+  const c = child([...shippedNodeFlags(), ...nodeArgs, here('../bin/kmsd.js'), 'serve'], {
+    ...shippedEnv(), KMSD_PORT: '0', KMSD_DATA_DIR: dataDir, KMSD_IDENTITIES: join(dataDir, 'identities.json'), KMSD_ROOT_KEY: rootKey, KMSD_LOG_LEVEL: 'warn',
+    KMSD_WORKERS: String(workers),
+  });
+  const m = await c.line(/API at (http:\/\/\S+)/);
+  // The main thread serves from the banner on; the load waits for every worker thread to join.
+  if (workers > 1) await c.line(/all \d+ event loops are serving/);
+  return { proc: c.proc, url: m[1] };
+}
+
+export async function token(url: string, u: User): Promise<string> {
+  const r = await fetch(`${url}/v3/auth/tokens`, {
+    method: 'POST',
+    body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: u.name, password: u.password, domain: { name: u.account } } } }, scope: { project: { id: u.projectId } } } }),
+  });
+  return r.headers.get('x-subject-token') as string;
+}
+
+export async function call(url: string, tok: string, project: string, op: string, body: unknown): Promise<any> {
+  const r = await fetch(`${url}/v1.0/${project}/kms/${op}`, { method: 'POST', headers: { 'X-Auth-Token': tok, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  if (r.status !== 200) throw new Error(`${op}: ${r.status} ${await r.text()}`);
+  return r.json();
+}
+
+/** Builds dist/ first: kmsd is measured as installed (bin/kmsd.js runs dist/ while it is current). */
+export async function buildFirst(): Promise<void> {
+  for (const script of ['../scripts/build.ts', '../scripts/build-native.ts']) {
+    const c = child([here(script)]);
+    await new Promise<void>((resolve, reject) => c.proc.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`build failed (${code})`)))));
+  }
+}
