@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { worldIdentities } from './harness.ts';
+import { writeFileWhole } from '../src/cli/endpoint-file.ts';
 import { exec, start, waitFor } from './release/support.ts';
 
 /**
@@ -83,4 +84,67 @@ test('kmsd health: exit 4 when nothing answers, exit 2 for a bad flag', async ()
   assert.match(down.stderr, /^kmsd: http:\/\/127\.0\.0\.1:9\/_kmsd\/health is unreachable: .+\n$/);
   assert.deepEqual(await exec(NODE, [BIN, 'health', '--timeout', 'soon'], { env: clean() }), { status: 2, stdout: '', stderr: 'kmsd: --timeout must be a whole number of milliseconds from 1 to 600000, got "soon"\n' });
   assert.deepEqual(await exec(NODE, [BIN, 'health', '--endpoint', 'not a url'], { env: clean() }), { status: 2, stdout: '', stderr: 'kmsd: --endpoint must be a URL, got "not a url"\n' });
+});
+
+test('the endpoint file is written through a new file of a random name: a file or link planted at a guessable name is never followed nor reused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kmsd-endpoint-'));
+  chmodSync(dir, 0o1777); // a directory anyone may write, as /tmp
+  try {
+    const file = join(dir, 'kmsd.json');
+    // The names an earlier kmsd wrote through (<file>.<pid>.part): a link to a file the
+    // attacker wants overwritten, and a file of theirs, readable by all, to catch the secrets.
+    const victim = join(dir, 'victim');
+    writeFileSync(victim, 'precious');
+    symlinkSync(victim, `${file}.${process.pid}.part`);
+    const trap = `${file}.${process.pid + 1}.part`;
+    writeFileSync(trap, '');
+    chmodSync(trap, 0o666);
+    writeFileSync(file, 'old', { mode: 0o644 });
+    chmodSync(file, 0o644);
+    writeFileWhole(file, '{"sk":"secret"}\n');
+    assert.equal(readFileSync(file, 'utf8'), '{"sk":"secret"}\n');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.equal(readFileSync(victim, 'utf8'), 'precious');
+    assert.equal(readlinkSync(`${file}.${process.pid}.part`), victim);
+    assert.equal(readFileSync(trap, 'utf8'), '');
+    // A link at the file itself is replaced, not written through.
+    rmSync(file);
+    symlinkSync(victim, file);
+    writeFileWhole(file, 'new\n');
+    assert.equal(lstatSync(file).isFile(), true);
+    assert.equal(readFileSync(victim, 'utf8'), 'precious');
+    assert.deepEqual(readdirSync(dir).sort(), ['kmsd.json', `kmsd.json.${process.pid + 1}.part`, `kmsd.json.${process.pid}.part`, 'victim'].sort());
+    // A failed write leaves no temporary file behind (here the rename: the path became a directory).
+    rmSync(file);
+    mkdirSync(join(file, 'inside'), { recursive: true });
+    assert.throws(() => writeFileWhole(file, 'x'), { code: 'EISDIR' });
+    assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('.')), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an endpoint file that cannot be written once kmsd serves stops it cleanly, with one line and exit code 2', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kmsd-endpoint-'));
+  const folder = join(dir, 'endpoint');
+  mkdirSync(folder);
+  const file = join(folder, 'endpoint.json');
+  // The start checks pass; the directory goes once kmsd writes its data directory (after the
+  // checks, well before it serves: the store is opened, the account applied, the app built).
+  const watcher = watch(dir, (_event, name) => {
+    if (name === 'data') rmSync(folder, { recursive: true, force: true });
+  });
+  const run = serve(['--data-dir', join(dir, 'data'), '--endpoint-file', file], { KMSD_LOG_FORMAT: 'json' });
+  try {
+    assert.equal(await run.exited, 2);
+  } finally {
+    watcher.close();
+    run.child.kill('SIGKILL');
+  }
+  const lines = run.output().split('\n').filter((l) => l !== '' && !l.startsWith('{'));
+  assert.equal(lines.length, 1, run.output());
+  assert.match(lines[0]!, new RegExp(`^kmsd: cannot write the endpoint file ${file}: ENOENT: no such file or directory, open '${folder}/\\.endpoint\\.json\\.[0-9a-f]{16}\\.part'; stopping$`));
+  assert.doesNotMatch(run.output(), /kmsd is serving|at .+\.ts:/);
+  assert.equal(existsSync(folder), false);
+  rmSync(dir, { recursive: true, force: true });
 });

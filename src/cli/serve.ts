@@ -1,9 +1,11 @@
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig, type Config } from '../config.ts';
 import { startWorkers } from '../cluster.ts';
+import { StartError } from '../root-key.ts';
 import { startServer, type RunningServer } from '../server.ts';
-import { describePostgres } from '../start-checks.ts';
+import { checkEndpointFile, describePostgres } from '../start-checks.ts';
+import { writeFileWhole } from './endpoint-file.ts';
 
 /** Where the console is served (src/api/console). */
 export const CONSOLE_PATH = '/_kmsd/console/';
@@ -88,17 +90,23 @@ export async function banner(server: RunningServer, config: Config, described?: 
 }
 
 /** Writes the endpoint file whole or not at all (a reader never sees half of it), mode 0600. */
-function writeEndpointFile(path: string, described: ServingDescription): void {
-  const part = `${path}.${process.pid}.part`;
-  writeFileSync(part, `${JSON.stringify(described, null, 2)}\n`, { mode: 0o600 });
-  renameSync(part, path);
+export function writeEndpointFile(path: string, described: ServingDescription): void {
+  writeFileWhole(path, `${JSON.stringify(described, null, 2)}\n`);
 }
 
 /** `kmsd serve`: starts the server, prints the banner, stops on SIGINT/SIGTERM (see RunningServer.close). */
 export async function serve(argv: string[]): Promise<void> {
   const config = parseConfig(argv, process.env);
-  // A file left by an earlier run must not be read as this one's.
-  if (config.endpointFile) rmSync(config.endpointFile, { force: true });
+  // A file left by an earlier run must not be read as this one's. Checked first (the start
+  // checks do again, with the rest): a path kmsd cannot write ends here with one line, exit 2.
+  if (config.endpointFile) {
+    checkEndpointFile(config.endpointFile);
+    try {
+      rmSync(config.endpointFile, { force: true });
+    } catch (error) {
+      throw new StartError(`cannot remove the earlier endpoint file ${config.endpointFile}: ${(error as Error).message}`);
+    }
+  }
   const workers = config.workers > 1 ? await startWorkers(config, workerFailed) : null;
   const server = workers ?? (await startServer(config));
   const described = await describeServing(server, config);
@@ -133,7 +141,18 @@ export async function serve(argv: string[]): Promise<void> {
     );
   });
   // The banner and the endpoint file last: whoever waits for them may signal kmsd at once.
-  if (config.endpointFile) writeEndpointFile(config.endpointFile, described);
+  if (config.endpointFile) {
+    try {
+      writeEndpointFile(config.endpointFile, described);
+    } catch (error) {
+      // Checked at start, yet the directory can change since: a harness waiting for the file
+      // must not wait on a server nobody can find. One line, the server closed, exit 2.
+      stopping = true;
+      process.stderr.write(`kmsd: cannot write the endpoint file ${config.endpointFile}: ${(error as Error).message}; stopping\n`);
+      await server.close('the endpoint file could not be written').catch(() => undefined);
+      process.exit(2);
+    }
+  }
   process.stdout.write(text);
   if (workers) {
     // The workers join after the banner; one that fails to start stops the process as a failed start would.
