@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { worldIdentities } from './harness.ts';
 import { writeFileWhole } from '../src/cli/endpoint-file.ts';
-import { exec, start, waitFor } from './release/support.ts';
+import { exec, start, statusOf, waitFor } from './release/support.ts';
 
 /**
  * `kmsd serve --port 0 --endpoint-file FILE`: what a test harness in any language reads to find
@@ -146,5 +146,34 @@ test('an endpoint file that cannot be written once kmsd serves stops it cleanly,
   assert.match(lines[0]!, new RegExp(`^kmsd: cannot write the endpoint file ${file}: ENOENT: no such file or directory, open '${folder}/\\.endpoint\\.json\\.[0-9a-f]{16}\\.part'; stopping$`));
   assert.doesNotMatch(run.output(), /kmsd is serving|at .+\.ts:/);
   assert.equal(existsSync(folder), false);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('with --host 0.0.0.0 the banner and the endpoint file give a URL a client can connect to; --public-url replaces it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kmsd-endpoint-'));
+  const file = join(dir, 'endpoint.json');
+  const wildcard = serve(['--host', '0.0.0.0', '--data-dir', join(dir, 'data'), '--endpoint-file', file]);
+  try {
+    const { endpoint, console, health } = await waitFor('the endpoint file', () => (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined));
+    assert.match(endpoint, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.deepEqual([console, health], [`${endpoint}/_kmsd/console/`, `${endpoint}/_kmsd/health`]);
+    await waitFor('the banner', () => (wildcard.output().includes('  endpoint') ? true : undefined));
+    assert.ok(wildcard.output().includes(`kmsd is serving the Huawei Cloud KMS v1.0 API at ${endpoint} (`));
+    assert.ok(wildcard.output().includes(`  endpoint    ${endpoint}\n  region`));
+    assert.equal(await statusOf(`${endpoint}/_kmsd/health`), 200);
+  } finally {
+    wildcard.child.kill('SIGTERM');
+  }
+  assert.equal(await wildcard.exited, 0, wildcard.output());
+  const behind = serve(['--data-dir', join(dir, 'data'), '--endpoint-file', file, '--public-url', 'https://kms.example.test']);
+  try {
+    const described = await waitFor('the endpoint file', () => (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined));
+    assert.equal(described.endpoint, 'https://kms.example.test');
+    await waitFor('the banner', () => (behind.output().includes('  listening') ? true : undefined));
+    assert.match(behind.output(), /^ {2}endpoint {4}https:\/\/kms\.example\.test\n {2}listening {3}http:\/\/127\.0\.0\.1:\d+\n/m);
+  } finally {
+    behind.child.kill('SIGTERM');
+  }
+  assert.equal(await behind.exited, 0, behind.output());
   rmSync(dir, { recursive: true, force: true });
 });

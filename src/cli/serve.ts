@@ -51,31 +51,37 @@ export async function describeServing(server: RunningServer, config: Config): Pr
     }
     return out;
   });
+  const url = reachableAt(server, config);
   return {
-    endpoint: server.url,
+    endpoint: url,
     region: config.region,
     store: server.store.driver,
-    console: `${server.url}${CONSOLE_PATH}`,
-    health: config.health ? `${server.url}/_kmsd/health` : null,
+    console: `${url}${CONSOLE_PATH}`,
+    health: config.health ? `${url}/_kmsd/health` : null,
     accounts_from: dev ? 'development' : 'identities',
     accounts,
   };
 }
 
+/** Where a caller reaches kmsd: --public-url when given, else where it listens (loopback for 0.0.0.0). */
+const reachableAt = (server: RunningServer, config: Config): string => config.publicUrl ?? server.url;
+
 /** The start banner: where kmsd serves, its store, and who may call it (describeServing). */
 export async function banner(server: RunningServer, config: Config, described?: ServingDescription): Promise<string> {
   const d = described ?? (await describeServing(server, config));
+  const url = reachableAt(server, config);
   const store = config.store === 'sqlite' ? `sqlite (${join(config.dataDir, 'kmsd.db')})` : `postgres (${describePostgres(config.store)})`;
   const lines = [
-    `kmsd is serving the Huawei Cloud KMS v1.0 API at ${server.url} (region ${config.region}, store ${server.store.driver})`,
-    `  endpoint    ${server.url}`,
+    `kmsd is serving the Huawei Cloud KMS v1.0 API at ${url} (region ${config.region}, store ${server.store.driver})`,
+    `  endpoint    ${url}`,
+    ...(url !== server.url ? [`  listening   ${server.url}`] : []),
     `  region      ${config.region}`,
     `  store       ${store}`,
-    `  console     ${server.url}${CONSOLE_PATH}`,
+    `  console     ${url}${CONSOLE_PATH}`,
   ];
   if (config.workers > 1) lines.push(`  workers     ${config.workers} event loops: the main thread serves now, ${config.workers - 1} worker thread(s) join the port as they start`);
   const ops = [config.health && '/_kmsd/health', config.ready && '/_kmsd/ready', config.metrics && '/_kmsd/metrics'].filter(Boolean);
-  if (ops.length > 0) lines.push(`  operator    ${ops.map((p) => `${server.url}${p}`).join('  ')}`);
+  if (ops.length > 0) lines.push(`  operator    ${ops.map((p) => `${url}${p}`).join('  ')}`);
   const dev = server.devIdentities;
   lines.push(dev ? `development account (from ${dev.path}):` : `accounts (from ${config.identities}):`);
   for (const account of d.accounts) {
