@@ -4,6 +4,13 @@ import { OPERATIONS, PAGINATORS, type OperationMethods, type OperationName, type
 import { authorization, rfc3986, sdkDate } from './signer.ts';
 import type { CallOptions } from './types.ts';
 
+/**
+ * The global fetch's type where the caller's types declare one (@types/node, the DOM library),
+ * else the little of it the client calls: its declarations need neither.
+ */
+export type Fetch = typeof globalThis extends { fetch: infer F } ? F
+  : (input: string, init: { method: string; headers: Record<string, string>; body?: string; signal: unknown }) => Promise<unknown>;
+
 export interface KmsClientOptions {
   /** kmsd (http://127.0.0.1:8080, the default) or https://kms.<region>.myhuaweicloud.com. */
   endpoint?: string;
@@ -35,7 +42,7 @@ export interface KmsClientOptions {
   tokenRenewMs?: number;
   userAgent?: string;
   /** The fetch to use (default: the global fetch). */
-  fetch?: typeof fetch;
+  fetch?: Fetch;
   /** Clock in ms (signing date, token expiry). Default Date.now. */
   now?: () => number;
 }
@@ -81,7 +88,7 @@ export class KmsClient {
   readonly iamEndpoint: string;
   readonly region: string;
   readonly #options: KmsClientOptions;
-  readonly #fetch: typeof fetch;
+  readonly #fetch: Fetch;
   readonly #now: () => number;
   #projectId: Promise<string> | null;
   #token: { value: string; expiresAt: number } | null = null;
