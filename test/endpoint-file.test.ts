@@ -52,6 +52,8 @@ test('the endpoint file holds the endpoint and the development account\'s secret
     assert.ok(run.output().includes(`  project id  ${described.accounts[0].project_id}\n`));
     assert.deepEqual(await exec(NODE, [BIN, 'health', '--endpoint', endpoint], { env: clean() }), { status: 0, stdout: 'ok\n', stderr: '' });
     assert.deepEqual(await exec(NODE, [BIN, 'health'], { env: { ...clean(), KMSD_ENDPOINT: endpoint } }), { status: 0, stdout: 'ok\n', stderr: '' });
+    // The image's health check has no flags: it follows the port given as KMSD_PORT.
+    assert.deepEqual(await exec(NODE, [BIN, 'health'], { env: { ...clean(), KMSD_PORT: String(port) } }), { status: 0, stdout: 'ok\n', stderr: '' });
   } finally {
     run.child.kill('SIGTERM');
   }
