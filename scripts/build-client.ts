@@ -23,6 +23,18 @@ function put(path: string, text: string): void {
   writeFileSync(path, text);
 }
 
+/**
+ * The client's declarations name no module of Node's, so a TypeScript user needs no @types/node:
+ * the one type they would take from node:crypto (a signing key given as a KeyObject) becomes
+ * the part of it the signature uses, which node:crypto's KeyObject has.
+ */
+function withoutNodeTypes(text: string): string {
+  const local = "/** node:crypto's KeyObject, as far as this module needs it (no @types/node required). */\ninterface KeyObject {\n    readonly type: 'secret' | 'public' | 'private';\n}";
+  const out = text.replace("import { type KeyObject } from 'node:crypto';", local);
+  if (/from ['"]node:/.test(out)) throw new Error(`build:client: a declaration imports a Node module, which kmsd-client's users would need @types/node for:\n${out}`);
+  return out;
+}
+
 put(join(source, 'operations.ts'), renderClientModule(OPERATIONS));
 mkdirSync(out, { recursive: true });
 const bundle = await build({
@@ -54,7 +66,7 @@ try {
   for (const dir of DECLARED) {
     mkdirSync(join(root, 'dist', dir), { recursive: true });
     for (const file of readdirSync(join(declarations, dir)).filter((f) => f.endsWith('.d.ts'))) {
-      const text = readFileSync(join(declarations, dir, file), 'utf8').replace(/(from\s+['"]\.\.?\/[\w./-]+)\.ts(['"])/g, '$1.js$2');
+      const text = withoutNodeTypes(readFileSync(join(declarations, dir, file), 'utf8').replace(/(from\s+['"]\.\.?\/[\w./-]+)\.ts(['"])/g, '$1.js$2'));
       put(join(root, 'dist', dir, file), text);
     }
   }

@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { Config } from './config.ts';
@@ -15,6 +15,7 @@ export async function checkStart(config: Config): Promise<SealSpec | null> {
   if (needsDataDir(config)) checkDataDir(config.dataDir);
   if (config.store === 'sqlite') checkDatabaseFiles(join(config.dataDir, 'kmsd.db'));
   checkRootKeyFile(config);
+  if (config.endpointFile !== null) checkEndpointFile(config.endpointFile);
   let seal: SealSpec | null = null;
   if (config.store !== 'sqlite') seal = await checkPostgres(config);
   else if (rootKeyWouldBeGenerated(config) && existsSync(join(config.dataDir, 'kmsd.db'))) {
@@ -75,6 +76,31 @@ function checkDataDir(dir: string): void {
   while (!existsSync(parent) && dirname(parent) !== parent) parent = dirname(parent);
   if (!statSync(parent).isDirectory()) throw new StartError(`cannot create the data directory ${dir}: ${parent} is a file`);
   if (!writable(parent)) throw new StartError(`cannot create the data directory ${dir}: ${parent} is not writable by this user`);
+}
+
+/**
+ * The endpoint file is written once kmsd serves (a new file renamed over it, see
+ * cli/endpoint-file.ts): its directory must exist and be writable, and whatever is already
+ * there must be a file kmsd may replace. Found now, not after the data directory was written.
+ */
+export function checkEndpointFile(path: string): void {
+  const dir = dirname(path);
+  const where = `cannot write the endpoint file ${path}`;
+  if (!existsSync(dir)) throw new StartError(`${where}: the directory ${dir} does not exist (create it, or choose another --endpoint-file)`);
+  if (!statSync(dir).isDirectory()) throw new StartError(`${where}: ${dir} is not a directory (choose another --endpoint-file)`);
+  if (!writable(dir)) throw new StartError(`${where}: the directory ${dir} is not writable by this user (choose another --endpoint-file)`);
+  let found;
+  try {
+    found = lstatSync(path);
+  } catch {
+    return; // nothing there yet
+  }
+  if (found.isDirectory()) throw new StartError(`${where}: it is a directory (choose another --endpoint-file)`);
+  // In a sticky directory (/tmp) only its owner may replace a file: one planted by another user stays.
+  const uid = process.getuid?.() ?? 0;
+  if ((statSync(dir).mode & 0o1000) !== 0 && uid !== 0 && found.uid !== uid && statSync(dir).uid !== uid) {
+    throw new StartError(`${where}: it belongs to another user (uid ${found.uid}) and ${dir} lets only its owner replace it (choose another --endpoint-file)`);
+  }
 }
 
 function checkDatabaseFiles(db: string): void {

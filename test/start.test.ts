@@ -198,6 +198,54 @@ describe('start mistakes end with one line and exit code 2, before anything is w
     }
   });
 
+  test('the endpoint file cannot be written: its directory is missing, or it is a directory', async () => {
+    const dir = base();
+    try {
+      const data = join(dir, 'data');
+      const missing = join(dir, 'nowhere', 'endpoint.json');
+      await refused(['serve', '--port', '0', '--data-dir', data, '--endpoint-file', missing],
+        `cannot write the endpoint file ${missing}: the directory ${join(dir, 'nowhere')} does not exist (create it, or choose another --endpoint-file)`, data);
+      const folder = join(dir, 'endpoint.json');
+      mkdirSync(folder);
+      await refused(['serve', '--port', '0', '--data-dir', data], `cannot write the endpoint file ${folder}: it is a directory (choose another --endpoint-file)`, data,
+        { KMSD_ENDPOINT_FILE: folder });
+      assert.equal(existsSync(data), false);
+      assert.deepEqual(readdirSync(folder), []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the endpoint file cannot be written: its directory is not writable, or another user\'s file sits in a sticky directory', { skip: needsNobody }, async () => {
+    const dir = base();
+    const as = AS_ROOT ? { uid: NOBODY, gid: NOBODY } : {};
+    try {
+      const data = join(dir, 'data');
+      mkdirSync(data, { mode: 0o700 });
+      if (AS_ROOT) chownSync(data, NOBODY, NOBODY);
+      const closed = join(dir, 'closed');
+      mkdirSync(closed, { mode: 0o755 });
+      if (!AS_ROOT) chmodSync(closed, 0o555);
+      const file = join(closed, 'endpoint.json');
+      await refused(['serve', '--port', '0', '--data-dir', data, '--endpoint-file', file],
+        `cannot write the endpoint file ${file}: the directory ${closed} is not writable by this user (choose another --endpoint-file)`, data, {}, as);
+      if (AS_ROOT) {
+        // /tmp's kind of directory: anyone may create, only a file's owner may replace it.
+        const shared = join(dir, 'shared');
+        mkdirSync(shared);
+        chmodSync(shared, 0o1777);
+        const planted = join(shared, 'kmsd.json');
+        writeFileSync(planted, '{"endpoint":"http://attacker.example"}');
+        await refused(['serve', '--port', '0', '--data-dir', data, '--endpoint-file', planted],
+          `cannot write the endpoint file ${planted}: it belongs to another user (uid 0) and ${shared} lets only its owner replace it (choose another --endpoint-file)`, data, {}, as);
+        assert.equal(readFileSync(planted, 'utf8'), '{"endpoint":"http://attacker.example"}');
+      }
+    } finally {
+      chmodSync(dir, 0o755);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('PostgreSQL cannot be reached (and its password is never printed)', async () => {
     const dir = base();
     try {

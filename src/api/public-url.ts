@@ -1,11 +1,17 @@
-import type { AddressInfo } from 'node:net';
+import { isIPv6, type AddressInfo } from 'node:net';
+
+/** 0.0.0.0 and :: listen on every address of the machine, and are no address to connect to. */
+const isWildcard = (host: string): boolean => host === '0.0.0.0' || (isIPv6(host) && /^[0:]+$/.test(host));
 
 /**
- * The URL of the address a server listens on. The host is the configured one (a wildcard such
- * as 0.0.0.0 is printed as configured), the port the one actually bound (--port 0 picks one).
+ * The URL to reach a server on the address it listens on: the configured host, loopback for a
+ * wildcard (0.0.0.0 or ::, which a client cannot connect to, and which serves loopback too),
+ * and the port actually bound (--port 0 picks one). --public-url, where set, replaces it in
+ * what kmsd prints and links.
  */
 export function listeningUrl(address: AddressInfo | string | null, configuredHost: string, configuredPort: number, tls: boolean): string {
   const port = typeof address === 'object' && address !== null ? address.port : configuredPort;
-  const host = configuredHost.includes(':') ? `[${configuredHost}]` : configuredHost;
+  const named = isWildcard(configuredHost) ? '127.0.0.1' : configuredHost;
+  const host = named.includes(':') ? `[${named}]` : named;
   return `${tls ? 'https' : 'http'}://${host}:${port}`;
 }

@@ -1,10 +1,11 @@
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig, type Config } from '../config.ts';
 import { startWorkers } from '../cluster.ts';
-import { startServer, type RunningServer } from '../server.ts';
-import { describePostgres } from '../start-checks.ts';
 import { StartError } from '../root-key.ts';
+import { startServer, type RunningServer } from '../server.ts';
+import { checkEndpointFile, describePostgres } from '../start-checks.ts';
+import { writeFileWhole } from './endpoint-file.ts';
 
 /** Where the console is served (src/api/console). */
 export const CONSOLE_PATH = '/_kmsd/console/';
@@ -50,26 +51,32 @@ export async function describeServing(server: RunningServer, config: Config): Pr
     }
     return out;
   });
+  const url = reachableAt(server, config);
   return {
-    endpoint: server.url,
+    endpoint: url,
     region: config.region,
     store: server.store.driver,
-    console: `${server.url}${CONSOLE_PATH}`,
-    health: config.health ? `${server.url}/_kmsd/health` : null,
+    console: `${url}${CONSOLE_PATH}`,
+    health: config.health ? `${url}/_kmsd/health` : null,
     accounts_from: dev ? 'development' : 'identities',
     accounts,
   };
 }
 
+/** Where a caller reaches kmsd: --public-url when given, else where it listens (loopback for 0.0.0.0). */
+const reachableAt = (server: RunningServer, config: Config): string => config.publicUrl ?? server.url;
+
 /** The start banner: where kmsd serves, its store, and who may call it (describeServing). */
 export async function banner(server: RunningServer, config: Config, described?: ServingDescription): Promise<string> {
+  const url = reachableAt(server, config);
   const store = config.store === 'sqlite' ? `sqlite (${join(config.dataDir, 'kmsd.db')})` : `postgres (${describePostgres(config.store)})`;
   const lines = [
-    `kmsd is serving the Huawei Cloud KMS v1.0 API at ${server.url} (region ${config.region}, store ${server.store.driver})`,
-    `  endpoint    ${server.url}`,
+    `kmsd is serving the Huawei Cloud KMS v1.0 API at ${url} (region ${config.region}, store ${server.store.driver})`,
+    `  endpoint    ${url}`,
+    ...(url !== server.url ? [`  listening   ${server.url}`] : []),
     `  region      ${config.region}`,
     `  store       ${store}`,
-    `  console     ${server.url}${CONSOLE_PATH}`,
+    `  console     ${url}${CONSOLE_PATH}`,
   ];
   if (server.tls) {
     const made = server.tlsMade ? ` (self-signed, made now: ${server.tlsMade})` : config.tlsSelfSigned ? ' (self-signed, kept from an earlier start)' : '';
@@ -77,11 +84,11 @@ export async function banner(server: RunningServer, config: Config, described?: 
   }
   if (config.workers > 1) lines.push(`  workers     ${config.workers} event loops: the main thread serves now, ${config.workers - 1} worker thread(s) join the port as they start`);
   const ops = [config.health && '/_kmsd/health', config.ready && '/_kmsd/ready', config.metrics && '/_kmsd/metrics'].filter(Boolean);
-  if (ops.length > 0) lines.push(`  operator    ${ops.map((p) => `${server.url}${p}`).join('  ')}`);
+  if (ops.length > 0) lines.push(`  operator    ${ops.map((p) => `${url}${p}`).join('  ')}`);
   if (server.seal?.sealed) {
     const status = await server.seal.unsealer.status();
     lines.push(
-      `  sealed      ${status.threshold} of its ${status.shares} shares unseal it: kmsd unseal --url ${server.url}`,
+      `  sealed      ${status.threshold} of its ${status.shares} shares unseal it: kmsd unseal --url ${url}`,
       '  (every KMS and IAM request is answered 503 until then; the accounts are printed once unsealed)',
     );
     return `${lines.join('\n')}\n`;
@@ -107,17 +114,23 @@ export async function accountLines(server: RunningServer, config: Config, descri
 }
 
 /** Writes the endpoint file whole or not at all (a reader never sees half of it), mode 0600. */
-function writeEndpointFile(path: string, described: ServingDescription): void {
-  const part = `${path}.${process.pid}.part`;
-  writeFileSync(part, `${JSON.stringify(described, null, 2)}\n`, { mode: 0o600 });
-  renameSync(part, path);
+export function writeEndpointFile(path: string, described: ServingDescription): void {
+  writeFileWhole(path, `${JSON.stringify(described, null, 2)}\n`);
 }
 
 /** `kmsd serve`: starts the server, prints the banner, stops on SIGINT/SIGTERM (see RunningServer.close). */
 export async function serve(argv: string[]): Promise<void> {
   const config = parseConfig(argv, process.env);
-  // A file left by an earlier run must not be read as this one's.
-  if (config.endpointFile) rmSync(config.endpointFile, { force: true });
+  // A file left by an earlier run must not be read as this one's. Checked first (the start
+  // checks do again, with the rest): a path kmsd cannot write ends here with one line, exit 2.
+  if (config.endpointFile) {
+    checkEndpointFile(config.endpointFile);
+    try {
+      rmSync(config.endpointFile, { force: true });
+    } catch (error) {
+      throw new StartError(`cannot remove the earlier endpoint file ${config.endpointFile}: ${(error as Error).message}`);
+    }
+  }
   const workers = config.workers > 1 ? await startWorkers(config, workerFailed) : null;
   const server = workers ?? (await startServer(config));
   const described = await describeServing(server, config);
@@ -159,7 +172,18 @@ export async function serve(argv: string[]): Promise<void> {
     }
   });
   // The banner and the endpoint file last: whoever waits for them may signal kmsd at once.
-  if (config.endpointFile) writeEndpointFile(config.endpointFile, described);
+  if (config.endpointFile) {
+    try {
+      writeEndpointFile(config.endpointFile, described);
+    } catch (error) {
+      // Checked at start, yet the directory can change since: a harness waiting for the file
+      // must not wait on a server nobody can find. One line, the server closed, exit 2.
+      stopping = true;
+      process.stderr.write(`kmsd: cannot write the endpoint file ${config.endpointFile}: ${(error as Error).message}; stopping\n`);
+      await server.close('the endpoint file could not be written').catch(() => undefined);
+      process.exit(2);
+    }
+  }
   process.stdout.write(text);
   if (server.seal?.sealed) {
     // Once enough shares are in (on this node; every node of a cluster is unsealed on its own).

@@ -5,6 +5,13 @@ import { authorization, rfc3986, sdkDate } from './signer.ts';
 import { fetchTrusting } from './trusting-fetch.ts';
 import type { CallOptions } from './types.ts';
 
+/**
+ * The global fetch's type where the caller's types declare one (@types/node, the DOM library),
+ * else the little of it the client calls: its declarations need neither.
+ */
+export type Fetch = typeof globalThis extends { fetch: infer F } ? F
+  : (input: string, init: { method: string; headers: Record<string, string>; body?: string; signal: unknown }) => Promise<unknown>;
+
 export interface KmsClientOptions {
   /** kmsd (http://127.0.0.1:8080, the default) or https://kms.<region>.myhuaweicloud.com. */
   endpoint?: string;
@@ -38,7 +45,7 @@ export interface KmsClientOptions {
   tokenRenewMs?: number;
   userAgent?: string;
   /** The fetch to use (default: the global fetch). */
-  fetch?: typeof fetch;
+  fetch?: Fetch;
   /**
    * Certificate authorities (PEM) to trust for an https:// endpoint instead of Node's list: a
    * private CA, or a self-signed kmsd development certificate. Not together with `fetch`.
@@ -89,7 +96,7 @@ export class KmsClient {
   readonly iamEndpoint: string;
   readonly region: string;
   readonly #options: KmsClientOptions;
-  readonly #fetch: typeof fetch;
+  readonly #fetch: Fetch;
   readonly #now: () => number;
   #projectId: Promise<string> | null;
   #token: { value: string; expiresAt: number } | null = null;

@@ -83,3 +83,22 @@ export async function main(): Promise<void> {
 `);
   assert.equal(tsc(project), '');
 });
+
+test('kmsd-client\'s types need no @types/node: strict-clean with ES2022\'s library alone, and with the DOM\'s fetch', { skip }, () => {
+  const bare = join(project, 'bare');
+  mkdirSync(bare, { recursive: true });
+  writeFileSync(join(bare, 'use.ts'), `
+import { KmsClient, KmsError } from 'kmsd-client';
+const client = new KmsClient({ ak: 'AK', sk: 'SK', endpoint: 'http://127.0.0.1:8080' });
+export async function main(): Promise<string | undefined> {
+  try { return (await client.createKey({ key_alias: 'a' })).key_info?.key_id; } catch (e) { if (e instanceof KmsError) return e.code; throw e; }
+}
+`);
+  for (const lib of [['es2022'], ['es2022', 'dom']]) {
+    // types: [] — no @types package at all, even though the project's node_modules has @types/node.
+    writeFileSync(join(bare, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { target: 'es2022', lib, module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, types: [] }, files: ['use.ts'],
+    }));
+    assert.equal(tsc(bare), '', lib.join(' '));
+  }
+});

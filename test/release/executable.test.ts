@@ -5,6 +5,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { POSTGRES_SKIP, freshDatabase } from '../support/postgres.ts';
+import { ROOT } from '../support/built-client.ts';
 import { VERSION, artifact, exec, skipWithout, start, statusOf, waitFor } from './support.ts';
 
 /**
@@ -84,6 +85,30 @@ test('the executable runs every part of kmsd with an empty PATH and no Node visi
   const down = await exec(exe, ['health', '--endpoint', 'http://127.0.0.1:9'], { env: bare(), cwd: dir });
   assert.equal(down.status, 4);
   assert.match(down.stderr, /^kmsd: http:\/\/127\.0\.0\.1:9\/_kmsd\/health is unreachable: /);
+});
+
+test('the README\'s shell recipe (Use kmsd in CI) starts the executable and exports its endpoint and keys; it fails loudly when kmsd cannot start', { skip: skipWithout(EXE), timeout: 120_000 }, async () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('\n## Use kmsd in CI'));
+  const recipe = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+  assert.match(recipe, /^dir=\$\(mktemp -d\)\n\.\/kmsd-linux-x64 serve /);
+  const work = mkdtempSync(join(tmpdir(), 'kmsd-recipe-'));
+  try {
+    copyFileSync(artifact(EXE), join(work, 'kmsd-linux-x64'));
+    await exec('chmod', ['755', join(work, 'kmsd-linux-x64')]);
+    // $TMP and $TMPDIR unset, as on CI runners; then the values, and kmsd stopped.
+    const { TMP: _t, TMPDIR: _d, ...env } = process.env;
+    const ran = await exec('/bin/bash', ['-e', '-c', `${recipe}printf '%s\\n' "$KMS_ENDPOINT" "$CLOUD_SDK_AK" "$CLOUD_SDK_SK"; curl -fsS "$KMS_ENDPOINT/_kmsd/health"; kill $!; wait $! || true; rm -rf "$dir"`], { env, cwd: work });
+    assert.equal(ran.stderr, '');
+    assert.equal(ran.status, 0);
+    assert.match(ran.stdout, /^http:\/\/127\.0\.0\.1:\d+\n\S+\n\S+\n\{"status":"ok"/);
+    // A kmsd that cannot start: the recipe prints its error and fails, it does not go on with empty values.
+    const failed = await exec('/bin/bash', ['-e', '-c', recipe.replace('--port 0', '--port nope')], { env: { ...env, PATH: `${work}:${process.env.PATH}` }, cwd: work });
+    assert.equal(failed.status, 1);
+    assert.match(failed.stderr, /^kmsd: --port must [^\n]*\nkmsd did not start\n$/);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 });
 
 /**

@@ -1,4 +1,4 @@
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -13,29 +13,40 @@ import { VERSION, artifact, exec, freePort, skipWithout, statusOf, waitFor } fro
  * kmsd-<version>-oci.tar as a user runs it: `podman load -i`, both tags, then a container with
  * a host directory mounted at /data, which keeps the keys (and the root key) across a restart.
  * Podman here needs runc and cgroupfs (crun refuses these machines' hybrid cgroups).
+ *
+ * Everything happens in a podman store of this run's own (--root/--runroot in a temporary
+ * directory): loading the archive there neither moves the machine's localhost/kmsd tags nor
+ * touches an image or container of anyone else, and the test removes only what it loaded.
  */
 const ARCHIVE = `kmsd-${VERSION}-oci.tar`;
 const EXE = 'kmsd-linux-x64';
 const skip = skipWithout(ARCHIVE);
-const PODMAN_RUN = ['--runtime', 'runc', '--cgroup-manager=cgroupfs'];
+const store = mkdtempSync(join(tmpdir(), 'kmsd-image-store-'));
+const PODMAN_RUN = ['--root', join(store, 'root'), '--runroot', join(store, 'run'), '--runtime', 'runc', '--cgroup-manager=cgroupfs'];
 const podman = (...args: string[]) => exec('podman', [...PODMAN_RUN, ...args]);
 const name = `kmsd-release-test-${process.pid}`;
+const TAGS = [`localhost/kmsd:${VERSION}`, 'localhost/kmsd:latest'];
 const data = mkdtempSync(join(tmpdir(), 'kmsd-image-data-'));
+let loaded = false;
 
-before(async () => {
-  if (skip) return;
-  await podman('rmi', '-f', `localhost/kmsd:${VERSION}`, 'localhost/kmsd:latest');
-});
 after(async () => {
-  if (!skip) await podman('rm', '-f', '-t', '0', name);
+  if (!skip) {
+    await podman('rm', '--ignore', '-t', '0', '--force', name); // this run's own container only
+    if (loaded) {
+      const removed = await podman('rmi', ...TAGS); // no -f: in this store nothing else can use them
+      assert.equal(removed.status, 0, removed.stderr);
+    }
+  }
+  rmSync(store, { recursive: true, force: true });
   rmSync(data, { recursive: true, force: true });
 });
 
 test('podman loads the archive under both tags, with the entrypoint, command, user, volume and health check', { skip }, async () => {
-  const loaded = await podman('load', '-i', artifact(ARCHIVE));
-  assert.equal(loaded.status, 0, loaded.stderr);
-  assert.match(loaded.stdout, new RegExp(`Loaded image: localhost/kmsd:${VERSION.replace(/\./g, '\\.')}\nLoaded image: localhost/kmsd:latest\n`));
-  const [a, b] = await Promise.all([`localhost/kmsd:${VERSION}`, 'localhost/kmsd:latest'].map((tag) => podman('image', 'inspect', '--format', '{{.Id}}', tag)));
+  const load = await podman('load', '-i', artifact(ARCHIVE));
+  assert.equal(load.status, 0, load.stderr);
+  loaded = true;
+  assert.match(load.stdout, new RegExp(`Loaded image: localhost/kmsd:${VERSION.replace(/\./g, '\\.')}\nLoaded image: localhost/kmsd:latest\n`));
+  const [a, b] = await Promise.all(TAGS.map((tag) => podman('image', 'inspect', '--format', '{{.Id}}', tag)));
   assert.equal(a.status, 0, a.stderr);
   assert.equal(a.stdout, b.stdout, 'both tags name one image');
   const [image] = JSON.parse((await podman('image', 'inspect', 'localhost/kmsd:latest')).stdout);

@@ -34,6 +34,12 @@ test('the npm package installs into an empty project and serves, with every file
   assert.deepEqual(files.filter((f) => /^(src|test|bench|scripts)\//.test(f) || f.endsWith('.ts') && !f.endsWith('.d.ts') || f.endsWith('.map')), []);
   const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
   assert.equal(pkg.private, undefined);
+  // The checkout's scripts (prepare: the build) stay behind: npm has nothing to run or warn about.
+  assert.equal(pkg.scripts, undefined);
+  // npm 11 names every package with install scripts: only the `node` dependency's (its preinstall
+  // fetches the platform's Node binary), never kmsd.
+  const scripted = [...installed.stderr.matchAll(/^npm warn install-scripts {3}(\S+)@/gm)].map((m) => m[1]);
+  assert.ok(scripted.every((name) => name === 'node'), installed.stderr);
   assert.equal(pkg.version, VERSION);
 
   // npm unpacks with fresh times; nothing may depend on them: every file made as old as can be.
@@ -76,16 +82,18 @@ console.log(JSON.stringify({ plain_text, project: await client.projectId() }));
   assert.equal(existsSync(endpointFile), false, 'a clean stop removes the endpoint file');
 });
 
-test('docs/install.md\'s Node test, which starts kmsd as a child through --endpoint-file, passes as written', { skip: skipWithout(TARBALL), timeout: 120_000 }, async () => {
-  assert.ok(existsSync(join(project, 'node_modules/kmsd')), 'installed by the test above');
-  const docs = readFileSync(join(ROOT, 'docs/install.md'), 'utf8');
-  const section = docs.slice(docs.indexOf('### A Node.js test that starts kmsd as a child'));
-  const example = /```js\n([\s\S]*?)```/.exec(section)?.[1];
-  assert.ok(example?.startsWith('// kmsd.test.mjs'));
-  writeFileSync(join(project, 'kmsd.test.mjs'), example ?? '');
-  // Not as a subtest of this run (NODE_TEST_CONTEXT would make it report to us instead of printing).
-  const { NODE_TEST_CONTEXT: _, ...env } = process.env;
-  const r = await exec(join(project, 'node_modules/.bin/node'), ['--test', '--test-reporter=tap', 'kmsd.test.mjs'], { cwd: project, env });
-  assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
-  assert.match(r.stdout, /^# pass 1$/m);
-});
+for (const [doc, heading] of [['docs/install.md', '### A Node.js test that starts kmsd as a child'], ['README.md', '## Use kmsd in CI']]) {
+  test(`${doc}'s Node test, which starts kmsd as a child through --endpoint-file, passes as written`, { skip: skipWithout(TARBALL), timeout: 120_000 }, async () => {
+    assert.ok(existsSync(join(project, 'node_modules/kmsd')), 'installed by the test above');
+    const docs = readFileSync(join(ROOT, doc), 'utf8');
+    const section = docs.slice(docs.indexOf(heading));
+    const example = /```js\n([\s\S]*?)```/.exec(section)?.[1];
+    assert.match(example ?? '', /^(\/\/ kmsd\.test\.mjs.*\n)?import \{ test, before, after \} from 'node:test';/);
+    writeFileSync(join(project, 'kmsd.test.mjs'), example ?? '');
+    // Not as a subtest of this run (NODE_TEST_CONTEXT would make it report to us instead of printing).
+    const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+    const r = await exec(join(project, 'node_modules/.bin/node'), ['--test', '--test-reporter=tap', 'kmsd.test.mjs'], { cwd: project, env });
+    assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+    assert.match(r.stdout, /^# pass 1$/m);
+  });
+}
