@@ -179,8 +179,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const rootKey = existingKey ?? loadRootKey(config, say);
   let store: Store;
   try {
-    // A statement that outlives the request's deadline fails, and its connection is discarded.
-    store = await openStore(config, { queryTimeoutMs: config.requestTimeout, ...(shared && { writeLock: new SharedLock(shared.writeLock) }) });
+    // A unit of work that the database does not finish in time is answered 503 within the request's deadline.
+    store = await openStore(config, { deadlineMs: config.requestTimeout, ...(shared && { writeLock: new SharedLock(shared.writeLock) }) });
   } catch (error) {
     const where = config.store === 'sqlite' ? `the SQLite store in ${config.dataDir}` : `the PostgreSQL store at ${describePostgres(config.store)}`;
     throw new StartError(`cannot open ${where}: ${(error as Error).message}`);

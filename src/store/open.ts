@@ -8,16 +8,16 @@ export interface OpenOptions {
   /** The SQLite writer's lock shared by the event loops of one process. */
   writeLock?: SharedLock;
   /**
-   * PostgreSQL: a statement of a unit of work that has not answered within this fails (503) and
-   * its connection is discarded. The server passes its request deadline; tools (backup, audit)
-   * leave it unbounded.
+   * PostgreSQL: the deadline a unit of work is answered within, a 503 if the database does not
+   * finish it (PostgresOptions.deadlineMs). The server passes its request deadline; tools
+   * (backup, audit) leave it unbounded.
    */
-  queryTimeoutMs?: number;
+  deadlineMs?: number;
 }
 
 /** Opens the store the configuration names and brings its schema up to date. */
 export async function openStore(config: Config, options: OpenOptions = {}): Promise<Store> {
   if (config.store === 'sqlite') return new SqliteStore(join(config.dataDir, 'kmsd.db'), { writeLock: options.writeLock });
   const { PostgresStore } = await import('./postgres.ts');
-  return PostgresStore.open(config.store, { queryTimeoutMs: options.queryTimeoutMs });
+  return PostgresStore.open(config.store, { deadlineMs: options.deadlineMs });
 }
