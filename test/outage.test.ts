@@ -10,8 +10,8 @@ import { RECONNECT_MAX_MS, StoreUnavailableError } from '../src/store/unavailabl
 import { startBlackholeProxy } from './support/blackhole-proxy.ts';
 import { startKmsd } from './support/cluster.ts';
 import { startOutageRig, UNAVAILABLE, type Fault, type OutageRig } from './support/outage.ts';
-import { worldIdentities } from './harness.ts';
-import { createDatabase, OWN_POSTGRES_SKIP, startOwnPostgres, type OwnPostgres } from './support/own-postgres.ts';
+import { raw, worldIdentities } from './harness.ts';
+import { createDatabase, OWN_POSTGRES_SKIP, startOwnPostgres, terminateSessions, type OwnPostgres } from './support/own-postgres.ts';
 
 // Issue #21 §1, on a PostgreSQL this suite owns (it restarts, stops and kills it). The faults
 // run one after the other on the same two nodes and the same growing store: each node must
@@ -88,7 +88,7 @@ describe('a unit of work that PostgreSQL does not finish in time', { skip: OWN_P
     }
   });
 
-  test('a node whose PostgreSQL stops answering answers a write 503 within --request-timeout, with one "store unavailable" warning and no audit error', async () => {
+  test('a node whose PostgreSQL stops answering answers a write 503 within --request-timeout, with one "store unavailable" warning and no audit error; its scrape answers within about a second', async () => {
     const url = new URL(await fresh('deadline'));
     const proxy = await startBlackholeProxy(Number(url.port));
     url.port = String(proxy.port);
@@ -102,9 +102,17 @@ describe('a unit of work that PostgreSQL does not finish in time', { skip: OWN_P
       const alice = node.as('alice', 'aksk');
       assert.equal((await alice.kms('create-key', { key_alias: 'before-the-silence' })).status, 200);
       proxy.pause();
+      // The scrape does not wait for the store's figures past about a second.
+      let started = Date.now();
+      const scrape = await raw(node.url, 'GET', '/_kmsd/metrics');
+      const scrapeMs = Date.now() - started;
+      assert.equal(scrape.status, 200);
+      assert.match(scrape.text, /^kmsd_store_up 0$/m);
+      assert.doesNotMatch(scrape.text, /^kmsd_live_grants /m);
+      assert.ok(scrapeMs < 2500, `scrape answered after ${scrapeMs} ms`);
       // A pooled connection that no longer answers, then (its connection discarded) a new one.
       for (const alias of ['during-the-silence', 'still-silent']) {
-        const started = Date.now();
+        started = Date.now();
         const reply = await alice.kms('create-key', { key_alias: alias });
         const ms = Date.now() - started;
         assert.deepEqual([reply.status, reply.body], [503, UNAVAILABLE]);
@@ -118,6 +126,25 @@ describe('a unit of work that PostgreSQL does not finish in time', { skip: OWN_P
       await node.stop();
       await proxy.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a server that turned read-only (a standby, after a failover): writes are refused 503 as the store unavailable, not as an internal error; reads go on', async () => {
+    const url = await fresh('readonly');
+    const database = new URL(url).pathname.slice(1);
+    const store = await PostgresStore.open(url, { deadlineMs: 5000, poolSize: 2 });
+    try {
+      assert.equal(await store.write((tx) => tx.initSetting('before', 'v')), 'v');
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      await admin.query(`ALTER DATABASE ${database} SET default_transaction_read_only = on`);
+      await admin.end();
+      // Its sessions end, as at a failover; the new ones are read-only.
+      await terminateSessions(server.url, database);
+      await assert.rejects(store.write((tx) => tx.initSetting('after', 'w')), unavailable('PostgreSQL is read-only (a standby, or a failover in progress)'));
+      assert.equal(await store.read((tx) => tx.getSetting('before')), 'v');
+    } finally {
+      await store.close();
     }
   });
 
