@@ -51,7 +51,7 @@ describe('a unit of work that PostgreSQL does not finish in time', { skip: OWN_P
     return true;
   };
 
-  test('a statement waiting on a lock held elsewhere is cancelled by PostgreSQL within the deadline: no session is left waiting, the node keeps its connections, and works once the lock is gone', async () => {
+  test('a statement waiting on a lock held elsewhere is cancelled by PostgreSQL within the deadline: no session is left waiting, the node keeps its connections, and works once the lock is gone', async (t) => {
     const url = await fresh('locked');
     const database = new URL(url).pathname.slice(1);
     const store = await PostgresStore.open(url, { deadlineMs: 1000, poolSize: 3 });
@@ -70,7 +70,8 @@ describe('a unit of work that PostgreSQL does not finish in time', { skip: OWN_P
           assert.equal(outcome.status, 'rejected');
           unavailable('PostgreSQL cancelled a statement that ran past its timeout (waiting for a lock, or overloaded)')(outcome.reason);
         }
-        assert.ok(ms < 3 * 1000, `round ${round} was answered after ${ms} ms`);
+        assert.ok(ms < 1500, `round ${round} was answered after ${ms} ms (deadline 1000, and room for a loaded machine)`);
+        t.diagnostic(`round ${round}: ${ms} ms`);
       }
       const { rows } = await blocker.query(
         `SELECT count(*)::int AS sessions, (count(*) FILTER (WHERE wait_event_type = 'Lock'))::int AS waiting
@@ -88,7 +89,7 @@ describe('a unit of work that PostgreSQL does not finish in time', { skip: OWN_P
     }
   });
 
-  test('a node whose PostgreSQL stops answering answers a write 503 within --request-timeout, with one "store unavailable" warning and no audit error; its scrape answers within about a second', async () => {
+  test('a node whose PostgreSQL stops answering answers a write 503 within --request-timeout, with one "store unavailable" warning and no audit error; its scrape answers within about a second', async (t) => {
     const url = new URL(await fresh('deadline'));
     const proxy = await startBlackholeProxy(Number(url.port));
     url.port = String(proxy.port);
@@ -110,6 +111,7 @@ describe('a unit of work that PostgreSQL does not finish in time', { skip: OWN_P
       assert.match(scrape.text, /^kmsd_store_up 0$/m);
       assert.doesNotMatch(scrape.text, /^kmsd_live_grants /m);
       assert.ok(scrapeMs < 2500, `scrape answered after ${scrapeMs} ms`);
+      t.diagnostic(`scrape ${scrapeMs} ms`);
       // A pooled connection that no longer answers, then (its connection discarded) a new one.
       for (const alias of ['during-the-silence', 'still-silent']) {
         started = Date.now();
@@ -117,9 +119,13 @@ describe('a unit of work that PostgreSQL does not finish in time', { skip: OWN_P
         const ms = Date.now() - started;
         assert.deepEqual([reply.status, reply.body], [503, UNAVAILABLE]);
         assert.ok(ms < 4000, `${alias}: 503 after ${ms} ms`);
+        t.diagnostic(`${alias}: 503 after ${ms} ms`);
       }
+      // The log reaches this process a little after the answer.
+      const warnings = () => node.output().match(/store unavailable/g)?.length ?? 0;
+      for (let waited = 0; warnings() < 2 && waited < 3000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
       const log = node.output();
-      assert.equal(log.match(/store unavailable/g)?.length, 2, log);
+      assert.equal(warnings(), 2, log);
       assert.doesNotMatch(log, /audit record failed/);
     } finally {
       proxy.resume();
