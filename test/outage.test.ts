@@ -89,16 +89,60 @@ describe('a unit of work that PostgreSQL does not finish in time', { skip: OWN_P
     }
   });
 
+  /** A kmsd process (one event loop) over the store at `url`, with --request-timeout `deadlineMs`. */
+  const nodeWithDeadline = async (url: string, deadlineMs: number) => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmsd-deadline-'));
+    const { path, users } = worldIdentities(dir);
+    const node = await startKmsd({
+      store: url, dataDir: dir, identities: path, rootKey: randomBytes(32).toString('base64'), users,
+      env: { KMSD_REQUEST_TIMEOUT: String(deadlineMs), KMSD_HEADER_TIMEOUT: '2000', KMSD_WORKERS: '1' }, startTimeoutMs: 120_000,
+    });
+    return { node, dir };
+  };
+
+  test('rounds of disable-key on a key whose row is held FOR UPDATE in psql (--request-timeout 3000): each answered 503 within the deadline, no session left waiting on the lock, the key disabled once the lock is let go', async (t) => {
+    const url = await fresh('held');
+    const database = new URL(url).pathname.slice(1);
+    const { node, dir } = await nodeWithDeadline(url, 3000);
+    const psql = new pg.Client({ connectionString: url });
+    await psql.connect();
+    try {
+      const alice = node.as('alice', 'aksk');
+      const created = await alice.kms('create-key', { key_alias: 'held-in-psql' });
+      assert.equal(created.status, 200);
+      const keyId = (created.body as { key_info: { key_id: string } }).key_info.key_id;
+      await psql.query('BEGIN');
+      await psql.query('SELECT * FROM keys WHERE key_id = $1 FOR UPDATE', [keyId]);
+      for (let round = 1; round <= 3; round++) {
+        const started = Date.now();
+        const replies = await Promise.all([1, 2, 3, 4, 5, 6].map(() => alice.kms('disable-key', { key_id: keyId })));
+        const ms = Date.now() - started;
+        for (const reply of replies) assert.deepEqual([reply.status, reply.body], [503, UNAVAILABLE]);
+        assert.ok(ms < 3000 + 500, `round ${round} answered after ${ms} ms (deadline 3000, and room for a loaded machine)`);
+        t.diagnostic(`round ${round}: ${ms} ms`);
+      }
+      const { rows } = await psql.query(
+        `SELECT (count(*) FILTER (WHERE wait_event_type = 'Lock'))::int AS waiting FROM pg_stat_activity
+          WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+        [database],
+      );
+      // Before: one session per request given up on, still waiting (18 here; max_connections in the end).
+      assert.equal(rows[0].waiting, 0);
+      await psql.query('ROLLBACK');
+      const disabled = await alice.kms('disable-key', { key_id: keyId });
+      assert.equal(disabled.status, 200, disabled.text);
+    } finally {
+      await psql.end();
+      await node.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a node whose PostgreSQL stops answering answers a write 503 within --request-timeout, with one "store unavailable" warning and no audit error; its scrape answers within about a second', async (t) => {
     const url = new URL(await fresh('deadline'));
     const proxy = await startBlackholeProxy(Number(url.port));
     url.port = String(proxy.port);
-    const dir = mkdtempSync(join(tmpdir(), 'kmsd-deadline-'));
-    const { path, users } = worldIdentities(dir);
-    const node = await startKmsd({
-      store: url.toString(), dataDir: dir, identities: path, rootKey: randomBytes(32).toString('base64'), users,
-      env: { KMSD_REQUEST_TIMEOUT: '4000', KMSD_HEADER_TIMEOUT: '2000', KMSD_WORKERS: '1' }, startTimeoutMs: 120_000,
-    });
+    const { node, dir } = await nodeWithDeadline(url.toString(), 4000);
     try {
       const alice = node.as('alice', 'aksk');
       assert.equal((await alice.kms('create-key', { key_alias: 'before-the-silence' })).status, 200);
