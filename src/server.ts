@@ -274,9 +274,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const expiry = tls && validityWarning(tls, clock.now());
     if (expiry && primary) say(expiry);
     auditLog = openAuditLog(config, logger);
-    // A statement that outlives the request's deadline fails, and its connection is discarded.
+    // A unit of work that the database does not finish in time is answered 503 within the request's deadline.
     store = await openStore(config, {
-      queryTimeoutMs: config.requestTimeout,
+      deadlineMs: config.requestTimeout,
       ...(shared ? { writeLock: new SharedLock(shared.writeLock) } : {}),
       ...(auditLog ? { onAudit: auditLog.append } : {}),
     }).catch((error: Error) => {

@@ -311,10 +311,11 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     const state = stateOf(request);
     state.refusal = { code: answer instanceof IamError ? '' : answer.code, message: answer.message };
     const op = operationOf(request);
-    // A request whose COMMIT was lost may have taken effect, with its own "allowed" record: a
-    // "failed" record beside it would contradict the trail.
-    const outcomeUnknown = error instanceof StoreUnavailableError && error.stage === 'commit';
-    if (op && !outcomeUnknown) {
+    // No "failed" record of a request refused because the store is away: writing it needs the
+    // store, which would hold the 503 past the request's deadline (a connect timeout, another
+    // stale connection) to fail anyway. The log's "store unavailable" warning is its trace. And a
+    // request whose COMMIT was lost may have taken effect, with its own "allowed" record.
+    if (op && !(error instanceof StoreUnavailableError)) {
       const draft = state.draft ?? anonymousDraft(request.id, op.name, request.headers.authorization, request.ip);
       const code = answer instanceof GatewayError || answer instanceof KmsError ? answer.code : 'KMS.0103';
       await refusals.record(draft, op.mutates === true, answer.status, code).catch(auditFailed);

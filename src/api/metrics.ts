@@ -3,7 +3,7 @@ import { BroadcastChannel, threadId } from 'node:worker_threads';
 import type PromClient from 'prom-client';
 import type { Registry } from 'prom-client';
 import { KeyState } from '../core/model.ts';
-import type { Store } from '../store/store.ts';
+import type { Census, Store } from '../store/store.ts';
 import { StoreUnavailableError } from '../store/unavailable.ts';
 
 /**
@@ -150,6 +150,28 @@ function histogram(name: string, bounds: readonly number[], counts: Tally, label
   return values;
 }
 
+/** How long a scrape waits for the store's figures before it answers without them. */
+export const CENSUS_WAIT_MS = 1000;
+
+/** The store's census, or null when the store is unreachable or has not answered within `ms`. */
+async function censusWithin(store: Store, ms: number): Promise<Census | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => {
+    timer = setTimeout(resolve, ms, null);
+  });
+  const read = store.read((tx) => tx.census()).catch((error: unknown) => {
+    if (error instanceof StoreUnavailableError) return null;
+    throw error;
+  });
+  try {
+    return await Promise.race([read, late]);
+  } finally {
+    clearTimeout(timer);
+    // A read that answers (or fails) after the scrape has: nobody waits for it.
+    read.catch(() => undefined);
+  }
+}
+
 export function createMetrics(store: Store, link?: MetricsLink | null): Metrics {
   const own = emptyCounts();
   store.onCommit = (seconds, units) => {
@@ -205,13 +227,11 @@ export function createMetrics(store: Store, link?: MetricsLink | null): Metrics 
 
   const render = async (): Promise<string> => {
     const counts = await gather();
-    // The store's figures, read once a scrape. While the store is unreachable the scrape still
-    // answers (the request counts are what an operator wants to see then): kmsd_store_up 0,
-    // and no kmsd_keys or kmsd_live_grants samples.
-    const census = await store.read((tx) => tx.census()).catch((error: unknown) => {
-      if (error instanceof StoreUnavailableError) return null;
-      throw error;
-    });
+    // The store's figures, read once a scrape. While the store is unreachable, or does not
+    // answer within CENSUS_WAIT_MS (a database that stops answering holds a read up to the
+    // request deadline), the scrape still answers at once (the request counts are what an
+    // operator wants to see then): kmsd_store_up 0, and no kmsd_keys or kmsd_live_grants samples.
+    const census = await censusWithin(store, CENSUS_WAIT_MS);
     const { Registry } = promClient();
     const registry = new Registry();
     const families = [

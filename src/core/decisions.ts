@@ -142,11 +142,13 @@ export const DECISIONS = {
   unknownGranteeAccepted: true,
   /**
    * A request that needs the store while it cannot be reached (PostgreSQL down, restarting,
-   * failing over, refusing connections; the connection lost in the middle of the request): 503
+   * failing over, read-only, refusing connections; the connection lost in the middle of the
+   * request; a statement PostgreSQL cancelled at the request's deadline): 503
    * KMS.0104, the 503 of Huawei's error table ("A system exception occurred"), which the SDKs
    * treat as a server error worth retrying; never a refusal of the caller. Also when the
    * connection died after COMMIT was sent (the change may or may not be in force: a retry
-   * finds out, e.g. KMS.2501 for a grant that was retired).
+   * finds out, e.g. KMS.2501 for a grant that was retired). Such a refusal has no "failed"
+   * audit record (the store that would hold it is the one away): the log's warning is its trace.
    */
   storeUnavailable: 'KMS.0104',
   /**

@@ -5,16 +5,16 @@ import type { Store, StoreOptions } from './store.ts';
 
 export interface OpenOptions extends StoreOptions {
   /**
-   * PostgreSQL: a statement of a unit of work that has not answered within this fails (503) and
-   * its connection is discarded. The server passes its request deadline; tools (backup, audit)
-   * leave it unbounded.
+   * PostgreSQL: the deadline a unit of work is answered within, a 503 if the database does not
+   * finish it (PostgresOptions.deadlineMs). The server passes its request deadline; tools
+   * (backup, audit) leave it unbounded.
    */
-  queryTimeoutMs?: number;
+  deadlineMs?: number;
 }
 
 /** Opens the store the configuration names and brings its schema up to date. */
 export async function openStore(config: Config, options: OpenOptions = {}): Promise<Store> {
   if (config.store === 'sqlite') return new SqliteStore(join(config.dataDir, 'kmsd.db'), { writeLock: options.writeLock, onAudit: options.onAudit });
   const { PostgresStore } = await import('./postgres.ts');
-  return PostgresStore.open(config.store, { queryTimeoutMs: options.queryTimeoutMs, onAudit: options.onAudit });
+  return PostgresStore.open(config.store, { deadlineMs: options.deadlineMs, onAudit: options.onAudit });
 }

@@ -11,13 +11,49 @@ export interface PostgresOptions extends StoreOptions {
   /** Connections per pool (per event loop). */
   poolSize?: number;
   /**
-   * A statement of a unit of work (read/write) that has not answered within this is failed and
-   * its connection discarded. Schema migrations at start are not bounded by it.
+   * The deadline a unit of work (read/write) is answered within, one way or the other (the
+   * server passes --request-timeout): see Deadlines. Without it (tools: backup, audit, schema
+   * migrations at start) statements are not bounded.
    */
-  queryTimeoutMs?: number;
+  deadlineMs?: number;
 }
 
-/** One statement of a unit of work, on its connection, within its timeout (undefined: none). */
+/**
+ * The bounds of a unit of work under a deadline D.
+ * - PostgreSQL itself cancels a statement at 80% of D (statement_timeout, SET LOCAL in each
+ *   transaction: no extra round trip, and it works through PgBouncer, which refuses startup
+ *   options). That covers a wait for a lock held by another session; the cancelled session
+ *   stays sound and goes back to the pool after a ROLLBACK. A statement that the client merely
+ *   gave up on would go on waiting on the server and keep its connection slot: a few rounds of
+ *   such requests took every slot of max_connections and locked every node out.
+ * - A session left idle inside a transaction (its client discarded) is ended by the server after
+ *   D (idle_in_transaction_session_timeout), which releases its locks.
+ * - The client gives up on a statement at 90% of D only when the server did not answer at all,
+ *   not even its own cancellation (a network that drops packets); the connection is then
+ *   discarded. A new connection is waited for at most 5 s, and at most 80% of D.
+ * So one unit of work that fails is answered 503 before D, with 10% of it left to answer.
+ */
+class Deadlines {
+  readonly begin: (begin: string) => string;
+  readonly clientMs: number | undefined;
+  readonly connectMs: number;
+  constructor(deadlineMs: number | undefined) {
+    if (deadlineMs === undefined) {
+      this.begin = (begin) => begin;
+      this.clientMs = undefined;
+      this.connectMs = CONNECT_TIMEOUT_MS;
+      return;
+    }
+    const serverMs = Math.max(1, Math.floor(deadlineMs * 0.8));
+    // One simple-protocol query, one round trip (the values are whole numbers, never input).
+    const settings = `; SET LOCAL statement_timeout = ${serverMs}; SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1, Math.floor(deadlineMs))}`;
+    this.begin = (begin) => begin + settings;
+    this.clientMs = Math.max(1, Math.floor(deadlineMs * 0.9));
+    this.connectMs = Math.min(CONNECT_TIMEOUT_MS, serverMs);
+  }
+}
+
+/** One statement of a unit of work, on its connection, within the client's bound (undefined: none). */
 class Statements {
   readonly client: pg.PoolClient;
   private readonly timeoutMs: number | undefined;
@@ -25,7 +61,7 @@ class Statements {
     this.client = client;
     this.timeoutMs = timeoutMs;
   }
-  /** A lost connection becomes a StoreUnavailableError (see postgres-connection.ts). */
+  /** A lost connection or a database that cannot serve becomes a StoreUnavailableError (see postgres-connection.ts). */
   async query(text: string, values: unknown[], stage: 'work' | 'commit'): Promise<pg.QueryResult> {
     const started = Date.now();
     try {
@@ -71,26 +107,25 @@ const CONNECT_TIMEOUT_MS = 5000;
 export class PostgresStore implements Store {
   readonly driver = 'postgres' as const;
   private readonly pool: pg.Pool;
-  private readonly poolSize: number;
   private readonly reconnection = new Reconnection();
   onCommit: CommitListener | null = null;
-  private readonly queryTimeoutMs: number | undefined;
+  private readonly deadlines: Deadlines;
   private readonly onAudit: AuditListener | null;
-  private constructor(pool: pg.Pool, poolSize: number, queryTimeoutMs: number | undefined, onAudit: AuditListener | null) {
+  private constructor(pool: pg.Pool, deadlines: Deadlines, onAudit: AuditListener | null) {
     this.pool = pool;
-    this.poolSize = poolSize;
-    this.queryTimeoutMs = queryTimeoutMs;
+    this.deadlines = deadlines;
     this.onAudit = onAudit;
   }
 
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
     const poolSize = options.poolSize ?? 10;
+    const deadlines = new Deadlines(options.deadlineMs);
     const pool = new pg.Pool({
-      connectionString: url, max: poolSize, connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      connectionString: url, max: poolSize, connectionTimeoutMillis: deadlines.connectMs,
       // Named, so that offline tools (rotate-root-key) can tell that a node is still running.
       application_name: 'kmsd',
       // A connection whose server vanished without a word is found out by TCP keepalive when
-      // idle, and by the statement timeout (queryTimeoutMs) when a query waits on it.
+      // idle, and by the client's bound (Deadlines) when a query waits on it.
       keepAlive: true, keepAliveInitialDelayMillis: 10_000,
     });
     // A connection that the server ends (restart, failover, pg_terminate_backend) or that breaks
@@ -100,13 +135,17 @@ export class PostgresStore implements Store {
     // request discards the client (transaction below).
     pool.on('error', () => {});
     pool.on('connect', (client) => client.on('error', () => {}));
+    // A new connection made (by any request) ends an outage; an idle one handed out proves nothing.
+    let store: PostgresStore | undefined;
+    pool.on('connect', () => store?.reconnection.succeeded());
     try {
       await migrate(pool);
     } catch (error) {
       await pool.end();
       throw error;
     }
-    return new PostgresStore(pool, poolSize, options.queryTimeoutMs, options.onAudit ?? null);
+    store = new PostgresStore(pool, deadlines, options.onAudit ?? null);
+    return store;
   }
 
   async read<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
@@ -136,24 +175,28 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** A pooled connection, or StoreUnavailableError at once while the database is known to be away. */
+  /**
+   * A pooled connection, or StoreUnavailableError at once while the database is known to be
+   * away and this node has no idle connection left to try it with.
+   */
   private async checkout(): Promise<pg.PoolClient> {
-    const probe = this.reconnection.admit();
-    // Every connection of this node busy: a wait that times out says the node is overloaded,
-    // not that the database is gone.
-    const queued = this.pool.idleCount === 0 && this.pool.totalCount >= this.poolSize;
+    // An idle pooled connection is tried even while new ones fail (no free slot, a flapping
+    // network): a sound one serves, a dead one fails by itself and is discarded.
+    const probe = this.pool.idleCount > 0 ? false : this.reconnection.admit();
     const started = Date.now();
     try {
-      const client = await this.pool.connect();
-      this.reconnection.succeeded();
-      return client;
+      return await this.pool.connect();
     } catch (error) {
-      const timedOut = Date.now() - started >= CONNECT_TIMEOUT_MS - 50;
-      if (queued && timedOut) {
+      // pg-pool fails a request that waited in its queue for a busy connection with a bare
+      // Error; a connection it tried to open fails with a code (a socket's, a SQLSTATE) or,
+      // at its timeout, with the failure as cause. A wait in the queue says the node is
+      // overloaded (or its connections wait on the database), nothing of new connections.
+      const opened = (error as { code?: unknown }).code !== undefined || (error as Error).cause !== undefined;
+      if (!opened) {
         if (probe) this.reconnection.failed(probe, 'no free PostgreSQL connection');
         throw new StoreUnavailableError('every PostgreSQL connection of this node stayed busy', 'connect', { cause: error });
       }
-      const failure = connectFailure(error, timedOut);
+      const failure = connectFailure(error, Date.now() - started >= this.deadlines.connectMs - 50);
       this.reconnection.failed(probe, failure.reason);
       throw failure;
     }
@@ -163,15 +206,19 @@ export class PostgresStore implements Store {
     const client = await this.checkout();
     // A client whose connection failed is discarded, never handed to another request.
     let broken = false;
+    let rolledBack = false;
     try {
-      const statements = new Statements(client, this.queryTimeoutMs);
-      await statements.query(begin, [], 'work');
+      const statements = new Statements(client, this.deadlines.clientMs);
+      await statements.query(this.deadlines.begin(begin), [], 'work');
       let result: T;
       try {
         result = await work(new SqlTx(new PgExecutor(statements), begin === 'BEGIN' ? this.onAudit : null));
       } catch (error) {
-        if (error instanceof StoreUnavailableError) throw error;
-        await client.query('ROLLBACK').catch(() => {
+        if (error instanceof StoreUnavailableError && !error.sessionSound) throw error;
+        // An answer of the database (a refusal, a cancelled statement): the session is sound.
+        await statements.query('ROLLBACK', [], 'work').then(() => {
+          rolledBack = true;
+        }, () => {
           broken = true;
         });
         throw error;
@@ -181,7 +228,7 @@ export class PostgresStore implements Store {
       if (started !== null) this.onCommit?.(Number(process.hrtime.bigint() - started) / 1e9, 1);
       return result;
     } catch (error) {
-      if (error instanceof StoreUnavailableError) broken = true;
+      if (error instanceof StoreUnavailableError && !rolledBack) broken = true;
       throw error;
     } finally {
       client.release(broken);

@@ -19,11 +19,21 @@ export class StoreUnavailableError extends Error {
    * the next one either).
    */
   readonly rerun: boolean;
-  constructor(reason: string, stage: 'connect' | 'work' | 'commit', options: { cause?: unknown; timedOut?: boolean } = {}) {
+  /**
+   * The connection is still sound (the database cancelled a statement at its timeout): after a
+   * ROLLBACK it goes back to the pool instead of being discarded.
+   */
+  readonly sessionSound: boolean;
+  constructor(
+    reason: string,
+    stage: 'connect' | 'work' | 'commit',
+    options: { cause?: unknown; timedOut?: boolean; sessionSound?: boolean } = {},
+  ) {
     super(`the store is unavailable: ${reason}`, { cause: options.cause });
     this.reason = reason;
     this.stage = stage;
     this.rerun = stage === 'work' && options.timedOut !== true;
+    this.sessionSound = options.sessionSound === true;
   }
 }
 

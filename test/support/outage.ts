@@ -144,7 +144,7 @@ async function whileAway(node: Node, users: Record<string, TestUser>): Promise<v
   const validate = await raw(node.url, 'GET', '/v3/auth/tokens', {
     headers: { 'X-Auth-Token': await node.as('alice', 'token').getToken(), 'X-Subject-Token': await node.as('rita', 'token').getToken() },
   });
-  assert.equal(validate.status, 503, validate.text);
+  assert.deepEqual([validate.status, validate.body], [503, { error: { code: 503, title: 'Service Unavailable', message: 'The service is temporarily unavailable.' } }]);
   // The scrape still answers: the requests are counted, the store is down.
   assert.equal(await storeUp(node), '0');
 }
