@@ -1,3 +1,4 @@
+import { MIGRATIONS } from '../src/store/migrations.ts';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -102,7 +103,7 @@ async function backupUnderLoad(sourceStore: string, sourceDir: string): Promise<
     await new Promise((r) => setTimeout(r, 200));
     await load.stop();
     assert.equal(ran.code, 0, ran.stderr);
-    assert.match(ran.stdout, /^backed up \d+ keys, \d+ grants, \d+ audit records; \d+ rows in 13 tables \(schema 7\) to .*\n$/);
+    assert.match(ran.stdout, new RegExp(`^backed up \\d+ keys, \\d+ grants, \\d+ audit records; \\d+ rows in ${BACKUP_TABLES.length} tables \\(schema ${MIGRATIONS.length}\\) to .*\\n$`));
 
     const restored = fresh('check');
     const check = await kmsd(['restore', '--in', file, '--data-dir', restored]);
@@ -191,7 +192,7 @@ describe('kmsd backup and restore', () => {
     for (const secret of [rootKey, clear.toString('base64'), clear.toString('hex'), users.alice.sk, users.alice.password]) {
       assert.ok(!text.includes(secret), 'no secret in the clear');
     }
-    assert.deepEqual(JSON.parse(text.split('\n')[0]), { ...JSON.parse(text.split('\n')[0]), kmsd_backup: 1, kmsd_version: '0.1.0', schema: 7, source: 'sqlite' });
+    assert.deepEqual(JSON.parse(text.split('\n')[0]), { ...JSON.parse(text.split('\n')[0]), kmsd_backup: 1, kmsd_version: '0.1.0', schema: MIGRATIONS.length, source: 'sqlite' });
   });
 
   test('the table list names every table the migrations create, and a backup refuses a store with a table it does not list', async () => {
@@ -245,12 +246,12 @@ describe('kmsd backup and restore', () => {
       const url = await database();
       await (await PostgresStore.open(url)).close();
       const ran = await kmsd(['restore', '--in', file, '--store', url]);
-      assert.deepEqual([ran.code, ran.stdout, ran.stderr], [2, '', 'kmsd: the PostgreSQL database already holds tables (access_keys, accounts, audit_events): restore only into an empty database\n']);
+      assert.deepEqual([ran.code, ran.stdout, ran.stderr], [2, '', 'kmsd: the PostgreSQL database already holds tables (access_keys, accounts, audit_chain): restore only into an empty database\n']);
     });
 
     const refusals: Array<[string, (lines: string[]) => string[], (path: string) => string]> = [
       ['a backup of a newer schema', (l) => [JSON.stringify({ ...JSON.parse(l[0]), schema: 99, kmsd_version: '9.0.0' }), ...l.slice(1)],
-        () => 'kmsd: the backup is of schema 99 (kmsd 9.0.0), newer than this kmsd knows (7): restore it with kmsd 9.0.0 or later\n'],
+        () => `kmsd: the backup is of schema 99 (kmsd 9.0.0), newer than this kmsd knows (${MIGRATIONS.length}): restore it with kmsd 9.0.0 or later\n`],
       ['a file cut short', (l) => l.slice(0, -3), (p) => `kmsd: ${p} ends before its end record: the backup was cut short\n`],
       ['a changed row', (l) => l.map((line) => line.replace('"as written"', '"as changed"')),
         (p) => `kmsd: ${p} is damaged or was changed: its end record does not match its contents\n`],

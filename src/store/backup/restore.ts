@@ -61,6 +61,9 @@ async function load(db: RawDb, items: AsyncIterable<BackupItem>): Promise<Record
       const known = new Set((await db.columns(item.name)).map((c) => c.name));
       const missing = item.columns.find((c) => !known.has(c.name));
       if (missing) throw new BackupError(`the backup's column ${item.name}.${missing.name} is not in this kmsd's schema`);
+      // The target held nothing before its migrations ran; a row a migration seeded (the audit
+      // chain's head) is the backup's to give.
+      await db.run(`DELETE FROM ${quoteName(item.name)}`, []);
       table = { name: item.name, columns: item.columns, loader: new TableLoader(db, item.name, item.columns), count: 0 };
     } else if (item.type === 'row') {
       if (table === null || item.values.length !== table.columns.length) throw new BackupError('the backup file is damaged: a row outside a table, or of the wrong width');
