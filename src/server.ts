@@ -179,7 +179,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const rootKey = existingKey ?? loadRootKey(config, say);
   let store: Store;
   try {
-    store = await openStore(config, shared ? { writeLock: new SharedLock(shared.writeLock) } : {});
+    store = await openStore(config, { serving: true, ...(shared ? { writeLock: new SharedLock(shared.writeLock) } : {}) });
   } catch (error) {
     const where = config.store === 'sqlite' ? `the SQLite store in ${config.dataDir}` : `the PostgreSQL store at ${describePostgres(config.store)}`;
     throw new StartError(`cannot open ${where}: ${(error as Error).message}`);

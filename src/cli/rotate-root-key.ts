@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { ConfigError, parseConfig } from '../config.ts';
 import { loadRootKey, StartError } from '../root-key.ts';
 import { RotationError, rotateRootKey } from '../root-key-rotation/rotate.ts';
-import { openRawStore, storeFlags } from './backup.ts';
+import { oneLine, openRawStore, storeFlags } from './backup.ts';
 import { lockDataDirForOfflineCommand } from './offline-lock.ts';
 
 type Env = Record<string, string | undefined>;
@@ -34,7 +34,7 @@ export async function rotateRootKeyCommand(argv: string[], env: Env, out: { writ
   try {
     const db = await openRawStore(store, dataDir);
     try {
-      const summary = await rotateRootKey(db, current.key, next.key, (line) => out.write(`rotate-root-key: ${line}\n`));
+      const summary = await oneLine(() => rotateRootKey(db, current.key, next.key, (line) => out.write(`rotate-root-key: ${line}\n`)));
       const start = `start kmsd with the new root key (--root-key-file ${newFile}${current.from === join(dataDir, 'root.key') ? `, or move it to ${current.from}` : ''})`;
       if (summary.already) {
         out.write(`the store is already sealed under the new root key in ${newFile}: nothing to do; ${start}\n`);

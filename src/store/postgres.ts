@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { MIGRATION_LOCK, MIGRATIONS, POSTGRES } from './migrations.ts';
+import { NodeLock } from './node-lock.ts';
 import { SqlTx, type Executor } from './sql-tx.ts';
 import type { CommitListener, Store, Tx } from './store.ts';
 
@@ -34,11 +35,15 @@ export class PostgresStore implements Store {
   readonly driver = 'postgres' as const;
   private readonly pool: pg.Pool;
   onCommit: CommitListener | null = null;
-  private constructor(pool: pg.Pool) {
+  private readonly nodeLock: NodeLock | null;
+  private constructor(pool: pg.Pool, nodeLock: NodeLock | null) {
     this.pool = pool;
+    this.nodeLock = nodeLock;
   }
 
-  static async open(url: string, poolSize = 10): Promise<PostgresStore> {
+  /** holdNodeLock: a serving node (node-lock.ts); offline tools and tests of the store leave it off. */
+  static async open(url: string, poolSize = 10, options: { holdNodeLock?: boolean } = {}): Promise<PostgresStore> {
+    const nodeLock = options.holdNodeLock ? await NodeLock.hold(url) : null;
     // Named, so that offline tools (rotate-root-key) can tell that a node is still running.
     const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'kmsd' });
     // An idle pooled connection that the server ends (restart, failover, admin) reports here;
@@ -49,9 +54,10 @@ export class PostgresStore implements Store {
       await migrate(pool);
     } catch (error) {
       await pool.end();
+      await nodeLock?.release();
       throw error;
     }
-    return new PostgresStore(pool);
+    return new PostgresStore(pool, nodeLock);
   }
 
   async read<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
@@ -70,6 +76,7 @@ export class PostgresStore implements Store {
   }
 
   private async transaction<T>(begin: string, work: (tx: Tx) => Promise<T>): Promise<T> {
+    this.nodeLock?.assertHeld();
     const client = await this.pool.connect();
     let broken = false;
     try {
@@ -93,6 +100,7 @@ export class PostgresStore implements Store {
 
   async close(): Promise<void> {
     await this.pool.end();
+    await this.nodeLock?.release();
   }
 }
 

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MIGRATIONS } from '../migrations.ts';
+import { isFileSystemError, naming } from './errors.ts';
 import { BackupError, BackupWriter, encodeValue, FORMAT } from './file.ts';
 import { quoteName, type RawDb } from './raw-db.ts';
 import { BACKUP_TABLES, isBookkeeping } from './tables.ts';
@@ -63,12 +64,14 @@ export async function backupStore(db: RawDb, out: string, kmsdVersion: string): 
         await writer.table(table, columns);
         let count = 0;
         const select = `SELECT ${columns.map((c) => quoteName(c.name)).join(', ')} FROM ${quoteName(table)}`;
-        for await (const batch of db.batches(select, BATCH)) {
-          for (const row of batch) {
-            await writer.row(columns.map((c) => encodeValue(c.kind, row[c.name], `${table}.${c.name}`)));
+        await naming(() => `reading table ${table} after row ${count}`, async () => {
+          for await (const batch of db.batches(select, BATCH)) {
+            for (const row of batch) {
+              await writer.row(columns.map((c) => encodeValue(c.kind, row[c.name], `${table}.${c.name}`)));
+            }
+            count += batch.length;
           }
-          count += batch.length;
-        }
+        });
         await writer.tableEnd(count);
         rows[table] = count;
       }
@@ -77,8 +80,7 @@ export async function backupStore(db: RawDb, out: string, kmsdVersion: string): 
       await writer.abort();
       rmSync(partial, { force: true });
       // A file system's refusal (no such directory, no permission, a full disk) is one line.
-      const code = (error as NodeJS.ErrnoException).code;
-      if (typeof code === 'string' && code.startsWith('E')) throw new BackupError(`cannot write ${out}: ${(error as Error).message}`);
+      if (isFileSystemError(error)) throw new BackupError(`cannot write ${out}: ${(error as Error).message}`);
       throw error;
     }
     durableRename(partial, out);

@@ -1,6 +1,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import type pg from 'pg';
 import { POSTGRES, SQLITE, type Dialect } from '../migrations.ts';
+import { takeNodeLockExclusive } from '../node-lock.ts';
 import { SqliteExecutor } from '../sqlite.ts';
 
 type Row = Record<string, unknown>;
@@ -29,6 +30,12 @@ export interface RawDb {
   columns(table: string): Promise<Column[]>;
   /** Columns whose values the database draws from a sequence (PostgreSQL's serial columns). */
   serialColumns(table: string): Promise<string[]>;
+  /**
+   * PostgreSQL: takes the node lock exclusive for as long as this connection is open (false
+   * while a kmsd node serves the database: src/store/node-lock.ts). SQLite: true (the data
+   * directory's lock is the command's, src/cli/offline-lock.ts).
+   */
+  lockOutNodes(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -86,6 +93,9 @@ export class SqliteRawDb implements RawDb {
   async serialColumns(): Promise<string[]> {
     // AUTOINCREMENT keeps its counter at or above the largest row id inserted, given or drawn.
     return [];
+  }
+  async lockOutNodes(): Promise<boolean> {
+    return true;
   }
   async close(): Promise<void> {
     if (this.db.isOpen) this.db.close();
@@ -146,6 +156,9 @@ export class PostgresRawDb implements RawDb {
       [table],
     );
     return rows.map((r) => String(r.column_name));
+  }
+  lockOutNodes(): Promise<boolean> {
+    return takeNodeLockExclusive(this.client);
   }
   async close(): Promise<void> {
     await this.client.end().catch(() => {});
