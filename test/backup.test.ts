@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -269,6 +269,57 @@ describe('kmsd backup and restore', () => {
         assert.deepEqual(await query(url, '', 'SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()'), []);
       });
     }
+
+    /** A variant whose counts and end record are made to match again: only the database can refuse it. */
+    const resigned = (name: string, change: (lines: string[]) => string[]): string =>
+      variant(name, (l) => {
+        const body = change(l.slice(0, -2));
+        let rows = 0;
+        for (let i = 1; i < body.length; i++) {
+          if (body[i].startsWith('{"table"')) rows = 0;
+          else if (body[i].startsWith('[')) rows++;
+          else if (body[i].startsWith('{"rows"')) body[i] = JSON.stringify({ rows });
+        }
+        const sha256 = createHash('sha256').update(body.map((line) => `${line}\n`).join('')).digest('hex');
+        return [...body, JSON.stringify({ ...JSON.parse(l[l.length - 2]), sha256 }), ''];
+      });
+    const settingsRow = (lines: string[]) => lines.findIndex((line) => line.includes('"restore-me"'));
+    const rowNumber = (lines: string[]) => settingsRow(lines) - lines.findIndex((line) => line.startsWith('{"table":"settings"'));
+
+    test('a row the database refuses (one primary key twice): one line naming the table and row, exit 2, on both kinds of target', async (t) => {
+      let number = 0;
+      const path = resigned('twice', (l) => {
+        const at = settingsRow(l);
+        number = rowNumber(l) + 1;
+        return [...l.slice(0, at + 1), l[at], ...l.slice(at + 1)];
+      });
+      const target = fresh('twice');
+      const ran = await kmsd(['restore', '--in', path, '--data-dir', target]);
+      assert.deepEqual([ran.code, ran.stdout, ran.stderr],
+        [2, '', `kmsd: table settings, row ${number} of the backup (name "restore-me"): the database refused: UNIQUE constraint failed: settings.name\n`]);
+      assert.equal(existsSync(join(target, 'kmsd.db')), false);
+      if (POSTGRES_SKIP) return t.diagnostic('PostgreSQL target skipped');
+      const url = await database();
+      const onPg = await kmsd(['restore', '--in', path, '--store', url]);
+      assert.deepEqual([onPg.code, onPg.stdout, onPg.stderr],
+        [2, '', `kmsd: table settings, row ${number} of the backup (name "restore-me"): the database refused: duplicate key value violates unique constraint "settings_pkey" (SQLSTATE 23505)\n`]);
+      assert.deepEqual(await query(url, '', 'SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()'), []);
+    });
+
+    test('text holding U+0000 (a SQLite store takes it, PostgreSQL cannot): one line naming the table and row, exit 2, on PostgreSQL', { skip: POSTGRES_SKIP }, async () => {
+      let number = 0;
+      const path = resigned('nul', (l) => {
+        number = rowNumber(l);
+        return l.map((line) => line.replace('"as written"', '"as\\u0000written"'));
+      });
+      const target = fresh('nul');
+      assert.equal((await kmsd(['restore', '--in', path, '--data-dir', target])).code, 0, 'SQLite holds it');
+      const url = await database();
+      const onPg = await kmsd(['restore', '--in', path, '--store', url]);
+      assert.deepEqual([onPg.code, onPg.stdout, onPg.stderr],
+        [2, '', `kmsd: table settings, row ${number} of the backup (name "restore-me"): the database refused: invalid byte sequence for encoding "UTF8": 0x00 (SQLSTATE 22021)\n`]);
+      assert.deepEqual(await query(url, '', 'SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()'), []);
+    });
 
     test('not a backup at all', async () => {
       const path = join(dir, 'not-a-backup');

@@ -136,4 +136,10 @@ export const DECISIONS = {
    * database whose schema has no table. Merging a backup into a live store is never guessed at.
    */
   restoreIntoEmptyTargetOnly: true,
+  /**
+   * U+0000 in key_description (the one free-text field kmsd stores; tag keys and values already
+   * refuse control characters) is refused with the field's own error on both stores: PostgreSQL's
+   * text cannot hold it, and a description SQLite kept would stop a move to PostgreSQL.
+   */
+  nulInText: 'KMS.1103',
 } as const;
