@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -277,5 +277,36 @@ test('PostgreSQL: a node whose lock connection is ended takes the lock again and
   } finally {
     await admin.end();
     await serving.stop();
+  }
+});
+
+test('PostgreSQL: a database refusal (a role without the privileges) is one line, exit 2, for rotate-root-key and backup', { skip: POSTGRES_SKIP }, async () => {
+  const { store, dataDir } = await target('postgres');
+  const key = newKey();
+  const opened = await PostgresStore.open(store);
+  await checkRootKey(opened, new RootKey(Buffer.from(key, 'base64')));
+  await opened.close();
+  const role = `kmsd_reader_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: store });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE ROLE ${role} LOGIN`);
+    // Reads every table but the audit trail, writes none.
+    await admin.query(`GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${role}`);
+    await admin.query(`REVOKE SELECT ON audit_events FROM ${role}`);
+    const reader = new URL(store);
+    reader.username = role;
+    const before = await dump(store, dataDir);
+    const ran = await kmsd(['rotate-root-key', '--store', reader.toString(), '--new-root-key-file', keyFile(newKey())], { KMSD_ROOT_KEY: key });
+    assert.deepEqual([ran.code, ran.stdout, ran.stderr], [2, '', 'kmsd: the database refused: permission denied for table key_materials (SQLSTATE 42501)\n']);
+    const file = join(dir, `denied-${randomBytes(4).toString('hex')}.kmsdbak`);
+    const backedUp = await kmsd(['backup', '--store', reader.toString(), '--out', file]);
+    assert.deepEqual([backedUp.code, backedUp.stdout, backedUp.stderr], [2, '', 'kmsd: reading table audit_events after row 0: the database refused: permission denied for table audit_events (SQLSTATE 42501)\n']);
+    assert.equal(existsSync(file) || existsSync(`${file}.partial`), false);
+    assert.equal(await dump(store, dataDir), before);
+  } finally {
+    await admin.query(`DROP OWNED BY ${role}`).catch(() => {});
+    await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => {});
+    await admin.end();
   }
 });

@@ -137,15 +137,17 @@ export class PostgresRawDb implements RawDb {
       await this.run(`CLOSE ${cursor}`);
     }
   }
+  // The catalogue, not information_schema: information_schema shows only what the role may use, and
+  // a table hidden from a role without privileges would be left out of a backup without a word.
   async tables(): Promise<string[]> {
-    const rows = await this.all(
-      "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name",
-    );
-    return rows.map((r) => String(r.table_name));
+    const rows = await this.all('SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = current_schema() ORDER BY tablename');
+    return rows.map((r) => String(r.tablename));
   }
   async columns(table: string): Promise<Column[]> {
     const rows = await this.all(
-      'SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position',
+      `SELECT a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS data_type
+         FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = current_schema() AND c.relname = $1 AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
       [table],
     );
     return rows.map((r) => ({ name: String(r.column_name), kind: kindOf(String(r.data_type), `${table}.${String(r.column_name)}`) }));
