@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { materialContext, RootKey } from '../src/core/sealing.ts';
+import { backupStore } from '../src/store/backup/backup.ts';
+import { BackupError } from '../src/store/backup/file.ts';
 import { PostgresRawDb, SqliteRawDb, type RawDb } from '../src/store/backup/raw-db.ts';
 import { BACKUP_TABLES, isBookkeeping } from '../src/store/backup/tables.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
@@ -337,10 +339,35 @@ describe('kmsd backup and restore', () => {
     assert.deepEqual([ran.code, ran.stderr, readFileSync(file, 'utf8')], [2, `kmsd: ${file} already exists: choose a new file name (a backup never overwrites one)\n`, 'precious']);
   });
 
+  test('two backups to one --out at once: one publishes a whole backup, the other refuses and overwrites nothing; no partial file is left', async () => {
+    const source = await emptyStore('twice-at-once');
+    const store = new SqliteStore(join(source, 'kmsd.db'));
+    await store.write((tx) => tx.initSetting('restore-me', 'as written'));
+    await store.close();
+    const folder = fresh('same-out');
+    mkdirSync(folder);
+    const file = join(folder, 'same.kmsdbak');
+    const dbs = [new SqliteRawDb(join(source, 'kmsd.db')), new SqliteRawDb(join(source, 'kmsd.db'))];
+    // Both start before either ends (each passes the "already exists" check, each writes its own partial file).
+    const results = await Promise.allSettled(dbs.map((db) => backupStore(db, file, '0.0.0')));
+    for (const db of dbs) await db.close();
+    assert.deepEqual(results.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+    const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    assert.ok(refused.reason instanceof BackupError);
+    assert.equal(refused.reason.message, `${file} already exists: choose a new file name (a backup never overwrites one)`);
+    assert.deepEqual(readdirSync(folder), ['same.kmsdbak']);
+    const restored = fresh('same-out-restored');
+    const ran = await kmsd(['restore', '--in', file, '--data-dir', restored]);
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.deepEqual((await query('sqlite', restored, "SELECT value FROM settings WHERE name = 'restore-me'")).map((r) => r.value), ['as written']);
+  });
+
   test('a backup that cannot be written (no such directory) is one line, exit 2, and leaves no file', async () => {
     const source = await emptyStore('unwritable');
     const file = join(dir, 'missing-dir', 'x.kmsdbak');
     const ran = await kmsd(['backup', '--data-dir', source, '--out', file]);
-    assert.deepEqual([ran.code, ran.stderr], [2, `kmsd: cannot write ${file}: ENOENT: no such file or directory, open '${file}.partial'\n`]);
+    assert.equal(ran.code, 2);
+    // The partial file's name is the run's own: <out>.<pid>-<8 hex>.partial.
+    assert.equal(ran.stderr.replace(/\.\d+-[0-9a-f]{8}\.partial'/, ".RUN.partial'"), `kmsd: cannot write ${file}: ENOENT: no such file or directory, open '${file}.RUN.partial'\n`);
   });
 });

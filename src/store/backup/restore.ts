@@ -2,7 +2,7 @@ import { closeSync, existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MIGRATION_LOCK, MIGRATIONS } from '../migrations.ts';
 import { NODES_SERVING } from '../node-lock.ts';
-import { durableRename } from './backup.ts';
+import { durablePublish } from './backup.ts';
 import { isDatabaseError, naming } from './errors.ts';
 import { BackupError, decodeValue, openBackup, type BackupHeader, type BackupItem } from './file.ts';
 import { quoteName, SqliteRawDb, type Column, type RawDb } from './raw-db.ts';
@@ -147,8 +147,9 @@ async function openChecked(file: string) {
  */
 export async function restoreToSqlite(file: string, dataDir: string): Promise<RestoreSummary> {
   const target = join(dataDir, 'kmsd.db');
+  const taken = (path: string) => new BackupError(`${dataDir} already holds a kmsd store (${path}): restore only into an empty target`);
   for (const path of [target, `${target}-wal`, `${target}-journal`]) {
-    if (existsSync(path)) throw new BackupError(`${dataDir} already holds a kmsd store (${path}): restore only into an empty target`);
+    if (existsSync(path)) throw taken(path);
   }
   const backup = await openChecked(file);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -157,7 +158,7 @@ export async function restoreToSqlite(file: string, dataDir: string): Promise<Re
   closeSync(openSync(building, 'wx', 0o600));
   const db = new SqliteRawDb(building);
   try {
-    // A file nobody else sees until it is renamed: no journal needed; it is synced before the rename.
+    // A file nobody else sees until it is published: no journal needed; it is synced before.
     await db.run('PRAGMA journal_mode = OFF');
     await db.run('PRAGMA synchronous = OFF');
     // Room for the indexes being built (the pages of a million grants), instead of SQLite's 2 MiB.
@@ -166,11 +167,13 @@ export async function restoreToSqlite(file: string, dataDir: string): Promise<Re
     const rows = await restoreInto(db, backup.header, backup.items);
     await naming('committing the restore', () => db.run('COMMIT'));
     await db.close();
-    durableRename(building, target);
+    // A link, not a rename: a kmsd.db that appeared meanwhile is never replaced.
+    durablePublish(building, target);
     return { header: backup.header, rows, schema: MIGRATIONS.length };
   } catch (error) {
     await db.close();
     rmSync(building, { force: true });
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw taken(target);
     throw error;
   }
 }
