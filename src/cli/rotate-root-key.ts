@@ -23,7 +23,7 @@ function existingKey(args: string[], env: Env, what: string) {
 export async function rotateRootKeyCommand(argv: string[], env: Env, out: { write(text: string): unknown }): Promise<void> {
   const { values, store, dataDir } = storeFlags(argv, env, { 'new-root-key-file': { type: 'string' }, 'root-key-file': { type: 'string' } });
   if (values['new-root-key-file'] === undefined) {
-    throw new ConfigError('--new-root-key-file FILE is required: the new root key, 32 bytes in base64 (e.g. openssl rand -base64 32 > FILE)');
+    throw new ConfigError('--new-root-key-file FILE is required: the new root key, 32 bytes in base64 (e.g. (umask 077; openssl rand -base64 32 > FILE))');
   }
   const newFile = resolve(values['new-root-key-file']);
   const storeArgs = ['--data-dir', dataDir, '--store', store, ...(values['root-key-file'] ? ['--root-key-file', values['root-key-file']] : [])];

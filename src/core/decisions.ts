@@ -142,4 +142,13 @@ export const DECISIONS = {
    * text cannot hold it, and a description SQLite kept would stop a move to PostgreSQL.
    */
   nulInText: 'KMS.1103',
+  /**
+   * A backup's SHA-256 end record catches corruption and truncation, not tampering: an HMAC
+   * under a root-key-derived key would need the root key wherever backups are made and checked,
+   * and a backup is made (by cron, by someone without the root key) precisely without it.
+   * Sealed values cannot be forged without the root key anyway (AES-GCM under their context);
+   * the rest (grants, password hashes, the trail) is protected by where backups are kept, or by a
+   * signature the operator adds (documented in docs/backup-and-keys.md).
+   */
+  backupDigestIsNoSignature: true,
 } as const;
