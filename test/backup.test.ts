@@ -10,6 +10,7 @@ import { backupStore } from '../src/store/backup/backup.ts';
 import { BackupError } from '../src/store/backup/file.ts';
 import { PostgresRawDb, SqliteRawDb, type RawDb } from '../src/store/backup/raw-db.ts';
 import { BACKUP_TABLES, isBookkeeping } from '../src/store/backup/tables.ts';
+import { MIGRATIONS, SQLITE } from '../src/store/migrations.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 import { PostgresStore } from '../src/store/postgres.ts';
 import { worldIdentities, type TestUser } from './harness.ts';
@@ -337,6 +338,37 @@ describe('kmsd backup and restore', () => {
     writeFileSync(file, 'precious');
     const ran = await kmsd(['backup', '--data-dir', source, '--out', file]);
     assert.deepEqual([ran.code, ran.stderr, readFileSync(file, 'utf8')], [2, `kmsd: ${file} already exists: choose a new file name (a backup never overwrites one)\n`, 'precious']);
+  });
+
+  test('a backup of an older schema restores at its schema and is brought up to this kmsd\'s, into SQLite and PostgreSQL', async (t) => {
+    const source = fresh('older-schema');
+    mkdirSync(source);
+    const older = new SqliteRawDb(join(source, 'kmsd.db'));
+    await older.run('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    for (let version = 1; version < MIGRATIONS.length; version++) {
+      for (const sql of MIGRATIONS[version - 1](SQLITE)) await older.run(sql);
+      await older.run('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [version, Date.now()]);
+    }
+    await older.run("INSERT INTO settings (name, value) VALUES ('restore-me', 'from an older kmsd')");
+    await older.close();
+    const file = join(dir, `older-${randomBytes(4).toString('hex')}.kmsdbak`);
+    const backedUp = await kmsd(['backup', '--data-dir', source, '--out', file]);
+    assert.equal(backedUp.code, 0, backedUp.stderr);
+    assert.match(backedUp.stdout, new RegExp(`\\(schema ${MIGRATIONS.length - 1}\\)`));
+    const check = async (store: string, dataDir: string) => {
+      assert.deepEqual((await query(store, dataDir, 'SELECT MAX(version) AS v FROM schema_migrations')).map((r) => Number(r.v)), [MIGRATIONS.length]);
+      assert.deepEqual((await query(store, dataDir, "SELECT value FROM settings WHERE name = 'restore-me'")).map((r) => r.value), ['from an older kmsd']);
+      assert.deepEqual(await query(store, dataDir, 'SELECT keystore_id FROM keystores'), [], 'the newer migration ran');
+    };
+    const target = fresh('older-restored');
+    const ran = await kmsd(['restore', '--in', file, '--data-dir', target]);
+    assert.equal(ran.code, 0, ran.stderr);
+    await check('sqlite', target);
+    if (POSTGRES_SKIP) return t.diagnostic('PostgreSQL target skipped');
+    const url = await database();
+    const onPg = await kmsd(['restore', '--in', file, '--store', url]);
+    assert.equal(onPg.code, 0, onPg.stderr);
+    await check(url, '');
   });
 
   test('two backups to one --out at once: one publishes a whole backup, the other refuses and overwrites nothing; no partial file is left', async () => {

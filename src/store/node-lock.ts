@@ -29,7 +29,7 @@ const settingsCanary = async (client: pg.Client): Promise<string | null> => {
 };
 
 async function connect(url: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, keepAlive: true });
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, keepAlive: true, application_name: 'kmsd-node-lock' });
   // A connection the server ends is noticed through 'end'; without a listener 'error' would crash the node.
   client.on('error', () => {});
   await client.connect();

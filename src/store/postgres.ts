@@ -44,7 +44,7 @@ export class PostgresStore implements Store {
   /** holdNodeLock: a serving node (node-lock.ts); offline tools and tests of the store leave it off. */
   static async open(url: string, poolSize = 10, options: { holdNodeLock?: boolean } = {}): Promise<PostgresStore> {
     const nodeLock = options.holdNodeLock ? await NodeLock.hold(url) : null;
-    // Named, so that offline tools (rotate-root-key) can tell that a node is still running.
+    // Named for an administrator reading pg_stat_activity; offline tools rely on the node lock instead (node-lock.ts).
     const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'kmsd' });
     // An idle pooled connection that the server ends (restart, failover, admin) reports here;
     // without a listener that would crash the node. The pool drops it, the next query gets a
