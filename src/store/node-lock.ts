@@ -106,6 +106,10 @@ export class NodeLock {
       let client: pg.Client | null = null;
       try {
         client = await connect(this.url);
+        if (this.closed) {
+          await client.end().catch(() => {});
+          return;
+        }
         const { rows } = await client.query('SELECT pg_try_advisory_lock_shared($1) AS held', [NODE_LOCK]);
         if (!rows[0].held) throw new Error('an offline tool holds it');
         const canary = await settingsCanary(client);
