@@ -310,3 +310,26 @@ test('PostgreSQL: a database refusal (a role without the privileges) is one line
     await admin.end();
   }
 });
+
+test('PostgreSQL: a node started while an offline tool holds the node lock waits for it, then serves', { skip: POSTGRES_SKIP }, async () => {
+  const { store, dataDir } = await target('postgres');
+  const tool = new pg.Client({ connectionString: store });
+  await tool.connect();
+  try {
+    assert.equal((await tool.query('SELECT pg_try_advisory_lock($1) AS held', [NODE_LOCK])).rows[0].held, true);
+    let started = false;
+    const starting = startKmsd({ store, dataDir, identities, rootKey: newKey(), users, env: ONE_LOOP }).then((node) => ((started = true), node));
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    assert.equal(started, false, 'the node waits while the tool holds the lock');
+    assert.deepEqual(await tool.query('SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()').then((r) => r.rows), [], 'and has not migrated anything');
+    await tool.query('SELECT pg_advisory_unlock($1)', [NODE_LOCK]);
+    const node = await starting;
+    try {
+      assert.equal((await node.as('alice').kms('list-keys', {})).status, 200);
+    } finally {
+      await node.stop();
+    }
+  } finally {
+    await tool.end();
+  }
+});
