@@ -1,14 +1,17 @@
 import { MIGRATIONS } from '../src/store/migrations.ts';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { materialContext, RootKey } from '../src/core/sealing.ts';
+import { backupStore } from '../src/store/backup/backup.ts';
+import { BackupError } from '../src/store/backup/file.ts';
 import { PostgresRawDb, SqliteRawDb, type RawDb } from '../src/store/backup/raw-db.ts';
 import { BACKUP_TABLES, isBookkeeping } from '../src/store/backup/tables.ts';
+import { MIGRATIONS, SQLITE } from '../src/store/migrations.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 import { PostgresStore } from '../src/store/postgres.ts';
 import { worldIdentities, type TestUser } from './harness.ts';
@@ -271,6 +274,57 @@ describe('kmsd backup and restore', () => {
       });
     }
 
+    /** A variant whose counts and end record are made to match again: only the database can refuse it. */
+    const resigned = (name: string, change: (lines: string[]) => string[]): string =>
+      variant(name, (l) => {
+        const body = change(l.slice(0, -2));
+        let rows = 0;
+        for (let i = 1; i < body.length; i++) {
+          if (body[i].startsWith('{"table"')) rows = 0;
+          else if (body[i].startsWith('[')) rows++;
+          else if (body[i].startsWith('{"rows"')) body[i] = JSON.stringify({ rows });
+        }
+        const sha256 = createHash('sha256').update(body.map((line) => `${line}\n`).join('')).digest('hex');
+        return [...body, JSON.stringify({ ...JSON.parse(l[l.length - 2]), sha256 }), ''];
+      });
+    const settingsRow = (lines: string[]) => lines.findIndex((line) => line.includes('"restore-me"'));
+    const rowNumber = (lines: string[]) => settingsRow(lines) - lines.findIndex((line) => line.startsWith('{"table":"settings"'));
+
+    test('a row the database refuses (one primary key twice): one line naming the table and row, exit 2, on both kinds of target', async (t) => {
+      let number = 0;
+      const path = resigned('twice', (l) => {
+        const at = settingsRow(l);
+        number = rowNumber(l) + 1;
+        return [...l.slice(0, at + 1), l[at], ...l.slice(at + 1)];
+      });
+      const target = fresh('twice');
+      const ran = await kmsd(['restore', '--in', path, '--data-dir', target]);
+      assert.deepEqual([ran.code, ran.stdout, ran.stderr],
+        [2, '', `kmsd: table settings, row ${number} of the backup (name "restore-me"): the database refused: UNIQUE constraint failed: settings.name\n`]);
+      assert.equal(existsSync(join(target, 'kmsd.db')), false);
+      if (POSTGRES_SKIP) return t.diagnostic('PostgreSQL target skipped');
+      const url = await database();
+      const onPg = await kmsd(['restore', '--in', path, '--store', url]);
+      assert.deepEqual([onPg.code, onPg.stdout, onPg.stderr],
+        [2, '', `kmsd: table settings, row ${number} of the backup (name "restore-me"): the database refused: duplicate key value violates unique constraint "settings_pkey" (SQLSTATE 23505)\n`]);
+      assert.deepEqual(await query(url, '', 'SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()'), []);
+    });
+
+    test('text holding U+0000 (a SQLite store takes it, PostgreSQL cannot): one line naming the table and row, exit 2, on PostgreSQL', { skip: POSTGRES_SKIP }, async () => {
+      let number = 0;
+      const path = resigned('nul', (l) => {
+        number = rowNumber(l);
+        return l.map((line) => line.replace('"as written"', '"as\\u0000written"'));
+      });
+      const target = fresh('nul');
+      assert.equal((await kmsd(['restore', '--in', path, '--data-dir', target])).code, 0, 'SQLite holds it');
+      const url = await database();
+      const onPg = await kmsd(['restore', '--in', path, '--store', url]);
+      assert.deepEqual([onPg.code, onPg.stdout, onPg.stderr],
+        [2, '', `kmsd: table settings, row ${number} of the backup (name "restore-me"): the database refused: invalid byte sequence for encoding "UTF8": 0x00 (SQLSTATE 22021)\n`]);
+      assert.deepEqual(await query(url, '', 'SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()'), []);
+    });
+
     test('not a backup at all', async () => {
       const path = join(dir, 'not-a-backup');
       writeFileSync(path, 'hello');
@@ -287,10 +341,66 @@ describe('kmsd backup and restore', () => {
     assert.deepEqual([ran.code, ran.stderr, readFileSync(file, 'utf8')], [2, `kmsd: ${file} already exists: choose a new file name (a backup never overwrites one)\n`, 'precious']);
   });
 
+  test('a backup of an older schema restores at its schema and is brought up to this kmsd\'s, into SQLite and PostgreSQL', async (t) => {
+    const source = fresh('older-schema');
+    mkdirSync(source);
+    const older = new SqliteRawDb(join(source, 'kmsd.db'));
+    await older.run('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    for (let version = 1; version < MIGRATIONS.length; version++) {
+      for (const sql of MIGRATIONS[version - 1](SQLITE)) await older.run(sql);
+      await older.run('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [version, Date.now()]);
+    }
+    await older.run("INSERT INTO settings (name, value) VALUES ('restore-me', 'from an older kmsd')");
+    await older.close();
+    const file = join(dir, `older-${randomBytes(4).toString('hex')}.kmsdbak`);
+    const backedUp = await kmsd(['backup', '--data-dir', source, '--out', file]);
+    assert.equal(backedUp.code, 0, backedUp.stderr);
+    assert.match(backedUp.stdout, new RegExp(`\\(schema ${MIGRATIONS.length - 1}\\)`));
+    const check = async (store: string, dataDir: string) => {
+      assert.deepEqual((await query(store, dataDir, 'SELECT MAX(version) AS v FROM schema_migrations')).map((r) => Number(r.v)), [MIGRATIONS.length]);
+      assert.deepEqual((await query(store, dataDir, "SELECT value FROM settings WHERE name = 'restore-me'")).map((r) => r.value), ['from an older kmsd']);
+      assert.deepEqual(await query(store, dataDir, 'SELECT keystore_id FROM keystores'), [], 'the newer migration ran');
+    };
+    const target = fresh('older-restored');
+    const ran = await kmsd(['restore', '--in', file, '--data-dir', target]);
+    assert.equal(ran.code, 0, ran.stderr);
+    await check('sqlite', target);
+    if (POSTGRES_SKIP) return t.diagnostic('PostgreSQL target skipped');
+    const url = await database();
+    const onPg = await kmsd(['restore', '--in', file, '--store', url]);
+    assert.equal(onPg.code, 0, onPg.stderr);
+    await check(url, '');
+  });
+
+  test('two backups to one --out at once: one publishes a whole backup, the other refuses and overwrites nothing; no partial file is left', async () => {
+    const source = await emptyStore('twice-at-once');
+    const store = new SqliteStore(join(source, 'kmsd.db'));
+    await store.write((tx) => tx.initSetting('restore-me', 'as written'));
+    await store.close();
+    const folder = fresh('same-out');
+    mkdirSync(folder);
+    const file = join(folder, 'same.kmsdbak');
+    const dbs = [new SqliteRawDb(join(source, 'kmsd.db')), new SqliteRawDb(join(source, 'kmsd.db'))];
+    // Both start before either ends (each passes the "already exists" check, each writes its own partial file).
+    const results = await Promise.allSettled(dbs.map((db) => backupStore(db, file, '0.0.0')));
+    for (const db of dbs) await db.close();
+    assert.deepEqual(results.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+    const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    assert.ok(refused.reason instanceof BackupError);
+    assert.equal(refused.reason.message, `${file} already exists: choose a new file name (a backup never overwrites one)`);
+    assert.deepEqual(readdirSync(folder), ['same.kmsdbak']);
+    const restored = fresh('same-out-restored');
+    const ran = await kmsd(['restore', '--in', file, '--data-dir', restored]);
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.deepEqual((await query('sqlite', restored, "SELECT value FROM settings WHERE name = 'restore-me'")).map((r) => r.value), ['as written']);
+  });
+
   test('a backup that cannot be written (no such directory) is one line, exit 2, and leaves no file', async () => {
     const source = await emptyStore('unwritable');
     const file = join(dir, 'missing-dir', 'x.kmsdbak');
     const ran = await kmsd(['backup', '--data-dir', source, '--out', file]);
-    assert.deepEqual([ran.code, ran.stderr], [2, `kmsd: cannot write ${file}: ENOENT: no such file or directory, open '${file}.partial'\n`]);
+    assert.equal(ran.code, 2);
+    // The partial file's name is the run's own: <out>.<pid>-<8 hex>.partial.
+    assert.equal(ran.stderr.replace(/\.\d+-[0-9a-f]{8}\.partial'/, ".RUN.partial'"), `kmsd: cannot write ${file}: ENOENT: no such file or directory, open '${file}.RUN.partial'\n`);
   });
 });

@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
 import { DECISIONS } from '../src/core/decisions.ts';
-import { materialContext, RootKey } from '../src/core/sealing.ts';
+import { CANARY_CONTEXT, materialContext, RootKey } from '../src/core/sealing.ts';
 import { checkRootKey } from '../src/root-key.ts';
 import { sealedRows } from '../src/root-key-rotation/rotate.ts';
 import { SEALED_COLUMNS } from '../src/root-key-rotation/sealed-values.ts';
 import { PostgresRawDb, quoteName, SqliteRawDb, type RawDb } from '../src/store/backup/raw-db.ts';
+import { NODE_LOCK } from '../src/store/node-lock.ts';
 import { PostgresStore } from '../src/store/postgres.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 import type { Store } from '../src/store/store.ts';
@@ -208,17 +210,126 @@ for (const kind of ['sqlite', 'postgres'] as const) {
   });
 }
 
-test('PostgreSQL: rotate-root-key refuses while a kmsd node is connected to the database', { skip: POSTGRES_SKIP }, async () => {
+const NODES_SERVING = (then: string) => `kmsd: kmsd nodes are serving this database (they hold its node lock): stop every node first, then ${then}\n`;
+
+test('PostgreSQL: rotate-root-key and restore refuse while a kmsd node serves the database, though it is idle (its pool closed every connection) and its URL names it otherwise; once it stops the rotation runs, and a rerun while the rotated store serves is "nothing to do"', { skip: POSTGRES_SKIP }, async () => {
   const { store, dataDir } = await target('postgres');
+  const named = new URL(store);
+  named.searchParams.set('application_name', 'x');
   const key = newKey();
-  const serving = await startKmsd({ store, dataDir, identities, rootKey: key, users, env: ONE_LOOP });
+  const serving = await startKmsd({ store: named.toString(), dataDir, identities, rootKey: key, users, env: ONE_LOOP });
+  const file = join(dir, `serving-${randomBytes(4).toString('hex')}.kmsdbak`);
   try {
+    assert.equal((await kmsd(['backup', '--store', store, '--out', file])).code, 0, 'a backup runs while nodes serve');
+    // pg.Pool closes a connection idle for 10 s: after 12 s the node has none open in the pool.
+    await new Promise((resolve) => setTimeout(resolve, 12_000));
+    const probe = await raw(store, dataDir);
+    const named = await probe.all("SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'kmsd'");
+    await probe.close();
+    assert.equal(Number(named[0].n), 0, 'no connection of the node is named kmsd: counting them would miss it');
     const before = await dump(store, dataDir);
     const ran = await kmsd(['rotate-root-key', '--store', store, '--new-root-key-file', keyFile(newKey())], { KMSD_ROOT_KEY: key });
-    assert.equal(ran.code, 2);
-    assert.match(ran.stderr, /^kmsd: \d+ connections of running kmsd nodes are open on this database: stop every node first, then rotate\n$/);
-    assert.equal(await dump(store, dataDir), before);
+    assert.deepEqual([ran.code, ran.stdout, ran.stderr], [2, '', NODES_SERVING('rotate')]);
+    const restored = await kmsd(['restore', '--store', store, '--in', file]);
+    assert.deepEqual([restored.code, restored.stdout, restored.stderr], [2, '', NODES_SERVING('restore')]);
+    assert.equal(await dump(store, dataDir), before, 'nothing was changed');
+    assert.equal((await serving.as('alice').kms('list-keys', {})).status, 200, 'the node serves on');
   } finally {
     await serving.stop();
+  }
+  const next = keyFile(newKey());
+  const ran = await kmsd(['rotate-root-key', '--store', store, '--new-root-key-file', next], { KMSD_ROOT_KEY: key });
+  assert.equal(ran.code, 0, ran.stderr);
+  const rotated = await startKmsd({ store, dataDir, identities, rootKey: readFileSync(next, 'utf8').trim(), users, env: ONE_LOOP });
+  try {
+    const again = await kmsd(['rotate-root-key', '--store', store, '--new-root-key-file', next], { KMSD_ROOT_KEY: key });
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^the store is already sealed under the new root key in .*: nothing to do; start kmsd with the new root key/);
+  } finally {
+    await rotated.stop();
+  }
+});
+
+test('PostgreSQL: a node whose lock connection is ended takes the lock again and serves on; if an offline tool changed the store meanwhile, it stops using it and says to restart', { skip: POSTGRES_SKIP }, async () => {
+  const { store, dataDir } = await target('postgres');
+  const serving = await startKmsd({ store, dataDir, identities, rootKey: newKey(), users, env: ONE_LOOP });
+  const admin = new pg.Client({ connectionString: store });
+  await admin.connect();
+  const endNodeLock = async () => {
+    const { rows } = await admin.query("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND mode = 'ShareLock' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())", [NODE_LOCK]);
+    assert.equal(rows.length, 1, 'the node holds the lock on one connection');
+    await admin.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
+  };
+  try {
+    await endNodeLock();
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    assert.equal((await serving.as('alice').kms('list-keys', {})).status, 200, 'held again: serves on');
+    // An offline tool wins the lock while the node is without it, and changes the check value (as a rotation does).
+    await endNodeLock();
+    let held = false;
+    while (!held) held = (await admin.query('SELECT pg_try_advisory_lock($1) AS held', [NODE_LOCK])).rows[0].held;
+    await admin.query("UPDATE settings SET value = 'Y2hhbmdlZA==' WHERE name = $1", [CANARY_CONTEXT]);
+    await admin.query('SELECT pg_advisory_unlock($1)', [NODE_LOCK]);
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const refused = await serving.as('alice').kms('list-keys', {});
+    assert.equal(refused.status, 500);
+    assert.equal(refused.body.error.error_code, 'KMS.0103');
+  } finally {
+    await admin.end();
+    await serving.stop();
+  }
+});
+
+test('PostgreSQL: a database refusal (a role without the privileges) is one line, exit 2, for rotate-root-key and backup', { skip: POSTGRES_SKIP }, async () => {
+  const { store, dataDir } = await target('postgres');
+  const key = newKey();
+  const opened = await PostgresStore.open(store);
+  await checkRootKey(opened, new RootKey(Buffer.from(key, 'base64')));
+  await opened.close();
+  const role = `kmsd_reader_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: store });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE ROLE ${role} LOGIN`);
+    // Reads every table but the audit trail, writes none.
+    await admin.query(`GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${role}`);
+    await admin.query(`REVOKE SELECT ON audit_events FROM ${role}`);
+    const reader = new URL(store);
+    reader.username = role;
+    const before = await dump(store, dataDir);
+    const ran = await kmsd(['rotate-root-key', '--store', reader.toString(), '--new-root-key-file', keyFile(newKey())], { KMSD_ROOT_KEY: key });
+    assert.deepEqual([ran.code, ran.stdout, ran.stderr], [2, '', 'kmsd: the database refused: permission denied for table key_materials (SQLSTATE 42501)\n']);
+    const file = join(dir, `denied-${randomBytes(4).toString('hex')}.kmsdbak`);
+    const backedUp = await kmsd(['backup', '--store', reader.toString(), '--out', file]);
+    assert.deepEqual([backedUp.code, backedUp.stdout, backedUp.stderr], [2, '', 'kmsd: reading table audit_events after row 0: the database refused: permission denied for table audit_events (SQLSTATE 42501)\n']);
+    assert.equal(existsSync(file) || existsSync(`${file}.partial`), false);
+    assert.equal(await dump(store, dataDir), before);
+  } finally {
+    await admin.query(`DROP OWNED BY ${role}`).catch(() => {});
+    await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => {});
+    await admin.end();
+  }
+});
+
+test('PostgreSQL: a node started while an offline tool holds the node lock waits for it, then serves', { skip: POSTGRES_SKIP }, async () => {
+  const { store, dataDir } = await target('postgres');
+  const tool = new pg.Client({ connectionString: store });
+  await tool.connect();
+  try {
+    assert.equal((await tool.query('SELECT pg_try_advisory_lock($1) AS held', [NODE_LOCK])).rows[0].held, true);
+    let started = false;
+    const starting = startKmsd({ store, dataDir, identities, rootKey: newKey(), users, env: ONE_LOOP }).then((node) => ((started = true), node));
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    assert.equal(started, false, 'the node waits while the tool holds the lock');
+    assert.deepEqual(await tool.query('SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()').then((r) => r.rows), [], 'and has not migrated anything');
+    await tool.query('SELECT pg_advisory_unlock($1)', [NODE_LOCK]);
+    const node = await starting;
+    try {
+      assert.equal((await node.as('alice').kms('list-keys', {})).status, 200);
+    } finally {
+      await node.stop();
+    }
+  } finally {
+    await tool.end();
   }
 });

@@ -38,7 +38,8 @@ export const F = {
   limit: text('^[0-9]{1,10}$', 'KMS.1601'),
   marker: text('^[0-9]{1,15}$', 'KMS.1602'),
   keyAlias: text(NAME_PATTERN, 'KMS.1101'),
-  keyDescription: { schema: { type: 'string', maxLength: 255 }, code: 'KMS.1103' },
+  // No U+0000: PostgreSQL's text cannot hold it, and a description must not depend on the store (DECISIONS.nulInText).
+  keyDescription: { schema: { type: 'string', maxLength: 255, pattern: '^[^\\u0000]*$' }, code: 'KMS.1103' },
   createKeySpec: text('^[A-Z0-9_]{1,32}$', 'KMS.1110'),
   keyUsage: oneOf(['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC'], 'KMS.0308'),
   origin: oneOf(['kms', 'external'], 'KMS.0308'),

@@ -6,6 +6,7 @@ import { kmsdVersion } from '../package-root.ts';
 import { StartError } from '../root-key.ts';
 import { describePostgres } from '../start-checks.ts';
 import { backupStore } from '../store/backup/backup.ts';
+import { databaseWords, isDatabaseError, isFileSystemError } from '../store/backup/errors.ts';
 import { BackupError } from '../store/backup/file.ts';
 import { PostgresRawDb, SqliteRawDb, type RawDb } from '../store/backup/raw-db.ts';
 import { restoreToPostgres, restoreToSqlite } from '../store/backup/restore.ts';
@@ -42,15 +43,19 @@ export async function openRawStore(store: string, dataDir: string): Promise<RawD
   }
 }
 
-/** A backup's own refusals (a damaged file, a non-empty target, a newer schema) are one line, exit 2. */
-async function oneLine<T>(work: () => Promise<T>): Promise<T> {
+/**
+ * An offline tool's refusals are one line, exit 2: its own (a damaged file, a non-empty target,
+ * a newer schema), a file system's (a data directory that is a file, no permission, a full disk)
+ * and a database's (a full disk, no privilege, a value it cannot hold) where the tool did not
+ * already name the table and row.
+ */
+export async function oneLine<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
     if (error instanceof BackupError) throw new StartError(error.message);
-    // A file system's refusal (a data directory that is a file, no permission) is one line too.
-    const code = (error as NodeJS.ErrnoException).code;
-    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) throw new StartError((error as Error).message);
+    if (isFileSystemError(error)) throw new StartError((error as Error).message);
+    if (isDatabaseError(error)) throw new StartError(`the database refused: ${databaseWords(error)}`);
     throw error;
   }
 }
@@ -63,7 +68,7 @@ export async function backup(argv: string[], env: Env, out: Out): Promise<void> 
   const { values, store, dataDir } = storeFlags(argv, env, { out: { type: 'string' } });
   if (values.out === undefined) throw new ConfigError('--out FILE is required: where to write the backup');
   const file = resolve(values.out);
-  const db = await openRawStore(store, dataDir);
+  const db = await oneLine(() => openRawStore(store, dataDir));
   try {
     const summary = await oneLine(() => backupStore(db, file, kmsdVersion()));
     out.write(`backed up ${describe(summary.rows)} (schema ${summary.schema}) to ${file}\n`);

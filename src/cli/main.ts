@@ -26,10 +26,14 @@ Prints the audit trail, oldest first, one JSON object a line.
 Checks the trail's hash chain (no root key needed): exit 0 when intact, 1 naming the first bad record.`;
 
 const BACKUP_USAGE = `usage: kmsd backup --out FILE [--data-dir DIR | --store postgres://...]
-Writes a consistent backup of the store while kmsd serves it (sealed material only, never the root key).`;
+Writes a consistent backup of the store while kmsd serves it (sealed material only, never the root key).
+Its SHA-256 end record catches a file cut short or corrupted, NOT one changed on purpose (anyone who can
+write the file can recompute it): keep backups where only you can write them, or sign them yourself.`;
 
 const RESTORE_USAGE = `usage: kmsd restore --in FILE [--data-dir NEWDIR | --store postgres://...]
-Restores a backup into a new data directory or an empty PostgreSQL database (either kind, from either kind).`;
+Restores a backup into a new data directory or an empty PostgreSQL database (either kind, from either kind).
+The restored store accepts the source's live tokens and access keys. A file corrupted or cut short is
+refused; a file changed on purpose is not detected (its SHA-256 is no signature).`;
 
 const ROTATE_USAGE = `usage: kmsd rotate-root-key --new-root-key-file FILE [--data-dir DIR | --store postgres://...] [--root-key-file CURRENT]
 With every kmsd on the store stopped: reseals everything sealed under the current root key (KMSD_ROOT_KEY,

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { ConfigError, parseConfig } from '../config.ts';
 import { loadRootKey, StartError } from '../root-key.ts';
 import { RotationError, rotateRootKey } from '../root-key-rotation/rotate.ts';
-import { openRawStore, storeFlags } from './backup.ts';
+import { oneLine, openRawStore, storeFlags } from './backup.ts';
 import { lockDataDirForOfflineCommand } from './offline-lock.ts';
 
 type Env = Record<string, string | undefined>;
@@ -23,7 +23,7 @@ function existingKey(args: string[], env: Env, what: string) {
 export async function rotateRootKeyCommand(argv: string[], env: Env, out: { write(text: string): unknown }): Promise<void> {
   const { values, store, dataDir } = storeFlags(argv, env, { 'new-root-key-file': { type: 'string' }, 'root-key-file': { type: 'string' } });
   if (values['new-root-key-file'] === undefined) {
-    throw new ConfigError('--new-root-key-file FILE is required: the new root key, 32 bytes in base64 (e.g. openssl rand -base64 32 > FILE)');
+    throw new ConfigError('--new-root-key-file FILE is required: the new root key, 32 bytes in base64 (e.g. (umask 077; openssl rand -base64 32 > FILE))');
   }
   const newFile = resolve(values['new-root-key-file']);
   const storeArgs = ['--data-dir', dataDir, '--store', store, ...(values['root-key-file'] ? ['--root-key-file', values['root-key-file']] : [])];
@@ -34,7 +34,7 @@ export async function rotateRootKeyCommand(argv: string[], env: Env, out: { writ
   try {
     const db = await openRawStore(store, dataDir);
     try {
-      const summary = await rotateRootKey(db, current.key, next.key, (line) => out.write(`rotate-root-key: ${line}\n`));
+      const summary = await oneLine(() => rotateRootKey(db, current.key, next.key, (line) => out.write(`rotate-root-key: ${line}\n`)));
       const start = `start kmsd with the new root key (--root-key-file ${newFile}${current.from === join(dataDir, 'root.key') ? `, or move it to ${current.from}` : ''})`;
       if (summary.already) {
         out.write(`the store is already sealed under the new root key in ${newFile}: nothing to do; ${start}\n`);

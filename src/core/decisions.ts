@@ -291,4 +291,19 @@ export const DECISIONS = {
    * dropped unrun; each of these is DECISIONS.signerFailed.
    */
   digestCrypto: { backend: 'kmsd-crypto addon, else @noble/curves (ECDSA) and openssl pkeyutl', perAccount: 64, total: 1024, waitMs: 10_000 },
+  /**
+   * U+0000 in key_description (the one free-text field kmsd stores; tag keys and values already
+   * refuse control characters) is refused with the field's own error on both stores: PostgreSQL's
+   * text cannot hold it, and a description SQLite kept would stop a move to PostgreSQL.
+   */
+  nulInText: 'KMS.1103',
+  /**
+   * A backup's SHA-256 end record catches corruption and truncation, not tampering: an HMAC
+   * under a root-key-derived key would need the root key wherever backups are made and checked,
+   * and a backup is made (by cron, by someone without the root key) precisely without it.
+   * Sealed values cannot be forged without the root key anyway (AES-GCM under their context);
+   * the rest (grants, password hashes, the trail) is protected by where backups are kept, or by a
+   * signature the operator adds (documented in docs/backup-and-keys.md).
+   */
+  backupDigestIsNoSignature: true,
 } as const;

@@ -1,6 +1,8 @@
 import { CANARY_CONTEXT, type RootKey } from '../core/sealing.ts';
 import { schemaVersion } from '../store/backup/backup.ts';
+import { naming } from '../store/backup/errors.ts';
 import { quoteName, type RawDb } from '../store/backup/raw-db.ts';
+import { NODES_SERVING } from '../store/node-lock.ts';
 import { MIGRATIONS } from '../store/migrations.ts';
 import { DERIVED_ROWS, SEALED_COLUMNS, type SealedColumn } from './sealed-values.ts';
 
@@ -84,21 +86,23 @@ export interface RotationSummary {
  * a few seconds on either driver (BENCHMARKS.md), which is why one transaction is enough.
  *
  * Run it on a stopped store: kmsd sealing new values under the old key meanwhile would leave them
- * unreadable. On PostgreSQL it refuses while a kmsd node is connected (nodes name themselves
- * "kmsd"), and it locks the tables it changes until it commits.
+ * unreadable. On PostgreSQL it refuses while a kmsd node serves the database (every serving
+ * node holds the node lock shared, src/store/node-lock.ts; this takes it exclusive), and it
+ * locks the tables it changes until it commits. A store already under the new key is "nothing
+ * to do" even while nodes serve it (a rerun after a rotation that finished).
  */
 export async function rotateRootKey(db: RawDb, from: RootKey, to: RootKey, say: (line: string) => void): Promise<RotationSummary> {
   const schema = await schemaVersion(db);
   if (schema !== MIGRATIONS.length) {
     throw new RotationError(`the store is at schema ${schema} and this kmsd at ${MIGRATIONS.length}: start this kmsd on the store once (it brings the schema up to date), stop it, then rotate`);
   }
+  if ((await checkOpens(db, to)) === true) return { already: true, resealed: {}, dropped: {} };
+  if (!(await db.lockOutNodes())) throw new RotationError(NODES_SERVING('rotate'));
   await db.run(db.driver === 'postgres' ? 'BEGIN' : 'BEGIN IMMEDIATE');
   try {
     if (db.driver === 'postgres') {
       const tables = [...new Set([...SEALED_COLUMNS, ...DERIVED_ROWS].map((c) => quoteName(c.table)))];
       await db.run(`LOCK TABLE ${tables.join(', ')} IN EXCLUSIVE MODE`);
-      const nodes = await db.all("SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'kmsd' AND pid <> pg_backend_pid()");
-      if (Number(nodes[0].n) > 0) throw new RotationError(`${nodes[0].n} connections of running kmsd nodes are open on this database: stop every node first, then rotate`);
     }
     if ((await checkOpens(db, to)) === true) {
       await db.run('ROLLBACK');
@@ -128,7 +132,7 @@ export async function rotateRootKey(db: RawDb, from: RootKey, to: RootKey, say: 
           clear.fill(0);
           return [stored(column, sealed), ...column.key.map((k) => row[k])];
         });
-        await write(values);
+        await naming(() => `table ${column.table}, writing the resealed ${column.what} from ${column.key.map((k) => rows[0][k]).join('/')} on`, () => write(values));
         resealed[column.what] += rows.length;
         if (Math.floor((done + rows.length) / PROGRESS_EVERY) > Math.floor(done / PROGRESS_EVERY)) say(`resealed ${Math.floor((done + rows.length) / PROGRESS_EVERY) * PROGRESS_EVERY} of ${total}`);
         done += rows.length;
@@ -137,10 +141,10 @@ export async function rotateRootKey(db: RawDb, from: RootKey, to: RootKey, say: 
     const dropped: Record<string, number> = {};
     for (const d of DERIVED_ROWS) {
       dropped[d.what] = Number((await db.all(`SELECT COUNT(*) AS n FROM ${quoteName(d.table)} WHERE ${d.where}`))[0].n);
-      await db.run(`DELETE FROM ${quoteName(d.table)} WHERE ${d.where}`);
+      await naming(`table ${d.table}, deleting the ${d.what}`, () => db.run(`DELETE FROM ${quoteName(d.table)} WHERE ${d.where}`));
     }
     say(`resealed ${done} of ${total}; committing`);
-    await db.run('COMMIT');
+    await naming('committing the rotation', () => db.run('COMMIT'));
     return { already: false, resealed, dropped };
   } catch (error) {
     await db.run('ROLLBACK').catch(() => {});

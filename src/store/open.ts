@@ -10,11 +10,16 @@ export interface OpenOptions extends StoreOptions {
    * (backup, audit) leave it unbounded.
    */
   deadlineMs?: number;
+  /** A serving node (kmsd serve), as opposed to an offline tool. */
+  serving?: boolean;
 }
 
-/** Opens the store the configuration names and brings its schema up to date. */
+/**
+ * Opens the store the configuration names and brings its schema up to date. A serving node
+ * passes serving: it then holds PostgreSQL's node lock (node-lock.ts) for as long as it runs.
+ */
 export async function openStore(config: Config, options: OpenOptions = {}): Promise<Store> {
   if (config.store === 'sqlite') return new SqliteStore(join(config.dataDir, 'kmsd.db'), { writeLock: options.writeLock, onAudit: options.onAudit });
   const { PostgresStore } = await import('./postgres.ts');
-  return PostgresStore.open(config.store, { deadlineMs: options.deadlineMs, onAudit: options.onAudit });
+  return PostgresStore.open(config.store, { deadlineMs: options.deadlineMs, onAudit: options.onAudit, holdNodeLock: options.serving === true });
 }

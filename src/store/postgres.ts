@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { MIGRATION_LOCK, MIGRATIONS, POSTGRES } from './migrations.ts';
+import { NodeLock } from './node-lock.ts';
 import { SqlTx, type Executor } from './sql-tx.ts';
 import type { AuditListener, CommitListener, Store, StoreOptions, Tx } from './store.ts';
 import { connectFailure, connectionLost } from './postgres-connection.ts';
@@ -16,6 +17,8 @@ export interface PostgresOptions extends StoreOptions {
    * migrations at start) statements are not bounded.
    */
   deadlineMs?: number;
+  /** A serving node: holds the node lock (node-lock.ts) for as long as it runs; offline tools and store tests leave it off. */
+  holdNodeLock?: boolean;
 }
 
 /**
@@ -111,18 +114,22 @@ export class PostgresStore implements Store {
   onCommit: CommitListener | null = null;
   private readonly deadlines: Deadlines;
   private readonly onAudit: AuditListener | null;
-  private constructor(pool: pg.Pool, deadlines: Deadlines, onAudit: AuditListener | null) {
+  private readonly nodeLock: NodeLock | null;
+  private constructor(pool: pg.Pool, deadlines: Deadlines, onAudit: AuditListener | null, nodeLock: NodeLock | null) {
     this.pool = pool;
     this.deadlines = deadlines;
     this.onAudit = onAudit;
+    this.nodeLock = nodeLock;
   }
 
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
     const poolSize = options.poolSize ?? 10;
     const deadlines = new Deadlines(options.deadlineMs);
+    // A serving node holds the node lock (node-lock.ts) that offline tools check for; they and the store's tests do not.
+    const nodeLock = options.holdNodeLock ? await NodeLock.hold(url) : null;
     const pool = new pg.Pool({
       connectionString: url, max: poolSize, connectionTimeoutMillis: deadlines.connectMs,
-      // Named, so that offline tools (rotate-root-key) can tell that a node is still running.
+      // Named for an administrator reading pg_stat_activity; offline tools rely on the node lock instead.
       application_name: 'kmsd',
       // A connection whose server vanished without a word is found out by TCP keepalive when
       // idle, and by the client's bound (Deadlines) when a query waits on it.
@@ -142,9 +149,10 @@ export class PostgresStore implements Store {
       await migrate(pool);
     } catch (error) {
       await pool.end();
+      await nodeLock?.release();
       throw error;
     }
-    store = new PostgresStore(pool, deadlines, options.onAudit ?? null);
+    store = new PostgresStore(pool, deadlines, options.onAudit ?? null, nodeLock);
     return store;
   }
 
@@ -203,6 +211,7 @@ export class PostgresStore implements Store {
   }
 
   private async transaction<T>(begin: string, work: (tx: Tx) => Promise<T>): Promise<T> {
+    this.nodeLock?.assertHeld();
     const client = await this.checkout();
     // A client whose connection failed is discarded, never handed to another request.
     let broken = false;
@@ -237,6 +246,7 @@ export class PostgresStore implements Store {
 
   async close(): Promise<void> {
     await this.pool.end();
+    await this.nodeLock?.release();
   }
 }
 

@@ -1,6 +1,8 @@
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, linkSync, openSync, rmSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MIGRATIONS } from '../migrations.ts';
+import { isFileSystemError, naming } from './errors.ts';
 import { BackupError, BackupWriter, encodeValue, FORMAT } from './file.ts';
 import { quoteName, type RawDb } from './raw-db.ts';
 import { BACKUP_TABLES, isBookkeeping } from './tables.ts';
@@ -35,14 +37,17 @@ async function inSnapshot<T>(db: RawDb, work: () => Promise<T>): Promise<T> {
   }
 }
 
+const EXISTS = (out: string) => `${out} already exists: choose a new file name (a backup never overwrites one)`;
+
 /**
  * Writes a consistent backup of the store to `out`, a file that must not exist yet. It is
- * written as `out.partial` and renamed once complete and on disk, so `out` is always whole.
+ * written as `out.<run>.partial` (a name of this run's own, created new) and published under
+ * `out` once complete and on disk, by a link that fails if `out` exists: `out` is always whole,
+ * and two backups to one name at once never overwrite each other (the second one refuses).
  */
 export async function backupStore(db: RawDb, out: string, kmsdVersion: string): Promise<BackupSummary> {
-  if (existsSync(out)) throw new BackupError(`${out} already exists: choose a new file name (a backup never overwrites one)`);
-  const partial = `${out}.partial`;
-  rmSync(partial, { force: true });
+  if (existsSync(out)) throw new BackupError(EXISTS(out));
+  const partial = `${out}.${process.pid}-${randomBytes(4).toString('hex')}.partial`;
   return inSnapshot(db, async () => {
     const schema = await schemaVersion(db);
     if (schema === 0) throw new BackupError('the store holds no kmsd data (no schema)');
@@ -63,12 +68,14 @@ export async function backupStore(db: RawDb, out: string, kmsdVersion: string): 
         await writer.table(table, columns);
         let count = 0;
         const select = `SELECT ${columns.map((c) => quoteName(c.name)).join(', ')} FROM ${quoteName(table)}`;
-        for await (const batch of db.batches(select, BATCH)) {
-          for (const row of batch) {
-            await writer.row(columns.map((c) => encodeValue(c.kind, row[c.name], `${table}.${c.name}`)));
+        await naming(() => `reading table ${table} after row ${count}`, async () => {
+          for await (const batch of db.batches(select, BATCH)) {
+            for (const row of batch) {
+              await writer.row(columns.map((c) => encodeValue(c.kind, row[c.name], `${table}.${c.name}`)));
+            }
+            count += batch.length;
           }
-          count += batch.length;
-        }
+        });
         await writer.tableEnd(count);
         rows[table] = count;
       }
@@ -77,24 +84,34 @@ export async function backupStore(db: RawDb, out: string, kmsdVersion: string): 
       await writer.abort();
       rmSync(partial, { force: true });
       // A file system's refusal (no such directory, no permission, a full disk) is one line.
-      const code = (error as NodeJS.ErrnoException).code;
-      if (typeof code === 'string' && code.startsWith('E')) throw new BackupError(`cannot write ${out}: ${(error as Error).message}`);
+      if (isFileSystemError(error)) throw new BackupError(`cannot write ${out}: ${(error as Error).message}`);
       throw error;
     }
-    durableRename(partial, out);
+    try {
+      durablePublish(partial, out);
+    } catch (error) {
+      rmSync(partial, { force: true });
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new BackupError(EXISTS(out));
+      throw error;
+    }
     return { schema, tables: Object.keys(rows).length, rows };
   });
 }
 
-/** Renames a complete file into place so that both its contents and its name survive a power cut. */
-export function durableRename(from: string, to: string): void {
+/**
+ * Publishes a complete file under its final name so that both its contents and its name survive
+ * a power cut: synced, linked (which fails with EEXIST, never overwrites, if `to` exists), the
+ * temporary name removed, the directory synced.
+ */
+export function durablePublish(from: string, to: string): void {
   const fd = openSync(from, 'r');
   try {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
-  renameSync(from, to);
+  linkSync(from, to);
+  unlinkSync(from);
   const dir = openSync(dirname(to), 'r');
   try {
     fsyncSync(dir);

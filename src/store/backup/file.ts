@@ -15,8 +15,9 @@ import type { Column, ColumnKind } from './raw-db.ts';
  *   {"end":13,"sha256":"…"}                                    tables, and SHA-256 of every line above
  *
  * Blobs (sealed values) are base64; integers are JSON numbers; nothing is ever in the clear
- * that the store holds sealed. The end record makes a file cut short, or changed, refuse to
- * restore instead of restoring part of a store.
+ * that the store holds sealed. The end record makes a file cut short or corrupted refuse to
+ * restore instead of restoring part of a store. It is a checksum, not a signature: whoever can
+ * write the file can recompute it (DECISIONS.backupDigestIsNoSignature).
  */
 export const FORMAT = 1;
 

@@ -1,6 +1,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import type pg from 'pg';
 import { POSTGRES, SQLITE, type Dialect } from '../migrations.ts';
+import { takeNodeLockExclusive } from '../node-lock.ts';
 import { SqliteExecutor } from '../sqlite.ts';
 
 type Row = Record<string, unknown>;
@@ -29,6 +30,12 @@ export interface RawDb {
   columns(table: string): Promise<Column[]>;
   /** Columns whose values the database draws from a sequence (PostgreSQL's serial columns). */
   serialColumns(table: string): Promise<string[]>;
+  /**
+   * PostgreSQL: takes the node lock exclusive for as long as this connection is open (false
+   * while a kmsd node serves the database: src/store/node-lock.ts). SQLite: true (the data
+   * directory's lock is the command's, src/cli/offline-lock.ts).
+   */
+  lockOutNodes(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -87,6 +94,9 @@ export class SqliteRawDb implements RawDb {
     // AUTOINCREMENT keeps its counter at or above the largest row id inserted, given or drawn.
     return [];
   }
+  async lockOutNodes(): Promise<boolean> {
+    return true;
+  }
   async close(): Promise<void> {
     if (this.db.isOpen) this.db.close();
   }
@@ -127,15 +137,17 @@ export class PostgresRawDb implements RawDb {
       await this.run(`CLOSE ${cursor}`);
     }
   }
+  // The catalogue, not information_schema: information_schema shows only what the role may use, and
+  // a table hidden from a role without privileges would be left out of a backup without a word.
   async tables(): Promise<string[]> {
-    const rows = await this.all(
-      "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name",
-    );
-    return rows.map((r) => String(r.table_name));
+    const rows = await this.all('SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = current_schema() ORDER BY tablename');
+    return rows.map((r) => String(r.tablename));
   }
   async columns(table: string): Promise<Column[]> {
     const rows = await this.all(
-      'SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position',
+      `SELECT a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS data_type
+         FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = current_schema() AND c.relname = $1 AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
       [table],
     );
     return rows.map((r) => ({ name: String(r.column_name), kind: kindOf(String(r.data_type), `${table}.${String(r.column_name)}`) }));
@@ -146,6 +158,9 @@ export class PostgresRawDb implements RawDb {
       [table],
     );
     return rows.map((r) => String(r.column_name));
+  }
+  lockOutNodes(): Promise<boolean> {
+    return takeNodeLockExclusive(this.client);
   }
   async close(): Promise<void> {
     await this.client.end().catch(() => {});

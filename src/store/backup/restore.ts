@@ -1,7 +1,9 @@
 import { closeSync, existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MIGRATION_LOCK, MIGRATIONS } from '../migrations.ts';
-import { durableRename } from './backup.ts';
+import { NODES_SERVING } from '../node-lock.ts';
+import { durablePublish } from './backup.ts';
+import { isDatabaseError, naming } from './errors.ts';
 import { BackupError, decodeValue, openBackup, type BackupHeader, type BackupItem } from './file.ts';
 import { quoteName, SqliteRawDb, type Column, type RawDb } from './raw-db.ts';
 import { BACKUP_TABLES } from './tables.ts';
@@ -17,7 +19,7 @@ export interface RestoreSummary {
 async function migrate(db: RawDb, from: number, to: number): Promise<void> {
   if (from === 0) await db.run(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at ${db.dialect.bigint} NOT NULL)`);
   for (let version = from + 1; version <= to; version++) {
-    for (const sql of MIGRATIONS[version - 1](db.dialect)) await db.run(sql);
+    for (const sql of MIGRATIONS[version - 1](db.dialect)) await naming(`schema migration ${version}`, () => db.run(sql));
     await db.run('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [version, Date.now()]);
   }
 }
@@ -25,6 +27,8 @@ async function migrate(db: RawDb, from: number, to: number): Promise<void> {
 /** Rows of one table, inserted in statements of many rows (PostgreSQL) or one prepared statement (SQLite). */
 class TableLoader {
   private pending: unknown[][] = [];
+  /** The number, in the backup's table, of the first pending row (1-based). */
+  private first = 1;
   private readonly perStatement: number;
   private readonly db: RawDb;
   private readonly table: string;
@@ -42,10 +46,36 @@ class TableLoader {
   }
   async flush(): Promise<void> {
     if (this.pending.length === 0) return;
-    const n = this.columns.length;
-    const tuples = this.pending.map((_, r) => `(${this.columns.map((__, c) => `$${r * n + c + 1}`).join(', ')})`);
-    await this.db.run(`INSERT INTO ${quoteName(this.table)} (${this.columns.map((c) => quoteName(c.name)).join(', ')}) VALUES ${tuples.join(', ')}`, this.pending.flat());
+    const rows = this.pending;
+    if (rows.length === 1) {
+      await naming(() => this.rowName(0), () => this.insert(rows));
+    } else {
+      // A statement of many rows that the database refuses is retried a row at a time (back to
+      // a savepoint) to name the row it refuses: the refusal then says which one to look at.
+      await this.db.run('SAVEPOINT kmsd_rows');
+      try {
+        await this.insert(rows);
+      } catch (error) {
+        if (!isDatabaseError(error)) throw error;
+        await this.db.run('ROLLBACK TO SAVEPOINT kmsd_rows');
+        for (let i = 0; i < rows.length; i++) await naming(() => this.rowName(i), () => this.insert([rows[i]]));
+        throw error;
+      }
+      await this.db.run('RELEASE SAVEPOINT kmsd_rows');
+    }
+    this.first += rows.length;
     this.pending = [];
+  }
+  private async insert(rows: unknown[][]): Promise<void> {
+    const n = this.columns.length;
+    const tuples = rows.map((_, r) => `(${this.columns.map((__, c) => `$${r * n + c + 1}`).join(', ')})`);
+    await this.db.run(`INSERT INTO ${quoteName(this.table)} (${this.columns.map((c) => quoteName(c.name)).join(', ')}) VALUES ${tuples.join(', ')}`, rows.flat());
+  }
+  /** "table keys, row 17 of the backup (key_id 0f3c…)": the first column is the table's id, or starts its key. */
+  private rowName(index: number): string {
+    const id = this.pending[index]?.[0];
+    const shown = typeof id === 'string' || typeof id === 'number' ? ` (${this.columns[0].name} ${JSON.stringify(id).slice(0, 80)})` : '';
+    return `table ${this.table}, row ${this.first + index} of the backup${shown}`;
   }
 }
 
@@ -120,8 +150,9 @@ async function openChecked(file: string) {
  */
 export async function restoreToSqlite(file: string, dataDir: string): Promise<RestoreSummary> {
   const target = join(dataDir, 'kmsd.db');
+  const taken = (path: string) => new BackupError(`${dataDir} already holds a kmsd store (${path}): restore only into an empty target`);
   for (const path of [target, `${target}-wal`, `${target}-journal`]) {
-    if (existsSync(path)) throw new BackupError(`${dataDir} already holds a kmsd store (${path}): restore only into an empty target`);
+    if (existsSync(path)) throw taken(path);
   }
   const backup = await openChecked(file);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -130,20 +161,22 @@ export async function restoreToSqlite(file: string, dataDir: string): Promise<Re
   closeSync(openSync(building, 'wx', 0o600));
   const db = new SqliteRawDb(building);
   try {
-    // A file nobody else sees until it is renamed: no journal needed; it is synced before the rename.
+    // A file nobody else sees until it is published: no journal needed; it is synced before.
     await db.run('PRAGMA journal_mode = OFF');
     await db.run('PRAGMA synchronous = OFF');
     // Room for the indexes being built (the pages of a million grants), instead of SQLite's 2 MiB.
     await db.run('PRAGMA cache_size = -262144');
     await db.run('BEGIN');
     const rows = await restoreInto(db, backup.header, backup.items);
-    await db.run('COMMIT');
+    await naming('committing the restore', () => db.run('COMMIT'));
     await db.close();
-    durableRename(building, target);
+    // A link, not a rename: a kmsd.db that appeared meanwhile is never replaced.
+    durablePublish(building, target);
     return { header: backup.header, rows, schema: MIGRATIONS.length };
   } catch (error) {
     await db.close();
     rmSync(building, { force: true });
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw taken(target);
     throw error;
   }
 }
@@ -154,6 +187,8 @@ export async function restoreToSqlite(file: string, dataDir: string): Promise<Re
  */
 export async function restoreToPostgres(file: string, db: RawDb): Promise<RestoreSummary> {
   const backup = await openChecked(file);
+  // Held until the command closes its connection: a node starting meanwhile waits, then serves the restored store.
+  if (!(await db.lockOutNodes())) throw new BackupError(NODES_SERVING('restore'));
   await db.run('BEGIN');
   try {
     // The lock kmsd nodes take to migrate: a node starting now waits, then finds the restored schema.
@@ -161,7 +196,7 @@ export async function restoreToPostgres(file: string, db: RawDb): Promise<Restor
     const tables = await db.tables();
     if (tables.length > 0) throw new BackupError(`the PostgreSQL database already holds tables (${tables.slice(0, 3).join(', ')}): restore only into an empty database`);
     const rows = await restoreInto(db, backup.header, backup.items);
-    await db.run('COMMIT');
+    await naming('committing the restore', () => db.run('COMMIT'));
     return { header: backup.header, rows, schema: MIGRATIONS.length };
   } catch (error) {
     await db.run('ROLLBACK').catch(() => {});
