@@ -245,6 +245,18 @@ describe('a node on a sealed SQLite store', () => {
     assert.deepEqual((await call(node.url, 'GET', '/_kmsd/seal-status')).body, status(2, 3, 0));
   });
 
+  test('a deeply nested share (array or object) is not a share: 400 from every loop, nothing crosses to the main thread', async () => {
+    const deepArray = `{"share":${'['.repeat(15_000)}${']'.repeat(15_000)}}`;
+    const deepObject = `{"share":${'{"a":'.repeat(6_000)}1${'}'.repeat(6_000)}}`;
+    const notAShare = { ...status(2, 3, 0), error: 'not a share: a share is 44 characters of base64, as kmsd seal init printed it' };
+    // Six connections each (the kernel spreads them over both loops), from addresses of their own.
+    for (const [i, body] of [deepArray, deepObject].entries()) {
+      const answers = await Promise.all(Array.from({ length: 6 }, () => rawPost(node.url, body, `127.0.0.${40 + i}`)));
+      assert.deepEqual(answers.map((a) => [a.status, JSON.parse(a.text)]), answers.map(() => [400, notAShare]));
+    }
+    assert.deepEqual((await call(node.url, 'GET', '/_kmsd/seal-status')).body, status(2, 3, 0));
+  });
+
   test('a sealed store refuses a root key given to it, in one line with exit code 2', async () => {
     await node.stop();
     const run = await kmsd(['serve', '--port', '0', '--data-dir', dataDir, '--identities', identities], { env: { KMSD_ROOT_KEY: randomBytes(32).toString('base64') } });
