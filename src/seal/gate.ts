@@ -92,7 +92,8 @@ export function registerSealRoutes(app: FastifyInstance, gate: SealGate, deps: S
       return reply.code(503).type(JSON_TYPE).send({ error: 'the node did not take the attempt in time: try again' });
     }
     const [status, body] = answerOf(outcome);
-    if (outcome.result !== 'throttled') await audit(deps, request, outcome, status);
+    // An unsealed node's answer writes nothing: the trail records the attempts that unsealed it.
+    if (outcome.result !== 'throttled' && outcome.result !== 'already-unsealed') await audit(deps, request, outcome, status);
     if (outcome.result === 'throttled') reply.header('Retry-After', String(outcome.retryAfterSeconds));
     if (outcome.result === 'unsealed' && deps.logger) deps.logger.info(`unsealed: ${outcome.status.threshold} of ${outcome.status.shares} shares given, the node serves`);
     return reply.code(status).type(JSON_TYPE).send(body);
@@ -110,7 +111,7 @@ function answerOf(outcome: UnsealOutcome): [number, Record<string, unknown>] {
   }
 }
 
-/** Every attempt is recorded (not one refused by the rate limit): who sent it, and how it ended. */
+/** Every attempt on a sealed node is recorded (not one refused by the rate limit): who sent it, and how it ended. */
 async function audit(deps: SealRouteDeps, request: FastifyRequest, outcome: UnsealOutcome, status: number): Promise<void> {
   const event: AuditEvent = {
     time: deps.clock.now(), requestId: request.id, accountId: null, userId: null, accessKeyId: null, claimedAccessKeyId: null,
