@@ -203,6 +203,42 @@ describe('kmsd serves HTTPS only, with the certificate it is given', () => {
   });
 });
 
+describe('a slow TLS handshake', () => {
+  test('a connection that sends nothing, or half a ClientHello, is closed within the header deadline on every loop', async () => {
+    const slow = await startKmsd({
+      store: 'sqlite', dataDir: join(dir, 'slow-data'), identities, rootKey, users,
+      env: { KMSD_TLS_CERT: join(dir, 'first.crt'), KMSD_TLS_KEY: join(dir, 'first.key'), KMSD_HEADER_TIMEOUT: '1000' },
+    });
+    try {
+      const { port } = new URL(slow.url);
+      // A TLS record header announcing 512 bytes of handshake, then the start of a ClientHello only.
+      const half = Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]), randomBytes(32)]);
+      /** Milliseconds until the server closes a connection that sent `bytes`; Infinity if still open after 8 s. */
+      const closedAfter = (bytes: Buffer) => new Promise<number>((resolve) => {
+        const started = Date.now();
+        const socket = tcpConnect(Number(port), '127.0.0.1', () => {
+          if (bytes.length > 0) socket.write(bytes);
+        });
+        const timer = setTimeout(() => {
+          socket.destroy();
+          resolve(Infinity);
+        }, 8000);
+        socket.on('error', () => undefined);
+        socket.on('close', () => {
+          clearTimeout(timer);
+          resolve(Date.now() - started);
+        });
+        socket.resume();
+      });
+      // Connections of their own: the kernel spreads them over both event loops.
+      const times = await Promise.all([...Array.from({ length: 4 }, () => closedAfter(Buffer.alloc(0))), ...Array.from({ length: 4 }, () => closedAfter(half))]);
+      for (const ms of times) assert.ok(ms >= 900 && ms < 3000, `closed after ${ms} ms, not within about the 1000 ms header deadline: ${times.join(', ')}`);
+    } finally {
+      await slow.stop();
+    }
+  });
+});
+
 describe('TLS start mistakes are one line and exit code 2; an expired certificate only warns', () => {
   const serve = (args: string[]) => run(['serve', '--port', '0', '--data-dir', join(dir, `start-${randomBytes(4).toString('hex')}`), '--workers', '1', ...args], { KMSD_ROOT_KEY: rootKey });
 
