@@ -81,6 +81,10 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
   // Requests to the worker threads that they answer once done ({kind: 'done', id}).
   const asked = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
   let lastId = 0;
+  // A message from a worker that cannot be read is dropped (its asker times out; src/worker.ts).
+  threads.forEach((thread, i) => thread.on('messageerror', (error) => {
+    if (main.logger) main.logger.warn({ err: error }, `a message from worker ${i + 1} could not be read`);
+  }));
   threads.forEach((thread) => thread.on('message', (message: WorkerAnswer | WorkerAsks) => {
     if (typeof message !== 'object' || message === null) return;
     if (message.kind === 'unseal' || message.kind === 'seal-status') {
@@ -175,5 +179,5 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
 /** What the main thread asks of a worker thread (besides 'stop'); each answers {kind: 'done', id}. */
 export type WorkerRequest = { kind: 'tls'; cert: string; key: string } | { kind: 'root-key'; key: Uint8Array };
 /** What a worker thread of a sealed node asks the main thread; answered {kind: 'answer', id, value | error}. */
-export type WorkerAsks = { kind: 'unseal'; id: number; share: unknown; source: string } | { kind: 'seal-status'; id: number };
+export type WorkerAsks = { kind: 'unseal'; id: number; share: string | undefined; source: string } | { kind: 'seal-status'; id: number };
 export type WorkerAnswer = { kind: 'done'; id: number; error?: string };

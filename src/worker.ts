@@ -12,14 +12,33 @@ import { startServer, type SharedState } from './server.ts';
 const { config, shared, sealed } = workerData as { config: Config; shared: SharedState; sealed: boolean };
 const port = parentPort as NonNullable<typeof parentPort>;
 // A sealed node: the shares this loop is given go to the main thread, which collects them.
+// An answer that does not come (a message lost to a messageerror) fails the ask after
+// ASK_TIMEOUT_MS rather than keeping the request open for ever.
+const ASK_TIMEOUT_MS = 30_000;
 const asked = new Map<number, { resolve: (value: never) => void; reject: (error: Error) => void }>();
 let lastId = 0;
-const ask = <T>(message: { kind: 'seal-status' } | { kind: 'unseal'; share: unknown; source: string }): Promise<T> =>
+const ask = <T>(message: { kind: 'seal-status' } | { kind: 'unseal'; share: string | undefined; source: string }): Promise<T> =>
   new Promise<T>((resolve, reject) => {
     const id = ++lastId;
-    asked.set(id, { resolve: resolve as (value: never) => void, reject });
-    port.postMessage({ ...message, id } satisfies WorkerAsks);
+    const timer = setTimeout(() => {
+      asked.delete(id);
+      reject(new Error('the main thread did not answer'));
+    }, ASK_TIMEOUT_MS);
+    timer.unref();
+    const settle = <A extends unknown[]>(f: (...args: A) => void) => (...args: A) => {
+      clearTimeout(timer);
+      f(...args);
+    };
+    asked.set(id, { resolve: settle(resolve as (value: never) => void), reject: settle(reject) });
+    try {
+      port.postMessage({ ...message, id } satisfies WorkerAsks);
+    } catch (error) {
+      asked.get(id)?.reject(error as Error);
+      asked.delete(id);
+    }
   });
+// An answer that cannot be read is dropped; its ask times out.
+port.on('messageerror', () => undefined);
 const unsealer: Unsealer = {
   status: () => ask({ kind: 'seal-status' }),
   submit: (share, source) => ask({ kind: 'unseal', share, source }),

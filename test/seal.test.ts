@@ -202,7 +202,6 @@ describe('a node on a sealed SQLite store', () => {
       ['allowed', 200, null, '127.0.0.1', null],
       ['denied', 400, 'SEAL.REPEATED', '127.0.0.1', null],
       ['allowed', 200, null, '127.0.0.1', null],
-      ['allowed', 200, null, '127.0.0.1', null],
     ]);
     const metrics = await new Promise<string>((resolve) => request(`${node.url}/_kmsd/metrics`, (res) => {
       let t = '';
@@ -214,6 +213,23 @@ describe('a node on a sealed SQLite store', () => {
       assert.ok(!node.output().includes(share), 'a share in the log');
       assert.ok(!metrics.includes(share), 'a share in the metrics');
     }
+  });
+
+  test('an unsealed node answers unseal posts with its status within the per-address limit, and writes nothing', async () => {
+    const before = await kmsd(['audit', '--data-dir', dataDir]);
+    assert.equal(before.code, 0, before.err);
+    const { perSourcePerMinute } = DECISIONS.unsealAttempts;
+    for (let a = 0; a < 10; a++) {
+      const answers: Array<[number, unknown]> = [];
+      for (let i = 0; i < 30; i++) {
+        const answer = await rawPost(node.url, JSON.stringify({ share: i % 2 ? shares[0] : 'x' }), `127.0.0.${60 + a}`);
+        answers.push([answer.status, JSON.parse(answer.text)]);
+      }
+      assert.deepEqual(answers, Array.from({ length: 30 }, (_, i) => i < perSourcePerMinute
+        ? [200, status(2, 3, 0, false)]
+        : [429, { ...status(2, 3, 0, false), error: 'too many unseal attempts: try again in 60 s' }]));
+    }
+    assert.deepEqual(await kmsd(['audit', '--data-dir', dataDir]), before);
   });
 
   test('a restart is sealed again; too many attempts from one address are refused with 429', async () => {
@@ -243,6 +259,31 @@ describe('a node on a sealed SQLite store', () => {
     const huge = await rawPost(node.url, JSON.stringify({ share: 'A'.repeat(70_000) }), '127.0.0.30');
     assert.equal(huge.status, 400);
     assert.deepEqual((await call(node.url, 'GET', '/_kmsd/seal-status')).body, status(2, 3, 0));
+  });
+
+  test('a deeply nested share (array or object) is not a share: 400 from every loop, nothing crosses to the main thread', async () => {
+    const deepArray = `{"share":${'['.repeat(15_000)}${']'.repeat(15_000)}}`;
+    const deepObject = `{"share":${'{"a":'.repeat(6_000)}1${'}'.repeat(6_000)}}`;
+    const notAShare = { ...status(2, 3, 0), error: 'not a share: a share is 44 characters of base64, as kmsd seal init printed it' };
+    // Six connections each (the kernel spreads them over both loops), from addresses of their own.
+    for (const [i, body] of [deepArray, deepObject].entries()) {
+      const answers = await Promise.all(Array.from({ length: 6 }, () => rawPost(node.url, body, `127.0.0.${40 + i}`)));
+      assert.deepEqual(answers.map((a) => [a.status, JSON.parse(a.text)]), answers.map(() => [400, notAShare]));
+    }
+    assert.deepEqual((await call(node.url, 'GET', '/_kmsd/seal-status')).body, status(2, 3, 0));
+  });
+
+  test("refusals from many addresses spend the node's budget, but a keeper's share still counts", async () => {
+    // Bad shares from fresh addresses (fewer than the per-address limit each) until the node's budget is spent.
+    let throttled = false;
+    for (let a = 0; a < 40 && !throttled; a++) {
+      for (let i = 0; i < 5 && !throttled; i++) throttled = (await rawPost(node.url, '{"share":"x"}', `127.0.2.${a + 1}`)).status === 429;
+    }
+    assert.ok(throttled, "the node's budget for refused attempts was never spent");
+    const refused = await rawPost(node.url, '{"share":"x"}', '127.0.3.1');
+    assert.deepEqual([refused.status, JSON.parse(refused.text)], [429, { ...status(2, 3, 0), error: 'too many unseal attempts: try again in 60 s' }]);
+    const keeper = await rawPost(node.url, JSON.stringify({ share: shares[1] }), '127.0.3.2');
+    assert.deepEqual([keeper.status, JSON.parse(keeper.text)], [200, status(2, 3, 1)]);
   });
 
   test('a sealed store refuses a root key given to it, in one line with exit code 2', async () => {

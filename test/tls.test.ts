@@ -69,14 +69,14 @@ function waitFor(predicate: () => boolean, what: string): Promise<void> {
 }
 
 /** Runs the real binary to its end. */
-function run(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number | null; out: string; err: string }> {
+function run(args: string[], env: Record<string, string | undefined> = {}, stdin = ''): Promise<{ code: number | null; out: string; err: string }> {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KMSD_') && !k.startsWith('HUAWEICLOUD_')));
   const child = spawn(process.execPath, [BIN, ...args], { env: { ...clean, KMSD_LOG_FORMAT: 'json', HOME: dir, KMSD_PROFILES_FILE: join(dir, 'none.json'), ...env } });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (err += d));
-  child.stdin.end();
+  child.stdin.end(stdin);
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, out, err })));
 }
 
@@ -199,7 +199,57 @@ describe('kmsd serves HTTPS only, with the certificate it is given', () => {
     await waitFor(() => node.output().includes(line), 'the refusal');
     const still = await Promise.all(Array.from({ length: 6 }, () => servedFingerprint(node.url)));
     assert.deepEqual(new Set(still), new Set([expected]));
+
+    // An expired pair is served (as at a start), with a warning.
+    const expired = serverCertificate('expired-reload', -1);
+    copyFileSync(expired.cert, join(dir, 'server.crt'));
+    copyFileSync(expired.key, join(dir, 'server.key'));
+    node.process.kill('SIGHUP');
+    const notAfter = new Date(new X509Certificate(readFileSync(expired.cert)).validTo).toISOString();
+    const warning = `kmsd: the TLS certificate ${join(dir, 'server.crt')} expired on ${notAfter}: clients will refuse it; replace it and send SIGHUP\n`;
+    const reloaded = `kmsd: TLS certificate reloaded (sha-256 ${fingerprintOf(expired.cert)})\n`;
+    await waitFor(() => node.output().includes(reloaded) && node.output().includes(warning), 'the reload with its warning');
+
     copyFileSync(second.cert, join(dir, 'server.crt'));
+    copyFileSync(second.key, join(dir, 'server.key'));
+    node.process.kill('SIGHUP');
+    await waitFor(() => node.output().split(`reloaded (sha-256 ${expected})`).length === 3, 'the second pair again');
+  });
+});
+
+describe('a slow TLS handshake', () => {
+  test('a connection that sends nothing, or half a ClientHello, is closed within the header deadline on every loop', async () => {
+    const slow = await startKmsd({
+      store: 'sqlite', dataDir: join(dir, 'slow-data'), identities, rootKey, users,
+      env: { KMSD_TLS_CERT: join(dir, 'first.crt'), KMSD_TLS_KEY: join(dir, 'first.key'), KMSD_HEADER_TIMEOUT: '1000' },
+    });
+    try {
+      const { port } = new URL(slow.url);
+      // A TLS record header announcing 512 bytes of handshake, then the start of a ClientHello only.
+      const half = Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]), randomBytes(32)]);
+      /** Milliseconds until the server closes a connection that sent `bytes`; Infinity if still open after 8 s. */
+      const closedAfter = (bytes: Buffer) => new Promise<number>((resolve) => {
+        const started = Date.now();
+        const socket = tcpConnect(Number(port), '127.0.0.1', () => {
+          if (bytes.length > 0) socket.write(bytes);
+        });
+        const timer = setTimeout(() => {
+          socket.destroy();
+          resolve(Infinity);
+        }, 8000);
+        socket.on('error', () => undefined);
+        socket.on('close', () => {
+          clearTimeout(timer);
+          resolve(Date.now() - started);
+        });
+        socket.resume();
+      });
+      // Connections of their own: the kernel spreads them over both event loops.
+      const times = await Promise.all([...Array.from({ length: 4 }, () => closedAfter(Buffer.alloc(0))), ...Array.from({ length: 4 }, () => closedAfter(half))]);
+      for (const ms of times) assert.ok(ms >= 900 && ms < 3000, `closed after ${ms} ms, not within about the 1000 ms header deadline: ${times.join(', ')}`);
+    } finally {
+      await slow.stop();
+    }
   });
 });
 
@@ -259,6 +309,25 @@ describe('a sealed node over HTTPS', () => {
       assert.deepEqual(await run(['unseal', ...flags, shares[1]]), { code: 0, out: 'unsealed: the node serves\n', err: '' });
       const client = new KmsClient({ endpoint: sealed.url, ak: users.alice.ak, sk: users.alice.sk, ca: ca() });
       assert.ok(Array.isArray((await client.listKeys({})).keys));
+    } finally {
+      await sealed.stop();
+    }
+  });
+
+  test("with --tls-self-signed the banner's unseal command names the certificate; it works as printed, with lines pasted whole from seal init", async () => {
+    const dataDir = join(dir, 'sealed-self-signed');
+    const init = await run(['seal', 'init', '--data-dir', dataDir, '--shares', '2', '--threshold', '2']);
+    assert.equal(init.code, 0, init.err);
+    const lines = init.out.split('\n').filter((l) => l.startsWith('share '));
+    assert.equal(lines.length, 2);
+    const sealed = await startKmsd({ store: 'sqlite', dataDir, identities, rootKey: '', users, env: { KMSD_TLS_SELF_SIGNED: 'true' } });
+    try {
+      const certPath = join(dataDir, 'tls-self-signed.crt');
+      const command = new RegExp(`\n {2}sealed {6}2 of its 2 shares unseal it: (kmsd unseal --url https://127\\.0\\.0\\.1:\\d+ --ca-file ${certPath})\n`).exec(sealed.output());
+      assert.ok(command, sealed.output());
+      const args = command[1].split(' ').slice(1);
+      assert.deepEqual(await run(args, {}, `${lines[0]}\n`), { code: 0, out: 'share counted: 1 of 2 shares given (2 made); still sealed\n', err: '' });
+      assert.deepEqual(await run([...args, lines[1]]), { code: 0, out: 'unsealed: the node serves\n', err: '' });
     } finally {
       await sealed.stop();
     }

@@ -122,8 +122,10 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     // keepAliveTimeout. Deadlines are checked at least once a second. Node never applies the
     // header deadline to a connection that sends nothing, so a connection silent for
     // headerTimeout is closed too (socket inactivity; no KMS operation is that slow).
-    // HTTPS only, when it serves TLS (src/tls/certificate.ts): node:https takes the same deadlines.
-    ...(services.tls ? { https: { ...http, ...secureOptions(services.tls) } } : { http }),
+    // HTTPS only, when it serves TLS (src/tls/certificate.ts): node:https takes the same deadlines,
+    // and the handshake the header deadline too (the socket timer does not run until it is
+    // done; Node's own handshake deadline is 120 s).
+    ...(services.tls ? { https: { ...http, handshakeTimeout: config.headerTimeout, ...secureOptions(services.tls) } } : { http }),
     requestTimeout: config.requestTimeout,
     // Not longer than the header deadline: Node stops the socket's inactivity timer at that
     // deadline, so a longer one would never fire for a connection that sends nothing.

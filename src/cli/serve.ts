@@ -6,6 +6,7 @@ import { StartError } from '../root-key.ts';
 import { startServer, type RunningServer } from '../server.ts';
 import { checkEndpointFile, describePostgres } from '../start-checks.ts';
 import { writeFileWhole } from './endpoint-file.ts';
+import { validityWarning } from '../tls/certificate.ts';
 
 /** Where the console is served (src/api/console). */
 export const CONSOLE_PATH = '/_kmsd/console/';
@@ -88,13 +89,16 @@ export async function banner(server: RunningServer, config: Config, described?: 
   if (server.seal?.sealed) {
     const status = await server.seal.unsealer.status();
     lines.push(
-      `  sealed      ${status.threshold} of its ${status.shares} shares unseal it: kmsd unseal --url ${url}`,
+      `  sealed      ${status.threshold} of its ${status.shares} shares unseal it: kmsd unseal --url ${url}${caFlag(server, config)}`,
       '  (every KMS and IAM request is answered 503 until then; the accounts are printed once unsealed)',
     );
     return `${lines.join('\n')}\n`;
   }
   return `${lines.join('\n')}\n${await accountLines(server, config, described)}`;
 }
+
+/** A self-signed certificate is the client's trust anchor too: kmsd unseal needs it (--ca-file). */
+const caFlag = (server: RunningServer, config: Config): string => (server.tls && config.tlsSelfSigned ? ` --ca-file ${server.tls.certPath}` : '');
 
 /** Who may call kmsd (see banner). */
 export async function accountLines(server: RunningServer, config: Config, described?: ServingDescription): Promise<string> {
@@ -166,7 +170,12 @@ export async function serve(argv: string[]): Promise<void> {
     );
     if (server.tls) {
       server.reloadTls().then(
-        (pair) => process.stdout.write(`kmsd: TLS certificate reloaded (sha-256 ${pair?.fingerprint})\n`),
+        (pair) => {
+          process.stdout.write(`kmsd: TLS certificate reloaded (sha-256 ${pair?.fingerprint})\n`);
+          // Served all the same (as at a start): the operator hears that clients will refuse it.
+          const warning = pair && validityWarning(pair, Date.now());
+          if (warning) process.stderr.write(`kmsd: ${warning}\n`);
+        },
         (error: Error) => process.stderr.write(`kmsd: TLS certificate not reloaded (the one in force stays): ${error.message}\n`),
       );
     }

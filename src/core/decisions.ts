@@ -176,9 +176,12 @@ export const DECISIONS = {
    */
   sealedKmsError: 'KMS.0104',
   /**
-   * Unseal attempts (POST /_kmsd/unseal) a minute, per source address and for the whole node,
-   * before 429 with Retry-After. Guessing a share is hopeless anyway (256 bits); the bound keeps
-   * a flood from filling the audit trail, which records every attempt (never the share).
+   * Unseal attempts (POST /_kmsd/unseal) a minute, per source address, and refused attempts
+   * for the whole node, before 429 with Retry-After. Guessing a share is hopeless anyway (256
+   * bits); the bound keeps a flood from filling the audit trail, which records every attempt on
+   * a sealed node (never the share). A share that counts is not charged to the node's budget,
+   * so refusals from many addresses cannot lock a keeper out. An unsealed node answers within
+   * the per-address limit and records nothing.
    */
   unsealAttempts: { perSourcePerMinute: 10, perNodePerMinute: 100 },
   /**

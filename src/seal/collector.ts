@@ -37,7 +37,7 @@ export const REFUSAL_TEXT: Record<UnsealRefusal, string> = {
  * The shares one node has been given, until it has enough (one per process: the main thread
  * collects for every event loop, src/cluster.ts). Shares live only in this object's memory
  * and are wiped once the key is reconstructed or an attempt fails. Attempts are rate limited
- * per source address and for the whole node (DECISIONS.unsealAttempts).
+ * per source address, and refused ones for the whole node too (DECISIONS.unsealAttempts).
  */
 export class ShareCollector {
   readonly #spec: SealSpec;
@@ -73,10 +73,9 @@ export class ShareCollector {
   }
 
   async #take(text: unknown, source: string, unseal: (key: Buffer) => Promise<void>): Promise<UnsealOutcome> {
+    // The limits come first: an unsealed node answers within them too (and writes nothing).
+    if (!this.#perSource.take(source)) return this.#throttled();
     if (this.#unsealed) return { result: 'already-unsealed', status: this.status() };
-    if (!this.#perSource.take(source) || !this.#perNode.take('node')) {
-      return { result: 'throttled', retryAfterSeconds: 60, status: this.status() };
-    }
     const share = parseShare(text);
     if (share === null) return this.#refuse('malformed');
     const number = shareNumber(this.#spec, share);
@@ -101,8 +100,17 @@ export class ShareCollector {
     return { result: 'unsealed', status: this.status() };
   }
 
+  /**
+   * A refused attempt is charged to the node's budget too (a share that counts is not: refusals
+   * from many addresses cannot lock a keeper out); with that budget spent it is throttled.
+   */
   #refuse(reason: UnsealRefusal): UnsealOutcome {
+    if (!this.#perNode.take('node')) return this.#throttled();
     return { result: 'refused', reason, status: this.status() };
+  }
+
+  #throttled(): UnsealOutcome {
+    return { result: 'throttled', retryAfterSeconds: 60, status: this.status() };
   }
 
   #forget(): void {

@@ -13,7 +13,8 @@ import { REFUSAL_TEXT, type SealStatus, type UnsealOutcome, type UnsealRefusal }
  */
 export interface Unsealer {
   status(): Promise<SealStatus>;
-  submit(share: unknown, source: string): Promise<UnsealOutcome>;
+  /** The share as text (undefined when the body held none: refused as malformed). */
+  submit(share: string | undefined, source: string): Promise<UnsealOutcome>;
 }
 
 /** One event loop's seal: closed (every KMS and IAM request 503) until the root key is in. */
@@ -37,11 +38,16 @@ const AUDIT_CODES: Record<UnsealRefusal, string> = {
   malformed: 'SEAL.MALFORMED', 'unknown-share': 'SEAL.UNKNOWN_SHARE', repeated: 'SEAL.REPEATED', 'wrong-key': 'SEAL.WRONG_KEY',
 };
 
-/** The share a body carries ({"share": "…"}); anything else is given on as is, to be refused as malformed. */
-function shareOf(body: unknown): unknown {
+/**
+ * The share a body carries ({"share": "…"}), or undefined (refused as malformed). Only a
+ * string is given on: on a node with worker threads it crosses to the main thread, and a
+ * deeply nested value would overflow the structured clone's stack there.
+ */
+function shareOf(body: unknown): string | undefined {
   if (!Buffer.isBuffer(body)) return undefined;
   try {
-    return (JSON.parse(body.toString('utf8')) as { share?: unknown })?.share;
+    const share = (JSON.parse(body.toString('utf8')) as { share?: unknown } | null)?.share;
+    return typeof share === 'string' ? share : undefined;
   } catch {
     return undefined;
   }
@@ -78,9 +84,16 @@ export function registerSealRoutes(app: FastifyInstance, gate: SealGate, deps: S
   app.get('/_kmsd/seal-status', async (_request, reply) => reply.type(JSON_TYPE).send(await gate.unsealer.status()));
 
   app.post('/_kmsd/unseal', async (request, reply) => {
-    const outcome = await gate.unsealer.submit(shareOf(request.body), request.ip);
+    let outcome: UnsealOutcome;
+    try {
+      outcome = await gate.unsealer.submit(shareOf(request.body), request.ip);
+    } catch {
+      // A worker thread's ask that the main thread did not answer in time (src/worker.ts).
+      return reply.code(503).type(JSON_TYPE).send({ error: 'the node did not take the attempt in time: try again' });
+    }
     const [status, body] = answerOf(outcome);
-    if (outcome.result !== 'throttled') await audit(deps, request, outcome, status);
+    // An unsealed node's answer writes nothing: the trail records the attempts that unsealed it.
+    if (outcome.result !== 'throttled' && outcome.result !== 'already-unsealed') await audit(deps, request, outcome, status);
     if (outcome.result === 'throttled') reply.header('Retry-After', String(outcome.retryAfterSeconds));
     if (outcome.result === 'unsealed' && deps.logger) deps.logger.info(`unsealed: ${outcome.status.threshold} of ${outcome.status.shares} shares given, the node serves`);
     return reply.code(status).type(JSON_TYPE).send(body);
@@ -98,7 +111,7 @@ function answerOf(outcome: UnsealOutcome): [number, Record<string, unknown>] {
   }
 }
 
-/** Every attempt is recorded (not one refused by the rate limit): who sent it, and how it ended. */
+/** Every attempt on a sealed node is recorded (not one refused by the rate limit): who sent it, and how it ended. */
 async function audit(deps: SealRouteDeps, request: FastifyRequest, outcome: UnsealOutcome, status: number): Promise<void> {
   const event: AuditEvent = {
     time: deps.clock.now(), requestId: request.id, accountId: null, userId: null, accessKeyId: null, claimedAccessKeyId: null,

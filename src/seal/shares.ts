@@ -20,10 +20,13 @@ export async function combineShares(shares: readonly Buffer[]): Promise<Buffer> 
 
 export const shareText = (share: Buffer): string => share.toString('base64');
 
-/** The share a text holds, or null when it is not one (not canonical base64 of 33 bytes). */
+/**
+ * The share a text holds, or null when it is not one (not canonical base64 of 33 bytes). A
+ * line pasted whole from kmsd seal init's output ("share 2: …") is taken too.
+ */
 export function parseShare(text: unknown): Buffer | null {
   if (typeof text !== 'string') return null;
-  const trimmed = text.trim();
+  const trimmed = text.trim().replace(/^share [0-9]{1,3}: */, '');
   if (!/^[A-Za-z0-9+/]{44}$/.test(trimmed)) return null;
   const bytes = Buffer.from(trimmed, 'base64');
   return bytes.length === SHARE_BYTES && bytes.toString('base64') === trimmed ? bytes : null;
