@@ -281,7 +281,18 @@ describe('start mistakes end with one line and exit code 2, before anything is w
       const notAddon = identities(dir);
       await refused(['serve', '--port', '0', '--data-dir', data], `--native-crypto: ${notAddon} is not a kmsd-crypto addon for this Node`, data, { KMSD_NATIVE_CRYPTO: notAddon });
       assert.equal(existsSync(data), false);
-      await createStore(['--data-dir', data, '--native-crypto', join(ROOT, 'dist', 'native', `kmsd-crypto-${process.platform}-${process.arch}.node`)]);
+      // A real addon that others could replace (its file, or a directory above it, writable by them) is refused.
+      const built = join(ROOT, 'dist', 'native', `kmsd-crypto-${process.platform}-${process.arch}.node`);
+      const open = join(dir, 'open');
+      mkdirSync(open, { mode: 0o700 });
+      const exposed = join(open, 'kmsd-crypto.node');
+      writeFileSync(exposed, readFileSync(built));
+      chmodSync(exposed, 0o666);
+      await refused(['serve', '--port', '0', '--data-dir', data, '--native-crypto', exposed], `--native-crypto: ${exposed} is writable by other users: an addon there could be replaced; make it writable by its owner only`, data);
+      chmodSync(exposed, 0o600);
+      chmodSync(open, 0o777);
+      await refused(['serve', '--port', '0', '--data-dir', data, '--native-crypto', exposed], `--native-crypto: ${open} is writable by other users: an addon there could be replaced; make it writable by its owner only`, data);
+      await createStore(['--data-dir', data, '--native-crypto', built]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,6 +1,6 @@
 import { createHash, generateKeyPairSync, sign, verify } from 'node:crypto';
-import { join } from 'node:path';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { packageRoot } from '../../package-root.ts';
 import { ASSETS, assetBytes, inSingleExecutable } from '../../single-executable/assets.ts';
@@ -83,6 +83,7 @@ let loaded: { addon: NativeCrypto | null } | undefined;
  */
 export function offerNativeCrypto(path: string): void {
   if (path === '' || path === offered) return;
+  refuseWritableByOthers(path);
   loaded = { addon: loadNative(path) };
   offered = path;
 }
@@ -126,5 +127,25 @@ function loadCarried(): NativeCrypto | null {
     return loadNative(file);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * An addon runs as kmsd's own code, with every key it signs with in reach: its self-test only
+ * catches a wrong build, never a malicious one. So a file (or a directory above it) that users
+ * other than its owner may write is refused, as a data directory others may write is.
+ */
+function refuseWritableByOthers(path: string): void {
+  for (let at = resolve(path); ; at = dirname(at)) {
+    let mode: number;
+    try {
+      mode = statSync(at).mode;
+    } catch {
+      return; // loadNative says the file does not exist
+    }
+    // A sticky directory (/tmp) lets others add files, not replace this one.
+    const sticky = (mode & 0o1000) !== 0 && at !== resolve(path);
+    if ((mode & 0o022) !== 0 && !sticky) throw new Error(`${at} is writable by other users: an addon there could be replaced; make it writable by its owner only`);
+    if (dirname(at) === at) return;
   }
 }
