@@ -34,7 +34,6 @@ test('the endpoint file holds the endpoint and the development account\'s secret
     assert.equal(statSync(file).mode & 0o777, 0o600);
     const port = /^  endpoint\s+http:\/\/127\.0\.0\.1:(\d+)$/m.exec(run.output())?.[1];
     const dev = JSON.parse(readFileSync(join(dir, 'data/dev-identities.json'), 'utf8'));
-    const user = dev.accounts[0].users[0];
     const endpoint = `http://127.0.0.1:${port}`;
     assert.deepEqual(described, {
       endpoint,
@@ -45,7 +44,10 @@ test('the endpoint file holds the endpoint and the development account\'s secret
       accounts_from: 'development',
       accounts: [{
         name: 'dev', id: described.accounts[0].id, project_id: described.accounts[0].project_id,
-        users: [{ name: user.name, id: described.accounts[0].users[0].id, password: user.password, access_keys: user.access_keys }],
+        // admin and app, with their secrets (the development account's file holds them anyway).
+        users: dev.accounts[0].users.map((user: { name: string; password: string; access_keys: unknown }, i: number) => ({
+          name: user.name, id: described.accounts[0].users[i].id, password: user.password, access_keys: user.access_keys,
+        })),
       }],
     });
     assert.match(described.accounts[0].id, /^[0-9a-f]{32}$/);

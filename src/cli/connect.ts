@@ -161,9 +161,13 @@ export function readCaFile(path: string): string {
 export function connect(flags: Flags, env: NodeJS.ProcessEnv = process.env): KmsClient {
   // A server that cannot be reached is said at once, with each retry, rather than after seconds of silence.
   return new KmsClient({ ...clientOptions(flags, env), onRetry: ({ attempt, retries, delayMs, error }) => {
+    retried = true;
     process.stderr.write(`kmsd: ${failureOf(error)}; retry ${attempt} of ${retries} in ${(delayMs / 1000).toFixed(1)} s\n`);
   } });
 }
+
+/** Whether a call of this command was retried: its last failure then says it gave up. */
+let retried = false;
 
 /** One failure in words: who could not be reached and why, or the refusal's code and status. */
 function failureOf(error: Error): string {
@@ -247,7 +251,7 @@ export function failure(error: unknown): number {
     return EXIT.refused;
   }
   if (error instanceof KmsConnectionError) {
-    process.stderr.write(`kmsd: ${failureOf(error)}; gave up\n`);
+    process.stderr.write(`kmsd: ${failureOf(error)}${retried ? '; gave up' : ''}\n`);
     return EXIT.unreachable;
   }
   if (error instanceof TypeError && error.message.startsWith('KmsClient: ')) {

@@ -5,6 +5,9 @@ import { authorization, rfc3986, sdkDate } from './signer.ts';
 import { fetchTrusting } from './trusting-fetch.ts';
 import type { CallOptions } from './types.ts';
 
+
+/** TLS verification failures (Node's / OpenSSL's codes): permanent, unlike a refused or dropped connection. */
+const UNTRUSTED_CERTIFICATE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS_/;
 /**
  * The global fetch's type where the caller's types declare one (@types/node, the DOM library),
  * else the little of it the client calls: its declarations need neither.
@@ -246,7 +249,9 @@ export class KmsClient {
       try {
         return await attempt(timeoutMs, options.signal);
       } catch (error) {
-        const retriable = error instanceof KmsConnectionError || (error instanceof KmsError && (error.status === 429 || error.status >= 500));
+        // A certificate the client does not trust will not be trusted a moment later: no retry.
+        const retriable = (error instanceof KmsConnectionError && !UNTRUSTED_CERTIFICATE.test(error.message)) ||
+          (error instanceof KmsError && (error.status === 429 || error.status >= 500));
         if (!retriable || n >= retries) throw error;
         const after = Number(error instanceof KmsError ? retryAfter.get(error) : undefined);
         const delay = Number.isFinite(after) && after > 0 ? Math.min(after * 1000, 10_000) : Math.random() * Math.min(base * 2 ** n, 5_000);
