@@ -85,21 +85,26 @@ describe('§4 refusals of unknown callers cannot fill the trail, nor be pinned o
     };
     const before = (await trail()).length;
     const answers = [];
+    const started = Date.now();
     for (let i = 0; i < 200; i++) answers.push((await fromAddress(world.url, '127.0.0.3', 'POST', path, headers, '{"key_alias":"x"}')).status);
+    const seconds = Math.ceil((Date.now() - started) / 1000);
     assert.deepEqual([...new Set(answers)], [401]);
     // Another address is counted apart: its first refusal is recorded on its own.
     assert.equal((await fromAddress(world.url, '127.0.0.4', 'POST', path, headers, '{"key_alias":"x"}')).status, 401);
     await summaries();
     const recorded = (await trail()).slice(before);
     const fromFlood = recorded.filter((e) => e.source === '127.0.0.3');
-    // The clock stands still: 5 records (the rate's burst), then one summary for the other 195.
-    assert.deepEqual(fromFlood.map((e) => e.count), [1, 1, 1, 1, 1, 195]);
+    // The clock stands still: 5 records (the rate's burst), then summaries of the other 195 — one a
+    // second at most (one in all when the flood takes under a second; more on a slow machine).
+    assert.deepEqual(fromFlood.slice(0, 5).map((e) => e.count), [1, 1, 1, 1, 1]);
+    assert.equal(fromFlood.reduce((sum, e) => sum + e.count, 0), 200);
+    assert.ok(fromFlood.length >= 6 && fromFlood.length <= 5 + seconds + 1, `${fromFlood.length} records for a flood of ${seconds} s`);
     for (const e of fromFlood) {
       assert.deepEqual([e.accessKeyId, e.claimedAccessKeyId, e.userId, e.accountId, e.outcome, e.status, e.errorCode],
         [null, owner.ak, null, null, 'denied', 401, 'APIGW.0301']);
     }
     assert.deepEqual(recorded.filter((e) => e.source === '127.0.0.4').map((e) => e.count), [1]);
-    t.diagnostic(`attack: 201 junk-signed requests naming the owner's AK from 2 addresses: all 401, ${recorded.length} records (none with access_key_id), 195 summed in one`);
+    t.diagnostic(`attack: 201 junk-signed requests naming the owner's AK from 2 addresses: all 401, ${recorded.length} records (none with access_key_id), 195 summed up`);
   });
 });
 

@@ -446,7 +446,7 @@ describe('the start banner and the log', () => {
       run.child.kill('SIGTERM');
       assert.equal(await run.exited, 0);
       const took = Date.now() - started;
-      assert.ok(took >= 600 && took < 700 + 1500, `stopped after ${took} ms`);
+      assert.ok(took >= 600 && took < 700 + 5000, `stopped after ${took} ms`); // the grace, then closing: generous for a loaded machine
       const messages = run.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l).msg as string);
       assert.ok(messages.includes('SIGTERM received: shutting down; 2 connection(s) open, requests in flight get up to 700 ms to finish'), messages.join('\n'));
       assert.ok(messages.includes('shutdown grace period of 700 ms is over: closing 2 connection(s) still open'), messages.join('\n'));
