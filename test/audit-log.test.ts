@@ -56,7 +56,7 @@ describe('--audit-log FILE', () => {
       seq: record?.seq, time: new Date(world.clock.now()).toISOString(), request_id: created.headers.get('x-request-id'),
       account_id: world.users.alice.accountId, user_id: world.users.alice.id, access_key_id: null, claimed_access_key_id: null,
       source: '127.0.0.1', operation: 'create-key', key_id: keyId, grant_id: null, sequence: null, outcome: 'allowed', status: 200,
-      error_code: null, count: 1, prev_hash: stored.at(-2)?.hash ?? GENESIS, hash: record?.hash,
+      error_code: null, count: 1, secret_id: null, secret_name: null, prev_hash: stored.at(-2)?.hash ?? GENESIS, hash: record?.hash,
     });
     assert.equal((await world.as('nobody').kms('disable-key', { key_id: keyId })).status, 403);
     assert.equal((await alice.kms('enable-key', { key_id: keyId })).status, 400);

@@ -198,7 +198,7 @@ describe('kmsd audit', () => {
     assert.deepEqual(byKey.map((e) => [e.operation, e.outcome]), [['create-key', 'allowed'], ['create-grant', 'allowed'], ['retire-grant', 'allowed']]);
     assert.deepEqual(Object.keys(byKey[2]), [
       'seq', 'time', 'request_id', 'account_id', 'user_id', 'access_key_id', 'claimed_access_key_id', 'source', 'operation', 'key_id',
-      'grant_id', 'sequence', 'outcome', 'status', 'error_code', 'count',
+      'grant_id', 'sequence', 'outcome', 'status', 'error_code', 'count', 'secret_id', 'secret_name',
     ]);
     assert.equal(byKey[2].time, new Date(time()).toISOString());
     assert.equal(byKey[2].user_id, world.users.greg.id);

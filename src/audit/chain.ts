@@ -24,7 +24,7 @@ const RULE = 'kmsd-audit-chain-1';
 function content(e: AuditEvent): string {
   return JSON.stringify([
     e.time, e.requestId, e.accountId, e.userId, e.accessKeyId, e.claimedAccessKeyId, e.source, e.operation,
-    e.keyId, e.grantId, e.sequence, e.outcome, e.status, e.errorCode, e.count,
+    e.keyId, e.grantId, e.sequence, e.outcome, e.status, e.errorCode, e.count, e.secretId ?? null, e.secretName ?? null,
   ]);
 }
 

@@ -10,6 +10,7 @@ export function auditLine(e: AuditEvent & { prevHash?: string | null; hash?: str
     user_id: e.userId, access_key_id: e.accessKeyId, claimed_access_key_id: e.claimedAccessKeyId, source: e.source,
     operation: e.operation, key_id: e.keyId, grant_id: e.grantId,
     sequence: e.sequence, outcome: e.outcome, status: e.status, error_code: e.errorCode, count: e.count,
+    secret_id: e.secretId ?? null, secret_name: e.secretName ?? null,
     ...(e.hash === undefined ? {} : { prev_hash: e.prevHash, hash: e.hash }),
   });
 }

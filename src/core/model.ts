@@ -211,6 +211,9 @@ export interface AuditEvent {
   errorCode: string | null;
   /** How many requests the record stands for: 1, or more for a summary of refusals past the rate. */
   count: number;
+  /** The CSMS secret the request acted on (its id and name), when it named one. */
+  secretId?: string | null;
+  secretName?: string | null;
 }
 
 /** Which events to list; every given condition must hold. `principal` matches user or account. */
