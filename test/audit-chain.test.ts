@@ -269,3 +269,23 @@ for (const target of TARGETS) {
     }
   });
 }
+
+for (const target of TARGETS) {
+  test(`${target.name}: a lone surrogate in a refused request's key_id (stored as U+FFFD) and a non-BMP character keep the chain verifiable`, { skip: target.skip }, async () => {
+    const fresh = await target.fresh();
+    const world = await startWorld(fresh.worldOptions);
+    try {
+      // Any signed-in user can send these: the record keeps U+FFFD for the lone surrogate, as the store would anyway.
+      assert.equal((await world.as('nobody').kms('disable-key', { key_id: '\ud800y' })).status, 400);
+      assert.equal((await world.as('nobody').kms('disable-key', { key_id: 'x\ud83d\ude00\udfff' })).status, 400);
+      const stored = await world.server.store.read((tx) => tx.listAuditChain(0, 1000));
+      assert.deepEqual(stored.slice(-2).map((r) => r.keyId), ['\ufffdy', 'x\ud83d\ude00\ufffd']);
+      for (const r of stored) assert.equal(chainHash(r.prevHash as string, r), r.hash);
+      const { code, stdout } = await verify(fresh.storeArgs);
+      assert.deepEqual({ code, stdout }, { code: 0, stdout: `audit trail intact: ${stored.length} records checked\nhead: record ${stored.at(-1)?.seq} ${stored.at(-1)?.hash}\n` });
+    } finally {
+      await world.close();
+      await fresh.dispose();
+    }
+  });
+}

@@ -1,6 +1,6 @@
 import type { Account, AccessKey, AuditEvent, AuditFilter, Grant, Key, KeyAlias, KeyMaterial, Keystore, Page, Project, Tag, TagFilter, Token, User } from '../core/model.ts';
 import type { AuditListener, Census, KeyFilter, RetainedIdentities, Tx } from './store.ts';
-import { chainHash, type ChainHead, type ChainedAuditEvent, type StoredAuditEvent } from '../audit/chain.ts';
+import { chainHash, wellFormed, type ChainHead, type ChainedAuditEvent, type StoredAuditEvent } from '../audit/chain.ts';
 import {
   AUDIT_COLUMNS, GRANT_COLUMNS, accountFromRow, KEY_COLUMNS, accessKeyFromRow, auditFromRow, auditToParams, grantFromRow, grantToParams, keyFromRow, keyToParams,
   materialFromRow, optText, tokenFromRow, userFromRow, KEYSTORE_COLUMNS, keystoreFromRow, keystoreToParams,
@@ -440,7 +440,8 @@ export class SqlTx implements Tx {
     return rows.map(aliasFromRow);
   }
 
-  async insertAudit(e: AuditEvent): Promise<ChainedAuditEvent> {
+  async insertAudit(sent: AuditEvent): Promise<ChainedAuditEvent> {
+    const e = wellFormed(sent);
     // The head row is locked until commit (PostgreSQL; SQLite's writers are serialised anyway):
     // the next writer of a record, on any node, waits here and then chains onto this record.
     const head = await this.auditChainHead(true);
