@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { GENESIS } from '../src/audit/chain.ts';
+import { GENESIS, chainHash } from '../src/audit/chain.ts';
+import type { AuditEvent } from '../src/core/model.ts';
 import { DECISIONS } from '../src/core/decisions.ts';
 import { auditLine } from '../src/audit/line.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
@@ -67,6 +68,13 @@ describe('--audit-log FILE', () => {
   });
 });
 
+/** A --audit-log line back as the record it was hashed from. */
+const fromLine = (l: Record<string, never>): AuditEvent => ({
+  time: Date.parse(l.time), requestId: l.request_id, accountId: l.account_id, userId: l.user_id, accessKeyId: l.access_key_id,
+  claimedAccessKeyId: l.claimed_access_key_id, source: l.source, operation: l.operation, keyId: l.key_id, grantId: l.grant_id,
+  sequence: l.sequence, outcome: l.outcome, status: l.status, errorCode: l.error_code, count: l.count, secretId: l.secret_id, secretName: l.secret_name,
+});
+
 const PYTHON = needs('python3', 'needs python3 for the independent check in docs/audit.md');
 
 test('the Python check in docs/audit.md, an independent implementation, accepts a log kmsd wrote and finds a line altered', { skip: PYTHON }, async () => {
@@ -86,6 +94,9 @@ test('the Python check in docs/audit.md, an independent implementation, accepts 
     assert.equal(forged.status, 401);
     assert.equal(lines(file).at(-1).claimed_access_key_id, 'AK\u00e9\u00df');
     await alice.kms('schedule-key-deletion', { key_id: keyId, pending_days: '7' });
+    // A non-BMP character and a lone surrogate (kept as U+FFFD) in a refused request's key_id: the same hash in Python.
+    assert.equal((await world.as('nobody').kms('disable-key', { key_id: 'x\ud83d\ude00\ud800' })).status, 400);
+    assert.equal(lines(file).at(-1).key_id, 'x\ud83d\ude00\ufffd');
     writeFileSync(join(dir, 'check.py'), script);
     const count = lines(file).length;
     const head = lines(file).at(-1).hash;
@@ -95,6 +106,33 @@ test('the Python check in docs/audit.md, an independent implementation, accepts 
     const line = altered.split('\n').findIndex((l) => l.includes('"operation":"disable-key"')) + 1;
     assert.throws(() => execFileSync('python3', [join(dir, 'check.py'), join(dir, 'altered.jsonl')], { encoding: 'utf8', stdio: 'pipe' }),
       (error: { status: number; stderr: string }) => error.status === 1 && error.stderr === `line ${line} (record ${lines(file)[line - 1].seq}) was altered\n`);
+    const check = (name: string, text: string, ...args: string[]) => {
+      writeFileSync(join(dir, name), text);
+      try {
+        return { status: 0, stdout: execFileSync('python3', [join(dir, 'check.py'), join(dir, name), ...args], { encoding: 'utf8', stdio: 'pipe' }), stderr: '' };
+      } catch (error) {
+        const { status, stdout, stderr } = error as { status: number; stdout: string; stderr: string };
+        return { status, stdout, stderr };
+      }
+    };
+    const text = readFileSync(file, 'utf8');
+    const all = text.trimEnd().split('\n');
+    // A line whose commit failed (its hash never reached the store): the next line chains onto the same record; reported, not a break.
+    const orphan = { ...lines(file)[2], request_id: 'never-committed' };
+    orphan.hash = chainHash(orphan.prev_hash, fromLine(orphan));
+    const withOrphan = [...all.slice(0, 2), JSON.stringify(orphan), ...all.slice(2)].join('\n') + '\n';
+    assert.deepEqual(check('orphan.jsonl', withOrphan), {
+      status: 0, stdout: `lines never committed (their request failed; the next line chains past them): [3]\n${count + 1} lines chained, head ${lines(file).at(-1).hash}\n`, stderr: '',
+    });
+    // A file must start at the chain's start (64 zeros) unless told the hash before its first line.
+    const tail = all.slice(1).join('\n') + '\n';
+    assert.deepEqual(check('tail.jsonl', tail), { status: 1, stdout: '', stderr: `line 1 (record ${lines(file)[1].seq}) does not follow the line before it\n` });
+    assert.deepEqual(check('tail.jsonl', tail, lines(file)[0].hash), { status: 0, stdout: `${count - 1} lines chained, head ${lines(file).at(-1).hash}\n`, stderr: '' });
+    // No traceback: an empty file, a line with a lone surrogate (kmsd never writes one), a line that is not a record.
+    assert.deepEqual(check('empty.jsonl', ''), { status: 1, stdout: '', stderr: 'the file holds no line\n' });
+    const surrogate = all[0].replace(/"request_id":"[^"]*"/, '"request_id":"\\ud800"');
+    assert.deepEqual(check('surrogate.jsonl', `${surrogate}\n`), { status: 1, stdout: '', stderr: 'line 1 is not a kmsd audit record (UnicodeEncodeError)\n' });
+    assert.deepEqual(check('junk.jsonl', `${all[0]}\n[1]\n`), { status: 1, stdout: '', stderr: 'line 2 is not a kmsd audit record (TypeError)\n' });
   } finally {
     await world.close();
     rmSync(dir, { recursive: true, force: true });
