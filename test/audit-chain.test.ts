@@ -210,6 +210,62 @@ for (const target of TARGETS) {
       );
     });
 
+    const cutAndMoveHeadBack = async () => {
+      await sql.all('DELETE FROM audit_events WHERE seq >= $1', [seq(-2)]);
+      await sql.all('UPDATE audit_chain SET head_seq = $1, head_hash = $2', [seq(-3), records.at(-3)?.hash]);
+    };
+    const unchainEverything = async () => {
+      await sql.all('UPDATE audit_events SET prev_hash = NULL, hash = NULL');
+      await sql.all('UPDATE audit_chain SET start_seq = $1, head_seq = $1, head_hash = $2', [seq(-1), GENESIS]);
+    };
+
+    test('the newest records cut with the head moved back to an earlier record: found against the head the last verification reached', async () => {
+      await expectBreak(cutAndMoveHeadBack, broken(seq(-1),
+        `the head is record ${seq(-3)}, older than record ${seq(-1)} which the last verification that passed reached: the newest records were cut and the head moved back`, 0));
+    });
+
+    test('every hash removed and the chain\'s start moved past them: found against the start the last verification saw', async () => {
+      await expectBreak(unchainEverything, broken(null,
+        `the chain starts after record ${seq(-1)}, but the last verification that passed found it starting after record 0: the start was moved`, 0));
+    });
+
+    test('with the kept verification removed too, only a head kept elsewhere finds them: --expect-head SEQ:HASH', async () => {
+      const kept = await sql.all(`SELECT * FROM settings WHERE name = 'audit-verification-passed'`);
+      const expect = ['--expect-head', `${seq(-1)}:${records.at(-1)?.hash}`];
+      for (const [tamper, expected, plain] of [
+        [cutAndMoveHeadBack, broken(seq(-1), `the head is record ${seq(-3)}, older than record ${seq(-1)} which --expect-head reached: the newest records were cut and the head moved back`, 0),
+          `audit trail intact: ${records.length - 2} records checked\nhead: record ${seq(-3)} ${records.at(-3)?.hash}\n`],
+        [unchainEverything, broken(seq(-1), `record ${seq(-1)}, which --expect-head found chained, lies before the start of the chain (after record ${seq(-1)}): the start was moved`, 0),
+          `audit trail intact: 0 records checked; ${records.length} earlier records, written before the trail was chained, are not covered\nhead: record ${seq(-1)} ${GENESIS}\n`],
+      ] as const) {
+        const events = await sql.all('SELECT * FROM audit_events ORDER BY seq');
+        const chain = await sql.all('SELECT * FROM audit_chain');
+        await tamper();
+        await sql.all(`DELETE FROM settings WHERE name = 'audit-verification-passed'`);
+        try {
+          assert.deepEqual(await verify([...storeArgs, ...expect]), { code: 1, stdout: expected, stderr: '' });
+          // Without it (what the docs say a database writer can hide): the trail verifies.
+          assert.deepEqual(await verify(storeArgs), { code: 0, stdout: plain, stderr: '' });
+        } finally {
+          await restore('audit_events', events);
+          await restore('audit_chain', chain);
+          await sql.all(`DELETE FROM settings WHERE name = 'audit-verification-passed'`);
+          await restore('settings', kept);
+        }
+      }
+      assert.deepEqual(await verify([...storeArgs, ...expect]), { code: 0, stdout: intact(), stderr: '' });
+      // A record rewritten at the expected head (the whole chain made again) is not the one expected.
+      const other = `${seq(-1)}:${'ab'.repeat(32)}`;
+      assert.deepEqual(await verify([...storeArgs, `--expect-head=${other}`]), {
+        code: 1, stdout: broken(seq(-1), `record ${seq(-1)} is not the one --expect-head found (its hash differs): the chain was rewritten from there on`, records.length - 1), stderr: '',
+      });
+      assert.deepEqual(await verify(storeArgs), { code: 0, stdout: intact(), stderr: '' });
+      const bad = await verify([...storeArgs, '--expect-head', '12']);
+      assert.deepEqual(bad, {
+        code: 2, stdout: '', stderr: 'kmsd: --expect-head must be SEQ:HASH (a record\'s seq and its 64 hex digits, as "head: record SEQ HASH" printed them), got "12"\n',
+      });
+    });
+
     test('a chain hash removed from a record is named', async () => {
       await expectBreak(
         () => sql.all('UPDATE audit_events SET hash = NULL WHERE seq = $1', [seq(5)]),
