@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -217,4 +218,26 @@ describe('--audit-log on a disk that fills up (a real file size limit: prlimit -
     assert.equal((await alice.kms('create-key', { key_alias: 'after-rotation' })).status, 200);
     assert.equal(lines(file).at(-1).operation, 'create-key');
   });
+});
+
+test('--audit-log on a named pipe whose reader stalls: refused at start in one line (exit 2), rather than a node that freezes at its first record', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kmsd-fifo-'));
+  const fifo = join(dir, 'audit.pipe');
+  execFileSync('mkfifo', [fifo]);
+  // A reader that opens the pipe and never reads: a blocking write would stop the node once the pipe's buffer is full.
+  const reader = spawn('sh', ['-c', `exec 3<"${fifo}"; sleep 60`], { stdio: 'ignore' });
+  try {
+    const started = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [fileURLToPath(new URL('../bin/kmsd.js', import.meta.url)), 'serve', '--port', '0', '--data-dir', join(dir, 'data'), '--audit-log', fifo],
+        { timeout: 30_000, env: { ...process.env, KMSD_LOG_LEVEL: 'error' } },
+        (error, stdout, stderr) => resolve({ code: error ? (error as { code?: number }).code ?? null : 0, stdout, stderr }));
+    });
+    assert.deepEqual(started, {
+      code: 2, stdout: '',
+      stderr: `kmsd: cannot open the audit log ${fifo}: it is a named pipe: a reader that stalls would stop every audited request of the node; give a regular file (a shipper can follow it)\n`,
+    });
+  } finally {
+    reader.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
