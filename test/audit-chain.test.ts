@@ -284,7 +284,39 @@ for (const target of TARGETS) {
       assert.deepEqual(r.body, {
         last_passed: { at: r.body.last_passed.at, records: records.length, start_seq: 0, head_seq: seq(-1), head_hash: records.at(-1)?.hash },
         last_failed: { at: r.body.last_failed.at, seq: seq(5), reason: `record ${seq(5)} has no chain hash` },
+        since_passed: { head_seq: seq(-1), head_hash: records.at(-1)?.hash, chains: true },
+        unreadable: [],
       });
+      const view = async () => {
+        const answer = await raw(world.url, 'GET', '/_kmsd/audit-verification');
+        assert.equal(answer.status, 200);
+        return answer.body;
+      };
+      // A record written since the verification: the head still chains from the verified one.
+      assert.equal((await world.as('alice').kms('enable-key', { key_id: records.at(-1)?.keyId })).status, 200);
+      const newest = (await world.server.store.read((tx) => tx.listAuditChain(seq(-1), 10))).at(-1) as StoredAuditEvent;
+      assert.deepEqual((await view()).since_passed, { head_seq: newest.seq, head_hash: newest.hash, chains: true });
+      // Altered since, or the verified head itself rewritten: it no longer does.
+      await sql.all(`UPDATE audit_events SET user_id = 'someone-else' WHERE seq = $1`, [newest.seq]);
+      assert.deepEqual((await view()).since_passed, { head_seq: newest.seq, head_hash: newest.hash, chains: false });
+      await sql.all('UPDATE audit_events SET user_id = $2 WHERE seq = $1', [newest.seq, newest.userId]);
+      await sql.all(`UPDATE audit_events SET hash = $2 WHERE seq = $1`, [seq(-1), 'ab'.repeat(32)]);
+      assert.deepEqual((await view()).since_passed, { head_seq: newest.seq, head_hash: newest.hash, chains: false });
+      await sql.all(`UPDATE audit_events SET hash = $2 WHERE seq = $1`, [seq(-1), records.at(-1)?.hash]);
+      assert.equal((await view()).since_passed.chains, true);
+      // Kept outcomes of the wrong shape (anyone with write access to the database can write them): named, never a 500.
+      const kept = await sql.all(`SELECT * FROM settings WHERE name LIKE 'audit-verification-%'`);
+      try {
+        await sql.all(`UPDATE settings SET value = '{"at":"soon"}' WHERE name = 'audit-verification-passed'`);
+        await sql.all(`UPDATE settings SET value = '[]' WHERE name = 'audit-verification-failed'`);
+        assert.deepEqual(await view(), { last_passed: null, last_failed: null, since_passed: null, unreadable: ['last_passed', 'last_failed'] });
+        await sql.all(`UPDATE settings SET value = 'not json' WHERE name = 'audit-verification-passed'`);
+        await sql.all(`UPDATE settings SET value = '{"at":1e300,"seq":null,"reason":"x"}' WHERE name = 'audit-verification-failed'`);
+        assert.deepEqual(await view(), { last_passed: null, last_failed: null, since_passed: null, unreadable: ['last_passed', 'last_failed'] });
+      } finally {
+        await sql.all(`DELETE FROM settings WHERE name LIKE 'audit-verification-%'`);
+        await restore('settings', kept);
+      }
     });
   });
 }

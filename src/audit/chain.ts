@@ -48,6 +48,13 @@ export function chainHash(prevHash: string, e: AuditEvent): string {
   return createHash('sha256').update(`${RULE}\n${prevHash}\n${content(e)}`).digest('hex');
 }
 
+/** The store has no chain head row (audit_chain): someone removed it. Other read errors are not about the trail. */
+export class NoChainHead extends Error {
+  constructor() {
+    super('the audit chain has no head row (audit_chain)');
+  }
+}
+
 /** Where a store's chain stands: where it began and its newest record. */
 export interface ChainHead {
   /** Records with seq at or below this were written before the store chained its trail. */

@@ -1,5 +1,5 @@
 import type { Store } from '../store/store.ts';
-import { GENESIS, chainHash } from './chain.ts';
+import { GENESIS, NoChainHead, chainHash } from './chain.ts';
 
 /** What a verification found: the trail intact up to its head, or the first record that breaks it. */
 export type Verdict =
@@ -89,7 +89,9 @@ export async function verifyTrail(store: Store, anchors: Anchor[] = []): Promise
   let head;
   try {
     head = await store.read((tx) => tx.auditChainHead());
-  } catch {
+  } catch (error) {
+    // Only a missing row is about the trail; a store that does not answer is not a break.
+    if (!(error instanceof NoChainHead)) throw error;
     return { intact: false, checked: 0, seq: null, reason: "the store has no chain head (its audit_chain row was removed): the chain was cut" };
   }
   const { startSeq, headSeq, headHash, lastSeq } = head;
@@ -152,4 +154,47 @@ export async function verifyTrail(store: Store, anchors: Anchor[] = []): Promise
     if (lost) return broken(lost.seq, `record ${lost.seq}, which ${lost.source} found, is no longer in the chain: the chain was rewritten`);
     return { intact: true, checked, before, startSeq, headSeq, headHash };
   }
+}
+
+/** How many records past the verified head the endpoint checks at most (it is served without credentials: bounded work). */
+export const SINCE_LIMIT = 1000;
+
+/** The store's head now, and whether it still chains from the head a verification reached (null: not checked, too far). */
+export interface SinceVerified { headSeq: number | null; headHash: string | null; chains: boolean | null }
+
+/**
+ * Whether the store's current head still chains from `passed` (the head a verification reached):
+ * the same start, the record it reached unchanged, and every record after it linked and matching
+ * its hash up to the head. Reads at most SINCE_LIMIT records; further than that it says null
+ * (`kmsd audit verify` checks the whole trail). It proves nothing if `passed` itself was forged:
+ * it is read from the same database.
+ */
+export async function chainsFrom(store: Store, passed: KeptPass): Promise<SinceVerified> {
+  let head;
+  try {
+    head = await store.read((tx) => tx.auditChainHead());
+  } catch (error) {
+    if (!(error instanceof NoChainHead)) throw error;
+    return { headSeq: null, headHash: null, chains: false };
+  }
+  const now = { headSeq: head.headSeq, headHash: head.headHash };
+  if (head.startSeq !== passed.start_seq || head.headSeq < passed.head_seq) return { ...now, chains: false };
+  if (head.headSeq - passed.head_seq > SINCE_LIMIT) return { ...now, chains: null };
+  const emptyChain = passed.head_seq === passed.start_seq;
+  const page = await store.read((tx) => tx.listAuditChain(emptyChain ? passed.head_seq : passed.head_seq - 1, SINCE_LIMIT + 1));
+  // The record the verification reached must still be there (it is the first one read).
+  if (!emptyChain && page[0]?.seq !== passed.head_seq) return { ...now, chains: false };
+  let prevHash = emptyChain ? GENESIS : passed.head_hash;
+  let lastSeq = passed.head_seq;
+  for (const record of page) {
+    if (record.seq > head.headSeq) break;
+    if (record.seq === passed.head_seq && !emptyChain) {
+      if (record.hash !== passed.head_hash) return { ...now, chains: false };
+      continue;
+    }
+    if (record.prevHash !== prevHash || record.hash === null || chainHash(prevHash, record) !== record.hash) return { ...now, chains: false };
+    prevHash = record.hash;
+    lastSeq = record.seq;
+  }
+  return { ...now, chains: lastSeq === head.headSeq && prevHash === head.headHash };
 }

@@ -1,6 +1,6 @@
 import type { Account, AccessKey, AuditEvent, AuditFilter, Grant, Key, KeyAlias, KeyMaterial, Keystore, Page, Project, Tag, TagFilter, Token, User } from '../core/model.ts';
 import type { AuditListener, Census, KeyFilter, RetainedIdentities, Tx } from './store.ts';
-import { chainHash, wellFormed, type ChainHead, type ChainedAuditEvent, type StoredAuditEvent } from '../audit/chain.ts';
+import { NoChainHead, chainHash, wellFormed, type ChainHead, type ChainedAuditEvent, type StoredAuditEvent } from '../audit/chain.ts';
 import {
   AUDIT_COLUMNS, GRANT_COLUMNS, accountFromRow, KEY_COLUMNS, accessKeyFromRow, auditFromRow, auditToParams, grantFromRow, grantToParams, keyFromRow, keyToParams,
   materialFromRow, optText, tokenFromRow, userFromRow, KEYSTORE_COLUMNS, keystoreFromRow, keystoreToParams,
@@ -466,7 +466,7 @@ export class SqlTx implements Tx {
         : 'SELECT start_seq, head_seq, head_hash, (SELECT MAX(seq) FROM audit_events) AS last_seq FROM audit_chain WHERE id = 1',
       [],
     );
-    if (!r) throw new Error('the audit chain has no head row (audit_chain)');
+    if (!r) throw new NoChainHead();
     const headSeq = Number(r.head_seq);
     return { startSeq: Number(r.start_seq), headSeq, headHash: String(r.head_hash), lastSeq: Math.max(headSeq, Number(r.last_seq ?? 0)) };
   }
