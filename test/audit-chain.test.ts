@@ -377,3 +377,59 @@ for (const target of TARGETS) {
     }
   });
 }
+
+test('a store that does not answer: exit 2 with one line (not a broken trail, not a stack)', async () => {
+  assert.deepEqual(await verify(['--store', 'postgres://kmsd@127.0.0.1:1/none']), { code: 2, stdout: '', stderr: 'kmsd: cannot open the store: connect ECONNREFUSED 127.0.0.1:1\n' });
+});
+
+for (const target of TARGETS) {
+  test(`${target.name}: verify does not migrate: a schema from an older kmsd is refused in one line (exit 2) and left as it was`, { skip: target.skip }, async () => {
+    const fresh = await target.fresh();
+    try {
+      await fresh.sql.all('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
+      for (let version = 1; version <= 7; version++) {
+        for (const statement of MIGRATIONS[version - 1](target.name === 'SQLite' ? SQLITE : POSTGRES)) await fresh.sql.all(statement);
+        await fresh.sql.all('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [version, 0]);
+      }
+      assert.deepEqual(await verify(fresh.storeArgs), {
+        code: 2, stdout: '', stderr: `kmsd: cannot open the store: the store's schema is at version 7, this kmsd's is ${MIGRATIONS.length}: start kmsd serve on it once to migrate it\n`,
+      });
+      assert.deepEqual((await fresh.sql.all('SELECT MAX(version) AS v FROM schema_migrations')).map((r) => Number(r.v)), [7]);
+    } finally {
+      await fresh.dispose();
+    }
+  });
+}
+
+test('PostgreSQL: a read-only role verifies (exit 0); keeping the outcome is best-effort, said in one line', { skip: POSTGRES_SKIP }, async () => {
+  const target = TARGETS[1];
+  const fresh = await target.fresh();
+  const world = await startWorld(fresh.worldOptions);
+  const role = `kmsd_ro_${Math.random().toString(16).slice(2, 10)}`;
+  try {
+    await newKey(world.as('alice'));
+    const records = await world.server.store.read((tx) => tx.listAuditChain(0, 1000));
+    await fresh.sql.all(`CREATE ROLE ${role} LOGIN`);
+    await fresh.sql.all(`GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${role}`);
+    const url = new URL(fresh.storeArgs[1]);
+    url.username = role;
+    assert.deepEqual(await verify(['--store', url.toString()]), {
+      code: 0, stdout: `audit trail intact: ${records.length} records checked\nhead: record ${records.at(-1)?.seq} ${records.at(-1)?.hash}\n`,
+      stderr: 'kmsd: the outcome was not kept in the store (permission denied for table settings): the console and the next run will not see it\n',
+    });
+  } finally {
+    await world.close();
+    await fresh.dispose();
+    await asAdmin((c) => c.query(`DROP ROLE IF EXISTS ${role}`));
+  }
+});
+
+async function asAdmin(work: (client: pg.Client) => Promise<unknown>): Promise<void> {
+  const client = new pg.Client({ connectionString: process.env.KMSD_TEST_POSTGRES_URL });
+  await client.connect();
+  try {
+    await work(client);
+  } finally {
+    await client.end();
+  }
+}

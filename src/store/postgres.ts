@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { MIGRATIONS, POSTGRES } from './migrations.ts';
 import { SqlTx, type Executor } from './sql-tx.ts';
-import type { AuditListener, CommitListener, Store, StoreOptions, Tx } from './store.ts';
+import { SchemaMismatch, type AuditListener, type CommitListener, type Store, type StoreOptions, type Tx } from './store.ts';
 
 type Row = Record<string, unknown>;
 
@@ -49,7 +49,8 @@ export class PostgresStore implements Store {
     // fresh connection, and a query in flight fails with its own error.
     pool.on('error', () => {});
     try {
-      await migrate(pool);
+      if (options.migrate === false) await checkSchema(pool);
+      else await migrate(pool);
     } catch (error) {
       await pool.end();
       throw error;
@@ -97,6 +98,13 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+/** Refuses a schema other than this kmsd's (a store opened without migrating, perhaps by a read-only role). */
+async function checkSchema(pool: pg.Pool): Promise<void> {
+  const { rows } = await pool.query(`SELECT to_regclass('schema_migrations') IS NOT NULL AS present`);
+  const version = rows[0].present ? Number((await pool.query('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations')).rows[0].v) : 0;
+  if (version !== MIGRATIONS.length) throw new SchemaMismatch(version, MIGRATIONS.length);
 }
 
 async function migrate(pool: pg.Pool): Promise<void> {
