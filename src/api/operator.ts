@@ -7,7 +7,8 @@ import { LAST_FAILED, LAST_PASSED, chainsFrom, readKeptFailure, readKeptPass } f
  * The operator's endpoints, under /_kmsd/ (a prefix no KMS or IAM path can take, as LocalStack
  * serves /_localstack/health). No authentication: they reveal no identifier and no secret.
  * Each can be switched off (--health, --ready, --metrics false); it is then an unknown path;
- * /_kmsd/audit-verification (when the trail's chain was last verified) is always served.
+ * /_kmsd/audit-verification (when the trail's chain was last verified: counts, record numbers,
+ * hashes) goes with --health.
  */
 export const OPERATOR_PREFIX = '/_kmsd';
 
@@ -40,14 +41,17 @@ export function registerOperatorRoutes(app: FastifyInstance, services: Services,
     });
   }
   // When `kmsd audit verify` last passed and last failed on this store, and whether the head still chains from the one it verified (the console's trail shows it).
-  app.get(`${OPERATOR_PREFIX}/audit-verification`, async (_request, reply) => {
-    try {
-      return reply.type(json).send(await verificationView(services.store));
-    } catch (error) {
-      if (services.logger) services.logger.warn({ err: error }, 'audit verification view failed');
-      return reply.code(503).type(json).send({ status: 'unavailable', store: store.driver, reason: 'the store does not answer' });
-    }
-  });
+  // Switched off with --health false, with the other unauthenticated status: an operator who hides one hides both.
+  if (config.health) {
+    app.get(`${OPERATOR_PREFIX}/audit-verification`, async (_request, reply) => {
+      try {
+        return reply.type(json).send(await verificationView(services.store));
+      } catch (error) {
+        if (services.logger) services.logger.warn({ err: error }, 'audit verification view failed');
+        return reply.code(503).type(json).send({ status: 'unavailable', store: store.driver, reason: 'the store does not answer' });
+      }
+    });
+  }
   if (metrics) {
     app.get(`${OPERATOR_PREFIX}/metrics`, async (_request, reply) => reply.type(metrics.contentType).send(await metrics.render()));
   }
