@@ -7,6 +7,7 @@ type Row = Record<string, unknown>;
 
 class PgExecutor implements Executor {
   readonly forUpdate = ' FOR UPDATE';
+  readonly writableCte = true;
   private readonly client: pg.PoolClient;
   constructor(client: pg.PoolClient) {
     this.client = client;

@@ -16,6 +16,7 @@ interface Pending {
 /** Statements are written $1, $2 for both drivers; SQLite spells numbered parameters ?1, ?2. */
 class SqliteExecutor implements Executor {
   readonly forUpdate = '';
+  readonly writableCte = false;
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
   constructor(db: DatabaseSync) {
@@ -47,6 +48,7 @@ class SqliteExecutor implements Executor {
  */
 class MemoizingExecutor implements Executor {
   readonly forUpdate = '';
+  readonly writableCte = false;
   private readonly inner: SqliteExecutor;
   private readonly dataVersion: StatementSync;
   // By statement, then by parameters: statement texts are constants, whose hashes V8 keeps.
