@@ -134,4 +134,12 @@ export const DECISIONS = {
   auditChainStartsAfterMigration: true,
   /** A request whose record the --audit-log file cannot take (full disk, size limit, I/O error): refused, nothing done. */
   auditLogUnwritable: 'KMS.0102',
+  /**
+   * An audited identifier that is not well-formed UTF-16 (a lone surrogate, which any caller can
+   * send as a JSON escape): the record keeps U+FFFD in its place, as SQLite and PostgreSQL would
+   * store it; the hash is taken over what is stored, so the chain stays verifiable.
+   */
+  auditRecordsWellFormed: true,
+  /** --audit-log on a named pipe or socket: refused at start (a stalled reader would block the node); other files are opened non-blocking. */
+  auditLogRegularFile: true,
 } as const;
