@@ -210,6 +210,62 @@ for (const target of TARGETS) {
       );
     });
 
+    const cutAndMoveHeadBack = async () => {
+      await sql.all('DELETE FROM audit_events WHERE seq >= $1', [seq(-2)]);
+      await sql.all('UPDATE audit_chain SET head_seq = $1, head_hash = $2', [seq(-3), records.at(-3)?.hash]);
+    };
+    const unchainEverything = async () => {
+      await sql.all('UPDATE audit_events SET prev_hash = NULL, hash = NULL');
+      await sql.all('UPDATE audit_chain SET start_seq = $1, head_seq = $1, head_hash = $2', [seq(-1), GENESIS]);
+    };
+
+    test('the newest records cut with the head moved back to an earlier record: found against the head the last verification reached', async () => {
+      await expectBreak(cutAndMoveHeadBack, broken(seq(-1),
+        `the head is record ${seq(-3)}, older than record ${seq(-1)} which the last verification that passed reached: the newest records were cut and the head moved back`, 0));
+    });
+
+    test('every hash removed and the chain\'s start moved past them: found against the start the last verification saw', async () => {
+      await expectBreak(unchainEverything, broken(null,
+        `the chain starts after record ${seq(-1)}, but the last verification that passed found it starting after record 0: the start was moved`, 0));
+    });
+
+    test('with the kept verification removed too, only a head kept elsewhere finds them: --expect-head SEQ:HASH', async () => {
+      const kept = await sql.all(`SELECT * FROM settings WHERE name = 'audit-verification-passed'`);
+      const expect = ['--expect-head', `${seq(-1)}:${records.at(-1)?.hash}`];
+      for (const [tamper, expected, plain] of [
+        [cutAndMoveHeadBack, broken(seq(-1), `the head is record ${seq(-3)}, older than record ${seq(-1)} which --expect-head reached: the newest records were cut and the head moved back`, 0),
+          `audit trail intact: ${records.length - 2} records checked\nhead: record ${seq(-3)} ${records.at(-3)?.hash}\n`],
+        [unchainEverything, broken(seq(-1), `record ${seq(-1)}, which --expect-head found chained, lies before the start of the chain (after record ${seq(-1)}): the start was moved`, 0),
+          `audit trail intact: 0 records checked; ${records.length} earlier records, written before the trail was chained, are not covered\nhead: record ${seq(-1)} ${GENESIS}\n`],
+      ] as const) {
+        const events = await sql.all('SELECT * FROM audit_events ORDER BY seq');
+        const chain = await sql.all('SELECT * FROM audit_chain');
+        await tamper();
+        await sql.all(`DELETE FROM settings WHERE name = 'audit-verification-passed'`);
+        try {
+          assert.deepEqual(await verify([...storeArgs, ...expect]), { code: 1, stdout: expected, stderr: '' });
+          // Without it (what the docs say a database writer can hide): the trail verifies.
+          assert.deepEqual(await verify(storeArgs), { code: 0, stdout: plain, stderr: '' });
+        } finally {
+          await restore('audit_events', events);
+          await restore('audit_chain', chain);
+          await sql.all(`DELETE FROM settings WHERE name = 'audit-verification-passed'`);
+          await restore('settings', kept);
+        }
+      }
+      assert.deepEqual(await verify([...storeArgs, ...expect]), { code: 0, stdout: intact(), stderr: '' });
+      // A record rewritten at the expected head (the whole chain made again) is not the one expected.
+      const other = `${seq(-1)}:${'ab'.repeat(32)}`;
+      assert.deepEqual(await verify([...storeArgs, `--expect-head=${other}`]), {
+        code: 1, stdout: broken(seq(-1), `record ${seq(-1)} is not the one --expect-head found (its hash differs): the chain was rewritten from there on`, records.length - 1), stderr: '',
+      });
+      assert.deepEqual(await verify(storeArgs), { code: 0, stdout: intact(), stderr: '' });
+      const bad = await verify([...storeArgs, '--expect-head', '12']);
+      assert.deepEqual(bad, {
+        code: 2, stdout: '', stderr: 'kmsd: --expect-head must be SEQ:HASH (a record\'s seq and its 64 hex digits, as "head: record SEQ HASH" printed them), got "12"\n',
+      });
+    });
+
     test('a chain hash removed from a record is named', async () => {
       await expectBreak(
         () => sql.all('UPDATE audit_events SET hash = NULL WHERE seq = $1', [seq(5)]),
@@ -228,7 +284,39 @@ for (const target of TARGETS) {
       assert.deepEqual(r.body, {
         last_passed: { at: r.body.last_passed.at, records: records.length, start_seq: 0, head_seq: seq(-1), head_hash: records.at(-1)?.hash },
         last_failed: { at: r.body.last_failed.at, seq: seq(5), reason: `record ${seq(5)} has no chain hash` },
+        since_passed: { head_seq: seq(-1), head_hash: records.at(-1)?.hash, chains: true },
+        unreadable: [],
       });
+      const view = async () => {
+        const answer = await raw(world.url, 'GET', '/_kmsd/audit-verification');
+        assert.equal(answer.status, 200);
+        return answer.body;
+      };
+      // A record written since the verification: the head still chains from the verified one.
+      assert.equal((await world.as('alice').kms('enable-key', { key_id: records.at(-1)?.keyId })).status, 200);
+      const newest = (await world.server.store.read((tx) => tx.listAuditChain(seq(-1), 10))).at(-1) as StoredAuditEvent;
+      assert.deepEqual((await view()).since_passed, { head_seq: newest.seq, head_hash: newest.hash, chains: true });
+      // Altered since, or the verified head itself rewritten: it no longer does.
+      await sql.all(`UPDATE audit_events SET user_id = 'someone-else' WHERE seq = $1`, [newest.seq]);
+      assert.deepEqual((await view()).since_passed, { head_seq: newest.seq, head_hash: newest.hash, chains: false });
+      await sql.all('UPDATE audit_events SET user_id = $2 WHERE seq = $1', [newest.seq, newest.userId]);
+      await sql.all(`UPDATE audit_events SET hash = $2 WHERE seq = $1`, [seq(-1), 'ab'.repeat(32)]);
+      assert.deepEqual((await view()).since_passed, { head_seq: newest.seq, head_hash: newest.hash, chains: false });
+      await sql.all(`UPDATE audit_events SET hash = $2 WHERE seq = $1`, [seq(-1), records.at(-1)?.hash]);
+      assert.equal((await view()).since_passed.chains, true);
+      // Kept outcomes of the wrong shape (anyone with write access to the database can write them): named, never a 500.
+      const kept = await sql.all(`SELECT * FROM settings WHERE name LIKE 'audit-verification-%'`);
+      try {
+        await sql.all(`UPDATE settings SET value = '{"at":"soon"}' WHERE name = 'audit-verification-passed'`);
+        await sql.all(`UPDATE settings SET value = '[]' WHERE name = 'audit-verification-failed'`);
+        assert.deepEqual(await view(), { last_passed: null, last_failed: null, since_passed: null, unreadable: ['last_passed', 'last_failed'] });
+        await sql.all(`UPDATE settings SET value = 'not json' WHERE name = 'audit-verification-passed'`);
+        await sql.all(`UPDATE settings SET value = '{"at":1e300,"seq":null,"reason":"x"}' WHERE name = 'audit-verification-failed'`);
+        assert.deepEqual(await view(), { last_passed: null, last_failed: null, since_passed: null, unreadable: ['last_passed', 'last_failed'] });
+      } finally {
+        await sql.all(`DELETE FROM settings WHERE name LIKE 'audit-verification-%'`);
+        await restore('settings', kept);
+      }
     });
   });
 }
@@ -268,4 +356,80 @@ for (const target of TARGETS) {
       await fresh.dispose();
     }
   });
+}
+
+for (const target of TARGETS) {
+  test(`${target.name}: a lone surrogate in a refused request's key_id (stored as U+FFFD) and a non-BMP character keep the chain verifiable`, { skip: target.skip }, async () => {
+    const fresh = await target.fresh();
+    const world = await startWorld(fresh.worldOptions);
+    try {
+      // Any signed-in user can send these: the record keeps U+FFFD for the lone surrogate, as the store would anyway.
+      assert.equal((await world.as('nobody').kms('disable-key', { key_id: '\ud800y' })).status, 400);
+      assert.equal((await world.as('nobody').kms('disable-key', { key_id: 'x\ud83d\ude00\udfff' })).status, 400);
+      const stored = await world.server.store.read((tx) => tx.listAuditChain(0, 1000));
+      assert.deepEqual(stored.slice(-2).map((r) => r.keyId), ['\ufffdy', 'x\ud83d\ude00\ufffd']);
+      for (const r of stored) assert.equal(chainHash(r.prevHash as string, r), r.hash);
+      const { code, stdout } = await verify(fresh.storeArgs);
+      assert.deepEqual({ code, stdout }, { code: 0, stdout: `audit trail intact: ${stored.length} records checked\nhead: record ${stored.at(-1)?.seq} ${stored.at(-1)?.hash}\n` });
+    } finally {
+      await world.close();
+      await fresh.dispose();
+    }
+  });
+}
+
+test('a store that does not answer: exit 2 with one line (not a broken trail, not a stack)', async () => {
+  assert.deepEqual(await verify(['--store', 'postgres://kmsd@127.0.0.1:1/none']), { code: 2, stdout: '', stderr: 'kmsd: cannot open the store: connect ECONNREFUSED 127.0.0.1:1\n' });
+});
+
+for (const target of TARGETS) {
+  test(`${target.name}: verify does not migrate: a schema from an older kmsd is refused in one line (exit 2) and left as it was`, { skip: target.skip }, async () => {
+    const fresh = await target.fresh();
+    try {
+      await fresh.sql.all('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
+      for (let version = 1; version <= 7; version++) {
+        for (const statement of MIGRATIONS[version - 1](target.name === 'SQLite' ? SQLITE : POSTGRES)) await fresh.sql.all(statement);
+        await fresh.sql.all('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [version, 0]);
+      }
+      assert.deepEqual(await verify(fresh.storeArgs), {
+        code: 2, stdout: '', stderr: `kmsd: cannot open the store: the store's schema is at version 7, this kmsd's is ${MIGRATIONS.length}: start kmsd serve on it once to migrate it\n`,
+      });
+      assert.deepEqual((await fresh.sql.all('SELECT MAX(version) AS v FROM schema_migrations')).map((r) => Number(r.v)), [7]);
+    } finally {
+      await fresh.dispose();
+    }
+  });
+}
+
+test('PostgreSQL: a read-only role verifies (exit 0); keeping the outcome is best-effort, said in one line', { skip: POSTGRES_SKIP }, async () => {
+  const target = TARGETS[1];
+  const fresh = await target.fresh();
+  const world = await startWorld(fresh.worldOptions);
+  const role = `kmsd_ro_${Math.random().toString(16).slice(2, 10)}`;
+  try {
+    await newKey(world.as('alice'));
+    const records = await world.server.store.read((tx) => tx.listAuditChain(0, 1000));
+    await fresh.sql.all(`CREATE ROLE ${role} LOGIN`);
+    await fresh.sql.all(`GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${role}`);
+    const url = new URL(fresh.storeArgs[1]);
+    url.username = role;
+    assert.deepEqual(await verify(['--store', url.toString()]), {
+      code: 0, stdout: `audit trail intact: ${records.length} records checked\nhead: record ${records.at(-1)?.seq} ${records.at(-1)?.hash}\n`,
+      stderr: 'kmsd: the outcome was not kept in the store (permission denied for table settings): the console and the next run will not see it\n',
+    });
+  } finally {
+    await world.close();
+    await fresh.dispose();
+    await asAdmin((c) => c.query(`DROP ROLE IF EXISTS ${role}`));
+  }
+});
+
+async function asAdmin(work: (client: pg.Client) => Promise<unknown>): Promise<void> {
+  const client = new pg.Client({ connectionString: process.env.KMSD_TEST_POSTGRES_URL });
+  await client.connect();
+  try {
+    await work(client);
+  } finally {
+    await client.end();
+  }
 }

@@ -1,11 +1,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { GENESIS } from '../src/audit/chain.ts';
+import { GENESIS, chainHash } from '../src/audit/chain.ts';
+import type { AuditEvent } from '../src/core/model.ts';
 import { DECISIONS } from '../src/core/decisions.ts';
 import { auditLine } from '../src/audit/line.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
@@ -56,7 +58,7 @@ describe('--audit-log FILE', () => {
       seq: record?.seq, time: new Date(world.clock.now()).toISOString(), request_id: created.headers.get('x-request-id'),
       account_id: world.users.alice.accountId, user_id: world.users.alice.id, access_key_id: null, claimed_access_key_id: null,
       source: '127.0.0.1', operation: 'create-key', key_id: keyId, grant_id: null, sequence: null, outcome: 'allowed', status: 200,
-      error_code: null, count: 1, prev_hash: stored.at(-2)?.hash ?? GENESIS, hash: record?.hash,
+      error_code: null, count: 1, secret_id: null, secret_name: null, prev_hash: stored.at(-2)?.hash ?? GENESIS, hash: record?.hash,
     });
     assert.equal((await world.as('nobody').kms('disable-key', { key_id: keyId })).status, 403);
     assert.equal((await alice.kms('enable-key', { key_id: keyId })).status, 400);
@@ -65,6 +67,13 @@ describe('--audit-log FILE', () => {
     assert.deepEqual(lines(file).slice(-2).map((l) => [l.operation, l.outcome, l.error_code]), [['disable-key', 'denied', 'KMS.0306'], ['enable-key', 'failed', 'KMS.1201']]);
     assert.equal(statSync(file).mode & 0o777, 0o600);
   });
+});
+
+/** A --audit-log line back as the record it was hashed from. */
+const fromLine = (l: Record<string, never>): AuditEvent => ({
+  time: Date.parse(l.time), requestId: l.request_id, accountId: l.account_id, userId: l.user_id, accessKeyId: l.access_key_id,
+  claimedAccessKeyId: l.claimed_access_key_id, source: l.source, operation: l.operation, keyId: l.key_id, grantId: l.grant_id,
+  sequence: l.sequence, outcome: l.outcome, status: l.status, errorCode: l.error_code, count: l.count, secretId: l.secret_id, secretName: l.secret_name,
 });
 
 const PYTHON = needs('python3', 'needs python3 for the independent check in docs/audit.md');
@@ -86,6 +95,9 @@ test('the Python check in docs/audit.md, an independent implementation, accepts 
     assert.equal(forged.status, 401);
     assert.equal(lines(file).at(-1).claimed_access_key_id, 'AK\u00e9\u00df');
     await alice.kms('schedule-key-deletion', { key_id: keyId, pending_days: '7' });
+    // A non-BMP character and a lone surrogate (kept as U+FFFD) in a refused request's key_id: the same hash in Python.
+    assert.equal((await world.as('nobody').kms('disable-key', { key_id: 'x\ud83d\ude00\ud800' })).status, 400);
+    assert.equal(lines(file).at(-1).key_id, 'x\ud83d\ude00\ufffd');
     writeFileSync(join(dir, 'check.py'), script);
     const count = lines(file).length;
     const head = lines(file).at(-1).hash;
@@ -95,6 +107,33 @@ test('the Python check in docs/audit.md, an independent implementation, accepts 
     const line = altered.split('\n').findIndex((l) => l.includes('"operation":"disable-key"')) + 1;
     assert.throws(() => execFileSync('python3', [join(dir, 'check.py'), join(dir, 'altered.jsonl')], { encoding: 'utf8', stdio: 'pipe' }),
       (error: { status: number; stderr: string }) => error.status === 1 && error.stderr === `line ${line} (record ${lines(file)[line - 1].seq}) was altered\n`);
+    const check = (name: string, text: string, ...args: string[]) => {
+      writeFileSync(join(dir, name), text);
+      try {
+        return { status: 0, stdout: execFileSync('python3', [join(dir, 'check.py'), join(dir, name), ...args], { encoding: 'utf8', stdio: 'pipe' }), stderr: '' };
+      } catch (error) {
+        const { status, stdout, stderr } = error as { status: number; stdout: string; stderr: string };
+        return { status, stdout, stderr };
+      }
+    };
+    const text = readFileSync(file, 'utf8');
+    const all = text.trimEnd().split('\n');
+    // A line whose commit failed (its hash never reached the store): the next line chains onto the same record; reported, not a break.
+    const orphan = { ...lines(file)[2], request_id: 'never-committed' };
+    orphan.hash = chainHash(orphan.prev_hash, fromLine(orphan));
+    const withOrphan = [...all.slice(0, 2), JSON.stringify(orphan), ...all.slice(2)].join('\n') + '\n';
+    assert.deepEqual(check('orphan.jsonl', withOrphan), {
+      status: 0, stdout: `lines never committed (their request failed; the next line chains past them): [3]\n${count + 1} lines chained, head ${lines(file).at(-1).hash}\n`, stderr: '',
+    });
+    // A file must start at the chain's start (64 zeros) unless told the hash before its first line.
+    const tail = all.slice(1).join('\n') + '\n';
+    assert.deepEqual(check('tail.jsonl', tail), { status: 1, stdout: '', stderr: `line 1 (record ${lines(file)[1].seq}) does not follow the line before it\n` });
+    assert.deepEqual(check('tail.jsonl', tail, lines(file)[0].hash), { status: 0, stdout: `${count - 1} lines chained, head ${lines(file).at(-1).hash}\n`, stderr: '' });
+    // No traceback: an empty file, a line with a lone surrogate (kmsd never writes one), a line that is not a record.
+    assert.deepEqual(check('empty.jsonl', ''), { status: 1, stdout: '', stderr: 'the file holds no line\n' });
+    const surrogate = all[0].replace(/"request_id":"[^"]*"/, '"request_id":"\\ud800"');
+    assert.deepEqual(check('surrogate.jsonl', `${surrogate}\n`), { status: 1, stdout: '', stderr: 'line 1 is not a kmsd audit record (UnicodeEncodeError)\n' });
+    assert.deepEqual(check('junk.jsonl', `${all[0]}\n[1]\n`), { status: 1, stdout: '', stderr: 'line 2 is not a kmsd audit record (TypeError)\n' });
   } finally {
     await world.close();
     rmSync(dir, { recursive: true, force: true });
@@ -179,4 +218,26 @@ describe('--audit-log on a disk that fills up (a real file size limit: prlimit -
     assert.equal((await alice.kms('create-key', { key_alias: 'after-rotation' })).status, 200);
     assert.equal(lines(file).at(-1).operation, 'create-key');
   });
+});
+
+test('--audit-log on a named pipe whose reader stalls: refused at start in one line (exit 2), rather than a node that freezes at its first record', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kmsd-fifo-'));
+  const fifo = join(dir, 'audit.pipe');
+  execFileSync('mkfifo', [fifo]);
+  // A reader that opens the pipe and never reads: a blocking write would stop the node once the pipe's buffer is full.
+  const reader = spawn('sh', ['-c', `exec 3<"${fifo}"; sleep 60`], { stdio: 'ignore' });
+  try {
+    const started = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [fileURLToPath(new URL('../bin/kmsd.js', import.meta.url)), 'serve', '--port', '0', '--data-dir', join(dir, 'data'), '--audit-log', fifo],
+        { timeout: 30_000, env: { ...process.env, KMSD_LOG_LEVEL: 'error' } },
+        (error, stdout, stderr) => resolve({ code: error ? (error as { code?: number }).code ?? null : 0, stdout, stderr }));
+    });
+    assert.deepEqual(started, {
+      code: 2, stdout: '',
+      stderr: `kmsd: cannot open the audit log ${fifo}: it is a named pipe: a reader that stalls would stop every audited request of the node; give a regular file (a shipper can follow it)\n`,
+    });
+  } finally {
+    reader.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

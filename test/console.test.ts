@@ -238,7 +238,8 @@ describe('web console: the trail\'s verification', { skip }, () => {
     const head = await world.server.store.read((tx) => tx.auditChainHead());
     // The page polls: it shows the pass without a reload.
     await status.filter({ hasText: 'last verified intact' }).waitFor({ timeout: 10_000 });
-    assert.match(await status.innerText(), new RegExp(`^Chain last verified intact .+: ${head.headSeq} records, up to record ${head.headSeq}\\.$`));
+    assert.match(await status.innerText(), new RegExp(
+      `^Chain last verified intact .+: ${head.headSeq} records, up to record ${head.headSeq} \\(${head.headHash.slice(0, 12)}…\\)\\. The head now, record ${head.headSeq}, still chains from it\\.$`));
     await shot(page, 'trail-verified');
 
     // A record altered behind kmsd's back: the next verification fails, and the trail says so.
@@ -253,7 +254,7 @@ describe('web console: the trail\'s verification', { skip }, () => {
     }
     await status.filter({ hasText: 'Chain broken' }).waitFor({ timeout: 10_000 });
     assert.match(await status.innerText(),
-      /^Chain broken \(found .+, at record 2\): record 2 was altered: its content does not match its hash\. Chain last verified intact .+: \d+ records, up to record \d+\.$/);
+      /^Chain broken \(found .+, at record 2\): record 2 was altered: its content does not match its hash\. Chain last verified intact .+: \d+ records, up to record \d+ \([0-9a-f]{12}…\)\. The head now, record \d+, still chains from it\.$/);
     assert.deepEqual(problems, []);
   });
 });

@@ -87,10 +87,10 @@ describe('health and readiness', () => {
 });
 
 describe('each operator endpoint can be switched off', () => {
-  test('--health false --ready false --metrics false: the three paths are unknown paths (400 KMS.0201)', async () => {
+  test('--health false --ready false --metrics false: the paths are unknown paths (400 KMS.0201), /_kmsd/audit-verification with /_kmsd/health', async () => {
     const world = await startWorld({ config: { health: false, ready: false, metrics: false } });
     try {
-      for (const path of ['/_kmsd/health', '/_kmsd/ready', '/_kmsd/metrics']) {
+      for (const path of ['/_kmsd/health', '/_kmsd/ready', '/_kmsd/metrics', '/_kmsd/audit-verification']) {
         const r = await raw(world.url, 'GET', path);
         assert.equal(r.status, 400, path);
         assert.equal(r.body.error.error_code, 'KMS.0201', path);

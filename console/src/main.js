@@ -286,13 +286,23 @@ const errorCodeOf = (response) => {
 /** When the trail's hash chain was last verified intact (kmsd audit verify), and a failure since, if any. */
 function Verification({ verification }) {
   if (!verification) return null;
-  const { last_passed: passed, last_failed: failed } = verification;
+  const { last_passed: passed, last_failed: failed, since_passed: since, unreadable = [] } = verification;
   const failedSince = failed && (!passed || failed.at > passed.at);
+  // Read from the store's settings: anyone with write access to the database could have written them (docs/audit.md).
   const pass = passed
-    ? html`Chain last verified intact <strong>${formatTime(Date.parse(passed.at))}</strong>: ${passed.records} records, up to record ${passed.head_seq}.`
+    ? html`Chain last verified intact <strong>${formatTime(Date.parse(passed.at))}</strong>: ${passed.records} records, up to record ${passed.head_seq} (${passed.head_hash.slice(0, 12)}…).`
     : html`The chain has never been verified: run <code>kmsd audit verify</code>.`;
-  return html`<p class=${failedSince ? 'verification broken' : 'verification'} role="status" aria-label="Verification">
-    ${failedSince ? html`<strong>Chain broken</strong> (found ${formatTime(Date.parse(failed.at))}${failed.seq === null ? '' : `, at record ${failed.seq}`}): ${failed.reason}. ` : ''}${pass}
+  const now = !since
+    ? ''
+    : since.chains === true
+      ? ` The head now, record ${since.head_seq}, still chains from it.`
+      : since.chains === null
+        ? ` The head now, record ${since.head_seq}, is too far past it to check here: run kmsd audit verify.`
+        : ` The head now${since.head_seq === null ? '' : `, record ${since.head_seq},`} no longer chains from it: run kmsd audit verify.`;
+  const broken = failedSince || (since && since.chains === false);
+  const odd = unreadable.length > 0 ? ` The kept ${unreadable.join(' and ')} is not a verification kmsd wrote (ignored).` : '';
+  return html`<p class=${broken ? 'verification broken' : 'verification'} role="status" aria-label="Verification">
+    ${failedSince ? html`<strong>Chain broken</strong> (found ${formatTime(Date.parse(failed.at))}${failed.seq === null ? '' : `, at record ${failed.seq}`}): ${failed.reason}. ` : ''}${pass}${now}${odd}
   </p>`;
 }
 

@@ -2,13 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import type { Metrics } from './metrics.ts';
 import type { Services } from './services.ts';
 import { StoreUnavailableError } from '../store/unavailable.ts';
-import { LAST_FAILED, LAST_PASSED } from '../audit/verify.ts';
+import { LAST_FAILED, LAST_PASSED, chainsFrom, readKeptFailure, readKeptPass } from '../audit/verify.ts';
 
 /**
  * The operator's endpoints, under /_kmsd/ (a prefix no KMS or IAM path can take, as LocalStack
  * serves /_localstack/health). No authentication: they reveal no identifier and no secret.
  * Each can be switched off (--health, --ready, --metrics false); it is then an unknown path;
- * /_kmsd/audit-verification (when the trail's chain was last verified) is always served.
+ * /_kmsd/audit-verification (when the trail's chain was last verified: counts, record numbers,
+ * hashes) goes with --health.
  */
 export const OPERATOR_PREFIX = '/_kmsd';
 
@@ -48,22 +49,39 @@ export function registerOperatorRoutes(app: FastifyInstance, services: Services,
       }
     });
   }
-  // When `kmsd audit verify` last passed and last failed on this store (the console's trail shows it).
-  app.get(`${OPERATOR_PREFIX}/audit-verification`, async (_request, reply) => {
-    const [passed, failed] = await store.read(async (tx) => [await tx.getSetting(LAST_PASSED), await tx.getSetting(LAST_FAILED)]);
-    return reply.type(json).send(verificationView(passed, failed));
-  });
+  // When `kmsd audit verify` last passed and last failed on this store, and whether the head still chains from the one it verified (the console's trail shows it).
+  // Switched off with --health false, with the other unauthenticated status: an operator who hides one hides both.
+  if (config.health) {
+    app.get(`${OPERATOR_PREFIX}/audit-verification`, async (_request, reply) => {
+      try {
+        return reply.type(json).send(await verificationView(services.store));
+      } catch (error) {
+        if (services.logger) services.logger.warn({ err: error }, 'audit verification view failed');
+        return reply.code(503).type(json).send({ status: 'unavailable', store: store.driver, reason: 'the store does not answer' });
+      }
+    });
+  }
   if (metrics) {
     app.get(`${OPERATOR_PREFIX}/metrics`, async (_request, reply) => reply.type(metrics.contentType).send(await metrics.render()));
   }
 }
 
-/** The kept outcomes as the endpoint answers them: times in ISO 8601, null for never. */
-function verificationView(passed: string | null, failed: string | null) {
-  const parse = (text: string | null): Record<string, unknown> | null => {
-    if (text === null) return null;
-    const kept = JSON.parse(text) as Record<string, unknown>;
-    return { ...kept, at: new Date(Number(kept.at)).toISOString() };
-  };
-  return { last_passed: parse(passed), last_failed: parse(failed) };
+/**
+ * The kept outcomes as the endpoint answers them (times in ISO 8601, null for never), checked:
+ * a settings row of the wrong shape (anyone with write access to the database can write one)
+ * is named in `unreadable` and shown as never. `since_passed` is the head now and whether it
+ * still chains from the head the last passing run reached (null: not checked, too many records since).
+ */
+async function verificationView(store: Services['store']) {
+  const [passedText, failedText] = await store.read(async (tx) => [await tx.getSetting(LAST_PASSED), await tx.getSetting(LAST_FAILED)]);
+  const passed = readKeptPass(passedText);
+  const failed = readKeptFailure(failedText);
+  const unreadable = [...(passed === 'unreadable' ? ['last_passed'] : []), ...(failed === 'unreadable' ? ['last_failed'] : [])];
+  const iso = <T extends { at: number }>(kept: T | null | 'unreadable') => (kept === null || kept === 'unreadable' ? null : { ...kept, at: new Date(kept.at).toISOString() });
+  let sincePassed = null;
+  if (passed !== null && passed !== 'unreadable') {
+    const since = await chainsFrom(store, passed);
+    sincePassed = { head_seq: since.headSeq, head_hash: since.headHash, chains: since.chains };
+  }
+  return { last_passed: iso(passed), last_failed: iso(failed), since_passed: sincePassed, unreadable };
 }

@@ -28,9 +28,31 @@ function content(e: AuditEvent): string {
   ]);
 }
 
+/**
+ * The record as the store keeps it: every string well-formed. A lone surrogate (a caller can send
+ * `"\ud800"` in any identifier, even in a refused request) cannot be stored as UTF-8: SQLite and
+ * PostgreSQL would keep U+FFFD in its place, and a hash of the string as sent would never match
+ * the row again. So the record is made well-formed (U+FFFD for each lone surrogate, as the stores
+ * would) before it is hashed, stored or logged: what is hashed is exactly what is stored.
+ */
+export function wellFormed<T extends AuditEvent>(e: T): T {
+  const out = { ...e } as Record<string, unknown>;
+  for (const [name, value] of Object.entries(out)) {
+    if (typeof value === 'string' && !value.isWellFormed()) out[name] = value.toWellFormed();
+  }
+  return out as T;
+}
+
 /** The hash of a record whose predecessor's hash is `prevHash`. */
 export function chainHash(prevHash: string, e: AuditEvent): string {
   return createHash('sha256').update(`${RULE}\n${prevHash}\n${content(e)}`).digest('hex');
+}
+
+/** The store has no chain head row (audit_chain): someone removed it. Other read errors are not about the trail. */
+export class NoChainHead extends Error {
+  constructor() {
+    super('the audit chain has no head row (audit_chain)');
+  }
 }
 
 /** Where a store's chain stands: where it began and its newest record. */

@@ -5,7 +5,7 @@ import { ConfigError, parseConfig, type Config } from '../config.ts';
 import type { AuditFilter } from '../core/model.ts';
 import { auditLine } from '../audit/line.ts';
 import { openStore } from '../store/open.ts';
-import type { Store } from '../store/store.ts';
+import type { Store, StoreOptions } from '../store/store.ts';
 
 const PAGE = 1000;
 
@@ -38,10 +38,10 @@ export function parseAuditArgs(argv: string[], env: Record<string, string | unde
 }
 
 /** The store the configuration names, refusing a data directory that holds none (rather than creating one). */
-export async function openExistingStore(config: Config): Promise<Store> {
+export async function openExistingStore(config: Config, options: StoreOptions = {}): Promise<Store> {
   const file = join(config.dataDir, 'kmsd.db');
   if (config.store === 'sqlite' && !existsSync(file)) throw new ConfigError(`no kmsd store at ${file} (give --data-dir or --store)`);
-  return openStore(config);
+  return openStore(config, options);
 }
 
 /** `kmsd audit`: prints the matching events, oldest first, one JSON object a line. */

@@ -22,7 +22,7 @@ Deletes the store, the root key and the development account of a data directory 
 
 const AUDIT_USAGE = `usage: kmsd audit [--data-dir DIR | --store postgres://...] [--key KEY_ID] [--principal ID] [--since ISO-TIME]
 Prints the audit trail, oldest first, one JSON object a line.
-       kmsd audit verify [--data-dir DIR | --store postgres://...]
+       kmsd audit verify [--data-dir DIR | --store postgres://...] [--expect-head SEQ:HASH]
 Checks the trail's hash chain (no root key needed): exit 0 when intact, 1 naming the first bad record.`;
 
 const BACKUP_USAGE = `usage: kmsd backup --out FILE [--data-dir DIR | --store postgres://...]

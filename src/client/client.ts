@@ -53,7 +53,7 @@ export interface KmsClientOptions {
    * Certificate authorities (PEM) to trust for an https:// endpoint instead of Node's list: a
    * private CA, or a self-signed kmsd development certificate. Not together with `fetch`.
    */
-  ca?: string | Buffer;
+  ca?: string | Uint8Array;
   /** Clock in ms (signing date, token expiry). Default Date.now. */
   now?: () => number;
 }

@@ -7,8 +7,8 @@ import { Agent, request } from 'node:https';
  * for that (only NODE_EXTRA_CA_CERTS, for the whole process), so requests go through
  * node:https with an agent of their own; http:// URLs go to the global fetch.
  */
-export function fetchTrusting(ca: string | Buffer): typeof fetch {
-  const agent = new Agent({ ca, keepAlive: true, minVersion: 'TLSv1.2' });
+export function fetchTrusting(ca: string | Uint8Array): typeof fetch {
+  const agent = new Agent({ ca: typeof ca === 'string' ? ca : Buffer.from(ca), keepAlive: true, minVersion: 'TLSv1.2' });
   return async (input, init = {}) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     if (url.protocol !== 'https:') return fetch(input, init);

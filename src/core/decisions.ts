@@ -309,4 +309,12 @@ export const DECISIONS = {
    * signature the operator adds (documented in docs/backup-and-keys.md).
    */
   backupDigestIsNoSignature: true,
+  /**
+   * An audited identifier that is not well-formed UTF-16 (a lone surrogate, which any caller can
+   * send as a JSON escape): the record keeps U+FFFD in its place, as SQLite and PostgreSQL would
+   * store it; the hash is taken over what is stored, so the chain stays verifiable.
+   */
+  auditRecordsWellFormed: true,
+  /** --audit-log on a named pipe or socket: refused at start (a stalled reader would block the node); other files are opened non-blocking. */
+  auditLogRegularFile: true,
 } as const;

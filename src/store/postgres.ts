@@ -2,7 +2,7 @@ import pg from 'pg';
 import { MIGRATION_LOCK, MIGRATIONS, POSTGRES } from './migrations.ts';
 import { NodeLock } from './node-lock.ts';
 import { SqlTx, type Executor } from './sql-tx.ts';
-import type { AuditListener, CommitListener, Store, StoreOptions, Tx } from './store.ts';
+import { SchemaMismatch, type AuditListener, type CommitListener, type Store, type StoreOptions, type Tx } from './store.ts';
 import { connectFailure, connectionLost } from './postgres-connection.ts';
 import { Reconnection, StoreUnavailableError } from './unavailable.ts';
 
@@ -78,6 +78,7 @@ class Statements {
 
 class PgExecutor implements Executor {
   readonly forUpdate = ' FOR UPDATE';
+  readonly writableCte = true;
   private readonly statements: Statements;
   constructor(statements: Statements) {
     this.statements = statements;
@@ -146,7 +147,8 @@ export class PostgresStore implements Store {
     let store: PostgresStore | undefined;
     pool.on('connect', () => store?.reconnection.succeeded());
     try {
-      await migrate(pool);
+      if (options.migrate === false) await checkSchema(pool);
+      else await migrate(pool);
     } catch (error) {
       await pool.end();
       await nodeLock?.release();
@@ -248,6 +250,13 @@ export class PostgresStore implements Store {
     await this.pool.end();
     await this.nodeLock?.release();
   }
+}
+
+/** Refuses a schema other than this kmsd's (a store opened without migrating, perhaps by a read-only role). */
+async function checkSchema(pool: pg.Pool): Promise<void> {
+  const { rows } = await pool.query(`SELECT to_regclass('schema_migrations') IS NOT NULL AS present`);
+  const version = rows[0].present ? Number((await pool.query('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations')).rows[0].v) : 0;
+  if (version !== MIGRATIONS.length) throw new SchemaMismatch(version, MIGRATIONS.length);
 }
 
 async function migrate(pool: pg.Pool): Promise<void> {

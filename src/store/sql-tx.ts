@@ -1,6 +1,6 @@
 import type { Account, AccessKey, AuditEvent, AuditFilter, Grant, Key, KeyAlias, KeyMaterial, Keystore, Page, Project, Tag, TagFilter, Token, User } from '../core/model.ts';
 import type { AuditListener, Census, KeyFilter, RetainedIdentities, Tx } from './store.ts';
-import { chainHash, type ChainHead, type ChainedAuditEvent, type StoredAuditEvent } from '../audit/chain.ts';
+import { NoChainHead, chainHash, wellFormed, type ChainHead, type ChainedAuditEvent, type StoredAuditEvent } from '../audit/chain.ts';
 import {
   AUDIT_COLUMNS, GRANT_COLUMNS, accountFromRow, KEY_COLUMNS, accessKeyFromRow, auditFromRow, auditToParams, grantFromRow, grantToParams, keyFromRow, keyToParams,
   materialFromRow, optText, tokenFromRow, userFromRow, KEYSTORE_COLUMNS, keystoreFromRow, keystoreToParams, groupTagValues,
@@ -19,6 +19,8 @@ export interface Executor {
   all(sql: string, params: unknown[]): Promise<Row[]>;
   run(sql: string, params: unknown[]): Promise<number>;
   readonly forUpdate: string;
+  /** Whether one statement can insert into a table and update another (PostgreSQL's data-modifying WITH). */
+  readonly writableCte: boolean;
 }
 
 const placeholders = (n: number, from = 1): string =>
@@ -28,6 +30,9 @@ const KEY_INSERT = `INSERT INTO keys (${KEY_COLUMNS}) VALUES (${placeholders(KEY
 const KEY_UPDATE = `UPDATE keys SET ${KEY_COLUMNS.split(', ').slice(1).map((c, i) => `${c} = $${i + 2}`).join(', ')} WHERE key_id = $1`;
 const AUDIT_FIELDS = AUDIT_COLUMNS.split(', ').length;
 const AUDIT_INSERT = `INSERT INTO audit_events (${AUDIT_COLUMNS}, prev_hash, hash) VALUES (${placeholders(AUDIT_FIELDS + 2)}) RETURNING seq`;
+// PostgreSQL: the record and the head's move in one statement (one round trip fewer while the head row is locked).
+const AUDIT_INSERT_AND_MOVE_HEAD = `WITH record AS (${AUDIT_INSERT})
+  UPDATE audit_chain SET head_seq = record.seq, head_hash = $${AUDIT_FIELDS + 2} FROM record WHERE audit_chain.id = 1 RETURNING record.seq`;
 const GRANT_INSERT = `INSERT INTO grants (${GRANT_COLUMNS}) VALUES (${placeholders(9)})`;
 
 // A grant the user may retire: it issued it, it is the retiring principal, or it (or its
@@ -439,15 +444,21 @@ export class SqlTx implements Tx {
     return rows.map(aliasFromRow);
   }
 
-  async insertAudit(e: AuditEvent): Promise<ChainedAuditEvent> {
+  async insertAudit(sent: AuditEvent): Promise<ChainedAuditEvent> {
+    const e = wellFormed(sent);
     // The head row is locked until commit (PostgreSQL; SQLite's writers are serialised anyway):
     // the next writer of a record, on any node, waits here and then chains onto this record.
     const head = await this.auditChainHead(true);
     const prevHash = head.headHash;
     const hash = chainHash(prevHash, e);
-    const rows = await this.db.all(AUDIT_INSERT, [...auditToParams(e), prevHash, hash]);
-    const seq = Number(rows[0].seq);
-    await this.db.run('UPDATE audit_chain SET head_seq = $1, head_hash = $2 WHERE id = 1', [seq, hash]);
+    const params = [...auditToParams(e), prevHash, hash];
+    let seq: number;
+    if (this.db.writableCte) {
+      seq = Number((await this.db.all(AUDIT_INSERT_AND_MOVE_HEAD, params))[0].seq);
+    } else {
+      seq = Number((await this.db.all(AUDIT_INSERT, params))[0].seq);
+      await this.db.run('UPDATE audit_chain SET head_seq = $1, head_hash = $2 WHERE id = 1', [seq, hash]);
+    }
     const record = { ...e, seq, prevHash, hash };
     this.onAudit?.(record);
     return record;
@@ -464,7 +475,7 @@ export class SqlTx implements Tx {
         : 'SELECT start_seq, head_seq, head_hash, (SELECT MAX(seq) FROM audit_events) AS last_seq FROM audit_chain WHERE id = 1',
       [],
     );
-    if (!r) throw new Error('the audit chain has no head row (audit_chain)');
+    if (!r) throw new NoChainHead();
     const headSeq = Number(r.head_seq);
     return { startSeq: Number(r.start_seq), headSeq, headHash: String(r.head_hash), lastSeq: Math.max(headSeq, Number(r.last_seq ?? 0)) };
   }

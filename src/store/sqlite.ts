@@ -3,7 +3,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { MIGRATIONS, SQLITE } from './migrations.ts';
 import type { SharedLock } from './shared-lock.ts';
 import { SqlTx, type Executor } from './sql-tx.ts';
-import type { CommitListener, ReadOptions, Store, StoreOptions, Tx } from './store.ts';
+import { SchemaMismatch, type CommitListener, type ReadOptions, type Store, type StoreOptions, type Tx } from './store.ts';
 
 type Row = Record<string, unknown>;
 
@@ -16,6 +16,7 @@ interface Pending {
 /** Statements are written $1, $2 for both drivers; SQLite spells numbered parameters ?1, ?2. */
 export class SqliteExecutor implements Executor {
   readonly forUpdate = '';
+  readonly writableCte = false;
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
   constructor(db: DatabaseSync) {
@@ -47,6 +48,7 @@ export class SqliteExecutor implements Executor {
  */
 class MemoizingExecutor implements Executor {
   readonly forUpdate = '';
+  readonly writableCte = false;
   private readonly inner: SqliteExecutor;
   private readonly dataVersion: StatementSync;
   // By statement, then by parameters: statement texts are constants, whose hashes V8 keeps.
@@ -126,7 +128,13 @@ export class SqliteStore implements Store {
     this.writer = new DatabaseSync(path);
     this.identity = fileIdentity(path) ?? '';
     this.writer.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON');
-    migrate(this.writer);
+    try {
+      if (options.migrate === false) checkSchema(this.writer);
+      else migrate(this.writer);
+    } catch (error) {
+      this.writer.close();
+      throw error;
+    }
     this.reader = new DatabaseSync(path);
     this.reader.exec('PRAGMA busy_timeout = 5000; PRAGMA query_only = ON');
     this.writeTx = new SqlTx(new SqliteExecutor(this.writer), options.onAudit);
@@ -256,6 +264,17 @@ function makePrivate(path: string): void {
   for (const file of [path, `${path}-wal`, `${path}-shm`]) {
     if (existsSync(file) && (statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
   }
+}
+
+/** Refuses a schema other than this kmsd's (a store opened without migrating). */
+function checkSchema(db: DatabaseSync): void {
+  let version = 0;
+  try {
+    version = (db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v;
+  } catch {
+    // no schema_migrations table: nothing migrated
+  }
+  if (version !== MIGRATIONS.length) throw new SchemaMismatch(version, MIGRATIONS.length);
 }
 
 function migrate(db: DatabaseSync): void {

@@ -59,6 +59,15 @@ export interface StoreOptions {
   /** Taken around every write transaction when several worker threads write one SQLite file. */
   writeLock?: SharedLock;
   onAudit?: AuditListener;
+  /** false: do not migrate; refuse a schema that is not this kmsd's (SchemaMismatch). For readers such as `kmsd audit verify`, which may hold a read-only role. */
+  migrate?: boolean;
+}
+
+/** Opened without migrating, the store's schema is not the one this kmsd knows. */
+export class SchemaMismatch extends Error {
+  constructor(found: number, wanted: number) {
+    super(`the store's schema is at version ${found}, this kmsd's is ${wanted}: ${found < wanted ? 'start kmsd serve on it once to migrate it' : 'it was migrated by a newer kmsd'}`);
+  }
 }
 
 /** Counts over the whole store (every account), for metrics: keys by key_state, grants in force. */
