@@ -19,7 +19,7 @@ export interface OpenOptions extends StoreOptions {
  * passes serving: it then holds PostgreSQL's node lock (node-lock.ts) for as long as it runs.
  */
 export async function openStore(config: Config, options: OpenOptions = {}): Promise<Store> {
-  if (config.store === 'sqlite') return new SqliteStore(join(config.dataDir, 'kmsd.db'), { writeLock: options.writeLock, onAudit: options.onAudit });
+  if (config.store === 'sqlite') return new SqliteStore(join(config.dataDir, 'kmsd.db'), { writeLock: options.writeLock, onAudit: options.onAudit, migrate: options.migrate });
   const { PostgresStore } = await import('./postgres.ts');
-  return PostgresStore.open(config.store, { deadlineMs: options.deadlineMs, onAudit: options.onAudit, holdNodeLock: options.serving === true });
+  return PostgresStore.open(config.store, { deadlineMs: options.deadlineMs, onAudit: options.onAudit, migrate: options.migrate, holdNodeLock: options.serving === true });
 }
