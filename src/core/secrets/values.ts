@@ -34,7 +34,7 @@ const valueAad = (secretId: string, versionId: string, kind: ValueKind): Buffer 
 /**
  * The key values are sealed under: the one named (a symmetric ENCRYPT_DECRYPT key of the
  * caller's account, else CSMS.0002), or the account's csms/default in this region, made on
- * first use. Checked for state (CSMS.0401) but not for the caller's KMS rights (usable()).
+ * first use (concurrent first uses all end with the one key). Checked for state (CSMS.0401) but not for the caller's KMS rights (usable()).
  */
 export async function keyForSecret(tx: Tx, caller: Caller, rootKey: RootKey, kmsKeyId: string | undefined, now: number): Promise<Key> {
   if (kmsKeyId === undefined) {
@@ -42,7 +42,17 @@ export async function keyForSecret(tx: Tx, caller: Caller, rootKey: RootKey, kms
     if (found) return found;
     const system = systemCaller(caller.userId, caller.accountId, caller.region);
     const input = { alias: DEFAULT_CSMS_KEY, spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', description: 'Default key for CSMS', origin: 'kms' as const, defaultKey: true };
-    return createKey(tx, system, input, rootKey, { maxKeys: Infinity }, now);
+    try {
+      return await createKey(tx, system, input, rootKey, { maxKeys: Infinity }, now);
+    } catch (error) {
+      // A concurrent first use made it and committed between our lookup and createKey's
+      // (PostgreSQL, READ COMMITTED): take that one. (Both missing it and both inserting ends
+      // in a unique violation, which the driver retries from the start.)
+      if (!(error instanceof KmsError && error.code === 'KMS.1104')) throw error;
+      const made = await tx.findKeyByAlias(caller.accountId, caller.region, DEFAULT_CSMS_KEY);
+      if (!made) throw error;
+      return made;
+    }
   }
   const key = await tx.getKey(kmsKeyId);
   if (!key || key.accountId !== caller.accountId || key.region !== caller.region) throw kms('CSMS.0002');
