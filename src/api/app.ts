@@ -224,6 +224,10 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
             return verdict.denied;
           },
           forActions: callerFor,
+          noteSecret(secret) {
+            draft.secretId = secret.secretId;
+            draft.secretName = secret.name;
+          },
         });
         const caller = callerFor(op.actions);
         state.who = { principal, caller };

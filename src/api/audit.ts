@@ -77,7 +77,8 @@ export function noteBody(draft: AuditDraft, body: unknown): void {
   draft.grantId = identifier(fields.grant_id)?.toLowerCase() ?? null;
   draft.sequence = identifier(fields.sequence);
   draft.secretId = identifier(fields.secret_id);
-  draft.secretName = identifier(fields.secret_name);
+  // create-secret names its secret `name` (every other CSMS operation, `secret_name` in the path).
+  draft.secretName = identifier(fields.secret_name ?? (draft.operation === 'create-secret' ? fields.name : undefined));
 }
 
 function event(draft: AuditDraft, clock: Clock, outcome: AuditOutcome, status: number, errorCode: string | null, count = 1): AuditEvent {

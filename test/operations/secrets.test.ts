@@ -428,6 +428,7 @@ describe('audit trail', () => {
     assert.equal(r.status, 200, r.text);
     const traces = r.body.traces.map((t: Record<string, unknown>) => [t.trace_name, t.service_type, t.resource_type, t.resource_id, t.resource_name, t.code]);
     assert.deepEqual(traces, [
+      ['showSecret', 'CSMS', 'secret', body.secret.id, name, '403'],
       ['createSecretVersion', 'CSMS', 'secret', body.secret.id, name, '200'],
       ['createSecret', 'CSMS', 'secret', body.secret.id, name, '200'],
     ]);
@@ -436,5 +437,37 @@ describe('audit trail', () => {
       [refused.body.traces[0].resource_name, refused.body.traces[0].code, JSON.parse(refused.body.traces[0].response)],
       [name, '403', CSMS_DENIED],
     );
+  });
+
+  test('service_type picks CSMS or KMS traces; refusals on a named secret and a refused create-secret name it', async () => {
+    const traces = async (query: string) => {
+      const r = await admin.request('GET', `/v3/${admin.user.projectId}/traces?trace_type=system&limit=50&${query}`);
+      assert.equal(r.status, 200, r.text);
+      return r.body.traces.map((t: Record<string, unknown>) => [t.trace_name, t.service_type, t.resource_type, t.resource_id, t.resource_name, t.code]);
+    };
+    const { body } = await newSecret(admin);
+    const { id, name } = body.secret;
+    const nobody = world.as('nobody');
+    await nobody.request('GET', secretsPath(nobody, `/${name}`));
+    await nobody.request('PUT', secretsPath(nobody, `/${name}`), { description: 'x' });
+    const keyId = await newKey(admin);
+    const denied = (operation: string) => [operation, 'CSMS', 'secret', id, name, '403'];
+    // The refusals on the named secret carry its id: resource_id finds them.
+    assert.deepEqual(await traces(`service_type=CSMS&resource_id=${id}`), [denied('updateSecret'), denied('showSecret'), ['createSecret', 'CSMS', 'secret', id, name, '200']]);
+    assert.deepEqual(await traces(`service_type=KMS&resource_id=${id}`), []);
+    assert.deepEqual(await traces(`service_type=KMS&resource_id=${keyId}`), [['createKey', 'KMS', 'cmk', keyId, keyId, '200']]);
+    assert.deepEqual(await traces(`service_type=CSMS&resource_id=${keyId}`), []);
+    assert.deepEqual(await traces(`service_type=KMS&trace_name=createSecret`), []);
+    assert.deepEqual(await traces(`service_type=ECS`), []);
+    // A refused create-secret names the secret it asked for (create-secret's field is `name`).
+    const wanted = secretName();
+    const refusedCreate = await nobody.request('POST', secretsPath(nobody), { name: wanted, secret_string: 'v' });
+    assert.deepEqual([refusedCreate.status, refusedCreate.body], [403, CSMS_DENIED]);
+    const created = await traces(`service_type=CSMS&trace_name=createSecret&user=${world.users.nobody.id}`);
+    assert.deepEqual(created.slice(0, 1), [['createSecret', 'CSMS', 'secret', '', wanted, '403']]);
+    const all = await traces('service_type=CSMS');
+    assert.ok(all.length > 0 && all.every((t: unknown[]) => t[1] === 'CSMS'));
+    const kmsOnly = await traces('service_type=KMS');
+    assert.ok(kmsOnly.length > 0 && kmsOnly.every((t: unknown[]) => t[1] === 'KMS'));
   });
 });
