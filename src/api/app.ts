@@ -190,6 +190,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       url: routePath(op),
       ...(statusOf(op) !== 204 && { schema: { response: { [statusOf(op)]: op.response } } }),
       config: { operation: op },
+      ...(op.bodyLimit !== undefined && { bodyLimit: Math.max(config.bodyLimit, op.bodyLimit) }),
       preValidation: async (request) => {
         // A request refused before this point gets its anonymous draft in the error handler.
         const principal = await authenticator.authenticate(signable(request));

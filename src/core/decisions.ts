@@ -149,4 +149,11 @@ export const DECISIONS = {
   csmsDeleteStatus: 204,
   /** list-secrets and list versions: limit 1..1000 (CSMS.0002), default 50 as the versions page says; marker is the last name / version id of the previous page. */
   csmsDefaultLimit: 50,
+  /**
+   * create-secret and create-secret-version take bodies up to 256 KiB whatever --body-limit says
+   * (a 32 KiB value in the worst JSON escaping, six characters a byte, and room for the rest); a
+   * body past it is a value too long: 400 CSMS.0002, as for any value past 32 KiB (CSMS documents
+   * no size code; CSMS.0004 "format is wrong" would send users looking for a syntax error).
+   */
+  csmsBodyTooLong: 'CSMS.0002',
 } as const;

@@ -93,6 +93,34 @@ describe('create, show, update, delete', () => {
     assert.deepEqual([notJson.status, notJson.body], [400, CSMS_ERR('CSMS.0004', 'The requested body format is wrong.')]);
   });
 
+  test('a 32 KiB value in the worst JSON escaping fits (create and new version); a longer body is CSMS.0002', async () => {
+    // Every byte a control character: JSON.stringify writes each as \u00XX, six characters.
+    const worst = '\u0001'.repeat(32 * 1024);
+    const description = '\u0002'.repeat(2048);
+    const tags = Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: 'v'.repeat(43) }));
+    const name = secretName();
+    const body = { name, secret_string: worst, description, tags };
+    assert.ok(JSON.stringify(body).length > 6 * 32 * 1024 + 6 * 2048);
+    const created = await admin.request('POST', secretsPath(admin), body);
+    assert.equal(created.status, 200, created.text.slice(0, 200));
+    const v2 = await admin.request('POST', secretsPath(admin, `/${name}/versions`), { secret_string: worst.replaceAll('\u0001', '\u001f'), version_stages: ['blue'] });
+    assert.deepEqual([v2.status, v2.body.version_metadata.id], [200, 'v2']);
+    assert.equal((await get(admin, `/${name}/versions/v1`)).body.version.secret_string, worst);
+    assert.equal((await get(admin, `/${name}/versions/v2`)).body.version.secret_string, '\u001f'.repeat(32 * 1024));
+    // Past 256 KiB: a value too long, the answer to any value past 32 KiB.
+    const tooLong = { name: secretName(), secret_string: worst, description: 'x'.repeat(64 * 1024) };
+    assert.ok(JSON.stringify(tooLong).length > 256 * 1024);
+    const refused = await admin.request('POST', secretsPath(admin), tooLong);
+    assert.deepEqual([refused.status, refused.body], [400, BAD_PARAM]);
+    const refusedVersion = await admin.request('POST', secretsPath(admin, `/${name}/versions`), { secret_string: 'x'.repeat(257 * 1024) });
+    assert.deepEqual([refusedVersion.status, refusedVersion.body], [400, BAD_PARAM]);
+    // Other routes keep --body-limit (64 KiB): a KMS operation, and a CSMS write carrying no value.
+    const kmsLong = await admin.kms('encrypt-data', { key_id: crypto.randomUUID(), plain_text: 'x'.repeat(70 * 1024) });
+    assert.deepEqual([kmsLong.status, kmsLong.body], [400, ERR('KMS.0203', 'Request message too long.')]);
+    const updateLong = await admin.request('PUT', secretsPath(admin, `/${name}`), { description: 'x'.repeat(70 * 1024) });
+    assert.deepEqual([updateLong.status, updateLong.body], [400, BAD_PARAM]);
+  });
+
   test('a name is taken once per project: CSMS.0201', async () => {
     const { body } = await newSecret(admin);
     const r = await admin.request('POST', secretsPath(admin), { name: body.secret.name, secret_string: 'again' });

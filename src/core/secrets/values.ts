@@ -22,6 +22,12 @@ import type { SecretVersion, ValueKind } from './model.ts';
 export const DEFAULT_CSMS_KEY = 'csms/default';
 /** secret_string / secret_binary (decoded) are at most 32 KiB (the create-secret page). */
 export const MAX_VALUE_BYTES = 32 * 1024;
+/**
+ * The body a request carrying a value may have: the value in the worst JSON escaping (a
+ * control character is \u00XX, six characters a byte) and 64 KiB for the rest (name,
+ * description, tags, stages, themselves escaped), whatever --body-limit says.
+ */
+export const VALUE_BODY_LIMIT = 6 * MAX_VALUE_BYTES + 64 * 1024;
 
 /** The KMS rights Huawei lists as CSMS's dependencies: writing a value makes a data key, reading decrypts one. */
 const KMS_RIGHTS = {
