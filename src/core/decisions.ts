@@ -156,4 +156,10 @@ export const DECISIONS = {
    * no size code; CSMS.0004 "format is wrong" would send users looking for a syntax error).
    */
   csmsBodyTooLong: 'CSMS.0002',
+  /**
+   * Secret and stage names follow Huawei's rule (letters, digits, `_`, `-`, `.`, 1-64) but may not
+   * be only periods: `.` and `..` would be path segments HTTP clients resolve away, so the
+   * secret could be created but never read, changed or deleted. CSMS.0002.
+   */
+  csmsDotNames: 'refused',
 } as const;

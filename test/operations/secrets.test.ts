@@ -72,6 +72,9 @@ describe('create, show, update, delete', () => {
   test('bad creations: CSMS.0002 in the flat CSMS body', async () => {
     const bad = [
       { name: 'has space', secret_string: 'x' },
+      { name: '.', secret_string: 'x' },
+      { name: '..', secret_string: 'x' },
+      { name: '.'.repeat(64), secret_string: 'x' },
       { name: 'x'.repeat(65), secret_string: 'x' },
       { name: secretName() },
       { name: secretName(), secret_string: 'x', secret_binary: 'eA==' },
@@ -119,6 +122,17 @@ describe('create, show, update, delete', () => {
     assert.deepEqual([kmsLong.status, kmsLong.body], [400, ERR('KMS.0203', 'Request message too long.')]);
     const updateLong = await admin.request('PUT', secretsPath(admin, `/${name}`), { description: 'x'.repeat(70 * 1024) });
     assert.deepEqual([updateLong.status, updateLong.body], [400, BAD_PARAM]);
+  });
+
+  test('names with periods but not only periods are served; stages of periods only are refused', async () => {
+    for (const name of [`.${secretName()}`, `a..${secretName()}`, `${secretName()}.`]) {
+      const r = await admin.request('POST', secretsPath(admin), { name, secret_string: 'x' });
+      assert.equal(r.status, 200, name);
+      assert.equal((await get(admin, `/${name}`)).body.secret.name, name);
+    }
+    const { body } = await newSecret(admin);
+    const stage = await admin.request('POST', secretsPath(admin, `/${body.secret.name}/versions`), { secret_string: 'y', version_stages: ['..'] });
+    assert.deepEqual([stage.status, stage.body], [400, BAD_PARAM]);
   });
 
   test('a name is taken once per project: CSMS.0201', async () => {

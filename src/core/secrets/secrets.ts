@@ -15,7 +15,7 @@ import { keyForSecret, sealValue, valueOf } from './values.ts';
 export const named = <T extends object>(secret: Secret, rest: T): T & { secret: Secret; secretId: string; secretName: string } =>
   ({ ...rest, secret, secretId: secret.secretId, secretName: secret.name });
 
-export const SECRET_NAME = /^[a-zA-Z0-9._-]{1,64}$/;
+export const SECRET_NAME = /^(?![.]+$)[a-zA-Z0-9._-]{1,64}$/;
 export const MAX_DESCRIPTION_BYTES = 2048;
 
 export interface NewSecret {

@@ -7,7 +7,11 @@ import { KEY_ID_PATTERN, type Field } from '../../fields.ts';
 const text = (pattern: string): Field => ({ schema: { type: 'string', pattern }, code: 'CSMS.0002' });
 const any = (schema: Record<string, unknown>): Field => ({ schema, code: 'CSMS.0002' });
 
-export const SECRET_NAME_PATTERN = '^[a-zA-Z0-9._-]{1,64}$';
+/**
+ * Letters, digits, `_`, `-`, `.` (Huawei's rule), 1-64, but not only periods: `.` and `..` are
+ * path segments clients resolve away, so such a secret or stage could never be named again.
+ */
+export const SECRET_NAME_PATTERN = '^(?![.]+$)[a-zA-Z0-9._-]{1,64}$';
 
 export const C = {
   secretName: text(SECRET_NAME_PATTERN),
@@ -24,7 +28,7 @@ export const C = {
   limit: text('^[0-9]{1,10}$'),
   marker: text('^[a-zA-Z0-9._-]{1,64}$'),
   versionId: text('^(v[0-9]{1,10}|latest)$'),
-  stageName: text('^[a-zA-Z0-9._-]{1,64}$'),
+  stageName: text(SECRET_NAME_PATTERN),
   versionStages: any({ type: 'array', items: { type: 'string' } }),
   expireTime: any({ type: 'integer', minimum: 0, maximum: 32503680000000 }),
   recoveryWindow: any({ type: 'integer' }),
