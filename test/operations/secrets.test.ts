@@ -311,6 +311,39 @@ describe('scheduled deletion, restore, housekeeping', () => {
   });
 });
 
+describe('secrets past their deletion time, before housekeeping', () => {
+  test('leave list paging, resource_instances and the project tags at once', async () => {
+    const prefix = `p${hex(6)}`;
+    const key = `gone${hex(4)}`;
+    for (const letter of ['a', 'b', 'c']) {
+      const name = `${prefix}-${letter}`;
+      await newSecret(admin, { name, tags: [{ key, value: letter }] });
+      await admin.request('POST', secretsPath(admin, `/${name}/scheduled-deleted-tasks/create`), { recovery_window_in_days: 7 });
+    }
+    await newSecret(admin, { name: `${prefix}-d`, tags: [{ key, value: 'd' }] });
+    const start = clock.now();
+    clock.advance(7 * 86_400_000);
+    try {
+      const later = new Client(world, world.users.admin, 'token');
+      // Three due secrets first: the page of two used to be empty with next_marker null, ending the walk.
+      const page = await later.request('GET', secretsPath(later, `?marker=${prefix}-&limit=2`));
+      assert.equal(page.status, 200, page.text);
+      assert.equal(page.body.secrets[0].name, `${prefix}-d`);
+      assert.ok(page.body.secrets.every((s: { name: string }) => !/-[abc]$/.test(s.name) || !s.name.startsWith(prefix)));
+      const filter = await later.request('POST', csmsPath(later, '/resource_instances/action'), { action: 'filter', tags: [{ key, values: [] }] });
+      assert.deepEqual([filter.body.total_count, filter.body.resources.map((r: { resource_name: string }) => r.resource_name)], [1, [`${prefix}-d`]]);
+      const count = await later.request('POST', csmsPath(later, '/resource_instances/action'), { action: 'count', tags: [{ key, values: [] }] });
+      assert.deepEqual(count.body, { total_count: 1 });
+      const project = await later.request('GET', csmsPath(later, '/tags'));
+      assert.deepEqual(project.body.tags.filter((t: { key: string }) => t.key === key), [{ key, values: ['d'] }]);
+      // Still stored (housekeeping has not run), just gone for callers.
+      assert.equal((await world.server.store.read((tx) => tx.secrets.findSecret(later.user.accountId, 'cn-north-4', `${prefix}-a`)))?.name, `${prefix}-a`);
+    } finally {
+      clock.set(start);
+    }
+  });
+});
+
 describe('encryption under KMS keys', () => {
   test('a disabled key makes its secrets\' values unreadable (CSMS.0401) until enabled again; pending deletion too', async () => {
     const keyId = await newKey(admin);
