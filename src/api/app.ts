@@ -12,6 +12,7 @@ import { parseKmsBody } from './body.ts';
 import { signable } from './signable.ts';
 import { listeningUrl } from './public-url.ts';
 import { GatewayError, IamError, KmsError, ThrottledError, kms } from '../core/errors.ts';
+import { hasExactType } from './fields.ts';
 import { anonymousDraft, callerDraft, noteBody, recordingStore, type AuditDraft } from './audit.ts';
 import { Serialized, bodySchema, pathOf, pathParams, statusOf, type Operation, type OperationContext } from './operation.ts';
 import { OPERATIONS } from './routes.ts';
@@ -234,6 +235,9 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
         state.who = { principal, caller };
         const input = operationInput(op, params, request);
         noteBody(draft, input);
+        for (const [name, field] of Object.entries(op.fields)) {
+          if (!hasExactType(field, (input as Record<string, unknown>)[name])) throw kms(field.code);
+        }
         const validate = request.compileValidationSchema(inputSchema, 'body');
         if (!validate(input)) throw Object.assign(new Error('invalid input'), { validation: validate.errors ?? [] });
         request.body = input;

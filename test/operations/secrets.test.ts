@@ -135,6 +135,34 @@ describe('create, show, update, delete', () => {
     assert.deepEqual([stage.status, stage.body], [400, BAD_PARAM]);
   });
 
+  test('JSON types as CSMS takes them: secret_string null, a binary number, recovery_window_in_days "7" are CSMS.0002', async () => {
+    for (const body of [{ secret_string: null }, { secret_string: 7 }, { secret_string: undefined, secret_binary: null }, { secret_string: undefined, secret_binary: 12 }]) {
+      const r = await admin.request('POST', secretsPath(admin), { name: secretName(), ...body });
+      assert.deepEqual([r.status, r.body], [400, BAD_PARAM], JSON.stringify(body));
+    }
+    const { body } = await newSecret(admin);
+    const version = await admin.request('POST', secretsPath(admin, `/${body.secret.name}/versions`), { secret_string: null });
+    assert.deepEqual([version.status, version.body], [400, BAD_PARAM]);
+    for (const days of ['7', null, 7.5]) {
+      const r = await admin.request('POST', secretsPath(admin, `/${body.secret.name}/scheduled-deleted-tasks/create`), { recovery_window_in_days: days });
+      assert.deepEqual([r.status, r.body], [400, BAD_PARAM], String(days));
+    }
+    assert.equal((await get(admin, `/${body.secret.name}`)).body.secret.state, 'ENABLED');
+  });
+
+  test('update-secret refuses a disabled or pending-deletion KMS key (CSMS.0401) and keeps the old one', async () => {
+    const { body } = await newSecret(admin);
+    const disabled = await newKey(admin);
+    await admin.kms('disable-key', { key_id: disabled });
+    const pending = await newKey(admin);
+    await admin.kms('schedule-key-deletion', { key_id: pending, pending_days: '7' });
+    for (const keyId of [disabled, pending]) {
+      const r = await admin.request('PUT', secretsPath(admin, `/${body.secret.name}`), { kms_key_id: keyId });
+      assert.deepEqual([r.status, r.body], [400, KEY_UNUSABLE]);
+    }
+    assert.equal((await get(admin, `/${body.secret.name}`)).body.secret.kms_key_id, body.secret.kms_key_id);
+  });
+
   test('a name is taken once per project: CSMS.0201', async () => {
     const { body } = await newSecret(admin);
     const r = await admin.request('POST', secretsPath(admin), { name: body.secret.name, secret_string: 'again' });

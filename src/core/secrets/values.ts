@@ -63,6 +63,8 @@ export async function keyForSecret(tx: Tx, caller: Caller, rootKey: RootKey, kms
   const key = await tx.getKey(kmsKeyId);
   if (!key || key.accountId !== caller.accountId || key.region !== caller.region) throw kms('CSMS.0002');
   if (!isSymmetricSpec(key.spec) || key.usage !== 'ENCRYPT_DECRYPT') throw kms('CSMS.0002');
+  // update-secret seals nothing now: without this it would accept a key no later version can use.
+  if (key.state !== KeyState.enabled) throw kms(DECISIONS.secretKeyUnusable);
   return key;
 }
 
