@@ -22,7 +22,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function kmsd(args: string[], as = 'boss'): Promise<{ code: number | null; out: string; err: string }> {
+function kmsd(args: string[], as = 'boss', stdin?: string | Buffer): Promise<{ code: number | null; out: string; err: string }> {
   const user = world.users[as];
   const env = {
     PATH: process.env.PATH, HOME: dir, KMSD_PROFILES_FILE: join(dir, 'none.json'),
@@ -33,7 +33,7 @@ function kmsd(args: string[], as = 'boss'): Promise<{ code: number | null; out: 
   let err = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (err += d));
-  child.stdin.end();
+  child.stdin.end(stdin);
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, out, err })));
 }
 
@@ -65,10 +65,26 @@ describe('kmsd secrets', () => {
     assert.match(password.out, /^[A-Za-z0-9]{40}\n$/);
   });
 
+  test('--value-file reads a file or stdin (-), keeping the value out of argv; --binary-file - reads stdin', async () => {
+    const name = `cli-${hex(4)}`;
+    const piped = await kmsd(['secrets', 'create', name, '--value-file', '-', '--output', 'json'], 'boss', 'from stdin\n');
+    assert.equal(piped.code, 0, piped.err);
+    const stored = await kmsd(['secrets', 'get-value', name, '--output', 'json']);
+    assert.equal(JSON.parse(stored.out).version.secret_string, 'from stdin\n');
+    const file = join(dir, 'value.txt');
+    writeFileSync(file, 'from a file: é');
+    assert.equal((await kmsd(['secrets', 'put-value', name, '--value-file', file])).code, 0);
+    assert.deepEqual(await kmsd(['secrets', 'get-value', name]), { code: 0, out: 'from a file: é\n', err: '' });
+    assert.equal((await kmsd(['secrets', 'put-value', name, '--binary-file', '-'], 'boss', Buffer.from([9, 8, 7]))).code, 0);
+    assert.deepEqual(await kmsd(['secrets', 'get-value', name]), { code: 0, out: 'CQgH\n', err: '' });
+  });
+
   test('usage mistakes exit 2', async () => {
     const both = await kmsd(['secrets', 'create', 'x']);
     assert.equal(both.code, 2);
-    assert.match(both.err, /exactly one of --value and --binary-file/);
+    assert.match(both.err, /exactly one of --value-file, --value and --binary-file/);
+    const two = await kmsd(['secrets', 'create', 'x', '--value', 'a', '--value-file', '-'], 'boss', 'b');
+    assert.deepEqual([two.code, /exactly one of/.test(two.err)], [2, true]);
     assert.equal((await kmsd(['secrets', 'nope'])).code, 2);
   });
 });

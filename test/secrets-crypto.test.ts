@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, webcrypto } from 'node:crypto';
-import { keyMaterial, newKey, startWorld, type World } from './harness.ts';
+import { ERR, keyMaterial, newKey, startWorld, type World } from './harness.ts';
 import { KEY_UNUSABLE, newSecret, secretsPath } from './support/csms.ts';
 
 /**
@@ -103,11 +103,17 @@ describe('attacks on stored values', () => {
     }
   });
 
-  test('a decrypt-data ciphertext put in a secret version does not open as a value (kinds are apart)', async () => {
+  // Purpose binding: each attempt below sends the very additional data the value was sealed
+  // with (csms:<id>:<version>:<kind>), so key, material and AAD all match and only the
+  // envelope's kind refuses it (checked: these tests fail with the kind check removed).
+  const BAD_CIPHER = ERR('KMS.2201', 'Invalid cipher_text.');
+
+  test('a decrypt-data ciphertext with the value\'s own AAD, put in a secret version, does not open as a value', async () => {
     const admin = world.as('admin');
     const keyId = await newKey(admin);
     const { body } = await newSecret(admin, { kms_key_id: keyId });
-    const ct = Buffer.from((await admin.kms('encrypt-data', { key_id: keyId, plain_text: 'data, not a secret' })).body.cipher_text, 'base64');
+    const aad = `csms:${body.secret.id}:v1:string`;
+    const ct = Buffer.from((await admin.kms('encrypt-data', { key_id: keyId, plain_text: 'data, not a secret', additional_authenticated_data: aad })).body.cipher_text, 'base64');
     const version = await sealedOf(body.secret.id, 'v1');
     await world.server.store.write(async (tx) => {
       await tx.secrets.deleteVersion(body.secret.id, 'v1');
@@ -115,5 +121,45 @@ describe('attacks on stored values', () => {
     });
     const r = await admin.request('GET', secretsPath(admin, `/${body.secret.name}/versions/v1`));
     assert.deepEqual([r.status, r.body], [400, KEY_UNUSABLE]);
+  });
+
+  test('a create-datakey ciphertext with the value\'s own AAD, put in a binary version, does not open as a value', async () => {
+    const admin = world.as('admin');
+    const keyId = await newKey(admin);
+    const { body } = await newSecret(admin, { kms_key_id: keyId, secret_string: undefined, secret_binary: randomBytes(32).toString('base64') });
+    const aad = `csms:${body.secret.id}:v1:binary`;
+    const made = await admin.kms('create-datakey', { key_id: keyId, datakey_length: '256', additional_authenticated_data: aad });
+    assert.equal(made.status, 200, made.text);
+    const version = await sealedOf(body.secret.id, 'v1');
+    await world.server.store.write(async (tx) => {
+      await tx.secrets.deleteVersion(body.secret.id, 'v1');
+      await tx.secrets.insertVersion({ ...version, sealed: Buffer.from(made.body.cipher_text, 'hex') });
+    });
+    const r = await admin.request('GET', secretsPath(admin, `/${body.secret.name}/versions/v1`));
+    assert.deepEqual([r.status, r.body], [400, KEY_UNUSABLE]);
+  });
+
+  test('a stored secret value given to decrypt-data with its own AAD does not open: KMS.2201', async () => {
+    const admin = world.as('admin');
+    const keyId = await newKey(admin);
+    const text = await newSecret(admin, { kms_key_id: keyId, secret_string: 'the value' });
+    const sealedText = (await sealedOf(text.body.secret.id, 'v1')).sealed;
+    const asData = await admin.kms('decrypt-data', {
+      key_id: keyId, cipher_text: sealedText.toString('base64'), additional_authenticated_data: `csms:${text.body.secret.id}:v1:string`,
+    });
+    assert.deepEqual([asData.status, asData.body], [400, BAD_CIPHER]);
+  });
+
+  test('a stored binary value given to decrypt-datakey with its own AAD does not open: KMS.2201', async () => {
+    const admin = world.as('admin');
+    const keyId = await newKey(admin);
+    // A 32-byte binary value: the length decrypt-datakey is told matches, only the kind differs.
+    const binary = await newSecret(admin, { kms_key_id: keyId, secret_string: undefined, secret_binary: randomBytes(32).toString('base64') });
+    const sealedBinary = (await sealedOf(binary.body.secret.id, 'v1')).sealed;
+    const asDataKey = await admin.kms('decrypt-datakey', {
+      key_id: keyId, cipher_text: sealedBinary.toString('hex'), datakey_cipher_length: '32',
+      additional_authenticated_data: `csms:${binary.body.secret.id}:v1:binary`,
+    });
+    assert.deepEqual([asDataKey.status, asDataKey.body], [400, BAD_CIPHER]);
   });
 });

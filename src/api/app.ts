@@ -15,6 +15,7 @@ import { signable } from './signable.ts';
 import { listeningUrl } from './public-url.ts';
 import { secureOptions } from '../tls/certificate.ts';
 import { GatewayError, IamError, KmsError, ThrottledError, kms } from '../core/errors.ts';
+import { hasExactType } from './fields.ts';
 import { anonymousDraft, callerDraft, noteBody, recordingStore, type AuditDraft } from './audit.ts';
 import { Serialized, bodySchema, pathOf, pathParams, statusOf, type Operation, type OperationContext } from './operation.ts';
 import { OPERATIONS } from './routes.ts';
@@ -220,6 +221,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       url: routePath(op),
       ...(statusOf(op) !== 204 && { schema: { response: { [statusOf(op)]: op.response } } }),
       config: { operation: op },
+      ...(op.bodyLimit !== undefined && { bodyLimit: Math.max(config.bodyLimit, op.bodyLimit) }),
       preValidation: async (request) => {
         // A request refused before this point gets its anonymous draft in the error handler.
         const principal = await authenticator.authenticate(signable(request));
@@ -254,11 +256,18 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
             return verdict.denied;
           },
           forActions: callerFor,
+          noteSecret(secret) {
+            draft.secretId = secret.secretId;
+            draft.secretName = secret.name;
+          },
         });
         const caller = callerFor(op.actions);
         state.who = { principal, caller };
         const input = operationInput(op, params, request);
         noteBody(draft, input);
+        for (const [name, field] of Object.entries(op.fields)) {
+          if (!hasExactType(field, (input as Record<string, unknown>)[name])) throw kms(field.code);
+        }
         const validate = request.compileValidationSchema(inputSchema, 'body');
         if (!validate(input)) throw Object.assign(new Error('invalid input'), { validation: validate.errors ?? [] });
         request.body = input;

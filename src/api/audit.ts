@@ -79,7 +79,8 @@ export function noteBody(draft: AuditDraft, body: unknown): void {
   draft.grantId = identifier(fields.grant_id)?.toLowerCase() ?? null;
   draft.sequence = identifier(fields.sequence);
   draft.secretId = identifier(fields.secret_id);
-  draft.secretName = identifier(fields.secret_name);
+  // create-secret names its secret `name` (every other CSMS operation, `secret_name` in the path).
+  draft.secretName = identifier(fields.secret_name ?? (draft.operation === 'create-secret' ? fields.name : undefined));
 }
 
 /**

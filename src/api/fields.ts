@@ -15,7 +15,17 @@ import { MAC_ALGORITHMS } from '../core/mac.ts';
 export interface Field {
   schema: Record<string, unknown>;
   code: KmsErrorCode;
+  /**
+   * The JSON type the body must carry as is, with no coercion (validation otherwise turns
+   * "7" into 7 and null into ""): `code` when it differs. For fields whose service rejects
+   * the other types (CSMS secret values, recovery_window_in_days).
+   */
+  exact?: 'string' | 'integer';
 }
+
+/** Whether a body value has a field's exact JSON type (see Field.exact). */
+export const hasExactType = (field: Field, value: unknown): boolean =>
+  field.exact === undefined || value === undefined || (field.exact === 'string' ? typeof value === 'string' : Number.isInteger(value));
 
 const text = (pattern: string, code: KmsErrorCode): Field => ({ schema: { type: 'string', pattern }, code });
 const oneOf = (values: readonly string[], code: KmsErrorCode): Field => ({ schema: { type: 'string', enum: values }, code });

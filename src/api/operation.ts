@@ -56,6 +56,11 @@ export interface Operation {
   /** The status of a success: 200 (or 201, for creations documented so) with the response body, or 204 with none. */
   status?: 200 | 201 | 204;
   actions: readonly string[];
+  /**
+   * The body size (bytes) the operation needs at least, when its documented maximum input does
+   * not fit the server's --body-limit (a 32 KiB secret value in the worst JSON escaping).
+   */
+  bodyLimit?: number;
   /** Changes the store (its one store.write is then audited in the same transaction). */
   mutates?: boolean;
   fields: Readonly<Record<string, Field>>;

@@ -5,10 +5,12 @@ import { group } from './group.ts';
 
 export const SECRETS_HELP = `usage: kmsd secrets <command> [flags]   (CSMS secrets, docs/csms.md)
   list                                        every secret's metadata (never a value)
-  create <name> (--value TEXT | --binary-file FILE) [--kms-key-id ID] [--description TEXT]
+  create <name> (--value-file FILE | --value TEXT | --binary-file FILE) [--kms-key-id ID] [--description TEXT]
   show <name>                                 metadata
   get-value <name> [--version v1|latest]      the value (latest: the SYSCURRENT version)
-  put-value <name> (--value TEXT | --binary-file FILE) [--stage NAME]...   a new version
+  put-value <name> (--value-file FILE | --value TEXT | --binary-file FILE) [--stage NAME]...   a new version
+      --value-file - / --binary-file - read stdin: the value stays out of argv (ps, shell history);
+      the file's bytes are the value as they are (a trailing newline included)
   versions <name>                             versions and their stages
   stage <name> <stage> <version-id>           puts a stage on a version
   delete <name> [--recovery-days 7-30]        schedules the deletion; --now deletes at once
@@ -33,14 +35,22 @@ const nameOnly = (parsed: Parsed) => {
   return positional(parsed, 0, 'secret name');
 };
 
-/** The value a command writes: --value (text) or --binary-file (sent base64). */
+/** A file's bytes; `-` is stdin (fd 0). */
+const readInput = (path: string): Buffer => readFileSync(path === '-' ? 0 : path);
+
+/**
+ * The value a command writes: --value-file (text, UTF-8), --value (text; visible in argv) or
+ * --binary-file (sent base64).
+ */
 function valueFlags(parsed: Parsed): { secret_string: string } | { secret_binary: string } {
   const f = parsed.flags as Record<string, string | undefined>;
-  if ((f.value === undefined) === (f['binary-file'] === undefined)) throw new UsageError('give exactly one of --value and --binary-file');
-  return f.value !== undefined ? { secret_string: f.value } : { secret_binary: readFileSync(f['binary-file'] as string).toString('base64') };
+  const given = [f.value, f['value-file'], f['binary-file']].filter((v) => v !== undefined).length;
+  if (given !== 1) throw new UsageError('give exactly one of --value-file, --value and --binary-file');
+  if (f['value-file'] !== undefined) return { secret_string: readInput(f['value-file']).toString('utf8') };
+  return f.value !== undefined ? { secret_string: f.value } : { secret_binary: readInput(f['binary-file'] as string).toString('base64') };
 }
 
-const VALUE_FLAGS = { value: { type: 'string' }, 'binary-file': { type: 'string' } } as const;
+const VALUE_FLAGS = { value: { type: 'string' }, 'value-file': { type: 'string' }, 'binary-file': { type: 'string' } } as const;
 
 export const secrets = group('secrets', SECRETS_HELP, {
   list: secretCommand(async (client) => {

@@ -317,4 +317,17 @@ export const DECISIONS = {
   auditRecordsWellFormed: true,
   /** --audit-log on a named pipe or socket: refused at start (a stalled reader would block the node); other files are opened non-blocking. */
   auditLogRegularFile: true,
+  /**
+   * create-secret and create-secret-version take bodies up to 256 KiB whatever --body-limit says
+   * (a 32 KiB value in the worst JSON escaping, six characters a byte, and room for the rest); a
+   * body past it is a value too long: 400 CSMS.0002, as for any value past 32 KiB (CSMS documents
+   * no size code; CSMS.0004 "format is wrong" would send users looking for a syntax error).
+   */
+  csmsBodyTooLong: 'CSMS.0002',
+  /**
+   * Secret and stage names follow Huawei's rule (letters, digits, `_`, `-`, `.`, 1-64) but may not
+   * be only periods: `.` and `..` would be path segments HTTP clients resolve away, so the
+   * secret could be created but never read, changed or deleted. CSMS.0002.
+   */
+  csmsDotNames: 'refused',
 } as const;

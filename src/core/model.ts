@@ -177,6 +177,11 @@ export interface Caller {
   readonly readsTags: boolean;
   /** The same caller asking for other actions (an operation whose action depends on its input). */
   forActions(actions: readonly string[]): Caller;
+  /**
+   * Told the CSMS secret a request acts on once it is found (before any access check), so the
+   * request's audit record names it by id even when it is refused (the edge's draft).
+   */
+  noteSecret?(secret: { secretId: string; name: string }): void;
 }
 
 export interface Page<T> {
@@ -238,6 +243,11 @@ export interface AuditFilter {
   before?: number;
   /** Newest first (default: oldest first). */
   newestFirst?: boolean;
+  /**
+   * The service of the event: CSMS for events naming a secret or of a CSMS operation (a
+   * refused create-secret may name none), KMS for the others.
+   */
+  service?: { name: 'KMS' | 'CSMS'; csmsOperations: readonly string[] };
 }
 
 /** keystore_state values (decision: the key_state strings, "2" enabled and "3" disabled). */

@@ -19,7 +19,10 @@ export interface TraceQuery {
   to?: number;
   /** A user id or account id. */
   user?: string;
+  /** A key id or secret id (the trace's resource_id). */
   keyId?: string;
+  /** KMS or CSMS traces only. */
+  service?: AuditFilter['service'];
   operation?: string;
   outcomes?: AuditOutcome[];
 }
@@ -59,6 +62,7 @@ export async function listTraces(tx: Tx, caller: Caller, query: TraceQuery): Pro
   if (query.from !== undefined) filter.since = query.from;
   if (query.to !== undefined) filter.until = query.to;
   if (query.operation !== undefined) filter.operation = query.operation;
+  if (query.service !== undefined) filter.service = query.service;
   if (query.outcomes !== undefined) filter.outcomes = query.outcomes;
   let before = query.next;
   if (query.traceId !== undefined) before = Math.min(before ?? Infinity, query.traceId + 1);

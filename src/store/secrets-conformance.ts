@@ -62,6 +62,19 @@ export function secretsConformance(withStore: WithStore): void {
     const names = async (after: string | undefined, limit: number) => (await store.read((tx) => tx.secrets.listSecrets('lister', 'cn-north-4', after, limit))).map((s) => s.name);
     assert.deepEqual(await names(undefined, 10), ['a-list', 'b-list', 'c-list']);
     assert.deepEqual(await names('a-list', 1), ['b-list']);
+    // liveAt leaves out secrets whose deletion time has come (a-list's is 50), in SQL so paging holds.
+    const liveAt = async (at: number, limit: number) => (await store.read((tx) => tx.secrets.listSecrets('lister', 'cn-north-4', undefined, limit, at))).map((s) => s.name);
+    assert.deepEqual(await liveAt(50, 1), ['b-list']);
+    assert.deepEqual(await liveAt(49, 1), ['a-list']);
+    await store.write(async (tx) => {
+      await tx.secrets.putSecretTag(made[1].secretId, { key: 'due', value: 'a' }, 1);
+      await tx.secrets.putSecretTag(made[0].secretId, { key: 'due', value: 'b' }, 1);
+    });
+    assert.deepEqual(await store.read((tx) => tx.secrets.projectSecretTags('lister', 'cn-north-4', 50)), [{ key: 'due', values: ['b'] }]);
+    assert.deepEqual(await store.read((tx) => tx.secrets.projectSecretTags('lister', 'cn-north-4', 49)), [{ key: 'due', values: ['a', 'b'] }]);
+    const byTag = (at: number) => store.read((tx) => tx.secrets.secretsByTags('lister', 'cn-north-4', { tags: [{ key: 'due', values: [] }], liveAt: at }, 0, 10));
+    assert.deepEqual((await byTag(50)).items.map((x) => x.name), ['b-list']);
+    assert.deepEqual((await byTag(49)).total, 2);
     assert.deepEqual(await store.read((tx) => tx.secrets.secretsDueForDeletion(50, 10)), [made[1].secretId]);
     assert.deepEqual(await store.read((tx) => tx.secrets.secretsDueForDeletion(49, 10)), []);
   }));

@@ -22,6 +22,9 @@ function secretFromRow(r: Row): Secret {
     scheduledDeleteTime: optNum(r.scheduled_delete_time), versionCount: Number(r.version_count),
   };
 }
+/** A secret not yet gone at $n: no scheduled deletion, or one still to come (isDeletionDue). */
+const live = (column: string, n: number) => `(${column} IS NULL OR ${column} > $${n})`;
+
 const secretToParams = (s: Secret): unknown[] => [
   s.secretId, s.accountId, s.region, s.name, s.kmsKeyId, s.description, s.secretType, s.state, s.createTime, s.updateTime,
   s.scheduledDeleteTime, s.versionCount,
@@ -62,10 +65,11 @@ export class SqlSecrets implements SecretsTx {
     );
     return rows[0] ? secretFromRow(rows[0]) : null;
   }
-  async listSecrets(accountId: string, region: string, after: string | undefined, limit: number): Promise<Secret[]> {
+  async listSecrets(accountId: string, region: string, after: string | undefined, limit: number, liveAt?: number): Promise<Secret[]> {
     const rows = await this.db.all(
-      `SELECT ${SECRET_COLUMNS} FROM csms_secrets WHERE account_id = $1 AND region = $2 AND name > $3 ORDER BY name LIMIT $4`,
-      [accountId, region, after ?? '', limit],
+      `SELECT ${SECRET_COLUMNS} FROM csms_secrets WHERE account_id = $1 AND region = $2 AND name > $3${liveAt === undefined ? '' : ` AND ${live('scheduled_delete_time', 5)}`}
+         ORDER BY name LIMIT $4`,
+      [accountId, region, after ?? '', limit, ...(liveAt === undefined ? [] : [liveAt])],
     );
     return rows.map(secretFromRow);
   }
@@ -136,11 +140,11 @@ export class SqlSecrets implements SecretsTx {
   async deleteSecretTag(secretId: string, key: string): Promise<boolean> {
     return (await this.db.run('DELETE FROM csms_tags WHERE secret_id = $1 AND tag_key = $2', [secretId, key])) > 0;
   }
-  async projectSecretTags(accountId: string, region: string): Promise<Array<{ key: string; values: string[] }>> {
+  async projectSecretTags(accountId: string, region: string, liveAt?: number): Promise<Array<{ key: string; values: string[] }>> {
     const rows = await this.db.all(
       `SELECT DISTINCT t.tag_key, t.tag_value FROM csms_tags t JOIN csms_secrets s ON s.secret_id = t.secret_id
-         WHERE s.account_id = $1 AND s.region = $2 ORDER BY t.tag_key, t.tag_value`,
-      [accountId, region],
+         WHERE s.account_id = $1 AND s.region = $2${liveAt === undefined ? '' : ` AND ${live('s.scheduled_delete_time', 3)}`} ORDER BY t.tag_key, t.tag_value`,
+      [accountId, region, ...(liveAt === undefined ? [] : [liveAt])],
     );
     return groupTagValues(rows);
   }
@@ -156,6 +160,10 @@ export class SqlSecrets implements SecretsTx {
         cond += ` AND t.tag_value IN (${list(tag.values.length, first)})`;
       }
       where.push(`EXISTS (SELECT 1 FROM csms_tags t WHERE t.secret_id = csms_secrets.secret_id AND ${cond})`);
+    }
+    if (filter.liveAt !== undefined) {
+      params.push(filter.liveAt);
+      where.push(live('scheduled_delete_time', params.length));
     }
     if (filter.name !== undefined && filter.name !== '') {
       params.push(`%${filter.name.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`);

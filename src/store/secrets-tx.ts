@@ -11,8 +11,11 @@ export interface SecretsTx {
   updateSecret(secret: Secret): Promise<void>;
   getSecret(secretId: string, options?: { lock?: boolean }): Promise<Secret | null>;
   findSecret(accountId: string, region: string, name: string, options?: { lock?: boolean }): Promise<Secret | null>;
-  /** Secrets of the account and region by name, after `after` (a name), at most `limit`. */
-  listSecrets(accountId: string, region: string, after: string | undefined, limit: number): Promise<Secret[]>;
+  /**
+   * Secrets of the account and region by name, after `after` (a name), at most `limit`; with
+   * `liveAt`, only those whose scheduled deletion (if any) is after it (not yet gone).
+   */
+  listSecrets(accountId: string, region: string, after: string | undefined, limit: number, liveAt?: number): Promise<Secret[]>;
   countSecrets(accountId: string, region: string): Promise<number>;
   /** Deletes the secret with its versions, stages and tags. */
   deleteSecret(secretId: string): Promise<void>;
@@ -36,7 +39,7 @@ export interface SecretsTx {
   putSecretTag(secretId: string, tag: SecretTag, now: number): Promise<void>;
   deleteSecretTag(secretId: string, key: string): Promise<boolean>;
   /** Every tag key used on the account's secrets in the region, with its distinct values, sorted. */
-  projectSecretTags(accountId: string, region: string): Promise<Array<{ key: string; values: string[] }>>;
+  projectSecretTags(accountId: string, region: string, liveAt?: number): Promise<Array<{ key: string; values: string[] }>>;
   /** Secrets of the account and region matching the filter, oldest first. */
   secretsByTags(accountId: string, region: string, filter: SecretTagFilter, offset: number, limit: number): Promise<Page<Secret>>;
 }

@@ -503,6 +503,14 @@ export class SqlTx implements Tx {
       });
       where.push(names.length === 0 ? 'FALSE' : `outcome IN (${names.join(', ')})`);
     }
+    if (filter.service !== undefined) {
+      const names = filter.service.csmsOperations.map((operation) => {
+        params.push(operation);
+        return `$${params.length}`;
+      });
+      const csms = `(secret_id IS NOT NULL OR secret_name IS NOT NULL${names.length === 0 ? '' : ` OR operation IN (${names.join(', ')})`})`;
+      where.push(filter.service.name === 'CSMS' ? csms : `NOT ${csms}`);
+    }
     if (filter.visibleTo !== undefined) {
       add((p) => `(account_id = ${p} OR key_id IN (SELECT key_id FROM keys WHERE account_id = ${p}))`, filter.visibleTo);
     }

@@ -3,6 +3,12 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/core/runtime.ts';
 import { startWorld, type World } from '../harness.ts';
 import { POSTGRES_SKIP, freshDatabase } from '../support/postgres.ts';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { systemCaller } from '../../src/core/access.ts';
+import { RootKey } from '../../src/core/sealing.ts';
+import { DEFAULT_CSMS_KEY, keyForSecret } from '../../src/core/secrets/values.ts';
+import { PostgresStore } from '../../src/store/postgres.ts';
+import type { Tx } from '../../src/store/store.ts';
 import { CSMS_DENIED, NO_SECRET, csmsPath, newSecret, secretsPath } from '../support/csms.ts';
 
 // The CSMS lifecycle through a kmsd on the PostgreSQL driver (the per-operation suite runs on
@@ -18,6 +24,57 @@ before(async () => {
 after(async () => {
   await world?.close();
   await db?.drop();
+});
+
+test('on PostgreSQL: a first use that loses the race for csms/default takes the winner\'s key', { skip: POSTGRES_SKIP }, async () => {
+  // The exact interleaving: B misses csms/default, A makes it and commits, then B goes on
+  // (READ COMMITTED: B's next statement sees A's key). B used to throw KMS.1104.
+  const store = await PostgresStore.open(db!.url, 2);
+  try {
+    const caller = systemCaller('u', randomUUID().replaceAll('-', ''), 'region-race');
+    const rootKey = new RootKey(randomBytes(32));
+    let aCommitted!: () => void;
+    const committed = new Promise<void>((resolve) => { aCommitted = resolve; });
+    const b = store.write(async (tx) => {
+      let first = true;
+      const paused = new Proxy(tx, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop, target);
+          if (prop !== 'findKeyByAlias' || !first) return typeof value === 'function' ? value.bind(target) : value;
+          first = false;
+          return async (...args: Parameters<Tx['findKeyByAlias']>) => {
+            const found = await target.findKeyByAlias(...args);
+            await committed;
+            return found;
+          };
+        },
+      });
+      return keyForSecret(paused, caller, rootKey, undefined, Date.now());
+    });
+    const a = await store.write((tx) => keyForSecret(tx, caller, rootKey, undefined, Date.now()));
+    aCommitted();
+    const fromB = await b;
+    assert.deepEqual([fromB.keyId, fromB.alias], [a.keyId, DEFAULT_CSMS_KEY]);
+  } finally {
+    await store.close();
+  }
+});
+
+test('on PostgreSQL: 16 concurrent first creates in an account all succeed and share one csms/default', { skip: POSTGRES_SKIP }, async () => {
+  // Both transactions of a race miss csms/default; the loser used to meet the winner's key in
+  // createKey (KMS.1104) and answer 400 CSMS.0002.
+  const boss = world.as('boss');
+  const replies = await Promise.all(Array.from({ length: 16 }, (_, i) => boss.request('POST', secretsPath(boss), { name: `race-${i}`, secret_string: `v-${i}` })));
+  assert.deepEqual(replies.map((r) => r.status), Array(16).fill(200));
+  const keyIds = new Set(replies.map((r) => r.body.secret.kms_key_id));
+  assert.equal(keyIds.size, 1);
+  const keys = await boss.request('POST', `/v1.0/${boss.user.projectId}/kms/list-keys`, { limit: '1000' });
+  const defaults = keys.body.key_details.filter((k: { key_alias: string }) => k.key_alias === 'csms/default');
+  assert.deepEqual(defaults.map((k: { key_id: string }) => k.key_id), [...keyIds]);
+  for (let i = 0; i < 16; i++) {
+    const r = await boss.request('GET', secretsPath(boss, `/race-${i}/versions/latest`));
+    assert.deepEqual([r.status, r.body.version.secret_string], [200, `v-${i}`]);
+  }
 });
 
 test('on PostgreSQL: create, version, stage, tag, list, schedule and restore, delete', { skip: POSTGRES_SKIP }, async () => {

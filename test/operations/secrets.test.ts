@@ -72,6 +72,9 @@ describe('create, show, update, delete', () => {
   test('bad creations: CSMS.0002 in the flat CSMS body', async () => {
     const bad = [
       { name: 'has space', secret_string: 'x' },
+      { name: '.', secret_string: 'x' },
+      { name: '..', secret_string: 'x' },
+      { name: '.'.repeat(64), secret_string: 'x' },
       { name: 'x'.repeat(65), secret_string: 'x' },
       { name: secretName() },
       { name: secretName(), secret_string: 'x', secret_binary: 'eA==' },
@@ -91,6 +94,73 @@ describe('create, show, update, delete', () => {
     assert.deepEqual([missing.status, missing.body], [400, BAD_PARAM]);
     const notJson = await admin.request('POST', secretsPath(admin), '{"name":');
     assert.deepEqual([notJson.status, notJson.body], [400, CSMS_ERR('CSMS.0004', 'The requested body format is wrong.')]);
+  });
+
+  test('a 32 KiB value in the worst JSON escaping fits (create and new version); a longer body is CSMS.0002', async () => {
+    // Every byte a control character: JSON.stringify writes each as \u00XX, six characters.
+    const worst = '\u0001'.repeat(32 * 1024);
+    const description = '\u0002'.repeat(2048);
+    const tags = Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: 'v'.repeat(43) }));
+    const name = secretName();
+    const body = { name, secret_string: worst, description, tags };
+    assert.ok(JSON.stringify(body).length > 6 * 32 * 1024 + 6 * 2048);
+    const created = await admin.request('POST', secretsPath(admin), body);
+    assert.equal(created.status, 200, created.text.slice(0, 200));
+    const v2 = await admin.request('POST', secretsPath(admin, `/${name}/versions`), { secret_string: worst.replaceAll('\u0001', '\u001f'), version_stages: ['blue'] });
+    assert.deepEqual([v2.status, v2.body.version_metadata.id], [200, 'v2']);
+    assert.equal((await get(admin, `/${name}/versions/v1`)).body.version.secret_string, worst);
+    assert.equal((await get(admin, `/${name}/versions/v2`)).body.version.secret_string, '\u001f'.repeat(32 * 1024));
+    // Past 256 KiB: a value too long, the answer to any value past 32 KiB.
+    const tooLong = { name: secretName(), secret_string: worst, description: 'x'.repeat(64 * 1024) };
+    assert.ok(JSON.stringify(tooLong).length > 256 * 1024);
+    const refused = await admin.request('POST', secretsPath(admin), tooLong);
+    assert.deepEqual([refused.status, refused.body], [400, BAD_PARAM]);
+    const refusedVersion = await admin.request('POST', secretsPath(admin, `/${name}/versions`), { secret_string: 'x'.repeat(257 * 1024) });
+    assert.deepEqual([refusedVersion.status, refusedVersion.body], [400, BAD_PARAM]);
+    // Other routes keep --body-limit (64 KiB): a KMS operation, and a CSMS write carrying no value.
+    const kmsLong = await admin.kms('encrypt-data', { key_id: crypto.randomUUID(), plain_text: 'x'.repeat(70 * 1024) });
+    assert.deepEqual([kmsLong.status, kmsLong.body], [400, ERR('KMS.0203', 'Request message too long.')]);
+    const updateLong = await admin.request('PUT', secretsPath(admin, `/${name}`), { description: 'x'.repeat(70 * 1024) });
+    assert.deepEqual([updateLong.status, updateLong.body], [400, BAD_PARAM]);
+  });
+
+  test('names with periods but not only periods are served; stages of periods only are refused', async () => {
+    for (const name of [`.${secretName()}`, `a..${secretName()}`, `${secretName()}.`]) {
+      const r = await admin.request('POST', secretsPath(admin), { name, secret_string: 'x' });
+      assert.equal(r.status, 200, name);
+      assert.equal((await get(admin, `/${name}`)).body.secret.name, name);
+    }
+    const { body } = await newSecret(admin);
+    const stage = await admin.request('POST', secretsPath(admin, `/${body.secret.name}/versions`), { secret_string: 'y', version_stages: ['..'] });
+    assert.deepEqual([stage.status, stage.body], [400, BAD_PARAM]);
+  });
+
+  test('JSON types as CSMS takes them: secret_string null, a binary number, recovery_window_in_days "7" are CSMS.0002', async () => {
+    for (const body of [{ secret_string: null }, { secret_string: 7 }, { secret_string: undefined, secret_binary: null }, { secret_string: undefined, secret_binary: 12 }]) {
+      const r = await admin.request('POST', secretsPath(admin), { name: secretName(), ...body });
+      assert.deepEqual([r.status, r.body], [400, BAD_PARAM], JSON.stringify(body));
+    }
+    const { body } = await newSecret(admin);
+    const version = await admin.request('POST', secretsPath(admin, `/${body.secret.name}/versions`), { secret_string: null });
+    assert.deepEqual([version.status, version.body], [400, BAD_PARAM]);
+    for (const days of ['7', null, 7.5]) {
+      const r = await admin.request('POST', secretsPath(admin, `/${body.secret.name}/scheduled-deleted-tasks/create`), { recovery_window_in_days: days });
+      assert.deepEqual([r.status, r.body], [400, BAD_PARAM], String(days));
+    }
+    assert.equal((await get(admin, `/${body.secret.name}`)).body.secret.state, 'ENABLED');
+  });
+
+  test('update-secret refuses a disabled or pending-deletion KMS key (CSMS.0401) and keeps the old one', async () => {
+    const { body } = await newSecret(admin);
+    const disabled = await newKey(admin);
+    await admin.kms('disable-key', { key_id: disabled });
+    const pending = await newKey(admin);
+    await admin.kms('schedule-key-deletion', { key_id: pending, pending_days: '7' });
+    for (const keyId of [disabled, pending]) {
+      const r = await admin.request('PUT', secretsPath(admin, `/${body.secret.name}`), { kms_key_id: keyId });
+      assert.deepEqual([r.status, r.body], [400, KEY_UNUSABLE]);
+    }
+    assert.equal((await get(admin, `/${body.secret.name}`)).body.secret.kms_key_id, body.secret.kms_key_id);
   });
 
   test('a name is taken once per project: CSMS.0201', async () => {
@@ -269,6 +339,39 @@ describe('scheduled deletion, restore, housekeeping', () => {
   });
 });
 
+describe('secrets past their deletion time, before housekeeping', () => {
+  test('leave list paging, resource_instances and the project tags at once', async () => {
+    const prefix = `p${hex(6)}`;
+    const key = `gone${hex(4)}`;
+    for (const letter of ['a', 'b', 'c']) {
+      const name = `${prefix}-${letter}`;
+      await newSecret(admin, { name, tags: [{ key, value: letter }] });
+      await admin.request('POST', secretsPath(admin, `/${name}/scheduled-deleted-tasks/create`), { recovery_window_in_days: 7 });
+    }
+    await newSecret(admin, { name: `${prefix}-d`, tags: [{ key, value: 'd' }] });
+    const start = clock.now();
+    clock.advance(7 * 86_400_000);
+    try {
+      const later = new Client(world, world.users.admin, 'token');
+      // Three due secrets first: the page of two used to be empty with next_marker null, ending the walk.
+      const page = await later.request('GET', secretsPath(later, `?marker=${prefix}-&limit=2`));
+      assert.equal(page.status, 200, page.text);
+      assert.equal(page.body.secrets[0].name, `${prefix}-d`);
+      assert.ok(page.body.secrets.every((s: { name: string }) => !/-[abc]$/.test(s.name) || !s.name.startsWith(prefix)));
+      const filter = await later.request('POST', csmsPath(later, '/resource_instances/action'), { action: 'filter', tags: [{ key, values: [] }] });
+      assert.deepEqual([filter.body.total_count, filter.body.resources.map((r: { resource_name: string }) => r.resource_name)], [1, [`${prefix}-d`]]);
+      const count = await later.request('POST', csmsPath(later, '/resource_instances/action'), { action: 'count', tags: [{ key, values: [] }] });
+      assert.deepEqual(count.body, { total_count: 1 });
+      const project = await later.request('GET', csmsPath(later, '/tags'));
+      assert.deepEqual(project.body.tags.filter((t: { key: string }) => t.key === key), [{ key, values: ['d'] }]);
+      // Still stored (housekeeping has not run), just gone for callers.
+      assert.equal((await world.server.store.read((tx) => tx.secrets.findSecret(later.user.accountId, 'cn-north-4', `${prefix}-a`)))?.name, `${prefix}-a`);
+    } finally {
+      clock.set(start);
+    }
+  });
+});
+
 describe('encryption under KMS keys', () => {
   test('a disabled key makes its secrets\' values unreadable (CSMS.0401) until enabled again; pending deletion too', async () => {
     const keyId = await newKey(admin);
@@ -428,6 +531,7 @@ describe('audit trail', () => {
     assert.equal(r.status, 200, r.text);
     const traces = r.body.traces.map((t: Record<string, unknown>) => [t.trace_name, t.service_type, t.resource_type, t.resource_id, t.resource_name, t.code]);
     assert.deepEqual(traces, [
+      ['showSecret', 'CSMS', 'secret', body.secret.id, name, '403'],
       ['createSecretVersion', 'CSMS', 'secret', body.secret.id, name, '200'],
       ['createSecret', 'CSMS', 'secret', body.secret.id, name, '200'],
     ]);
@@ -436,5 +540,37 @@ describe('audit trail', () => {
       [refused.body.traces[0].resource_name, refused.body.traces[0].code, JSON.parse(refused.body.traces[0].response)],
       [name, '403', CSMS_DENIED],
     );
+  });
+
+  test('service_type picks CSMS or KMS traces; refusals on a named secret and a refused create-secret name it', async () => {
+    const traces = async (query: string) => {
+      const r = await admin.request('GET', `/v3/${admin.user.projectId}/traces?trace_type=system&limit=50&${query}`);
+      assert.equal(r.status, 200, r.text);
+      return r.body.traces.map((t: Record<string, unknown>) => [t.trace_name, t.service_type, t.resource_type, t.resource_id, t.resource_name, t.code]);
+    };
+    const { body } = await newSecret(admin);
+    const { id, name } = body.secret;
+    const nobody = world.as('nobody');
+    await nobody.request('GET', secretsPath(nobody, `/${name}`));
+    await nobody.request('PUT', secretsPath(nobody, `/${name}`), { description: 'x' });
+    const keyId = await newKey(admin);
+    const denied = (operation: string) => [operation, 'CSMS', 'secret', id, name, '403'];
+    // The refusals on the named secret carry its id: resource_id finds them.
+    assert.deepEqual(await traces(`service_type=CSMS&resource_id=${id}`), [denied('updateSecret'), denied('showSecret'), ['createSecret', 'CSMS', 'secret', id, name, '200']]);
+    assert.deepEqual(await traces(`service_type=KMS&resource_id=${id}`), []);
+    assert.deepEqual(await traces(`service_type=KMS&resource_id=${keyId}`), [['createKey', 'KMS', 'cmk', keyId, keyId, '200']]);
+    assert.deepEqual(await traces(`service_type=CSMS&resource_id=${keyId}`), []);
+    assert.deepEqual(await traces(`service_type=KMS&trace_name=createSecret`), []);
+    assert.deepEqual(await traces(`service_type=ECS`), []);
+    // A refused create-secret names the secret it asked for (create-secret's field is `name`).
+    const wanted = secretName();
+    const refusedCreate = await nobody.request('POST', secretsPath(nobody), { name: wanted, secret_string: 'v' });
+    assert.deepEqual([refusedCreate.status, refusedCreate.body], [403, CSMS_DENIED]);
+    const created = await traces(`service_type=CSMS&trace_name=createSecret&user=${world.users.nobody.id}`);
+    assert.deepEqual(created.slice(0, 1), [['createSecret', 'CSMS', 'secret', '', wanted, '403']]);
+    const all = await traces('service_type=CSMS');
+    assert.ok(all.length > 0 && all.every((t: unknown[]) => t[1] === 'CSMS'));
+    const kmsOnly = await traces('service_type=KMS');
+    assert.ok(kmsOnly.length > 0 && kmsOnly.every((t: unknown[]) => t[1] === 'KMS'));
   });
 });

@@ -5,6 +5,7 @@ import type { AuditOutcome } from '../../core/model.ts';
 import { listTraces, operationOfTrace, ratingOf, refusalBody, traceName, type Trace } from '../../core/traces.ts';
 import { F, type Field } from '../fields.ts';
 import { arr, defineOperation, int, obj, str } from '../operation.ts';
+import { CSMS_OPERATIONS } from './csms/index.ts';
 
 /**
  * ListTraces of Huawei's Cloud Trace Service (CTS v3), serving kmsd's audit trail: the web
@@ -29,6 +30,10 @@ const TRACE_SCHEMA = obj({
 
 const OUTCOMES: Record<string, AuditOutcome[]> = { normal: ['allowed'], warning: ['denied', 'failed'], incident: [] };
 
+/** The CSMS operations' names (read when serving, after every module has loaded). */
+let csmsNames: readonly string[] | null = null;
+const csmsOperations = (): readonly string[] => (csmsNames ??= CSMS_OPERATIONS.map((op) => op.name));
+
 function traceView({ event, userName, accountName }: Trace): Record<string, unknown> {
   const secretId = event.secretId ?? null;
   const secretName = event.secretName ?? null;
@@ -36,21 +41,23 @@ function traceView({ event, userName, accountName }: Trace): Record<string, unkn
     Object.entries({ key_id: event.keyId, grant_id: event.grantId, sequence: event.sequence, secret_id: secretId, secret_name: secretName })
       .filter(([, v]) => v !== null),
   );
-  // A request on a CSMS secret is a CSMS trace whose resource is the secret.
+  // A request on a CSMS secret is a CSMS trace whose resource is the secret; any CSMS
+  // operation's is a CSMS trace (one refused before it names a secret has no resource).
   const secret = secretId !== null || secretName !== null;
+  const csms = secret || csmsOperations().includes(event.operation);
   return {
     trace_id: String(event.seq),
     trace_name: traceName(event.operation),
     trace_rating: ratingOf(event.outcome),
     trace_type: 'ApiCall',
-    service_type: secret ? 'CSMS' : 'KMS',
+    service_type: csms ? 'CSMS' : 'KMS',
     resource_type: secret ? 'secret' : event.keyId === null ? '' : 'cmk',
     resource_id: secret ? (secretId ?? '') : (event.keyId ?? ''),
     resource_name: secret ? (secretName ?? secretId ?? '') : (event.keyId ?? ''),
     request: JSON.stringify(identifiers),
     response: refusalBody(event.errorCode),
     code: String(event.status),
-    api_version: secret ? 'v1' : 'v1.0',
+    api_version: csms ? 'v1' : 'v1.0',
     message: event.outcome,
     time: event.time,
     record_time: event.time,
@@ -94,9 +101,12 @@ export default defineOperation({
     const num = (name: string) => (input[name] === undefined ? undefined : Number(input[name]));
     const str = (name: string) => input[name] as string | undefined;
     const empty = { traces: [], meta_data: { count: 0 } };
-    if (input.trace_type === 'data' || (input.service_type !== undefined && input.service_type !== 'KMS')) return empty;
+    // kmsd's trail holds KMS traces and CSMS traces (those naming a secret); other services have none.
+    const service = input.service_type as string | undefined;
+    if (input.trace_type === 'data' || (service !== undefined && service !== 'KMS' && service !== 'CSMS')) return empty;
     const page = await store.read((tx) => listTraces(tx, caller, {
       limit, next: num('next'), traceId: num('trace_id'), from: num('from'), to: num('to'), user: str('user'), keyId: str('resource_id'),
+      service: service === undefined ? undefined : { name: service as 'KMS' | 'CSMS', csmsOperations: csmsOperations() },
       operation: input.trace_name === undefined ? undefined : operationOfTrace(input.trace_name as string),
       outcomes: input.trace_rating === undefined ? undefined : OUTCOMES[input.trace_rating as string],
     }));

@@ -38,6 +38,7 @@ export const isDeletionDue = (secret: Secret, now: number): boolean =>
 export async function loadSecret(tx: Tx, caller: Caller, name: string, now: number, options: { lock?: boolean; request?: RequestValues } = {}): Promise<Secret> {
   const secret = await tx.secrets.findSecret(caller.accountId, caller.region, name, { lock: options.lock });
   if (!secret || isDeletionDue(secret, now)) throw kms(DECISIONS.noSuchSecret);
+  caller.noteSecret?.(secret);
   await requireSecretAction(tx, caller, secret, options.request);
   return secret;
 }
@@ -48,6 +49,7 @@ export async function loadSecretById(tx: Tx, caller: Caller, secretId: string, n
   if (!secret || secret.accountId !== caller.accountId || secret.region !== caller.region || isDeletionDue(secret, now)) {
     throw kms(DECISIONS.noSuchSecret);
   }
+  caller.noteSecret?.(secret);
   await requireSecretAction(tx, caller, secret, options.request);
   return secret;
 }

@@ -58,5 +58,7 @@ export interface SecretTag {
 /** Filter of the secrets' resource_instances/action: every tag key with one of its values; a part of the name. */
 export interface SecretTagFilter {
   tags: Array<{ key: string; values: string[] }>;
+  /** Only secrets whose scheduled deletion (if any) is after this time (ms). */
+  liveAt?: number;
   name?: string;
 }

@@ -15,7 +15,7 @@ import { keyForSecret, sealValue, valueOf } from './values.ts';
 export const named = <T extends object>(secret: Secret, rest: T): T & { secret: Secret; secretId: string; secretName: string } =>
   ({ ...rest, secret, secretId: secret.secretId, secretName: secret.name });
 
-export const SECRET_NAME = /^[a-zA-Z0-9._-]{1,64}$/;
+export const SECRET_NAME = /^(?![.]+$)[a-zA-Z0-9._-]{1,64}$/;
 export const MAX_DESCRIPTION_BYTES = 2048;
 
 export interface NewSecret {
@@ -65,9 +65,10 @@ export async function showSecret(tx: Tx, caller: Caller, name: string, now: numb
 /** A page of the account's secrets in the region, by name after `marker` (a name). */
 export async function listSecrets(tx: Tx, caller: Caller, marker: string | undefined, limit: number, now: number) {
   requireCsmsAction(caller);
-  const rows = await tx.secrets.listSecrets(caller.accountId, caller.region, marker, limit + 1);
-  const live = rows.filter((s) => !isDeletionDue(s, now));
-  const page = live.slice(0, limit);
+  // Secrets past their deletion time are gone, even before housekeeping removes them: the
+  // store leaves them out, so a page is full whenever more secrets follow.
+  const rows = await tx.secrets.listSecrets(caller.accountId, caller.region, marker, limit + 1, now);
+  const page = rows.slice(0, limit);
   return { secrets: page, nextMarker: rows.length > limit && page.length > 0 ? page[page.length - 1].name : null };
 }
 

@@ -68,9 +68,9 @@ export async function secretTags(tx: Tx, caller: Caller, secretId: string, now: 
   return tx.secrets.tagsOfSecret(secret.secretId);
 }
 
-export async function projectSecretTags(tx: Tx, caller: Caller): Promise<Array<{ key: string; values: string[] }>> {
+export async function projectSecretTags(tx: Tx, caller: Caller, now: number): Promise<Array<{ key: string; values: string[] }>> {
   requireCsmsAction(caller);
-  return tx.secrets.projectSecretTags(caller.accountId, caller.region);
+  return tx.secrets.projectSecretTags(caller.accountId, caller.region, now);
 }
 
 const NUMBER = /^\d{1,10}$/;
@@ -79,10 +79,10 @@ const NUMBER = /^\d{1,10}$/;
  * resource_instances/action on secrets: those matching every tag key given (any of its values)
  * and the name part; `filter` pages (limit 1..1000, default 10; offset >= 0), `count` counts.
  */
-export async function querySecretResources(tx: Tx, caller: Caller, query: ResourceQuery): Promise<{ page: Page<Secret>; tags: Map<string, SecretTag[]> }> {
+export async function querySecretResources(tx: Tx, caller: Caller, query: ResourceQuery, now: number): Promise<{ page: Page<Secret>; tags: Map<string, SecretTag[]> }> {
   requireCsmsAction(caller);
   if (query.action !== 'filter' && query.action !== 'count') throw kms('CSMS.0002');
-  const filter: SecretTagFilter = { tags: checked(() => checkTagFilter(query.tags)) };
+  const filter: SecretTagFilter = { tags: checked(() => checkTagFilter(query.tags)), liveAt: now };
   const name = checked(() => checkMatches(query.matches));
   if (name !== undefined) filter.name = name;
   if (query.action === 'count') return { page: await tx.secrets.secretsByTags(caller.accountId, caller.region, filter, 0, 0), tags: new Map() };

@@ -22,6 +22,12 @@ import type { SecretVersion, ValueKind } from './model.ts';
 export const DEFAULT_CSMS_KEY = 'csms/default';
 /** secret_string / secret_binary (decoded) are at most 32 KiB (the create-secret page). */
 export const MAX_VALUE_BYTES = 32 * 1024;
+/**
+ * The body a request carrying a value may have: the value in the worst JSON escaping (a
+ * control character is \u00XX, six characters a byte) and 64 KiB for the rest (name,
+ * description, tags, stages, themselves escaped), whatever --body-limit says.
+ */
+export const VALUE_BODY_LIMIT = 6 * MAX_VALUE_BYTES + 64 * 1024;
 
 /** The KMS rights Huawei lists as CSMS's dependencies: writing a value makes a data key, reading decrypts one. */
 const KMS_RIGHTS = {
@@ -34,7 +40,7 @@ const valueAad = (secretId: string, versionId: string, kind: ValueKind): Buffer 
 /**
  * The key values are sealed under: the one named (a symmetric ENCRYPT_DECRYPT key of the
  * caller's account, else CSMS.0002), or the account's csms/default in this region, made on
- * first use. Checked for state (CSMS.0401) but not for the caller's KMS rights (usable()).
+ * first use (concurrent first uses all end with the one key). Checked for state (CSMS.0401) but not for the caller's KMS rights (usable()).
  */
 export async function keyForSecret(tx: Tx, caller: Caller, rootKey: RootKey, kmsKeyId: string | undefined, now: number): Promise<Key> {
   if (kmsKeyId === undefined) {
@@ -42,11 +48,23 @@ export async function keyForSecret(tx: Tx, caller: Caller, rootKey: RootKey, kms
     if (found) return found;
     const system = systemCaller(caller.userId, caller.accountId, caller.region);
     const input = { alias: DEFAULT_CSMS_KEY, spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', description: 'Default key for CSMS', origin: 'kms' as const, defaultKey: true };
-    return createKey(tx, system, input, rootKey, { maxKeys: Infinity }, now);
+    try {
+      return await createKey(tx, system, input, rootKey, { maxKeys: Infinity }, now);
+    } catch (error) {
+      // A concurrent first use made it and committed between our lookup and createKey's
+      // (PostgreSQL, READ COMMITTED): take that one. (Both missing it and both inserting ends
+      // in a unique violation, which the driver retries from the start.)
+      if (!(error instanceof KmsError && error.code === 'KMS.1104')) throw error;
+      const made = await tx.findKeyByAlias(caller.accountId, caller.region, DEFAULT_CSMS_KEY);
+      if (!made) throw error;
+      return made;
+    }
   }
   const key = await tx.getKey(kmsKeyId);
   if (!key || key.accountId !== caller.accountId || key.region !== caller.region) throw kms('CSMS.0002');
   if (!isSymmetricSpec(key.spec) || key.usage !== 'ENCRYPT_DECRYPT') throw kms('CSMS.0002');
+  // update-secret seals nothing now: without this it would accept a key no later version can use.
+  if (key.state !== KeyState.enabled) throw kms(DECISIONS.secretKeyUnusable);
   return key;
 }
 

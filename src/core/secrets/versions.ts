@@ -13,7 +13,8 @@ import { openValue, sealValue } from './values.ts';
 // version takes it off the other; when SYSCURRENT moves, the version it leaves becomes
 // SYSPREVIOUS. Versions without stages are deprecated: past 20 versions the oldest of them goes.
 
-export const STAGE_NAME = /^[a-zA-Z0-9._-]{1,64}$/;
+/** As secret names: not only periods (a stage's path segment must reach it). */
+export const STAGE_NAME = /^(?![.]+$)[a-zA-Z0-9._-]{1,64}$/;
 export const MAX_VERSIONS = 20;
 /** Stages a secret may carry besides SYSCURRENT and SYSPREVIOUS (CSMS.0203 past that). */
 export const MAX_CUSTOM_STAGES = 12;

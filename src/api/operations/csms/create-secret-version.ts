@@ -1,4 +1,4 @@
-import { valueOf } from '../../../core/secrets/values.ts';
+import { VALUE_BODY_LIMIT, valueOf } from '../../../core/secrets/values.ts';
 import { checkStageNames, createVersion } from '../../../core/secrets/versions.ts';
 import { defineOperation, obj } from '../../operation.ts';
 import { C } from './fields.ts';
@@ -11,6 +11,7 @@ export default defineOperation({
   method: 'POST',
   path: '/v1/{project_id}/secrets/{secret_name}/versions',
   actions: ['csms:secret:createVersion', 'csms:secretVersion:create'],
+  bodyLimit: VALUE_BODY_LIMIT,
   mutates: true,
   fields: {
     secret_name: C.secretName, secret_string: C.secretString, secret_binary: C.secretBinary,

@@ -1,3 +1,4 @@
+import { VALUE_BODY_LIMIT } from '../../../core/secrets/values.ts';
 import { requestTags } from '../../../core/access.ts';
 import { DECISIONS } from '../../../core/decisions.ts';
 import { kms } from '../../../core/errors.ts';
@@ -13,6 +14,7 @@ export default defineOperation({
   method: 'POST',
   path: '/v1/{project_id}/secrets',
   actions: ['csms:secret:create'],
+  bodyLimit: VALUE_BODY_LIMIT,
   mutates: true,
   fields: {
     name: C.secretName, kms_key_id: C.kmsKeyId, description: C.description, secret_string: C.secretString,

@@ -7,15 +7,19 @@ import { KEY_ID_PATTERN, type Field } from '../../fields.ts';
 const text = (pattern: string): Field => ({ schema: { type: 'string', pattern }, code: 'CSMS.0002' });
 const any = (schema: Record<string, unknown>): Field => ({ schema, code: 'CSMS.0002' });
 
-export const SECRET_NAME_PATTERN = '^[a-zA-Z0-9._-]{1,64}$';
+/**
+ * Letters, digits, `_`, `-`, `.` (Huawei's rule), 1-64, but not only periods: `.` and `..` are
+ * path segments clients resolve away, so such a secret or stage could never be named again.
+ */
+export const SECRET_NAME_PATTERN = '^(?![.]+$)[a-zA-Z0-9._-]{1,64}$';
 
 export const C = {
   secretName: text(SECRET_NAME_PATTERN),
   secretId: text('^[0-9a-zA-Z-]{1,64}$'),
   kmsKeyId: text(KEY_ID_PATTERN),
   description: any({ type: 'string', maxLength: 2048 }),
-  secretString: any({ type: 'string' }),
-  secretBinary: any({ type: 'string' }),
+  secretString: { ...any({ type: 'string' }), exact: 'string' },
+  secretBinary: { ...any({ type: 'string' }), exact: 'string' },
   secretType: any({ type: 'string', enum: ['COMMON', 'RDS', 'RDS-FG', 'GaussDB-FG'] }),
   autoRotation: any({ type: 'boolean' }),
   text: any({ type: 'string', maxLength: 1024 }),
@@ -24,10 +28,10 @@ export const C = {
   limit: text('^[0-9]{1,10}$'),
   marker: text('^[a-zA-Z0-9._-]{1,64}$'),
   versionId: text('^(v[0-9]{1,10}|latest)$'),
-  stageName: text('^[a-zA-Z0-9._-]{1,64}$'),
+  stageName: text(SECRET_NAME_PATTERN),
   versionStages: any({ type: 'array', items: { type: 'string' } }),
   expireTime: any({ type: 'integer', minimum: 0, maximum: 32503680000000 }),
-  recoveryWindow: any({ type: 'integer' }),
+  recoveryWindow: { ...any({ type: 'integer' }), exact: 'integer' },
   tag: any({ type: 'object' }),
   tagList: any({ type: 'array' }),
   tagKey: any({ type: 'string' }),

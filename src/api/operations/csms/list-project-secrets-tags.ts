@@ -11,7 +11,7 @@ export default defineOperation({
   fields: {},
   required: [],
   response: obj({ tags: arr(obj({ key: str, values: arr(str) })) }),
-  async handle({ store, caller }) {
-    return { tags: await store.read((tx) => projectSecretTags(tx, caller)) };
+  async handle({ store, caller, clock }) {
+    return { tags: await store.read((tx) => projectSecretTags(tx, caller, clock.now())) };
   },
 });

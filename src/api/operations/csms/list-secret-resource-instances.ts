@@ -16,12 +16,12 @@ export default defineOperation({
     resources: arr(obj({ resource_id: str, resource_detail: SECRET_SCHEMA, tags: arr(SECRET_TAG_SCHEMA), resource_name: str, sys_tags: arr(SECRET_TAG_SCHEMA) })),
     total_count: int,
   }),
-  async handle({ store, caller }, body) {
+  async handle({ store, caller, clock }, body) {
     const query = {
       action: body.action as string, limit: body.limit as string | undefined, offset: body.offset as string | undefined,
       tags: body.tags, matches: body.matches,
     };
-    const { page, tags } = await store.read((tx) => querySecretResources(tx, caller, query));
+    const { page, tags } = await store.read((tx) => querySecretResources(tx, caller, query, clock.now()));
     if (query.action === 'count') return { total_count: page.total };
     return {
       resources: page.items.map((s) => ({
