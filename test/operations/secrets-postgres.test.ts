@@ -29,7 +29,7 @@ after(async () => {
 test('on PostgreSQL: a first use that loses the race for csms/default takes the winner\'s key', { skip: POSTGRES_SKIP }, async () => {
   // The exact interleaving: B misses csms/default, A makes it and commits, then B goes on
   // (READ COMMITTED: B's next statement sees A's key). B used to throw KMS.1104.
-  const store = await PostgresStore.open(db!.url, 2);
+  const store = await PostgresStore.open(db!.url, { poolSize: 2 });
   try {
     const caller = systemCaller('u', randomUUID().replaceAll('-', ''), 'region-race');
     const rootKey = new RootKey(randomBytes(32));
