@@ -147,8 +147,9 @@ export const DECISIONS = {
    */
   auditKeyFromCiphertext: true,
   /**
-   * A running kmsd holds its data directory (kmsd.lock, store/data-dir-lock.ts): serve, reset
-   * and offline commands that write refuse with one line and exit 2 while it is held.
+   * A running kmsd holds its data directory (a kernel lock on kmsd.lock, store/data-dir-lock.ts):
+   * serve, reset and offline commands that write refuse with one line and exit 2 while it is
+   * held; the lock ends with its process (no pid/host guessing); kmsd.lock stays after release.
    */
   dataDirLocked: true,
   /**
