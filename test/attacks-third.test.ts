@@ -433,15 +433,26 @@ describe('§8 a running kmsd holds its data directory', () => {
     const root = mkdtempSync(join(tmpdir(), 'kmsd-race-'));
     try {
       const dirs = Array.from({ length: 100 }, (_, i) => join(root, `d${i}`));
-      for (const dir of dirs) mkdirSync(dir);
-      const racers = [spawnHolder(['race', ...dirs]), spawnHolder(['race', ...dirs])];
-      await Promise.all(racers.map((r) => r.line()));
-      for (const r of racers) r.child.stdin.write('go\n');
-      const [a, b] = (await Promise.all(racers.map((r) => r.line()))).map((l) => JSON.parse(l) as string[]);
-      for (const r of racers) r.child.stdin.end();
-      await Promise.all(racers.map((r) => r.exited));
-      assert.deepEqual(a.filter((d) => b.includes(d)), []);
-      assert.equal(a.length + b.length, 100);
+      // Each holds the lock file a kmsd that is gone left behind: where the old lock raced (taking a stale lock over).
+      for (const dir of dirs) {
+        mkdirSync(dir);
+        lockDataDir(dir, 'serve').release();
+      }
+      const racers = [spawnHolder(['race']), spawnHolder(['race'])];
+      const outcomes: string[] = [];
+      try {
+        // Both try each directory at the same moment; each keeps what it took.
+        for (const dir of dirs) {
+          for (const r of racers) r.child.stdin.write(`${dir}\n`);
+          const [a, b] = await Promise.all(racers.map((r) => r.line()));
+          outcomes.push([a, b].map((x) => (x === 'took' ? 'took' : 'refused')).join(' '));
+        }
+      } finally {
+        for (const r of racers) r.child.stdin.end();
+        await Promise.all(racers.map((r) => r.exited));
+      }
+      // Exactly one of the two holds each directory.
+      assert.deepEqual(outcomes.filter((o) => o !== 'took refused' && o !== 'refused took'), []);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

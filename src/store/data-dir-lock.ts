@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
+import { chmodSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -69,6 +70,24 @@ function refusal(absolute: string, path: string, holder: Holder | null): DataDir
 }
 
 /**
+ * SQLite's EXCLUSIVE lock on the file, or the refusal. Two takers at the same moment can each
+ * hold a lock that stops the other (one reading, one about to write) and both fail: a few tries
+ * a random moment apart let one of them through. A holder's lock fails every try.
+ */
+function beginExclusive(db: DatabaseSync, absolute: string, path: string): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      db.exec('BEGIN EXCLUSIVE');
+      return;
+    } catch (error) {
+      if (!isBusy(error)) throw error;
+      if (attempt === 4) throw refusal(absolute, path, holderOf(db));
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5 + randomInt(25));
+    }
+  }
+}
+
+/**
  * Takes the lock on `dir` (which must exist) for `what` ("serve", "reset", …), or throws
  * DataDirLocked with one line naming the holder (or why the directory cannot be locked).
  */
@@ -83,12 +102,14 @@ export function lockDataDir(dir: string, what: string): DataDirLock {
   }
   const token = randomUUID();
   try {
+    // 0600, as every file kmsd writes (SQLite creates it under the umask; its journal copies the mode).
+    // chmod, not open-and-close: closing any descriptor of the file would drop this process's locks on it.
     try {
-      db.exec('BEGIN EXCLUSIVE');
-    } catch (error) {
-      if (isBusy(error)) throw refusal(absolute, path, holderOf(db));
-      throw error;
+      chmodSync(path, 0o600);
+    } catch {
+      // a read-only directory: the write below says so
     }
+    beginExclusive(db, absolute, path);
     try {
       db.exec('CREATE TABLE IF NOT EXISTS holder (id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, what TEXT NOT NULL)');
       db.prepare('INSERT OR REPLACE INTO holder (id, token, pid, host, what) VALUES (1, ?, ?, ?, ?)').run(token, process.pid, hostname(), what);

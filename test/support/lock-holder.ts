@@ -1,6 +1,6 @@
 // A process that takes data-directory locks for the tests of src/store/data-dir-lock.ts:
 //   lock-holder.ts hold <dir> <what>   takes the lock, prints "held" (or the refusal), holds it until stdin ends or it is killed
-//   lock-holder.ts race <dir>...       on the first line of stdin, tries every dir; prints the dirs it took as JSON, holds them until stdin ends
+//   lock-holder.ts race                for each line of stdin (a dir), tries it: prints "took" (and holds it until stdin ends) or the refusal
 import { createInterface } from 'node:readline';
 import { lockDataDir } from '../../src/store/data-dir-lock.ts';
 
@@ -19,17 +19,12 @@ if (mode === 'hold') {
     process.stdout.write(`refused: ${(error as Error).message}\n`);
   }
 } else {
-  lines.once('line', () => {
-    const took: string[] = [];
-    for (const dir of args) {
-      try {
-        held.push(lockDataDir(dir, 'race'));
-        took.push(dir);
-      } catch {
-        // the other racer has it
-      }
+  lines.on('line', (dir) => {
+    try {
+      held.push(lockDataDir(dir, 'race'));
+      process.stdout.write('took\n');
+    } catch (error) {
+      process.stdout.write(`refused: ${(error as Error).message}\n`);
     }
-    process.stdout.write(`${JSON.stringify(took)}\n`);
   });
-  process.stdout.write('ready\n');
 }
