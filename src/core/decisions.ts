@@ -122,7 +122,8 @@ export const DECISIONS = {
    * The failed-login budget is reserved before the password is checked (one failure's worth of
    * the user's and the address's buckets, given back when the password was right) and the user
    * is the resolved user id, whatever names the request uses: concurrent guesses and other
-   * spellings gain nothing. A user's logins in flight beyond the budget at one moment get 429.
+   * spellings gain nothing. Logins beyond the budget while checks are in flight (on any event
+   * loop) wait for their outcome: right passwords are never refused for it.
    */
   loginBudgetReservedBeforeCheck: true,
   /**
