@@ -550,6 +550,32 @@ describe('§9 key generation is bounded per caller and leaves password checks th
     assert.ok(result.other.aliceDone <= 4, `boss's pair came after ${result.other.aliceDone} of alice's 12`);
     assert.ok(result.login.aliceDone <= 4, `the login came after ${result.login.aliceDone} of alice's 12`);
   });
+
+  test('libuv\'s pool is sized for the loops: kmsd serve --workers 3 has 5 pool threads (3 generations + 2 for password checks); UV_THREADPOOL_SIZE set wins', async () => {
+    // Review: a gate of one generation per loop filled the 4 threads with 3 loops or more.
+    const poolThreads = async (env: Record<string, string>) => {
+      const dir = mkdtempSync(join(tmpdir(), 'kmsd-pool-'));
+      const child = spawn(join(import.meta.dirname, '..', 'node_modules', '.bin', 'node'), [join(import.meta.dirname, '..', 'bin', 'kmsd.js'), 'serve', '--data-dir', dir, '--port', '0', '--workers', '3'],
+        { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, UV_THREADPOOL_SIZE: undefined, ...env } });
+      try {
+        await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+        // The pool starts whole at its first use (the development account's password hash at start).
+        for (let i = 0; i < 100; i++) {
+          const names = readdirSync(`/proc/${child.pid}/task`).map((t) => { try { return readFileSync(`/proc/${child.pid}/task/${t}/comm`, 'utf8').trim(); } catch { return ''; } });
+          const pool = names.filter((n) => n === 'libuv-worker').length;
+          if (pool > 0) return pool;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        return 0;
+      } finally {
+        child.kill('SIGKILL');
+        await new Promise((r) => child.once('exit', r));
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    assert.equal(await poolThreads({}), 5);
+    assert.equal(await poolThreads({ UV_THREADPOOL_SIZE: '9' }), 9);
+  });
 });
 
 describe('§10 decided and documented', () => {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { parseConfig, type Config } from '../config.ts';
 import { startWorkers } from '../cluster.ts';
+import { sizeThreadPool } from '../core/fair-gate.ts';
 import { startServer, type RunningServer } from '../server.ts';
 import { describePostgres } from '../start-checks.ts';
 
@@ -55,6 +56,8 @@ export async function banner(server: RunningServer, config: Config): Promise<str
 /** `kmsd serve`: starts the server, prints the banner, stops on SIGINT/SIGTERM (see RunningServer.close). */
 export async function serve(argv: string[]): Promise<void> {
   const config = parseConfig(argv, process.env);
+  // Before anything starts libuv's pool: it is sized once, when it first starts.
+  sizeThreadPool(config.workers, process.env);
   const workers = config.workers > 1 ? await startWorkers(config, workerFailed) : null;
   const server = workers ?? (await startServer(config));
   const text = await banner(server, config);

@@ -155,8 +155,9 @@ export const DECISIONS = {
   dataDirLocked: true,
   /**
    * Key generation per event loop: at most one at a time per caller, two per loop (one with
-   * two loops or more), callers taking turns (core/fair-gate.ts); libuv's 4 threads keep two
-   * for password checks.
+   * two loops or more), callers taking turns (core/fair-gate.ts). kmsd serve sizes libuv's pool
+   * (shared by the loops) to every loop's generations + 2, so two threads always stay for
+   * password checks (UV_THREADPOOL_SIZE, when set, wins).
    */
   generationsPerCaller: 1,
   /**
