@@ -28,8 +28,6 @@ export interface Limiter {
   takeOrCount(caller: string): 'taken' | 'first' | 'counted';
   /** The caller's count of refusals since it was opened, and closes it (back to 0). */
   settle(caller: string): number;
-  /** Gives back one token taken (never past `burst`): a reservation that turned out to cost nothing. */
-  refund(caller: string): void;
 }
 
 /**
@@ -76,11 +74,6 @@ export class RateLimiter implements Limiter {
     }
     if (!count) return 'counted';
     return ++bucket.refused === 1 ? 'first' : 'counted';
-  }
-
-  refund(caller: string): void {
-    const bucket = this.buckets.get(caller);
-    if (bucket) bucket.tokens = Math.min(this.burst, this.refilled(caller, this.clock.now()).tokens + 1);
   }
 
   settle(caller: string): number {
@@ -251,18 +244,6 @@ export class SharedRateLimiter implements Limiter {
       this.doubles[slot / 8 + 1] = tokens;
       if (!count) return 'counted';
       return ++this.ints[slot / 4 + 6] === 1 ? 'first' : 'counted';
-    } finally {
-      this.unlock();
-    }
-  }
-
-  refund(caller: string): void {
-    const now = this.clock.now();
-    const slot = this.lock(caller, false, now);
-    try {
-      if (slot < 0) return; // no bucket (never charged, or reused since): nothing to give back
-      this.doubles[slot / 8 + 1] = Math.min(this.burst, this.tokens(slot, now) + 1);
-      this.doubles[slot / 8 + 2] = now;
     } finally {
       this.unlock();
     }
