@@ -153,7 +153,9 @@ describe('§5 tokens and logins', () => {
 
 describe('§6 smaller things', () => {
   test('GET /, GET /v1.0, the token catalog and project links print the configured public URL, never the Host header', async () => {
-    const server = await startServer(testConfig({ dataDir: world.dataDir, identities: join(world.dataDir, 'identities.json'), port: 0, publicUrl: 'https://kms.example.test' }), { logger: false });
+    // A data directory of its own: the world's is held by the world's running kmsd (store/data-dir-lock.ts).
+    const dataDir = mkdtempSync(join(tmpdir(), 'kmsd-public-url-'));
+    const server = await startServer(testConfig({ dataDir, identities: join(world.dataDir, 'identities.json'), port: 0, publicUrl: 'https://kms.example.test' }), { logger: false });
     try {
       const evil = { Host: 'attacker.example' };
       const versions = await fetch(`${server.url}/`, { headers: evil }).then((r) => r.json());
@@ -167,6 +169,7 @@ describe('§6 smaller things', () => {
       assert.equal(projects.links.self, 'https://kms.example.test/v3/projects');
     } finally {
       await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
     }
     // Without --public-url: the listening address.
     const plain = await fetch(`${world.url}/`, { headers: { Host: 'attacker.example' } }).then((r) => r.json());
