@@ -24,7 +24,7 @@ import { applySeed, checkSeedNames, parseSeed, SeedError, seedsAnything, type Se
 import { checkStart, describePostgres, listenFailure, needsDataDir } from './start-checks.ts';
 import { limiter } from './core/rate-limit.ts';
 import { LoginGuard } from './auth/login-guard.ts';
-import { FairGate } from './core/fair-gate.ts';
+import { FairGate, generationsPerLoop } from './core/fair-gate.ts';
 import { DataDirLocked, lockDataDir, type DataDirLock } from './store/data-dir-lock.ts';
 import { RefusalRecorder } from './api/audit.ts';
 import { createMetrics, type MetricsLink } from './api/metrics.ts';
@@ -350,9 +350,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     if (seal && !unsealer) throw new Error('a worker thread of a sealed node needs the main thread\'s unsealer');
     const gate = unsealer ? new SealGate(unsealer) : null;
     if (!seal) unsealed.resolve();
-    // libuv's pool has 4 threads, shared by every loop of the process: generations leave at least
-    // two of them to password checks (scrypt) and the rest, however many loops generate at once.
-    const generation = new FairGate(Math.floor(2 / config.workers), 1);
+    // libuv's pool is shared by every loop of the process and sized for it (sizeThreadPool, at the
+    // start of kmsd serve): every loop's generations together leave two threads to password checks.
+    const generation = new FairGate(generationsPerLoop(config.workers), 1);
     const app = await buildApp({ config, store, clock, rootKey, logger, rateLimiter, logins, refusals, metrics, tls, seal: gate, generation });
     const discard = async () => {
       metrics?.close();

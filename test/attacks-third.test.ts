@@ -1,8 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto, { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { DatabaseSync } from 'node:sqlite';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testConfig } from '../src/config.ts';
 import { startServer } from '../src/server.ts';
@@ -333,6 +336,36 @@ describe('§7 a refused request is in the trail of the key its input names, the 
 
 const kmsd = runKmsd;
 
+/** A child process running test/support/lock-holder.ts: its lines, one at a time. */
+function spawnHolder(args: string[], host?: string) {
+  const node = process.execPath;
+  const script = join(import.meta.dirname, 'support', 'lock-holder.ts');
+  const child = host
+    ? spawn('unshare', ['-u', 'sh', '-c', `hostname "$0" && exec "$@"`, host, node, script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
+    : spawn(node, [script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  const queue: string[] = [];
+  const waiting: Array<(line: string) => void> = [];
+  lines.on('line', (l) => (waiting.length > 0 ? (waiting.shift() as (line: string) => void)(l) : queue.push(l)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const line = () => (queue.length > 0 ? Promise.resolve(queue.shift() as string) : new Promise<string>((resolve) => waiting.push(resolve)));
+  return { child, line, exited };
+}
+
+/** A process holding `dir`'s lock (under hostname `host` when given): what it said, its pid, and kill -9. */
+async function holdIn(dir: string, what: string, host?: string) {
+  const holder = spawnHolder(['hold', dir, what], host);
+  const said = await holder.line();
+  return {
+    said,
+    pid: holder.child.pid as number,
+    kill: async () => {
+      holder.child.kill('SIGKILL');
+      await holder.exited;
+    },
+  };
+}
+
 describe('§8 a running kmsd holds its data directory', () => {
   test('reset --yes and a second serve on the directory of a running kmsd refuse with one line (exit 2) and change nothing; stopped, reset works', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kmsd-locked-'));
@@ -351,35 +384,98 @@ describe('§8 a running kmsd holds its data directory', () => {
       assert.deepEqual((await raw(server.url, 'GET', '/_kmsd/ready')).body, { status: 'ready', store: 'sqlite' });
       await server.close();
       closed = true;
-      assert.equal(existsSync(join(dir, 'kmsd.lock')), false);
       const done = await kmsd(['reset', '--data-dir', dir, '--yes']);
       assert.equal(done.code, 0, done.err);
-      assert.deepEqual(readdirSync(dir), []);
+      // The lock file stays (removing it could let two later processes lock two files of one name).
+      assert.deepEqual(readdirSync(dir), ['kmsd.lock']);
+      const again = await kmsd(['reset', '--data-dir', dir, '--yes']);
+      assert.deepEqual(again, { code: 0, out: `nothing to reset: ${dir} is empty\n`, err: '' });
     } finally {
       if (!closed) await server.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  test('a lock left by a process that is gone is taken over; one held in this process is not taken twice', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kmsd-stale-'));
+  test('the lock is the kernel\'s: held in this process, not taken twice; a killed holder\'s lock is taken at once; another hostname does not block', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmsd-held-'));
+    const lockFile = join(dir, 'kmsd.lock');
     try {
-      const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-      // A pid that is not running (beyond the kernel's pid_max), and this very pid (a container's pid 1 come back).
-      for (const pid of [4_194_305, process.pid]) {
-        writeFileSync(join(dir, 'kmsd.lock'), JSON.stringify({ pid, host: hostname(), boot, what: 'serve' }));
-        const lock = lockDataDir(dir, 'test');
-        assert.equal(JSON.parse(readFileSync(join(dir, 'kmsd.lock'), 'utf8')).what, 'test');
-        assert.throws(() => lockDataDir(dir, 'again'), { message: `${dir} is in use by a running kmsd test (pid ${process.pid}; ${join(dir, 'kmsd.lock')}): stop it first` });
-        lock.release();
-        assert.equal(existsSync(join(dir, 'kmsd.lock')), false);
-      }
-      // Another boot of this machine: stale whatever the pid.
-      writeFileSync(join(dir, 'kmsd.lock'), JSON.stringify({ pid: 1, host: hostname(), boot: 'another-boot', what: 'serve' }));
+      const lock = lockDataDir(dir, 'test');
+      assert.throws(() => lockDataDir(dir, 'again'), { message: `${dir} is in use by a running kmsd test (pid ${process.pid}; ${lockFile}): stop it first` });
+      lock.release();
+      lock.release();
       lockDataDir(dir, 'test').release();
-      // Another host: cannot be checked, so held.
-      writeFileSync(join(dir, 'kmsd.lock'), JSON.stringify({ pid: 1, host: 'elsewhere', boot, what: 'serve' }));
-      assert.throws(() => lockDataDir(dir, 'test'), { message: `${dir} is in use by a running kmsd serve (pid 1 on elsewhere; ${join(dir, 'kmsd.lock')}): stop it first` });
+      // Held by another process, then that process is killed (-9): taken at once, nothing to guess.
+      const holder = await holdIn(dir, 'serve');
+      assert.equal(holder.said, 'held');
+      assert.throws(() => lockDataDir(dir, 'test'), { message: `${dir} is in use by a running kmsd serve (pid ${holder.pid}; ${lockFile}): stop it first` });
+      await holder.kill();
+      lockDataDir(dir, 'test').release();
+      // A holder written by a process on another host, which is gone (a container recreated with a new hostname): not a lock.
+      const db = new DatabaseSync(lockFile);
+      db.prepare('UPDATE holder SET pid = 1, host = ?, what = ?').run('old-container', 'serve');
+      db.close();
+      lockDataDir(dir, 'test').release();
+      // A holder running under another hostname (its own UTS namespace), where unshare works: held while it runs, free once it is killed.
+      if (spawnSync('unshare', ['-u', 'true']).status === 0) {
+        const other = await holdIn(dir, 'serve', 'recreated-container');
+        assert.equal(other.said, 'held');
+        assert.throws(() => lockDataDir(dir, 'test'), { message: `${dir} is in use by a running kmsd serve (pid ${other.pid} on recreated-container; ${lockFile}): stop it first` });
+        await other.kill();
+        lockDataDir(dir, 'test').release();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('two processes racing for 100 directories never both hold one (the stale-lock takeover raced 7 times in 300)', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'kmsd-race-'));
+    try {
+      const dirs = Array.from({ length: 100 }, (_, i) => join(root, `d${i}`));
+      // Each holds the lock file a kmsd that is gone left behind: where the old lock raced (taking a stale lock over).
+      for (const dir of dirs) {
+        mkdirSync(dir);
+        lockDataDir(dir, 'serve').release();
+      }
+      const racers = [spawnHolder(['race']), spawnHolder(['race'])];
+      const outcomes: string[] = [];
+      try {
+        // Both try each directory at the same moment; each keeps what it took.
+        for (const dir of dirs) {
+          for (const r of racers) r.child.stdin.write(`${dir}\n`);
+          const [a, b] = await Promise.all(racers.map((r) => r.line()));
+          outcomes.push([a, b].map((x) => (x === 'took' ? 'took' : 'refused')).join(' '));
+        }
+      } finally {
+        for (const r of racers) r.child.stdin.end();
+        await Promise.all(racers.map((r) => r.exited));
+      }
+      // Exactly one of the two holds each directory.
+      assert.deepEqual(outcomes.filter((o) => o !== 'took refused' && o !== 'refused took'), []);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test('reset on a read-only data directory refuses with one line (exit 2), no stack', async (t) => {
+    if (spawnSync('unshare', ['-m', 'true']).status !== 0) return t.skip('needs unshare -m (a mount namespace) to mount the directory read-only');
+    const dir = mkdtempSync(join(tmpdir(), 'kmsd-readonly-'));
+    try {
+      writeFileSync(join(dir, 'kmsd.db'), '');
+      writeFileSync(join(dir, 'root.key'), '');
+      const run = () => new Promise<{ code: number | null; err: string }>((resolve) => {
+        const child = spawn('unshare', ['-m', 'sh', '-c', 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"', dir,
+          join(import.meta.dirname, '..', 'node_modules', '.bin', 'node'), join(import.meta.dirname, '..', 'bin', 'kmsd.js'), 'reset', '--data-dir', dir, '--yes'], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let err = '';
+        child.stderr.on('data', (d) => (err += d));
+        child.on('exit', (code) => resolve({ code, err }));
+      });
+      const lockFile = join(dir, 'kmsd.lock');
+      assert.deepEqual(await run(), { code: 2, err: `kmsd: cannot lock ${dir}: cannot open ${lockFile} (unable to open database file); nothing was deleted\n` });
+      lockDataDir(dir, 'test').release(); // kmsd.lock now exists: read-only, it opens but cannot be written
+      assert.deepEqual(await run(), { code: 2, err: `kmsd: cannot lock ${dir}: ${lockFile}: attempt to write a readonly database; nothing was deleted\n` });
+      assert.deepEqual(readdirSync(dir).sort(), ['kmsd.db', 'kmsd.lock', 'root.key']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -453,6 +549,32 @@ describe('§9 key generation is bounded per caller and leaves password checks th
     assert.equal(result.login.status, 201);
     assert.ok(result.other.aliceDone <= 4, `boss's pair came after ${result.other.aliceDone} of alice's 12`);
     assert.ok(result.login.aliceDone <= 4, `the login came after ${result.login.aliceDone} of alice's 12`);
+  });
+
+  test('libuv\'s pool is sized for the loops: kmsd serve --workers 3 has 5 pool threads (3 generations + 2 for password checks); UV_THREADPOOL_SIZE set wins', async () => {
+    // Review: a gate of one generation per loop filled the 4 threads with 3 loops or more.
+    const poolThreads = async (env: Record<string, string>) => {
+      const dir = mkdtempSync(join(tmpdir(), 'kmsd-pool-'));
+      const child = spawn(join(import.meta.dirname, '..', 'node_modules', '.bin', 'node'), [join(import.meta.dirname, '..', 'bin', 'kmsd.js'), 'serve', '--data-dir', dir, '--port', '0', '--workers', '3'],
+        { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, UV_THREADPOOL_SIZE: undefined, ...env } });
+      try {
+        await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+        // The pool starts whole at its first use (the development account's password hash at start).
+        for (let i = 0; i < 100; i++) {
+          const names = readdirSync(`/proc/${child.pid}/task`).map((t) => { try { return readFileSync(`/proc/${child.pid}/task/${t}/comm`, 'utf8').trim(); } catch { return ''; } });
+          const pool = names.filter((n) => n === 'libuv-worker').length;
+          if (pool > 0) return pool;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        return 0;
+      } finally {
+        child.kill('SIGKILL');
+        await new Promise((r) => child.once('exit', r));
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    assert.equal(await poolThreads({}), 5);
+    assert.equal(await poolThreads({ UV_THREADPOOL_SIZE: '9' }), 9);
   });
 });
 

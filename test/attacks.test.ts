@@ -185,7 +185,7 @@ describe('§6 smaller things', () => {
 
   test('the database files are readable by their owner only', async () => {
     await newKey(world.as('alice'));
-    for (const file of ['kmsd.db', 'kmsd.db-wal', 'kmsd.db-shm', 'root.key']) {
+    for (const file of ['kmsd.db', 'kmsd.db-wal', 'kmsd.db-shm', 'root.key', 'kmsd.lock']) {
       assert.equal(statSync(join(world.dataDir, file)).mode & 0o777, 0o600, file);
     }
   });

@@ -186,7 +186,7 @@ describe('kmsd reset --data-dir DIR', () => {
     try {
       writeFileSync(join(dir, 'dev-identities.json'), '{}');
       const files = readdirSync(dir).filter((n) => n !== 'identities.json').sort();
-      assert.deepEqual(files, ['dev-identities.json', 'kmsd.db', 'root.key']);
+      assert.deepEqual(files, ['dev-identities.json', 'kmsd.db', 'kmsd.lock', 'root.key']);
       rmSync(join(dir, 'identities.json'));
       const asked = await kmsd(['reset', '--data-dir', dir]);
       assert.equal(asked.code, 2);
@@ -195,7 +195,7 @@ describe('kmsd reset --data-dir DIR', () => {
       const done = await kmsd(['reset', '--data-dir', dir, '--yes']);
       assert.equal(done.code, 0);
       assert.equal(done.out, `deleted kmsd.db, root.key, dev-identities.json in ${dir}; the next start begins with an empty store\n`);
-      assert.deepEqual(readdirSync(dir), []);
+      assert.deepEqual(readdirSync(dir), ['kmsd.lock']); // the lock's file stays (store/data-dir-lock.ts)
       assert.equal((await kmsd(['reset', '--data-dir', dir, '--yes'])).out, `nothing to reset: ${dir} is empty\n`);
     } finally {
       rmSync(dir, { recursive: true, force: true });

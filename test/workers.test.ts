@@ -226,6 +226,27 @@ describe('kmsd serve --workers 2', () => {
     }
   });
 
+  test('right passwords wait for checks in flight on the other loop: 200 concurrent right logins of one user from one address all 201; 300 wrong ones still exactly 10 checks', async () => {
+    // Issue #20 review: each loop saw only its own checks in flight, so 98 of 200 right logins got 429.
+    const guarded = await budgetsNode('logins-in-flight', { KMSD_LOGIN_FAILURES: '10' });
+    try {
+      const json = { 'content-type': 'application/json' };
+      const login = (password: string) => JSON.stringify({
+        auth: { identity: { methods: ['password'], password: { user: { name: 'reader', password, domain: { name: 'acme' } } } } },
+      });
+      const right = await Promise.all(Array.from({ length: 200 }, () => send(guarded.url, 'POST', '/v3/auth/tokens', json, login(users.reader.password), '127.0.0.9')));
+      assert.deepEqual([...new Set(right.map((a) => a.status))], [201]);
+      await bothWorkers(right, guarded);
+      const wrong = await Promise.all(Array.from({ length: 300 }, () => send(guarded.url, 'POST', '/v3/auth/tokens', json, JSON.stringify({
+        auth: { identity: { methods: ['password'], password: { user: { id: users.alice.id, password: 'wrong' } } } },
+      }), '127.0.0.10')));
+      assert.deepEqual([wrong.filter((a) => a.status === 401).length, wrong.filter((a) => a.status === 429).length], [10, 290]);
+      await bothWorkers(wrong, guarded);
+    } finally {
+      await guarded.stop();
+    }
+  });
+
   test('the audit bound on unknown callers is one per source across the workers: one record, then one summary counting every other refusal', async (t) => {
     // --audit-refusal-rate 1: one record a second from an address, then one summary a second
     // with the count, whichever loops refused them. Per-loop bounds would write a record and a

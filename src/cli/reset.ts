@@ -5,10 +5,10 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../config.ts';
 import { StartError } from '../root-key.ts';
 import { SELF_SIGNED_FILES } from '../tls/self-signed.ts';
-import { DataDirLocked, LOCK_FILE, lockDataDir, type DataDirLock } from '../store/data-dir-lock.ts';
+import { DataDirLocked, LOCK_FILE, LOCK_JOURNAL, lockDataDir, type DataDirLock } from '../store/data-dir-lock.ts';
 
 /** What a kmsd data directory holds: the SQLite store, the generated root key, the development account and certificate, the lock. */
-export const DATA_FILES = ['kmsd.db', 'kmsd.db-wal', 'kmsd.db-shm', 'kmsd.db-journal', 'root.key', 'dev-identities.json', ...Object.values(SELF_SIGNED_FILES), LOCK_FILE];
+export const DATA_FILES = ['kmsd.db', 'kmsd.db-wal', 'kmsd.db-shm', 'kmsd.db-journal', 'root.key', 'dev-identities.json', ...Object.values(SELF_SIGNED_FILES), LOCK_FILE, LOCK_JOURNAL];
 
 export interface ResetIo {
   env: Record<string, string | undefined>;
@@ -67,8 +67,8 @@ function requireDataDirectory(dir: string): void {
 
 async function resetLocked(dir: string, yes: boolean, io: ResetIo): Promise<void> {
   requireDataDirectory(dir);
-  // The lock file is this command's own: released (removed) last.
-  const names = readdirSync(dir).filter((n) => n !== LOCK_FILE);
+  // The lock's files stay: removing kmsd.lock could let two later processes lock two files of one name.
+  const names = readdirSync(dir).filter((n) => n !== LOCK_FILE && n !== LOCK_JOURNAL);
   const ours = DATA_FILES.filter((n) => names.includes(n));
   if (ours.length === 0) {
     io.out.write(`nothing to reset: ${dir} is empty\n`);
@@ -82,7 +82,14 @@ async function resetLocked(dir: string, yes: boolean, io: ResetIo): Promise<void
       return;
     }
   }
-  for (const name of ours) rmSync(join(dir, name), { force: true });
+  for (const name of ours) {
+    try {
+      rmSync(join(dir, name), { force: true });
+    } catch (error) {
+      const done = ours.slice(0, ours.indexOf(name));
+      throw new StartError(`cannot delete ${join(dir, name)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})${done.length > 0 ? `; deleted ${done.join(', ')} before it` : '; nothing was deleted'}`);
+    }
+  }
   io.out.write(`deleted ${ours.join(', ')} in ${dir}; the next start begins with an empty store\n`);
 }
 

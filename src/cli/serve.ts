@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseConfig, type Config } from '../config.ts';
 import { startWorkers } from '../cluster.ts';
 import { StartError } from '../root-key.ts';
+import { sizeThreadPool } from '../core/fair-gate.ts';
 import { startServer, type RunningServer } from '../server.ts';
 import { checkEndpointFile, describePostgres } from '../start-checks.ts';
 import { writeFileWhole } from './endpoint-file.ts';
@@ -125,6 +126,8 @@ export function writeEndpointFile(path: string, described: ServingDescription): 
 /** `kmsd serve`: starts the server, prints the banner, stops on SIGINT/SIGTERM (see RunningServer.close). */
 export async function serve(argv: string[]): Promise<void> {
   const config = parseConfig(argv, process.env);
+  // Before anything starts libuv's pool: it is sized once, when it first starts.
+  sizeThreadPool(config.workers, process.env);
   // A file left by an earlier run must not be read as this one's. Checked first (the start
   // checks do again, with the rest): a path kmsd cannot write ends here with one line, exit 2.
   if (config.endpointFile) {

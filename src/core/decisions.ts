@@ -210,7 +210,8 @@ export const DECISIONS = {
    * The failed-login budget is reserved before the password is checked (one failure's worth of
    * the user's and the address's buckets, given back when the password was right) and the user
    * is the resolved user id, whatever names the request uses: concurrent guesses and other
-   * spellings gain nothing. A user's logins in flight beyond the budget at one moment get 429.
+   * spellings gain nothing. Logins beyond the budget while checks are in flight (on any event
+   * loop) wait for their outcome: right passwords are never refused for it.
    */
   loginBudgetReservedBeforeCheck: true,
   /**
@@ -235,14 +236,16 @@ export const DECISIONS = {
    */
   auditKeyFromCiphertext: true,
   /**
-   * A running kmsd holds its data directory (kmsd.lock, store/data-dir-lock.ts): serve, reset
-   * and offline commands that write refuse with one line and exit 2 while it is held.
+   * A running kmsd holds its data directory (a kernel lock on kmsd.lock, store/data-dir-lock.ts):
+   * serve, reset and offline commands that write refuse with one line and exit 2 while it is
+   * held; the lock ends with its process (no pid/host guessing); kmsd.lock stays after release.
    */
   dataDirLocked: true,
   /**
    * Key generation per event loop: at most one at a time per caller, two per loop (one with
-   * two loops or more), callers taking turns (core/fair-gate.ts); libuv's 4 threads keep two
-   * for password checks.
+   * two loops or more), callers taking turns (core/fair-gate.ts). kmsd serve sizes libuv's pool
+   * (shared by the loops) to every loop's generations + 2, so two threads always stay for
+   * password checks (UV_THREADPOOL_SIZE, when set, wins).
    */
   generationsPerCaller: 1,
   /**

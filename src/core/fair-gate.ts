@@ -1,6 +1,6 @@
 /**
  * Work that holds a shared, scarce resource for long — key generation, which runs on libuv's
- * thread pool (an RSA_4096 key takes about a second of one of its 4 threads) — let through a
+ * thread pool (an RSA_4096 key takes about a second of one of its threads) — let through a
  * few at a time, and fairly: at most `total` pieces at once in this event loop, at most
  * `perCaller` of them one caller's; waiting callers take turns (round robin), each caller's own
  * work in the order it came. So one caller with many generations in flight neither starves
@@ -13,6 +13,29 @@ export type Bounded = <T>(work: () => Promise<T>) => Promise<T>;
 
 /** Runs the work at once: for callers with nothing to share (system work, tests of the core). */
 export const unbounded: Bounded = (work) => work();
+
+/** Threads of libuv's pool kept for password checks (scrypt) whatever generations run. */
+const POOL_KEPT_FOR_LOGINS = 2;
+
+/**
+ * Generations at once per event loop: two with one loop, one with several. libuv's pool is the
+ * process's, shared by every loop: with N loops it is sized N + 2 (sizeThreadPool), so the
+ * generations of all loops together still leave two threads to password checks.
+ */
+export function generationsPerLoop(loops: number): number {
+  return loops > 1 ? 1 : 2;
+}
+
+/**
+ * Sizes libuv's pool for `loops` event loops — every loop's generations plus two threads for
+ * password checks (4, libuv's default, with one loop) — unless UV_THREADPOOL_SIZE is set
+ * already (the operator's choice wins). libuv reads it once, when the pool first starts: call
+ * this before anything of the process uses the pool (kmsd serve does, first thing).
+ */
+export function sizeThreadPool(loops: number, env: Record<string, string | undefined>): void {
+  if (env.UV_THREADPOOL_SIZE !== undefined) return;
+  env.UV_THREADPOOL_SIZE = String(Math.max(4, loops * generationsPerLoop(loops) + POOL_KEPT_FOR_LOGINS));
+}
 
 export class FairGate {
   private readonly total: number;

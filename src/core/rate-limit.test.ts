@@ -106,18 +106,25 @@ test('a caller that finds the table too crowded is let through by a request rate
   assert.equal(logins.available('filler-3'), true);
 });
 
-test('a token given back (refund) can be taken again, never past the burst, in both limiters', () => {
+test('reservations: all or none of the buckets, held while checks are in flight on any limiter of the table, woken by a release', async () => {
   const { a, b } = pair(2);
-  const local = new RateLimiter(2, new ManualClock(1_000_000));
-  for (const [take, refund] of [[(c: string) => a.take(c), (c: string) => b.refund(c)], [(c: string) => local.take(c), (c: string) => local.refund(c)]] as const) {
-    assert.deepEqual([take('u'), take('u'), take('u')], [true, true, false]);
-    refund('u');
-    assert.deepEqual([take('u'), take('u')], [true, false]);
-    refund('u');
-    refund('u');
-    refund('u');
-    assert.deepEqual([take('u'), take('u'), take('u')], [true, true, false]);
-    refund('never-charged');
-    assert.deepEqual([take('never-charged'), take('never-charged'), take('never-charged')], [true, true, false]);
-  }
+  assert.deepEqual([a.reserve(['u', 's']).outcome, b.reserve(['u', 's']).outcome], ['taken', 'taken']);
+  // Both buckets empty, held by the two checks in flight (one per limiter, as two event loops).
+  const held = a.reserve(['u', 's']);
+  assert.equal(held.outcome, 'held');
+  // Another user from the same address: held by the address's checks; nothing taken from 'v'.
+  assert.equal(a.reserve(['v', 's']).outcome, 'held');
+  // The other limiter's check was a right password: its token comes back and wakes the waiter at once.
+  const started = Date.now();
+  const woken = held.outcome === 'held' ? held.wait(10_000) : Promise.resolve();
+  b.release(['u', 's'], true);
+  await woken;
+  assert.ok(Date.now() - started < 1_000);
+  assert.equal(a.reserve(['u', 's']).outcome, 'taken');
+  // Two wrong passwords keep their tokens; with no check in flight the budget is spent.
+  a.release(['u', 's'], false);
+  a.release(['u', 's'], false);
+  assert.deepEqual([a.reserve(['u', 's']).outcome, b.reserve(['v', 's']).outcome], ['spent', 'spent']);
+  // 'v' was never charged: its own bucket is full.
+  assert.equal(b.reserve(['v', 'other-source']).outcome, 'taken');
 });

@@ -28,8 +28,6 @@ export interface Limiter {
   takeOrCount(caller: string): 'taken' | 'first' | 'counted';
   /** The caller's count of refusals since it was opened, and closes it (back to 0). */
   settle(caller: string): number;
-  /** Gives back one token taken (never past `burst`): a reservation that turned out to cost nothing. */
-  refund(caller: string): void;
 }
 
 /**
@@ -78,11 +76,6 @@ export class RateLimiter implements Limiter {
     return ++bucket.refused === 1 ? 'first' : 'counted';
   }
 
-  refund(caller: string): void {
-    const bucket = this.buckets.get(caller);
-    if (bucket) bucket.tokens = Math.min(this.burst, this.refilled(caller, this.clock.now()).tokens + 1);
-  }
-
   settle(caller: string): number {
     const bucket = this.buckets.get(caller);
     if (!bucket) return 0;
@@ -103,7 +96,7 @@ export class RateLimiter implements Limiter {
 
 // The shared table: a lock word, then SLOTS slots of 32 bytes: the caller's fingerprint (two
 // 32-bit hashes; 0,0 is an empty slot), tokens and time as doubles, then the count of refusals
-// (takeOrCount) as a 32-bit integer.
+// (takeOrCount) and the count of checks in flight (reserve()) as 32-bit integers.
 const SLOTS = 1 << 16;
 const PROBES = 16;
 // The header: the lock word, then the table's two hash seeds.
@@ -171,12 +164,21 @@ export class SharedRateLimiter implements Limiter {
    * 16 slots all hold other callers active lately.
    */
   private lock(caller: string, create: boolean, now: number): number {
+    this.acquire();
+    return this.find(caller, create, now);
+  }
+
+  private acquire(): void {
+    while (Atomics.compareExchange(this.ints, 0, 0, 1) !== 0) {
+      // another thread is inside the table: a few hundred nanoseconds
+    }
+  }
+
+  /** lock() under a lock already taken; `avoid`: slots this call already uses (never reused for another caller). */
+  private find(caller: string, create: boolean, now: number, avoid: readonly number[] = []): number {
     const h1 = fnv1a(caller, this.seeds[0]);
     const h2 = fnv1a(caller, this.seeds[1]) || 1;
     const { ints, doubles, perSecond, burst } = this;
-    while (Atomics.compareExchange(ints, 0, 0, 1) !== 0) {
-      // another thread is inside the table: a few hundred nanoseconds
-    }
     let free = -1;
     for (let k = 0; k < PROBES; k++) {
       const at = HEADER + ((h1 + k) & (SLOTS - 1)) * SLOT;
@@ -184,13 +186,16 @@ export class SharedRateLimiter implements Limiter {
       const d = at / 8;
       if (ints[i] === h1 && ints[i + 1] === h2) return at;
       const empty = ints[i] === 0 && ints[i + 1] === 0;
-      if (free < 0 && (empty || (ints[i + 6] === 0 && doubles[d + 1] + ((now - doubles[d + 2]) / 1000) * perSecond >= burst))) free = at;
+      // A slot with checks in flight (reserve()) is kept whatever its tokens.
+      const idle = ints[i + 6] === 0 && ints[i + 7] === 0 && doubles[d + 1] + ((now - doubles[d + 2]) / 1000) * perSecond >= burst;
+      if (free < 0 && (empty || idle) && !avoid.includes(at)) free = at;
     }
     if (free < 0) return FULL;
     if (!create) return -1;
     ints[free / 4] = h1;
     ints[free / 4 + 1] = h2;
     ints[free / 4 + 6] = 0;
+    ints[free / 4 + 7] = 0;
     doubles[free / 8 + 1] = burst;
     doubles[free / 8 + 2] = now;
     return free;
@@ -244,16 +249,76 @@ export class SharedRateLimiter implements Limiter {
     }
   }
 
-  refund(caller: string): void {
+  /**
+   * For work whose outcome decides its cost (a password check: a failure costs a token, a
+   * success nothing): takes one token from every caller's bucket, all or none, and counts one
+   * check in flight on each ('taken'; settle it with release()). When a bucket is empty:
+   * 'held' if every empty bucket has checks in flight on some thread — their outcomes may give
+   * tokens back: `wait` resolves when one settles (or after `ms`), then reserve again — else
+   * 'spent'. A caller with no room in the table is 'spent' (this is for limits that refuse).
+   */
+  reserve(callers: readonly string[]): { outcome: 'taken' } | { outcome: 'spent' } | { outcome: 'held'; wait: (ms: number) => Promise<void> } {
     const now = this.clock.now();
-    const slot = this.lock(caller, false, now);
+    const { ints, doubles } = this;
+    let word = -1;
+    let seen = 0;
+    this.acquire();
     try {
-      if (slot < 0) return; // no bucket (never charged, or reused since): nothing to give back
-      this.doubles[slot / 8 + 1] = Math.min(this.burst, this.tokens(slot, now) + 1);
-      this.doubles[slot / 8 + 2] = now;
+      const slots: number[] = [];
+      for (const caller of callers) {
+        const slot = this.find(caller, true, now, slots);
+        if (slot < 0) return { outcome: 'spent' };
+        slots.push(slot);
+      }
+      const empty = slots.filter((slot) => this.tokens(slot, now) < 1);
+      if (empty.length === 0) {
+        for (const slot of slots) {
+          doubles[slot / 8 + 1] = this.tokens(slot, now) - 1;
+          doubles[slot / 8 + 2] = now;
+          ints[slot / 4 + 7]++;
+        }
+        return { outcome: 'taken' };
+      }
+      if (!empty.every((slot) => ints[slot / 4 + 7] > 0)) return { outcome: 'spent' };
+      word = empty[0] / 4 + 7;
+      seen = ints[word];
     } finally {
       this.unlock();
     }
+    // The count of checks in flight is the word waited on: release() changes it and wakes.
+    return {
+      outcome: 'held',
+      wait: async (ms) => {
+        const waiting = Atomics.waitAsync(ints, word, seen, ms);
+        if (waiting.async) await waiting.value;
+      },
+    };
+  }
+
+  /**
+   * Settles a reserve() that was 'taken': one check fewer in flight on each caller's bucket,
+   * and its token back when `refund`. Wakes one waiter of each bucket for a token given back
+   * (one token serves one), every waiter when none is (they may now find the budget spent).
+   */
+  release(callers: readonly string[], refund: boolean): void {
+    const now = this.clock.now();
+    const words: number[] = [];
+    this.acquire();
+    try {
+      for (const caller of callers) {
+        const slot = this.find(caller, false, now);
+        if (slot < 0) continue;
+        if (refund) {
+          this.doubles[slot / 8 + 1] = Math.min(this.burst, this.tokens(slot, now) + 1);
+          this.doubles[slot / 8 + 2] = now;
+        }
+        if (this.ints[slot / 4 + 7] > 0) this.ints[slot / 4 + 7]--;
+        words.push(slot / 4 + 7);
+      }
+    } finally {
+      this.unlock();
+    }
+    for (const word of words) Atomics.notify(this.ints, word, refund ? 1 : Infinity);
   }
 
   settle(caller: string): number {
