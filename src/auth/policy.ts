@@ -221,9 +221,11 @@ function parseConditions(value: unknown, path: string): Condition[] {
  * match them). One that cannot (kms:*:*:alias:*, obs:*:*:bucket:*) would load and never match,
  * silently: a Deny that denies nothing. Such a document is refused, never ignored.
  */
+/** Whether a Resource can name something kmsd serves: a KMS key, or a CSMS secret (by name). */
 function namesKeys(urn: string): boolean {
   const [service, , , type] = urn.split(':');
-  return globRegExp(service, 'i').test('kms') && globRegExp(type, 'i').test('KeyId');
+  return (globRegExp(service, 'i').test('kms') && globRegExp(type, 'i').test('KeyId')) ||
+    (globRegExp(service, 'i').test('csms') && globRegExp(type, 'i').test('secret'));
 }
 
 function parseStatement(value: unknown, where: string): Statement {
@@ -246,7 +248,7 @@ function parseStatement(value: unknown, where: string): Statement {
     resources.forEach((r, i) => {
       if (r !== '*' && !URN.test(r)) throw new PolicyError(`${where}.Resource[${i}]`, `"${r}" is not "*" nor a URN "service:region:account:type:id" such as "kms:*:*:KeyId:<key id>"`);
       if (r !== '*' && !namesKeys(r)) {
-        throw new PolicyError(`${where}.Resource[${i}]`, `"${r}" names no resource kmsd can evaluate: its resources are keys, "kms:<region>:<account>:KeyId:<key id>" (globs allowed)`);
+        throw new PolicyError(`${where}.Resource[${i}]`, `"${r}" names no resource kmsd can evaluate: its resources are keys, "kms:<region>:<account>:KeyId:<key id>", and secrets, "csms:<region>:<account>:secret:<name>" (globs allowed)`);
       }
     });
     if (resources.includes('*')) resources = null;

@@ -1142,7 +1142,7 @@ export interface CreateSecretVersionResponse {
   version_metadata: {
     id: string;
     create_time: number;
-    expire_time: number;
+    expire_time?: number;
     kms_key_id: string;
     secret_name: string;
     version_stages: string[];
@@ -1161,7 +1161,7 @@ export interface ListSecretVersionsResponse {
   version_metadatas: Array<{
     id: string;
     create_time: number;
-    expire_time: number;
+    expire_time?: number;
     kms_key_id: string;
     secret_name: string;
     version_stages: string[];
@@ -1185,13 +1185,13 @@ export interface ShowSecretVersionResponse {
     version_metadata: {
       id: string;
       create_time: number;
-      expire_time: number;
+      expire_time?: number;
       kms_key_id: string;
       secret_name: string;
       version_stages: string[];
     };
-    secret_string: string;
-    secret_binary: string;
+    secret_string?: string;
+    secret_binary?: string;
   };
 }
 
@@ -1207,7 +1207,7 @@ export interface UpdateSecretVersionResponse {
   version_metadata: {
     id: string;
     create_time: number;
-    expire_time: number;
+    expire_time?: number;
     kms_key_id: string;
     secret_name: string;
     version_stages: string[];
@@ -1326,7 +1326,7 @@ export interface ListSecretResourceInstancesRequest {
 
 /** Answer of list-secret-resource-instances. */
 export interface ListSecretResourceInstancesResponse {
-  resources: Array<{
+  resources?: Array<{
     resource_id: string;
     resource_detail: {
       id: string;

@@ -50,7 +50,7 @@ export class RateLimiter implements Limiter {
 
   private refilled(caller: string, now: number): Bucket {
     const bucket = this.buckets.get(caller) ?? { tokens: this.burst, at: now, refused: 0 };
-    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond);
+    bucket.tokens = Math.min(this.burst, bucket.tokens + (Math.max(0, now - bucket.at) / 1000) * this.perSecond);
     bucket.at = now;
     return bucket;
   }
@@ -89,7 +89,7 @@ export class RateLimiter implements Limiter {
   private makeRoom(now: number): void {
     if (this.buckets.size < 10_000) return;
     for (const [caller, bucket] of this.buckets) {
-      if (bucket.refused === 0 && bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond >= this.burst) this.buckets.delete(caller);
+      if (bucket.refused === 0 && bucket.tokens + (Math.max(0, now - bucket.at) / 1000) * this.perSecond >= this.burst) this.buckets.delete(caller);
     }
   }
 }
@@ -187,7 +187,7 @@ export class SharedRateLimiter implements Limiter {
       if (ints[i] === h1 && ints[i + 1] === h2) return at;
       const empty = ints[i] === 0 && ints[i + 1] === 0;
       // A slot with checks in flight (reserve()) is kept whatever its tokens.
-      const idle = ints[i + 6] === 0 && ints[i + 7] === 0 && doubles[d + 1] + ((now - doubles[d + 2]) / 1000) * perSecond >= burst;
+      const idle = ints[i + 6] === 0 && ints[i + 7] === 0 && doubles[d + 1] + (Math.max(0, now - doubles[d + 2]) / 1000) * perSecond >= burst;
       if (free < 0 && (empty || idle) && !avoid.includes(at)) free = at;
     }
     if (free < 0) return FULL;
@@ -205,10 +205,10 @@ export class SharedRateLimiter implements Limiter {
     Atomics.store(this.ints, 0, 0);
   }
 
-  /** The slot's tokens, refilled to now. */
+  /** The slot's tokens, refilled to now (a clock that went back refills nothing, and takes nothing away). */
   private tokens(slot: number, now: number): number {
     const d = slot / 8;
-    return Math.min(this.burst, this.doubles[d + 1] + ((now - this.doubles[d + 2]) / 1000) * this.perSecond);
+    return Math.min(this.burst, this.doubles[d + 1] + (Math.max(0, now - this.doubles[d + 2]) / 1000) * this.perSecond);
   }
 
   available(caller: string): boolean {

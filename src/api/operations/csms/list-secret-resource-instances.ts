@@ -15,7 +15,7 @@ export default defineOperation({
   response: obj({
     resources: arr(obj({ resource_id: str, resource_detail: SECRET_SCHEMA, tags: arr(SECRET_TAG_SCHEMA), resource_name: str, sys_tags: arr(SECRET_TAG_SCHEMA) })),
     total_count: int,
-  }),
+  }, ['resources']),
   async handle({ store, caller, clock }, body) {
     const query = {
       action: body.action as string, limit: body.limit as string | undefined, offset: body.offset as string | undefined,

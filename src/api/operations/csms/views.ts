@@ -26,7 +26,7 @@ export const SECRET_ANSWER = obj({ secret: SECRET_SCHEMA });
 
 export const VERSION_METADATA_SCHEMA = obj({
   id: str, create_time: int, expire_time: int, kms_key_id: str, secret_name: str, version_stages: arr(str),
-});
+}, ['expire_time']);
 
 export function versionMetadata(secretName: string, v: SecretVersion, stages: readonly string[]): Record<string, unknown> {
   return {
@@ -35,7 +35,8 @@ export function versionMetadata(secretName: string, v: SecretVersion, stages: re
   };
 }
 
-export const VERSION_SCHEMA = obj({ version_metadata: VERSION_METADATA_SCHEMA, secret_string: str, secret_binary: str });
+// secret_string for a text value, secret_binary for a binary one: never both.
+export const VERSION_SCHEMA = obj({ version_metadata: VERSION_METADATA_SCHEMA, secret_string: str, secret_binary: str }, ['secret_string', 'secret_binary']);
 
 /** A version with its value: secret_string for text, secret_binary (base64) for binary values. */
 export function versionView(secretName: string, v: SecretVersion, stages: readonly string[], value: Buffer): Record<string, unknown> {
