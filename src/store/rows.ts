@@ -172,3 +172,28 @@ export function groupTagValues(rows: Row[]): Array<{ key: string; values: string
   }
   return tags;
 }
+
+/** SQL placeholders $from, $from+1, … for n parameters. */
+export const placeholders = (n: number, from = 1): string => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
+
+/**
+ * The conditions that a row of `owner` carries every tag asked for (each with one of the values
+ * asked for, when any are): EXISTS subqueries on its tag table, appended to `where`, their
+ * parameters to `params`. Keys (key_tags) and secrets (csms_tags) are filtered alike.
+ */
+export function tagConditions(
+  tags: ReadonlyArray<{ key: string; values: readonly string[] }>, tagTable: string, owner: string, idColumn: string,
+  params: unknown[], where: string[],
+): void {
+  for (const tag of tags) {
+    params.push(tag.key);
+    let cond = `t.tag_key = $${params.length}`;
+    if (tag.values.length > 0) {
+      const first = params.length + 1;
+      params.push(...tag.values);
+      cond += ` AND t.tag_value IN (${placeholders(tag.values.length, first)})`;
+    }
+    where.push(`EXISTS (SELECT 1 FROM ${tagTable} t WHERE t.${idColumn} = ${owner}.${idColumn} AND ${cond})`);
+  }
+}
+

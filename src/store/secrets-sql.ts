@@ -2,7 +2,7 @@ import type { Page } from '../core/model.ts';
 import type { Secret, SecretStage, SecretStateValue, SecretTag, SecretTagFilter, SecretVersion, ValueKind } from '../core/secrets/model.ts';
 import type { Executor } from './sql-tx.ts';
 import type { SecretsTx } from './secrets-tx.ts';
-import { groupTagValues } from './rows.ts';
+import { groupTagValues, placeholders as list, tagConditions } from './rows.ts';
 
 type Row = Record<string, unknown>;
 
@@ -12,7 +12,6 @@ const SECRET_COLUMNS =
 const VERSION_COLUMNS = 'secret_id, version_id, kms_key_id, value_kind, sealed, create_time, expire_time';
 
 const optNum = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-const list = (n: number, from = 1): string => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
 
 function secretFromRow(r: Row): Secret {
   return {
@@ -151,16 +150,7 @@ export class SqlSecrets implements SecretsTx {
   async secretsByTags(accountId: string, region: string, filter: SecretTagFilter, offset: number, limit: number): Promise<Page<Secret>> {
     const params: unknown[] = [accountId, region];
     const where = ['account_id = $1', 'region = $2'];
-    for (const tag of filter.tags) {
-      params.push(tag.key);
-      let cond = `t.tag_key = $${params.length}`;
-      if (tag.values.length > 0) {
-        const first = params.length + 1;
-        params.push(...tag.values);
-        cond += ` AND t.tag_value IN (${list(tag.values.length, first)})`;
-      }
-      where.push(`EXISTS (SELECT 1 FROM csms_tags t WHERE t.secret_id = csms_secrets.secret_id AND ${cond})`);
-    }
+    tagConditions(filter.tags, 'csms_tags', 'csms_secrets', 'secret_id', params, where);
     if (filter.liveAt !== undefined) {
       params.push(filter.liveAt);
       where.push(live('scheduled_delete_time', params.length));

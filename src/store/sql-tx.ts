@@ -3,7 +3,7 @@ import type { AuditListener, Census, KeyFilter, RetainedIdentities, Tx } from '.
 import { NoChainHead, chainHash, wellFormed, type ChainHead, type ChainedAuditEvent, type StoredAuditEvent } from '../audit/chain.ts';
 import {
   AUDIT_COLUMNS, GRANT_COLUMNS, accountFromRow, KEY_COLUMNS, accessKeyFromRow, auditFromRow, auditToParams, grantFromRow, grantToParams, keyFromRow, keyToParams,
-  materialFromRow, optText, tokenFromRow, userFromRow, KEYSTORE_COLUMNS, keystoreFromRow, keystoreToParams, groupTagValues,
+  materialFromRow, optText, tokenFromRow, userFromRow, KEYSTORE_COLUMNS, keystoreFromRow, keystoreToParams, groupTagValues, placeholders, tagConditions,
 } from './rows.ts';
 
 import { SqlSecrets } from './secrets-sql.ts';
@@ -23,8 +23,6 @@ export interface Executor {
   readonly writableCte: boolean;
 }
 
-const placeholders = (n: number, from = 1): string =>
-  Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
 
 const KEY_INSERT = `INSERT INTO keys (${KEY_COLUMNS}) VALUES (${placeholders(KEY_COLUMNS.split(', ').length)})`;
 const KEY_UPDATE = `UPDATE keys SET ${KEY_COLUMNS.split(', ').slice(1).map((c, i) => `${c} = $${i + 2}`).join(', ')} WHERE key_id = $1`;
@@ -383,16 +381,7 @@ export class SqlTx implements Tx {
   async keysByTags(accountId: string, region: string, filter: TagFilter, offset: number, limit: number): Promise<Page<Key>> {
     const params: unknown[] = [accountId, region];
     const where = ['account_id = $1', 'region = $2', 'default_key = 0'];
-    for (const tag of filter.tags) {
-      params.push(tag.key);
-      let cond = `t.tag_key = $${params.length}`;
-      if (tag.values.length > 0) {
-        const first = params.length + 1;
-        params.push(...tag.values);
-        cond += ` AND t.tag_value IN (${placeholders(tag.values.length, first)})`;
-      }
-      where.push(`EXISTS (SELECT 1 FROM key_tags t WHERE t.key_id = keys.key_id AND ${cond})`);
-    }
+    tagConditions(filter.tags, 'key_tags', 'keys', 'key_id', params, where);
     if (filter.name !== undefined && filter.name !== '') {
       params.push(`%${filter.name.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
       where.push(`LOWER(alias) LIKE $${params.length} ESCAPE '\\'`);
