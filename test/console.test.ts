@@ -239,7 +239,7 @@ describe('web console: the trail\'s verification', { skip }, () => {
     // The page polls: it shows the pass without a reload.
     await status.filter({ hasText: 'last verified intact' }).waitFor({ timeout: 10_000 });
     assert.match(await status.innerText(), new RegExp(
-      `^Chain last verified intact .+: ${head.headSeq} records, up to record ${head.headSeq} \\(${head.headHash.slice(0, 12)}…\\)\\. The head now, record ${head.headSeq}, still chains from it\\.$`));
+      `^Chain last verified intact .+: ${head.headSeq} records, up to record ${head.headSeq} \\(${head.headHash.slice(0, 12)}…\\)\\. The head now, record \\d+, still chains from it\\.$`)); // the head may have moved on since (a login's record)
     await shot(page, 'trail-verified');
 
     // A record altered behind kmsd's back: the next verification fails, and the trail says so.
