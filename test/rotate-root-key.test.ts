@@ -272,8 +272,8 @@ test('PostgreSQL: a node whose lock connection is ended takes the lock again and
     await admin.query('SELECT pg_advisory_unlock($1)', [NODE_LOCK]);
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     const refused = await serving.as('alice').kms('list-keys', {});
-    assert.equal(refused.status, 500);
-    assert.equal(refused.body.error.error_code, 'KMS.0103');
+    assert.equal(refused.status, 503);
+    assert.equal(refused.body.error.error_code, 'KMS.0104');
   } finally {
     await admin.end();
     await serving.stop();

@@ -115,7 +115,7 @@ describe('kmsd seal init', () => {
   test('splits a new root key into shares any threshold of which rebuild it; the store keeps only its check value', async () => {
     const dataDir = join(dir, 'init');
     const shares = await sealInit(['--data-dir', dataDir], 5, 3, `the SQLite store ${join(dataDir, 'kmsd.db')}`);
-    assert.deepEqual(readdirSync(dataDir), ['kmsd.db']);
+    assert.deepEqual(readdirSync(dataDir).sort(), ['kmsd.db', 'kmsd.lock']); // the lock's file stays (store/data-dir-lock.ts)
     assert.equal(statSync(dataDir).mode & 0o777, 0o700);
     const { DatabaseSync } = await import('node:sqlite');
     const db = new DatabaseSync(join(dataDir, 'kmsd.db'), { readOnly: true });

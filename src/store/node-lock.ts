@@ -1,3 +1,4 @@
+import { StoreUnavailableError } from './unavailable.ts';
 import pg from 'pg';
 import { CANARY_CONTEXT } from '../core/sealing.ts';
 
@@ -16,7 +17,12 @@ export const NODE_LOCK = 0x6b6d736e; // "kmsn"
 const HEARTBEAT_MS = 5_000;
 const RECONNECT_MS = 1_000;
 
-export class NodeLockLost extends Error {}
+/** The node cannot vouch for the store without its lock: answered as any store outage (503 KMS.0104). */
+export class NodeLockLost extends StoreUnavailableError {
+  constructor(reason: string) {
+    super(reason, 'connect');
+  }
+}
 
 /** The refusal of an offline tool that would change a PostgreSQL store while kmsd nodes serve it. */
 export const NODES_SERVING = (then: string): string => `kmsd nodes are serving this database (they hold its node lock): stop every node first, then ${then}`;
@@ -73,10 +79,14 @@ export class NodeLock {
     }
   }
 
-  /** Throws unless the node holds the lock now: no unit of work runs without it. */
+  /**
+   * Throws once an offline tool changed the store while this node was without its lock. While the
+   * lock is merely being taken again (its connection ended: a database restart, a terminated
+   * session) the node serves on, as the outage handling expects; the check value read when the lock
+   * is held again tells whether a rotation or restore ran meanwhile.
+   */
   assertHeld(): void {
     if (this.changed) throw new NodeLockLost('the store was changed by an offline tool (rotate-root-key, restore) while this node had lost its lock on the database: restart the node');
-    if (this.lost !== null) throw new NodeLockLost(`this node lost its lock on the database (${this.lost}); reconnecting`);
   }
 
   private watch(client: pg.Client): void {
