@@ -222,6 +222,48 @@ describe('a unit of work that PostgreSQL does not finish in time', { skip: OWN_P
     }
   });
 
+  test('a probe that is handed a released connection (the pool was full) ends the outage: later requests wait for a connection instead of being answered 503 while load keeps the pool busy', async () => {
+    const store = await PostgresStore.open(await fresh('handoff'), { deadlineMs: 5000, poolSize: 1 });
+    // What a failed connection attempt records (a restart the pool's one connection survived on
+    // another node's behalf, say): the outage, with its backoff. Set directly, as no real
+    // attempt can fail while the pool is full.
+    const reconnection = (store as unknown as { reconnection: { failed(probe: boolean, reason: string): void } }).reconnection;
+    const held = () => {
+      let letGo!: () => void;
+      const gate = new Promise<void>((resolve) => (letGo = resolve));
+      let entered!: () => void;
+      const inside = new Promise<void>((resolve) => (entered = resolve));
+      const done = store.read(async (tx) => {
+        entered();
+        await gate;
+        return tx.getSetting('nothing');
+      });
+      return { inside, letGo, done };
+    };
+    try {
+      await store.write((tx) => tx.initSetting('handoff', 'v'));
+      reconnection.failed(false, 'PostgreSQL refuses connections');
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      // The pool's one connection is busy; the next request is the probe and waits for it.
+      const first = held();
+      await first.inside;
+      const probe = store.read((tx) => tx.getSetting('handoff'));
+      first.letGo();
+      assert.equal(await probe, 'v');
+      await first.done;
+      // Busy again: a request now waits for the connection (before: 503 at once, for as long as
+      // load kept the pool's connections busy, since the probe never ended).
+      const second = held();
+      await second.inside;
+      const waiting = store.read((tx) => tx.getSetting('handoff'));
+      second.letGo();
+      assert.equal(await waiting, 'v');
+      await second.done;
+    } finally {
+      await store.close();
+    }
+  });
+
   test('a database that stops answering (packets dropped): a transaction gives up at 90% of the deadline, a new connection at 80%, later ones at once, and both work once it answers again', async () => {
     const url = new URL(await fresh('blackhole'));
     const proxy = await startBlackholeProxy(Number(url.port));

@@ -195,7 +195,9 @@ export class PostgresStore implements Store {
     const probe = this.pool.idleCount > 0 ? false : this.reconnection.admit();
     const started = Date.now();
     try {
-      return await this.pool.connect();
+      const client = await this.pool.connect();
+      this.reconnection.probeEnded(probe);
+      return client;
     } catch (error) {
       // pg-pool fails a request that waited in its queue for a busy connection with a bare
       // Error; a connection it tried to open fails with a code (a socket's, a SQLSTATE) or,
@@ -221,6 +223,9 @@ export class PostgresStore implements Store {
     try {
       const statements = new Statements(client, this.deadlines.clientMs);
       await statements.query(this.deadlines.begin(begin), [], 'work');
+      // The database answered: whatever outage was recorded is over (a connection handed on by
+      // the pool, not a new one, may be what proves it while load keeps the pool full).
+      this.reconnection.succeeded();
       let result: T;
       try {
         result = await work(new SqlTx(new PgExecutor(statements), begin === 'BEGIN' ? this.onAudit : null));
