@@ -346,6 +346,62 @@ test('PostgreSQL: rotate-root-key that wins the node lock while a writing node t
   }
 });
 
+test('PostgreSQL: a write that began while the node held its lock, still open when the lock is lost and rotate-root-key runs, is refused before it commits (nothing sealed under the old key lands after the rotation)', { skip: POSTGRES_SKIP }, async () => {
+  const { store: url } = await target('postgres');
+  const oldKey = newKey();
+  const next = newKey();
+  const old = new RootKey(Buffer.from(oldKey, 'base64'));
+  const store = await PostgresStore.open(url, { deadlineMs: 30_000, holdNodeLock: true, rootKey: old });
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  let resumeWrite: (() => void) | undefined;
+  try {
+    await checkRootKey(store, old);
+    let resume!: () => void;
+    const gate = new Promise<void>((resolve) => (resume = resolve));
+    resumeWrite = resume;
+    let began!: () => void;
+    const inside = new Promise<void>((resolve) => (began = resolve));
+    const keyId = randomUUID();
+    const inflight = store.write(async (tx) => {
+      // A plain read so far: it does not keep the tool from locking the tables.
+      await tx.getSetting('anything');
+      began();
+      await gate;
+      await tx.insertMaterial({ keyId, version: 1, sealed: old.seal(randomBytes(32), materialContext(keyId, 1)), createdAt: Date.now() });
+      return 'committed';
+    });
+    await inside;
+    // The node takes its lock again within a second: its lock session is ended until the tool has run.
+    let killing = true;
+    const killer = (async () => {
+      while (killing) {
+        await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'kmsd-node-lock' AND datname = current_database()");
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    let ran = { code: -1, stderr: '' } as Awaited<ReturnType<typeof kmsd>>;
+    for (let tries = 0; ran.code !== 0 && tries < 20; tries++) {
+      ran = await kmsd(['rotate-root-key', '--store', url, '--new-root-key-file', keyFile(next)], { KMSD_ROOT_KEY: oldKey });
+    }
+    killing = false;
+    await killer;
+    resume();
+    assert.equal(ran.code, 0, ran.stderr);
+    await assert.rejects(inflight, (error: Error) => {
+      assert.match(error.message, /changed by an offline tool/);
+      return true;
+    });
+    const { rows } = await admin.query('SELECT count(*)::int AS n FROM key_materials WHERE key_id = $1', [keyId]);
+    assert.equal(rows[0].n, 0, 'before: committed after the rotation, sealed under the old key');
+    await assert.rejects(store.write((tx) => tx.getSetting('x')), /changed by an offline tool/);
+  } finally {
+    resumeWrite?.();
+    await admin.end();
+    await store.close();
+  }
+});
+
 test('PostgreSQL: a database refusal (a role without the privileges) is one line, exit 2, for rotate-root-key and backup', { skip: POSTGRES_SKIP }, async () => {
   const { store, dataDir } = await target('postgres');
   const key = newKey();

@@ -18,6 +18,7 @@ const HEARTBEAT_MS = 5_000;
 /** A heartbeat the database does not answer within this ends the lock's connection (a silent network). */
 const HEARTBEAT_TIMEOUT_MS = 2_000;
 const RECONNECT_MS = 1_000;
+const RECONNECT_QUERY_MS = 10_000;
 
 /** The node cannot vouch for the store without its lock: answered as any store outage (503 KMS.0104). */
 export class NodeLockLost extends StoreUnavailableError {
@@ -31,12 +32,8 @@ export const NODES_SERVING = (then: string): string => `kmsd nodes are serving t
 
 const CHANGED = 'the store was changed by an offline tool (rotate-root-key, restore) while this node had lost its lock on the database: restart the node';
 
-/**
- * The statement that reads the root key check value. A writer's copy (FOR SHARE) waits behind
- * the table locks of rotate-root-key and restore and then sees what they committed; a read-only
- * transaction cannot lock rows, and reads what was last committed.
- */
-export const CANARY_READ = { read: 'SELECT value FROM settings WHERE name = $1', write: 'SELECT value FROM settings WHERE name = $1 FOR SHARE', values: [CANARY_CONTEXT] };
+/** The statement that reads the root key check value (the fence, and taking the lock again). */
+export const CANARY_READ = { text: 'SELECT value FROM settings WHERE name = $1', values: [CANARY_CONTEXT] };
 
 async function connect(url: string): Promise<pg.Client> {
   const client = new pg.Client({
@@ -47,8 +44,9 @@ async function connect(url: string): Promise<pg.Client> {
   try {
     await client.connect();
     // The lock lives as long as this session: an idle_session_timeout set on the database or the
-    // role (which would end it between heartbeats, over and over) does not apply to it.
-    await client.query('SET idle_session_timeout = 0');
+    // role (which would end it between heartbeats, over and over) does not apply to it. (Before
+    // PostgreSQL 14 there is no such setting, and nothing to undo.)
+    await client.query('SET idle_session_timeout = 0').catch(() => undefined);
   } catch (error) {
     await client.end().catch(() => {});
     throw error;
@@ -59,16 +57,24 @@ async function connect(url: string): Promise<pg.Client> {
 /**
  * A serving node's shared hold on NODE_LOCK. While the node holds it, no offline tool can change
  * the store. When its connection is lost (a database restart, an administrator, a network) the
- * node serves on (an outage must not stop the cluster) but FENCES every unit of work: each reads
- * the root key check value in its own transaction first (CANARY_READ), and a value that does not
- * open under this node's root key ends the node's use of the store for good (503 KMS.0104; a
- * restart checks the root key). A write that ran before such a tool took its table locks commits
- * first and is changed by the tool like any other row. Taking the lock again checks the value the
- * same way.
+ * node serves on (an outage must not stop the cluster) but FENCES its units of work (postgres.ts):
+ * a read checks the root key check value first; a write that ran while the lock was lost, or
+ * was lost during it, reads the value last, just before its COMMIT, once every row it wrote is
+ * locked by it. A rotate-root-key or restore that locked the tables first has committed by then
+ * (the write waited for it), and the value tells; one that comes later waits for the COMMIT and
+ * then changes the write's rows like any other. A value that does not open under this node's
+ * root key ends the node's use of the store for good (503 KMS.0104; a restart checks the root
+ * key). Taking the lock again checks the value the same way.
+ *
+ * What remains: a lock connection that dies in silence (no FIN from a network) is noticed by the
+ * heartbeat, within HEARTBEAT_MS + HEARTBEAT_TIMEOUT_MS; a tool that wins the lock in that window
+ * while the node writes is the case the docs tell operators to avoid by stopping every node.
  */
 export class NodeLock {
   private client: pg.Client | null;
   private changed = false;
+  /** How many times the lock was lost: a write that began before a loss checks before it commits. */
+  losses = 0;
   private closed = false;
   private readonly heartbeat: NodeJS.Timeout;
   private readonly url: string;
@@ -117,8 +123,8 @@ export class NodeLock {
   /** Whether the check value is one this node's root key opens (a node not yet unsealed serves no key: it cannot tell). */
   private opens(value: string | null): boolean {
     const key = this.rootKey;
-    if (key === undefined || !key.installed) return true;
-    if (value === null) return false;
+    // No check value: a store no node has started on yet (a rotation or a restore always leaves one).
+    if (key === undefined || !key.installed || value === null) return true;
     try {
       key.open(Buffer.from(value, 'base64'), CANARY_CONTEXT);
       return true;
@@ -131,6 +137,7 @@ export class NodeLock {
     client.once('end', () => {
       if (this.client !== client || this.closed) return;
       this.client = null;
+      this.losses++;
       void this.reconnect();
     });
   }
@@ -138,12 +145,16 @@ export class NodeLock {
   private async beat(): Promise<void> {
     const client = this.client;
     if (client === null || this.closed) return;
-    try {
-      await client.query({ text: 'SELECT 1', query_timeout: HEARTBEAT_TIMEOUT_MS } as pg.QueryConfig);
-    } catch {
-      // No answer in time, or a failed query on a live socket: end it, and 'end' reconnects.
-      await client.end().catch(() => {});
-    }
+    // No answer in time, or a failed query on a live socket: end it, and 'end' reconnects. The
+    // timer looks once more after a turn of the loop's poll phase: after a stall of the event
+    // loop the answer may be waiting on the socket, not missing (pg's query_timeout ended such
+    // healthy sessions).
+    let settled = false;
+    const end = () => void client.end().catch(() => {});
+    const timer = setTimeout(() => setImmediate(() => settled || end()), HEARTBEAT_TIMEOUT_MS);
+    await client.query('SELECT 1').then(() => undefined, end);
+    settled = true;
+    clearTimeout(timer);
   }
 
   private async reconnect(): Promise<void> {
@@ -153,9 +164,10 @@ export class NodeLock {
       let client: pg.Client | null = null;
       try {
         client = await connect(this.url);
-        const { rows } = await client.query('SELECT pg_try_advisory_lock_shared($1) AS held', [NODE_LOCK]);
+        // Bounded: a network that goes silent now must not keep the node fencing for minutes.
+        const { rows } = await client.query({ text: 'SELECT pg_try_advisory_lock_shared($1) AS held', values: [NODE_LOCK], query_timeout: RECONNECT_QUERY_MS } as pg.QueryConfig);
         if (!rows[0].held) throw new Error('an offline tool holds it');
-        const canary = await client.query(CANARY_READ.read, CANARY_READ.values);
+        const canary = await client.query({ text: CANARY_READ.text, values: CANARY_READ.values, query_timeout: RECONNECT_QUERY_MS } as pg.QueryConfig);
         // Released meanwhile (the node stops): this connection, and the lock with it, must go.
         if (this.closed) throw new Error('released');
         if (!this.opens(canary.rows.length === 0 ? null : String(canary.rows[0].value))) {

@@ -233,11 +233,12 @@ export class PostgresStore implements Store {
     try {
       const statements = new Statements(client, this.deadlines.clientMs);
       await statements.query(this.deadlines.begin(begin), [], 'work');
-      // Without its node lock, the node checks in each unit of work that no offline tool changed the store.
-      if (this.nodeLock?.fencing) {
-        const { rows } = await statements.query(begin === 'BEGIN' ? CANARY_READ.write : CANARY_READ.read, CANARY_READ.values, 'work');
-        this.nodeLock.checkFence(rows.length === 0 ? null : String(rows[0].value));
-      }
+      // Without its node lock, the node checks that no offline tool changed the store (node-lock.ts):
+      // a read first, a write last.
+      const lock = this.nodeLock;
+      const lossesAtBegin = lock?.losses ?? 0;
+      const fencedWrite = lock !== null && begin === 'BEGIN' && lock.fencing;
+      if (lock?.fencing && begin !== 'BEGIN') await this.fence(statements, lock);
       let result: T;
       try {
         result = await work(new SqlTx(new PgExecutor(statements), begin === 'BEGIN' ? this.onAudit : null));
@@ -251,6 +252,7 @@ export class PostgresStore implements Store {
         });
         throw error;
       }
+      if (lock !== null && begin === 'BEGIN' && (fencedWrite || lock.fencing || lock.losses !== lossesAtBegin)) await this.fence(statements, lock);
       const started = this.onCommit && begin === 'BEGIN' ? process.hrtime.bigint() : null;
       await statements.query('COMMIT', [], 'commit');
       if (started !== null) this.onCommit?.(Number(process.hrtime.bigint() - started) / 1e9, 1);
@@ -261,6 +263,12 @@ export class PostgresStore implements Store {
     } finally {
       client.release(broken);
     }
+  }
+
+  /** Reads the root key check value in the unit of work's transaction; NodeLockLost if an offline tool changed it. */
+  private async fence(statements: Statements, lock: NodeLock): Promise<void> {
+    const { rows } = await statements.query(CANARY_READ.text, CANARY_READ.values, 'work');
+    lock.checkFence(rows.length === 0 ? null : String(rows[0].value));
   }
 
   async close(): Promise<void> {
