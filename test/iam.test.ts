@@ -125,9 +125,59 @@ describe('IAM: GET /v3/auth/tokens and GET /v3/projects', () => {
 
 describe('IAM: unknown paths and methods', () => {
   test('an unknown /v3 path is 404 and a known one with another method 405, in Keystone form', async () => {
-    const unknown = await raw(world.url, 'GET', '/v3/users');
+    const unknown = await raw(world.url, 'GET', '/v3/groups');
     assert.deepEqual([unknown.status, unknown.body], [404, { error: { code: 404, title: 'Not Found', message: 'Could not find the requested resource.' } }]);
     const wrong = await raw(world.url, 'DELETE', '/v3/projects');
     assert.deepEqual([wrong.status, wrong.body], [405, { error: { code: 405, title: 'Method Not Allowed', message: 'The method is not allowed for the requested URL.' } }]);
+    const post = await raw(world.url, 'POST', '/v3/users', { body: '{}' });
+    assert.deepEqual([post.status, post.body], [405, { error: { code: 405, title: 'Method Not Allowed', message: 'The method is not allowed for the requested URL.' } }]);
+  });
+});
+
+describe('IAM: GET /v3/users (KeystoneListUsers)', () => {
+  const tokenOf = async (user: { name: string; password: string; account: string }) =>
+    (await issue(passwordAuth(user, { project: { name: 'cn-north-4' } }))).token as string;
+  const get = async (path: string, token: string) => raw(world.url, 'GET', path, { headers: { 'X-Auth-Token': token } });
+  const userOf = (name: string) => {
+    const u = world.users[name];
+    return { id: u.id, name, domain_id: u.accountId, enabled: true, description: '', password_expires_at: null, pwd_status: false, links: { self: `${world.url}/v3/users/${u.id}` } };
+  };
+  const forbidden = { error: { code: 403, title: 'Forbidden', message: 'You are not authorized to perform the requested action: iam:users:listUsers.' } };
+
+  test('the administrator lists its account\'s users (and only them), by name, with the Keystone fields', async () => {
+    const token = await tokenOf(world.users.admin);
+    const r = await get('/v3/users', token);
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body, {
+      users: ['admin', 'alice', 'gina', 'nobody', 'reader'].map(userOf),
+      links: { self: `${world.url}/v3/users`, previous: null, next: null },
+    });
+    const byDomain = await get(`/v3/users?domain_id=${world.users.admin.accountId}&name=gina&enabled=true`, token);
+    assert.deepEqual(byDomain.body.users, [userOf('gina')]);
+    assert.equal(byDomain.body.links.self, `${world.url}/v3/users?domain_id=${world.users.admin.accountId}&name=gina&enabled=true`);
+    assert.deepEqual((await get('/v3/users?enabled=false', token)).body.users, []);
+    assert.deepEqual((await get('/v3/users?name=nobody-at-all', token)).body.users, []);
+    // No kmsd password expires: no user's expiry compares with a time.
+    assert.deepEqual((await get('/v3/users?password_expires_at=lt:2016-12-08T22:02:00Z', token)).body.users, []);
+    // Signed with AK/SK too (the SDKs' way).
+    const boss = world.users.boss;
+    const signed = await raw(world.url, 'GET', '/v3/users?name=gus', { headers: signedHeaders(world.url, 'GET', '/v3/users?name=gus', boss, {}, undefined) });
+    assert.deepEqual([signed.status, signed.body.users], [200, [userOf('gus')]]);
+  });
+
+  test('a user without iam:users:listUsers is refused 403; another account\'s domain_id is refused 403; bad filters 400', async () => {
+    for (const name of ['alice', 'nobody', 'gina']) {
+      const r = await get('/v3/users', await tokenOf(world.users[name]));
+      assert.deepEqual([r.status, r.body], [403, forbidden], name);
+    }
+    const admin = await tokenOf(world.users.admin);
+    const other = await get(`/v3/users?domain_id=${world.users.boss.accountId}`, admin);
+    assert.deepEqual([other.status, other.body], [403, forbidden]);
+    const enabled = await get('/v3/users?enabled=yes', admin);
+    assert.deepEqual([enabled.status, enabled.body], [400, { error: { code: 400, title: 'Bad Request', message: "Invalid input for field 'enabled': expected true or false." } }]);
+    const expires = await get('/v3/users?password_expires_at=2016-12-08', admin);
+    assert.deepEqual([expires.status, expires.body], [400, { error: { code: 400, title: 'Bad Request', message: "Invalid input for field 'password_expires_at': expected {operator}:YYYY-MM-DDTHH:mm:ssZ." } }]);
+    const twice = await get('/v3/users?name=a&name=b', admin);
+    assert.deepEqual([twice.status, twice.body], [400, { error: { code: 400, title: 'Bad Request', message: "Invalid input for field 'name': given more than once." } }]);
   });
 });
