@@ -61,8 +61,9 @@ after(async () => {
 });
 
 /** A page of its own browser context (its own memory: nothing is shared between the two users). */
-async function openConsole(): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 760 }, locale: 'en-GB', timezoneId: 'UTC' });
+async function openConsole(viewport = { width: 1280, height: 760 }): Promise<Page> {
+  const context = await browser.newContext({ viewport, locale: 'en-GB', timezoneId: 'UTC' });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: world.url });
   const page = await context.newPage();
   await page.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
@@ -142,10 +143,22 @@ describe('web console', { skip }, () => {
     await owner.getByRole('heading', { name: 'payments' }).waitFor();
     const ginaRow = owner.getByRole('row').filter({ hasText: 'gina-describes' });
     await ginaRow.getByRole('button', { name: 'Revoke' }).click();
+    // It asks first, naming the grant and what the grantee loses; Cancel keeps it.
+    const ask = owner.getByRole('dialog', { name: 'Revoke grant?' });
+    assert.equal(await ask.getByRole('paragraph').innerText(),
+      `Revoking grant "gina-describes" (${ginaGrant}) ends it now: ${world.users.gina.id} can no longer describe-key with key ${keyId}. This cannot be undone.`);
+    await ask.getByRole('button', { name: 'Cancel' }).click();
+    await ask.waitFor({ state: 'hidden' });
+    assert.equal((await alice.kms('list-grants', { key_id: keyId })).body.total, 1);
+    await ginaRow.getByRole('button', { name: 'Revoke' }).click();
+    await ask.getByRole('button', { name: 'Revoke grant' }).click();
     await ginaRow.waitFor({ state: 'detached' });
+    assert.equal(await owner.getByRole('status').filter({ hasText: 'revoked' }).innerText(), `Grant ${ginaGrant} revoked.`);
     const revoked = await alice.kms('revoke-grant', { key_id: keyId, grant_id: ginaGrant });
     assert.deepEqual([revoked.status, revoked.body], [400, ERR('KMS.2501', 'Invalid grant ID.')]);
-    await owner.getByLabel('Grantee principal').fill(granteeUser.id);
+    // alice may not list the account's users (no iam:users:listUsers): the grantee is given by id.
+    assert.equal(await owner.getByLabel('Grantee', { exact: true }).inputValue(), 'other');
+    await owner.getByLabel('Grantee ID').fill(granteeUser.id);
     await owner.getByLabel('Name', { exact: true }).fill('gus-encrypts');
     for (const op of ['encrypt-data', 'describe-key', 'retire-grant']) await owner.getByRole('checkbox', { name: op, exact: true }).check();
     await owner.getByRole('button', { name: 'Create grant' }).click();
@@ -155,7 +168,7 @@ describe('web console', { skip }, () => {
     assert.deepEqual(grants.map((g: { grantee_principal: string; operations: string[] }) => [g.grantee_principal, g.operations]),
       [[granteeUser.id, ['describe-key', 'retire-grant', 'encrypt-data']]]);
     // The same rules as the API: a bad grantee is refused, and the refusal shows its KMS code.
-    await owner.getByLabel('Grantee principal').fill('not a principal!');
+    await owner.getByLabel('Grantee ID').fill('not a principal!');
     await owner.getByRole('checkbox', { name: 'describe-key', exact: true }).check();
     await owner.getByRole('button', { name: 'Create grant' }).click();
     const refusal = owner.getByRole('alert');
@@ -185,12 +198,16 @@ describe('web console', { skip }, () => {
     await grantee.getByLabel('Key ID').fill(keyId);
     await grantee.getByLabel('Grant ID').fill(grants[0].grant_id);
     await grantee.getByRole('button', { name: 'Retire', exact: true }).click();
+    await grantee.getByRole('dialog', { name: 'Retire grant?' }).getByRole('button', { name: 'Retire grant' }).click();
     await waitUntil(async () => (await alice.kms('list-grants', { key_id: keyId })).body.total === 0);
-    // Retiring it again is refused as the API refuses it.
+    await grantee.getByRole('status').filter({ hasText: `Grant ${grants[0].grant_id} retired.` }).waitFor();
+    // Retiring it again is refused as the API refuses it, next to the form, which keeps the ids.
     await grantee.getByLabel('Key ID').fill(keyId);
     await grantee.getByLabel('Grant ID').fill(grants[0].grant_id);
     await grantee.getByRole('button', { name: 'Retire', exact: true }).click();
-    await grantee.getByRole('alert').filter({ hasText: 'KMS.2501' }).waitFor();
+    await grantee.getByRole('dialog', { name: 'Retire grant?' }).getByRole('button', { name: 'Retire grant' }).click();
+    await grantee.getByRole('form', { name: 'Retire a grant' }).getByRole('alert').filter({ hasText: 'KMS.2501' }).waitFor();
+    assert.deepEqual([await grantee.getByLabel('Key ID').inputValue(), await grantee.getByLabel('Grant ID').inputValue()], [keyId, grants[0].grant_id]);
     await shot(grantee, 'retire-refused');
 
     // The grantee's next request is refused, and the owner's trail shows it without a reload.

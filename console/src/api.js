@@ -55,6 +55,7 @@ export async function signIn(account, user, password) {
 
 export function signOut() {
   session = null;
+  users = null;
 }
 
 async function call(method, path, body) {
@@ -68,6 +69,23 @@ async function call(method, path, body) {
 
 /** A KMS operation: POST /v1.0/{project_id}/kms/<operation>. */
 export const kms = (operation, body = {}) => call('POST', `/v1.0/${session?.projectId}/kms/${operation}`, body);
+
+/** A KMS call by its own method and path under /v1.0/{project_id}/kms/ (tags, aliases). */
+export const kmsAt = (method, path, body) => call(method, `/v1.0/${session?.projectId}/kms/${path}`, body);
+
+let users = null;
+
+/**
+ * The account's users (IAM KeystoneListUsers, GET /v3/users?domain_id=...), fetched once a
+ * session; null when the caller may not list them (it lacks iam:users:listUsers): the console
+ * then shows ids, and the signed-in user by name.
+ */
+export function accountUsers() {
+  if (!session) return Promise.resolve(null);
+  users ??= call('GET', `/v3/users?domain_id=${encodeURIComponent(session.account.id)}`)
+    .then((body) => body.users.map((u) => ({ id: u.id, name: u.name })), () => null);
+  return users;
+}
 
 /** A CSMS (secrets) call: <method> /v1/{project_id}/<path>. */
 export const csms = (method, path, body) => call(method, `/v1/${session?.projectId}/${path}`, body);
