@@ -36,7 +36,7 @@ function PrincipalChooser({ people, label, name, optional, withAccount }) {
   const [choice, setChoice] = useState(first);
   return html`<span class="chooser">
     <label>${label}
-      <select name=${`${name}_choice`} value=${choice} onChange=${(e) => setChoice(e.currentTarget.value)}>
+      <select name=${`${name}_choice`} aria-label=${label} value=${choice} onChange=${(e) => setChoice(e.currentTarget.value)}>
         ${optional ? html`<option value="">none</option>` : null}
         ${users.map((u) => html`<option value=${`user:${u.id}`}>${u.name}@${people.account.name}</option>`)}
         ${withAccount ? html`<option value=${`domain:${people.account.id}`}>${people.account.name} (the whole account)</option>` : null}
@@ -45,7 +45,7 @@ function PrincipalChooser({ people, label, name, optional, withAccount }) {
     </label>
     ${choice === OTHER ? html`<label>${label} ID <input name=${`${name}_id`} placeholder="user or account id" size="34" /></label>` : null}
     ${choice === OTHER && withAccount
-      ? html`<label>Type <select name=${`${name}_type`}><option value="user">user</option><option value="domain">domain (account)</option></select></label>`
+      ? html`<label>Type <select name=${`${name}_type`} aria-label="Type"><option value="user">user</option><option value="domain">domain (account)</option></select></label>`
       : null}
   </span>`;
 }

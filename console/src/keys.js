@@ -53,10 +53,10 @@ function CreateKey({ onCreated }) {
     <h2>Create a key</h2>
     <div class="row">
       <label>Alias <input name="key_alias" required placeholder="e.g. payments" /></label>
-      <label>Key spec <select name="key_spec" value=${spec} onChange=${(e) => setSpec(e.currentTarget.value)}>
+      <label>Key spec <select name="key_spec" aria-label="Key spec" value=${spec} onChange=${(e) => setSpec(e.currentTarget.value)}>
         ${Object.keys(KEY_SPECS).map((s) => html`<option value=${s}>${s}</option>`)}
       </select></label>
-      <label>Usage <select name="key_usage" key=${spec}>
+      <label>Usage <select name="key_usage" aria-label="Usage" key=${spec}>
         ${KEY_SPECS[spec].map((u) => html`<option value=${u}>${u}</option>`)}
       </select></label>
       <label class="wide">Description <input name="key_description" placeholder="optional" maxlength="255" /></label>
