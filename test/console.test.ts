@@ -431,11 +431,14 @@ describe('web console: keys', { skip }, () => {
     await row.getByRole('button', { name: 'Copy grant ID' }).click();
     await row.getByRole('button', { name: 'Copy grant ID' }).filter({ hasText: 'Copied' }).waitFor();
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), grant.grant_id);
+    // After a success the form starts again: the first user, no retiring principal.
+    assert.deepEqual([await grantee.inputValue(), await form.getByRole('combobox', { name: 'Retiring principal', exact: true }).inputValue(),
+      await form.getByLabel('Name', { exact: true }).inputValue()], [`user:${world.users.admin.id}`, '', '']);
     // The whole account as grantee.
     await grantee.selectOption({ label: 'acme (the whole account)' });
     await form.getByRole('checkbox', { name: 'describe-key', exact: true }).check();
     await form.getByRole('button', { name: 'Create grant' }).click();
-    await page.getByText('acme (account)').waitFor();
+    await page.locator('tr[data-grant] .principal', { hasText: 'acme (account)' }).waitFor();
     const grants = (await admin.kms('list-grants', { key_id: keyId })).body.grants;
     assert.deepEqual(grants.map((g: { grantee_principal: string; grantee_principal_type: string }) => [g.grantee_principal, g.grantee_principal_type]).sort(),
       [[world.users.gina.id, 'user'], [world.users.admin.accountId, 'domain']].sort());
@@ -446,7 +449,7 @@ describe('web console: keys', { skip }, () => {
       `Retiring grant "gina-encrypts" (${grant.grant_id}) ends it now: gina@acme can no longer encrypt-data with key ${keyId}. This cannot be undone.`);
     await shot(page, 'grant-confirm');
     await ask.getByRole('button', { name: 'Cancel' }).click();
-    await shot(page, 'key');
+    await shot(page, 'key-grants');
 
     // alice may not list the users (no iam:users:listUsers): the same grants by id, and no error shown.
     const alice = await openConsole();

@@ -61,6 +61,8 @@ function chosen(form, name) {
 
 export function CreateGrant({ keyId, people, onCreated }) {
   const [outcome, run] = useAction();
+  // Bumped after a success: the choosers start again (form.reset() clears the rest).
+  const [generation, setGeneration] = useState(0);
   const submit = async (event) => {
     event.preventDefault();
     const formElement = event.currentTarget;
@@ -76,13 +78,14 @@ export function CreateGrant({ keyId, people, onCreated }) {
     }, 'Grant created.');
     if (ok) {
       formElement.reset();
+      setGeneration((g) => g + 1);
       onCreated(created.grant_id);
     }
   };
   // Keyed by whether the users are known, so that the choosers start from the list once it arrives.
   return html`<form class="card create-grant" onSubmit=${submit} aria-label="Create grant">
     <h2>Create a grant</h2>
-    <div class="row" key=${people.users ? 'named' : 'ids'}>
+    <div class="row" key=${`${people.users ? 'named' : 'ids'}-${generation}`}>
       <${PrincipalChooser} people=${people} label="Grantee" name="grantee" withAccount=${true} />
       <label>Name <input name="name" placeholder="optional" /></label>
       <${PrincipalChooser} people=${people} label="Retiring principal" name="retiring" optional=${true} />
