@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TOKEN_TTL_MS } from '../src/auth/tokens.ts';
+import { DECISIONS } from '../src/core/decisions.ts';
 import type { ManualClock } from '../src/core/runtime.ts';
 import { raw, signedHeaders, startWorld, type World } from './harness.ts';
 
@@ -172,7 +173,7 @@ describe('IAM: GET /v3/users (KeystoneListUsers)', () => {
     }
     const admin = await tokenOf(world.users.admin);
     const other = await get(`/v3/users?domain_id=${world.users.boss.accountId}`, admin);
-    assert.deepEqual([other.status, other.body], [403, forbidden]);
+    assert.deepEqual([other.status, other.body], [DECISIONS.listUsersOwnAccount, forbidden]);
     const enabled = await get('/v3/users?enabled=yes', admin);
     assert.deepEqual([enabled.status, enabled.body], [400, { error: { code: 400, title: 'Bad Request', message: "Invalid input for field 'enabled': expected true or false." } }]);
     const expires = await get('/v3/users?password_expires_at=2016-12-08', admin);

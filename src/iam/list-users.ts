@@ -37,7 +37,7 @@ export const listUsers: IamRoute = {
     if (expiresAt !== undefined && !PASSWORD_EXPIRES_AT.test(expiresAt)) {
       throw new IamError(400, "Invalid input for field 'password_expires_at': expected {operator}:YYYY-MM-DDTHH:mm:ssZ.");
     }
-    // An administrator lists its own account's users only (as in Huawei IAM).
+    // An administrator lists its own account's users only (DECISIONS.listUsersOwnAccount).
     if (domainId !== undefined && domainId !== principal.accountId) {
       throw new IamError(403, `You are not authorized to perform the requested action: ${LIST_USERS_ACTION}.`);
     }
@@ -45,7 +45,8 @@ export const listUsers: IamRoute = {
     const users = (await services.store.read((tx) => tx.usersOfAccount(principal.accountId)))
       .filter((u) => name === undefined || u.name === name)
       .filter((u) => enabled === undefined || u.disabled === (enabled === 'false'))
-      // No kmsd password expires (password_expires_at is null), so no comparison with a time holds.
+      // No kmsd password expires (password_expires_at is null), so no comparison with a time holds
+      // (DECISIONS.listUsersPasswordExpiry).
       .filter(() => expiresAt === undefined);
     const self = `${base}/users${request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : ''}`;
     return {
