@@ -6,6 +6,8 @@ import type { IamRoute } from './route.ts';
 /** The action Huawei IAM checks for KeystoneListUsers (the administrator's: Tenant Administrator holds it). */
 export const LIST_USERS_ACTION = 'iam:users:listUsers';
 
+const FILTERS = ['domain_id', 'name', 'enabled', 'password_expires_at'] as const;
+
 /** password_expires_at={lt|lte|gt|gte|eq|neq}:YYYY-MM-DDTHH:mm:ssZ, as Huawei documents the filter. */
 const PASSWORD_EXPIRES_AT = /^(lt|lte|gt|gte|eq|neq):\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
@@ -27,8 +29,9 @@ export const listUsers: IamRoute = {
       throw new IamError(403, `You are not authorized to perform the requested action: ${LIST_USERS_ACTION}.`);
     }
     const query = request.query as Record<string, string | string[] | undefined>;
-    for (const [name, value] of Object.entries(query)) {
-      if (Array.isArray(value)) throw new IamError(400, `Invalid input for field '${name}': given more than once.`);
+    // Other parameters are ignored, as Keystone ignores them; a filter must be given once.
+    for (const name of FILTERS) {
+      if (Array.isArray(query[name])) throw new IamError(400, `Invalid input for field '${name}': given more than once.`);
     }
     const { domain_id: domainId, name, enabled, password_expires_at: expiresAt } = query as Record<string, string | undefined>;
     if (enabled !== undefined && enabled !== 'true' && enabled !== 'false') {
