@@ -172,10 +172,18 @@ describe('auth matrix: IAM GET /v3/users (KeystoneListUsers)', () => {
       clock.advance(-skew);
       assert.deepEqual([r.status, r.body], [401, refusal(r, detail)], name);
     }
-    // Good credentials of a user whose policies (kms:*:*) do not include the IAM action.
+    // Good credentials of a user whose policies (kms:*:*) do not include the IAM action: refused,
+    // and the trail gains one denied record of it.
+    const recorded = auditCount(world.dataDir);
+    const digest = storeDigest(world.dataDir);
     const forbidden = await raw(world.url, 'GET', PATH, { headers: signUsers(alice()) });
     assert.deepEqual([forbidden.status, forbidden.body],
       [403, { error: { code: 403, title: 'Forbidden', message: 'You are not authorized to perform the requested action: iam:users:listUsers.' } }]);
+    assert.equal(auditCount(world.dataDir), recorded + 1);
+    assert.equal(storeDigest(world.dataDir), digest);
+    const trail = await world.as('alice').request('GET', `/v3/${alice().projectId}/traces?trace_type=system&limit=1`);
+    assert.deepEqual([trail.body.traces[0].trace_name, trail.body.traces[0].message, trail.body.traces[0].code, trail.body.traces[0].user.id],
+      ['listUsers', 'denied', '403', alice().id]);
     // The control: the administrator lists them.
     const admin = await raw(world.url, 'GET', PATH, { headers: signUsers(world.users.admin) });
     assert.equal(admin.status, 200);

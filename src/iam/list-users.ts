@@ -1,3 +1,4 @@
+import { callerDraft } from '../api/audit.ts';
 import { signable } from '../api/signable.ts';
 import { IamError } from '../core/errors.ts';
 import { policySet } from '../auth/policy.ts';
@@ -19,15 +20,18 @@ const PASSWORD_EXPIRES_AT = /^(lt|lte|gt|gte|eq|neq):\d{4}-\d{2}-\d{2}T\d{2}:\d{
 export const listUsers: IamRoute = {
   method: 'GET',
   url: '/v3/users',
-  async handle({ services, authenticator, request, publicUrl }) {
+  async handle({ services, authenticator, request, publicUrl, refusals }) {
     const principal = await authenticator.authenticate(signable(request));
+    // A known caller refused is in the audit trail (denied, IAM.403), as a refused KMS call is.
+    const forbidden = async (): Promise<never> => {
+      await refusals.record(callerDraft(request.id, 'list-users', principal, request.ip), false, 403, 'IAM.403');
+      throw new IamError(403, `You are not authorized to perform the requested action: ${LIST_USERS_ACTION}.`);
+    };
     const subject = {
       userId: principal.userId, userName: principal.userName, accountId: principal.accountId,
       accountName: principal.accountName, projectId: principal.projectId ?? '', region: services.config.region,
     };
-    if (!policySet(principal.policies).evaluate([LIST_USERS_ACTION], subject, null).allowed) {
-      throw new IamError(403, `You are not authorized to perform the requested action: ${LIST_USERS_ACTION}.`);
-    }
+    if (!policySet(principal.policies).evaluate([LIST_USERS_ACTION], subject, null).allowed) await forbidden();
     const query = request.query as Record<string, string | string[] | undefined>;
     // Other parameters are ignored, as Keystone ignores them; a filter must be given once.
     for (const name of FILTERS) {
@@ -41,9 +45,7 @@ export const listUsers: IamRoute = {
       throw new IamError(400, "Invalid input for field 'password_expires_at': expected {operator}:YYYY-MM-DDTHH:mm:ssZ.");
     }
     // An administrator lists its own account's users only (DECISIONS.listUsersOwnAccount).
-    if (domainId !== undefined && domainId !== principal.accountId) {
-      throw new IamError(403, `You are not authorized to perform the requested action: ${LIST_USERS_ACTION}.`);
-    }
+    if (domainId !== undefined && domainId !== principal.accountId) await forbidden();
     const base = `${publicUrl}/v3`;
     const users = (await services.store.read((tx) => tx.usersOfAccount(principal.accountId)))
       .filter((u) => name === undefined || u.name === name)
