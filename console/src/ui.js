@@ -88,12 +88,26 @@ export function Confirm({ ask, onClose }) {
   </dialog>`;
 }
 
+/** Pages served over plain HTTP to another host have no navigator.clipboard: the older way. */
+function copyBySelection(text) {
+  const area = document.createElement('textarea');
+  area.value = text;
+  area.className = 'offscreen';
+  area.setAttribute('readonly', '');
+  document.body.append(area);
+  area.select();
+  const ok = document.execCommand('copy');
+  area.remove();
+  if (!ok) throw new Error('copy refused');
+}
+
 /** A button that copies `text` (a whole id) to the clipboard, and says so. */
 export function CopyButton({ text, label }) {
   const [copied, setCopied] = useState(false);
   const copy = async () => {
     try {
-      await navigator.clipboard.writeText(text);
+      if (navigator.clipboard) await navigator.clipboard.writeText(text);
+      else copyBySelection(text);
       setCopied(true);
       setTimeout(() => setCopied(false), 1500);
     } catch {
