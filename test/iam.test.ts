@@ -1,5 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { TOKEN_TTL_MS } from '../src/auth/tokens.ts';
 import { DECISIONS } from '../src/core/decisions.ts';
 import type { ManualClock } from '../src/core/runtime.ts';
@@ -141,7 +143,7 @@ describe('IAM: GET /v3/users (KeystoneListUsers)', () => {
   const get = async (path: string, token: string) => raw(world.url, 'GET', path, { headers: { 'X-Auth-Token': token } });
   const userOf = (name: string) => {
     const u = world.users[name];
-    return { id: u.id, name, domain_id: u.accountId, enabled: true, description: '', password_expires_at: null, pwd_status: false, links: { self: `${world.url}/v3/users/${u.id}` } };
+    return { id: u.id, name, domain_id: u.accountId, enabled: true, description: '', password_expires_at: null, pwd_status: false };
   };
   const forbidden = { error: { code: 403, title: 'Forbidden', message: 'You are not authorized to perform the requested action: iam:users:listUsers.' } };
 
@@ -155,7 +157,13 @@ describe('IAM: GET /v3/users (KeystoneListUsers)', () => {
     });
     const byDomain = await get(`/v3/users?domain_id=${world.users.admin.accountId}&name=gina&enabled=true`, token);
     assert.deepEqual(byDomain.body.users, [userOf('gina')]);
-    assert.equal(byDomain.body.links.self, `${world.url}/v3/users?domain_id=${world.users.admin.accountId}&name=gina&enabled=true`);
+    // The list's URL, never the query echoed; no user has a self link (kmsd serves no GET /v3/users/{id}).
+    assert.deepEqual(byDomain.body.links, { self: `${world.url}/v3/users`, previous: null, next: null });
+    const echoed = await get('/v3/users?name=gina&x=%3Cscript%3E', token);
+    assert.deepEqual([echoed.status, echoed.body.links.self], [200, `${world.url}/v3/users`]);
+    assert.equal(DECISIONS.listUsersLinks, 'list-url-only');
+    const gina = await get(`/v3/users/${world.users.gina.id}`, token);
+    assert.equal(gina.status, 404);
     assert.deepEqual((await get('/v3/users?enabled=false', token)).body.users, []);
     assert.deepEqual((await get('/v3/users?name=nobody-at-all', token)).body.users, []);
     // No kmsd password expires: no user's expiry compares with a time.
@@ -182,5 +190,34 @@ describe('IAM: GET /v3/users (KeystoneListUsers)', () => {
     assert.deepEqual((await get('/v3/users?name=gina&page=1&page=2', admin)).body.users, [userOf('gina')]);
     const twice = await get('/v3/users?name=a&name=b', admin);
     assert.deepEqual([twice.status, twice.body], [400, { error: { code: 400, title: 'Bad Request', message: "Invalid input for field 'name': given more than once." } }]);
+  });
+
+  test('its request lines name the caller and list-users, and a refusal\'s code, as KMS lines do', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split('\n')) if (line) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const logged = await startWorld({ logger: pino({ level: 'info' }, stream) });
+    try {
+      const tokenAt = async (user: { name: string; password: string; account: string }) =>
+        (await raw(logged.url, 'POST', '/v3/auth/tokens', { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(passwordAuth(user, { project: { name: 'cn-north-4' } })) })).headers.get('x-subject-token') as string;
+      const ok = await raw(logged.url, 'GET', '/v3/users?name=gina', { headers: { 'X-Auth-Token': await tokenAt(logged.users.admin) } });
+      const refused = await raw(logged.url, 'GET', '/v3/users', { headers: { 'X-Auth-Token': await tokenAt(logged.users.alice) } });
+      assert.deepEqual([ok.status, refused.status], [200, 403]);
+      const requests = lines.filter((l) => l.msg === 'request' && l.path === '/v3/users')
+        .map(({ method, path, status, caller, operation, code, reason }) => ({ method, path, status, caller, operation, code, reason }));
+      assert.deepEqual(requests, [
+        { method: 'GET', path: '/v3/users', status: 200, caller: 'admin@acme', operation: 'list-users', code: undefined, reason: undefined },
+        {
+          method: 'GET', path: '/v3/users', status: 403, caller: 'alice@acme', operation: 'list-users', code: 'IAM.403',
+          reason: 'You are not authorized to perform the requested action: iam:users:listUsers.',
+        },
+      ]);
+    } finally {
+      await logged.close();
+    }
   });
 });

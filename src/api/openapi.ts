@@ -208,11 +208,10 @@ const IAM_DOCS: Record<string, Schema> = {
             type: 'array',
             items: {
               type: 'object',
-              required: ['id', 'name', 'domain_id', 'enabled', 'links'],
+              required: ['id', 'name', 'domain_id', 'enabled'],
               properties: {
                 id: { type: 'string' }, name: { type: 'string' }, domain_id: { type: 'string' }, enabled: { type: 'boolean' },
                 description: { type: 'string' }, password_expires_at: { type: ['string', 'null'] }, pwd_status: { type: 'boolean' },
-                links: { type: 'object', properties: { self: { type: 'string' } } },
               },
             },
           },

@@ -350,4 +350,10 @@ export const DECISIONS = {
    * the version route's 400 KMS.0201: browsers ask every origin for it.
    */
   faviconServed: true,
+  /**
+   * GET /v3/users: links.self is the list's URL without its query (the query is the caller's
+   * unvalidated text, never echoed), and no user carries Huawei's per-user links.self: it would
+   * point at GET /v3/users/{user_id}, which kmsd does not serve (404).
+   */
+  listUsersLinks: 'list-url-only',
 } as const;

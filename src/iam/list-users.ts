@@ -1,4 +1,3 @@
-import { callerDraft } from '../api/audit.ts';
 import { signable } from '../api/signable.ts';
 import { IamError } from '../core/errors.ts';
 import { policySet } from '../auth/policy.ts';
@@ -20,11 +19,12 @@ const PASSWORD_EXPIRES_AT = /^(lt|lte|gt|gte|eq|neq):\d{4}-\d{2}-\d{2}T\d{2}:\d{
 export const listUsers: IamRoute = {
   method: 'GET',
   url: '/v3/users',
-  async handle({ services, authenticator, request, publicUrl, refusals }) {
+  async handle({ services, authenticator, request, publicUrl, refusals, identified }) {
     const principal = await authenticator.authenticate(signable(request));
+    const draft = identified('list-users', principal);
     // A known caller refused is in the audit trail (denied, IAM.403), as a refused KMS call is.
     const forbidden = async (): Promise<never> => {
-      await refusals.record(callerDraft(request.id, 'list-users', principal, request.ip), false, 403, 'IAM.403');
+      await refusals.record(draft, false, 403, 'IAM.403');
       throw new IamError(403, `You are not authorized to perform the requested action: ${LIST_USERS_ACTION}.`);
     };
     const subject = {
@@ -53,15 +53,17 @@ export const listUsers: IamRoute = {
       // No kmsd password expires (password_expires_at is null), so no comparison with a time holds
       // (DECISIONS.listUsersPasswordExpiry).
       .filter(() => expiresAt === undefined);
-    const self = `${base}/users${request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : ''}`;
     return {
       status: 200,
       body: {
         users: users.map((u) => ({
           id: u.id, name: u.name, domain_id: u.accountId, enabled: !u.disabled, description: '',
-          password_expires_at: null, pwd_status: false, links: { self: `${base}/users/${u.id}` },
+          password_expires_at: null, pwd_status: false,
         })),
-        links: { self, previous: null, next: null },
+        // The list's own URL, without the query (never echoed: it is the caller's unvalidated
+        // text). No user has a self link: kmsd serves no GET /v3/users/{user_id}
+        // (DECISIONS.listUsersLinks).
+        links: { self: `${base}/users`, previous: null, next: null },
       },
     };
   },
