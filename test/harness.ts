@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { testConfig, type Config } from '../src/config.ts';
 import { ManualClock, type Clock } from '../src/core/runtime.ts';
-import { startServer, type RunningServer } from '../src/server.ts';
+import { startServer, type RunningServer, type StartOptions } from '../src/server.ts';
 
 import { signedHeaders } from './support/sdk-signer.ts';
 
@@ -69,7 +69,7 @@ export interface WorldOptions {
   config?: Partial<Config>;
   dataDir?: string;
   /** A logger to watch the server's lines (none by default). */
-  logger?: Parameters<typeof startServer>[1]['logger'];
+  logger?: StartOptions['logger'];
 }
 
 /** Writes an identities file for the standard world; returns it with the users it declares. */
