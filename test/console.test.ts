@@ -299,11 +299,17 @@ describe('web console: keys', { skip }, () => {
     await page.getByRole('heading', { name: 'console-lifecycle' }).waitFor();
     const state = page.locator('[data-state]');
 
-    // Disable, enable.
-    await page.getByRole('button', { name: 'Disable key' }).click();
+    // Disable (by a double click: one request, its notice, no KMS.1301 from a second), enable.
+    const sent: string[] = [];
+    page.on('request', (r) => {
+      if (/\/kms\/[a-z-]+$/.test(new URL(r.url()).pathname) && r.method() === 'POST') sent.push(new URL(r.url()).pathname.split('/').pop() as string);
+    });
+    await page.getByRole('button', { name: 'Disable key' }).dblclick();
     await outcomeOf(page, 'State').filter({ hasText: 'Key console-lifecycle disabled.' }).waitFor();
     await state.and(page.locator('[data-state="3"]')).waitFor();
     assert.equal((await describe()).key_state, '3');
+    assert.deepEqual(sent.filter((op) => op === 'disable-key'), ['disable-key']);
+    assert.equal(await outcomeOf(page, 'State').innerText(), 'Key console-lifecycle disabled.');
     await page.getByRole('button', { name: 'Enable key' }).click();
     await outcomeOf(page, 'State').filter({ hasText: 'Key console-lifecycle enabled.' }).waitFor();
     assert.equal((await describe()).key_state, '2');
@@ -319,12 +325,15 @@ describe('web console: keys', { skip }, () => {
     await page.getByRole('button', { name: 'Change interval' }).click();
     await outcomeOf(page, 'Rotation').filter({ hasText: 'Rotation interval set to 180 days.' }).waitFor();
     assert.deepEqual(await rotation(), [true, 180]);
+    // A bad interval is refused in the page (the field's range), nothing sent; the field keeps it.
     await interval.fill('20');
+    const updates = () => sent.filter((op) => op === 'update-key-rotation-interval').length;
+    const before = updates();
     await page.getByRole('button', { name: 'Change interval' }).click();
-    await outcomeOf(page, 'Rotation').filter({ hasText: 'KMS.3001' }).waitFor();
-    assert.equal(await outcomeOf(page, 'Rotation').innerText(), 'KMS.3001 Invalid rotation_interval. (HTTP 400)');
+    assert.equal(await interval.evaluate((el: HTMLInputElement) => el.validity.rangeUnderflow), true);
     assert.equal(await interval.inputValue(), '20');
     assert.deepEqual(await rotation(), [true, 180]);
+    assert.equal(updates(), before);
     await page.getByRole('button', { name: 'Turn rotation off' }).click();
     await outcomeOf(page, 'Rotation').filter({ hasText: 'Rotation off.' }).waitFor();
     assert.deepEqual((await rotation())[0], false);
@@ -411,15 +420,29 @@ describe('web console: keys', { skip }, () => {
     const form = page.getByRole('form', { name: 'Create grant' });
     const grantee = form.getByRole('combobox', { name: 'Grantee', exact: true });
     await grantee.locator('option', { hasText: 'gina@acme' }).waitFor({ state: 'attached' });
+    // The grantee starts at "choose…", not at the first user (the admin itself): nothing is sent until one is picked.
     assert.deepEqual(await grantee.locator('option').allInnerTexts(),
-      ['admin@acme', 'alice@acme', 'gina@acme', 'nobody@acme', 'reader@acme', 'acme (the whole account)', 'Another principal (by ID)…']);
+      ['choose…', 'admin@acme', 'alice@acme', 'gina@acme', 'nobody@acme', 'reader@acme', 'acme (the whole account)', 'Another principal (by ID)…']);
+    assert.equal(await grantee.inputValue(), '');
+    const creates: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().endsWith('/kms/create-grant')) creates.push(r.postData() ?? '');
+    });
+    await form.getByRole('checkbox', { name: 'encrypt-data', exact: true }).check();
+    await form.getByRole('button', { name: 'Create grant' }).click();
+    assert.equal(await grantee.evaluate((el: HTMLSelectElement) => el.validity.valueMissing), true);
+    assert.deepEqual([creates.length, (await admin.kms('list-grants', { key_id: keyId })).body.total], [0, 0]);
     await grantee.selectOption({ label: 'gina@acme' });
     await form.getByRole('combobox', { name: 'Retiring principal', exact: true }).selectOption({ label: 'nobody@acme' });
     await form.getByLabel('Name', { exact: true }).fill('gina-encrypts');
-    await form.getByRole('checkbox', { name: 'encrypt-data', exact: true }).check();
-    await form.getByRole('button', { name: 'Create grant' }).click();
+    // A double click creates one grant.
+    await form.getByRole('button', { name: 'Create grant' }).dblclick();
     await form.getByRole('status').filter({ hasText: 'Grant created.' }).waitFor();
-    const [grant] = (await admin.kms('list-grants', { key_id: keyId })).body.grants;
+    await page.locator('tr[data-grant]').first().waitFor();
+    assert.equal(creates.length, 1);
+    const created = (await admin.kms('list-grants', { key_id: keyId })).body;
+    assert.equal(created.total, 1);
+    const [grant] = created.grants;
     assert.deepEqual([grant.grantee_principal, grant.grantee_principal_type, grant.retiring_principal, grant.operations],
       [world.users.gina.id, 'user', world.users.nobody.id, ['encrypt-data']]);
     const row = page.locator(`tr[data-grant="${grant.grant_id}"]`);
@@ -431,9 +454,9 @@ describe('web console: keys', { skip }, () => {
     await row.getByRole('button', { name: 'Copy grant ID' }).click();
     await row.getByRole('button', { name: 'Copy grant ID' }).filter({ hasText: 'Copied' }).waitFor();
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), grant.grant_id);
-    // After a success the form starts again: the first user, no retiring principal.
+    // After a success the form starts again: "choose…", no retiring principal.
     assert.deepEqual([await grantee.inputValue(), await form.getByRole('combobox', { name: 'Retiring principal', exact: true }).inputValue(),
-      await form.getByLabel('Name', { exact: true }).inputValue()], [`user:${world.users.admin.id}`, '', '']);
+      await form.getByLabel('Name', { exact: true }).inputValue()], ['', '', '']);
     // The whole account as grantee.
     await grantee.selectOption({ label: 'acme (the whole account)' });
     await form.getByRole('checkbox', { name: 'describe-key', exact: true }).check();
@@ -460,6 +483,154 @@ describe('web console: keys', { skip }, () => {
     await aliceRow.waitFor();
     assert.deepEqual(await aliceRow.locator('code.id').allInnerTexts(), [grant.grant_id, world.users.gina.id, world.users.nobody.id]);
     assert.equal(await alice.getByRole('alert').count(), 0);
+    assert.deepEqual(problems, []);
+  });
+});
+
+describe('web console: review fixes (rotation, users, key ids, stored text)', { skip }, () => {
+  const outcomeOf = (page: Page, name: string) => page.locator(`[aria-label="${name}"]`).locator('.notice, .refusal');
+  const openKey = async (page: Page, keyId: string) => {
+    await page.evaluate((id) => { location.hash = `#/keys/${id}`; }, keyId);
+    await page.locator('[data-state]').waitFor();
+  };
+
+  test('rotation: a bad interval is refused before anything is sent; a refused interval after rotation went on says so', async () => {
+    const admin = world.as('admin');
+    const keyId = await newKey(admin, { key_alias: 'console-rotation-fixes' });
+    const rotation = async () => {
+      const r = (await admin.kms('get-key-rotation-status', { key_id: keyId })).body;
+      return [r.key_rotation_enabled, r.rotation_interval];
+    };
+    const page = await openConsole();
+    await signIn(page, 'admin');
+    await page.getByRole('heading', { name: 'Keys' }).waitFor();
+    await openKey(page, keyId);
+    const sent: string[] = [];
+    page.on('request', (r) => {
+      const op = new URL(r.url()).pathname.split('/').pop() as string;
+      // The changes (the page's reloads read describe-key, list-grants, get-key-rotation-status).
+      if (r.method() === 'POST' && /^(enable|disable|update)-key-rotation/.test(op)) sent.push(op);
+    });
+    const interval = page.getByLabel('Interval in days (30–365)');
+    assert.deepEqual([await interval.getAttribute('min'), await interval.getAttribute('max')], ['30', '365']);
+    // 10 days: the field's range stops the form; rotation stays off.
+    await interval.fill('10');
+    await page.getByRole('button', { name: 'Turn rotation on' }).click();
+    assert.equal(await interval.evaluate((el: HTMLInputElement) => el.validity.rangeUnderflow), true);
+    // And with the browser's own check off, the page's check refuses it: still nothing sent.
+    await page.getByRole('form', { name: 'Rotation interval' }).evaluate((form: HTMLFormElement) => { form.noValidate = true; });
+    await page.getByRole('button', { name: 'Turn rotation on' }).click();
+    await outcomeOf(page, 'Rotation').filter({ hasText: 'The interval' }).waitFor();
+    assert.equal(await outcomeOf(page, 'Rotation').innerText(), 'The interval must be a whole number of days from 30 to 365; nothing was changed.');
+    assert.deepEqual(sent, []);
+    // (While off, the status reports 0 days; the kept interval is the default 365.)
+    assert.deepEqual(await rotation(), [false, 0]);
+
+    // enable-key-rotation succeeds, then update-key-rotation-interval is refused (the key was
+    // disabled in between, by the API): the page says rotation is on at its previous interval.
+    await page.route('**/kms/update-key-rotation-interval', async (route) => {
+      await admin.kms('disable-key', { key_id: keyId });
+      await route.continue();
+    });
+    await interval.fill('90');
+    await page.getByRole('button', { name: 'Turn rotation on' }).click();
+    await outcomeOf(page, 'Rotation').filter({ hasText: 'was refused' }).waitFor();
+    assert.equal(await outcomeOf(page, 'Rotation').innerText(),
+      'Rotation was turned on, every 365 days (its previous interval), but the interval of 90 days was refused: KMS.0209 The key has been disabled. (HTTP 400).');
+    assert.deepEqual(sent, ['enable-key-rotation', 'update-key-rotation-interval']);
+    assert.deepEqual(await rotation(), [true, 365]);
+    await page.getByText('On: every 365 days').waitFor();
+    assert.deepEqual(problems, []);
+  });
+
+  test('rotation is not offered on keys that cannot rotate (asymmetric, external)', async () => {
+    const admin = world.as('admin');
+    const rsa = await newKey(admin, { key_alias: 'console-rsa', key_spec: 'RSA_2048', key_usage: 'SIGN_VERIFY' });
+    const external = await newKey(admin, { key_alias: 'console-external', origin: 'external' });
+    const aes = await newKey(admin, { key_alias: 'console-aes' });
+    const page = await openConsole();
+    await signIn(page, 'admin');
+    await page.getByRole('heading', { name: 'Keys' }).waitFor();
+    for (const keyId of [rsa, external]) {
+      await openKey(page, keyId);
+      const section = page.getByRole('region', { name: 'Rotation' });
+      await section.waitFor();
+      assert.equal(await section.locator('p').innerText(), 'Only symmetric keys (AES_256, SM4) whose material kmsd made rotate; this key does not.');
+      assert.deepEqual([await section.getByRole('button').count(), await section.locator('form').count()], [0, 0]);
+    }
+    await openKey(page, aes);
+    await page.getByRole('button', { name: 'Turn rotation on' }).waitFor();
+    assert.deepEqual(problems, []);
+  });
+
+  test('the users list: a 503 is asked again at the next page load, a 403 is kept for the session', async () => {
+    const admin = world.as('admin');
+    const keyId = await newKey(admin, { key_alias: 'console-users-retry' });
+    const page = await openConsole();
+    let asked = 0;
+    // The first GET /v3/users meets kmsd's 503 (as while its store is away); the next ones reach kmsd.
+    await page.route('**/v3/users?*', async (route) => {
+      asked += 1;
+      if (asked === 1) {
+        await route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: { code: 503, title: 'Service Unavailable', message: 'The service is temporarily unavailable.' } }) });
+      } else {
+        await route.continue();
+      }
+    });
+    await signIn(page, 'admin');
+    await page.getByRole('heading', { name: 'Keys' }).waitFor();
+    await openKey(page, keyId);
+    const grantee = page.getByRole('form', { name: 'Create grant' }).getByRole('combobox', { name: 'Grantee', exact: true });
+    await waitUntil(async () => asked >= 1);
+    assert.equal(await grantee.inputValue(), 'other');
+    // The next page: asked again, and the users are there by name.
+    await page.getByRole('link', { name: '← Keys' }).click();
+    await page.getByRole('heading', { name: 'Keys' }).waitFor();
+    await openKey(page, keyId);
+    await grantee.locator('option', { hasText: 'gina@acme' }).waitFor({ state: 'attached' });
+    assert.equal(asked, 2);
+    // A 403 (alice may not list users) is asked once in a session, however many pages follow.
+    const alice = await openConsole();
+    let aliceAsked = 0;
+    alice.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/v3/users') aliceAsked += 1;
+    });
+    await signIn(alice, 'alice');
+    await alice.getByRole('heading', { name: 'Keys' }).waitFor();
+    await alice.getByRole('link', { name: 'Retirable grants' }).click();
+    await alice.getByRole('heading', { name: 'Grants you may retire' }).waitFor();
+    await alice.getByRole('link', { name: 'Keys', exact: true }).click();
+    await alice.getByRole('heading', { name: 'Keys' }).waitFor();
+    await waitUntil(async () => aliceAsked >= 1);
+    assert.equal(aliceAsked, 1);
+    assert.deepEqual(problems, []);
+  });
+
+  test('a key id that is not a UUID (#/keys/%2E%2E) is refused in the page: no request is made with it', async () => {
+    const page = await openConsole();
+    await signIn(page, 'admin');
+    await page.getByRole('heading', { name: 'Keys' }).waitFor();
+    const api: string[] = [];
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname.startsWith('/v1.0/')) api.push(new URL(r.url()).pathname);
+    });
+    await page.evaluate(() => { location.hash = '#/keys/%2E%2E'; });
+    await page.getByRole('alert').waitFor();
+    assert.equal(await page.getByRole('alert').innerText(), '".." is not a key ID (a UUID): nothing was asked for.');
+    assert.deepEqual(api, []);
+    assert.deepEqual(problems, []);
+  });
+
+  test('HTML in a stored value (a key\'s description) is shown as text', async () => {
+    const admin = world.as('admin');
+    const text = '<img src=x id=injected><b id=bold>bold</b>';
+    const keyId = await newKey(admin, { key_alias: 'console-html', key_description: text });
+    const page = await openConsole();
+    await signIn(page, 'admin');
+    await page.getByRole('heading', { name: 'Keys' }).waitFor();
+    await openKey(page, keyId);
+    assert.equal(await page.getByRole('textbox', { name: 'Description' }).inputValue(), text);
+    assert.deepEqual(await page.evaluate(() => [document.getElementById('injected'), document.getElementById('bold'), document.querySelectorAll('main img').length]), [null, null, 0]);
     assert.deepEqual(problems, []);
   });
 });

@@ -76,15 +76,21 @@ export const kmsAt = (method, path, body) => call(method, `/v1.0/${session?.proj
 let users = null;
 
 /**
- * The account's users (IAM KeystoneListUsers, GET /v3/users?domain_id=...), fetched once a
- * session; null when the caller may not list them (it lacks iam:users:listUsers): the console
- * then shows ids, and the signed-in user by name.
+ * The account's users (IAM KeystoneListUsers, GET /v3/users?domain_id=...); null when they
+ * cannot be listed: the console then shows ids, and the signed-in user by name. Only a 403 (the
+ * caller lacks iam:users:listUsers) is kept for the session; any other failure (a 503 while the
+ * store is away, a lost connection) is asked again at the next page load.
  */
 export function accountUsers() {
   if (!session) return Promise.resolve(null);
-  users ??= call('GET', `/v3/users?domain_id=${encodeURIComponent(session.account.id)}`)
-    .then((body) => body.users.map((u) => ({ id: u.id, name: u.name })), () => null);
-  return users;
+  if (users) return users;
+  const asked = call('GET', `/v3/users?domain_id=${encodeURIComponent(session.account.id)}`)
+    .then((body) => body.users.map((u) => ({ id: u.id, name: u.name })), (error) => {
+      if (!(error instanceof Refusal && error.status === 403) && users === asked) users = null;
+      return null;
+    });
+  users = asked;
+  return asked;
 }
 
 /** A CSMS (secrets) call: <method> /v1/{project_id}/<path>. */

@@ -29,15 +29,19 @@ export function GrantTable({ grants, people, actions }) {
 
 const OTHER = 'other';
 
-/** A principal chosen by name from the account's users, or given by id ("Another principal"). */
+/**
+ * A principal chosen by name from the account's users, or given by id ("Another principal").
+ * A required one starts at "choose…" when the users are listed (never at the first of them,
+ * often the signed-in administrator): nothing is granted to someone nobody picked.
+ */
 function PrincipalChooser({ people, label, name, optional, withAccount }) {
   const users = people.users ?? [];
-  const first = optional ? '' : users.length > 0 ? `user:${users[0].id}` : OTHER;
+  const first = optional || users.length > 0 ? '' : OTHER;
   const [choice, setChoice] = useState(first);
   return html`<span class="chooser">
     <label>${label}
-      <select name=${`${name}_choice`} aria-label=${label} value=${choice} onChange=${(e) => setChoice(e.currentTarget.value)}>
-        ${optional ? html`<option value="">none</option>` : null}
+      <select name=${`${name}_choice`} aria-label=${label} value=${choice} required=${!optional} onChange=${(e) => setChoice(e.currentTarget.value)}>
+        ${optional ? html`<option value="">none</option>` : users.length > 0 ? html`<option value="">choose…</option>` : null}
         ${users.map((u) => html`<option value=${`user:${u.id}`}>${u.name}@${people.account.name}</option>`)}
         ${withAccount ? html`<option value=${`domain:${people.account.id}`}>${people.account.name} (the whole account)</option>` : null}
         <option value=${OTHER}>Another principal (by ID)…</option>
@@ -60,7 +64,7 @@ function chosen(form, name) {
 }
 
 export function CreateGrant({ keyId, people, onCreated }) {
-  const [outcome, run] = useAction();
+  const [outcome, run, busy] = useAction();
   // Bumped after a success: the choosers start again (form.reset() clears the rest).
   const [generation, setGeneration] = useState(0);
   const submit = async (event) => {
@@ -68,6 +72,10 @@ export function CreateGrant({ keyId, people, onCreated }) {
     const formElement = event.currentTarget;
     const form = new FormData(formElement);
     const grantee = chosen(form, 'grantee');
+    if (!grantee) {
+      run(() => Promise.reject(new Error('Choose a grantee: nothing was sent.')));
+      return;
+    }
     const body = { key_id: keyId, grantee_principal: grantee.id, grantee_principal_type: grantee.type, operations: form.getAll('operations') };
     if (form.get('name')) body.name = form.get('name');
     const retiring = chosen(form, 'retiring');
@@ -93,7 +101,7 @@ export function CreateGrant({ keyId, people, onCreated }) {
     <fieldset><legend>Operations</legend>
       ${GRANT_OPERATIONS.map((op) => html`<label class="check"><input type="checkbox" name="operations" value=${op} /> ${op}</label>`)}
     </fieldset>
-    <button type="submit">Create grant</button>
+    <button type="submit" disabled=${busy}>Create grant</button>
     <${Outcome} outcome=${outcome} />
   </form>`;
 }
@@ -113,8 +121,8 @@ export function askGrant(verb, grant, people, action) {
 export function Retirable() {
   const people = usePeople();
   const { data, error, reload } = useLoad(() => kms('list-retirable-grants', { limit: '1000' }), []);
-  const [outcome, run] = useAction();
-  const [byId, runById] = useAction();
+  const [outcome, run, busy] = useAction();
+  const [byId, runById, busyById] = useAction();
   const [ask, setAsk] = useState(null);
   const retire = (g, using = run) => using(() => kms('retire-grant', { key_id: g.key_id, grant_id: g.grant_id }), `Grant ${g.grant_id} retired.`)
     .then((ok) => {
@@ -143,12 +151,12 @@ export function Retirable() {
     <${Outcome} outcome=${outcome} />
     ${data && html`<${GrantTable} grants=${data.grants} people=${people} actions=${(g) => html`
       <a href=${`#/keys/${g.key_id}`} class="muted">key</a>
-      <button type="button" class="secondary" onClick=${() => setAsk(askGrant('Retire', g, people, () => retire(g)))}>Retire</button>`} />`}
+      <button type="button" class="secondary" disabled=${busy} onClick=${() => setAsk(askGrant('Retire', g, people, () => retire(g)))}>Retire</button>`} />`}
     <form class="card filters retire-by-id" onSubmit=${retireById} aria-label="Retire a grant">
       <h2>Retire a grant by its ID</h2>
       <label>Key ID <input name="key_id" required size="38" /></label>
       <label>Grant ID <input name="grant_id" required size="66" /></label>
-      <button type="submit" class="secondary">Retire</button>
+      <button type="submit" class="secondary" disabled=${busyById}>Retire</button>
       <${Outcome} outcome=${byId} />
     </form>
     <${Confirm} ask=${ask} onClose=${() => setAsk(null)} />

@@ -31,7 +31,7 @@ export function rotationText(key) {
 }
 
 function CreateKey({ onCreated }) {
-  const [outcome, run] = useAction();
+  const [outcome, run, busy] = useAction();
   const [spec, setSpec] = useState('AES_256');
   const submit = async (event) => {
     event.preventDefault();
@@ -61,7 +61,7 @@ function CreateKey({ onCreated }) {
       </select></label>
       <label class="wide">Description <input name="key_description" placeholder="optional" maxlength="255" /></label>
     </div>
-    <button type="submit">Create key</button>
+    <button type="submit" disabled=${busy}>Create key</button>
     <${Outcome} outcome=${outcome} />
   </form>`;
 }

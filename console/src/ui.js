@@ -40,10 +40,19 @@ export function RefusalNote({ error }) {
  * what notice() returns, once the work is done) is
  * shown (and the caller may reset its form), on a refusal the refusal is shown here and the
  * form keeps what was typed. Returns whether it succeeded.
+ *
+ * While a request runs, `busy` is true (its buttons are disabled) and another run() is ignored
+ * (it returns false at once): a double click sends one request, not two.
  */
 export function useAction() {
   const [outcome, setOutcome] = useState({ notice: null, error: null });
+  const [busy, setBusy] = useState(false);
+  // The guard itself: a second click arrives before the disabled button is rendered.
+  const running = useRef(false);
   const run = useCallback(async (work, notice) => {
+    if (running.current) return false;
+    running.current = true;
+    setBusy(true);
     try {
       await work();
       setOutcome({ notice: typeof notice === 'function' ? notice() : notice, error: null });
@@ -51,9 +60,12 @@ export function useAction() {
     } catch (error) {
       setOutcome({ notice: null, error });
       return false;
+    } finally {
+      running.current = false;
+      setBusy(false);
     }
   }, []);
-  return [outcome, run];
+  return [outcome, run, busy];
 }
 
 export function Outcome({ outcome }) {
