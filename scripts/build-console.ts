@@ -23,4 +23,4 @@ await build({
   logLevel: 'warning',
   nodePaths: process.env.NODE_PATH ? process.env.NODE_PATH.split(':') : [],
 });
-for (const file of ['index.html', 'console.css']) copyFileSync(`${root}src/${file}`, `${out}/${file}`);
+for (const file of ['index.html', 'console.css', 'favicon.svg']) copyFileSync(`${root}src/${file}`, `${out}/${file}`);

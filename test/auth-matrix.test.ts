@@ -153,3 +153,39 @@ describe('auth matrix: every operation refuses every bad credential, and nothing
     });
   }
 });
+
+describe('auth matrix: IAM GET /v3/users (KeystoneListUsers)', () => {
+  const PATH = '/v3/users';
+  const signUsers = (who: { ak: string; sk: string; projectId: string }) => signedHeaders(world.url, 'GET', PATH, who, {}, undefined);
+  const refusal = (r: Awaited<ReturnType<typeof raw>>, detail: string) =>
+    ({ error_msg: `Incorrect IAM authentication information: ${detail}`, error_code: 'APIGW.0301', request_id: r.headers.get('x-request-id') });
+  test('every bad credential is refused as the gateway refuses it; a user without iam:users:listUsers gets 403', async () => {
+    const cases: Array<[string, Record<string, string>, number, string]> = [
+      ['no credentials', {}, 0, 'x-auth-token not found'],
+      ['a wrong secret key', signUsers({ ...alice(), sk: hex(20) }), 0, 'verify aksk signature fail'],
+      ['an expired token', { 'X-Auth-Token': tokens.alice }, DAY_MS + 1000, `token expires, expires_at: ${iamTime(tokens.issuedAt + DAY_MS)}`],
+      ['a tampered token', { 'X-Auth-Token': tamper(tokens.alice) }, 0, 'decrypt token fail'],
+    ];
+    for (const [name, headers, skew, detail] of cases) {
+      clock.advance(skew);
+      const r = await raw(world.url, 'GET', PATH, { headers });
+      clock.advance(-skew);
+      assert.deepEqual([r.status, r.body], [401, refusal(r, detail)], name);
+    }
+    // Good credentials of a user whose policies (kms:*:*) do not include the IAM action: refused,
+    // and the trail gains one denied record of it.
+    const recorded = auditCount(world.dataDir);
+    const digest = storeDigest(world.dataDir);
+    const forbidden = await raw(world.url, 'GET', PATH, { headers: signUsers(alice()) });
+    assert.deepEqual([forbidden.status, forbidden.body],
+      [403, { error: { code: 403, title: 'Forbidden', message: 'You are not authorized to perform the requested action: iam:users:listUsers.' } }]);
+    assert.equal(auditCount(world.dataDir), recorded + 1);
+    assert.equal(storeDigest(world.dataDir), digest);
+    const trail = await world.as('alice').request('GET', `/v3/${alice().projectId}/traces?trace_type=system&limit=1`);
+    assert.deepEqual([trail.body.traces[0].trace_name, trail.body.traces[0].message, trail.body.traces[0].code, trail.body.traces[0].user.id],
+      ['listUsers', 'denied', '403', alice().id]);
+    // The control: the administrator lists them.
+    const admin = await raw(world.url, 'GET', PATH, { headers: signUsers(world.users.admin) });
+    assert.equal(admin.status, 200);
+  });
+});

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { testConfig, type Config } from '../src/config.ts';
 import { ManualClock, type Clock } from '../src/core/runtime.ts';
-import { startServer, type RunningServer } from '../src/server.ts';
+import { startServer, type RunningServer, type StartOptions } from '../src/server.ts';
 
 import { signedHeaders } from './support/sdk-signer.ts';
 
@@ -68,6 +68,8 @@ export interface WorldOptions {
   clock?: Clock;
   config?: Partial<Config>;
   dataDir?: string;
+  /** A logger to watch the server's lines (none by default). */
+  logger?: StartOptions['logger'];
 }
 
 /** Writes an identities file for the standard world; returns it with the users it declares. */
@@ -106,7 +108,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const { path, users } = worldIdentities(dataDir);
   const clock = options.clock ?? new ManualClock(Date.now());
   const config = testConfig({ dataDir, identities: path, port: 0, ...options.config });
-  const server = await startServer(config, { clock, logger: false });
+  const server = await startServer(config, { clock, logger: options.logger ?? false });
   const clients = new Map<string, Client>();
   const world: World = {
     url: server.url,

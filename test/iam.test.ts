@@ -1,6 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { TOKEN_TTL_MS } from '../src/auth/tokens.ts';
+import { DECISIONS } from '../src/core/decisions.ts';
 import type { ManualClock } from '../src/core/runtime.ts';
 import { raw, signedHeaders, startWorld, type World } from './harness.ts';
 
@@ -125,9 +128,96 @@ describe('IAM: GET /v3/auth/tokens and GET /v3/projects', () => {
 
 describe('IAM: unknown paths and methods', () => {
   test('an unknown /v3 path is 404 and a known one with another method 405, in Keystone form', async () => {
-    const unknown = await raw(world.url, 'GET', '/v3/users');
+    const unknown = await raw(world.url, 'GET', '/v3/groups');
     assert.deepEqual([unknown.status, unknown.body], [404, { error: { code: 404, title: 'Not Found', message: 'Could not find the requested resource.' } }]);
     const wrong = await raw(world.url, 'DELETE', '/v3/projects');
     assert.deepEqual([wrong.status, wrong.body], [405, { error: { code: 405, title: 'Method Not Allowed', message: 'The method is not allowed for the requested URL.' } }]);
+    const post = await raw(world.url, 'POST', '/v3/users', { body: '{}' });
+    assert.deepEqual([post.status, post.body], [405, { error: { code: 405, title: 'Method Not Allowed', message: 'The method is not allowed for the requested URL.' } }]);
+  });
+});
+
+describe('IAM: GET /v3/users (KeystoneListUsers)', () => {
+  const tokenOf = async (user: { name: string; password: string; account: string }) =>
+    (await issue(passwordAuth(user, { project: { name: 'cn-north-4' } }))).token as string;
+  const get = async (path: string, token: string) => raw(world.url, 'GET', path, { headers: { 'X-Auth-Token': token } });
+  const userOf = (name: string) => {
+    const u = world.users[name];
+    return { id: u.id, name, domain_id: u.accountId, enabled: true, description: '', password_expires_at: null, pwd_status: false };
+  };
+  const forbidden = { error: { code: 403, title: 'Forbidden', message: 'You are not authorized to perform the requested action: iam:users:listUsers.' } };
+
+  test('the administrator lists its account\'s users (and only them), by name, with the Keystone fields', async () => {
+    const token = await tokenOf(world.users.admin);
+    const r = await get('/v3/users', token);
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body, {
+      users: ['admin', 'alice', 'gina', 'nobody', 'reader'].map(userOf),
+      links: { self: `${world.url}/v3/users`, previous: null, next: null },
+    });
+    const byDomain = await get(`/v3/users?domain_id=${world.users.admin.accountId}&name=gina&enabled=true`, token);
+    assert.deepEqual(byDomain.body.users, [userOf('gina')]);
+    // The list's URL, never the query echoed; no user has a self link (kmsd serves no GET /v3/users/{id}).
+    assert.deepEqual(byDomain.body.links, { self: `${world.url}/v3/users`, previous: null, next: null });
+    const echoed = await get('/v3/users?name=gina&x=%3Cscript%3E', token);
+    assert.deepEqual([echoed.status, echoed.body.links.self], [200, `${world.url}/v3/users`]);
+    assert.equal(DECISIONS.listUsersLinks, 'list-url-only');
+    const gina = await get(`/v3/users/${world.users.gina.id}`, token);
+    assert.equal(gina.status, 404);
+    assert.deepEqual((await get('/v3/users?enabled=false', token)).body.users, []);
+    assert.deepEqual((await get('/v3/users?name=nobody-at-all', token)).body.users, []);
+    // No kmsd password expires: no user's expiry compares with a time.
+    assert.deepEqual((await get('/v3/users?password_expires_at=lt:2016-12-08T22:02:00Z', token)).body.users, []);
+    // Signed with AK/SK too (the SDKs' way).
+    const boss = world.users.boss;
+    const signed = await raw(world.url, 'GET', '/v3/users?name=gus', { headers: signedHeaders(world.url, 'GET', '/v3/users?name=gus', boss, {}, undefined) });
+    assert.deepEqual([signed.status, signed.body.users], [200, [userOf('gus')]]);
+  });
+
+  test('a user without iam:users:listUsers is refused 403; another account\'s domain_id is refused 403; bad filters 400', async () => {
+    for (const name of ['alice', 'nobody', 'gina']) {
+      const r = await get('/v3/users', await tokenOf(world.users[name]));
+      assert.deepEqual([r.status, r.body], [403, forbidden], name);
+    }
+    const admin = await tokenOf(world.users.admin);
+    const other = await get(`/v3/users?domain_id=${world.users.boss.accountId}`, admin);
+    assert.deepEqual([other.status, other.body], [DECISIONS.listUsersOwnAccount, forbidden]);
+    const enabled = await get('/v3/users?enabled=yes', admin);
+    assert.deepEqual([enabled.status, enabled.body], [400, { error: { code: 400, title: 'Bad Request', message: "Invalid input for field 'enabled': expected true or false." } }]);
+    const expires = await get('/v3/users?password_expires_at=2016-12-08', admin);
+    assert.deepEqual([expires.status, expires.body], [400, { error: { code: 400, title: 'Bad Request', message: "Invalid input for field 'password_expires_at': expected {operator}:YYYY-MM-DDTHH:mm:ssZ." } }]);
+    // Parameters it does not know are ignored (Keystone's way), even twice.
+    assert.deepEqual((await get('/v3/users?name=gina&page=1&page=2', admin)).body.users, [userOf('gina')]);
+    const twice = await get('/v3/users?name=a&name=b', admin);
+    assert.deepEqual([twice.status, twice.body], [400, { error: { code: 400, title: 'Bad Request', message: "Invalid input for field 'name': given more than once." } }]);
+  });
+
+  test('its request lines name the caller and list-users, and a refusal\'s code, as KMS lines do', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split('\n')) if (line) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const logged = await startWorld({ logger: pino({ level: 'info' }, stream) });
+    try {
+      const tokenAt = async (user: { name: string; password: string; account: string }) =>
+        (await raw(logged.url, 'POST', '/v3/auth/tokens', { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(passwordAuth(user, { project: { name: 'cn-north-4' } })) })).headers.get('x-subject-token') as string;
+      const ok = await raw(logged.url, 'GET', '/v3/users?name=gina', { headers: { 'X-Auth-Token': await tokenAt(logged.users.admin) } });
+      const refused = await raw(logged.url, 'GET', '/v3/users', { headers: { 'X-Auth-Token': await tokenAt(logged.users.alice) } });
+      assert.deepEqual([ok.status, refused.status], [200, 403]);
+      const requests = lines.filter((l) => l.msg === 'request' && l.path === '/v3/users')
+        .map(({ method, path, status, caller, operation, code, reason }) => ({ method, path, status, caller, operation, code, reason }));
+      assert.deepEqual(requests, [
+        { method: 'GET', path: '/v3/users', status: 200, caller: 'admin@acme', operation: 'list-users', code: undefined, reason: undefined },
+        {
+          method: 'GET', path: '/v3/users', status: 403, caller: 'alice@acme', operation: 'list-users', code: 'IAM.403',
+          reason: 'You are not authorized to perform the requested action: iam:users:listUsers.',
+        },
+      ]);
+    } finally {
+      await logged.close();
+    }
   });
 });

@@ -28,8 +28,9 @@ function servedRoutes(tree: string): string[] {
     for (const method of m[3]?.split(', ') ?? []) if (method !== 'HEAD') routes.push(`${method} ${path.replace(/:([a-z_]+)/g, '{$1}')}`);
   }
   // kmsd's own endpoints under /_kmsd/ (health, readiness, metrics, the console's pages) are for
-  // operators and browsers, documented in the README, not operations of the KMS API.
-  return routes.filter((route) => !/ \/_kmsd\//.test(route)).sort();
+  // operators and browsers, documented in the README, not operations of the KMS API; nor is the
+  // icon browsers ask every origin for (/favicon.ico, the console's).
+  return routes.filter((route) => !/ \/_kmsd\//.test(route) && route !== 'GET /favicon.ico').sort();
 }
 
 test('GET /openapi.json needs no credentials and is a valid OpenAPI 3.1 document', async () => {

@@ -55,6 +55,7 @@ export async function signIn(account, user, password) {
 
 export function signOut() {
   session = null;
+  users = null;
 }
 
 async function call(method, path, body) {
@@ -68,6 +69,29 @@ async function call(method, path, body) {
 
 /** A KMS operation: POST /v1.0/{project_id}/kms/<operation>. */
 export const kms = (operation, body = {}) => call('POST', `/v1.0/${session?.projectId}/kms/${operation}`, body);
+
+/** A KMS call by its own method and path under /v1.0/{project_id}/kms/ (tags, aliases). */
+export const kmsAt = (method, path, body) => call(method, `/v1.0/${session?.projectId}/kms/${path}`, body);
+
+let users = null;
+
+/**
+ * The account's users (IAM KeystoneListUsers, GET /v3/users?domain_id=...); null when they
+ * cannot be listed: the console then shows ids, and the signed-in user by name. Only a 403 (the
+ * caller lacks iam:users:listUsers) is kept for the session; any other failure (a 503 while the
+ * store is away, a lost connection) is asked again at the next page load.
+ */
+export function accountUsers() {
+  if (!session) return Promise.resolve(null);
+  if (users) return users;
+  const asked = call('GET', `/v3/users?domain_id=${encodeURIComponent(session.account.id)}`)
+    .then((body) => body.users.map((u) => ({ id: u.id, name: u.name })), (error) => {
+      if (!(error instanceof Refusal && error.status === 403) && users === asked) users = null;
+      return null;
+    });
+  users = asked;
+  return asked;
+}
 
 /** A CSMS (secrets) call: <method> /v1/{project_id}/<path>. */
 export const csms = (method, path, body) => call(method, `/v1/${session?.projectId}/${path}`, body);

@@ -1,18 +1,14 @@
 // kmsd's web console: Preact components written with htm (tagged templates, no build-time JSX),
 // over the public API only (see api.js). Pages are chosen by the location hash.
 import { render } from 'preact';
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { html } from 'htm/preact';
-import { Refusal, auditVerification, currentSession, kms, listTraces, signIn, signOut } from './api.js';
+import { auditVerification, currentSession, listTraces, signIn, signOut } from './api.js';
+import { Retirable } from './grants.js';
+import { KeyPage } from './key-page.js';
+import { Keys } from './keys.js';
 import { SecretPage, Secrets } from './secrets.js';
-
-const KEY_STATES = { 1: 'Pending creation', 2: 'Enabled', 3: 'Disabled', 4: 'Pending deletion', 5: 'Pending import' };
-const GRANT_OPERATIONS = [
-  'create-datakey', 'create-datakey-without-plaintext', 'encrypt-datakey', 'decrypt-datakey', 'describe-key',
-  'create-grant', 'retire-grant', 'encrypt-data', 'decrypt-data',
-];
-
-const formatTime = (ms) => (ms ? new Date(Number(ms)).toLocaleString() : '');
+import { RefusalNote, formatTime, useLoad } from './ui.js';
 
 /** The page the hash names: #/keys, #/keys/<id>, #/retirable, #/trail?key=...&user=... */
 function parseHash(hash) {
@@ -29,32 +25,6 @@ function useHash() {
     return () => removeEventListener('hashchange', changed);
   }, []);
   return parseHash(hash);
-}
-
-/** Loads with `load`, again whenever `deps` change or reload() is called. */
-function useLoad(load, deps) {
-  const [state, setState] = useState({ data: null, error: null, loading: true });
-  const [tick, setTick] = useState(0);
-  useEffect(() => {
-    let live = true;
-    setState((s) => ({ ...s, loading: true }));
-    load().then(
-      (data) => live && setState({ data, error: null, loading: false }),
-      (error) => live && setState({ data: null, error, loading: false }),
-    );
-    return () => {
-      live = false;
-    };
-  }, [...deps, tick]);
-  return { ...state, reload: useCallback(() => setTick((t) => t + 1), []) };
-}
-
-function RefusalNote({ error }) {
-  if (!error) return null;
-  if (error instanceof Refusal) {
-    return html`<p class="refusal" role="alert"><strong class="code">${error.code}</strong> ${error.detail} <span class="status">(HTTP ${error.status})</span></p>`;
-  }
-  return html`<p class="refusal" role="alert">${String(error.message ?? error)}</p>`;
 }
 
 function SignIn({ onSignedIn }) {
@@ -92,183 +62,6 @@ function Nav({ session, page, onSignOut }) {
     <span class="who">${session.user.name} @ ${session.account.name} · ${session.region}</span>
     <button type="button" class="secondary" onClick=${onSignOut}>Sign out</button>
   </header>`;
-}
-
-async function loadKeys() {
-  const list = await kms('list-keys', { key_spec: 'ALL', limit: '1000' });
-  return Promise.all(list.key_details.map(async (key) => {
-    const [rotation, grants] = await Promise.all([
-      kms('get-key-rotation-status', { key_id: key.key_id }).catch(() => null),
-      kms('list-grants', { key_id: key.key_id, limit: '1' }).catch(() => null),
-    ]);
-    return { ...key, rotation, grants: grants?.total };
-  }));
-}
-
-function rotationText(key) {
-  if (!key.rotation) return key.key_rotation_enabled === 'true' ? 'on' : 'off';
-  return key.rotation.key_rotation_enabled ? `every ${key.rotation.rotation_interval} days` : 'off';
-}
-
-function Keys() {
-  const { data, error, loading } = useLoad(loadKeys, []);
-  return html`<main>
-    <h1>Keys</h1>
-    <${RefusalNote} error=${error} />
-    ${loading && !data ? html`<p class="muted">Loading…</p>` : null}
-    ${data && html`<table class="keys">
-      <thead><tr><th>Alias</th><th>Key ID</th><th>State</th><th>Spec</th><th>Rotation</th><th>Grants</th><th>Created</th></tr></thead>
-      <tbody>${data.map((key) => html`<tr>
-        <td><a href=${`#/keys/${key.key_id}`}>${key.key_alias}</a></td>
-        <td><code>${key.key_id}</code></td>
-        <td><span class=${`state state-${key.key_state}`}>${KEY_STATES[key.key_state] ?? key.key_state}</span></td>
-        <td>${key.key_spec}</td>
-        <td>${rotationText(key)}</td>
-        <td class="num">${key.grants ?? '—'}</td>
-        <td>${formatTime(key.creation_date)}</td>
-      </tr>`)}</tbody>
-    </table>`}
-    ${data && data.length === 0 ? html`<p class="muted">No keys.</p>` : null}
-  </main>`;
-}
-
-function GrantTable({ grants, actions }) {
-  if (grants.length === 0) return html`<p class="muted">No grants.</p>`;
-  return html`<table class="grants">
-    <thead><tr><th>Grant ID</th><th>Name</th><th>Grantee</th><th>Operations</th><th>Retiring principal</th><th>Created</th><th></th></tr></thead>
-    <tbody>${grants.map((g) => html`<tr data-grant=${g.grant_id}>
-      <td><code title=${g.grant_id}>${g.grant_id.slice(0, 12)}…</code></td>
-      <td>${g.name ?? ''}</td>
-      <td><code>${g.grantee_principal}</code> <span class="muted">(${g.grantee_principal_type})</span></td>
-      <td>${g.operations.join(', ')}</td>
-      <td>${g.retiring_principal ? html`<code>${g.retiring_principal}</code>` : ''}</td>
-      <td>${formatTime(g.creation_date)}</td>
-      <td class="actions">${actions(g)}</td>
-    </tr>`)}</tbody>
-  </table>`;
-}
-
-function CreateGrant({ keyId, onCreated }) {
-  const [error, setError] = useState(null);
-  const submit = async (event) => {
-    event.preventDefault();
-    const formElement = event.currentTarget;
-    const form = new FormData(formElement);
-    const body = {
-      key_id: keyId,
-      grantee_principal: form.get('grantee_principal'),
-      grantee_principal_type: form.get('grantee_principal_type'),
-      operations: form.getAll('operations'),
-    };
-    if (form.get('name')) body.name = form.get('name');
-    if (form.get('retiring_principal')) body.retiring_principal = form.get('retiring_principal');
-    try {
-      await kms('create-grant', body);
-      setError(null);
-      formElement.reset();
-      onCreated();
-    } catch (e) {
-      setError(e);
-    }
-  };
-  return html`<form class="create-grant" onSubmit=${submit} aria-label="Create grant">
-    <h2>Create a grant</h2>
-    <div class="row">
-      <label>Grantee principal <input name="grantee_principal" placeholder="user or account id" /></label>
-      <label>Type <select name="grantee_principal_type"><option value="user">user</option><option value="domain">domain (account)</option></select></label>
-      <label>Name <input name="name" placeholder="optional" /></label>
-      <label>Retiring principal <input name="retiring_principal" placeholder="optional" /></label>
-    </div>
-    <fieldset><legend>Operations</legend>
-      ${GRANT_OPERATIONS.map((op) => html`<label class="check"><input type="checkbox" name="operations" value=${op} /> ${op}</label>`)}
-    </fieldset>
-    <button type="submit">Create grant</button>
-    <${RefusalNote} error=${error} />
-  </form>`;
-}
-
-async function loadKey(keyId) {
-  const [described, grants] = await Promise.all([
-    kms('describe-key', { key_id: keyId }),
-    kms('list-grants', { key_id: keyId, limit: '1000' }).catch((e) => ({ refused: e })),
-  ]);
-  const rotation = await kms('get-key-rotation-status', { key_id: keyId }).catch(() => null);
-  return { key: described.key_info, grants, rotation };
-}
-
-function KeyPage({ keyId }) {
-  const { data, error, reload } = useLoad(() => loadKey(keyId), [keyId]);
-  const [actionError, setActionError] = useState(null);
-  const act = (operation, grant) => async () => {
-    try {
-      await kms(operation, { key_id: keyId, grant_id: grant.grant_id });
-      setActionError(null);
-    } catch (e) {
-      setActionError(e);
-    }
-    reload();
-  };
-  const key = data?.key;
-  return html`<main>
-    <p><a href="#/keys">← Keys</a></p>
-    <h1>${key ? key.key_alias : keyId}</h1>
-    <${RefusalNote} error=${error} />
-    ${key && html`<dl class="details">
-      <dt>Key ID</dt><dd><code>${key.key_id}</code></dd>
-      <dt>State</dt><dd><span class=${`state state-${key.key_state}`}>${KEY_STATES[key.key_state] ?? key.key_state}</span></dd>
-      <dt>Spec</dt><dd>${key.key_spec} · ${key.key_usage}</dd>
-      <dt>Rotation</dt><dd>${data.rotation ? rotationText({ rotation: data.rotation }) : '—'}</dd>
-      <dt>Description</dt><dd>${key.key_description || html`<span class="muted">none</span>`}</dd>
-      <dt>Created</dt><dd>${formatTime(key.creation_date)}</dd>
-      <dt>Account</dt><dd><code>${key.domain_id}</code></dd>
-    </dl>
-    <p><a href=${`#/trail?key=${key.key_id}`}>Audit trail of this key →</a></p>
-    <h2>Grants</h2>
-    <${RefusalNote} error=${actionError} />
-    ${data.grants.refused
-      ? html`<${RefusalNote} error=${data.grants.refused} />`
-      : html`<${GrantTable} grants=${data.grants.grants} actions=${(g) => html`
-          <button type="button" class="danger" onClick=${act('revoke-grant', g)}>Revoke</button>
-          <button type="button" class="secondary" onClick=${act('retire-grant', g)}>Retire</button>`} />`}
-    <${CreateGrant} keyId=${keyId} onCreated=${reload} />`}
-  </main>`;
-}
-
-function Retirable() {
-  const { data, error, reload } = useLoad(() => kms('list-retirable-grants', { limit: '1000' }), []);
-  const [actionError, setActionError] = useState(null);
-  const retire = (g) => async () => {
-    try {
-      await kms('retire-grant', { key_id: g.key_id, grant_id: g.grant_id });
-      setActionError(null);
-    } catch (e) {
-      setActionError(e);
-    }
-    reload();
-  };
-  const retireById = async (event) => {
-    event.preventDefault();
-    const formElement = event.currentTarget;
-    const form = new FormData(formElement);
-    await retire({ key_id: form.get('key_id').trim(), grant_id: form.get('grant_id').trim() })();
-    formElement.reset();
-  };
-  return html`<main>
-    <h1>Grants you may retire</h1>
-    <p class="muted">Grants you issued, that name you as retiring principal, or that give you retire-grant
-      (listing them takes the <code>kms:grant:list</code> action; retiring one does not).</p>
-    <${RefusalNote} error=${error} />
-    ${data && html`<${GrantTable} grants=${data.grants} actions=${(g) => html`
-      <a href=${`#/keys/${g.key_id}`} class="muted">key</a>
-      <button type="button" class="secondary" onClick=${retire(g)}>Retire</button>`} />`}
-    <form class="filters retire-by-id" onSubmit=${retireById} aria-label="Retire a grant">
-      <h2>Retire a grant by its ID</h2>
-      <label>Key ID <input name="key_id" required size="38" /></label>
-      <label>Grant ID <input name="grant_id" required size="66" /></label>
-      <button type="submit" class="secondary">Retire</button>
-    </form>
-    <${RefusalNote} error=${actionError} />
-  </main>`;
 }
 
 const toMs = (local) => (local ? String(Date.parse(local)) : '');
@@ -348,7 +141,7 @@ function Trail({ params }) {
     <p class="muted">Served by <code>GET /v3/{project_id}/traces</code> (CTS ListTraces), newest first${live ? ', refreshed every 2 seconds' : ''}.${state.at ? ` Updated ${state.at.toLocaleTimeString()}.` : ''}</p>
     <${Verification} verification=${verification} />
     <${RefusalNote} error=${state.error} />
-    ${state.traces && (state.traces.length === 0 ? html`<p class="muted">No records.</p>` : html`<table class="trail">
+    ${state.traces && (state.traces.length === 0 ? html`<p class="muted">No records.</p>` : html`<div class="table"><table class="trail">
       <thead><tr><th>Time</th><th>Operation</th><th>Outcome</th><th>Status</th><th>Error code</th><th>Principal</th><th>Key or secret</th><th>Request ID</th></tr></thead>
       <tbody>${state.traces.map((t) => html`<tr data-outcome=${t.message} class=${`outcome-${t.message}`}>
         <td>${formatTime(t.time)}</td>
@@ -362,7 +155,7 @@ function Trail({ params }) {
           : t.resource_id ? html`<a href=${`#/keys/${t.resource_id}`}><code>${t.resource_id.slice(0, 8)}…</code></a>` : ''}</td>
         <td><code class="muted">${t.request_id}</code></td>
       </tr>`)}</tbody>
-    </table>`)}
+    </table></div>`)}
   </main>`;
 }
 

@@ -25,7 +25,7 @@ export function Secrets({ useLoad, RefusalNote }) {
     <h1>Secrets</h1>
     <${RefusalNote} error=${error} />
     ${loading && !data ? html`<p class="muted">Loading…</p>` : null}
-    ${data && html`<table class="secrets">
+    ${data && html`<div class="table"><table class="secrets">
       <thead><tr><th>Name</th><th>State</th><th>KMS key</th><th>Description</th><th>Created</th></tr></thead>
       <tbody>${data.map((s) => html`<tr data-secret=${s.name}>
         <td><a href=${`#/secrets/${encodeURIComponent(s.name)}`}>${s.name}</a></td>
@@ -34,7 +34,7 @@ export function Secrets({ useLoad, RefusalNote }) {
         <td>${s.description}</td>
         <td>${formatTime(s.create_time)}</td>
       </tr>`)}</tbody>
-    </table>`}
+    </table></div>`}
     ${data && data.length === 0 ? html`<p class="muted">No secrets.</p>` : null}
   </main>`;
 }
@@ -113,7 +113,7 @@ export function SecretPage({ name, useLoad, RefusalNote }) {
     <p><a href=${`#/trail?key=${secret.id}`}>Audit trail of this secret →</a></p>
     <h2>Versions</h2>
     <${RefusalNote} error=${actionError} />
-    <table class="versions">
+    <div class="table"><table class="versions">
       <thead><tr><th>Version</th><th>Stages</th><th>Created</th><th>Expires</th><th>Value</th></tr></thead>
       <tbody>${data.versions.map((v) => html`<tr data-version=${v.id}>
         <td>${v.id}</td>
@@ -122,7 +122,7 @@ export function SecretPage({ name, useLoad, RefusalNote }) {
         <td>${formatTime(v.expire_time)}</td>
         <td><${Value} name=${name} versionId=${v.id} RefusalNote=${RefusalNote} /></td>
       </tr>`)}</tbody>
-    </table>
+    </table></div>
     <${MoveStage} name=${name} onMoved=${reload} RefusalNote=${RefusalNote} />`}
   </main>`;
 }

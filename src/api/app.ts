@@ -43,6 +43,8 @@ export interface Authenticated {
  */
 interface RequestState {
   who: Authenticated | null;
+  /** The caller of an IAM endpoint that authenticates one (KMS requests have it in `who`). */
+  principal: Principal | null;
   draft: AuditDraft | null;
   /** Why the caller's identity policies last refused it (which Deny statement, or that none allowed). */
   policyReason: string | null;
@@ -72,7 +74,7 @@ function requestIds(): () => string {
  * run (a malformed URL) reaches the error handler without one.
  */
 const stateOf = (request: FastifyRequest): RequestState =>
-  (request.kmsd ??= { who: null, draft: null, policyReason: null, refusal: null });
+  (request.kmsd ??= { who: null, principal: null, draft: null, policyReason: null, refusal: null });
 
 /** Answers in progress on a socket (see the 'timeout' handler below). */
 const ANSWERING = Symbol('kmsd answers in progress');
@@ -196,7 +198,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       // The path as sent (never the query, which may carry markers and filters; never a route
       // template), who called, and what it was taken for.
       const line: Record<string, unknown> = { method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
-      const principal = state.who?.principal;
+      const principal = state.who?.principal ?? state.principal;
       if (principal) line.caller = `${principal.userName}@${principal.accountName}`;
       const operation = operationOf(request)?.name ?? state.draft?.operation;
       if (operation) line.operation = operation;
@@ -300,7 +302,12 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       method: route.method,
       url: route.url,
       handler: async (request, reply) => {
-        const result = await route.handle({ services, authenticator, request, publicUrl: publicUrl(), refusals, logins });
+        const identified = (operation: string, principal: Principal): AuditDraft => {
+          const state = stateOf(request);
+          state.principal = principal;
+          return (state.draft = callerDraft(request.id, operation, principal, request.ip));
+        };
+        const result = await route.handle({ services, authenticator, request, publicUrl: publicUrl(), refusals, logins, identified });
         for (const [name, value] of Object.entries(result.headers ?? {})) reply.header(name, value);
         return reply.code(result.status).send(result.body);
       },
@@ -323,7 +330,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   app.setErrorHandler(async (error: Error & { code?: string; statusCode?: number; validation?: unknown }, request, reply) => {
     const answer = refusalOf(request, error, services);
     const state = stateOf(request);
-    state.refusal = { code: answer instanceof IamError ? '' : answer.code, message: answer.message };
+    // IAM refusals carry Keystone's numeric code only; their line says IAM.<status>, as their audit records do.
+    state.refusal = { code: answer instanceof IamError ? `IAM.${answer.status}` : answer.code, message: answer.message };
     const op = operationOf(request);
     // No "failed" record of a request refused because the store is away: writing it needs the
     // store, which would hold the 503 past the request's deadline (a connect timeout, another
@@ -361,7 +369,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     const error = known ? kms('KMS.0215') : kms('KMS.0201');
     if (path.startsWith('/v3/')) {
       const iam = known ? new IamError(405, 'The method is not allowed for the requested URL.') : new IamError(404, 'Could not find the requested resource.');
-      stateOf(request).refusal = { code: '', message: iam.message };
+      stateOf(request).refusal = { code: `IAM.${iam.status}`, message: iam.message };
       return reply.code(iam.status).send(iam.body());
     }
     // Paths under /v1/ are CSMS's: answered in its words.

@@ -81,6 +81,14 @@ export function registerConsole(app: FastifyInstance, dir: string | null = DIST)
     const index = assets.get('index.html');
     return index ? send(reply, 200, index) : send(reply, 503, { type: TYPES['.html'], body: NOT_BUILT });
   });
+  // Browsers ask every origin for /favicon.ico (the console's page names its own icon, but other
+  // pages, such as a JSON answer opened in a tab, do not): the console's icon, not the
+  // version route's 400.
+  app.get('/favicon.ico', (_request, reply) => {
+    const icon = assets.get('favicon.svg');
+    if (!icon) return reply.code(404).headers(CONSOLE_HEADERS).type('text/plain; charset=utf-8').send('Not found\n');
+    return send(reply, 200, icon);
+  });
   app.get(`${CONSOLE_PATH}:file`, (request, reply) => {
     const asset = assets.get((request.params as { file: string }).file);
     if (!asset) return send(reply, 404, { type: 'text/plain; charset=utf-8', body: Buffer.from('Not found\n') });

@@ -195,6 +195,35 @@ const IAM_DOCS: Record<string, Schema> = {
     },
     security: SECURITY,
   },
+  'GET /v3/users': {
+    operationId: 'keystoneListUsers',
+    summary: "The caller's account's IAM users (KeystoneListUsers; needs iam:users:listUsers)",
+    parameters: ['domain_id', 'name', 'enabled', 'password_expires_at'].map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
+    responses: {
+      200: answer('The users', {
+        type: 'object',
+        required: ['users', 'links'],
+        properties: {
+          users: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['id', 'name', 'domain_id', 'enabled'],
+              properties: {
+                id: { type: 'string' }, name: { type: 'string' }, domain_id: { type: 'string' }, enabled: { type: 'boolean' },
+                description: { type: 'string' }, password_expires_at: { type: ['string', 'null'] }, pwd_status: { type: 'boolean' },
+              },
+            },
+          },
+          links: { type: 'object' },
+        },
+      }),
+      400: answer('A bad filter', ref('IamError')),
+      401: answer('Authentication failed', ref('GatewayError')),
+      403: answer('The caller may not list users (iam:users:listUsers), or names another account', ref('IamError')),
+    },
+    security: SECURITY,
+  },
 };
 
 const toOpenApiPath = (url: string) => url.replace(/:([a-z_]+)/g, '{$1}');

@@ -333,4 +333,27 @@ export const DECISIONS = {
    * secret could be created but never read, changed or deleted. CSMS.0002.
    */
   csmsDotNames: 'refused',
+  /**
+   * IAM GET /v3/users (KeystoneListUsers) lists the caller's own account only: a domain_id of
+   * another account is refused 403, as an administrator of one account is refused another's.
+   * Without `enabled` both enabled and disabled users are listed (Keystone's reading: a filter
+   * only when given); a filter given twice is 400.
+   */
+  listUsersOwnAccount: 403,
+  /**
+   * No kmsd password expires: a user's password_expires_at is null, and a well-formed
+   * password_expires_at filter (operator:YYYY-MM-DDTHH:mm:ssZ) matches no user; a malformed one is 400.
+   */
+  listUsersPasswordExpiry: 'never',
+  /**
+   * GET /favicon.ico answers the console's icon (200 image/svg+xml, the console's headers), not
+   * the version route's 400 KMS.0201: browsers ask every origin for it.
+   */
+  faviconServed: true,
+  /**
+   * GET /v3/users: links.self is the list's URL without its query (the query is the caller's
+   * unvalidated text, never echoed), and no user carries Huawei's per-user links.self: it would
+   * point at GET /v3/users/{user_id}, which kmsd does not serve (404).
+   */
+  listUsersLinks: 'list-url-only',
 } as const;

@@ -122,6 +122,10 @@ export class SqlTx implements Tx {
     const r = await this.one('SELECT * FROM users WHERE account_id = $1 AND name = $2', [accountId, name]);
     return r ? userFromRow(r) : null;
   }
+  async usersOfAccount(accountId: string): Promise<User[]> {
+    const rows = await this.db.all('SELECT * FROM users WHERE account_id = $1 ORDER BY name, id', [accountId]);
+    return rows.map(userFromRow);
+  }
   async insertUser(u: User): Promise<void> {
     await this.db.run('INSERT INTO users (id, account_id, name, password_hash, policies, disabled) VALUES ($1, $2, $3, $4, $5, $6)', [
       u.id, u.accountId, u.name, u.passwordHash, JSON.stringify(u.policies), u.disabled ? 1 : 0,

@@ -355,7 +355,11 @@ for (const driver of DRIVERS) {
         ak: await tx.getAccessKey(`AK${accountId}`),
         token: await tx.getToken('h1'),
         setting: await tx.getSetting('s'),
+        users: await tx.usersOfAccount(accountId),
+        noUsers: await tx.usersOfAccount(id()),
       }));
+      assert.deepEqual(got.users.map((u) => [u.id, u.name, u.disabled]), [[userId, 'admin', false]]);
+      assert.deepEqual(got.noUsers, []);
       assert.deepEqual(got.account, { id: accountId, name: `acme-${accountId}`, disabled: false });
       assert.deepEqual(got.user?.policies, ['*:*:*']);
       assert.deepEqual(got.ak?.skSealed, Buffer.from('sealed'));

@@ -110,6 +110,8 @@ export interface Tx {
   /** A user with its account, in one read (authentication's). */
   getUserAndAccount(id: string): Promise<{ user: User; account: Account } | null>;
   findUser(accountId: string, name: string): Promise<User | null>;
+  /** Every user of the account, disabled ones too, by name (IAM's user list). */
+  usersOfAccount(accountId: string): Promise<User[]>;
   insertUser(user: User): Promise<void>;
   updateUser(user: User): Promise<void>;
   getAccessKey(ak: string): Promise<AccessKey | null>;
