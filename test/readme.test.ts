@@ -6,8 +6,10 @@ import { openApiDocument } from '../src/api/openapi.ts';
 import { startWorld, type World } from './harness.ts';
 import { ROOT, buildClient, consumerProject, run, systemNode, tsc } from './support/built-client.ts';
 
-/** The README's client, CLI and OpenAPI examples, run as written (endpoint and credentials filled in). */
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+/**
+ * The README's client and CLI examples, and the profiles file (docs/client-and-cli.md) and OpenAPI
+ * (docs/operations.md) examples, run as written (endpoint and credentials filled in).
+ */
 let world: World;
 let consumer: string;
 let shims: string;
@@ -26,12 +28,13 @@ after(async () => {
   rmSync(consumer, { recursive: true, force: true });
 });
 
-/** The code blocks of one README section, in order. */
-function blocks(heading: string, lang: string): string[] {
-  const start = README.indexOf(`\n## ${heading}`);
-  assert.ok(start >= 0, heading);
-  const end = README.indexOf('\n## ', start + 1);
-  const section = README.slice(start, end);
+/** The code blocks of one section of a page (README.md by default), in order. */
+function blocks(heading: string, lang: string, page = 'README.md'): string[] {
+  const text = readFileSync(join(ROOT, page), 'utf8');
+  const start = text.indexOf(`\n## ${heading}`);
+  assert.ok(start >= 0, `${page}: ${heading}`);
+  const end = text.indexOf('\n## ', start + 1);
+  const section = end < 0 ? text.slice(start) : text.slice(start, end);
   return [...section.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]);
 }
 
@@ -70,7 +73,8 @@ test('the command line example runs as written', async () => {
   const [example] = blocks('The command line', 'sh');
   const alice = world.users.alice;
   const script = example.replace('<AK>', alice.ak).replace('<SK>', alice.sk).replace('<user id>', world.users.gina.id);
-  const r = await shell(script, { KMSD_ENDPOINT: world.url });
+  // `kmsd audit` reads the store of the kmsd it runs beside (./data there; the world's here).
+  const r = await shell(script, { KMSD_ENDPOINT: world.url, KMSD_DATA_DIR: world.dataDir });
   assert.equal(r.stderr, '');
   assert.equal(r.status, 0);
   assert.match(r.stdout, /^card 4111$/m);
@@ -79,7 +83,7 @@ test('the command line example runs as written', async () => {
 });
 
 test('the profiles file example works with kmsd', async () => {
-  const [example] = blocks('The command line', 'json');
+  const [example] = blocks('The command line', 'json', 'docs/client-and-cli.md');
   const alice = world.users.alice;
   const text = example.replaceAll('http://127.0.0.1:8080', world.url).replace('<AK>', alice.ak).replace('<SK>', alice.sk)
     .replace('"admin"', JSON.stringify(alice.name)).replace('<password>', alice.password).replace('"dev"', JSON.stringify(alice.account));
@@ -92,7 +96,7 @@ test('the profiles file example works with kmsd', async () => {
 });
 
 test('the OpenAPI example: the served document and kmsd openapi', async () => {
-  const [example] = blocks('OpenAPI', 'sh');
+  const [example] = blocks('OpenAPI', 'sh', 'docs/operations.md');
   const r = await shell(example.replaceAll('http://127.0.0.1:8080', world.url));
   assert.equal(r.stderr, '');
   const doc = openApiDocument() as { paths: Record<string, unknown> };

@@ -1,0 +1,109 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OPERATIONS } from '../../src/api/routes.ts';
+import { ROOT, run } from '../support/built-client.ts';
+import { examples, fences, readPage, runBlocks, serve, type Served } from './examples.ts';
+
+/**
+ * The README's examples, as a new user meets them: kmsd started as the quick start starts it
+ * (`bin/kmsd.js serve` in a fresh directory, the development account in ./data), then the
+ * grant/retire walk-through with exactly what dev-identities.json and the banner say.
+ */
+let dir: string;
+let kmsd: Served;
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'kmsd-readme-'));
+  kmsd = await serve(['serve'], dir);
+});
+after(async () => {
+  assert.equal(await kmsd.stop(), 0, kmsd.output());
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("the quick start's two commands are the README's first block, and CI runs that test command", () => {
+  const [quick] = fences('README.md');
+  assert.match(quick.body, /^npm install && bin\/kmsd\.js serve +#[^\n]*\nnpm test +#[^\n]*\n$/);
+  // .ci/run runs the README's test command (npm test), with PostgreSQL.
+  assert.match(readFileSync(join(ROOT, '.ci/run'), 'utf8'), /\nKMSD_RELEASE_TESTS_DONE=1 scripts\/test-postgres\.sh npm test\n/);
+  assert.ok(readPage('README.md').split('\n').length < 400, 'the README stays under 400 lines');
+});
+
+test('the grant model walk-through runs as written against the quick start\'s kmsd: app encrypts through the grant, retires it, and is refused next', async () => {
+  const blocks = examples('README.md').filter((e) => e.kind === 'run').map((e) => e.body);
+  assert.equal(blocks.length, 1);
+  const r = await runBlocks(blocks, kmsd.endpoint, dir);
+  assert.equal(r.stderr, '');
+  assert.equal(r.status, 0);
+  const lines = r.outputs[0].trimEnd().split('\n');
+  assert.equal(lines.length, 4, r.outputs[0]);
+  const [dev] = kmsd.described.accounts;
+  const app = dev.users.find((u: { name: string }) => u.name === 'app');
+  const encrypted = JSON.parse(lines[0]);
+  assert.deepEqual(Object.keys(encrypted), ['key_id', 'cipher_text']);
+  const retirable = JSON.parse(lines[1]);
+  assert.equal(retirable.total, 1);
+  assert.equal(retirable.grants[0].grantee_principal, app.id);
+  assert.equal(retirable.grants[0].key_id, encrypted.key_id);
+  assert.deepEqual(retirable.grants[0].operations, ['encrypt-data', 'retire-grant']);
+  assert.equal(lines[2], '{}');
+  assert.equal(lines[3], '{"error":{"error_code":"KMS.0306","error_msg":"No access permissions."}}');
+});
+
+test('the banner in the README shows what kmsd prints: both development users with their ids', () => {
+  const banner = fences('README.md')[1].body;
+  const printed = kmsd.output();
+  for (const label of ['endpoint', 'region', 'store', 'console', 'operator', 'account', 'project id', 'user', 'password', 'AK / SK']) {
+    assert.match(banner, new RegExp(`^  ${label} +\\S`, 'm'), label);
+    assert.match(printed, new RegExp(`^  ${label} +\\S`, 'm'), label);
+  }
+  const users = (text: string) => [...text.matchAll(/^ {2}user +(\w+) \(id [0-9a-f]{32}\)$/gm)].map((m) => m[1]);
+  assert.deepEqual(users(banner), ['admin', 'app']);
+  assert.deepEqual(users(printed), ['admin', 'app']);
+});
+
+/** The CI recipe's variables, as the README's SDK snippets read them. */
+function sdkEnv(): Record<string, string> {
+  const [dev] = kmsd.described.accounts;
+  const [{ ak, sk }] = dev.users[0].access_keys;
+  return { KMS_ENDPOINT: kmsd.endpoint, KMS_PROJECT_ID: dev.project_id, CLOUD_SDK_AK: ak, CLOUD_SDK_SK: sk };
+}
+
+test('the Node.js snippet, through @huaweicloud/huaweicloud-sdk-core, creates a key in kmsd', async () => {
+  const [snippet] = examples('README.md').filter((e) => e.kind === 'node-sdk');
+  writeFileSync(join(dir, 'node-sdk.cjs'), snippet.body);
+  const r = await run(process.execPath, [join(dir, 'node-sdk.cjs')], { ...sdkEnv(), NODE_PATH: join(ROOT, 'node_modules') });
+  assert.equal(r.stderr, '');
+  assert.match(r.stdout, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\n$/);
+});
+
+test('the Python, Go and Java snippets read the variables the CI recipe exports and name create-key\'s fields', () => {
+  const readme = readPage('README.md');
+  const recipe = /## Use kmsd in CI[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+  const exported = [...recipe.matchAll(/^export (\w+)=/gm)].map((m) => m[1]).sort();
+  assert.deepEqual(exported, Object.keys(sdkEnv()).sort());
+  const createKey = OPERATIONS.find((op) => op.name === 'create-key')!;
+  const snippets = Object.fromEntries(['python', 'go', 'java'].map((lang) => [lang, fences('README.md').find((f) => f.lang === lang)?.body ?? '']));
+  for (const [lang, body] of Object.entries(snippets)) {
+    const read = [...body.matchAll(/(?:environ\["|Getenv\("|getenv\(")(\w+)"/g)].map((m) => m[1]).sort();
+    assert.deepEqual([...new Set(read)], Object.keys(sdkEnv()).sort(), lang);
+  }
+  // Each builds a create-key body with key_alias, the operation's one required field, in the SDK's spelling.
+  assert.match(snippets.python, /CreateKeyRequestBody\(key_alias="from-python"\)/);
+  assert.match(snippets.go, /model\.CreateKeyRequestBody\{KeyAlias: "from-go"\}/);
+  assert.match(snippets.java, /new CreateKeyRequestBody\(\)\.withKeyAlias\("from-java"\)/);
+  assert.deepEqual(createKey.required, ['key_alias']);
+  // With a project id and an endpoint: no IAM lookup (docs/sdks.md has the variants without).
+  assert.match(snippets.python, /BasicCredentials\([^)]*KMS_PROJECT_ID[^)]*\)[\s\S]*with_endpoint\(os\.environ\["KMS_ENDPOINT"\]\)/);
+  assert.match(snippets.go, /WithProjectId\(os\.Getenv\("KMS_PROJECT_ID"\)\)[\s\S]*WithEndpoints\(\[\]string\{os\.Getenv\("KMS_ENDPOINT"\)\}\)/);
+  assert.match(snippets.java, /withProjectId\(System\.getenv\("KMS_PROJECT_ID"\)\)[\s\S]*withEndpoints\(List\.of\(System\.getenv\("KMS_ENDPOINT"\)\)\)/);
+});
+
+test('the Terraform block declares the provider in required_providers and overrides only the kms endpoint', () => {
+  const hcl = fences('README.md').find((f) => f.lang === 'hcl')?.body ?? '';
+  assert.match(hcl, /^terraform \{\n {2}required_providers \{\n {4}huaweicloud = \{ source = "huaweicloud\/huaweicloud" \}\n {2}\}\n\}\n/);
+  assert.match(hcl, /endpoints = \{\n {4}kms = "http:\/\/127\.0\.0\.1:8080\/"/);
+  for (const setting of ['region', 'access_key', 'secret_key', 'project_id', 'domain_id', 'skip_check_website_type']) assert.match(hcl, new RegExp(`\\n  ${setting} +=`), setting);
+});
