@@ -189,12 +189,41 @@ describe('kmsd audit', () => {
   const cli = async (...args: string[]) =>
     promisify(execFile)(process.execPath, [BIN, 'audit', '--data-dir', world.dataDir, ...args]);
 
+  test('prints a table by default: callers as user@account, keys by alias, refusals with their code', async () => {
+    const alice = world.as('alice');
+    const keyId = await newKey(alice);
+    const { key_info } = (await alice.kms('describe-key', { key_id: keyId })).body;
+    const grantId = await newGrant(alice, keyId, world.users.greg.id, ['describe-key', 'retire-grant']);
+    await world.as('greg').kms('retire-grant', { key_id: keyId, grant_id: grantId });
+    await world.as('gus').kms('encrypt-data', { key_id: keyId, plain_text: 'x' });
+    const printed = (await cli('--key', keyId)).stdout;
+    const json = (await cli('--key', keyId, '-o', 'json')).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const at = (i: number) => new Date(json[i].time).toISOString();
+    const rows = [
+      ['SEQ', 'TIME', 'CALLER', 'OPERATION', 'KEY', 'OUTCOME', 'SOURCE', 'GRANT'],
+      [String(json[0].seq), at(0), 'alice@acme', 'create-key', key_info.key_alias, 'allowed 200', json[0].source, ''],
+      [String(json[1].seq), at(1), 'alice@acme', 'create-grant', key_info.key_alias, 'allowed 200', json[1].source, grantId],
+      [String(json[2].seq), at(2), 'greg@globex', 'retire-grant', key_info.key_alias, 'allowed 200', json[2].source, grantId],
+      [String(json[3].seq), at(3), 'gus@globex', 'encrypt-data', key_info.key_alias, 'denied 403 KMS.0306', json[3].source, ''],
+    ];
+    const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+    const expected = rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ').trimEnd()).join('\n');
+    assert.equal(printed, `${expected}\n`);
+    // The same records as JSON, as before.
+    assert.deepEqual(json.map((e) => [e.operation, e.user_id, e.key_id, e.grant_id]), [
+      ['create-key', world.users.alice.id, keyId, null], ['create-grant', world.users.alice.id, keyId, grantId],
+      ['retire-grant', world.users.greg.id, keyId, grantId], ['encrypt-data', world.users.gus.id, keyId, null],
+    ]);
+    await assert.rejects(cli('--key', keyId, '--output', 'yaml'), (e: { code: number; stderr: string }) =>
+      e.code === 2 && e.stderr === 'kmsd: --output must be table or json, got "yaml"\n');
+  });
+
   test('prints JSON lines by key, by principal and since a time', async () => {
     const alice = world.as('alice');
     const keyId = await newKey(alice);
     const grantId = await newGrant(alice, keyId, world.users.greg.id, ['describe-key', 'retire-grant']);
     await world.as('greg').kms('retire-grant', { key_id: keyId, grant_id: grantId });
-    const byKey = (await cli('--key', keyId)).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const byKey = (await cli('--key', keyId, '-o', 'json')).stdout.trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(byKey.map((e) => [e.operation, e.outcome]), [['create-key', 'allowed'], ['create-grant', 'allowed'], ['retire-grant', 'allowed']]);
     assert.deepEqual(Object.keys(byKey[2]), [
       'seq', 'time', 'request_id', 'account_id', 'user_id', 'access_key_id', 'claimed_access_key_id', 'source', 'operation', 'key_id',
@@ -203,14 +232,14 @@ describe('kmsd audit', () => {
     assert.equal(byKey[2].time, new Date(time()).toISOString());
     assert.equal(byKey[2].user_id, world.users.greg.id);
 
-    const byGus = (await cli('--principal', world.users.greg.id, '--key', keyId)).stdout.trim().split('\n');
+    const byGus = (await cli('--principal', world.users.greg.id, '--key', keyId, '--output', 'json')).stdout.trim().split('\n');
     assert.deepEqual(byGus.map((l) => JSON.parse(l).operation), ['retire-grant']);
 
     clock.advance(60_000);
     const later = new Date(time()).toISOString();
-    assert.equal((await cli('--since', later)).stdout, '');
+    assert.equal((await cli('--since', later, '-o', 'json')).stdout, '');
     await world.as('alice', 'aksk').kms('disable-key', { key_id: keyId });
-    const since = (await cli('--since', later)).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const since = (await cli('--since', later, '--output=json')).stdout.trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(since.map((e) => [e.operation, e.key_id]), [['disable-key', keyId]]);
   });
 
