@@ -218,6 +218,25 @@ describe('kmsd audit', () => {
       e.code === 2 && e.stderr === 'kmsd: --output must be table or json, got "yaml"\n');
   });
 
+  test('the table shows a caller refused before it was known as unknown, with the access key it claimed', async () => {
+    clock.advance(60_000);
+    const later = new Date(time()).toISOString();
+    const r = await raw(world.url, 'POST', `/v1.0/${world.users.alice.projectId}/kms/create-key`, {
+      headers: {
+        'Content-Type': 'application/json', 'X-Sdk-Date': '20261122T000000Z',
+        Authorization: 'SDK-HMAC-SHA256 Access=AKCLAIMEDINTABLE, SignedHeaders=x-sdk-date, Signature=00',
+      },
+      body: '{"key_alias":"never"}',
+    });
+    assert.equal(r.status, 401);
+    const [event] = (await cli('--since', later, '-o', 'json')).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const row = [String(event.seq), event.time, 'unknown (claimed AKCLAIMEDINTABLE)', 'create-key', '', 'denied 401 APIGW.0301', event.source, ''];
+    const header = ['SEQ', 'TIME', 'CALLER', 'OPERATION', 'KEY', 'OUTCOME', 'SOURCE', 'GRANT'];
+    const widths = header.map((h, c) => Math.max(h.length, row[c].length));
+    const line = (cells: string[]) => cells.map((cell, c) => (c === cells.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ').trimEnd();
+    assert.equal((await cli('--since', later)).stdout, `${line(header)}\n${line(row)}\n`);
+  });
+
   test('prints JSON lines by key, by principal and since a time', async () => {
     const alice = world.as('alice');
     const keyId = await newKey(alice);
