@@ -1,0 +1,55 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { examples, runBlocks, serve, type Served } from './examples.ts';
+
+/**
+ * docs/operating.md's examples, in the shell of the README's walk-through as the page says:
+ * the operator endpoints, `kmsd audit` (table and JSON) and ListTraces over the API.
+ */
+let dir: string;
+let kmsd: Served;
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'kmsd-operating-'));
+  kmsd = await serve(['serve'], dir);
+});
+after(async () => {
+  assert.equal(await kmsd.stop(), 0, kmsd.output());
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("the operator endpoints, kmsd audit and ListTraces answer as docs/operating.md shows, after the README's walk-through", { timeout: 120_000 }, async () => {
+  const blocks = [...examples('README.md'), ...examples('docs/operating.md')].filter((e) => e.kind === 'run').map((e) => e.body);
+  const r = await runBlocks(blocks, kmsd.endpoint, dir);
+  assert.equal(r.stderr, '');
+  assert.equal(r.status, 0);
+  const [walk, operator, audit, traces] = r.outputs.map((o) => o.trimEnd().split('\n'));
+  const key = JSON.parse(walk[0]).key_id;
+  const [dev] = kmsd.described.accounts;
+  const app = dev.users[1];
+
+  assert.deepEqual(operator, ['{"status":"ok"}', '{"status":"ready","store":"sqlite"}', 'kmsd_live_grants 0']);
+
+  // The table by key, the JSON lines by principal, then the two filters together (a table again).
+  assert.equal(audit.length, 5 + 3 + 3, audit.join('\n'));
+  assert.match(audit[0], /^SEQ +TIME +CALLER +OPERATION +KEY +OUTCOME +SOURCE +GRANT$/);
+  assert.deepEqual(audit.slice(1, 5).map((l) => l.split(/ {2,}/).slice(2, 6)), [
+    ['admin@dev', 'create-key', 'quick-start', 'allowed 200'], ['admin@dev', 'create-grant', 'quick-start', 'allowed 200'],
+    ['app@dev', 'retire-grant', 'quick-start', 'allowed 200'], ['app@dev', 'encrypt-data', 'quick-start', 'denied 403 KMS.0306'],
+  ]);
+  const byApp = audit.slice(5, 8).map((l) => JSON.parse(l));
+  assert.deepEqual(byApp.map((e) => [e.operation, e.user_id, e.outcome]), [
+    ['create-token', app.id, 'allowed'], ['retire-grant', app.id, 'allowed'], ['encrypt-data', app.id, 'denied'],
+  ]);
+  assert.deepEqual(audit.slice(9).map((l) => l.split(/ {2,}/).slice(2, 4)), [['app@dev', 'retire-grant'], ['app@dev', 'encrypt-data']]);
+
+  const listed = JSON.parse(traces[0]);
+  assert.deepEqual(listed.traces.map((t: { trace_name: string; trace_rating: string; resource_id: string; user: { name: string; domain: { name: string } } }) =>
+    [t.trace_name, t.trace_rating, t.resource_id, t.user.name, t.user.domain.name]), [
+    ['encryptData', 'warning', key, 'app', 'dev'], ['retireGrant', 'normal', key, 'app', 'dev'],
+  ]);
+  assert.equal(listed.traces[0].response, '{"error":{"error_code":"KMS.0306","error_msg":"No access permissions."}}');
+  assert.deepEqual(listed.meta_data, { count: 2, marker: listed.traces[1].trace_id });
+});
