@@ -80,6 +80,8 @@ test('the command line example runs as written', async () => {
   assert.match(r.stdout, /^card 4111$/m);
   assert.match(r.stdout, /^key_alias +orders$/m);
   assert.match(r.stdout, /^key_state +4 \(pending-deletion\)$/m);
+  // kmsd audit's table names the caller and the key.
+  assert.match(r.stdout, /^\d+ +\S+ +alice@acme +create-key +orders +allowed 200 +\S+$/m);
 });
 
 test('the profiles file example works with kmsd', async () => {
