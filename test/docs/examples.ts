@@ -1,5 +1,8 @@
+import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../support/built-client.ts';
 
@@ -74,6 +77,24 @@ export async function serve(args: string[], cwd: string): Promise<Served> {
       return exited;
     },
   };
+}
+
+/**
+ * A kmsd for the tests of one file, in a fresh directory (its working directory, as the reader's):
+ * started before them with the arguments `start` gives (after it has written what it needs there),
+ * stopped after them, cleanly (exit code 0).
+ */
+export function kmsdForTests(prefix: string, start: (dir: string) => string[] = () => ['serve']): { dir: string; kmsd: Served } {
+  const state = {} as { dir: string; kmsd: Served };
+  before(async () => {
+    state.dir = mkdtempSync(join(tmpdir(), prefix));
+    state.kmsd = await serve(start(state.dir), state.dir);
+  });
+  after(async () => {
+    assert.equal(await state.kmsd.stop(), 0, state.kmsd.output());
+    rmSync(state.dir, { recursive: true, force: true });
+  });
+  return state;
 }
 
 /** The words of a `serve` block's command line after `kmsd` (no shell quoting in them). */

@@ -1,30 +1,20 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseIdentities } from '../../src/identities.ts';
 import { parseSeed, checkSeedNames } from '../../src/seed.ts';
-import { examples, runBlocks, serve, serveArgs, type Example, type Served } from './examples.ts';
+import { examples, kmsdForTests, runBlocks, serveArgs } from './examples.ts';
 
 /**
  * docs/identities.md as a reader follows it: the identities file and the seed file written as
  * shown, kmsd started with the page's own command line, then the page's curl run as written.
  */
 const PAGE = 'docs/identities.md';
-let dir: string;
-let kmsd: Served;
-let page: Example[];
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'kmsd-identities-'));
-  page = examples(PAGE);
+const page = examples(PAGE);
+const world = kmsdForTests('kmsd-identities-', (dir) => {
   for (const e of page.filter((x) => x.kind === 'file')) writeFileSync(join(dir, e.args[0]), e.body);
-  const [start] = page.filter((e) => e.kind === 'serve');
-  kmsd = await serve(serveArgs(start.body), dir);
-});
-after(async () => {
-  assert.equal(await kmsd.stop(), 0, kmsd.output());
-  rmSync(dir, { recursive: true, force: true });
+  return serveArgs(page.find((e) => e.kind === 'serve')!.body);
 });
 
 test('the page writes identities.json and seed.json, then starts kmsd with both', () => {
@@ -35,9 +25,9 @@ test('the page writes identities.json and seed.json, then starts kmsd with both'
 });
 
 test('the identities file has no placeholders; its given ids are the ones kmsd serves, the others generated', () => {
-  const file = JSON.parse(readFileSync(join(dir, 'identities.json'), 'utf8'));
+  const file = JSON.parse(readFileSync(join(world.dir, 'identities.json'), 'utf8'));
   assert.doesNotMatch(JSON.stringify(file), /[<>]/);
-  const [acme, globex] = kmsd.described.accounts;
+  const [acme, globex] = world.kmsd.described.accounts;
   assert.deepEqual([acme.name, acme.id, acme.project_id], ['acme', file.accounts[0].id, file.accounts[0].project_id]);
   assert.deepEqual(acme.users.map((u: { name: string }) => u.name), ['admin', 'app']);
   assert.equal(acme.users[0].id, file.accounts[0].users[0].id);
@@ -46,14 +36,14 @@ test('the identities file has no placeholders; its given ids are the ones kmsd s
 });
 
 test('the seed names only accounts and users of the identities file', () => {
-  const identities = parseIdentities(JSON.parse(readFileSync(join(dir, 'identities.json'), 'utf8')));
-  const seed = parseSeed(JSON.parse(readFileSync(join(dir, 'seed.json'), 'utf8')));
+  const identities = parseIdentities(JSON.parse(readFileSync(join(world.dir, 'identities.json'), 'utf8')));
+  const seed = parseSeed(JSON.parse(readFileSync(join(world.dir, 'seed.json'), 'utf8')));
   assert.doesNotThrow(() => checkSeedNames(seed, identities));
 });
 
 test('the user entry with a policy document is a valid user of that file', () => {
   const entry = page.find((e) => e.kind === 'user-entry')!;
-  const file = JSON.parse(readFileSync(join(dir, 'identities.json'), 'utf8'));
+  const file = JSON.parse(readFileSync(join(world.dir, 'identities.json'), 'utf8'));
   const user = JSON.parse(entry.body);
   assert.equal(user.name, file.accounts[0].users[1].name);
   file.accounts[0].users[1] = user;
@@ -62,7 +52,7 @@ test('the user entry with a policy document is a valid user of that file', () =>
 });
 
 test("app decrypts the fixture ciphertext through its seeded grant, as the page's curl shows", async () => {
-  const r = await runBlocks(page.filter((e) => e.kind === 'run').map((e) => e.body), kmsd.endpoint, dir);
+  const r = await runBlocks(page.filter((e) => e.kind === 'run').map((e) => e.body), world.kmsd.endpoint, world.dir);
   assert.equal(r.stderr, '');
   assert.equal(r.status, 0);
   assert.deepEqual(JSON.parse(r.outputs[0]), {

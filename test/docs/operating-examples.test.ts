@@ -1,33 +1,21 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { examples, runBlocks, serve, type Served } from './examples.ts';
+import { examples, kmsdForTests, runBlocks } from './examples.ts';
 
 /**
  * docs/operating.md's examples, in the shell of the README's walk-through as the page says:
  * the operator endpoints, `kmsd audit` (table and JSON) and ListTraces over the API.
  */
-let dir: string;
-let kmsd: Served;
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'kmsd-operating-'));
-  kmsd = await serve(['serve'], dir);
-});
-after(async () => {
-  assert.equal(await kmsd.stop(), 0, kmsd.output());
-  rmSync(dir, { recursive: true, force: true });
-});
+const world = kmsdForTests('kmsd-operating-');
 
 test("the operator endpoints, kmsd audit and ListTraces answer as docs/operating.md shows, after the README's walk-through", { timeout: 120_000 }, async () => {
   const blocks = [...examples('README.md'), ...examples('docs/operating.md')].filter((e) => e.kind === 'run').map((e) => e.body);
-  const r = await runBlocks(blocks, kmsd.endpoint, dir);
+  const r = await runBlocks(blocks, world.kmsd.endpoint, world.dir);
   assert.equal(r.stderr, '');
   assert.equal(r.status, 0);
   const [walk, operator, audit, traces] = r.outputs.map((o) => o.trimEnd().split('\n'));
   const key = JSON.parse(walk[0]).key_id;
-  const [dev] = kmsd.described.accounts;
+  const [dev] = world.kmsd.described.accounts;
   const app = dev.users[1];
 
   assert.deepEqual(operator, ['{"status":"ok"}', '{"status":"ready","store":"sqlite"}', 'kmsd_live_grants 0']);

@@ -1,9 +1,6 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { examples, runBlocks, serve, type Served } from './examples.ts';
+import { examples, kmsdForTests, runBlocks } from './examples.ts';
 
 /**
  * docs/operations.md run as a reader runs it: every marked block in order, in one shell, against
@@ -11,16 +8,7 @@ import { examples, runBlocks, serve, type Served } from './examples.ts';
  * prints is checked: the answers it documents, in the order it documents them.
  */
 const PAGE = 'docs/operations.md';
-let dir: string;
-let kmsd: Served;
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'kmsd-operations-'));
-  kmsd = await serve(['serve'], dir);
-});
-after(async () => {
-  assert.equal(await kmsd.stop(), 0, kmsd.output());
-  rmSync(dir, { recursive: true, force: true });
-});
+const world = kmsdForTests('kmsd-operations-');
 
 const ID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const json = (line: string) => JSON.parse(line.replace(/ \d{3}$/, ''));
@@ -28,13 +16,13 @@ const keys = (line: string) => Object.keys(json(line));
 
 test('every example of docs/operations.md runs in order, each answer as the page documents it', { timeout: 240_000 }, async () => {
   const blocks = examples(PAGE).filter((e) => e.kind === 'run').map((e) => e.body);
-  const r = await runBlocks(blocks, kmsd.endpoint, dir);
+  const r = await runBlocks(blocks, world.kmsd.endpoint, world.dir);
   assert.equal(r.stderr, '');
   assert.equal(r.status, 0);
   const out = r.outputs.map((o) => o.trimEnd().split('\n'));
   assert.equal(out.length, 11);
   const [setup, encrypting, dataKeys, random, asymmetric, rotation, imported, keyStores, tags, aliases, deletion] = out;
-  const [dev] = kmsd.described.accounts;
+  const [dev] = world.kmsd.described.accounts;
   const [admin, app] = dev.users;
 
   // curl, with a token: describe-key, list-grants, list-retirable-grants, retire, revoke, quotas.

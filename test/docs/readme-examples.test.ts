@@ -1,27 +1,17 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OPERATIONS } from '../../src/api/routes.ts';
 import { ROOT, run } from '../support/built-client.ts';
-import { examples, fences, readPage, runBlocks, serve, type Served } from './examples.ts';
+import { examples, fences, kmsdForTests, readPage, runBlocks } from './examples.ts';
 
 /**
  * The README's examples, as a new user meets them: kmsd started as the quick start starts it
  * (`bin/kmsd.js serve` in a fresh directory, the development account in ./data), then the
  * grant/retire walk-through with exactly what dev-identities.json and the banner say.
  */
-let dir: string;
-let kmsd: Served;
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'kmsd-readme-'));
-  kmsd = await serve(['serve'], dir);
-});
-after(async () => {
-  assert.equal(await kmsd.stop(), 0, kmsd.output());
-  rmSync(dir, { recursive: true, force: true });
-});
+const world = kmsdForTests('kmsd-readme-');
 
 test("the quick start's two commands are the README's first block, and CI runs that test command", () => {
   const [quick] = fences('README.md');
@@ -34,12 +24,12 @@ test("the quick start's two commands are the README's first block, and CI runs t
 test('the grant model walk-through runs as written against the quick start\'s kmsd: app encrypts through the grant, retires it, and is refused next', async () => {
   const blocks = examples('README.md').filter((e) => e.kind === 'run').map((e) => e.body);
   assert.equal(blocks.length, 1);
-  const r = await runBlocks(blocks, kmsd.endpoint, dir);
+  const r = await runBlocks(blocks, world.kmsd.endpoint, world.dir);
   assert.equal(r.stderr, '');
   assert.equal(r.status, 0);
   const lines = r.outputs[0].trimEnd().split('\n');
   assert.equal(lines.length, 4, r.outputs[0]);
-  const [dev] = kmsd.described.accounts;
+  const [dev] = world.kmsd.described.accounts;
   const app = dev.users.find((u: { name: string }) => u.name === 'app');
   const encrypted = JSON.parse(lines[0]);
   assert.deepEqual(Object.keys(encrypted), ['key_id', 'cipher_text']);
@@ -54,7 +44,7 @@ test('the grant model walk-through runs as written against the quick start\'s km
 
 test('the banner in the README shows what kmsd prints: both development users with their ids', () => {
   const banner = fences('README.md')[1].body;
-  const printed = kmsd.output();
+  const printed = world.kmsd.output();
   for (const label of ['endpoint', 'region', 'store', 'console', 'operator', 'account', 'project id', 'user', 'password', 'AK / SK']) {
     assert.match(banner, new RegExp(`^  ${label} +\\S`, 'm'), label);
     assert.match(printed, new RegExp(`^  ${label} +\\S`, 'm'), label);
@@ -66,15 +56,15 @@ test('the banner in the README shows what kmsd prints: both development users wi
 
 /** The CI recipe's variables, as the README's SDK snippets read them. */
 function sdkEnv(): Record<string, string> {
-  const [dev] = kmsd.described.accounts;
+  const [dev] = world.kmsd.described.accounts;
   const [{ ak, sk }] = dev.users[0].access_keys;
-  return { KMS_ENDPOINT: kmsd.endpoint, KMS_PROJECT_ID: dev.project_id, CLOUD_SDK_AK: ak, CLOUD_SDK_SK: sk };
+  return { KMS_ENDPOINT: world.kmsd.endpoint, KMS_PROJECT_ID: dev.project_id, CLOUD_SDK_AK: ak, CLOUD_SDK_SK: sk };
 }
 
 test('the Node.js snippet, through @huaweicloud/huaweicloud-sdk-core, creates a key in kmsd', async () => {
   const [snippet] = examples('README.md').filter((e) => e.kind === 'node-sdk');
-  writeFileSync(join(dir, 'node-sdk.cjs'), snippet.body);
-  const r = await run(process.execPath, [join(dir, 'node-sdk.cjs')], { ...sdkEnv(), NODE_PATH: join(ROOT, 'node_modules') });
+  writeFileSync(join(world.dir, 'node-sdk.cjs'), snippet.body);
+  const r = await run(process.execPath, [join(world.dir, 'node-sdk.cjs')], { ...sdkEnv(), NODE_PATH: join(ROOT, 'node_modules') });
   assert.equal(r.stderr, '');
   assert.match(r.stdout, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\n$/);
 });
