@@ -23,9 +23,11 @@ test("the operator endpoints, kmsd audit and ListTraces answer as docs/operating
   // The table by key, the JSON lines by principal, then the two filters together (a table again).
   assert.equal(audit.length, 5 + 3 + 3, audit.join('\n'));
   assert.match(audit[0], /^SEQ +TIME +CALLER +OPERATION +KEY +OUTCOME +SOURCE +GRANT$/);
+  const alias = audit[1].split(/ {2,}/)[4];
+  assert.match(alias, /^quick-start-\d+$/);
   assert.deepEqual(audit.slice(1, 5).map((l) => l.split(/ {2,}/).slice(2, 6)), [
-    ['admin@dev', 'create-key', 'quick-start', 'allowed 200'], ['admin@dev', 'create-grant', 'quick-start', 'allowed 200'],
-    ['app@dev', 'retire-grant', 'quick-start', 'allowed 200'], ['app@dev', 'encrypt-data', 'quick-start', 'denied 403 KMS.0306'],
+    ['admin@dev', 'create-key', alias, 'allowed 200'], ['admin@dev', 'create-grant', alias, 'allowed 200'],
+    ['app@dev', 'retire-grant', alias, 'allowed 200'], ['app@dev', 'encrypt-data', alias, 'denied 403 KMS.0306'],
   ]);
   const byApp = audit.slice(5, 8).map((l) => JSON.parse(l));
   assert.deepEqual(byApp.map((e) => [e.operation, e.user_id, e.outcome]), [

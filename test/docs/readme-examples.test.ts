@@ -42,6 +42,13 @@ test('the grant model walk-through runs as written against the quick start\'s km
   assert.equal(lines[3], '{"error":{"error_code":"KMS.0306","error_msg":"No access permissions."}}');
 });
 
+test('the walk-through runs again against the same kmsd (each run names its key anew)', async () => {
+  await new Promise((r) => setTimeout(r, 1100));
+  const r = await runBlocks(examples('README.md').filter((e) => e.kind === 'run').map((e) => e.body), world.kmsd.endpoint, world.dir);
+  assert.deepEqual([r.status, r.stderr], [0, '']);
+  assert.equal(r.outputs[0].trimEnd().split('\n')[3], '{"error":{"error_code":"KMS.0306","error_msg":"No access permissions."}}');
+});
+
 test('the banner in the README shows what kmsd prints: both development users with their ids', () => {
   const banner = fences('README.md')[1].body;
   const printed = world.kmsd.output();
