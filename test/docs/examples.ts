@@ -12,6 +12,7 @@ import { ROOT } from '../support/built-client.ts';
  * other languages) are only read:
  * - `run`: a shell block; every `run` block of a page runs, in order, in one bash session (so a
  *   variable or function set by one is there for the next), against the kmsd the page starts;
+ *   `run after PAGE`: after PAGE's `run` blocks, in their session (the page says it uses their variables);
  * - `serve`: the `kmsd serve` command the page tells the reader to start;
  * - `file NAME`: a file the reader writes, under that name, for the blocks after it;
  * - `user-entry FILE PATH`: a member that replaces PATH (e.g. `accounts[0].users[1]`) of FILE;
