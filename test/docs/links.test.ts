@@ -30,8 +30,8 @@ test('every relative link of the README and docs/ names a file that exists, and 
   assert.deepEqual(broken, []);
 });
 
-test('the README links every page of docs/', () => {
+test('the README links every page of docs/ (rows for the decisions table waiting to be merged aside)', () => {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   const linked = new Set([...readme.matchAll(/\]\((docs\/[^)#]+\.md)/g)].map((m) => m[1]));
-  assert.deepEqual(PAGES.filter((p) => p.startsWith('docs/') && !linked.has(p)), []);
+  assert.deepEqual(PAGES.filter((p) => p.startsWith('docs/') && !p.startsWith('docs/decisions-new-') && !linked.has(p)), []);
 });
