@@ -188,6 +188,35 @@ describe('audit trail', () => {
 describe('kmsd audit', () => {
   const cli = async (...args: string[]) =>
     promisify(execFile)(process.execPath, [BIN, 'audit', '--data-dir', world.dataDir, ...args]);
+  /** The table's column widths, the same on every page of 1,000 records: SEQ, TIME, CALLER, OPERATION, KEY, OUTCOME, SOURCE. */
+  const WIDTHS = [10, 24, 40, 34, 36, 28, 39];
+
+  test('a recorded key id with ESC, CR and LF cannot forge a row or drive the terminal: the table shows them escaped', async () => {
+    await world.as('gus').getToken();
+    clock.advance(60_000);
+    const later = new Date(time()).toISOString();
+    // The least-privileged caller sends a key id that, printed raw, would return the cursor, erase
+    // the line and write a row of its own making, then set the terminal's title.
+    const forged = '\r\u001b[K17  2026-01-01T00:00:00.000Z  admin@dev\n\u001b]0;pwned\u0007';
+    const r = await world.as('gus').kms('retire-grant', { key_id: forged, grant_id: 'g' });
+    assert.equal(r.status, 400);
+    const [event] = (await cli('--since', later, '-o', 'json')).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(event.key_id, forged, JSON.stringify(event));
+    const printed = (await cli('--since', later)).stdout;
+    const shown = '\\r\\x1b[K17  2026-01-01T00:00:00.000Z  admin@dev\\n\\x1b]0;pwned\\x07';
+    const row = [String(event.seq), event.time, 'gus@globex', 'retire-grant', `${shown.slice(0, 35)}…`, `failed 400 ${event.error_code}`, event.source, 'g'];
+    const line = (cells: string[]) => cells.map((cell, c) => (c === cells.length - 1 ? cell : cell.padEnd(WIDTHS[c]))).join('  ').trimEnd();
+    assert.equal(printed, `${line(['SEQ', 'TIME', 'CALLER', 'OPERATION', 'KEY', 'OUTCOME', 'SOURCE', 'GRANT'])}\n${line(row)}\n`);
+    assert.equal(/[\u0000-\u0009\u000b-\u001f\u007f]/.test(printed), false);
+    assert.equal(printed.split('\n').length, 3);
+  });
+
+  test('-ojson is --output json, as for the client commands', async () => {
+    const keyId = await newKey(world.as('alice'));
+    const joined = (await cli('--key', keyId, '-ojson')).stdout;
+    assert.equal(joined, (await cli('--key', keyId, '--output', 'json')).stdout);
+    assert.equal(JSON.parse(joined.trim()).key_id, keyId);
+  });
 
   test('prints a table by default: callers as user@account, keys by alias, refusals with their code', async () => {
     const alice = world.as('alice');
@@ -206,8 +235,7 @@ describe('kmsd audit', () => {
       [String(json[2].seq), at(2), 'greg@globex', 'retire-grant', key_info.key_alias, 'allowed 200', json[2].source, grantId],
       [String(json[3].seq), at(3), 'gus@globex', 'encrypt-data', key_info.key_alias, 'denied 403 KMS.0306', json[3].source, ''],
     ];
-    const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-    const expected = rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ').trimEnd()).join('\n');
+    const expected = rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(WIDTHS[c]))).join('  ').trimEnd()).join('\n');
     assert.equal(printed, `${expected}\n`);
     // The same records as JSON, as before.
     assert.deepEqual(json.map((e) => [e.operation, e.user_id, e.key_id, e.grant_id]), [
@@ -232,8 +260,7 @@ describe('kmsd audit', () => {
     const [event] = (await cli('--since', later, '-o', 'json')).stdout.trim().split('\n').map((l) => JSON.parse(l));
     const row = [String(event.seq), event.time, 'unknown (claimed AKCLAIMEDINTABLE)', 'create-key', '', 'denied 401 APIGW.0301', event.source, ''];
     const header = ['SEQ', 'TIME', 'CALLER', 'OPERATION', 'KEY', 'OUTCOME', 'SOURCE', 'GRANT'];
-    const widths = header.map((h, c) => Math.max(h.length, row[c].length));
-    const line = (cells: string[]) => cells.map((cell, c) => (c === cells.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ').trimEnd();
+    const line = (cells: string[]) => cells.map((cell, c) => (c === cells.length - 1 ? cell : cell.padEnd(WIDTHS[c]))).join('  ').trimEnd();
     assert.equal((await cli('--since', later)).stdout, `${line(header)}\n${line(row)}\n`);
   });
 

@@ -58,12 +58,19 @@ function outcome(e: AuditEvent): string {
   return [e.outcome, String(e.status), e.errorCode ?? '', e.count > 1 ? `x${e.count}` : ''].filter((s) => s !== '').join(' ');
 }
 
+/**
+ * The columns' widths, the same on every page (the table is printed 1,000 records at a time):
+ * a seq of 10 digits, an ISO time, the longest operation name, a key id (longer aliases are cut
+ * with `…`), `denied 403 APIGW.0301 x12345`, an IPv6 address; callers are cut at 40 columns.
+ */
+const WIDTHS = [10, 24, 40, 34, 36, 28, 39];
+
 /** One page of events as table rows (with the header on the first page). */
 export async function auditTable(store: Store, events: AuditEvent[], header: boolean): Promise<string> {
   const names = await namesOf(store, events);
   const rows = events.map((e) => [
     String(e.seq), new Date(e.time).toISOString(), caller(e, names), e.operation, resource(e, names), outcome(e), e.source ?? '', e.grantId ?? '',
   ]);
-  const text = table(['SEQ', 'TIME', 'CALLER', 'OPERATION', 'KEY', 'OUTCOME', 'SOURCE', 'GRANT'], rows);
+  const text = table(['SEQ', 'TIME', 'CALLER', 'OPERATION', 'KEY', 'OUTCOME', 'SOURCE', 'GRANT'], rows, WIDTHS);
   return header ? text : text.slice(text.indexOf('\n') + 1);
 }

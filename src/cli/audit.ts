@@ -16,10 +16,11 @@ export function parseAuditArgs(argv: string[], env: Record<string, string | unde
   const storeArgs: string[] = [];
   const filterArgs: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const name = argv[i] === '-o' ? 'output' : argv[i].replace(/^--/, '').split('=')[0];
+    const joined = /^-o./.test(argv[i]); // -ojson, as `keys list -ojson` takes it
+    const name = argv[i] === '-o' || joined ? 'output' : argv[i].replace(/^--/, '').split('=')[0];
     const target = name in filterFlags ? filterArgs : storeArgs;
     target.push(argv[i]);
-    if (!argv[i].includes('=') && i + 1 < argv.length) target.push(argv[++i]);
+    if (!argv[i].includes('=') && !joined && i + 1 < argv.length) target.push(argv[++i]);
   }
   let values: { key?: string; principal?: string; since?: string; output?: string };
   try {
