@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OPERATIONS } from '../../src/api/routes.ts';
 import { ROOT, run } from '../support/built-client.ts';
@@ -21,10 +21,23 @@ test("the quick start's two commands are the README's first block, and CI runs t
   assert.ok(readPage('README.md').split('\n').length < 400, 'the README stays under 400 lines');
 });
 
-test('the grant model walk-through runs as written against the quick start\'s kmsd: app encrypts through the grant, retires it, and is refused next', async () => {
+/**
+ * The README's `run` blocks in one shell, as a reader pastes them into the second terminal: the
+ * walk-through, then the client example (saved as the page says, importing kmsd/client as it
+ * resolves in the checkout), then the command line. The only change is the port: kmsd serves on a
+ * free one here, given as the page's default endpoint (KMSD_ENDPOINT) and in place of the page's 8080.
+ */
+async function runReadme() {
+  for (const e of examples('README.md').filter((x) => x.kind === 'file')) writeFileSync(join(world.dir, e.args[0]), e.body);
+  mkdirSync(join(world.dir, 'node_modules'), { recursive: true });
+  if (!existsSync(join(world.dir, 'node_modules/kmsd'))) symlinkSync(ROOT, join(world.dir, 'node_modules/kmsd'));
   const blocks = examples('README.md').filter((e) => e.kind === 'run').map((e) => e.body);
-  assert.equal(blocks.length, 1);
-  const r = await runBlocks(blocks, world.kmsd.endpoint, world.dir);
+  assert.equal(blocks.length, 3);
+  return runBlocks(blocks, world.kmsd.endpoint, world.dir, { KMSD_ENDPOINT: world.kmsd.endpoint, KMSD_PROFILES_FILE: join(world.dir, 'no-profiles.json') });
+}
+
+test('the README runs as written against the quick start\'s kmsd: the walk-through, the client example, the command line', { timeout: 120_000 }, async () => {
+  const r = await runReadme();
   assert.equal(r.stderr, '');
   assert.equal(r.status, 0);
   const lines = r.outputs[0].trimEnd().split('\n');
@@ -33,6 +46,7 @@ test('the grant model walk-through runs as written against the quick start\'s km
   const app = dev.users.find((u: { name: string }) => u.name === 'app');
   const encrypted = JSON.parse(lines[0]);
   assert.deepEqual(Object.keys(encrypted), ['key_id', 'cipher_text']);
+  assert.match(encrypted.cipher_text, /^AgE/);
   const retirable = JSON.parse(lines[1]);
   assert.equal(retirable.total, 1);
   assert.equal(retirable.grants[0].grantee_principal, app.id);
@@ -40,11 +54,23 @@ test('the grant model walk-through runs as written against the quick start\'s km
   assert.deepEqual(retirable.grants[0].operations, ['encrypt-data', 'retire-grant']);
   assert.equal(lines[2], '{}');
   assert.equal(lines[3], '{"error":{"error_code":"KMS.0306","error_msg":"No access permissions."}}');
+
+  // The client example: as its comment says.
+  assert.match(r.outputs[1], /^card 4111\n[0-9a-f]{64} \[ 'describe-key', 'retire-grant' \]\n404 KMS\.0207 The key does not exist\.\n$/);
+
+  // The command line: the key it names, decrypted text, pending deletion, and kmsd audit's table.
+  const cli = r.outputs[2];
+  assert.match(cli, /^card 4111$/m);
+  const alias = /^key_alias +(orders-cli-\d+)$/m.exec(cli)?.[1];
+  assert.ok(alias, cli);
+  assert.match(cli, /^key_state +4 \(pending-deletion\)$/m);
+  assert.match(cli, new RegExp(`^\\d+ +\\S+ +admin@dev +create-key +${alias} +allowed 200 +\\S+$`, 'm'));
+  assert.match(cli, new RegExp(`^\\d+ +\\S+ +admin@dev +create-grant +${alias} +allowed 200 +\\S+ +[0-9a-f]{64}$`, 'm'));
 });
 
-test('the walk-through runs again against the same kmsd (each run names its key anew)', async () => {
+test('the README runs again against the same kmsd (each run names its keys anew)', { timeout: 120_000 }, async () => {
   await new Promise((r) => setTimeout(r, 1100));
-  const r = await runBlocks(examples('README.md').filter((e) => e.kind === 'run').map((e) => e.body), world.kmsd.endpoint, world.dir);
+  const r = await runReadme();
   assert.deepEqual([r.status, r.stderr], [0, '']);
   assert.equal(r.outputs[0].trimEnd().split('\n')[3], '{"error":{"error_code":"KMS.0306","error_msg":"No access permissions."}}');
 });
