@@ -211,6 +211,22 @@ describe('kmsd audit', () => {
     assert.equal(printed.split('\n').length, 3);
   });
 
+  test('a refused login shows as unknown, naming the user it tried, not as that user', async () => {
+    clock.advance(60_000);
+    const later = new Date(time()).toISOString();
+    const alice = world.users.alice;
+    const r = await raw(world.url, 'POST', '/v3/auth/tokens', {
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: alice.name, password: 'wrong', domain: { name: alice.account } } } } } }),
+    });
+    assert.equal(r.status, 401);
+    const [event] = (await cli('--since', later, '-o', 'json')).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual([event.operation, event.user_id, event.outcome], ['create-token', alice.id, 'denied']);
+    const line = (cells: string[]) => cells.map((cell, c) => (c === cells.length - 1 ? cell : cell.padEnd(WIDTHS[c]))).join('  ').trimEnd();
+    const row = [String(event.seq), event.time, `unknown (tried ${alice.name}@${alice.account})`, 'create-token', '', `denied 401${event.error_code ? ` ${event.error_code}` : ''}`, event.source, ''];
+    assert.equal((await cli('--since', later)).stdout.split('\n')[1], line(row));
+  });
+
   test('-ojson is --output json, as for the client commands', async () => {
     const keyId = await newKey(world.as('alice'));
     const joined = (await cli('--key', keyId, '-ojson')).stdout;

@@ -38,8 +38,12 @@ async function namesOf(store: Store, events: AuditEvent[]): Promise<Names> {
   });
 }
 
-/** Who made the request: `user@account`, the account alone, or the access key a refused request only claimed. */
+/**
+ * Who made the request: `user@account`, the account alone, or the access key a refused request only
+ * claimed. A refused login records the user it named, who did not make it: `unknown (tried user@account)`.
+ */
 function caller(e: AuditEvent, names: Names): string {
+  if (e.userId !== null && e.operation === 'create-token' && e.outcome !== 'allowed') return `unknown (tried ${names.users.get(e.userId) ?? e.userId})`;
   if (e.userId !== null) return names.users.get(e.userId) ?? e.userId;
   if (e.accountId !== null) return names.accounts.get(e.accountId) ?? e.accountId;
   if (e.claimedAccessKeyId !== null) return `unknown (claimed ${e.claimedAccessKeyId})`;
