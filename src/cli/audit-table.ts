@@ -63,11 +63,12 @@ function outcome(e: AuditEvent): string {
 }
 
 /**
- * The columns' widths, the same on every page (the table is printed 1,000 records at a time):
- * a seq of 10 digits, an ISO time, the longest operation name, a key id (longer aliases are cut
- * with `…`), `denied 403 APIGW.0301 x12345`, an IPv6 address; callers are cut at 40 columns.
+ * The columns' widths, the same on every page (the table is printed 1,000 records at a time): a seq
+ * of 10 digits, an ISO time, the longest operation name, a key id; callers, aliases, outcomes with a
+ * summary count and sources (an IPv4 address, IPv4-mapped IPv6) past their width are cut with `…`.
+ * Every field is whole in `--output json`.
  */
-const WIDTHS = [10, 24, 40, 34, 36, 28, 39];
+const WIDTHS = [10, 24, 36, 34, 36, 26, 24];
 
 /** One page of events as table rows (with the header on the first page). */
 export async function auditTable(store: Store, events: AuditEvent[], header: boolean): Promise<string> {

@@ -1,7 +1,7 @@
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../support/built-client.ts';
@@ -121,4 +121,19 @@ export function runBlocks(blocks: string[], endpoint: string, cwd: string, env: 
     const outputs = stdout.split(/^@@ block \d+\n/m).slice(1);
     resolve({ status, outputs, stderr });
   }));
+}
+
+/**
+ * The README's `run` blocks as a reader has them after following it in the second terminal of the
+ * quick start (its working directory `dir`, the checkout's): the client example saved as the page
+ * says, `import 'kmsd/client'` resolving to this checkout as it does there. Also the environment
+ * the page's defaults stand for: the endpoint the CLI and client default to (KMSD_ENDPOINT, the
+ * page's 8080), no profiles file of the machine's user.
+ */
+export function readmeSession(dir: string, endpoint: string): { blocks: string[]; env: Record<string, string> } {
+  for (const e of examples('README.md').filter((x) => x.kind === 'file')) writeFileSync(join(dir, e.args[0]), e.body);
+  mkdirSync(join(dir, 'node_modules'), { recursive: true });
+  if (!existsSync(join(dir, 'node_modules/kmsd'))) symlinkSync(ROOT, join(dir, 'node_modules/kmsd'));
+  const blocks = examples('README.md').filter((e) => e.kind === 'run').map((e) => e.body);
+  return { blocks, env: { KMSD_ENDPOINT: endpoint, KMSD_PROFILES_FILE: join(dir, 'no-profiles.json') } };
 }

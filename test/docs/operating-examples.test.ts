@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { examples, kmsdForTests, runBlocks } from './examples.ts';
+import { examples, kmsdForTests, readmeSession, runBlocks } from './examples.ts';
 
 /**
  * docs/operating.md's examples, in the shell of the README's walk-through as the page says:
@@ -9,16 +9,17 @@ import { examples, kmsdForTests, runBlocks } from './examples.ts';
 const world = kmsdForTests('kmsd-operating-');
 
 test("the operator endpoints, kmsd audit and ListTraces answer as docs/operating.md shows, after the README's walk-through", { timeout: 120_000 }, async () => {
-  const blocks = [...examples('README.md'), ...examples('docs/operating.md')].filter((e) => e.kind === 'run').map((e) => e.body);
-  const r = await runBlocks(blocks, world.kmsd.endpoint, world.dir);
+  const readme = readmeSession(world.dir, world.kmsd.endpoint);
+  const blocks = [...readme.blocks, ...examples('docs/operating.md').filter((e) => e.kind === 'run').map((e) => e.body)];
+  const r = await runBlocks(blocks, world.kmsd.endpoint, world.dir, readme.env);
   assert.equal(r.stderr, '');
   assert.equal(r.status, 0);
-  const [walk, operator, audit, traces] = r.outputs.map((o) => o.trimEnd().split('\n'));
+  const [walk, , , operator, audit, traces] = r.outputs.map((o) => o.trimEnd().split('\n'));
   const key = JSON.parse(walk[0]).key_id;
   const [dev] = world.kmsd.described.accounts;
   const app = dev.users[1];
 
-  assert.deepEqual(operator, ['{"status":"ok"}', '{"status":"ready","store":"sqlite"}', 'kmsd_live_grants 0']);
+  assert.deepEqual(operator, ['{"status":"ok"}', '{"status":"ready","store":"sqlite"}', 'kmsd_live_grants 1']);
 
   // The table by key, the JSON lines by principal, then the two filters together (a table again).
   assert.equal(audit.length, 5 + 3 + 3, audit.join('\n'));

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../support/built-client.ts';
-import { examples, kmsdForTests, readPage, runBlocks } from './examples.ts';
+import { examples, kmsdForTests, readPage, readmeSession, runBlocks } from './examples.ts';
 
 /**
  * A reader follows the README, then docs/operations.md, then docs/csms.md, against the one kmsd the
@@ -13,11 +13,9 @@ import { examples, kmsdForTests, readPage, runBlocks } from './examples.ts';
 const world = kmsdForTests('kmsd-pages-');
 
 test('the README, docs/operations.md and docs/csms.md run one after the other against one kmsd, in one shell', { timeout: 300_000 }, async () => {
-  for (const e of examples('README.md').filter((x) => x.kind === 'file')) writeFileSync(join(world.dir, e.args[0]), e.body);
-  mkdirSync(join(world.dir, 'node_modules'));
-  symlinkSync(ROOT, join(world.dir, 'node_modules/kmsd'));
-  const pages = ['README.md', 'docs/operations.md', 'docs/csms.md'].map((page) => examples(page).filter((e) => e.kind === 'run').map((e) => e.body));
-  const r = await runBlocks(pages.flat(), world.kmsd.endpoint, world.dir, { KMSD_ENDPOINT: world.kmsd.endpoint, KMSD_PROFILES_FILE: join(world.dir, 'none.json') });
+  const session = readmeSession(world.dir, world.kmsd.endpoint);
+  const pages = [session.blocks, ...['docs/operations.md', 'docs/csms.md'].map((page) => examples(page).filter((e) => e.kind === 'run').map((e) => e.body))];
+  const r = await runBlocks(pages.flat(), world.kmsd.endpoint, world.dir, session.env);
   assert.equal(r.stderr, '');
   assert.equal(r.status, 0);
   assert.equal(r.outputs.length, pages.flat().length);

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OPERATIONS } from '../../src/api/routes.ts';
 import { ROOT, run } from '../support/built-client.ts';
-import { examples, fences, kmsdForTests, readPage, runBlocks } from './examples.ts';
+import { examples, fences, kmsdForTests, readPage, readmeSession, runBlocks } from './examples.ts';
 
 /**
  * The README's examples, as a new user meets them: kmsd started as the quick start starts it
@@ -28,12 +28,9 @@ test("the quick start's two commands are the README's first block, and CI runs t
  * free one here, given as the page's default endpoint (KMSD_ENDPOINT) and in place of the page's 8080.
  */
 async function runReadme() {
-  for (const e of examples('README.md').filter((x) => x.kind === 'file')) writeFileSync(join(world.dir, e.args[0]), e.body);
-  mkdirSync(join(world.dir, 'node_modules'), { recursive: true });
-  if (!existsSync(join(world.dir, 'node_modules/kmsd'))) symlinkSync(ROOT, join(world.dir, 'node_modules/kmsd'));
-  const blocks = examples('README.md').filter((e) => e.kind === 'run').map((e) => e.body);
+  const { blocks, env } = readmeSession(world.dir, world.kmsd.endpoint);
   assert.equal(blocks.length, 3);
-  return runBlocks(blocks, world.kmsd.endpoint, world.dir, { KMSD_ENDPOINT: world.kmsd.endpoint, KMSD_PROFILES_FILE: join(world.dir, 'no-profiles.json') });
+  return runBlocks(blocks, world.kmsd.endpoint, world.dir, env);
 }
 
 test('the README runs as written against the quick start\'s kmsd: the walk-through, the client example, the command line', { timeout: 120_000 }, async () => {
