@@ -19,6 +19,8 @@ test('the README, docs/operations.md and docs/csms.md run one after the other ag
   assert.equal(r.stderr, '');
   assert.equal(r.status, 0);
   assert.equal(r.outputs.length, pages.flat().length);
+  // Nothing left in the reader's checkout but the example they saved (the pages write their files in a scratch directory).
+  assert.deepEqual(readdirSync(world.dir).sort(), ['.kmsd-endpoint.json', 'data', 'example.mjs', 'node_modules']);
   // The refusals are the ones the pages show, and only those.
   const refusals = [...r.outputs.join('\n').matchAll(/"error_code":"([\w.]+)"/g)].map((m) => m[1]);
   assert.deepEqual(refusals, ['KMS.0306', 'KMS.0317']);
