@@ -11,7 +11,7 @@
  * `--if-missing` (npm's `install` step, which also runs where kmsd is installed from its package)
  * builds only when dist/native has no addon for this platform: a package ships its prebuilt copy.
  *
- * A failed build is not a failed install: kmsd then uses its fallbacks (README, docs/signing.md),
+ * A failed build is not a failed install: kmsd then uses its fallbacks (docs/signing.md),
  * and says here why. KMSD_REQUIRE_NATIVE=1 makes it fail instead (CI, release builds).
  */
 import { execFileSync } from 'node:child_process';

@@ -188,13 +188,104 @@ describe('audit trail', () => {
 describe('kmsd audit', () => {
   const cli = async (...args: string[]) =>
     promisify(execFile)(process.execPath, [BIN, 'audit', '--data-dir', world.dataDir, ...args]);
+  /** The table's column widths, the same on every page of 1,000 records: SEQ, TIME, CALLER, OPERATION, KEY, OUTCOME, SOURCE. */
+  const WIDTHS = [10, 24, 36, 34, 36, 26, 24];
+
+  test('a recorded key id with ESC, CR and LF cannot forge a row or drive the terminal: the table shows them escaped', async () => {
+    await world.as('gus').getToken();
+    clock.advance(60_000);
+    const later = new Date(time()).toISOString();
+    // The least-privileged caller sends a key id that, printed raw, would return the cursor, erase
+    // the line and write a row of its own making, then set the terminal's title.
+    const forged = '\r\u001b[K17  2026-01-01T00:00:00.000Z  admin@dev\n\u001b]0;pwned\u0007';
+    const r = await world.as('gus').kms('retire-grant', { key_id: forged, grant_id: 'g' });
+    assert.equal(r.status, 400);
+    const [event] = (await cli('--since', later, '-o', 'json')).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(event.key_id, forged, JSON.stringify(event));
+    const printed = (await cli('--since', later)).stdout;
+    const shown = '\\r\\x1b[K17  2026-01-01T00:00:00.000Z  admin@dev\\n\\x1b]0;pwned\\x07';
+    const row = [String(event.seq), event.time, 'gus@globex', 'retire-grant', `${shown.slice(0, 35)}…`, `failed 400 ${event.error_code}`, event.source, 'g'];
+    const line = (cells: string[]) => cells.map((cell, c) => (c === cells.length - 1 ? cell : cell.padEnd(WIDTHS[c]))).join('  ').trimEnd();
+    assert.equal(printed, `${line(['SEQ', 'TIME', 'CALLER', 'OPERATION', 'KEY', 'OUTCOME', 'SOURCE', 'GRANT'])}\n${line(row)}\n`);
+    assert.equal(/[\u0000-\u0009\u000b-\u001f\u007f]/.test(printed), false);
+    assert.equal(printed.split('\n').length, 3);
+  });
+
+  test('a refused login shows as unknown, naming the user it tried, not as that user', async () => {
+    clock.advance(60_000);
+    const later = new Date(time()).toISOString();
+    const alice = world.users.alice;
+    const r = await raw(world.url, 'POST', '/v3/auth/tokens', {
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: alice.name, password: 'wrong', domain: { name: alice.account } } } } } }),
+    });
+    assert.equal(r.status, 401);
+    const [event] = (await cli('--since', later, '-o', 'json')).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual([event.operation, event.user_id, event.outcome], ['create-token', alice.id, 'denied']);
+    const line = (cells: string[]) => cells.map((cell, c) => (c === cells.length - 1 ? cell : cell.padEnd(WIDTHS[c]))).join('  ').trimEnd();
+    const row = [String(event.seq), event.time, `unknown (tried ${alice.name}@${alice.account})`, 'create-token', '', `denied 401${event.error_code ? ` ${event.error_code}` : ''}`, event.source, ''];
+    assert.equal((await cli('--since', later)).stdout.split('\n')[1], line(row));
+  });
+
+  test('-ojson is --output json, as for the client commands', async () => {
+    const keyId = await newKey(world.as('alice'));
+    const joined = (await cli('--key', keyId, '-ojson')).stdout;
+    assert.equal(joined, (await cli('--key', keyId, '--output', 'json')).stdout);
+    assert.equal(JSON.parse(joined.trim()).key_id, keyId);
+  });
+
+  test('prints a table by default: callers as user@account, keys by alias, refusals with their code', async () => {
+    const alice = world.as('alice');
+    const keyId = await newKey(alice);
+    const { key_info } = (await alice.kms('describe-key', { key_id: keyId })).body;
+    const grantId = await newGrant(alice, keyId, world.users.greg.id, ['describe-key', 'retire-grant']);
+    await world.as('greg').kms('retire-grant', { key_id: keyId, grant_id: grantId });
+    await world.as('gus').kms('encrypt-data', { key_id: keyId, plain_text: 'x' });
+    const printed = (await cli('--key', keyId)).stdout;
+    const json = (await cli('--key', keyId, '-o', 'json')).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const at = (i: number) => new Date(json[i].time).toISOString();
+    const rows = [
+      ['SEQ', 'TIME', 'CALLER', 'OPERATION', 'KEY', 'OUTCOME', 'SOURCE', 'GRANT'],
+      [String(json[0].seq), at(0), 'alice@acme', 'create-key', key_info.key_alias, 'allowed 200', json[0].source, ''],
+      [String(json[1].seq), at(1), 'alice@acme', 'create-grant', key_info.key_alias, 'allowed 200', json[1].source, grantId],
+      [String(json[2].seq), at(2), 'greg@globex', 'retire-grant', key_info.key_alias, 'allowed 200', json[2].source, grantId],
+      [String(json[3].seq), at(3), 'gus@globex', 'encrypt-data', key_info.key_alias, 'denied 403 KMS.0306', json[3].source, ''],
+    ];
+    const expected = rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(WIDTHS[c]))).join('  ').trimEnd()).join('\n');
+    assert.equal(printed, `${expected}\n`);
+    // The same records as JSON, as before.
+    assert.deepEqual(json.map((e) => [e.operation, e.user_id, e.key_id, e.grant_id]), [
+      ['create-key', world.users.alice.id, keyId, null], ['create-grant', world.users.alice.id, keyId, grantId],
+      ['retire-grant', world.users.greg.id, keyId, grantId], ['encrypt-data', world.users.gus.id, keyId, null],
+    ]);
+    await assert.rejects(cli('--key', keyId, '--output', 'yaml'), (e: { code: number; stderr: string }) =>
+      e.code === 2 && e.stderr === 'kmsd: --output must be table or json, got "yaml"\n');
+  });
+
+  test('the table shows a caller refused before it was known as unknown, with the access key it claimed', async () => {
+    clock.advance(60_000);
+    const later = new Date(time()).toISOString();
+    const r = await raw(world.url, 'POST', `/v1.0/${world.users.alice.projectId}/kms/create-key`, {
+      headers: {
+        'Content-Type': 'application/json', 'X-Sdk-Date': '20261122T000000Z',
+        Authorization: 'SDK-HMAC-SHA256 Access=AKCLAIMEDINTABLE, SignedHeaders=x-sdk-date, Signature=00',
+      },
+      body: '{"key_alias":"never"}',
+    });
+    assert.equal(r.status, 401);
+    const [event] = (await cli('--since', later, '-o', 'json')).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const row = [String(event.seq), event.time, 'unknown (claimed AKCLAIMEDINTABLE)', 'create-key', '', 'denied 401 APIGW.0301', event.source, ''];
+    const header = ['SEQ', 'TIME', 'CALLER', 'OPERATION', 'KEY', 'OUTCOME', 'SOURCE', 'GRANT'];
+    const line = (cells: string[]) => cells.map((cell, c) => (c === cells.length - 1 ? cell : cell.padEnd(WIDTHS[c]))).join('  ').trimEnd();
+    assert.equal((await cli('--since', later)).stdout, `${line(header)}\n${line(row)}\n`);
+  });
 
   test('prints JSON lines by key, by principal and since a time', async () => {
     const alice = world.as('alice');
     const keyId = await newKey(alice);
     const grantId = await newGrant(alice, keyId, world.users.greg.id, ['describe-key', 'retire-grant']);
     await world.as('greg').kms('retire-grant', { key_id: keyId, grant_id: grantId });
-    const byKey = (await cli('--key', keyId)).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const byKey = (await cli('--key', keyId, '-o', 'json')).stdout.trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(byKey.map((e) => [e.operation, e.outcome]), [['create-key', 'allowed'], ['create-grant', 'allowed'], ['retire-grant', 'allowed']]);
     assert.deepEqual(Object.keys(byKey[2]), [
       'seq', 'time', 'request_id', 'account_id', 'user_id', 'access_key_id', 'claimed_access_key_id', 'source', 'operation', 'key_id',
@@ -203,14 +294,14 @@ describe('kmsd audit', () => {
     assert.equal(byKey[2].time, new Date(time()).toISOString());
     assert.equal(byKey[2].user_id, world.users.greg.id);
 
-    const byGus = (await cli('--principal', world.users.greg.id, '--key', keyId)).stdout.trim().split('\n');
+    const byGus = (await cli('--principal', world.users.greg.id, '--key', keyId, '--output', 'json')).stdout.trim().split('\n');
     assert.deepEqual(byGus.map((l) => JSON.parse(l).operation), ['retire-grant']);
 
     clock.advance(60_000);
     const later = new Date(time()).toISOString();
-    assert.equal((await cli('--since', later)).stdout, '');
+    assert.equal((await cli('--since', later, '-o', 'json')).stdout, '');
     await world.as('alice', 'aksk').kms('disable-key', { key_id: keyId });
-    const since = (await cli('--since', later)).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const since = (await cli('--since', later, '--output=json')).stdout.trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(since.map((e) => [e.operation, e.key_id]), [['disable-key', keyId]]);
   });
 

@@ -86,5 +86,9 @@ describe('kmsd secrets', () => {
     const two = await kmsd(['secrets', 'create', 'x', '--value', 'a', '--value-file', '-'], 'boss', 'b');
     assert.deepEqual([two.code, /exactly one of/.test(two.err)], [2, true]);
     assert.equal((await kmsd(['secrets', 'nope'])).code, 2);
+    // A file that is not there: one line naming it, no stack.
+    const missing = join(dir, 'no-such-value.txt');
+    assert.deepEqual(await kmsd(['secrets', 'create', 'x', '--value-file', missing]), { code: 2, out: '', err: `kmsd: cannot read ${missing}: ENOENT\n` });
+    assert.deepEqual(await kmsd(['secrets', 'put-value', 'x', '--binary-file', missing]), { code: 2, out: '', err: `kmsd: cannot read ${missing}: ENOENT\n` });
   });
 });

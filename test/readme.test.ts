@@ -6,8 +6,11 @@ import { openApiDocument } from '../src/api/openapi.ts';
 import { startWorld, type World } from './harness.ts';
 import { ROOT, buildClient, consumerProject, run, systemNode, tsc } from './support/built-client.ts';
 
-/** The README's client, CLI and OpenAPI examples, run as written (endpoint and credentials filled in). */
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+/**
+ * The README's client example on Node 20 and under tsc --strict (test/docs/readme-examples.test.ts runs it,
+ * and the CLI example, as written in the walk-through's shell), and the profiles file
+ * (docs/client-and-cli.md) and OpenAPI (docs/operations.md) examples (endpoint and credentials filled in).
+ */
 let world: World;
 let consumer: string;
 let shims: string;
@@ -26,19 +29,20 @@ after(async () => {
   rmSync(consumer, { recursive: true, force: true });
 });
 
-/** The code blocks of one README section, in order. */
-function blocks(heading: string, lang: string): string[] {
-  const start = README.indexOf(`\n## ${heading}`);
-  assert.ok(start >= 0, heading);
-  const end = README.indexOf('\n## ', start + 1);
-  const section = README.slice(start, end);
+/** The code blocks of one section of a page (README.md by default), in order. */
+function blocks(heading: string, lang: string, page = 'README.md'): string[] {
+  const text = readFileSync(join(ROOT, page), 'utf8');
+  const start = text.indexOf(`\n## ${heading}`);
+  assert.ok(start >= 0, `${page}: ${heading}`);
+  const end = text.indexOf('\n## ', start + 1);
+  const section = end < 0 ? text.slice(start) : text.slice(start, end);
   return [...section.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]);
 }
 
 const shell = (script: string, env: Record<string, string> = {}) =>
   run('/bin/bash', ['-e', '-o', 'pipefail', '-c', script.replaceAll('npx kmsd', 'kmsd')], { PATH: `${shims}:${process.env.PATH}`, HOME: consumer, KMSD_PROFILES_FILE: join(consumer, 'none.json'), ...env }, consumer);
 
-test('the client example runs on Node 20 against kmsd', async () => {
+test('the client example runs on Node 20 against kmsd (with the variables the README exports)', async () => {
   const [example] = blocks('The TypeScript client', 'js');
   const alice = world.users.alice;
   writeFileSync(join(consumer, 'example.mjs'), example);
@@ -66,20 +70,8 @@ console.error(KmsError.from(404, '', 'r'));`);
   assert.match(r.stderr, /^KmsError: HTTP 404\n/);
 });
 
-test('the command line example runs as written', async () => {
-  const [example] = blocks('The command line', 'sh');
-  const alice = world.users.alice;
-  const script = example.replace('<AK>', alice.ak).replace('<SK>', alice.sk).replace('<user id>', world.users.gina.id);
-  const r = await shell(script, { KMSD_ENDPOINT: world.url });
-  assert.equal(r.stderr, '');
-  assert.equal(r.status, 0);
-  assert.match(r.stdout, /^card 4111$/m);
-  assert.match(r.stdout, /^key_alias +orders$/m);
-  assert.match(r.stdout, /^key_state +4 \(pending-deletion\)$/m);
-});
-
 test('the profiles file example works with kmsd', async () => {
-  const [example] = blocks('The command line', 'json');
+  const [example] = blocks('The command line', 'json', 'docs/client-and-cli.md');
   const alice = world.users.alice;
   const text = example.replaceAll('http://127.0.0.1:8080', world.url).replace('<AK>', alice.ak).replace('<SK>', alice.sk)
     .replace('"admin"', JSON.stringify(alice.name)).replace('<password>', alice.password).replace('"dev"', JSON.stringify(alice.account));
@@ -92,7 +84,7 @@ test('the profiles file example works with kmsd', async () => {
 });
 
 test('the OpenAPI example: the served document and kmsd openapi', async () => {
-  const [example] = blocks('OpenAPI', 'sh');
+  const [example] = blocks('OpenAPI', 'sh', 'docs/operations.md');
   const r = await shell(example.replaceAll('http://127.0.0.1:8080', world.url));
   assert.equal(r.stderr, '');
   const doc = openApiDocument() as { paths: Record<string, unknown> };

@@ -192,7 +192,7 @@ describe('a node on a sealed SQLite store', () => {
   });
 
   test('attempts are in the audit trail without the share; no share is in the log or the metrics', async () => {
-    const audit = await kmsd(['audit', '--data-dir', dataDir]);
+    const audit = await kmsd(['audit', '--data-dir', dataDir, '-o', 'json']);
     assert.equal(audit.code, 0, audit.err);
     const records = audit.out.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.operation === 'unseal');
     assert.deepEqual(records.map((e) => [e.outcome, e.status, e.error_code, e.source, e.user_id]), [

@@ -122,7 +122,7 @@ function budgetsNode(name: string, env: Record<string, string>): Promise<Node> {
 
 /** The audit trail of a node's SQLite store, read with `kmsd audit` (one JSON object a line). */
 async function auditTrail(dataDir: string): Promise<Array<{ request_id: string; source: string; operation: string; outcome: string; status: number; error_code: string; count: number }>> {
-  const { stdout } = await promisify(execFile)(process.execPath, [BIN, 'audit', '--data-dir', dataDir]);
+  const { stdout } = await promisify(execFile)(process.execPath, [BIN, 'audit', '--data-dir', dataDir, '-o', 'json']);
   return stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
 }
 

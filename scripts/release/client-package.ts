@@ -45,7 +45,7 @@ export function packClient(root: string, work: string, out: string): string {
     "import { KmsClient } from 'kmsd-client';",
     '```',
     '',
-    'See the kmsd package\'s README ("The typed client") for its use.',
+    'See the kmsd package\'s README ("The TypeScript client") and docs/client-and-cli.md for its use.',
     '',
   ].join('\n'));
   mkdirSync(out, { recursive: true });

@@ -1,3 +1,4 @@
+import { escapeCell } from './table.ts';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -182,18 +183,14 @@ export function emit(output: Output, value: unknown, human: () => string): void 
   if (text !== '') process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-/** A table: upper-case headers, columns two spaces apart, no trailing blanks. */
-export function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
-  return [line(headers), ...rows.map(line)].join('\n');
-}
+/** Tables (escaped cells, display widths) live in table.ts; commands import them from here. */
+export { table } from './table.ts';
 
-/** One object as "name  value" lines (nested objects flattened into their members). */
+/** One object as "name  value" lines (nested objects flattened into their members), values escaped as table cells are. */
 export function record(value: Record<string, unknown>): string {
   const entries = Object.entries(value).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)]);
   const width = Math.max(0, ...entries.map(([k]) => k.length));
-  return entries.map(([k, v]) => `${k.padEnd(width)}  ${v}`.trimEnd()).join('\n');
+  return entries.map(([k, v]) => `${k.padEnd(width)}  ${escapeCell(v)}`.trimEnd()).join('\n');
 }
 
 const STATES: Record<string, string> = { 1: 'pending-activation', 2: 'enabled', 3: 'disabled', 4: 'pending-deletion', 5: 'pending-import', 7: 'frozen' };

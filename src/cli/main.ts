@@ -20,8 +20,9 @@ removed at a clean stop), for test harnesses: with --port 0 it tells them the po
 const RESET_USAGE = `usage: kmsd reset [--data-dir DIR] [--yes]
 Deletes the store, the root key and the development account of a data directory (asks first).`;
 
-const AUDIT_USAGE = `usage: kmsd audit [--data-dir DIR | --store postgres://...] [--key KEY_ID] [--principal ID] [--since ISO-TIME]
-Prints the audit trail, oldest first, one JSON object a line.
+const AUDIT_USAGE = `usage: kmsd audit [--data-dir DIR | --store postgres://...] [--key KEY_ID] [--principal ID] [--since ISO-TIME] [--output table|json]
+Prints the audit trail, oldest first: a table naming callers (user@account) and keys (alias) by default,
+one JSON object a line with --output json (-o json).
        kmsd audit verify [--data-dir DIR | --store postgres://...] [--expect-head SEQ:HASH]
 Checks the trail's hash chain (no root key needed): exit 0 when intact, 1 naming the first bad record.`;
 

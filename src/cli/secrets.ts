@@ -35,8 +35,14 @@ const nameOnly = (parsed: Parsed) => {
   return positional(parsed, 0, 'secret name');
 };
 
-/** A file's bytes; `-` is stdin (fd 0). */
-const readInput = (path: string): Buffer => readFileSync(path === '-' ? 0 : path);
+/** A file's bytes; `-` is stdin (fd 0). A file that cannot be read is a usage mistake: one line, exit 2. */
+function readInput(path: string): Buffer {
+  try {
+    return readFileSync(path === '-' ? 0 : path);
+  } catch (error) {
+    throw new UsageError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
 
 /**
  * The value a command writes: --value-file (text, UTF-8), --value (text; visible in argv) or

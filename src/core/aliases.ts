@@ -8,7 +8,7 @@ import type { Tx } from '../store/store.ts';
 // Aliases of the aliases API (reference §2.6): extra names of a key, unique per account and
 // region, any number of them per key (up to 50), movable to another key. They are separate
 // from a key's own key_alias (its name, set at creation and changed with update-key-alias):
-// the two never clash and neither changes the other (README "Decisions").
+// the two never clash and neither changes the other (docs/decisions.md).
 
 /** The console's rule: letters, digits, _ - : / (as key_alias), never ending in /default. */
 const ALIAS = /^[a-zA-Z0-9:/_-]{1,255}$/;

@@ -54,7 +54,7 @@ export const DECISIONS = {
   aliasListDefault: 100,
   /** An alias that does not exist or belongs to another key of the account (associate, delete). */
   badAlias: 'KMS.0308',
-  // Asymmetric keys, signatures and MACs (issue 12); see the README's Decisions table.
+  // Asymmetric keys, signatures and MACs (issue 12); see docs/decisions.md.
   /** A key spec/usage pairing the spec does not allow, beyond the documented KMS.1114/1115/0341. */
   badSpecUsage: 'KMS.0308',
   /** origin external with an asymmetric or HMAC spec: kmsd imports symmetric material only. */

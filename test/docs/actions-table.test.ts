@@ -5,7 +5,7 @@ import { OPERATIONS } from '../../src/api/routes.ts';
 import { pathOf } from '../../src/api/operation.ts';
 
 /**
- * The README's table of IAM actions by operation is the operations' own declarations: it must
+ * docs/operations.md's table of IAM actions by operation is the operations' own declarations: it must
  * list every served operation with exactly the action names it is checked against.
  */
 export function actionsTable(): string {
@@ -13,10 +13,10 @@ export function actionsTable(): string {
   return ['| request | operation | IAM actions (any one allows it) |', '|---|---|---|', ...rows].join('\n');
 }
 
-test("the README's table of IAM actions by operation matches the operations' declarations", () => {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  const start = readme.indexOf('| request | operation | IAM actions (any one allows it) |');
-  assert.ok(start >= 0, 'README has the table');
-  const end = readme.indexOf('\n\n', start);
-  assert.equal(readme.slice(start, end), actionsTable(), `README table, expected:\n${actionsTable()}`);
+test("docs/operations.md's table of IAM actions by operation matches the operations' declarations", () => {
+  const page = readFileSync(new URL('../../docs/operations.md', import.meta.url), 'utf8');
+  const start = page.indexOf('| request | operation | IAM actions (any one allows it) |');
+  assert.ok(start >= 0, 'docs/operations.md has the table');
+  const end = page.indexOf('\n\n', start);
+  assert.equal(page.slice(start, end), actionsTable(), `docs/operations.md table, expected:\n${actionsTable()}`);
 });
