@@ -5,6 +5,7 @@ import { ASSETS, assetText, inSingleExecutable } from './single-executable/asset
 import { SharedRateLimiter } from './core/rate-limit.ts';
 import type { Config } from './config.ts';
 import { startServer, type RunningServer, type SharedState } from './server.ts';
+import { startOnLoad } from './loops-on-demand.ts';
 
 // The worker's module sits next to this one: src/worker.ts, or dist/worker.js in the build.
 const WORKER = siblingEntry(import.meta.url, './worker.ts', 'worker');
@@ -51,18 +52,36 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
   const tlsFiles = main.tls && { tlsCert: main.tls.certPath, tlsKey: main.tls.keyPath, tlsSelfSigned: false };
   const workerConfig: Config = { ...config, port: Number(new URL(main.url).port), ...tlsFiles };
   let stopping = false;
-  const threads: Worker[] = [];
-  const exited: Array<Promise<void>> = [];
-  const ready: boolean[] = [];
-  const started = Array.from({ length: config.workers - 1 }, (_, i) => {
+  const count = config.workers - 1;
+  const threads: Array<Worker | null> = Array(count).fill(null);
+  const ready: boolean[] = Array(count).fill(false);
+  const alive: boolean[] = Array(count).fill(false);
+  const exitedBy = Array.from({ length: count }, () => Promise.withResolvers<void>());
+  const exited = exitedBy.map((e) => e.promise);
+  // The worker threads start when load needs them (loops-on-demand.ts), or at once: with
+  // --loop-start-load 0, and on a sealed node (a thread that joined later would miss the root key).
+  const launch = Promise.withResolvers<'start' | 'never'>();
+  const started = Array.from({ length: count }, (_, i) => launch.promise.then((go) => {
+    if (go === 'never' || stopping) {
+      exitedBy[i].resolve();
+      return;
+    }
     const workerData = { config: workerConfig, shared: { ...shared, worker: i + 1 }, sealed: main.seal !== null };
     // The single executable has no worker file: it carries the worker's bundle as an asset.
     const thread = inSingleExecutable
       ? new Worker(assetText(ASSETS.worker), { eval: true, workerData })
       : new Worker(WORKER, { workerData });
-    threads.push(thread);
-    ready.push(false);
-    exited.push(new Promise<void>((resolve) => thread.once('exit', () => resolve())));
+    threads[i] = thread;
+    alive[i] = true;
+    thread.once('exit', () => {
+      alive[i] = false;
+      exitedBy[i].resolve();
+    });
+    // A message from a worker that cannot be read is dropped (its asker times out; src/worker.ts).
+    thread.on('messageerror', (error) => {
+      if (main.logger) main.logger.warn({ err: error }, `a message from worker ${i + 1} could not be read`);
+    });
+    thread.on('message', (message: WorkerAnswer | WorkerAsks) => onMessage(thread, message));
     // Until it is serving, a failure of the thread fails the start; from then on it takes the
     // process down at once (onFailure), whether or not the other workers have joined yet.
     return new Promise<void>((resolve, reject) => {
@@ -76,16 +95,19 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
         else if (!stopping) onFailure(new Error(`worker ${i + 1} exited with code ${code}`));
       });
     });
-  });
-  const alive = threads.map(() => true);
+  }));
+  let launchedLoops = false;
+  const launched = () => launchedLoops;
+  const startLoops = () => {
+    launchedLoops = true;
+    launch.resolve('start');
+  };
+  const demand = config.loopStartLoad > 0 && main.seal === null ? startOnLoad(config.loopStartLoad, startLoops) : null;
+  if (!demand) startLoops();
   // Requests to the worker threads that they answer once done ({kind: 'done', id}).
   const asked = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
   let lastId = 0;
-  // A message from a worker that cannot be read is dropped (its asker times out; src/worker.ts).
-  threads.forEach((thread, i) => thread.on('messageerror', (error) => {
-    if (main.logger) main.logger.warn({ err: error }, `a message from worker ${i + 1} could not be read`);
-  }));
-  threads.forEach((thread) => thread.on('message', (message: WorkerAnswer | WorkerAsks) => {
+  function onMessage(thread: Worker, message: WorkerAnswer | WorkerAsks): void {
     if (typeof message !== 'object' || message === null) return;
     if (message.kind === 'unseal' || message.kind === 'seal-status') {
       answerWorker(thread, message);
@@ -96,12 +118,14 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
     asked.delete(message.id);
     if (message.error === undefined) waiting?.resolve();
     else waiting?.reject(new Error(message.error));
-  }));
+  }
   /** Tells every serving worker thread something, and waits until each has done it. */
   const tell = (message: WorkerRequest): Promise<void> =>
-    Promise.all(threads.map(async (thread, i) => {
+    Promise.all(started.map(async (_, i) => {
+      if (!launched()) return;
       await started[i].catch(() => undefined);
-      if (!alive[i] || !ready[i]) return;
+      const thread = threads[i];
+      if (!thread || !alive[i] || !ready[i]) return;
       const id = ++lastId;
       await new Promise<void>((resolve, reject) => {
         asked.set(id, { resolve, reject });
@@ -110,16 +134,17 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
         void exited[i].then(() => asked.get(id)?.resolve());
       });
     })).then(() => undefined);
-  exited.forEach((e, i) => void e.then(() => (alive[i] = false)));
   let closing: Promise<void> | null = null;
   const close = (reason?: string): Promise<void> => {
     // Every worker stops accepting and finishes its requests (one still starting finishes its
     // start first); the main thread last.
     closing ??= (async () => {
       stopping = true;
-      await Promise.all(threads.map(async (thread, i) => {
+      demand?.stop();
+      launch.resolve('never');
+      await Promise.all(started.map(async (_, i) => {
         await started[i].catch(() => undefined);
-        if (alive[i]) thread.postMessage('stop');
+        if (alive[i]) threads[i]?.postMessage('stop');
         await exited[i];
       }));
       await main.close(reason);
@@ -134,9 +159,10 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
       // a shared lock, leaving it held for the threads still running); one still starting is
       // terminated: it has taken no shared lock yet.
       stopping = true;
+      demand?.stop();
       closing ??= (async () => {
         await Promise.all(threads.map(async (thread, i) => {
-          if (!alive[i]) return;
+          if (!thread || !alive[i]) return;
           if (ready[i]) thread.postMessage('stop');
           else await thread.terminate();
           await exited[i];
