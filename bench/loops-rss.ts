@@ -16,7 +16,7 @@ import { call, child, identities, shippedEnv, shippedNodeFlags, stop, token } fr
 const seconds = Number(process.argv[2] ?? 60);
 const bin = process.argv[3] ?? fileURLToPath(new URL('../bin/kmsd.js', import.meta.url));
 const rssMiB = (pid: number) => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024);
-const loops = async (url: string) => /^kmsd_event_loops (\d+)$/m.exec(await (await fetch(`${url}/_kmsd/metrics`)).text())?.[1] ?? "? (no such metric)";
+const loops = async (url: string) => /^kmsd_event_loops (\d+)$/m.exec(await (await fetch(`${url}/_kmsd/metrics`)).text())?.[1] ?? '? (no such metric)';
 
 const dir = mkdtempSync(join(tmpdir(), 'kmsd-bench-rss-'));
 try {
