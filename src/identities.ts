@@ -1,6 +1,5 @@
 import { hashPassword, verifyPassword } from './auth/passwords.ts';
 import { checkPolicy, PolicyError } from './auth/policy.ts';
-import { type DeferredPasswords, PASSWORD_UNCHECKED, uncheckedMark } from './auth/declared-passwords.ts';
 import { systemCaller } from './core/access.ts';
 import { createKey, isDefaultAlias } from './core/keys.ts';
 import type { Account, Policy, User } from './core/model.ts';
@@ -164,20 +163,14 @@ async function samePassword(tx: Tx, rootKey: RootKey, user: User, password: stri
   return verifyPassword(password, user.passwordHash);
 }
 
-async function applyUser(
-  tx: Tx, account: Account, spec: UserSpec, admin: boolean, rootKey: RootKey, remembered: boolean, deferred: DeferredPasswords | null,
-): Promise<User> {
+async function applyUser(tx: Tx, account: Account, spec: UserSpec, admin: boolean, rootKey: RootKey, remembered: boolean): Promise<User> {
   const policies = admin ? [ADMIN_POLICY, ...(spec.policies ?? []).filter((p) => p !== ADMIN_POLICY)] : (spec.policies ?? []);
   let user = await tx.findUser(account.id, spec.name);
   if (user && spec.id && user.id !== spec.id) {
     throw new IdentitiesError(`user "${spec.name}" of "${account.name}" exists with id ${user.id}, the file says ${spec.id}`);
   }
-  // Deferred: the stored hash stays as it is for now and the user is marked unchecked (checked
-  // after the node listens, auth/declared-passwords.ts); a new user has no hash until then.
-  const defer = deferred !== null && spec.password !== undefined;
   const passwordHash =
     spec.password === undefined ? null
-    : defer ? (user?.passwordHash ?? null)
     : user && (await samePassword(tx, rootKey, user, spec.password, remembered)) ? user.passwordHash
     : await hashPassword(spec.password);
   if (!user) {
@@ -187,10 +180,6 @@ async function applyUser(
   } else if (user.passwordHash !== passwordHash || JSON.stringify(user.policies) !== JSON.stringify(policies)) {
     user = { ...user, passwordHash, policies };
     await tx.updateUser(user);
-  }
-  if (defer) {
-    await tx.putSetting(PASSWORD_UNCHECKED + user.id, uncheckedMark(deferred.start, passwordHash));
-    deferred.unchecked.push({ userId: user.id, password: spec.password as string, hash: passwordHash });
   }
   if (remembered && spec.password !== undefined && passwordHash !== null) await tx.initSetting(passwordChecked(rootKey, user, passwordHash, spec.password), '1');
   // Access keys the file no longer lists are disabled by retainIdentities, not deleted: an AK
@@ -217,8 +206,6 @@ async function applyUser(
  * does not list is disabled in that same transaction.
  */
 /**
- * `deferred` (a declared file at start): passwords are not checked against the stored hashes
- * here but marked unchecked and listed in it, for checkDeclaredPasswords after the node listens.
  * `rememberPasswords`: for the development account only. Its password is kept in clear in
  * dev-identities.json beside the database, so a record that a password matched (a MAC under
  * the root key, see passwordChecked) tells a reader of the data directory nothing the file does
@@ -227,14 +214,9 @@ async function applyUser(
  */
 export async function applyIdentities(
   store: Store, spec: IdentitiesSpec, region: string, rootKey: RootKey, now: number, rememberPasswords = false,
-  deferred: DeferredPasswords | null = null,
 ): Promise<AddedUser[]> {
   return store.write(async (tx) => {
     const added: AddedUser[] = [];
-    // Every application settles every password: the marks of an earlier start whose checks have
-    // not committed yet are cleared (those checks then write nothing), and only this one's remain.
-    await tx.deleteSettings(PASSWORD_UNCHECKED);
-    if (deferred) deferred.unchecked.length = 0;
     // A declared file leaves no record of a match behind, not even one the development account
     // wrote before this data directory was given a file.
     if (!rememberPasswords) await tx.deleteSettings(PASSWORD_CHECKED);
@@ -245,7 +227,7 @@ export async function applyIdentities(
       const users: User[] = [];
       for (const [i, userSpec] of accountSpec.users.entries()) {
         const existed = (await tx.findUser(account.id, userSpec.name)) !== null;
-        const user = await applyUser(tx, account, userSpec, i === 0, rootKey, rememberPasswords, rememberPasswords ? null : deferred);
+        const user = await applyUser(tx, account, userSpec, i === 0, rootKey, rememberPasswords);
         if (!existed) added.push({ account: account.name, name: user.name, id: user.id });
         users.push(user);
         keep.userIds.add(user.id);

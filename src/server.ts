@@ -18,7 +18,6 @@ import { ShareCollector } from './seal/collector.ts';
 import { SealGate, type Unsealer } from './seal/gate.ts';
 import { SEAL_SETTING, type SealSpec } from './seal/spec.ts';
 import { DEV_USERS, devIdentities } from './dev-account.ts';
-import { checkDeclaredPasswords, DeferredPasswords } from './auth/declared-passwords.ts';
 import { applyIdentities, IdentitiesError, parseIdentities, type AddedUser, type IdentitiesSpec } from './identities.ts';
 import { checkRootKey, loadRootKey, StartError } from './root-key.ts';
 import { applySeed, checkSeedNames, parseSeed, SeedError, seedsAnything, type SeedSpec } from './seed.ts';
@@ -298,9 +297,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const identitiesFile = config.identities ?? (dev as { path: string }).path;
     // Seeds are applied at start only: a reload (SIGHUP) is about who exists, and must not bring
     // back a seeded grant that was retired since.
-    const apply = async (current: IdentitiesSpec, withSeeds: readonly SeedSpec[], deferred: DeferredPasswords | null = null): Promise<AddedUser[]> => {
+    const apply = async (current: IdentitiesSpec, withSeeds: readonly SeedSpec[]): Promise<AddedUser[]> => {
       try {
-        const added = await applyIdentities(store, current, config.region, rootKey, clock.now(), dev !== null && DECISIONS.devPasswordMatchRemembered, deferred);
+        const added = await applyIdentities(store, current, config.region, rootKey, clock.now(), dev !== null && DECISIONS.devPasswordMatchRemembered);
         for (const seed of withSeeds) await applySeed(store, seed, current, config.region, rootKey, clock.now());
         return added;
       } catch (error) {
@@ -310,17 +309,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       }
     };
     const identities = spec ?? (dev as { spec: IdentitiesSpec }).spec;
-    // The identities are in force before anything listens, but a declared file's passwords are
-    // checked against their stored scrypt hashes (~40 ms a user) after the node listens: the
-    // start marks those users unchecked, and a password login for one of them waits for its
-    // check (auth/declared-passwords.ts). A reload (SIGHUP) checks them before it commits.
-    const deferred = primary && dev === null ? new DeferredPasswords() : null;
-    let passwordChecks: ReturnType<typeof checkDeclaredPasswords> | null = null;
-    const checkPasswords = () => {
-      if (deferred && !passwordChecks) passwordChecks = checkDeclaredPasswords(store, deferred, logger);
-    };
+    // Applying the identities checks every declared password against its stored scrypt hash
+    // (~40 ms a user, on libuv's pool: scrypt stays the only check of a password, nothing
+    // faster is kept). The app is built on this thread meanwhile; nothing listens until the
+    // identities are in force.
     const finishStart = async () => {
-      if (primary) await apply(identities, seeds, deferred).then(() => maintain(store, rootKey, clock));
+      if (primary) await apply(identities, seeds).then(() => maintain(store, rootKey, clock));
     };
     // Sealed: the rest of the start runs once the root key is in (unsealNode below).
     const applied = seal ? Promise.resolve() : finishStart();
@@ -343,7 +337,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       try {
         rootKey.install(key);
         await finishStart();
-        checkPasswords();
         await options.spreadRootKey?.(key);
         gate?.open();
         startHousekeeping();
@@ -362,7 +355,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const generation = new FairGate(generationsPerLoop(config.workers), 1);
     const app = await buildApp({ config, store, clock, rootKey, logger, rateLimiter, logins, refusals, metrics, tls, seal: gate, generation });
     const discard = async () => {
-      await passwordChecks?.stop();
       metrics?.close();
       await app.close();
     };
@@ -387,10 +379,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       }, options.maintenanceMs ?? 30_000);
       timer.unref();
     }
-    if (!seal) {
-      startHousekeeping();
-      checkPasswords();
-    }
+    if (!seal) startHousekeeping();
     let served = tls;
     const useTls = (pair: Pick<TlsPair, 'cert' | 'key'>) => (app.server as unknown as TlsServer).setSecureContext(secureOptions(pair));
     return {
@@ -437,7 +426,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           await closing;
         } finally {
           clearTimeout(grace);
-          await passwordChecks?.stop();
           metrics?.close();
           await store.close();
           auditLog?.close();

@@ -103,7 +103,7 @@ describe('the identities file', () => {
     body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'admin', password, domain: { name: account } } } }, scope: { project: { name: 'cn-north-4' } } } }),
   })).status;
 
-  test('a declared file: every start checks each password with scrypt (after it listens), and nothing faster that could confirm it is stored', async () => {
+  test('a declared file: every start checks each password with scrypt, and nothing faster that could confirm it is stored', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kmsd-ids-'));
     const path = join(dir, 'ids.json');
     const scrypt = await countingScrypt();
@@ -126,12 +126,12 @@ describe('the identities file', () => {
       writeFileSync(path, JSON.stringify(file));
       const third = await start();
       try {
+        assert.equal(scrypt.count(), 4, 'a changed password: checked against the stored hash, then hashed anew');
         assert.equal(await login(third.url, 'acme', 'pw'), 401);
         assert.equal(await login(third.url, 'acme', 'new password'), 201);
       } finally {
         await third.close();
       }
-      assert.equal(scrypt.count(), 6, 'a changed password: checked against the stored hash, then hashed anew; and the two logins');
     } finally {
       scrypt.restore();
       rmSync(dir, { recursive: true, force: true });

@@ -1,10 +1,9 @@
 import { DECISIONS } from '../core/decisions.ts';
 import { AuthError, IamError } from '../core/errors.ts';
 import { verifyPassword } from '../auth/passwords.ts';
-import { PasswordCheckPending, passwordUnchecked, userWithCheckedPassword } from '../auth/declared-passwords.ts';
 import { TOKEN_TTL_MS, newToken, tokenHash } from '../auth/tokens.ts';
 import type { Account, Project, Token, User } from '../core/model.ts';
-import type { Store, Tx } from '../store/store.ts';
+import type { Tx } from '../store/store.ts';
 import { anonymousDraft, type AuditDraft } from '../api/audit.ts';
 import type { IamRoute } from './route.ts';
 import { tokenBody } from './token-body.ts';
@@ -95,12 +94,9 @@ export const createToken: IamRoute = {
           user = account && str(given.name) ? await tx.findUser(account.id, given.name as string) : null;
         }
         if (user && !account) account = await tx.getAccount(user.accountId);
-        return { user, account, unchecked: user !== null && (await passwordUnchecked(tx, user.id)) };
+        return { user, account };
       });
-      const { account } = found;
-      // Right after a start, the user's declared password may still be being checked against
-      // its stored hash (auth/declared-passwords.ts): this login waits for that user's check only.
-      const user = found.unchecked && found.user ? await waitForPasswordCheck(store, found.user.id, config.requestTimeout) : found.user;
+      const { user, account } = found;
       // The budget is the resolved user's, however the request names it; a name no user has is
       // counted by its spelling (it can never log in, but its checks still cost scrypt).
       const who = user ? `id:${user.id}` : `name:${str(domain?.id) ?? str(domain?.name) ?? ''}/${str(given.id) ?? str(given.name) ?? ''}`;
@@ -148,13 +144,6 @@ export const createToken: IamRoute = {
     };
   },
 };
-
-/** The longest a login waits for its user's password check: most of the request's deadline. */
-const waitForPasswordCheck = (store: Store, userId: string, requestTimeout: number): Promise<User | null> =>
-  userWithCheckedPassword(store, userId, Math.max(1000, requestTimeout - 1000)).catch((error: unknown) => {
-    if (error instanceof PasswordCheckPending) throw new IamError(503, 'The password is still being checked. Try again later.');
-    throw error;
-  });
 
 function loginRecord(draft: AuditDraft, now: number) {
   const { recorded: _recorded, authenticated: _authenticated, ...subject } = draft;
