@@ -334,16 +334,6 @@ export const DECISIONS = {
    */
   csmsDotNames: 'refused',
   /**
-   * Passwords of a declared identities file are checked against their stored scrypt hashes after
-   * the node listens, not before (a start with 5 users no longer waits ~200 ms of scrypt): the
-   * start marks each such user unchecked (a setting with the start's id and the hash it found,
-   * nothing about the password) and a password login for a marked user, on any loop or node,
-   * waits until its check commits (at most the request's deadline less 1 s, then 503 IAM.503
-   * "The password is still being checked"). A reload (SIGHUP) still checks before it commits.
-   * Nothing faster than scrypt that could confirm a password is stored.
-   */
-  declaredPasswordsCheckedAfterListen: true,
-  /**
    * The extra event loops of --workers N start when load needs them: the main thread alone serves
    * until its event-loop utilization over a 250 ms sample reaches --loop-start-load percent
    * (default 50), then every other loop starts at once and serves until the process stops (a
