@@ -211,9 +211,10 @@ export async function serve(argv: string[]): Promise<void> {
     );
   }
   if (workers) {
-    // The workers join after the banner; one that fails to start stops the process as a failed start would.
+    // The workers join after the banner; one started with the node that fails to start stops the
+    // process as a failed start would (one started later, on load, is logged and left out).
     workers.joined.then(
-      () => stopping || process.stdout.write(`kmsd: all ${config.workers} event loops are serving\n`),
+      (serving) => stopping || process.stdout.write(serving === config.workers ? `kmsd: all ${config.workers} event loops are serving\n` : `kmsd: ${serving} of ${config.workers} event loops are serving\n`),
       (error: unknown) => {
         process.stderr.write(`kmsd: a worker thread failed to start, stopped: ${(error as Error)?.stack ?? String(error)}\n`);
         process.exit(1);
