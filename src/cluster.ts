@@ -88,7 +88,7 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
     return starting.then(() => true, async (error: Error) => {
       if (alive[i]) await threads[i]?.terminate();
       Atomics.add(startFailures, 1, 1);
-      const line = `event loop ${i + 1} of ${config.workers} failed to start on load; the node serves on with the loops it has: ${error?.message ?? String(error)}`;
+      const line = `event loop ${i + 2} of ${config.workers} (worker thread ${i + 1}) failed to start on load; the node serves on with the loops it has: ${error?.message ?? String(error)}`;
       if (main.logger) main.logger.error(line);
       else process.stderr.write(`kmsd: ${line}\n`);
       return false;
