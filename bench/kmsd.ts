@@ -72,7 +72,8 @@ export function shippedEnv(): Record<string, string> {
 export async function startKmsd(dataDir: string, rootKey: string, workers: number, nodeArgs: string[] = []): Promise<{ proc: ChildProcess; url: string }> {
   const c = child([...shippedNodeFlags(), ...nodeArgs, here('../bin/kmsd.js'), 'serve'], {
     ...shippedEnv(), KMSD_PORT: '0', KMSD_DATA_DIR: dataDir, KMSD_IDENTITIES: join(dataDir, 'identities.json'), KMSD_ROOT_KEY: rootKey, KMSD_LOG_LEVEL: 'warn',
-    KMSD_WORKERS: String(workers),
+    // Every loop from the start: the load measures N loops serving (the on-demand start is measured by bench/loops-rss.ts).
+    KMSD_WORKERS: String(workers), KMSD_LOOP_START_LOAD: '0',
   });
   const m = await c.line(/API at (http:\/\/\S+)/);
   // The main thread serves from the banner on; the load waits for every worker thread to join.

@@ -5,13 +5,18 @@ import { ASSETS, assetText, inSingleExecutable } from './single-executable/asset
 import { SharedRateLimiter } from './core/rate-limit.ts';
 import type { Config } from './config.ts';
 import { startServer, type RunningServer, type SharedState } from './server.ts';
+import { startOnLoad } from './loops-on-demand.ts';
+import { generationsPerLoop } from './core/fair-gate.ts';
 
 // The worker's module sits next to this one: src/worker.ts, or dist/worker.js in the build.
 const WORKER = siblingEntry(import.meta.url, './worker.ts', 'worker');
 
-/** A server of several event loops: `joined` settles once every worker thread listens (or one failed to start). */
+/**
+ * A server of several event loops: `joined` settles once every worker thread started has
+ * settled its start, with the count of loops serving then (the main thread's included).
+ */
 export interface RunningWorkers extends RunningServer {
-  joined: Promise<void>;
+  joined: Promise<number>;
 }
 
 /**
@@ -26,8 +31,14 @@ export interface RunningWorkers extends RunningServer {
  * The main thread starts first and alone: it checks the root key, brings the schema up to
  * date, applies the identities and runs the housekeeping, then listens and answers at once:
  * the start does not wait for the worker threads, which join the port as each has started
- * (`joined`). A worker that fails to start rejects `joined` after the main thread and the
- * other workers have stopped (`kmsd serve` then exits 1, as a failed start). Every promise
+ * (`joined`). A worker started with the node (--loop-start-load 0, a sealed node) that fails
+ * to start rejects `joined` after the main thread and the other workers have stopped (`kmsd
+ * serve` then exits 1, as a failed start). One started later, on load (loops-on-demand.ts),
+ * that fails is logged in one line and counted (kmsd_event_loop_start_failures_total): the
+ * node serves on with the loops it has. A worker is given the certificate and key the main
+ * thread serves (read at its start or last reload), never the files again: files staged for
+ * the next reload, or mid-rotation (a new certificate beside the old key), are not what the
+ * node serves. Every promise
  * holds across workers as across nodes: each worker reads the store itself, and a SQLite read
  * asks data_version first at every request, which moves with every other connection's commit.
  * A worker that fails later takes the process down (`onFailure`), as any crash of a
@@ -39,30 +50,67 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
     rateBuckets: config.rateLimit > 0 ? SharedRateLimiter.buffer() : null,
     loginBuckets: config.loginFailures > 0 ? SharedRateLimiter.buffer() : null,
     refusalBuckets: config.auditRefusalRate > 0 ? SharedRateLimiter.buffer() : null,
-    metrics: { channel: `kmsd-metrics-${randomUUID()}`, loops: new SharedArrayBuffer(4) },
+    // Int32 [0]: loops serving; [1]: loops started on load that failed to start (src/api/metrics.ts).
+    metrics: { channel: `kmsd-metrics-${randomUUID()}`, loops: new SharedArrayBuffer(8) },
     stdoutIsTerminal: process.stdout.isTTY === true,
   };
   // A sealed node: the main thread collects the shares every loop is given, and hands the
   // reconstructed root key to every worker thread before the last share's answer leaves.
   let spread: ((key: Buffer) => Promise<void>) | null = null;
-  const main = await startServer(config, { shared: { ...shared, worker: 0 }, spreadRootKey: (key) => spread?.(key) ?? Promise.resolve() });
+  const count = config.workers - 1;
+  const threads: Array<Worker | null> = Array(count).fill(null);
+  const ready: boolean[] = Array(count).fill(false);
+  const alive: boolean[] = Array(count).fill(false);
+  // libuv's pool is sized for every loop (sizeThreadPool); the main thread takes the share of
+  // key generations of the loops running now: two while it serves alone, as a single loop does.
+  const generationsAtOnce = () => generationsPerLoop(1 + alive.filter(Boolean).length);
+  const main = await startServer(config, { shared: { ...shared, worker: 0 }, spreadRootKey: (key) => spread?.(key) ?? Promise.resolve(), generationsAtOnce });
   // Workers listen on the port the main thread got (it may have asked for port 0), with the
-  // certificate it serves (a self-signed one it made is read from its files).
+  // certificate and key it serves now (updated at each reload; a self-signed pair it made too).
   const tlsFiles = main.tls && { tlsCert: main.tls.certPath, tlsKey: main.tls.keyPath, tlsSelfSigned: false };
+  let servedTls = main.tls && { cert: main.tls.cert, key: main.tls.key };
   const workerConfig: Config = { ...config, port: Number(new URL(main.url).port), ...tlsFiles };
   let stopping = false;
-  const threads: Worker[] = [];
-  const exited: Array<Promise<void>> = [];
-  const ready: boolean[] = [];
-  const started = Array.from({ length: config.workers - 1 }, (_, i) => {
-    const workerData = { config: workerConfig, shared: { ...shared, worker: i + 1 }, sealed: main.seal !== null };
+  const startFailures = new Int32Array(shared.metrics.loops);
+  const exitedBy = Array.from({ length: count }, () => Promise.withResolvers<void>());
+  const exited = exitedBy.map((e) => e.promise);
+  // The worker threads start when load needs them (loops-on-demand.ts), or at once: with
+  // --loop-start-load 0, and on a sealed node (a thread that joined later would miss the root key).
+  const launch = Promise.withResolvers<'at-start' | 'on-load' | 'never'>();
+  const started = Array.from({ length: count }, (_, i) => launch.promise.then((go): Promise<boolean> | boolean => {
+    if (go === 'never' || stopping) {
+      exitedBy[i].resolve();
+      return false;
+    }
+    const starting = startThread(i);
+    if (go === 'at-start') return starting.then(() => true);
+    // Started on load, after the node serves: a failure costs this loop only.
+    return starting.then(() => true, async (error: Error) => {
+      if (alive[i]) await threads[i]?.terminate();
+      Atomics.add(startFailures, 1, 1);
+      const line = `event loop ${i + 2} of ${config.workers} (worker thread ${i + 1}) failed to start on load; the node serves on with the loops it has: ${error?.message ?? String(error)}`;
+      if (main.logger) main.logger.error(line);
+      else process.stderr.write(`kmsd: ${line}\n`);
+      return false;
+    });
+  }));
+  function startThread(i: number): Promise<void> {
+    const workerData = { config: workerConfig, shared: { ...shared, worker: i + 1 }, sealed: main.seal !== null, tls: servedTls };
     // The single executable has no worker file: it carries the worker's bundle as an asset.
     const thread = inSingleExecutable
       ? new Worker(assetText(ASSETS.worker), { eval: true, workerData })
       : new Worker(WORKER, { workerData });
-    threads.push(thread);
-    ready.push(false);
-    exited.push(new Promise<void>((resolve) => thread.once('exit', () => resolve())));
+    threads[i] = thread;
+    alive[i] = true;
+    thread.once('exit', () => {
+      alive[i] = false;
+      exitedBy[i].resolve();
+    });
+    // A message from a worker that cannot be read is dropped (its asker times out; src/worker.ts).
+    thread.on('messageerror', (error) => {
+      if (main.logger) main.logger.warn({ err: error }, `a message from worker ${i + 1} could not be read`);
+    });
+    thread.on('message', (message: WorkerAnswer | WorkerAsks) => onMessage(thread, message));
     // Until it is serving, a failure of the thread fails the start; from then on it takes the
     // process down at once (onFailure), whether or not the other workers have joined yet.
     return new Promise<void>((resolve, reject) => {
@@ -76,16 +124,19 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
         else if (!stopping) onFailure(new Error(`worker ${i + 1} exited with code ${code}`));
       });
     });
-  });
-  const alive = threads.map(() => true);
+  }
+  let launchedLoops = false;
+  const launched = () => launchedLoops;
+  const startLoops = (when: 'at-start' | 'on-load') => {
+    launchedLoops = true;
+    launch.resolve(when);
+  };
+  const demand = config.loopStartLoad > 0 && main.seal === null ? startOnLoad(config.loopStartLoad, () => startLoops('on-load')) : null;
+  if (!demand) startLoops('at-start');
   // Requests to the worker threads that they answer once done ({kind: 'done', id}).
   const asked = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
   let lastId = 0;
-  // A message from a worker that cannot be read is dropped (its asker times out; src/worker.ts).
-  threads.forEach((thread, i) => thread.on('messageerror', (error) => {
-    if (main.logger) main.logger.warn({ err: error }, `a message from worker ${i + 1} could not be read`);
-  }));
-  threads.forEach((thread) => thread.on('message', (message: WorkerAnswer | WorkerAsks) => {
+  function onMessage(thread: Worker, message: WorkerAnswer | WorkerAsks): void {
     if (typeof message !== 'object' || message === null) return;
     if (message.kind === 'unseal' || message.kind === 'seal-status') {
       answerWorker(thread, message);
@@ -96,12 +147,14 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
     asked.delete(message.id);
     if (message.error === undefined) waiting?.resolve();
     else waiting?.reject(new Error(message.error));
-  }));
+  }
   /** Tells every serving worker thread something, and waits until each has done it. */
   const tell = (message: WorkerRequest): Promise<void> =>
-    Promise.all(threads.map(async (thread, i) => {
+    Promise.all(started.map(async (_, i) => {
+      if (!launched()) return;
       await started[i].catch(() => undefined);
-      if (!alive[i] || !ready[i]) return;
+      const thread = threads[i];
+      if (!thread || !alive[i] || !ready[i]) return;
       const id = ++lastId;
       await new Promise<void>((resolve, reject) => {
         asked.set(id, { resolve, reject });
@@ -110,16 +163,17 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
         void exited[i].then(() => asked.get(id)?.resolve());
       });
     })).then(() => undefined);
-  exited.forEach((e, i) => void e.then(() => (alive[i] = false)));
   let closing: Promise<void> | null = null;
   const close = (reason?: string): Promise<void> => {
     // Every worker stops accepting and finishes its requests (one still starting finishes its
     // start first); the main thread last.
     closing ??= (async () => {
       stopping = true;
-      await Promise.all(threads.map(async (thread, i) => {
+      demand?.stop();
+      launch.resolve('never');
+      await Promise.all(started.map(async (_, i) => {
         await started[i].catch(() => undefined);
-        if (alive[i]) thread.postMessage('stop');
+        if (alive[i]) threads[i]?.postMessage('stop');
         await exited[i];
       }));
       await main.close(reason);
@@ -127,16 +181,17 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
     return closing;
   };
   const joined = Promise.all(started).then(
-    () => undefined,
+    (serving) => 1 + serving.filter(Boolean).length,
     async (error: unknown) => {
       // A worker that did not start: the others and the main thread stop, nothing half-served.
       // Workers already serving stop as at close() (terminate() would cut a thread off inside
       // a shared lock, leaving it held for the threads still running); one still starting is
       // terminated: it has taken no shared lock yet.
       stopping = true;
+      demand?.stop();
       closing ??= (async () => {
         await Promise.all(threads.map(async (thread, i) => {
-          if (!alive[i]) return;
+          if (!thread || !alive[i]) return;
           if (ready[i]) thread.postMessage('stop');
           else await thread.terminate();
           await exited[i];
@@ -170,6 +225,8 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
   const reloadTls = async () => {
     // The main thread reads and checks the pair; the workers serve what it read (the files may change again meanwhile).
     const pair = await main.reloadTls();
+    // A worker started from now on is given this pair; one starting now is told once it serves.
+    if (pair) servedTls = { cert: pair.cert, key: pair.key };
     if (pair) await tell({ kind: 'tls', cert: pair.cert, key: pair.key });
     return pair;
   };

@@ -64,6 +64,8 @@ export interface Config {
   auditLog: string | null;
   /** Event loops serving requests in this process (worker threads on one port); 1 = no workers. */
   workers: number;
+  /** Percent of the main thread's time busy at which the other loops start (loops-on-demand.ts); 0 = at start. */
+  loopStartLoad: number;
   /**
    * A file `kmsd serve` writes once it serves: the endpoint and the credentials as JSON, for
    * test harnesses in any language (--port 0 then tells them the port); null: none.
@@ -117,6 +119,8 @@ const OPTIONS = {
   'audit-log': { type: 'string', env: 'KMSD_AUDIT_LOG', default: '' },
   // One event loop per core (os.availableParallelism(); 1 without SO_REUSEPORT); every budget is one per node whatever the count.
   workers: { type: 'string', env: 'KMSD_WORKERS', default: String(REUSE_PORT ? Math.min(256, availableParallelism()) : 1) },
+  // The other loops start once the main thread is this busy (percent of a sampling period); 0 starts them all at once.
+  'loop-start-load': { type: 'string', env: 'KMSD_LOOP_START_LOAD', default: String(DECISIONS.loopsStartOnLoad.percent) },
   'endpoint-file': { type: 'string', env: 'KMSD_ENDPOINT_FILE', default: '' },
   'tls-cert': { type: 'string', env: 'KMSD_TLS_CERT', default: '' },
   'tls-key': { type: 'string', env: 'KMSD_TLS_KEY', default: '' },
@@ -218,6 +222,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     seed: get('seed') === '' ? null : resolve(get('seed')),
     auditLog: get('audit-log') === '' ? null : resolve(get('audit-log')),
     workers,
+    loopStartLoad: wholeNumber('loop-start-load', get('loop-start-load'), 0, 100),
     endpointFile: get('endpoint-file') === '' ? null : resolve(get('endpoint-file')),
     ...tls,
     nativeCrypto: get('native-crypto') === '' ? null : get('native-crypto') === 'none' ? 'none' : resolve(get('native-crypto')),
@@ -233,5 +238,6 @@ function tlsFiles(cert: string, key: string, selfSigned: boolean): Pick<Config, 
 
 /** A configuration for tests: defaults, overridden. */
 export function testConfig(overrides: Partial<Config> = {}): Config {
-  return Object.freeze({ ...parseConfig([], {}), dataDir: '/nonexistent', ...overrides });
+  // Tests that start several loops want them all serving (`joined`); the on-demand start is tested on its own.
+  return Object.freeze({ ...parseConfig([], {}), dataDir: '/nonexistent', loopStartLoad: 0, ...overrides });
 }

@@ -30,7 +30,7 @@ import { RefusalRecorder } from './api/audit.ts';
 import { createMetrics, type MetricsLink } from './api/metrics.ts';
 import { openStore } from './store/open.ts';
 import type { Server as TlsServer } from 'node:tls';
-import { readTlsPair, secureOptions, TlsError, validityWarning, type TlsPair } from './tls/certificate.ts';
+import { checkTlsPair, readTlsPair, secureOptions, TlsError, validityWarning, type TlsPair } from './tls/certificate.ts';
 import { selfSignedPair } from './tls/self-signed.ts';
 import { AuditLogFile } from './audit/log-file.ts';
 import { SharedLock } from './store/shared-lock.ts';
@@ -96,6 +96,13 @@ export interface StartOptions {
   maintenanceMs?: number;
   /** Set when this server is one of several event loops of one process (src/cluster.ts). */
   shared?: SharedState;
+  /**
+   * A worker thread: the certificate and key the main thread serves now (read at its start or
+   * its last reload), served instead of the files, which may have changed since or be mid-rotation.
+   */
+  tls?: { cert: string; key: string };
+  /** Key generations at once on this loop (FairGate), read at each one; by default generationsPerLoop(--workers). */
+  generationsAtOnce?: () => number;
 }
 
 /**
@@ -239,7 +246,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     throw error;
   }
   // A certificate and key given are read and checked before anything is written.
-  const givenTls = config.tlsCert !== null ? tlsPairAtStart(config.tlsCert, config.tlsKey as string) : null;
+  const givenTls = config.tlsCert === null ? null
+    : options.tls ? checkTlsPair(options.tls.cert, options.tls.key, config.tlsCert, config.tlsKey as string)
+    : tlsPairAtStart(config.tlsCert, config.tlsKey as string);
   // The main thread checked the start (the port too) before any worker thread starts; it
   // learnt whether the store is sealed (kmsd seal init), and tells the workers.
   const sealSpec = primary ? await checkStart(config) : null;
@@ -352,7 +361,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     if (!seal) unsealed.resolve();
     // libuv's pool is shared by every loop of the process and sized for it (sizeThreadPool, at the
     // start of kmsd serve): every loop's generations together leave two threads to password checks.
-    const generation = new FairGate(generationsPerLoop(config.workers), 1);
+    const generation = new FairGate(options.generationsAtOnce ?? generationsPerLoop(config.workers), 1);
     const app = await buildApp({ config, store, clock, rootKey, logger, rateLimiter, logins, refusals, metrics, tls, seal: gate, generation });
     const discard = async () => {
       metrics?.close();

@@ -9,7 +9,7 @@ import { startServer, type SharedState } from './server.ts';
  * the same port, store and root key as the main thread. It answers "ready" once it listens,
  * and on "stop" finishes the requests in flight, closes its store and ends.
  */
-const { config, shared, sealed } = workerData as { config: Config; shared: SharedState; sealed: boolean };
+const { config, shared, sealed, tls } = workerData as { config: Config; shared: SharedState; sealed: boolean; tls: { cert: string; key: string } | null };
 const port = parentPort as NonNullable<typeof parentPort>;
 // A sealed node: the shares this loop is given go to the main thread, which collects them.
 // An answer that does not come (a message lost to a messageerror) fails the ask after
@@ -45,7 +45,7 @@ const unsealer: Unsealer = {
 };
 // Not a top-level await: the single executable runs this module as a CommonJS bundle. A
 // failed start is still the thread's uncaught error (cluster.ts's 'error' event).
-void startServer(config, { shared, sealed, unsealer }).then((server) => {
+void startServer(config, { shared, sealed, unsealer, ...(tls && { tls }) }).then((server) => {
   port.on('message', (message: 'stop' | (WorkerRequest & { id: number })) => {
     if (typeof message === 'object' && (message as { kind: string }).kind === 'answer') {
       const { id, value, error } = message as unknown as { id: number; value: never; error?: string };

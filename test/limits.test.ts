@@ -109,7 +109,7 @@ test('1,000 idle connections hold a bounded amount of memory and are closed at t
   const dir = mkdtempSync(join(tmpdir(), 'kmsd-idle-'));
   const { path } = worldIdentities(dir);
   const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', dir, '--identities', path, '--header-timeout', '3000', '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, KMSD_WORKERS: TEST_WORKERS },
+    stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, KMSD_WORKERS: TEST_WORKERS, KMSD_LOOP_START_LOAD: '0' },
   });
   try {
     const port = await new Promise<number>((resolve) => {

@@ -405,7 +405,7 @@ describe('the start banner and the log', () => {
     const dir = base();
     const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KMSD_')));
     // script(1) gives kmsd a pseudo-terminal, as a person's shell would; the log format is left to kmsd (auto).
-    const command = `${NODE} ${BIN} serve --port 0 --data-dir ${join(dir, 'data')} --workers 2`;
+    const command = `${NODE} ${BIN} serve --port 0 --data-dir ${join(dir, 'data')} --workers 2 --loop-start-load 0`;
     const child = spawn('/usr/bin/script', ['-qefc', command, '/dev/null'], { cwd: ROOT, env: clean });
     let out = '';
     child.stdout.on('data', (d) => (out += d));

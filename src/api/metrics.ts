@@ -37,7 +37,7 @@ export interface Metrics {
 export interface MetricsLink {
   /** The BroadcastChannel's name, one per process. */
   channel: string;
-  /** Int32 [0]: how many loops answer on the channel now. */
+  /** Int32 [0]: how many loops answer on the channel now; [1]: loops started on load that failed to start (src/cluster.ts). */
   loops: SharedArrayBuffer;
 }
 
@@ -250,6 +250,9 @@ export function createMetrics(store: Store, link?: MetricsLink | null): Metrics 
         histogram('kmsd_store_commit_batch_size', BATCH_BUCKETS, counts.batches)),
       // A process has one store: the commit histograms carry no label, its driver is said here.
       family('kmsd_store_info', 'The store this process serves from (value always 1)', 'gauge', () => [{ labels: { driver: store.driver }, value: 1 }]),
+      // Loops that joined the metrics channel: the main thread, and the worker threads started so far (loops-on-demand.ts).
+      family('kmsd_event_loops', 'Event loops serving in this process (--workers; the others start when load needs them)', 'gauge', () => [{ labels: {}, value: loops ? Atomics.load(loops, 0) : 1 }]),
+      family('kmsd_event_loop_start_failures_total', 'Event loops started on load (--loop-start-load) that failed to start; the node served on without them', 'counter', () => [{ labels: {}, value: loops && loops.length > 1 ? Atomics.load(loops, 1) : 0 }]),
       family('kmsd_audit_records_written_total', 'Audit records written by this process', 'counter', () => [{ labels: {}, value: counts.audits }]),
       // Read from the store at scrape time (every node over one store sees the same figures).
       family('kmsd_store_up', 'Whether the store answered this scrape (1) or could not be reached (0)', 'gauge', () => [{ labels: {}, value: census ? 1 : 0 }]),

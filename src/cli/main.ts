@@ -5,7 +5,7 @@ import { StartError } from '../root-key.ts';
 const SERVE_USAGE = `usage: kmsd serve [--host H] [--port P] [--data-dir DIR] [--identities FILE] [--region R]
                   [--store sqlite|postgres://...] [--root-key-file FILE] [--max-grants-per-key N]
                   [--max-keys N] [--body-limit BYTES] [--log-level LEVEL]
-                  [--rate-limit N] [--workers N] [--header-timeout MS] [--request-timeout MS] [--keep-alive-timeout MS]
+                  [--rate-limit N] [--workers N] [--loop-start-load PERCENT] [--header-timeout MS] [--request-timeout MS] [--keep-alive-timeout MS]
                   [--seed FILE] [--log-format pretty|json] [--shutdown-grace MS]
                   [--health true|false] [--ready true|false] [--metrics true|false]
                   [--public-url URL] [--audit-refusal-rate N] [--audit-log FILE] [--login-failures N] [--legacy-envelopes true|false]

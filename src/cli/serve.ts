@@ -84,7 +84,10 @@ export async function banner(server: RunningServer, config: Config, described?: 
     const made = server.tlsMade ? ` (self-signed, made now: ${server.tlsMade})` : config.tlsSelfSigned ? ' (self-signed, kept from an earlier start)' : '';
     lines.push(`  tls         ${server.tls.certPath}${made}`, `  sha-256     ${server.tls.fingerprint}`);
   }
-  if (config.workers > 1) lines.push(`  workers     ${config.workers} event loops: the main thread serves now, ${config.workers - 1} worker thread(s) join the port as they start`);
+  if (config.workers > 1) {
+    const when = config.loopStartLoad > 0 ? `start when the main thread is ${config.loopStartLoad} % busy (--loop-start-load)` : 'join the port as they start';
+    lines.push(`  workers     ${config.workers} event loops: the main thread serves now, ${config.workers - 1} worker thread(s) ${when}`);
+  }
   const ops = [config.health && '/_kmsd/health', config.ready && '/_kmsd/ready', config.metrics && '/_kmsd/metrics'].filter(Boolean);
   if (ops.length > 0) lines.push(`  operator    ${ops.map((p) => `${url}${p}`).join('  ')}`);
   if (server.seal?.sealed) {
@@ -208,9 +211,10 @@ export async function serve(argv: string[]): Promise<void> {
     );
   }
   if (workers) {
-    // The workers join after the banner; one that fails to start stops the process as a failed start would.
+    // The workers join after the banner; one started with the node that fails to start stops the
+    // process as a failed start would (one started later, on load, is logged and left out).
     workers.joined.then(
-      () => stopping || process.stdout.write(`kmsd: all ${config.workers} event loops are serving\n`),
+      (serving) => stopping || process.stdout.write(serving === config.workers ? `kmsd: all ${config.workers} event loops are serving\n` : `kmsd: ${serving} of ${config.workers} event loops are serving\n`),
       (error: unknown) => {
         process.stderr.write(`kmsd: a worker thread failed to start, stopped: ${(error as Error)?.stack ?? String(error)}\n`);
         process.exit(1);

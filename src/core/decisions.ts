@@ -356,4 +356,16 @@ export const DECISIONS = {
    * point at GET /v3/users/{user_id}, which kmsd does not serve (404).
    */
   listUsersLinks: 'list-url-only',
+  /**
+   * The extra event loops of --workers N start when load needs them: the main thread alone serves
+   * until its event-loop utilization over a 250 ms sample reaches --loop-start-load percent
+   * (default 50), then every other loop starts at once and serves until the process stops (a
+   * loop stopped when idle would drop the connections queued on its socket under SO_REUSEPORT and
+   * its metrics counts; not done). --loop-start-load 0 starts them all at start, as before; a
+   * sealed node always does (a loop started later would miss the root key). A loop started on
+   * load serves the TLS pair the main thread serves (never the files again: staged or
+   * mid-rotation files change nothing before SIGHUP); one that fails to start on load is logged,
+   * counted (kmsd_event_loop_start_failures_total) and left out, never fatal.
+   */
+  loopsStartOnLoad: { percent: 50, sampleMs: 250 },
 } as const;

@@ -43,3 +43,27 @@ test('a failing piece of work frees its place', async () => {
   assert.equal(await gate.run('a', async () => 'next'), 'next');
   assert.deepEqual(gate.load, { running: 0, waiting: 0 });
 });
+
+test('a total given as a function is read at each piece of work: the main thread\'s share shrinks as other loops start', async () => {
+  let loops = 1;
+  const gate = new FairGate(() => (loops > 1 ? 1 : 2), 1);
+  const log: string[] = [];
+  const jobs = ['a', 'b', 'c', 'd'].map((name) => job(log, name));
+  const runs = jobs.map((j, i) => gate.run(`caller${i}`, j.work));
+  await tick();
+  // Alone: two at once.
+  assert.deepEqual(log, ['a', 'b']);
+  loops = 2;
+  jobs[0].end();
+  await tick();
+  // Two still ran when the others started: one ended, one runs, none more starts.
+  assert.deepEqual(log, ['a', 'b']);
+  jobs[1].end();
+  await tick();
+  assert.deepEqual(log, ['a', 'b', 'c']);
+  assert.deepEqual(gate.load, { running: 1, waiting: 1 });
+  jobs[2].end();
+  jobs[3].end();
+  await Promise.all(runs);
+  assert.deepEqual(log, ['a', 'b', 'c', 'd']);
+});

@@ -38,16 +38,25 @@ export function sizeThreadPool(loops: number, env: Record<string, string | undef
 }
 
 export class FairGate {
-  private readonly total: number;
-  private readonly perCaller: number;
+  private readonly totalNow: () => number;
+  private readonly perCallerAsked: number;
   private running = 0;
   private readonly active = new Map<string, number>();
   /** Waiting work by caller; the map's order is the turn order. */
   private readonly waiting = new Map<string, Array<() => void>>();
 
-  constructor(total: number, perCaller: number) {
-    this.total = Math.max(1, total);
-    this.perCaller = Math.max(1, Math.min(perCaller, this.total));
+  /** `total` may be a function, read at each piece of work: the main thread's share of libuv's pool grows and shrinks with the loops serving. */
+  constructor(total: number | (() => number), perCaller: number) {
+    this.totalNow = typeof total === 'number' ? () => total : total;
+    this.perCallerAsked = perCaller;
+  }
+
+  private get total(): number {
+    return Math.max(1, this.totalNow());
+  }
+
+  private get perCaller(): number {
+    return Math.max(1, Math.min(this.perCallerAsked, this.total));
   }
 
   /** The gate as one caller sees it. */

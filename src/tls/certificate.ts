@@ -40,8 +40,14 @@ function read(path: string, what: string): string {
  * operator from reaching the node to fix it.
  */
 export function readTlsPair(certPath: string, keyPath: string): TlsPair {
-  const cert = read(certPath, 'certificate');
-  const key = read(keyPath, 'key');
+  return checkTlsPair(read(certPath, 'certificate'), read(keyPath, 'key'), certPath, keyPath);
+}
+
+/**
+ * The checks of readTlsPair on a pair already read (the paths name it in messages): a worker
+ * thread started after the node serves is given the pair the main thread serves, not its files.
+ */
+export function checkTlsPair(cert: string, key: string, certPath: string, keyPath: string): TlsPair {
   let x509: X509Certificate;
   try {
     x509 = new X509Certificate(cert);

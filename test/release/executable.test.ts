@@ -28,7 +28,7 @@ test('the executable runs every part of kmsd with an empty PATH and no Node visi
   assert.match(unknown.stderr, /^kmsd: unknown command "frobnicate"\nusage: kmsd <command>/);
 
   const endpointFile = join(dir, 'endpoint.json');
-  const server = start(exe, ['serve', '--port', '0', '--data-dir', join(dir, 'data'), '--workers', '2', '--endpoint-file', endpointFile, '--log-format', 'json'], { env: bare(), cwd: dir });
+  const server = start(exe, ['serve', '--port', '0', '--data-dir', join(dir, 'data'), '--workers', '2', '--loop-start-load', '0', '--endpoint-file', endpointFile, '--log-format', 'json'], { env: bare(), cwd: dir });
   const { exited, output } = server;
   try {
     const described = await waitFor('the endpoint file', () => (existsSync(endpointFile) ? JSON.parse(readFileSync(endpointFile, 'utf8')) : undefined));

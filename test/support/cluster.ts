@@ -61,7 +61,7 @@ export async function startKmsd(spec: NodeSpec): Promise<Node> {
       KMSD_PORT: '0', KMSD_STORE: spec.store, KMSD_IDENTITIES: spec.identities,
       // "" starts without one (a sealed store).
       ...(spec.rootKey !== '' && { KMSD_ROOT_KEY: spec.rootKey }),
-      KMSD_DATA_DIR: spec.dataDir, KMSD_LOG_LEVEL: 'warn', KMSD_WORKERS: TEST_WORKERS, ...spec.env,
+      KMSD_DATA_DIR: spec.dataDir, KMSD_LOG_LEVEL: 'warn', KMSD_WORKERS: TEST_WORKERS, KMSD_LOOP_START_LOAD: '0', ...spec.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
