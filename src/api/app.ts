@@ -350,13 +350,13 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
 
   const knownPaths = [
     ...OPERATIONS.map((op) => new RegExp(`^${pathOf(op).replace(/\./g, '\\.').replace(/\{[a-z_]+\}/g, '[^/]+')}/?$`)),
-    ...IAM_ROUTES.map((r) => new RegExp(`^${r.url.replace(/\./g, '\\.')}/?$`)),
+    ...IAM_ROUTES.map((r) => new RegExp(`^${r.url.replace(/\./g, '\\.').replace(/:[a-z_]+/g, '[^/]+')}/?$`)),
   ];
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0];
     const known = knownPaths.some((re) => re.test(path));
     const error = known ? kms('KMS.0215') : kms('KMS.0201');
-    if (path.startsWith('/v3/')) {
+    if (isIamPath(path)) {
       const iam = known ? new IamError(405, 'The method is not allowed for the requested URL.') : new IamError(404, 'Could not find the requested resource.');
       stateOf(request).refusal = { code: '', message: iam.message };
       return reply.code(iam.status).send(iam.body());
@@ -384,6 +384,9 @@ function metricName(request: FastifyRequest): string {
 const operationOf = (request: FastifyRequest): Operation | undefined =>
   (request.routeOptions.config as { operation?: Operation } | undefined)?.operation;
 
+/** IAM's paths (/v3 itself included) answer in Keystone's error shape. */
+const isIamPath = (path: string): boolean => path === '/v3' || path.startsWith('/v3/');
+
 /** The message of IAM's 503 while the store is unreachable. */
 export const STORE_UNAVAILABLE_IAM = 'The service is temporarily unavailable.';
 
@@ -397,7 +400,7 @@ function refusalOf(
   if (error instanceof StoreUnavailableError) {
     if (services.logger) request.log.warn({ reason: error.reason, stage: error.stage }, 'store unavailable');
     // IAM's paths answer in IAM's shape (a Keystone 503), KMS's with the KMS error.
-    return request.url.startsWith('/v3/') ? new IamError(503, STORE_UNAVAILABLE_IAM) : kms(DECISIONS.storeUnavailable);
+    return isIamPath(request.url.split('?')[0]) ? new IamError(503, STORE_UNAVAILABLE_IAM) : kms(DECISIONS.storeUnavailable);
   }
   const mapped = toKmsError(request, error);
   if (!mapped && services.logger) request.log.error({ err: error }, 'internal error');

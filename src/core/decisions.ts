@@ -333,4 +333,18 @@ export const DECISIONS = {
    * secret could be created but never read, changed or deleted. CSMS.0002.
    */
   csmsDotNames: 'refused',
+  /**
+   * The token catalog follows Open Telekom Cloud's (docs/otc-reference.md): `kms` (name
+   * `key-management`) at `<url>/v1.0/`, `kmsv1` at `<url>/v1.0/<project id>` for a project-scoped
+   * token only, `identity` at `<url>/v3`; every entry carries the served region. OTC does not say
+   * what a domain-scoped token's catalog holds: kmsd leaves out `kmsv1` (no project to name).
+   */
+  otcCatalog: { kms: '/v1.0/', kmsv1: '/v1.0/<project id>', identity: '/v3', kmsv1OnlyWithProject: true },
+  /**
+   * GET /v3/users/{user_id}/projects: OTC documents no policy for it; kmsd answers a caller's own
+   * user id only (Keystone's default rule "admin or owner", without the cloud-wide admin kmsd has
+   * no equivalent of) with every project of its account; any other id (another user's, an unknown
+   * one: no telling which exist) is 403 in Keystone's words.
+   */
+  userProjects: { scope: 'own user only', message: 'You are not authorized to perform the requested action.' },
 } as const;

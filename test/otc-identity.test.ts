@@ -1,0 +1,75 @@
+// The identity calls Open Telekom Cloud's clients make (keystoneauth's version discovery,
+// `openstack project list --my-projects`) and the catalog shape they look endpoints up in.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { raw, signedHeaders, startWorld, type World } from './harness.ts';
+
+let world: World;
+before(async () => {
+  world = await startWorld();
+});
+after(() => world.close());
+
+const FORBIDDEN = { error: { code: 403, title: 'Forbidden', message: 'You are not authorized to perform the requested action.' } };
+
+describe('GET /v3: the Keystone v3 version document', () => {
+  test('answered at /v3 and /v3/ without authentication, linking the public URL', async () => {
+    for (const path of ['/v3', '/v3/']) {
+      const r = await raw(world.url, 'GET', path);
+      assert.equal(r.status, 200, path);
+      assert.deepEqual(r.body, {
+        version: {
+          id: 'v3.6', status: 'stable', updated: '2016-04-04T00:00:00Z',
+          'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.identity-v3+json' }],
+          links: [{ href: `${world.url}/v3/`, rel: 'self' }],
+        },
+      });
+    }
+  });
+
+  test('another method on /v3 is 405 in Keystone form', async () => {
+    const r = await raw(world.url, 'POST', '/v3', { body: '{}' });
+    assert.deepEqual([r.status, r.body], [405, { error: { code: 405, title: 'Method Not Allowed', message: 'The method is not allowed for the requested URL.' } }]);
+  });
+});
+
+describe('GET /v3/users/{user_id}/projects', () => {
+  test("a user's own projects, by token and by AK/SK: every project of its account", async () => {
+    const alice = world.users.alice;
+    const expected = {
+      projects: [{
+        id: alice.projectId, name: 'cn-north-4', domain_id: alice.accountId, parent_id: alice.accountId, enabled: true,
+        is_domain: false, description: '', links: { self: `${world.url}/v3/projects/${alice.projectId}` },
+      }],
+      links: { self: `${world.url}/v3/users/${alice.id}/projects`, previous: null, next: null },
+    };
+    const path = `/v3/users/${alice.id}/projects`;
+    const byToken = await raw(world.url, 'GET', path, { headers: { 'X-Auth-Token': await world.as('alice').getToken() } });
+    assert.deepEqual([byToken.status, byToken.body], [200, expected]);
+    const bySignature = await raw(world.url, 'GET', path, { headers: signedHeaders(world.url, 'GET', path, alice, {}, undefined) });
+    assert.deepEqual([bySignature.status, bySignature.body], [200, expected]);
+  });
+
+  test("another user's projects (same account, other account, unknown id) are 403; no credentials 401", async () => {
+    const token = await world.as('alice').getToken();
+    for (const id of [world.users.admin.id, world.users.boss.id, 'f'.repeat(32)]) {
+      const r = await raw(world.url, 'GET', `/v3/users/${id}/projects`, { headers: { 'X-Auth-Token': token } });
+      assert.deepEqual([r.status, r.body], [403, FORBIDDEN], id);
+    }
+    const anonymous = await raw(world.url, 'GET', `/v3/users/${world.users.alice.id}/projects`);
+    assert.equal(anonymous.status, 401);
+  });
+});
+
+describe('the token catalog', () => {
+  test('a domain-scoped token lists kms and identity, no kmsv1 (no project to name)', async () => {
+    const boss = world.users.boss;
+    const r = await raw(world.url, 'POST', '/v3/auth/tokens', {
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: boss.name, password: boss.password, domain: { name: boss.account } } } }, scope: { domain: { name: boss.account } } } }),
+    });
+    assert.equal(r.status, 201);
+    assert.deepEqual(r.body.token.catalog.map((s: { type: string; endpoints: Array<{ url: string; region: string }> }) => [s.type, s.endpoints[0].url, s.endpoints[0].region]),
+      [['kms', `${world.url}/v1.0/`, 'cn-north-4'], ['identity', `${world.url}/v3`, 'cn-north-4']]);
+  });
+});
