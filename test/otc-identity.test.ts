@@ -73,3 +73,32 @@ describe('the token catalog', () => {
       [['kms', `${world.url}/v1.0/`, 'cn-north-4'], ['identity', `${world.url}/v3`, 'cn-north-4']]);
   });
 });
+
+describe('GET /v3/auth/catalog (how the OTC Terraform provider finds kmsv1 when it signs with AK/SK)', () => {
+  const catalogOf = (projectId: string) => {
+    const at = (type: string, name: string, url: string) =>
+      ({ type, id: `kmsd-${type}`, name, endpoints: [{ url, region: 'cn-north-4', region_id: 'cn-north-4', interface: 'public', id: `kmsd-${type}-endpoint` }] });
+    return {
+      catalog: [at('kms', 'key-management', `${world.url}/v1.0/`), at('kmsv1', 'kmsv1', `${world.url}/v1.0/${projectId}`), at('identity', 'iam', `${world.url}/v3`)],
+      links: { self: `${world.url}/v3/auth/catalog`, previous: null, next: null },
+    };
+  };
+
+  test('signed with AK/SK and X-Project-Id, and by a project-scoped token: the catalog of that project', async () => {
+    const admin = world.users.admin;
+    const headers = signedHeaders(world.url, 'GET', '/v3/auth/catalog', admin, { 'Content-Type': 'application/json', 'X-Project-Id': admin.projectId }, undefined);
+    const signed = await raw(world.url, 'GET', '/v3/auth/catalog', { headers });
+    assert.deepEqual([signed.status, signed.body], [200, catalogOf(admin.projectId)]);
+    const byToken = await raw(world.url, 'GET', '/v3/auth/catalog', { headers: { 'X-Auth-Token': await world.as('alice').getToken() } });
+    assert.deepEqual([byToken.status, byToken.body], [200, catalogOf(world.users.alice.projectId)]);
+  });
+
+  test("another account's X-Project-Id names nothing: the caller's own project of the region; no credentials 401", async () => {
+    const admin = world.users.admin;
+    const headers = signedHeaders(world.url, 'GET', '/v3/auth/catalog', admin, { 'X-Project-Id': world.users.boss.projectId }, undefined);
+    const r = await raw(world.url, 'GET', '/v3/auth/catalog', { headers });
+    assert.deepEqual([r.status, r.body], [200, catalogOf(admin.projectId)]);
+    const anonymous = await raw(world.url, 'GET', '/v3/auth/catalog');
+    assert.equal(anonymous.status, 401);
+  });
+});
