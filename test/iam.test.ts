@@ -39,7 +39,7 @@ describe('IAM: POST /v3/auth/tokens', () => {
     assert.deepEqual(t.catalog, [
       at('kms', 'key-management', `${world.url}/v1.0/`),
       at('kmsv1', 'kmsv1', `${world.url}/v1.0/${alice.projectId}`),
-      at('identity', 'iam', `${world.url}/v3`),
+      at('identity', 'keystone', `${world.url}/v3`),
     ]);
     assert.deepEqual(t.roles, [{ name: 'kms:*:*', id: '0' }]);
   });

@@ -79,7 +79,7 @@ describe('GET /v3/auth/catalog (how the OTC Terraform provider finds kmsv1 when 
     const at = (type: string, name: string, url: string) =>
       ({ type, id: `kmsd-${type}`, name, endpoints: [{ url, region: 'cn-north-4', region_id: 'cn-north-4', interface: 'public', id: `kmsd-${type}-endpoint` }] });
     return {
-      catalog: [at('kms', 'key-management', `${world.url}/v1.0/`), at('kmsv1', 'kmsv1', `${world.url}/v1.0/${projectId}`), at('identity', 'iam', `${world.url}/v3`)],
+      catalog: [at('kms', 'key-management', `${world.url}/v1.0/`), at('kmsv1', 'kmsv1', `${world.url}/v1.0/${projectId}`), at('identity', 'keystone', `${world.url}/v3`)],
       links: { self: `${world.url}/v3/auth/catalog`, previous: null, next: null },
     };
   };

@@ -18,6 +18,6 @@ export function serviceCatalog(endpoint: string, region: string, projectId: stri
   return [
     entry('kms', 'key-management', `${endpoint}/v1.0/`),
     ...(projectId === null ? [] : [entry('kmsv1', 'kmsv1', `${endpoint}/v1.0/${projectId}`)]),
-    entry('identity', 'iam', `${endpoint}/v3`),
+    entry('identity', 'keystone', `${endpoint}/v3`),
   ];
 }
