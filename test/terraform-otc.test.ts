@@ -218,5 +218,8 @@ describe('OTC Terraform provider replay: data sources', () => {
     const r = await tf.kms('POST', 'create-datakey', { datakey_length: '512', key_id: keyId });
     assertParses(r.json, { key_id: 'str!', plain_text: 'str!', cipher_text: 'str!' }, 'create-datakey');
     assert.equal(r.json.plain_text.length, 128);
+    // Its encryption_context is a Go string: sent as a JSON string holding the object, accepted as such.
+    const context = await tf.kms('POST', 'create-datakey', { datakey_length: '512', encryption_context: '{"app":"x"}', key_id: keyId });
+    assertParses(context.json, { key_id: 'str!', plain_text: 'str!', cipher_text: 'str!' }, 'create-datakey with encryption_context');
   });
 });
