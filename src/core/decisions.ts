@@ -347,4 +347,10 @@ export const DECISIONS = {
    * one: no telling which exist) is 403 in Keystone's words.
    */
   userProjects: { scope: 'own user only', message: 'You are not authorized to perform the requested action.' },
+  /**
+   * GET /v3/auth/catalog signed with AK/SK (the OTC Terraform provider's login by access key):
+   * the catalog names the project in X-Project-Id when it is one of the caller's account, else
+   * the caller's project of the served region; a token's catalog names the token's project.
+   */
+  authCatalogProject: 'X-Project-Id of the caller, else its project of the served region',
 } as const;

@@ -6,7 +6,7 @@ import type { IamRoute } from './route.ts';
  * GET /v3/auth/catalog: the service catalog without a token body. The OTC Terraform provider
  * (gophertelekomcloud) asks it when it signs with AK/SK, then finds `kmsv1` in it. The project
  * named is the token's; for a signature, the X-Project-Id the signer sends when it is one of the
- * caller's projects, else the caller's project of the served region (docs/otc-reference.md).
+ * caller's projects, else the caller's project of the served region (DECISIONS.authCatalogProject).
  */
 export const showCatalog: IamRoute = {
   method: 'GET',
