@@ -2,6 +2,11 @@
 // `openstack project list --my-projects`) and the catalog shape they look endpoints up in.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig, testConfig } from '../src/config.ts';
+import { startServer } from '../src/server.ts';
 import { raw, signedHeaders, startWorld, type World } from './harness.ts';
 
 let world: World;
@@ -129,6 +134,36 @@ describe("the new identity reads refuse bad credentials, and odd user ids are 40
       const r = await raw(world.url, 'GET', `/v3/users/${id}/projects`, { headers: { 'X-Auth-Token': token } });
       assert.ok([403, 404].includes(r.status), `${id.slice(0, 20)}: ${r.status} ${JSON.stringify(r.body)}`);
       assert.deepEqual(Object.keys(r.body.error).sort(), ['code', 'message', 'title'], id.slice(0, 20));
+    }
+  });
+});
+
+describe('--public-url may carry a path (kmsd behind a proxy that serves it under a prefix)', () => {
+  test('kept without its trailing slash; a query, fragment or credentials refused', () => {
+    const parsed = (url: string) => parseConfig(['--public-url', url], {}).publicUrl;
+    assert.equal(parsed('https://gateway.example/kms/'), 'https://gateway.example/kms');
+    assert.equal(parsed('https://gateway.example:8443/'), 'https://gateway.example:8443');
+    for (const bad of ['https://gateway.example/kms?x=1', 'https://gateway.example/#top', 'https://user:pw@gateway.example/', 'ftp://gateway.example/']) {
+      assert.throws(() => parsed(bad), /--public-url must be an http:\/\/ or https:\/\/ URL/, bad);
+    }
+  });
+
+  test('the catalog, the identity version document and the KMS version document are built under it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'kmsd-otc-prefix-'));
+    const server = await startServer(testConfig({ dataDir, identities: join(world.dataDir, 'identities.json'), port: 0, publicUrl: 'https://gateway.example/kms' }), { logger: false });
+    try {
+      const alice = world.users.alice;
+      const login = await raw(server.url, 'POST', '/v3/auth/tokens', {
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: alice.name, password: alice.password, domain: { name: alice.account } } } } } }),
+      });
+      assert.deepEqual(login.body.token.catalog.map((s: { endpoints: Array<{ url: string }> }) => s.endpoints[0].url),
+        ['https://gateway.example/kms/v1.0/', `https://gateway.example/kms/v1.0/${alice.projectId}`, 'https://gateway.example/kms/v3']);
+      assert.equal((await raw(server.url, 'GET', '/v3')).body.version.links[0].href, 'https://gateway.example/kms/v3/');
+      assert.equal((await raw(server.url, 'GET', '/v1.0')).body.version.links[0].href, 'https://gateway.example/kms/v1.0/');
+    } finally {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });
