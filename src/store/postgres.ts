@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { MIGRATION_LOCK, MIGRATIONS, POSTGRES } from './migrations.ts';
-import { NodeLock } from './node-lock.ts';
+import { CANARY_READ, NodeLock } from './node-lock.ts';
+import type { RootKey } from '../core/sealing.ts';
 import { SqlTx, type Executor } from './sql-tx.ts';
 import { SchemaMismatch, type AuditListener, type CommitListener, type Store, type StoreOptions, type Tx } from './store.ts';
 import { connectFailure, connectionLost } from './postgres-connection.ts';
@@ -19,6 +20,8 @@ export interface PostgresOptions extends StoreOptions {
   deadlineMs?: number;
   /** A serving node: holds the node lock (node-lock.ts) for as long as it runs; offline tools and store tests leave it off. */
   holdNodeLock?: boolean;
+  /** The root key a serving node serves with: what its node lock checks the store against while it takes the lock again. */
+  rootKey?: RootKey;
 }
 
 /**
@@ -102,6 +105,8 @@ const MAX_ATTEMPTS = 5;
  * request is then answered 503 within its deadline.
  */
 const CONNECT_TIMEOUT_MS = 5000;
+/** pg-pool's error for a request that waited in its queue past connectionTimeoutMillis. */
+const QUEUE_TIMEOUT = 'timeout exceeded when trying to connect';
 
 /**
  * The PostgreSQL driver, for several kmsd nodes over one database. Each unit of work is one
@@ -116,8 +121,10 @@ export class PostgresStore implements Store {
   private readonly deadlines: Deadlines;
   private readonly onAudit: AuditListener | null;
   private readonly nodeLock: NodeLock | null;
-  private constructor(pool: pg.Pool, deadlines: Deadlines, onAudit: AuditListener | null, nodeLock: NodeLock | null) {
+  private readonly poolSize: number;
+  private constructor(pool: pg.Pool, poolSize: number, deadlines: Deadlines, onAudit: AuditListener | null, nodeLock: NodeLock | null) {
     this.pool = pool;
+    this.poolSize = poolSize;
     this.deadlines = deadlines;
     this.onAudit = onAudit;
     this.nodeLock = nodeLock;
@@ -127,7 +134,7 @@ export class PostgresStore implements Store {
     const poolSize = options.poolSize ?? 10;
     const deadlines = new Deadlines(options.deadlineMs);
     // A serving node holds the node lock (node-lock.ts) that offline tools check for; they and the store's tests do not.
-    const nodeLock = options.holdNodeLock ? await NodeLock.hold(url) : null;
+    const nodeLock = options.holdNodeLock ? await NodeLock.hold(url, options.rootKey) : null;
     const pool = new pg.Pool({
       connectionString: url, max: poolSize, connectionTimeoutMillis: deadlines.connectMs,
       // Named for an administrator reading pg_stat_activity; offline tools rely on the node lock instead.
@@ -154,7 +161,7 @@ export class PostgresStore implements Store {
       await nodeLock?.release();
       throw error;
     }
-    store = new PostgresStore(pool, deadlines, options.onAudit ?? null, nodeLock);
+    store = new PostgresStore(pool, poolSize, deadlines, options.onAudit ?? null, nodeLock);
     return store;
   }
 
@@ -192,17 +199,22 @@ export class PostgresStore implements Store {
   private async checkout(): Promise<pg.PoolClient> {
     // An idle pooled connection is tried even while new ones fail (no free slot, a flapping
     // network): a sound one serves, a dead one fails by itself and is discarded.
-    const probe = this.pool.idleCount > 0 ? false : this.reconnection.admit();
+    // A full pool opens no connection (the request waits for one to be released): nothing to
+    // admit or probe there.
+    const probe = this.pool.idleCount > 0 || this.pool.totalCount >= this.poolSize ? false : this.reconnection.admit();
     const started = Date.now();
     try {
-      return await this.pool.connect();
+      const client = await this.pool.connect();
+      this.reconnection.probeEnded(probe);
+      return client;
     } catch (error) {
       // pg-pool fails a request that waited in its queue for a busy connection with a bare
-      // Error; a connection it tried to open fails with a code (a socket's, a SQLSTATE) or,
-      // at its timeout, with the failure as cause. A wait in the queue says the node is
-      // overloaded (or its connections wait on the database), nothing of new connections.
-      const opened = (error as { code?: unknown }).code !== undefined || (error as Error).cause !== undefined;
-      if (!opened) {
+      // Error of its own message; anything else is a connection it tried to open (a socket's
+      // code, a SQLSTATE, the failure as cause at its timeout, or a bare 'Connection terminated
+      // unexpectedly' from a server or proxy that closed it at once). A wait in the queue says
+      // the node is overloaded (or its connections wait on the database), nothing of new ones.
+      const queued = (error as Error).message === QUEUE_TIMEOUT && (error as Error).cause === undefined && (error as { code?: unknown }).code === undefined;
+      if (queued) {
         if (probe) this.reconnection.failed(probe, 'no free PostgreSQL connection');
         throw new StoreUnavailableError('every PostgreSQL connection of this node stayed busy', 'connect', { cause: error });
       }
@@ -221,6 +233,12 @@ export class PostgresStore implements Store {
     try {
       const statements = new Statements(client, this.deadlines.clientMs);
       await statements.query(this.deadlines.begin(begin), [], 'work');
+      // Without its node lock, the node checks that no offline tool changed the store (node-lock.ts):
+      // a read first, a write last.
+      const lock = this.nodeLock;
+      const lossesAtBegin = lock?.losses ?? 0;
+      const fencedWrite = lock !== null && begin === 'BEGIN' && lock.fencing;
+      if (lock?.fencing && begin !== 'BEGIN') await this.fence(statements, lock);
       let result: T;
       try {
         result = await work(new SqlTx(new PgExecutor(statements), begin === 'BEGIN' ? this.onAudit : null));
@@ -234,6 +252,7 @@ export class PostgresStore implements Store {
         });
         throw error;
       }
+      if (lock !== null && begin === 'BEGIN' && (fencedWrite || lock.fencing || lock.losses !== lossesAtBegin)) await this.fence(statements, lock);
       const started = this.onCommit && begin === 'BEGIN' ? process.hrtime.bigint() : null;
       await statements.query('COMMIT', [], 'commit');
       if (started !== null) this.onCommit?.(Number(process.hrtime.bigint() - started) / 1e9, 1);
@@ -244,6 +263,12 @@ export class PostgresStore implements Store {
     } finally {
       client.release(broken);
     }
+  }
+
+  /** Reads the root key check value in the unit of work's transaction; NodeLockLost if an offline tool changed it. */
+  private async fence(statements: Statements, lock: NodeLock): Promise<void> {
+    const { rows } = await statements.query(CANARY_READ.text, CANARY_READ.values, 'work');
+    lock.checkFence(rows.length === 0 ? null : String(rows[0].value));
   }
 
   async close(): Promise<void> {
