@@ -156,6 +156,15 @@ function publicUrl(value: string): string | null {
   if (!['http:', 'https:'].includes(url.protocol) || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '' || value.includes('?') || value.includes('#')) {
     throw new ConfigError(`--public-url must be an http:// or https:// URL with no query, fragment or credentials, got "${value}"`);
   }
+  // The URL parser would quietly drop an empty userinfo (http://:@host/) and resolve `.`, `..`
+  // and `\`: kmsd would then print URLs other than the one written. Refused, as written.
+  const written = /^https?:\/\/([^/\\]*)(.*)$/i.exec(value);
+  const segments = (written?.[2] ?? '').split('/').slice(1);
+  if (segments.at(-1) === '') segments.pop();
+  if (!written || written[1].includes('@') || written[2].includes('\\')
+    || segments.some((s) => s === '' || /^(\.|%2e){1,2}$/i.test(s))) {
+    throw new ConfigError(`--public-url must be written as it is served (no credentials, no empty, "." or ".." path segments), got "${value}"`);
+  }
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 

@@ -2,6 +2,8 @@
 // `openstack project list --my-projects`) and the catalog shape they look endpoints up in.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,6 +78,12 @@ describe('the token catalog', () => {
     assert.equal(r.status, 201);
     assert.deepEqual(r.body.token.catalog.map((s: { type: string; endpoints: Array<{ url: string; region: string }> }) => [s.type, s.endpoints[0].url, s.endpoints[0].region]),
       [['kms', `${world.url}/v1.0/`, 'cn-north-4'], ['identity', `${world.url}/v3`, 'cn-north-4']]);
+    // GET /v3/auth/catalog with that token answers the same catalog, whatever X-Project-Id says.
+    const token = r.headers.get('x-subject-token') as string;
+    for (const headers of [{ 'X-Auth-Token': token }, { 'X-Auth-Token': token, 'X-Project-Id': boss.projectId }]) {
+      const asked = await raw(world.url, 'GET', '/v3/auth/catalog', { headers });
+      assert.deepEqual([asked.status, asked.body.catalog], [200, r.body.token.catalog]);
+    }
   });
 });
 
@@ -100,9 +108,14 @@ describe('GET /v3/auth/catalog (how the OTC Terraform provider finds kmsv1 when 
 
   test("another account's X-Project-Id names nothing: the caller's own project of the region; no credentials 401", async () => {
     const admin = world.users.admin;
-    const headers = signedHeaders(world.url, 'GET', '/v3/auth/catalog', admin, { 'X-Project-Id': world.users.boss.projectId }, undefined);
+    const boss = world.users.boss;
+    assert.notEqual(admin.accountId, boss.accountId);
+    // signedHeaders sends the signer's projectId as X-Project-Id: the signer carries boss's.
+    const headers = signedHeaders(world.url, 'GET', '/v3/auth/catalog', { ...admin, projectId: boss.projectId }, {}, undefined);
+    assert.equal(headers['X-Project-Id'], boss.projectId);
     const r = await raw(world.url, 'GET', '/v3/auth/catalog', { headers });
     assert.deepEqual([r.status, r.body], [200, catalogOf(admin.projectId)]);
+    assert.ok(!JSON.stringify(r.body).includes(boss.projectId));
     const anonymous = await raw(world.url, 'GET', '/v3/auth/catalog');
     assert.equal(anonymous.status, 401);
   });
@@ -148,6 +161,36 @@ describe('--public-url may carry a path (kmsd behind a proxy that serves it unde
     }
   });
 
+  test('a URL the parser would silently rewrite is refused: dot segments (encoded too), empty segments, empty credentials, backslashes', () => {
+    const parsed = (url: string) => parseConfig(['--public-url', url], {}).publicUrl;
+    const bad = [
+      'https://gateway.example/kms/../x', 'https://gateway.example/./kms', 'https://gateway.example/kms/..', 'https://gateway.example/kms/.',
+      'https://gateway.example/kms/%2e%2E/x', 'https://gateway.example/%2e/kms', 'https://gateway.example/kms/.%2e',
+      'https://gateway.example//kms', 'https://gateway.example/kms//', 'https://gateway.example//',
+      'http://:@gateway.example/', 'http://@gateway.example/', 'https://gateway.example\\kms',
+    ];
+    for (const url of bad) {
+      assert.throws(() => parsed(url), { message: `--public-url must be written as it is served (no credentials, no empty, "." or ".." path segments), got "${url}"` }, url);
+    }
+    // Dots inside a segment are a name, not a dot segment.
+    assert.equal(parsed('https://gateway.example/kms.v1/..x/'), 'https://gateway.example/kms.v1/..x');
+  });
+
+  test('kmsd serve refuses it in one line, exit 2', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'kmsd-otc-bad-url-'));
+    const args = ['serve', '--port', '0', '--data-dir', dataDir, '--public-url', 'http://:@gateway.example/kms/../'];
+    const child = spawn(process.execPath, [join(import.meta.dirname, '..', 'bin', 'kmsd.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Were it accepted, kmsd would serve: stopped rather than waited for.
+    const stop = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    let err = '';
+    child.stderr.on('data', (chunk) => { err += chunk; });
+    const [code] = await once(child, 'close');
+    clearTimeout(stop);
+    rmSync(dataDir, { recursive: true, force: true });
+    assert.equal(code, 2);
+    assert.equal(err, 'kmsd: --public-url must be written as it is served (no credentials, no empty, "." or ".." path segments), got "http://:@gateway.example/kms/../"\n');
+  });
+
   test('the catalog, the identity version document and the KMS version document are built under it', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'kmsd-otc-prefix-'));
     const server = await startServer(testConfig({ dataDir, identities: join(world.dataDir, 'identities.json'), port: 0, publicUrl: 'https://gateway.example/kms' }), { logger: false });
@@ -164,6 +207,63 @@ describe('--public-url may carry a path (kmsd behind a proxy that serves it unde
     } finally {
       await server.close();
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('GET /v3/projects/{project_id}: where every project link points (openstack project show)', () => {
+  const NOT_FOUND = (id: string) => ({ error: { code: 404, title: 'Not Found', message: `Could not find project: ${id}.` } });
+
+  test("a project of the caller's account, by token and by AK/SK, at the URL its links.self names", async () => {
+    const alice = world.users.alice;
+    const token = await world.as('alice').getToken();
+    const listed = await raw(world.url, 'GET', `/v3/users/${alice.id}/projects`, { headers: { 'X-Auth-Token': token } });
+    const self: string = listed.body.projects[0].links.self;
+    assert.ok(self.startsWith(`${world.url}/`));
+    const path = self.slice(world.url.length);
+    const expected = { project: listed.body.projects[0] };
+    const byToken = await raw(world.url, 'GET', path, { headers: { 'X-Auth-Token': token } });
+    assert.deepEqual([byToken.status, byToken.body], [200, expected]);
+    const bySignature = await raw(world.url, 'GET', path, { headers: signedHeaders(world.url, 'GET', path, alice, {}, undefined) });
+    assert.deepEqual([bySignature.status, bySignature.body], [200, expected]);
+    // A domain-scoped token of the account reads it too (the account's projects, whatever the scope).
+    const domain = await raw(world.url, 'POST', '/v3/auth/tokens', {
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: alice.name, password: alice.password, domain: { name: alice.account } } } }, scope: { domain: { name: alice.account } } } }),
+    });
+    const byDomain = await raw(world.url, 'GET', path, { headers: { 'X-Auth-Token': domain.headers.get('x-subject-token') as string } });
+    assert.deepEqual([byDomain.status, byDomain.body], [200, expected]);
+  });
+
+  test("another account's project and an unknown id are the same 404 in Keystone form; no credentials 401", async () => {
+    const token = await world.as('alice').getToken();
+    assert.notEqual(world.users.alice.accountId, world.users.boss.accountId);
+    for (const id of [world.users.boss.projectId, 'f'.repeat(32), 'cn-north-4']) {
+      const r = await raw(world.url, 'GET', `/v3/projects/${id}`, { headers: { 'X-Auth-Token': token } });
+      assert.deepEqual([r.status, r.body], [404, NOT_FOUND(id)], id);
+    }
+    const anonymous = await raw(world.url, 'GET', `/v3/projects/${world.users.alice.projectId}`);
+    assert.equal(anonymous.status, 401);
+    const post = await raw(world.url, 'POST', `/v3/projects/${world.users.alice.projectId}`, { headers: { 'X-Auth-Token': token }, body: '{}' });
+    assert.deepEqual([post.status, post.body], [405, { error: { code: 405, title: 'Method Not Allowed', message: 'The method is not allowed for the requested URL.' } }]);
+  });
+});
+
+describe("a path with an invalid percent-encoding is answered in its service's form, not Fastify's", () => {
+  test('/v3: Keystone 400; /v1.0: KMS.0202; /v1: CSMS.0003', async () => {
+    const token = await world.as('alice').getToken();
+    const cases: Array<[string, number, unknown]> = [
+      ['/v3/users/%ZZ/projects', 400, { error: { code: 400, title: 'Bad Request', message: 'The request URL has an invalid percent-encoding.' } }],
+      ['/v3/projects/%E0%A4%A', 400, { error: { code: 400, title: 'Bad Request', message: 'The request URL has an invalid percent-encoding.' } }],
+      ['/v1.0/%ZZ/kms/list-keys', 400, { error: { error_code: 'KMS.0202', error_msg: 'Invalid JSON format of the request message.' } }],
+      [`/v1.0/${world.users.alice.projectId}/kms/%ZZ`, 400, { error: { error_code: 'KMS.0202', error_msg: 'Invalid JSON format of the request message.' } }],
+      ['/v1/%ZZ/secrets', 400, { error_code: 'CSMS.0003', error_msg: 'The request is invalid.' }],
+    ];
+    for (const [path, status, body] of cases) {
+      for (const method of ['GET', 'POST']) {
+        const r = await raw(world.url, method, path, { headers: { 'X-Auth-Token': token }, body: method === 'POST' ? '{}' : undefined });
+        assert.deepEqual([r.status, r.body], [status, body], `${method} ${path}`);
+      }
     }
   });
 });

@@ -228,6 +228,20 @@ const IAM_DOCS: Record<string, Schema> = {
     },
     security: SECURITY,
   },
+  'GET /v3/projects/:project_id': {
+    operationId: 'showProject',
+    summary: "A project of the caller's account (where a project's links.self points; openstack project show)",
+    parameters: [{ name: 'project_id', in: 'path', required: true, schema: { type: 'string' } }],
+    responses: {
+      200: answer('The project', {
+        type: 'object',
+        properties: { project: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, domain_id: { type: 'string' }, links: { type: 'object' } } } },
+      }),
+      401: answer('Authentication failed', ref('GatewayError')),
+      404: answer("Not a project of the caller's account", ref('IamError')),
+    },
+    security: SECURITY,
+  },
 };
 
 const toOpenApiPath = (url: string) => url.replace(/:([a-z_]+)/g, '{$1}');

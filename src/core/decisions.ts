@@ -334,13 +334,6 @@ export const DECISIONS = {
    */
   csmsDotNames: 'refused',
   /**
-   * The token catalog follows Open Telekom Cloud's (docs/otc-reference.md): `kms` (name
-   * `key-management`) at `<url>/v1.0/`, `kmsv1` at `<url>/v1.0/<project id>` for a project-scoped
-   * token only, `identity` at `<url>/v3`; every entry carries the served region. OTC does not say
-   * what a domain-scoped token's catalog holds: kmsd leaves out `kmsv1` (no project to name).
-   */
-  otcCatalog: { kms: '/v1.0/', kmsv1: '/v1.0/<project id>', identity: '/v3', kmsv1OnlyWithProject: true },
-  /**
    * GET /v3/users/{user_id}/projects: OTC documents no policy for it; kmsd answers a caller's own
    * user id only (Keystone's default rule "admin or owner", without the cloud-wide admin kmsd has
    * no equivalent of) with every project of its account; any other id (another user's, an unknown
@@ -348,9 +341,11 @@ export const DECISIONS = {
    */
   userProjects: { scope: 'own user only', message: 'You are not authorized to perform the requested action.' },
   /**
-   * GET /v3/auth/catalog signed with AK/SK (the OTC Terraform provider's login by access key):
-   * the catalog names the project in X-Project-Id when it is one of the caller's account, else
-   * the caller's project of the served region; a token's catalog names the token's project.
+   * GET /v3/projects/{project_id}: Keystone lets a user read the project it is scoped to (and an
+   * admin any); kmsd lets a caller read every project of its own account (the ones GET
+   * /v3/users/{user_id}/projects lists), whatever its token's scope. Any other id, another account's or one
+   * that does not exist, is the same 404 (no telling which exist), Keystone's "Could not find
+   * project: <id>.", which also lets openstackclient fall back to finding a project by name.
    */
-  authCatalogProject: 'X-Project-Id of the caller, else its project of the served region',
+  projectDetails: { scope: "the caller's account", notFound: 'Could not find project' },
 } as const;

@@ -3,8 +3,9 @@ import { listProjects } from './list-projects.ts';
 import { listUserProjects } from './list-user-projects.ts';
 import type { IamRoute } from './route.ts';
 import { showCatalog } from './show-catalog.ts';
+import { showProject } from './show-project.ts';
 import { showVersion } from './show-version.ts';
 import { validateToken } from './validate-token.ts';
 
 /** The IAM endpoints kmsd serves on its own port, because every SDK needs them. */
-export const IAM_ROUTES: readonly IamRoute[] = [showVersion, createToken, validateToken, listProjects, listUserProjects, showCatalog];
+export const IAM_ROUTES: readonly IamRoute[] = [showVersion, createToken, validateToken, listProjects, listUserProjects, showCatalog, showProject];
