@@ -83,6 +83,16 @@ describe('the openstack CLI, through the catalog only', { skip: skipCli }, () =>
     const kms = await openstack(alice, 'catalog', 'show', 'kms');
     assert.equal(kms.name, 'key-management');
   });
+
+  test('openstack project show, by id (GET /v3/projects/{id}, where links.self points) and by name', async () => {
+    if (cliMissing) throw new Error(`CI: ${OPENSTACK} is missing (apt-get install -y python3-openstackclient)`);
+    const alice = world.users.alice;
+    for (const which of [alice.projectId, 'cn-north-4']) {
+      const shown = await openstack(alice, 'project', 'show', which);
+      assert.deepEqual({ id: shown.id, name: shown.name, domain_id: shown.domain_id, enabled: shown.enabled },
+        { id: alice.projectId, name: 'cn-north-4', domain_id: alice.accountId, enabled: true }, JSON.stringify(shown));
+    }
+  });
 });
 
 describe('docs/otc.md, as written', { skip: skipCli }, () => {
@@ -103,7 +113,7 @@ describe('docs/otc.md, as written', { skip: skipCli }, () => {
     writeFileSync(join(home, '.config', 'openstack', 'clouds.yaml'), yaml, { mode: 0o600 });
     // The plugin's `kms` lines need otcextensions (not in Debian): test/otcextensions.test.ts replays those.
     const lines = block('sh', 'openstack --os-cloud kmsd').trim().split('\n').filter((l) => !l.includes(' kms '));
-    assert.deepEqual(lines.map((l) => l.split(' ').slice(3, 5).join(' ')), ['token issue', 'catalog list', 'project list']);
+    assert.deepEqual(lines.map((l) => l.split(' ').slice(3, 5).join(' ')), ['token issue', 'catalog list', 'project list', 'project show']);
     for (const line of lines) {
       const { stdout } = await run(OPENSTACK, [...line.split(' ').slice(1), '-f', 'json'], { env: { PATH: '/usr/bin:/bin', HOME: home }, timeout: 60_000 });
       assert.ok(Array.isArray(JSON.parse(stdout)) || typeof JSON.parse(stdout) === 'object', line);
