@@ -121,7 +121,7 @@ describe('GET /v3/auth/catalog (how the OTC Terraform provider finds kmsv1 when 
   });
 });
 
-describe("the new identity reads refuse bad credentials, and odd user ids are 403, never 500", () => {
+describe("the new identity reads refuse bad credentials, and odd user and project ids are 403/404, never 500", () => {
   const gateway = (detail: string, requestId: string | null) =>
     ({ error_msg: `Incorrect IAM authentication information: ${detail}`, error_code: 'APIGW.0301', request_id: requestId });
 
@@ -129,7 +129,7 @@ describe("the new identity reads refuse bad credentials, and odd user ids are 40
     const alice = world.users.alice;
     const token = await world.as('alice').getToken();
     const tampered = token.slice(0, 40) + (token[40] === 'A' ? 'B' : 'A') + token.slice(41);
-    for (const path of [`/v3/users/${alice.id}/projects`, '/v3/auth/catalog']) {
+    for (const path of [`/v3/users/${alice.id}/projects`, '/v3/auth/catalog', `/v3/projects/${alice.projectId}`]) {
       const r = await raw(world.url, 'GET', path, { headers: { 'X-Auth-Token': tampered } });
       assert.deepEqual([r.status, r.body], [401, gateway('decrypt token fail', r.headers.get('x-request-id'))], path);
       const headers = { ...signedHeaders(world.url, 'GET', path, alice, { 'X-Project-Id': alice.projectId }, undefined), 'X-Project-Id': world.users.boss.projectId };
@@ -147,6 +147,8 @@ describe("the new identity reads refuse bad credentials, and odd user ids are 40
       const r = await raw(world.url, 'GET', `/v3/users/${id}/projects`, { headers: { 'X-Auth-Token': token } });
       assert.ok([403, 404].includes(r.status), `${id.slice(0, 20)}: ${r.status} ${JSON.stringify(r.body)}`);
       assert.deepEqual(Object.keys(r.body.error).sort(), ['code', 'message', 'title'], id.slice(0, 20));
+      const project = await raw(world.url, 'GET', `/v3/projects/${id}`, { headers: { 'X-Auth-Token': token } });
+      assert.deepEqual([project.status, project.body], [404, { error: { code: 404, title: 'Not Found', message: `Could not find project: ${decodeURIComponent(id)}.` } }], id.slice(0, 20));
     }
   });
 });
