@@ -80,7 +80,8 @@ describe('the token catalog', () => {
       [['kms', `${world.url}/v1.0/`, 'cn-north-4'], ['identity', `${world.url}/v3`, 'cn-north-4']]);
     // GET /v3/auth/catalog with that token answers the same catalog, whatever X-Project-Id says.
     const token = r.headers.get('x-subject-token') as string;
-    for (const headers of [{ 'X-Auth-Token': token }, { 'X-Auth-Token': token, 'X-Project-Id': boss.projectId }]) {
+    const asks: Array<Record<string, string>> = [{ 'X-Auth-Token': token }, { 'X-Auth-Token': token, 'X-Project-Id': boss.projectId }];
+    for (const headers of asks) {
       const asked = await raw(world.url, 'GET', '/v3/auth/catalog', { headers });
       assert.deepEqual([asked.status, asked.body.catalog], [200, r.body.token.catalog]);
     }
