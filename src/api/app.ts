@@ -139,7 +139,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     // URL itself is bounded by Node's header size limit.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 16_384 },
     // A path Fastify cannot decode (an invalid percent-encoding, /v1.0/%ZZ/kms/list-keys) is
-    // answered in the form of the service the path belongs to, not in Fastify's own body.
+    // answered in the form of the service the path belongs to, not in Fastify's own body
+    // (DECISIONS.badUrl).
     frameworkErrors: (_error, request, genericReply) => {
       const reply = genericReply as unknown as FastifyReply;
       const refusal = badUrlRefusal(request.url.split('?')[0]);
@@ -395,13 +396,10 @@ function metricName(request: FastifyRequest): string {
 const operationOf = (request: FastifyRequest): Operation | undefined =>
   (request.routeOptions.config as { operation?: Operation } | undefined)?.operation;
 
-/** The message of IAM's 400 for a path that cannot be decoded. */
-export const BAD_URL_IAM = 'The request URL has an invalid percent-encoding.';
-
 /** What a path Fastify could not decode is answered: Keystone's 400, CSMS.0003, or KMS.0202. */
 function badUrlRefusal(path: string): IamError | KmsError {
-  if (isIamPath(path)) return new IamError(400, BAD_URL_IAM);
-  return path.startsWith('/v1/') ? kms('CSMS.0003') : kms('KMS.0202');
+  if (isIamPath(path)) return new IamError(400, DECISIONS.badUrl.iam);
+  return kms(path.startsWith('/v1/') ? DECISIONS.badUrl.csms : DECISIONS.badUrl.kms);
 }
 
 /** IAM's paths (/v3 itself included) answer in Keystone's error shape. */

@@ -348,4 +348,12 @@ export const DECISIONS = {
    * project: <id>.", which also lets openstackclient fall back to finding a project by name.
    */
   projectDetails: { scope: "the caller's account", notFound: 'Could not find project' },
+  /**
+   * A path that cannot be decoded (an invalid percent-encoding: /v1.0/%ZZ/kms/list-keys) never
+   * reaches a route. Neither Huawei nor OTC documents the answer; it is a malformed request, in
+   * the form of the service the path belongs to: KMS.0202 (KMS's malformed request), CSMS.0003
+   * ("The request is invalid.", as CSMS answers a path it does not know) under /v1/, and a
+   * Keystone 400 under /v3.
+   */
+  badUrl: { kms: 'KMS.0202', csms: 'CSMS.0003', iam: 'The request URL has an invalid percent-encoding.' },
 } as const;
