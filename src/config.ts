@@ -143,7 +143,12 @@ function flag(name: string, value: string): boolean {
   return value === 'true';
 }
 
-/** An http(s) URL without path, query or fragment, kept without a trailing slash; "" for none. */
+/**
+ * An http(s) URL without query, fragment or credentials, kept without a trailing slash; "" for
+ * none. It may carry a path: behind a proxy that serves kmsd under a prefix
+ * (https://gateway.example/kms), every URL kmsd prints and links (version documents, the token
+ * catalog's /v1.0/, /v1.0/<project id> and /v3, project links) is built under it.
+ */
 function publicUrl(value: string): string | null {
   if (value === '') return null;
   let url: URL;
@@ -152,10 +157,19 @@ function publicUrl(value: string): string | null {
   } catch {
     throw new ConfigError(`--public-url must be an http:// or https:// URL, got "${value}"`);
   }
-  if (!['http:', 'https:'].includes(url.protocol) || url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '') {
-    throw new ConfigError(`--public-url must be an http:// or https:// URL with no path, query or credentials, got "${value}"`);
+  if (!['http:', 'https:'].includes(url.protocol) || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '' || value.includes('?') || value.includes('#')) {
+    throw new ConfigError(`--public-url must be an http:// or https:// URL with no query, fragment or credentials, got "${value}"`);
   }
-  return url.origin;
+  // The URL parser would quietly drop an empty userinfo (http://:@host/) and resolve `.`, `..`
+  // and `\`: kmsd would then print URLs other than the one written. Refused, as written.
+  const written = /^https?:\/\/([^/\\]*)(.*)$/i.exec(value);
+  const segments = (written?.[2] ?? '').split('/').slice(1);
+  if (segments.at(-1) === '') segments.pop();
+  if (!written || written[1].includes('@') || written[2].includes('\\')
+    || segments.some((s) => s === '' || /^(\.|%2e){1,2}$/i.test(s))) {
+    throw new ConfigError(`--public-url must be written as it is served (no credentials, no empty, "." or ".." path segments), got "${value}"`);
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
 export function parseConfig(argv: string[], env: Record<string, string | undefined>): Config {

@@ -171,7 +171,10 @@ describe('§6 smaller things', () => {
       assert.equal(version.version.links[0].href, 'https://kms.example.test/v1.0/');
       const login = await fetch(`${server.url}/v3/auth/tokens`, { method: 'POST', headers: evil, body: loginBody(world.users.alice) });
       const catalog = (await login.json()).token.catalog;
-      assert.deepEqual(catalog.map((c: { endpoints: Array<{ url: string }> }) => c.endpoints[0].url), ['https://kms.example.test', 'https://kms.example.test']);
+      assert.deepEqual(catalog.map((c: { endpoints: Array<{ url: string }> }) => c.endpoints[0].url),
+        ['https://kms.example.test/v1.0/', `https://kms.example.test/v1.0/${world.users.alice.projectId}`, 'https://kms.example.test/v3']);
+      const identity = await fetch(`${server.url}/v3`, { headers: evil }).then((r) => r.json());
+      assert.equal(identity.version.links[0].href, 'https://kms.example.test/v3/');
       const projects = await fetch(`${server.url}/v3/projects`, { headers: { ...evil, 'X-Auth-Token': login.headers.get('x-subject-token') as string } }).then((r) => r.json());
       assert.equal(projects.links.self, 'https://kms.example.test/v3/projects');
     } finally {

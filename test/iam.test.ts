@@ -36,7 +36,14 @@ describe('IAM: POST /v3/auth/tokens', () => {
     assert.equal(t.expires_at, new Date(now + TOKEN_TTL_MS).toISOString().replace('Z', '000Z'));
     assert.deepEqual(t.user, { domain, id: alice.id, name: 'alice', password_expires_at: '' });
     assert.deepEqual(t.project, { id: alice.projectId, name: 'cn-north-4', domain });
-    assert.deepEqual(t.catalog.map((c: { type: string }) => c.type), ['kms', 'identity']);
+    // Open Telekom Cloud's catalog shape (src/iam/catalog.ts), with the served region everywhere.
+    const at = (type: string, name: string, url: string) =>
+      ({ type, id: `kmsd-${type}`, name, endpoints: [{ url, region: 'cn-north-4', region_id: 'cn-north-4', interface: 'public', id: `kmsd-${type}-endpoint` }] });
+    assert.deepEqual(t.catalog, [
+      at('kms', 'key-management', `${world.url}/v1.0/`),
+      at('kmsv1', 'kmsv1', `${world.url}/v1.0/${alice.projectId}`),
+      at('identity', 'keystone', `${world.url}/v3`),
+    ]);
     assert.deepEqual(t.roles, [{ name: 'kms:*:*', id: '0' }]);
   });
 

@@ -30,5 +30,5 @@ test('a 200-character secret name and version id, and a 200-character project id
   // A name longer than 64 characters is not a secret name.
   assert.deepEqual([version.status, version.body], [400, { error_code: 'CSMS.0002', error_msg: 'The value of parameter is invalid.' }]);
   const iam = await alice.request('GET', `/v3/projects/${long}`);
-  assert.deepEqual([iam.status, iam.body], [404, { error: { code: 404, title: 'Not Found', message: 'Could not find the requested resource.' } }]);
+  assert.deepEqual([iam.status, iam.body], [404, { error: { code: 404, title: 'Not Found', message: `Could not find project: ${long}.` } }]);
 });

@@ -140,6 +140,15 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     // own error form (Fastify's default, 100, answered longer ones with its own 414 body). The
     // URL itself is bounded by Node's header size limit.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 16_384 },
+    // A path Fastify cannot decode (an invalid percent-encoding, /v1.0/%ZZ/kms/list-keys) is
+    // answered in the form of the service the path belongs to, not in Fastify's own body
+    // (DECISIONS.badUrl).
+    frameworkErrors: (_error, request, genericReply) => {
+      const reply = genericReply as unknown as FastifyReply;
+      const refusal = badUrlRefusal(request.url.split('?')[0]);
+      if (refusal instanceof IamError) return reply.code(refusal.status).send(refusal.body());
+      return reply.code(refusal.status).send(refusal.body(config.nodeSdkErrorFields));
+    },
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
     // ajv and fast-json-stringify are loaded, and each route's serializer compiled, at first use.
     schemaController: LAZY_SCHEMA_COMPILERS,
@@ -361,13 +370,13 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
 
   const knownPaths = [
     ...OPERATIONS.map((op) => new RegExp(`^${pathOf(op).replace(/\./g, '\\.').replace(/\{[a-z_]+\}/g, '[^/]+')}/?$`)),
-    ...IAM_ROUTES.map((r) => new RegExp(`^${r.url.replace(/\./g, '\\.')}/?$`)),
+    ...IAM_ROUTES.map((r) => new RegExp(`^${r.url.replace(/\./g, '\\.').replace(/:[a-z_]+/g, '[^/]+')}/?$`)),
   ];
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0];
     const known = knownPaths.some((re) => re.test(path));
     const error = known ? kms('KMS.0215') : kms('KMS.0201');
-    if (path.startsWith('/v3/')) {
+    if (isIamPath(path)) {
       const iam = known ? new IamError(405, 'The method is not allowed for the requested URL.') : new IamError(404, 'Could not find the requested resource.');
       stateOf(request).refusal = { code: `IAM.${iam.status}`, message: iam.message };
       return reply.code(iam.status).send(iam.body());
@@ -395,6 +404,15 @@ function metricName(request: FastifyRequest): string {
 const operationOf = (request: FastifyRequest): Operation | undefined =>
   (request.routeOptions.config as { operation?: Operation } | undefined)?.operation;
 
+/** What a path Fastify could not decode is answered: Keystone's 400, CSMS.0003, or KMS.0202. */
+function badUrlRefusal(path: string): IamError | KmsError {
+  if (isIamPath(path)) return new IamError(400, DECISIONS.badUrl.iam);
+  return kms(path.startsWith('/v1/') ? DECISIONS.badUrl.csms : DECISIONS.badUrl.kms);
+}
+
+/** IAM's paths (/v3 itself included) answer in Keystone's error shape. */
+const isIamPath = (path: string): boolean => path === '/v3' || path.startsWith('/v3/');
+
 /** The message of IAM's 503 while the store is unreachable. */
 export const STORE_UNAVAILABLE_IAM = 'The service is temporarily unavailable.';
 
@@ -408,7 +426,7 @@ function refusalOf(
   if (error instanceof StoreUnavailableError) {
     if (services.logger) request.log.warn({ reason: error.reason, stage: error.stage }, 'store unavailable');
     // IAM's paths answer in IAM's shape (a Keystone 503), KMS's with the KMS error.
-    return request.url.startsWith('/v3/') ? new IamError(503, STORE_UNAVAILABLE_IAM) : kms(DECISIONS.storeUnavailable);
+    return isIamPath(request.url.split('?')[0]) ? new IamError(503, STORE_UNAVAILABLE_IAM) : kms(DECISIONS.storeUnavailable);
   }
   const mapped = toKmsError(request, error);
   if (!mapped && services.logger) request.log.error({ err: error }, 'internal error');

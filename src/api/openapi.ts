@@ -224,6 +224,53 @@ const IAM_DOCS: Record<string, Schema> = {
     },
     security: SECURITY,
   },
+  // Open Telekom Cloud's clients (docs/otc.md): keystoneauth's discovery, --my-projects, the AK/SK catalog.
+  'GET /v3': {
+    operationId: 'showIdentityVersion',
+    summary: 'The Keystone v3 version document (version discovery)',
+    responses: { 200: answer('The version', { type: 'object', properties: { version: { type: 'object', properties: { id: { type: 'string' }, status: { type: 'string' }, updated: { type: 'string' }, 'media-types': { type: 'array', items: { type: 'object' } }, links: { type: 'array', items: { type: 'object' } } } } } }) },
+    security: [],
+  },
+  'GET /v3/users/:user_id/projects': {
+    operationId: 'listUserProjects',
+    summary: "The projects of the caller's own user (openstack project list --my-projects)",
+    parameters: [{ name: 'user_id', in: 'path', required: true, schema: { type: 'string' } }],
+    responses: {
+      200: answer('The projects', {
+        type: 'object',
+        properties: {
+          projects: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, domain_id: { type: 'string' } } } },
+          links: { type: 'object' },
+        },
+      }),
+      401: answer('Authentication failed', ref('GatewayError')),
+      403: answer('Another user', ref('IamError')),
+    },
+    security: SECURITY,
+  },
+  'GET /v3/auth/catalog': {
+    operationId: 'showCatalog',
+    summary: 'The service catalog (kms, kmsv1, identity) of the caller\'s project',
+    responses: {
+      200: answer('The catalog', { type: 'object', properties: { catalog: { type: 'array', items: { type: 'object' } }, links: { type: 'object' } } }),
+      401: answer('Authentication failed', ref('GatewayError')),
+    },
+    security: SECURITY,
+  },
+  'GET /v3/projects/:project_id': {
+    operationId: 'showProject',
+    summary: "A project of the caller's account (where a project's links.self points; openstack project show)",
+    parameters: [{ name: 'project_id', in: 'path', required: true, schema: { type: 'string' } }],
+    responses: {
+      200: answer('The project', {
+        type: 'object',
+        properties: { project: { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, domain_id: { type: 'string' }, links: { type: 'object' } } } },
+      }),
+      401: answer('Authentication failed', ref('GatewayError')),
+      404: answer("Not a project of the caller's account", ref('IamError')),
+    },
+    security: SECURITY,
+  },
 };
 
 const toOpenApiPath = (url: string) => url.replace(/:([a-z_]+)/g, '{$1}');

@@ -368,4 +368,27 @@ export const DECISIONS = {
    * counted (kmsd_event_loop_start_failures_total) and left out, never fatal.
    */
   loopsStartOnLoad: { percent: 50, sampleMs: 250 },
+  /**
+   * GET /v3/users/{user_id}/projects: OTC documents no policy for it; kmsd answers a caller's own
+   * user id only (Keystone's default rule "admin or owner", without the cloud-wide admin kmsd has
+   * no equivalent of) with every project of its account; any other id (another user's, an unknown
+   * one: no telling which exist) is 403 in Keystone's words.
+   */
+  userProjects: { scope: 'own user only', message: 'You are not authorized to perform the requested action.' },
+  /**
+   * GET /v3/projects/{project_id}: Keystone lets a user read the project it is scoped to (and an
+   * admin any); kmsd lets a caller read every project of its own account (the ones GET
+   * /v3/users/{user_id}/projects lists), whatever its token's scope. Any other id, another account's or one
+   * that does not exist, is the same 404 (no telling which exist), Keystone's "Could not find
+   * project: <id>.", which also lets openstackclient fall back to finding a project by name.
+   */
+  projectDetails: { scope: "the caller's account", notFound: 'Could not find project' },
+  /**
+   * A path that cannot be decoded (an invalid percent-encoding: /v1.0/%ZZ/kms/list-keys) never
+   * reaches a route. Neither Huawei nor OTC documents the answer; it is a malformed request, in
+   * the form of the service the path belongs to: KMS.0202 (KMS's malformed request), CSMS.0003
+   * ("The request is invalid.", as CSMS answers a path it does not know) under /v1/, and a
+   * Keystone 400 under /v3.
+   */
+  badUrl: { kms: 'KMS.0202', csms: 'CSMS.0003', iam: 'The request URL has an invalid percent-encoding.' },
 } as const;

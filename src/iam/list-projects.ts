@@ -1,4 +1,5 @@
 import { signable } from '../api/signable.ts';
+import { projectView } from './project-view.ts';
 import type { IamRoute } from './route.ts';
 
 /** GET /v3/projects?name=<region>: how the SDKs find the project id when none is configured. */
@@ -15,10 +16,7 @@ export const listProjects: IamRoute = {
     return {
       status: 200,
       body: {
-        projects: projects.map((p) => ({
-          id: p.id, name: p.name, domain_id: p.accountId, parent_id: p.accountId, enabled: true, is_domain: false,
-          description: '', links: { self: `${base}/projects/${p.id}` },
-        })),
+        projects: projects.map((p) => projectView(p, publicUrl)),
         links: { self: `${base}/projects`, previous: null, next: null },
       },
     };
