@@ -1,3 +1,4 @@
+import { DECISIONS } from '../../src/core/decisions.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -80,10 +81,14 @@ test('the banner in the README shows what kmsd prints: both development users wi
     assert.match(printed, new RegExp(`^  ${label} +\\S`, 'm'), label);
   }
   // The workers line (kmsd prints it with more than one event loop; here it serves on one), as serve.ts writes it.
-  assert.match(banner, /^ {2}workers {5}(\d+) event loops: the main thread serves now, \d+ worker thread\(s\) join the port as they start$/m);
+  assert.match(banner, /^ {2}workers {5}(\d+) event loops: the main thread serves now, \d+ worker thread\(s\) start when the main thread is 50 % busy \(--loop-start-load\)$/m);
   const n = Number(/^ {2}workers {5}(\d+)/m.exec(banner)?.[1]);
   assert.match(banner, new RegExp(`, ${n - 1} worker thread`));
-  assert.match(readFileSync(join(ROOT, 'src/cli/serve.ts'), 'utf8'), /`  workers     \$\{config\.workers\} event loops: the main thread serves now, \$\{config\.workers - 1\} worker thread\(s\) join the port as they start`/);
+  // As serve.ts writes it, with the default --loop-start-load (50).
+  const serve = readFileSync(join(ROOT, 'src/cli/serve.ts'), 'utf8');
+  assert.match(serve, /`  workers     \$\{config\.workers\} event loops: the main thread serves now, \$\{config\.workers - 1\} worker thread\(s\) \$\{when\}`/);
+  assert.match(serve, /`start when the main thread is \$\{config\.loopStartLoad\} % busy \(--loop-start-load\)`/);
+  assert.equal(DECISIONS.loopsStartOnLoad.percent, 50);
   const users = (text: string) => [...text.matchAll(/^ {2}user +(\w+) \(id [0-9a-f]{32}\)$/gm)].map((m) => m[1]);
   assert.deepEqual(users(banner), ['admin', 'app']);
   assert.deepEqual(users(printed), ['admin', 'app']);
