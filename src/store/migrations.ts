@@ -136,4 +136,11 @@ export const MIGRATIONS: ReadonlyArray<(d: Dialect) => string[]> = [
     `ALTER TABLE audit_events ADD COLUMN secret_name TEXT`,
     `CREATE INDEX audit_by_secret ON audit_events (secret_id, seq)`,
   ],
+  // 10: the data version every write transaction of a PostgreSQL node moves, and every read
+  // compares with the one its node's remembered rows were read at (store/postgres-memo.ts).
+  // SQLite has its own (PRAGMA data_version) and leaves the row as it is.
+  (d) => [
+    `CREATE TABLE data_version (id INTEGER PRIMARY KEY, version ${d.bigint} NOT NULL)`,
+    `INSERT INTO data_version (id, version) VALUES (1, 0)`,
+  ],
 ];
