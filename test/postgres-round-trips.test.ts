@@ -1,0 +1,117 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { testConfig } from '../src/config.ts';
+import { systemClock } from '../src/core/runtime.ts';
+import { startServer, type RunningServer } from '../src/server.ts';
+import { PostgresStore } from '../src/store/postgres.ts';
+import { Client, ERR, newGrant, newKey, worldIdentities, type TestUser, type World } from './harness.ts';
+import { freshDatabase, POSTGRES_SKIP } from './support/postgres.ts';
+
+/**
+ * Round trips to PostgreSQL per request, COUNTED (not timed): every statement node-postgres
+ * sends is one round trip (it sends the next only after the answer to the last), and every one
+ * goes through pg.Client.prototype.query, which this wrapper counts with its text.
+ */
+const sent: string[] = [];
+const query = pg.Client.prototype.query;
+function counting(): void {
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const config = args[0] as string | { text: string };
+    sent.push(typeof config === 'string' ? config : config.text);
+    return (query as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof query;
+}
+
+/** The statements sent while `work` ran. */
+async function statementsOf(work: () => Promise<unknown>): Promise<string[]> {
+  const from = sent.length;
+  await work();
+  return sent.slice(from);
+}
+
+const DENIED = ERR('KMS.0306', 'No access permissions.');
+
+describe('a kmsd node on PostgreSQL: round trips per request', { skip: POSTGRES_SKIP }, () => {
+  let server: RunningServer;
+  let database: Awaited<ReturnType<typeof freshDatabase>>;
+  let dir: string;
+  let users: Record<string, TestUser>;
+  const as = (name: string, auth: 'token' | 'aksk' = 'token') => new Client({ url: server.url, users } as unknown as World, users[name], auth);
+  before(async () => {
+    counting();
+    database = await freshDatabase();
+    dir = mkdtempSync(join(tmpdir(), 'kmsd-round-trips-'));
+    ({ users } = worldIdentities(dir));
+    const config = testConfig({ dataDir: dir, identities: join(dir, 'identities.json'), port: 0, store: database.url });
+    // No housekeeping during the test: its statements would be counted with the requests'.
+    server = await startServer(config, { clock: systemClock, logger: false, maintenanceMs: 3_600_000 });
+  });
+  after(async () => {
+    pg.Client.prototype.query = query;
+    await server?.close();
+    await database?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('encrypt-data with a token, allowed by a grant: one round trip (the data version), then the same after a grant elsewhere ends', async () => {
+    const keyId = await newKey(as('alice'));
+    const grantId = await newGrant(as('alice'), keyId, users.gus.id, ['encrypt-data'], { retiring_principal: users.rita.id });
+    const gus = as('gus');
+    await gus.getToken();
+    // The first use reads the rows; every later request only asks whether anything changed.
+    assert.equal((await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'warm' })).status, 200);
+    for (let i = 0; i < 5; i++) {
+      let status = 0;
+      const statements = await statementsOf(async () => {
+        status = (await gus.kms('encrypt-data', { key_id: keyId, plain_text: `x${i}` })).status;
+      });
+      assert.deepEqual([status, statements], [200, ['SELECT version FROM data_version WHERE id = 1']]);
+    }
+
+    // Another node (a second store on the database) ends the grant: the very next request is refused.
+    const other = await PostgresStore.open(database.url);
+    try {
+      assert.equal(await other.write((tx) => tx.deleteGrant(grantId)), true);
+    } finally {
+      await other.close();
+    }
+    const refused = await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'after' });
+    assert.deepEqual([refused.status, refused.body], [403, DENIED]);
+  });
+
+  test('AK/SK-signed encrypt-data and decrypt-data by a grantee: one round trip each', async () => {
+    const keyId = await newKey(as('alice'));
+    await newGrant(as('alice'), keyId, users.gus.id, ['encrypt-data', 'decrypt-data']);
+    const gus = as('gus', 'aksk');
+    const first = await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'warm' });
+    assert.equal(first.status, 200);
+    assert.equal((await gus.kms('decrypt-data', { cipher_text: first.body.cipher_text })).status, 200);
+    let encrypted: { status: number; body: { cipher_text: string } } = { status: 0, body: { cipher_text: '' } };
+    const encrypting = await statementsOf(async () => {
+      encrypted = await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'hello' });
+    });
+    assert.deepEqual([encrypted.status, encrypting], [200, ['SELECT version FROM data_version WHERE id = 1']]);
+    let decrypted: { status: number; body: { plain_text: string } } = { status: 0, body: { plain_text: '' } };
+    const decrypting = await statementsOf(async () => {
+      decrypted = await gus.kms('decrypt-data', { cipher_text: encrypted.body.cipher_text });
+    });
+    assert.deepEqual([decrypted.status, decrypted.body.plain_text, decrypting], [200, 'hello', ['SELECT version FROM data_version WHERE id = 1']]);
+  });
+
+  test('a write sends its statements in one transaction whose COMMIT moves the data version in the same round trip; a read after it in the same request sees it', async () => {
+    const alice = as('alice');
+    const keyId = await newKey(alice);
+    await alice.kms('describe-key', { key_id: keyId });
+    const statements = await statementsOf(async () => {
+      assert.equal((await alice.kms('disable-key', { key_id: keyId })).status, 200);
+    });
+    assert.equal(statements.filter((s) => s.includes('UPDATE data_version')).length, 1);
+    assert.match(statements.at(-1) as string, /^UPDATE data_version SET version = version \+ 1 WHERE id = 1 RETURNING version; COMMIT$/);
+    const described = await alice.kms('describe-key', { key_id: keyId });
+    assert.deepEqual([described.status, described.body.key_info.key_state], [200, '3']);
+  });
+});
