@@ -32,7 +32,7 @@ const CONNECTIONS = 64;
 const SEED = quick ? { keys: 1_000, grantsPerKey: 100 } : { keys: 10_000, grantsPerKey: 100 };
 // Every workload runs on one event loop and on the default number of workers (`--workers`,
 // the machine's available parallelism), side by side.
-const WORKER_COUNTS = [...new Set([1, availableParallelism()])];
+const WORKER_COUNTS = process.env.KMSD_BENCH_WORKERS ? [Number(process.env.KMSD_BENCH_WORKERS)] : [...new Set([1, availableParallelism()])];
 // Every workload runs on a SQLite node and on a PostgreSQL node (a throw-away server on this
 // machine, started and removed by the bench as the tests start theirs; skipped, and said so,
 // where PostgreSQL is not installed). PostgreSQL rows are named "PostgreSQL: <workload>".
