@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PostgresMemo } from './postgres-memo.ts';
+
+const SQL = 'SELECT * FROM grants WHERE key_id = $1';
+const row = (grantId: string) => [{ grant_id: grantId }];
+
+test('rows are kept while the data version stands still, and forgotten when it moves either way', () => {
+  const memo = new PostgresMemo();
+  memo.observe('7');
+  memo.put(SQL, '["k"]', row('g1'), memo.generation);
+  memo.observe('7');
+  assert.deepEqual(memo.get(SQL, '["k"]'), row('g1'));
+  memo.observe('8');
+  assert.equal(memo.get(SQL, '["k"]'), undefined);
+  memo.put(SQL, '["k"]', row('g2'), memo.generation);
+  // A lower number: a restored database, never a reason to keep rows.
+  memo.observe('3');
+  assert.equal(memo.get(SQL, '["k"]'), undefined);
+});
+
+test('an answer whose statement was sent before a forgetting is not remembered (answers arrive out of order)', () => {
+  const memo = new PostgresMemo();
+  memo.observe('1');
+  const sentIn = memo.generation;
+  // Another request's version read comes back first: a grant was retired elsewhere.
+  memo.observe('2');
+  // The older statement's answer (read before the retire, perhaps) arrives now.
+  memo.put(SQL, '["k"]', row('retired'), sentIn);
+  assert.equal(memo.get(SQL, '["k"]'), undefined);
+  memo.put(SQL, '["k"]', [], memo.generation);
+  assert.deepEqual(memo.get(SQL, '["k"]'), []);
+});
+
+test('this node\'s own commit forgets everything, also what was read while it committed', () => {
+  const memo = new PostgresMemo();
+  memo.observe('4');
+  memo.put(SQL, '["k"]', row('g1'), memo.generation);
+  memo.committed(null);
+  const during = memo.generation;
+  assert.equal(memo.get(SQL, '["k"]'), undefined);
+  memo.committed('5');
+  memo.put(SQL, '["k"]', row('stale'), during);
+  assert.equal(memo.get(SQL, '["k"]'), undefined);
+  memo.observe('5');
+  memo.put(SQL, '["k"]', row('g2'), memo.generation);
+  assert.deepEqual(memo.get(SQL, '["k"]'), row('g2'));
+});
+
+test('past 20,000 rows the memo starts again rather than grow', () => {
+  const memo = new PostgresMemo();
+  memo.observe('1');
+  const page = Array.from({ length: 9_999 }, (_, i) => ({ grant_id: `g${i}` }));
+  memo.put(SQL, '["a"]', page, memo.generation);
+  memo.put(SQL, '["b"]', page, memo.generation);
+  assert.equal(memo.get(SQL, '["a"]')?.length, 9_999);
+  memo.put(SQL, '["c"]', page, memo.generation);
+  assert.equal(memo.get(SQL, '["a"]'), undefined);
+  assert.equal(memo.get(SQL, '["c"]')?.length, 9_999);
+});
