@@ -7,6 +7,7 @@ import pg from 'pg';
 import { testConfig } from '../src/config.ts';
 import { systemClock } from '../src/core/runtime.ts';
 import { startServer, type RunningServer } from '../src/server.ts';
+import { BACKUP_TABLES } from '../src/store/backup/tables.ts';
 import { PostgresStore } from '../src/store/postgres.ts';
 import { Client, ERR, newGrant, newKey, worldIdentities, type TestUser, type World } from './harness.ts';
 import { freshDatabase, POSTGRES_SKIP } from './support/postgres.ts';
@@ -81,6 +82,39 @@ describe('a kmsd node on PostgreSQL: round trips per request', { skip: POSTGRES_
     }
     const refused = await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'after' });
     assert.deepEqual([refused.status, refused.body], [403, DENIED]);
+  });
+
+  test('a grant deleted and a key disabled in psql (not through kmsd) count on the very next request too', async () => {
+    const keyId = await newKey(as('alice'));
+    const grantId = await newGrant(as('alice'), keyId, users.gus.id, ['encrypt-data']);
+    const gus = as('gus');
+    assert.equal((await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'warm' })).status, 200);
+    assert.equal((await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'memo' })).status, 200);
+    const psql = new pg.Client({ connectionString: database.url });
+    await psql.connect();
+    try {
+      assert.equal((await psql.query('DELETE FROM grants WHERE grant_id = $1', [grantId])).rowCount, 1);
+      const refused = await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'after' });
+      assert.deepEqual([refused.status, refused.body], [403, DENIED]);
+      const alice = as('alice');
+      assert.equal((await alice.kms('encrypt-data', { key_id: keyId, plain_text: 'owner' })).status, 200);
+      await psql.query(`UPDATE keys SET state = '3' WHERE key_id = $1`, [keyId]);
+      const disabled = await alice.kms('encrypt-data', { key_id: keyId, plain_text: 'owner' });
+      assert.deepEqual([disabled.status, disabled.body], [400, ERR('KMS.0209', 'The key has been disabled.')]);
+    } finally {
+      await psql.end();
+    }
+  });
+
+  test('every data table moves the data version when changed outside kmsd (a migration that adds a table adds its trigger)', async () => {
+    const psql = new pg.Client({ connectionString: database.url });
+    await psql.connect();
+    try {
+      const { rows } = await psql.query(`SELECT c.relname AS name FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.tgname = 'data_changed' ORDER BY 1`);
+      assert.deepEqual(rows.map((r) => r.name), [...BACKUP_TABLES].sort());
+    } finally {
+      await psql.end();
+    }
   });
 
   test('AK/SK-signed encrypt-data and decrypt-data by a grantee: one round trip each', async () => {

@@ -6,14 +6,35 @@ import { GENESIS } from '../audit/chain.ts';
  * few type names the two databases spell differently.
  */
 export interface Dialect {
+  name: 'sqlite' | 'postgres';
   blob: string;
   bigint: string;
   /** An increasing row number the database assigns. */
   serial: string;
 }
 
-export const SQLITE: Dialect = { blob: 'BLOB', bigint: 'INTEGER', serial: 'INTEGER PRIMARY KEY AUTOINCREMENT' };
-export const POSTGRES: Dialect = { blob: 'BYTEA', bigint: 'BIGINT', serial: 'BIGSERIAL PRIMARY KEY' };
+export const SQLITE: Dialect = { name: 'sqlite', blob: 'BLOB', bigint: 'INTEGER', serial: 'INTEGER PRIMARY KEY AUTOINCREMENT' };
+export const POSTGRES: Dialect = { name: 'postgres', blob: 'BYTEA', bigint: 'BIGINT', serial: 'BIGSERIAL PRIMARY KEY' };
+
+/**
+ * PostgreSQL: moves the data version after any statement that changed a table, unless the
+ * transaction is kmsd's own (it sets kmsd.moves_version and moves it once, with its COMMIT).
+ */
+const DATA_CHANGED_FUNCTION = `CREATE FUNCTION kmsd_data_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF current_setting('kmsd.moves_version', true) IS DISTINCT FROM 'on' THEN
+    UPDATE data_version SET version = version + 1 WHERE id = 1;
+  END IF;
+  RETURN NULL;
+END $$`;
+/** The trigger a migration that creates a table adds for it on PostgreSQL (test/postgres-round-trips.test.ts checks every table has one). */
+export const dataChangedTrigger = (table: string): string =>
+  `CREATE TRIGGER data_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION kmsd_data_changed()`;
+/** The data tables as of migration 10. */
+const DATA_TABLES_AT_10 = [
+  'settings', 'accounts', 'projects', 'users', 'access_keys', 'tokens', 'keystores', 'keys', 'key_materials', 'grants', 'key_tags',
+  'key_aliases', 'csms_secrets', 'csms_versions', 'csms_stages', 'csms_tags', 'audit_events', 'audit_chain',
+];
 
 /** Any constant shared by every kmsd node: the PostgreSQL advisory lock that serialises migrations (and restores). */
 export const MIGRATION_LOCK = 0x6b6d7364;
@@ -138,9 +159,11 @@ export const MIGRATIONS: ReadonlyArray<(d: Dialect) => string[]> = [
   ],
   // 10: the data version every write transaction of a PostgreSQL node moves, and every read
   // compares with the one its node's remembered rows were read at (store/postgres-memo.ts).
-  // SQLite has its own (PRAGMA data_version) and leaves the row as it is.
+  // kmsd moves it with its COMMIT; a change made any other way (psql, a tool) moves it through
+  // a trigger on every table. SQLite has its own (PRAGMA data_version) and leaves the row as it is.
   (d) => [
     `CREATE TABLE data_version (id INTEGER PRIMARY KEY, version ${d.bigint} NOT NULL)`,
     `INSERT INTO data_version (id, version) VALUES (1, 0)`,
+    ...(d.name === 'postgres' ? [DATA_CHANGED_FUNCTION, ...DATA_TABLES_AT_10.map(dataChangedTrigger)] : []),
   ],
 ];

@@ -312,7 +312,8 @@ export class PostgresStore implements Store {
     let rolledBack = false;
     try {
       const statements = new Statements(client, this.deadlines.clientMs);
-      await statements.query(this.deadlines.begin(begin), [], 'work');
+      // kmsd.moves_version: this transaction moves the data version itself, with its COMMIT (migration 10's trigger stays out).
+      await statements.query(`${this.deadlines.begin(begin)}; SET LOCAL kmsd.moves_version = on`, [], 'work');
       let result: T;
       try {
         result = await work(new SqlTx(new PgExecutor(statements), this.onAudit));
