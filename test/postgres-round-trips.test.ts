@@ -136,6 +136,21 @@ describe('a kmsd node on PostgreSQL: round trips per request', { skip: POSTGRES_
     assert.deepEqual([decrypted.status, decrypted.body.plain_text, decrypting], [200, 'hello', ['SELECT version FROM data_version WHERE id = 1']]);
   });
 
+  test('32 requests at once: every one answered 200 and at most one version read each (reads arriving together share one)', async (t) => {
+    const keyId = await newKey(as('alice'));
+    await newGrant(as('alice'), keyId, users.gus.id, ['encrypt-data']);
+    const gus = as('gus');
+    assert.equal((await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'warm' })).status, 200);
+    let statuses: number[] = [];
+    const statements = await statementsOf(async () => {
+      statuses = (await Promise.all(Array.from({ length: 32 }, (_, i) => gus.kms('encrypt-data', { key_id: keyId, plain_text: `c${i}` })))).map((r) => r.status);
+    });
+    assert.deepEqual(statuses, Array(32).fill(200));
+    assert.deepEqual([...new Set(statements)], ['SELECT version FROM data_version WHERE id = 1']);
+    assert.ok(statements.length <= 32, `${statements.length} version reads`);
+    t.diagnostic(`${statements.length} version reads for 32 requests`);
+  });
+
   test('a write sends its statements in one transaction whose COMMIT moves the data version in the same round trip; a read after it in the same request sees it', async () => {
     const alice = as('alice');
     const keyId = await newKey(alice);
