@@ -136,7 +136,7 @@ describe('a kmsd node on PostgreSQL: round trips per request', { skip: POSTGRES_
     assert.deepEqual([decrypted.status, decrypted.body.plain_text, decrypting], [200, 'hello', ['SELECT version FROM data_version WHERE id = 1']]);
   });
 
-  test('32 requests at once: every one answered 200 and at most one version read each (reads arriving together share one)', async (t) => {
+  test('32 requests at once: every one answered 200 and at most one version read each', async (t) => {
     const keyId = await newKey(as('alice'));
     await newGrant(as('alice'), keyId, users.gus.id, ['encrypt-data']);
     const gus = as('gus');

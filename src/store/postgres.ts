@@ -274,15 +274,6 @@ export class PostgresStore implements Store {
 
   private async readUnit<T>(work: (tx: Tx) => Promise<T>, checkVersion: boolean): Promise<T> {
     this.nodeLock?.assertHeld();
-    if (checkVersion) await this.versionRead();
-    return this.withConnection((connection) => work(new SqlTx(new MemoExecutor(this.memo, connection))));
-  }
-
-  /**
-   * Runs `use` with a connection taken at its first call (none at all when every row comes from
-   * the memo); a connection that failed is discarded, never handed to another request.
-   */
-  private async withConnection<T>(use: (connection: () => Promise<Statements>) => Promise<T>): Promise<T> {
     let client: pg.PoolClient | null = null;
     let statements: Statements | null = null;
     const connection = async (): Promise<Statements> => {
@@ -295,48 +286,21 @@ export class PostgresStore implements Store {
       }
       return statements;
     };
+    // A client whose connection failed is discarded, never handed to another request.
     let broken = false;
     try {
-      return await use(connection);
+      if (checkVersion) {
+        this.committedSinceRead = false;
+        const { rows } = await (await connection()).query(DATA_VERSION_READ, [], 'work');
+        this.memo.observe(String(rows[0]?.version));
+      }
+      return await work(new SqlTx(new MemoExecutor(this.memo, connection)));
     } catch (error) {
       if (error instanceof StoreUnavailableError && !error.sessionSound) broken = true;
       throw error;
     } finally {
       (client as pg.PoolClient | null)?.release(broken);
     }
-  }
-
-  /** The version read in flight, and the one that will follow it (see versionRead). */
-  private versionInFlight: Promise<void> | null = null;
-  private versionQueued: Promise<void> | null = null;
-
-  /**
-   * Asks for the data version, sharing the question with the reads that arrive together: a read
-   * in flight was sent before this read began and proves nothing about commits since, so this
-   * read waits for the next one, sent as soon as that one is answered, and every read arriving
-   * meanwhile shares it. Under load a node sends fewer version reads than it serves requests; a
-   * request alone sends its own at once.
-   */
-  private versionRead(): Promise<void> {
-    if (this.versionInFlight === null) return this.sendVersionRead();
-    const ignore = () => undefined;
-    this.versionQueued ??= this.versionInFlight.then(ignore, ignore).then(() => {
-      this.versionQueued = null;
-      return this.sendVersionRead();
-    });
-    return this.versionQueued;
-  }
-
-  private sendVersionRead(): Promise<void> {
-    this.committedSinceRead = false;
-    const sent: Promise<void> = this.withConnection(async (connection) => {
-      const { rows } = await (await connection()).query(DATA_VERSION_READ, [], 'work');
-      this.memo.observe(String(rows[0]?.version));
-    }).finally(() => {
-      if (this.versionInFlight === sent) this.versionInFlight = null;
-    });
-    this.versionInFlight = sent;
-    return sent;
   }
 
   private async transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
