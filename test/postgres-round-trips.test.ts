@@ -15,14 +15,16 @@ import { freshDatabase, POSTGRES_SKIP } from './support/postgres.ts';
 /**
  * Round trips to PostgreSQL per request, COUNTED (not timed): every statement node-postgres
  * sends is one round trip (it sends the next only after the answer to the last), and every one
- * goes through pg.Client.prototype.query, which this wrapper counts with its text.
+ * goes through pg.Client.prototype.query, which this wrapper counts with its text. Only the
+ * store's pooled connections (pg-pool gives them `release`) serve requests: the node lock's own
+ * connection and its heartbeat (node-lock.ts) are not counted.
  */
 const sent: string[] = [];
 const query = pg.Client.prototype.query;
 function counting(): void {
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  pg.Client.prototype.query = function (this: pg.Client & { release?: unknown }, ...args: unknown[]) {
     const config = args[0] as string | { text: string };
-    sent.push(typeof config === 'string' ? config : config.text);
+    if (typeof this.release === 'function') sent.push(typeof config === 'string' ? config : config.text);
     return (query as (...a: unknown[]) => unknown).apply(this, args);
   } as typeof query;
 }
