@@ -276,7 +276,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     auditLog = openAuditLog(config, logger);
     // A unit of work that the database does not finish in time is answered 503 within the request's deadline.
     store = await openStore(config, {
-      serving: true,
+      serving: rootKey,
       deadlineMs: config.requestTimeout,
       ...(shared ? { writeLock: new SharedLock(shared.writeLock) } : {}),
       ...(auditLog ? { onAudit: auditLog.append } : {}),

@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { PostgresStore } from '../src/store/postgres.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -221,6 +222,102 @@ describe('a unit of work that PostgreSQL does not finish in time', { skip: OWN_P
       await store.close();
     }
   });
+
+  test('a probe that is handed a released connection (the pool was full) ends the outage: later requests wait for a connection instead of being answered 503 while load keeps the pool busy', async () => {
+    const store = await PostgresStore.open(await fresh('handoff'), { deadlineMs: 5000, poolSize: 1 });
+    // What a failed connection attempt records (a restart the pool's one connection survived on
+    // another node's behalf, say): the outage, with its backoff. Set directly, as no real
+    // attempt can fail while the pool is full.
+    const reconnection = (store as unknown as { reconnection: { failed(probe: boolean, reason: string): void } }).reconnection;
+    const held = () => {
+      let letGo!: () => void;
+      const gate = new Promise<void>((resolve) => (letGo = resolve));
+      let entered!: () => void;
+      const inside = new Promise<void>((resolve) => (entered = resolve));
+      const done = store.read(async (tx) => {
+        entered();
+        await gate;
+        return tx.getSetting('nothing');
+      });
+      return { inside, letGo, done };
+    };
+    try {
+      await store.write((tx) => tx.initSetting('handoff', 'v'));
+      reconnection.failed(false, 'PostgreSQL refuses connections');
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      // The pool's one connection is busy; the next request is the probe and waits for it.
+      const first = held();
+      await first.inside;
+      const probe = store.read((tx) => tx.getSetting('handoff'));
+      first.letGo();
+      assert.equal(await probe, 'v');
+      await first.done;
+      // Busy again: a request now waits for the connection (before: 503 at once, for as long as
+      // load kept the pool's connections busy, since the probe never ended).
+      const second = held();
+      await second.inside;
+      const waiting = store.read((tx) => tx.getSetting('handoff'));
+      second.letGo();
+      assert.equal(await waiting, 'v');
+      await second.done;
+    } finally {
+      await store.close();
+    }
+  });
+
+  // A network (or a proxy with no backend) that refuses new connections while the pool's open
+  // ones still work: reset at once, or closed cleanly (pg then fails with a bare "Connection
+  // terminated unexpectedly", which once passed for a wait in the pool's queue).
+  for (const refusal of ['reset', 'closed'] as const) {
+    test(`new connections ${refusal === 'reset' ? 'reset' : 'closed at once'} while two pooled ones work: the backoff holds (about one attempt a second, not one per request), and every failure names the connection`, async () => {
+      const target = new URL(await fresh(`refusing_${refusal}`));
+      let refusing = false;
+      let attempts = 0;
+      const sockets = new Set<Socket>();
+      const proxy = createServer((socket) => {
+        sockets.add(socket);
+        if (refusing) {
+          attempts++;
+          if (refusal === 'reset') socket.resetAndDestroy();
+          else socket.end();
+          return;
+        }
+        const upstream = connect(Number(target.port), target.hostname);
+        socket.pipe(upstream).pipe(socket);
+        socket.on('error', () => upstream.destroy());
+        upstream.on('error', () => socket.destroy());
+      });
+      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+      const via = new URL(target);
+      via.port = String((proxy.address() as AddressInfo).port);
+      const store = await PostgresStore.open(via.toString(), { deadlineMs: 3000, poolSize: 4 });
+      const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+      try {
+        await store.write((tx) => tx.initSetting('x', 'v'));
+        await Promise.all([1, 2].map(() => store.read(async (tx) => { await sleep(100); return tx.getSetting('x'); })));
+        refusing = true;
+        const outcomes = new Map<string, number>();
+        const until = Date.now() + 3000;
+        await Promise.all([1, 2, 3, 4, 5, 6].map(async () => {
+          while (Date.now() < until) {
+            const outcome = await store.read(async (tx) => { await sleep(20); return tx.getSetting('x'); })
+              .then(() => 'served', (error: unknown) => (error instanceof StoreUnavailableError ? error.reason : String(error)));
+            outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+            if (outcome !== 'served') await sleep(10);
+          }
+        }));
+        // 100, 200, 400, 800 ms, then every second: 5 or 6 in 3 s (before: 500 and 1,000 in 5 s).
+        assert.ok(attempts <= 10, `${attempts} connection attempts in 3 s`);
+        assert.ok((outcomes.get('served') ?? 0) > 0, JSON.stringify([...outcomes]));
+        const reason = refusal === 'reset' ? 'PostgreSQL reset the connection' : 'cannot connect to PostgreSQL';
+        assert.deepEqual([...outcomes.keys()].filter((k) => k !== 'served').sort(), [reason]);
+      } finally {
+        await store.close();
+        for (const socket of sockets) socket.destroy();
+        await new Promise((resolve) => proxy.close(resolve));
+      }
+    });
+  }
 
   test('a database that stops answering (packets dropped): a transaction gives up at 90% of the deadline, a new connection at 80%, later ones at once, and both work once it answers again', async () => {
     const url = new URL(await fresh('blackhole'));

@@ -280,6 +280,128 @@ test('PostgreSQL: a node whose lock connection is ended takes the lock again and
   }
 });
 
+test('PostgreSQL: rotate-root-key that wins the node lock while a writing node takes its lock again (its lock session ended over and over): every key answered 200 opens under the new root key, and the old node answers 503 from then on', { skip: POSTGRES_SKIP }, async (t) => {
+  const { store, dataDir } = await target('postgres');
+  const key = newKey();
+  const next = newKey();
+  const serving = await startKmsd({ store, dataDir, identities, rootKey: key, users, env: ONE_LOOP });
+  const admin = new pg.Client({ connectionString: store });
+  await admin.connect();
+  await serving.as('alice').getToken();
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  let killing = true;
+  const killer = (async () => {
+    while (killing) {
+      await admin.query("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND mode = 'ShareLock' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())", [NODE_LOCK]);
+      await sleep(50);
+    }
+  })();
+  const created: string[] = [];
+  let writing = true;
+  const writer = (async () => {
+    while (writing) {
+      const r = await serving.as('alice').kms('create-key', { key_alias: `w-${randomBytes(4).toString('hex')}` });
+      if (r.status === 200) created.push(r.body.key_info.key_id);
+      else assert.deepEqual([r.status, r.body.error.error_code], [503, 'KMS.0104'], r.text);
+    }
+  })();
+  let rotated = null as Awaited<ReturnType<typeof startKmsd>> | null;
+  try {
+    await sleep(500);
+    // The tool is refused while the node holds its lock; it wins in one of the gaps.
+    let tries = 0;
+    for (;;) {
+      tries++;
+      const ran = await kmsd(['rotate-root-key', '--store', store, '--new-root-key-file', keyFile(next)], { KMSD_ROOT_KEY: key });
+      if (ran.code === 0) break;
+      assert.deepEqual([ran.code, ran.stderr], [2, NODES_SERVING('rotate')]);
+      assert.ok(tries < 40, 'the rotation never found the lock free');
+    }
+    killing = false;
+    await killer;
+    await sleep(1500);
+    writing = false;
+    await writer;
+    const after = await serving.as('alice').kms('create-key', { key_alias: `after-${randomBytes(4).toString('hex')}` });
+    assert.deepEqual([after.status, after.body], [503, { error: { error_code: 'KMS.0104', error_msg: 'A system exception occurred. Contact technical support.' } }]);
+    await serving.stop();
+    rotated = await startKmsd({ store, dataDir, identities, rootKey: next, users, env: ONE_LOOP });
+    const unusable: string[] = [];
+    for (const id of created) {
+      const r = await rotated.as('alice').kms('encrypt-data', { key_id: id, plain_text: 'secret' });
+      if (r.status !== 200) unusable.push(`${id}: ${r.status} ${r.text}`);
+    }
+    t.diagnostic(`${created.length} keys answered 200 around the rotation (${tries} tries)`);
+    assert.ok(created.length > 0);
+    // Before: 21-125 of them answered 500 KMS.0103 (sealed under the old root key after the rotation).
+    assert.deepEqual(unusable, []);
+  } finally {
+    killing = false;
+    writing = false;
+    await killer;
+    await writer.catch(() => undefined);
+    await admin.end();
+    await serving.stop();
+    await rotated?.stop();
+  }
+});
+
+test('PostgreSQL: a write that began while the node held its lock, still open when the lock is lost and rotate-root-key runs, is refused before it commits (nothing sealed under the old key lands after the rotation)', { skip: POSTGRES_SKIP }, async () => {
+  const { store: url } = await target('postgres');
+  const oldKey = newKey();
+  const next = newKey();
+  const old = new RootKey(Buffer.from(oldKey, 'base64'));
+  const store = await PostgresStore.open(url, { deadlineMs: 30_000, holdNodeLock: true, rootKey: old });
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  let resumeWrite: (() => void) | undefined;
+  try {
+    await checkRootKey(store, old);
+    let resume!: () => void;
+    const gate = new Promise<void>((resolve) => (resume = resolve));
+    resumeWrite = resume;
+    let began!: () => void;
+    const inside = new Promise<void>((resolve) => (began = resolve));
+    const keyId = randomUUID();
+    const inflight = store.write(async (tx) => {
+      // A plain read so far: it does not keep the tool from locking the tables.
+      await tx.getSetting('anything');
+      began();
+      await gate;
+      await tx.insertMaterial({ keyId, version: 1, sealed: old.seal(randomBytes(32), materialContext(keyId, 1)), createdAt: Date.now() });
+      return 'committed';
+    });
+    await inside;
+    // The node takes its lock again within a second: its lock session is ended until the tool has run.
+    let killing = true;
+    const killer = (async () => {
+      while (killing) {
+        await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'kmsd-node-lock' AND datname = current_database()");
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    let ran = { code: -1, stderr: '' } as Awaited<ReturnType<typeof kmsd>>;
+    for (let tries = 0; ran.code !== 0 && tries < 20; tries++) {
+      ran = await kmsd(['rotate-root-key', '--store', url, '--new-root-key-file', keyFile(next)], { KMSD_ROOT_KEY: oldKey });
+    }
+    killing = false;
+    await killer;
+    resume();
+    assert.equal(ran.code, 0, ran.stderr);
+    await assert.rejects(inflight, (error: Error) => {
+      assert.match(error.message, /changed by an offline tool/);
+      return true;
+    });
+    const { rows } = await admin.query('SELECT count(*)::int AS n FROM key_materials WHERE key_id = $1', [keyId]);
+    assert.equal(rows[0].n, 0, 'before: committed after the rotation, sealed under the old key');
+    await assert.rejects(store.write((tx) => tx.getSetting('x')), /changed by an offline tool/);
+  } finally {
+    resumeWrite?.();
+    await admin.end();
+    await store.close();
+  }
+});
+
 test('PostgreSQL: a database refusal (a role without the privileges) is one line, exit 2, for rotate-root-key and backup', { skip: POSTGRES_SKIP }, async () => {
   const { store, dataDir } = await target('postgres');
   const key = newKey();

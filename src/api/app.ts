@@ -134,7 +134,10 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     keepAliveTimeout: config.keepAliveTimeout,
     genReqId: requestIds(),
     requestIdHeader: false,
-    routerOptions: { ignoreTrailingSlash: true },
+    // A path parameter of any length reaches its route, whose checks answer it in the service's
+    // own error form (Fastify's default, 100, answered longer ones with its own 414 body). The
+    // URL itself is bounded by Node's header size limit.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 16_384 },
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
     // ajv and fast-json-stringify are loaded, and each route's serializer compiled, at first use.
     schemaController: LAZY_SCHEMA_COMPILERS,

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
+import type { RootKey } from '../core/sealing.ts';
 import { SqliteStore } from './sqlite.ts';
 import type { Store, StoreOptions } from './store.ts';
 
@@ -10,8 +11,8 @@ export interface OpenOptions extends StoreOptions {
    * (backup, audit) leave it unbounded.
    */
   deadlineMs?: number;
-  /** A serving node (kmsd serve), as opposed to an offline tool. */
-  serving?: boolean;
+  /** A serving node (kmsd serve), as opposed to an offline tool: the root key it serves with. */
+  serving?: RootKey;
 }
 
 /**
@@ -21,5 +22,5 @@ export interface OpenOptions extends StoreOptions {
 export async function openStore(config: Config, options: OpenOptions = {}): Promise<Store> {
   if (config.store === 'sqlite') return new SqliteStore(join(config.dataDir, 'kmsd.db'), { writeLock: options.writeLock, onAudit: options.onAudit, migrate: options.migrate });
   const { PostgresStore } = await import('./postgres.ts');
-  return PostgresStore.open(config.store, { deadlineMs: options.deadlineMs, onAudit: options.onAudit, migrate: options.migrate, holdNodeLock: options.serving === true });
+  return PostgresStore.open(config.store, { deadlineMs: options.deadlineMs, onAudit: options.onAudit, migrate: options.migrate, holdNodeLock: options.serving !== undefined, rootKey: options.serving });
 }

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { MIGRATION_LOCK, MIGRATIONS, POSTGRES } from './migrations.ts';
-import { NodeLock } from './node-lock.ts';
+import { CANARY_READ, NodeLock } from './node-lock.ts';
+import type { RootKey } from '../core/sealing.ts';
 import { SqlTx, type Executor } from './sql-tx.ts';
 import { SchemaMismatch, type AuditListener, type CommitListener, type ReadOptions, type Store, type StoreOptions, type Tx } from './store.ts';
 import { COMMIT_MOVING_VERSION, DATA_VERSION_READ, PostgresMemo } from './postgres-memo.ts';
@@ -20,6 +21,8 @@ export interface PostgresOptions extends StoreOptions {
   deadlineMs?: number;
   /** A serving node: holds the node lock (node-lock.ts) for as long as it runs; offline tools and store tests leave it off. */
   holdNodeLock?: boolean;
+  /** The root key a serving node serves with: what its node lock checks the store against while it takes the lock again. */
+  rootKey?: RootKey;
 }
 
 /**
@@ -154,6 +157,8 @@ const MAX_ATTEMPTS = 5;
  * request is then answered 503 within its deadline.
  */
 const CONNECT_TIMEOUT_MS = 5000;
+/** pg-pool's error for a request that waited in its queue past connectionTimeoutMillis. */
+const QUEUE_TIMEOUT = 'timeout exceeded when trying to connect';
 
 /**
  * The PostgreSQL driver, for several kmsd nodes over one database. Each unit of work is one
@@ -171,8 +176,10 @@ export class PostgresStore implements Store {
   private readonly deadlines: Deadlines;
   private readonly onAudit: AuditListener | null;
   private readonly nodeLock: NodeLock | null;
-  private constructor(pool: pg.Pool, deadlines: Deadlines, onAudit: AuditListener | null, nodeLock: NodeLock | null) {
+  private readonly poolSize: number;
+  private constructor(pool: pg.Pool, poolSize: number, deadlines: Deadlines, onAudit: AuditListener | null, nodeLock: NodeLock | null) {
     this.pool = pool;
+    this.poolSize = poolSize;
     this.deadlines = deadlines;
     this.onAudit = onAudit;
     this.nodeLock = nodeLock;
@@ -182,7 +189,7 @@ export class PostgresStore implements Store {
     const poolSize = options.poolSize ?? 10;
     const deadlines = new Deadlines(options.deadlineMs);
     // A serving node holds the node lock (node-lock.ts) that offline tools check for; they and the store's tests do not.
-    const nodeLock = options.holdNodeLock ? await NodeLock.hold(url) : null;
+    const nodeLock = options.holdNodeLock ? await NodeLock.hold(url, options.rootKey) : null;
     const pool = new pg.Pool({
       connectionString: url, max: poolSize, connectionTimeoutMillis: deadlines.connectMs,
       // Named for an administrator reading pg_stat_activity; offline tools rely on the node lock instead.
@@ -209,7 +216,7 @@ export class PostgresStore implements Store {
       await nodeLock?.release();
       throw error;
     }
-    store = new PostgresStore(pool, deadlines, options.onAudit ?? null, nodeLock);
+    store = new PostgresStore(pool, poolSize, deadlines, options.onAudit ?? null, nodeLock);
     return store;
   }
 
@@ -252,17 +259,22 @@ export class PostgresStore implements Store {
   private async checkout(): Promise<pg.PoolClient> {
     // An idle pooled connection is tried even while new ones fail (no free slot, a flapping
     // network): a sound one serves, a dead one fails by itself and is discarded.
-    const probe = this.pool.idleCount > 0 ? false : this.reconnection.admit();
+    // A full pool opens no connection (the request waits for one to be released): nothing to
+    // admit or probe there.
+    const probe = this.pool.idleCount > 0 || this.pool.totalCount >= this.poolSize ? false : this.reconnection.admit();
     const started = Date.now();
     try {
-      return await this.pool.connect();
+      const client = await this.pool.connect();
+      this.reconnection.probeEnded(probe);
+      return client;
     } catch (error) {
       // pg-pool fails a request that waited in its queue for a busy connection with a bare
-      // Error; a connection it tried to open fails with a code (a socket's, a SQLSTATE) or,
-      // at its timeout, with the failure as cause. A wait in the queue says the node is
-      // overloaded (or its connections wait on the database), nothing of new connections.
-      const opened = (error as { code?: unknown }).code !== undefined || (error as Error).cause !== undefined;
-      if (!opened) {
+      // Error of its own message; anything else is a connection it tried to open (a socket's
+      // code, a SQLSTATE, the failure as cause at its timeout, or a bare 'Connection terminated
+      // unexpectedly' from a server or proxy that closed it at once). A wait in the queue says
+      // the node is overloaded (or its connections wait on the database), nothing of new ones.
+      const queued = (error as Error).message === QUEUE_TIMEOUT && (error as Error).cause === undefined && (error as { code?: unknown }).code === undefined;
+      if (queued) {
         if (probe) this.reconnection.failed(probe, 'no free PostgreSQL connection');
         throw new StoreUnavailableError('every PostgreSQL connection of this node stayed busy', 'connect', { cause: error });
       }
@@ -289,6 +301,16 @@ export class PostgresStore implements Store {
     // A client whose connection failed is discarded, never handed to another request.
     let broken = false;
     try {
+      // Without its node lock, the node checks that no offline tool changed the store
+      // (node-lock.ts) before the read's first statement (one more round trip, while fencing
+      // only), and then asks for the data version even within a request: nothing remembered is
+      // served unchecked (a rotation or a restore changes rows, and moves the version through
+      // migration 10's triggers).
+      const lock = this.nodeLock;
+      if (lock?.fencing) {
+        await this.fence(await connection(), lock);
+        checkVersion = true;
+      }
       if (checkVersion) {
         this.committedSinceRead = false;
         const { rows } = await (await connection()).query(DATA_VERSION_READ, [], 'work');
@@ -314,6 +336,11 @@ export class PostgresStore implements Store {
       const statements = new Statements(client, this.deadlines.clientMs);
       // kmsd.moves_version: this transaction moves the data version itself, with its COMMIT (migration 10's trigger stays out).
       await statements.query(`${this.deadlines.begin(begin)}; SET LOCAL kmsd.moves_version = on`, [], 'work');
+      // Without its node lock, the node checks that no offline tool changed the store
+      // (node-lock.ts): a write last, just before its COMMIT, once every row it wrote is locked.
+      const lock = this.nodeLock;
+      const lossesAtBegin = lock?.losses ?? 0;
+      const fencedAtBegin = lock?.fencing === true;
       let result: T;
       try {
         result = await work(new SqlTx(new PgExecutor(statements), this.onAudit));
@@ -327,6 +354,8 @@ export class PostgresStore implements Store {
         });
         throw error;
       }
+      // Before the version moves: the UPDATE of data_version and the COMMIT go together, after the check.
+      if (lock !== null && (fencedAtBegin || lock.fencing || lock.losses !== lossesAtBegin)) await this.fence(statements, lock);
       const started = this.onCommit ? process.hrtime.bigint() : null;
       // Whatever the outcome, what this node remembers may be stale: a later read of the same
       // request must look again (and must see this write).
@@ -346,6 +375,12 @@ export class PostgresStore implements Store {
     } finally {
       client.release(broken);
     }
+  }
+
+  /** Reads the root key check value (in a write's transaction, or before a read's first statement); NodeLockLost if an offline tool changed it. */
+  private async fence(statements: Statements, lock: NodeLock): Promise<void> {
+    const { rows } = await statements.query(CANARY_READ.text, CANARY_READ.values, 'work');
+    lock.checkFence(rows.length === 0 ? null : String(rows[0].value));
   }
 
   async close(): Promise<void> {

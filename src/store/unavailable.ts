@@ -80,6 +80,18 @@ export class Reconnection {
     // Attempts admitted before the outage was known fail too; they change nothing.
   }
 
+  /**
+   * The probe was handed a connection that was already open (pg-pool gives a released one to a
+   * request waiting for a full pool) rather than opening one: it proved nothing about new
+   * connections, so the next request may probe. Without this the outage stayed "probing"
+   * forever: every request that found no idle connection was answered 503, and the pool never
+   * grew back while load kept its connections busy.
+   */
+  probeEnded(probe: boolean): void {
+    if (probe && this.down !== null) this.down.probing = false;
+  }
+
+  /** A new connection was made, or the database answered on one: the outage is over. */
   succeeded(): void {
     this.down = null;
   }
