@@ -8,6 +8,8 @@ import { testConfig } from '../src/config.ts';
 import { systemClock } from '../src/core/runtime.ts';
 import { startServer, type RunningServer } from '../src/server.ts';
 import { BACKUP_TABLES } from '../src/store/backup/tables.ts';
+import { CANARY_READ, NODE_LOCK } from '../src/store/node-lock.ts';
+import { COMMIT_MOVING_VERSION, DATA_VERSION_READ } from '../src/store/postgres-memo.ts';
 import { PostgresStore } from '../src/store/postgres.ts';
 import { Client, ERR, newGrant, newKey, worldIdentities, type TestUser, type World } from './harness.ts';
 import { freshDatabase, POSTGRES_SKIP } from './support/postgres.ts';
@@ -168,5 +170,72 @@ describe('a kmsd node on PostgreSQL: round trips per request', { skip: POSTGRES_
     assert.match(statements.at(-1) as string, /^UPDATE data_version SET version = version \+ 1 WHERE id = 1 RETURNING version; COMMIT$/);
     const described = await alice.kms('describe-key', { key_id: keyId });
     assert.deepEqual([described.status, described.body.key_info.key_state], [200, '3']);
+  });
+});
+
+describe('a kmsd node on PostgreSQL that lost its node lock (fencing): the check value first on a read, last before a write\'s COMMIT', { skip: POSTGRES_SKIP }, () => {
+  let server: RunningServer;
+  let database: Awaited<ReturnType<typeof freshDatabase>>;
+  let dir: string;
+  let users: Record<string, TestUser>;
+  let admin: pg.Client;
+  const as = (name: string) => new Client({ url: server.url, users } as unknown as World, users[name], 'token');
+  /** The statements of `work`, but the read timeout set once on a new connection. */
+  const requestStatements = async (work: () => Promise<unknown>) => (await statementsOf(work)).filter((s) => !/^SET statement_timeout = \d+$/.test(s));
+  before(async () => {
+    counting();
+    database = await freshDatabase();
+    dir = mkdtempSync(join(tmpdir(), 'kmsd-round-trips-fence-'));
+    ({ users } = worldIdentities(dir));
+    const config = testConfig({ dataDir: dir, identities: join(dir, 'identities.json'), port: 0, store: database.url });
+    server = await startServer(config, { clock: systemClock, logger: false, maintenanceMs: 3_600_000 });
+    admin = new pg.Client({ connectionString: database.url });
+    await admin.connect();
+  });
+  after(async () => {
+    pg.Client.prototype.query = query;
+    await admin?.end();
+    await server?.close();
+    await database?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a read sends the check value read before its data version read (also for rows the node remembers), a write sends it just before the COMMIT that moves the version; a changed value is 503 KMS.0104 for good', async () => {
+    const alice = as('alice');
+    const keyId = await newKey(alice);
+    assert.equal((await alice.kms('encrypt-data', { key_id: keyId, plain_text: 'warm' })).status, 200);
+    const held = await statementsOf(async () => assert.equal((await alice.kms('encrypt-data', { key_id: keyId, plain_text: 'held' })).status, 200));
+    assert.deepEqual(held, [DATA_VERSION_READ]);
+
+    // The node's lock session ends and an offline tool's exclusive hold keeps the node from taking it again.
+    const { rows } = await admin.query("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND mode = 'ShareLock' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())", [NODE_LOCK]);
+    assert.equal(rows.length, 1);
+    await admin.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
+    let exclusive = false;
+    while (!exclusive) exclusive = (await admin.query('SELECT pg_try_advisory_lock($1) AS held', [NODE_LOCK])).rows[0].held;
+    // The node learns of the ended session from its socket: give it that moment.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    // Every read unit of work of the request checks first, and then asks for the data version.
+    const fencedRead = await requestStatements(async () => assert.equal((await alice.kms('encrypt-data', { key_id: keyId, plain_text: 'fenced' })).status, 200));
+    assert.ok(fencedRead.length >= 2 && fencedRead.length % 2 === 0, fencedRead.join('\n'));
+    for (let i = 0; i < fencedRead.length; i += 2) assert.deepEqual(fencedRead.slice(i, i + 2), [CANARY_READ.text, DATA_VERSION_READ], fencedRead.join('\n'));
+
+    const fencedWrite = await requestStatements(async () => assert.equal((await alice.kms('disable-key', { key_id: keyId })).status, 200));
+    assert.deepEqual(fencedWrite.slice(-2), [CANARY_READ.text, COMMIT_MOVING_VERSION], fencedWrite.join('\n'));
+    assert.equal(fencedWrite.filter((s) => s === COMMIT_MOVING_VERSION).length, 1);
+
+    // The tool changes the check value (as a rotation does): the next read stops at the check.
+    await admin.query("UPDATE settings SET value = 'Y2hhbmdlZA==' WHERE name = $1", [CANARY_READ.values[0]]);
+    let refused = { status: 0, body: {} as unknown };
+    const refusing = await requestStatements(async () => {
+      refused = await alice.kms('describe-key', { key_id: keyId });
+    });
+    assert.deepEqual([refused.status, refused.body, refusing], [503, ERR('KMS.0104', 'A system exception occurred. Contact technical support.'), [CANARY_READ.text]]);
+    await admin.query('SELECT pg_advisory_unlock($1)', [NODE_LOCK]);
+    const later = await requestStatements(async () => {
+      refused = await alice.kms('describe-key', { key_id: keyId });
+    });
+    assert.deepEqual([refused.status, later], [503, []]);
   });
 });
