@@ -172,6 +172,8 @@ export class PostgresStore implements Store {
   private readonly memo = new PostgresMemo();
   /** This node committed a write since its last version read. */
   private committedSinceRead = false;
+  /** The node lock's losses at this node's last version read (node-lock.ts). */
+  private lossesAtVersionRead = 0;
   onCommit: CommitListener | null = null;
   private readonly deadlines: Deadlines;
   private readonly onAudit: AuditListener | null;
@@ -311,10 +313,15 @@ export class PostgresStore implements Store {
         await this.fence(await connection(), lock);
         checkVersion = true;
       }
+      // The lock was lost (and perhaps taken again) since the last version read: a tool may have
+      // changed rows in the gap, even within this request.
+      if (lock !== null && lock.losses !== this.lossesAtVersionRead) checkVersion = true;
       if (checkVersion) {
         this.committedSinceRead = false;
+        const losses = lock?.losses ?? 0;
         const { rows } = await (await connection()).query(DATA_VERSION_READ, [], 'work');
         this.memo.observe(String(rows[0]?.version));
+        this.lossesAtVersionRead = losses;
       }
       return await work(new SqlTx(new MemoExecutor(this.memo, connection)));
     } catch (error) {
