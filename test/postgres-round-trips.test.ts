@@ -114,8 +114,10 @@ describe('a kmsd node on PostgreSQL: round trips per request', { skip: POSTGRES_
     const psql = new pg.Client({ connectionString: database.url });
     await psql.connect();
     try {
-      const { rows } = await psql.query(`SELECT c.relname AS name FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.tgname = 'data_changed' ORDER BY 1`);
+      const { rows } = await psql.query(`SELECT c.relname AS name, t.tgenabled AS enabled FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.tgname = 'data_changed' ORDER BY 1`);
       assert.deepEqual(rows.map((r) => r.name), [...BACKUP_TABLES].sort());
+      // ENABLE ALWAYS ('A'): also under session_replication_role = replica (test/postgres-data-version.test.ts).
+      assert.deepEqual([...new Set(rows.map((r) => r.enabled))], ['A']);
     } finally {
       await psql.end();
     }
@@ -166,10 +168,34 @@ describe('a kmsd node on PostgreSQL: round trips per request', { skip: POSTGRES_
     const statements = await statementsOf(async () => {
       assert.equal((await alice.kms('disable-key', { key_id: keyId })).status, 200);
     });
-    assert.equal(statements.filter((s) => s.includes('UPDATE data_version')).length, 1);
-    assert.match(statements.at(-1) as string, /^UPDATE data_version SET version = version \+ 1 WHERE id = 1 RETURNING version; COMMIT$/);
+    assert.equal(statements.filter((s) => s.includes('INSERT INTO data_version')).length, 1);
+    assert.equal(statements.at(-1), 'INSERT INTO data_version (id, version) VALUES (1, gen_random_uuid()::text) ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version RETURNING version; COMMIT');
     const described = await alice.kms('describe-key', { key_id: keyId });
     assert.deepEqual([described.status, described.body.key_info.key_state], [200, '3']);
+  });
+
+  test('connections lost (a failover, a restart: the database may have gone back in time): the node forgets what it remembers, even at the same data version', async () => {
+    const keyId = await newKey(as('alice'));
+    await newGrant(as('alice'), keyId, users.gus.id, ['encrypt-data']);
+    const gus = as('gus', 'aksk');
+    assert.equal((await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'warm' })).status, 200);
+    const remembered = await statementsOf(async () => assert.equal((await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'memo' })).status, 200));
+    assert.deepEqual(remembered, [DATA_VERSION_READ]);
+    const admin = new pg.Client({ connectionString: database.url });
+    await admin.connect();
+    try {
+      // Every pooled connection of the node ends (not its node lock's: that one is not pooled, and does not read).
+      const ended = await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'kmsd' AND pid <> pg_backend_pid()
+        AND pid NOT IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = $1)`, [NODE_LOCK]);
+      assert.ok(ended.rows.length > 0);
+    } finally {
+      await admin.end();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const after = (await statementsOf(async () => assert.equal((await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'after' })).status, 200)))
+      .filter((s) => !/^SET statement_timeout = \d+$/.test(s));
+    assert.equal(after[0], DATA_VERSION_READ);
+    assert.ok(after.length > 1, `rows read again after the version read: ${after.join('\n')}`);
   });
 });
 
@@ -216,7 +242,11 @@ describe('a kmsd node on PostgreSQL that lost its node lock (fencing): the check
     // The node learns of the ended session from its socket: give it that moment.
     await new Promise((resolve) => setTimeout(resolve, 500));
 
-    // Every read unit of work of the request checks first, and then asks for the data version.
+    // Every read unit of work of the request checks first, and then asks for the data version;
+    // the first after the loss forgets what the node remembered (anything may have changed unseen), and reads its rows again.
+    const firstFenced = await requestStatements(async () => assert.equal((await alice.kms('encrypt-data', { key_id: keyId, plain_text: 'fenced' })).status, 200));
+    assert.deepEqual(firstFenced.slice(0, 2), [CANARY_READ.text, DATA_VERSION_READ], firstFenced.join('\n'));
+    assert.ok(firstFenced.some((s) => s !== CANARY_READ.text && s !== DATA_VERSION_READ), firstFenced.join('\n'));
     const fencedRead = await requestStatements(async () => assert.equal((await alice.kms('encrypt-data', { key_id: keyId, plain_text: 'fenced' })).status, 200));
     assert.ok(fencedRead.length >= 2 && fencedRead.length % 2 === 0, fencedRead.join('\n'));
     for (let i = 0; i < fencedRead.length; i += 2) assert.deepEqual(fencedRead.slice(i, i + 2), [CANARY_READ.text, DATA_VERSION_READ], fencedRead.join('\n'));

@@ -1,4 +1,5 @@
 import { GENESIS } from '../audit/chain.ts';
+import { NEW_DATA_VERSION } from './postgres-memo.ts';
 
 /**
  * Versioned schema migrations, one list for both drivers. Each entry is applied once, in
@@ -17,19 +18,26 @@ export const SQLITE: Dialect = { name: 'sqlite', blob: 'BLOB', bigint: 'INTEGER'
 export const POSTGRES: Dialect = { name: 'postgres', blob: 'BYTEA', bigint: 'BIGINT', serial: 'BIGSERIAL PRIMARY KEY' };
 
 /**
- * PostgreSQL: moves the data version after any statement that changed a table, unless the
+ * PostgreSQL: gives the data version a new value (a random UUID, never a counter: see
+ * NEW_DATA_VERSION in postgres-memo.ts) after any statement that changed a table, unless the
  * transaction is kmsd's own (it sets kmsd.moves_version and moves it once, with its COMMIT).
  */
 const DATA_CHANGED_FUNCTION = `CREATE FUNCTION kmsd_data_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF current_setting('kmsd.moves_version', true) IS DISTINCT FROM 'on' THEN
-    UPDATE data_version SET version = version + 1 WHERE id = 1;
+    ${NEW_DATA_VERSION};
   END IF;
   RETURN NULL;
 END $$`;
-/** The trigger a migration that creates a table adds for it on PostgreSQL (test/postgres-round-trips.test.ts checks every table has one). */
+/**
+ * The trigger a migration that creates a table adds for it on PostgreSQL (test/postgres-round-trips.test.ts
+ * checks every table has one). ENABLE ALWAYS: it fires also in sessions with
+ * session_replication_role = replica (pg_restore --disable-triggers' TRUNCATE, a hand-made
+ * change, logical replication applying rows), which skip ordinary triggers.
+ */
 export const dataChangedTrigger = (table: string): string =>
-  `CREATE TRIGGER data_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION kmsd_data_changed()`;
+  `CREATE TRIGGER data_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION kmsd_data_changed(); ` +
+  `ALTER TABLE ${table} ENABLE ALWAYS TRIGGER data_changed`;
 /** The data tables as of migration 10. */
 const DATA_TABLES_AT_10 = [
   'settings', 'accounts', 'projects', 'users', 'access_keys', 'tokens', 'keystores', 'keys', 'key_materials', 'grants', 'key_tags',
@@ -162,8 +170,8 @@ export const MIGRATIONS: ReadonlyArray<(d: Dialect) => string[]> = [
   // kmsd moves it with its COMMIT; a change made any other way (psql, a tool) moves it through
   // a trigger on every table. SQLite has its own (PRAGMA data_version) and leaves the row as it is.
   (d) => [
-    `CREATE TABLE data_version (id INTEGER PRIMARY KEY, version ${d.bigint} NOT NULL)`,
-    `INSERT INTO data_version (id, version) VALUES (1, 0)`,
+    `CREATE TABLE data_version (id INTEGER PRIMARY KEY, version TEXT NOT NULL)`,
+    d.name === 'postgres' ? NEW_DATA_VERSION : `INSERT INTO data_version (id, version) VALUES (1, '')`,
     ...(d.name === 'postgres' ? [DATA_CHANGED_FUNCTION, ...DATA_TABLES_AT_10.map(dataChangedTrigger)] : []),
   ],
 ];

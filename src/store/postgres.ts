@@ -202,11 +202,12 @@ export class PostgresStore implements Store {
     });
     // A connection that the server ends (restart, failover, pg_terminate_backend) or that breaks
     // reports an 'error' event: on an idle client through the pool, on a client a request holds
-    // through the client itself. Neither may go unheard (an unheard 'error' ends the process):
+    // through the client itself. Either makes the node forget what it remembers (the database
+    // may come back from a failover or a restore), and neither may go unheard (an unheard 'error' ends the process):
     // the pool drops a broken idle client; a request's query fails with its own error, and the
     // request discards the client (transaction below).
-    pool.on('error', () => {});
-    pool.on('connect', (client) => client.on('error', () => {}));
+    pool.on('error', () => store?.memo.reset());
+    pool.on('connect', (client) => client.on('error', () => store?.memo.reset()));
     // A new connection made (by any request) ends an outage; an idle one handed out proves nothing.
     let store: PostgresStore | undefined;
     pool.on('connect', () => store?.reconnection.succeeded());
@@ -246,6 +247,9 @@ export class PostgresStore implements Store {
       try {
         return await unit(attempt);
       } catch (error) {
+        // A lost connection may be a failover or a restore: the database that answers next may
+        // have gone back in time. Nothing read before is served unchecked.
+        if (error instanceof StoreUnavailableError) this.memo.reset();
         const again = error instanceof StoreUnavailableError
           ? error.rerun
           : kind === 'write' && RETRYABLE.has((error as { code?: string }).code ?? '');
@@ -319,8 +323,11 @@ export class PostgresStore implements Store {
       if (checkVersion) {
         this.committedSinceRead = false;
         const losses = lock?.losses ?? 0;
+        // The lock was lost since the last version read: anything may have changed unseen.
+        if (lock !== null && losses !== this.lossesAtVersionRead) this.memo.reset();
         const { rows } = await (await connection()).query(DATA_VERSION_READ, [], 'work');
-        this.memo.observe(String(rows[0]?.version));
+        // No row (deleted by hand): nothing is remembered until a write puts it back.
+        this.memo.observe(rows.length === 0 ? null : String(rows[0].version));
         this.lossesAtVersionRead = losses;
       }
       return await work(new SqlTx(new MemoExecutor(this.memo, connection)));
