@@ -41,7 +41,7 @@ describe('the data version on PostgreSQL: a retired grant is never served from a
     }
   }
 
-  test('rows changed with triggers suppressed (session_replication_role = replica: pg_restore --disable-triggers, logical replication apply) move the version: the triggers fire ALWAYS', async () => {
+  test('rows changed with triggers suppressed (session_replication_role = replica: a tool loading rows, logical replication applying them) move the version: the triggers fire ALWAYS', async () => {
     const { keyId } = await grantRememberedByB();
     psql(cluster.databaseUrl, `SET session_replication_role = replica; DELETE FROM grants WHERE key_id = '${keyId}'`);
     await refusedOnB(keyId);

@@ -32,8 +32,9 @@ END $$`;
 /**
  * The trigger a migration that creates a table adds for it on PostgreSQL (test/postgres-round-trips.test.ts
  * checks every table has one). ENABLE ALWAYS: it fires also in sessions with
- * session_replication_role = replica (pg_restore --disable-triggers' TRUNCATE, a hand-made
- * change, logical replication applying rows), which skip ordinary triggers.
+ * session_replication_role = replica (a hand-made change, a tool loading rows that way, logical
+ * replication applying rows), which skip ordinary triggers. DISABLE TRIGGER (ALL) still stops it:
+ * docs/postgres-performance.md says to restart the nodes after changing rows so.
  */
 export const dataChangedTrigger = (table: string): string =>
   `CREATE TRIGGER data_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION kmsd_data_changed(); ` +
