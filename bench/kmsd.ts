@@ -69,11 +69,12 @@ export function shippedEnv(): Record<string, string> {
   return Object.fromEntries([...text.matchAll(/\b([A-Z_]+)="\$\{\1:-([^}]*)\}"/g)].map((m) => [m[1], m[2]]));
 }
 
-export async function startKmsd(dataDir: string, rootKey: string, workers: number, nodeArgs: string[] = []): Promise<{ proc: ChildProcess; url: string }> {
+/** `store`: "sqlite" (in dataDir, the default) or a postgres:// URL. */
+export async function startKmsd(dataDir: string, rootKey: string, workers: number, nodeArgs: string[] = [], store = 'sqlite'): Promise<{ proc: ChildProcess; url: string }> {
   const c = child([...shippedNodeFlags(), ...nodeArgs, here('../bin/kmsd.js'), 'serve'], {
     ...shippedEnv(), KMSD_PORT: '0', KMSD_DATA_DIR: dataDir, KMSD_IDENTITIES: join(dataDir, 'identities.json'), KMSD_ROOT_KEY: rootKey, KMSD_LOG_LEVEL: 'warn',
     // Every loop from the start: the load measures N loops serving (the on-demand start is measured by bench/loops-rss.ts).
-    KMSD_WORKERS: String(workers), KMSD_LOOP_START_LOAD: '0',
+    KMSD_WORKERS: String(workers), KMSD_LOOP_START_LOAD: '0', KMSD_STORE: store,
   });
   const m = await c.line(/API at (http:\/\/\S+)/);
   // The main thread serves from the banner on; the load waits for every worker thread to join.

@@ -11,6 +11,7 @@ import { SqliteStore } from '../src/store/sqlite.ts';
 import { signedHeaders } from '../test/support/sdk-signer.ts';
 import type { Job } from './load.ts';
 import { seedGrants } from './seed.ts';
+import { createDatabase, postgresBin, startOwnPostgres, type OwnPostgres } from '../test/support/own-postgres.ts';
 import { buildFirst, call, child, identities, shippedEnv, shippedNodeFlags, startKmsd, stop, token, type User } from './kmsd.ts';
 
 /**
@@ -31,7 +32,24 @@ const CONNECTIONS = 64;
 const SEED = quick ? { keys: 1_000, grantsPerKey: 100 } : { keys: 10_000, grantsPerKey: 100 };
 // Every workload runs on one event loop and on the default number of workers (`--workers`,
 // the machine's available parallelism), side by side.
-const WORKER_COUNTS = [...new Set([1, availableParallelism()])];
+const WORKER_COUNTS = process.env.KMSD_BENCH_WORKERS ? [Number(process.env.KMSD_BENCH_WORKERS)] : [...new Set([1, availableParallelism()])];
+// Every workload runs on a SQLite node and on a PostgreSQL node (a throw-away server on this
+// machine, started and removed by the bench as the tests start theirs; skipped, and said so,
+// where PostgreSQL is not installed). PostgreSQL rows are named "PostgreSQL: <workload>".
+const STORES = ['sqlite', 'postgres'] as const;
+const PG_PREFIX = 'PostgreSQL: ';
+const SIGNING = [
+  { spec: 'EC_P256', algorithm: 'ECDSA_SHA_256', hash: 'sha256', types: ['DIGEST', 'RAW'] },
+  { spec: 'RSA_2048', algorithm: 'RSASSA_PSS_SHA_256', hash: 'sha256', types: ['DIGEST'] },
+  { spec: 'SM2', algorithm: 'SM2DSA_SM3', hash: 'sm3', types: ['DIGEST'] },
+] as const;
+const signWorkload = (op: string, spec: string, algorithm: string, type: string) => `${op} ${spec} ${algorithm} ${type}, owner, AK/SK`;
+/** Every workload a node runs, by name (without the store's prefix). */
+const WORKLOADS = [
+  'encrypt-data 1 KiB, grantee, token', 'encrypt-data 1 KiB, grantee, AK/SK', 'describe-key, grantee, token',
+  'create-grant + retire-grant pairs, empty store', 'list-grants, page of 100',
+  ...SIGNING.flatMap(({ spec, algorithm, types }) => types.flatMap((type) => ['sign', 'verify'].map((op) => signWorkload(op, spec, algorithm, type)))),
+];
 const START_ROUNDS = quick ? 3 : 7;
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 
@@ -190,12 +208,26 @@ async function main(): Promise<void> {
   const starts: StartFigures[] = [];
   // The baseline is measured once per workload and reused beside every worker count.
   const baselines = new Map<string, Figures>();
+  let postgres: OwnPostgres | null = null;
   try {
-    for (const workers of WORKER_COUNTS) {
+    for (const [store, workers] of STORES.flatMap((st) => WORKER_COUNTS.map((w) => [st, w] as const))) {
+      const label = store === 'postgres' ? PG_PREFIX : '';
+      // Nothing of this store selected: no server started for it.
+      if (only !== null && !WORKLOADS.some((w) => selected(label + w))) continue;
+      if (store === 'postgres' && postgres === null) {
+        if (postgresBin() === null) {
+          process.stdout.write('PostgreSQL is not installed (/usr/lib/postgresql/*/bin): its workloads are skipped\n');
+          continue;
+        }
+        postgres = await startOwnPostgres();
+      }
       const fresh = mkdtempSync(join(tmpdir(), 'kmsd-bench-'));
       dirs.push(fresh);
       const ids = identities(fresh);
-      const kmsd = await startKmsd(fresh, rootKey, workers, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
+      const storeUrl = postgres !== null && store === 'postgres'
+        ? await createDatabase(postgres.url, `kmsd_bench_${workers}_${randomBytes(4).toString('hex')}`)
+        : 'sqlite';
+      const kmsd = await startKmsd(fresh, rootKey, workers, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [], storeUrl);
       const pid = kmsd.proc.pid as number;
       await new Promise((r) => setTimeout(r, 2000));
       const idleRss = rssOf(pid);
@@ -210,11 +242,12 @@ async function main(): Promise<void> {
       const encryptPath = `/v1.0/${ids.grantee.projectId}/kms/encrypt-data`;
       const encryptBody = JSON.stringify({ key_id: keyId, plain_text: 'k'.repeat(1024) });
       type JobFor = (url: string) => Omit<Job, 'duration' | 'connections'>;
-      const both = async (workload: string, job: JobFor, extra: Partial<Row> = {}, warmup: JobFor = job) => {
+      const both = async (name: string, job: JobFor, extra: Partial<Row> = {}, warmup: JobFor = job) => {
+        const workload = label + name;
         if (!selected(workload)) return;
         const k = await measure(job(kmsd.url), warmup(kmsd.url), pid);
-        const b = baselines.get(workload) ?? (await measure(job(baseUrl), warmup(baseUrl)));
-        baselines.set(workload, b);
+        const b = baselines.get(name) ?? (await measure(job(baseUrl), warmup(baseUrl)));
+        baselines.set(name, b);
         rows.push({ workload, workers, kmsd: k, baseline: b, idleRss, ...extra });
         process.stdout.write(`${workload}, ${workers} worker(s): ${Math.round(k.rps)} req/s (baseline ${Math.round(b.rps)}), ${k.cores?.toFixed(2)} cores, RSS peak ${k.rssPeak?.toFixed(0)} MiB\n`);
       };
@@ -229,14 +262,8 @@ async function main(): Promise<void> {
       // sign / verify: IAM only (grants cannot name them), so the key owner signs, with AK/SK like encrypt-data.
       // DIGEST (the caller's digest, signed by OpenSSL's EVP_PKEY_sign in the kmsd-crypto addon) for
       // ECDSA P-256, RSASSA-PSS 2048 and SM2; RAW (node:crypto hashes and signs) for P-256 beside them.
-      const SIGNING = [
-        { spec: 'EC_P256', algorithm: 'ECDSA_SHA_256', hash: 'sha256', types: ['DIGEST', 'RAW'] },
-        { spec: 'RSA_2048', algorithm: 'RSASSA_PSS_SHA_256', hash: 'sha256', types: ['DIGEST'] },
-        { spec: 'SM2', algorithm: 'SM2DSA_SM3', hash: 'sm3', types: ['DIGEST'] },
-      ] as const;
-      const signWorkload = (op: string, spec: string, algorithm: string, type: string) => `${op} ${spec} ${algorithm} ${type}, owner, AK/SK`;
       for (const { spec, algorithm, hash, types } of SIGNING) {
-        if (!types.some((type) => selected(signWorkload('sign', spec, algorithm, type)) || selected(signWorkload('verify', spec, algorithm, type)))) continue;
+        if (!types.some((type) => selected(label + signWorkload('sign', spec, algorithm, type)) || selected(label + signWorkload('verify', spec, algorithm, type)))) continue;
         const signKey = (await call(kmsd.url, ownerToken, ids.owner.projectId, 'create-key', { key_alias: `bench-sign-${spec}-${workers}`, key_spec: spec, key_usage: 'SIGN_VERIFY' })).key_info.key_id;
         for (const messageType of types) {
           const message = messageType === 'DIGEST' ? createHash(hash).update('bench').digest('base64') : Buffer.from('bench').toString('base64');
@@ -277,6 +304,7 @@ async function main(): Promise<void> {
     if (selected(seededWorkload)) await seededPairs(seededWorkload, rootKey, dirs, rows);
   } finally {
     await stop(base.proc);
+    await postgres?.close();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
   report(rows, starts);

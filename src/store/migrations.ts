@@ -1,4 +1,5 @@
 import { GENESIS } from '../audit/chain.ts';
+import { NEW_DATA_VERSION } from './postgres-memo.ts';
 
 /**
  * Versioned schema migrations, one list for both drivers. Each entry is applied once, in
@@ -6,14 +7,43 @@ import { GENESIS } from '../audit/chain.ts';
  * few type names the two databases spell differently.
  */
 export interface Dialect {
+  name: 'sqlite' | 'postgres';
   blob: string;
   bigint: string;
   /** An increasing row number the database assigns. */
   serial: string;
 }
 
-export const SQLITE: Dialect = { blob: 'BLOB', bigint: 'INTEGER', serial: 'INTEGER PRIMARY KEY AUTOINCREMENT' };
-export const POSTGRES: Dialect = { blob: 'BYTEA', bigint: 'BIGINT', serial: 'BIGSERIAL PRIMARY KEY' };
+export const SQLITE: Dialect = { name: 'sqlite', blob: 'BLOB', bigint: 'INTEGER', serial: 'INTEGER PRIMARY KEY AUTOINCREMENT' };
+export const POSTGRES: Dialect = { name: 'postgres', blob: 'BYTEA', bigint: 'BIGINT', serial: 'BIGSERIAL PRIMARY KEY' };
+
+/**
+ * PostgreSQL: gives the data version a new value (a random UUID, never a counter: see
+ * NEW_DATA_VERSION in postgres-memo.ts) after any statement that changed a table, unless the
+ * transaction is kmsd's own (it sets kmsd.moves_version and moves it once, with its COMMIT).
+ */
+const DATA_CHANGED_FUNCTION = `CREATE FUNCTION kmsd_data_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF current_setting('kmsd.moves_version', true) IS DISTINCT FROM 'on' THEN
+    ${NEW_DATA_VERSION};
+  END IF;
+  RETURN NULL;
+END $$`;
+/**
+ * The trigger a migration that creates a table adds for it on PostgreSQL (test/postgres-round-trips.test.ts
+ * checks every table has one). ENABLE ALWAYS: it fires also in sessions with
+ * session_replication_role = replica (a hand-made change, a tool loading rows that way, logical
+ * replication applying rows), which skip ordinary triggers. DISABLE TRIGGER (ALL) still stops it:
+ * docs/postgres-performance.md says to restart the nodes after changing rows so.
+ */
+export const dataChangedTrigger = (table: string): string =>
+  `CREATE TRIGGER data_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION kmsd_data_changed(); ` +
+  `ALTER TABLE ${table} ENABLE ALWAYS TRIGGER data_changed`;
+/** The data tables as of migration 10. */
+const DATA_TABLES_AT_10 = [
+  'settings', 'accounts', 'projects', 'users', 'access_keys', 'tokens', 'keystores', 'keys', 'key_materials', 'grants', 'key_tags',
+  'key_aliases', 'csms_secrets', 'csms_versions', 'csms_stages', 'csms_tags', 'audit_events', 'audit_chain',
+];
 
 /** Any constant shared by every kmsd node: the PostgreSQL advisory lock that serialises migrations (and restores). */
 export const MIGRATION_LOCK = 0x6b6d7364;
@@ -135,5 +165,14 @@ export const MIGRATIONS: ReadonlyArray<(d: Dialect) => string[]> = [
     `ALTER TABLE audit_events ADD COLUMN secret_id TEXT`,
     `ALTER TABLE audit_events ADD COLUMN secret_name TEXT`,
     `CREATE INDEX audit_by_secret ON audit_events (secret_id, seq)`,
+  ],
+  // 10: the data version every write transaction of a PostgreSQL node moves, and every read
+  // compares with the one its node's remembered rows were read at (store/postgres-memo.ts).
+  // kmsd moves it with its COMMIT; a change made any other way (psql, a tool) moves it through
+  // a trigger on every table. SQLite has its own (PRAGMA data_version) and leaves the row as it is.
+  (d) => [
+    `CREATE TABLE data_version (id INTEGER PRIMARY KEY, version TEXT NOT NULL)`,
+    d.name === 'postgres' ? NEW_DATA_VERSION : `INSERT INTO data_version (id, version) VALUES (1, '')`,
+    ...(d.name === 'postgres' ? [DATA_CHANGED_FUNCTION, ...DATA_TABLES_AT_10.map(dataChangedTrigger)] : []),
   ],
 ];

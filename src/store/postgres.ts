@@ -3,7 +3,8 @@ import { MIGRATION_LOCK, MIGRATIONS, POSTGRES } from './migrations.ts';
 import { CANARY_READ, NodeLock } from './node-lock.ts';
 import type { RootKey } from '../core/sealing.ts';
 import { SqlTx, type Executor } from './sql-tx.ts';
-import { SchemaMismatch, type AuditListener, type CommitListener, type Store, type StoreOptions, type Tx } from './store.ts';
+import { SchemaMismatch, type AuditListener, type CommitListener, type ReadOptions, type Store, type StoreOptions, type Tx } from './store.ts';
+import { COMMIT_MOVING_VERSION, DATA_VERSION_READ, PostgresMemo } from './postgres-memo.ts';
 import { connectFailure, connectionLost } from './postgres-connection.ts';
 import { Reconnection, StoreUnavailableError } from './unavailable.ts';
 
@@ -43,6 +44,8 @@ class Deadlines {
   readonly begin: (begin: string) => string;
   readonly clientMs: number | undefined;
   readonly connectMs: number;
+  /** Sent once on each new connection before its first read; null: nothing to set. */
+  readonly session: string | null = null;
   constructor(deadlineMs: number | undefined) {
     if (deadlineMs === undefined) {
       this.begin = (begin) => begin;
@@ -54,6 +57,9 @@ class Deadlines {
     // One simple-protocol query, one round trip (the values are whole numbers, never input).
     const settings = `; SET LOCAL statement_timeout = ${serverMs}; SET LOCAL idle_in_transaction_session_timeout = ${Math.max(1, Math.floor(deadlineMs))}`;
     this.begin = (begin) => begin + settings;
+    // Reads run outside transactions (postgres-memo.ts), where SET LOCAL does nothing: the
+    // session's own timeout bounds them, set once per connection.
+    this.session = `SET statement_timeout = ${serverMs}`;
     this.clientMs = Math.max(1, Math.floor(deadlineMs * 0.9));
     this.connectMs = Math.min(CONNECT_TIMEOUT_MS, serverMs);
   }
@@ -71,13 +77,30 @@ class Statements {
   async query(text: string, values: unknown[], stage: 'work' | 'commit'): Promise<pg.QueryResult> {
     const started = Date.now();
     try {
-      return await this.client.query({ text, values, ...(this.timeoutMs !== undefined && { query_timeout: this.timeoutMs }) } as pg.QueryConfig);
+      return await this.client.query({
+        text, values, ...(values.length > 0 && { name: preparedName(text) }), ...(this.timeoutMs !== undefined && { query_timeout: this.timeoutMs }),
+      } as pg.QueryConfig);
     } catch (error) {
       const timedOut = this.timeoutMs !== undefined && Date.now() - started >= this.timeoutMs;
       throw connectionLost(error, stage, timedOut) ?? error;
     }
   }
 }
+
+/**
+ * Statements with parameters are prepared once per connection under a name (pg parses and plans
+ * a named statement on its first use on a connection, then only binds it): the name is the
+ * statement's number in this process, so one text always has one name.
+ */
+const preparedNames = new Map<string, string>();
+function preparedName(text: string): string | undefined {
+  let name = preparedNames.get(text);
+  // Texts built for a number of values (a page of key ids) stop being named past a bound: each
+  // name is a plan kept by the server per connection.
+  if (name === undefined && preparedNames.size < MAX_PREPARED) preparedNames.set(text, (name = `kmsd_${preparedNames.size + 1}`));
+  return name;
+}
+const MAX_PREPARED = 1000;
 
 class PgExecutor implements Executor {
   readonly forUpdate = ' FOR UPDATE';
@@ -91,6 +114,35 @@ class PgExecutor implements Executor {
   }
   async run(sql: string, params: unknown[]): Promise<number> {
     return (await this.statements.query(sql, params, 'work')).rowCount ?? 0;
+  }
+}
+
+/**
+ * The executor of a read unit of work: each statement on its own (outside a transaction, as
+ * READ COMMITTED gives each statement its own snapshot anyway), answered from the node's memo
+ * when it holds the rows, and only then from a connection, taken at the first statement that
+ * needs one.
+ */
+class MemoExecutor implements Executor {
+  readonly forUpdate = ' FOR UPDATE';
+  readonly writableCte = true;
+  private readonly memo: PostgresMemo;
+  private readonly connection: () => Promise<Statements>;
+  constructor(memo: PostgresMemo, connection: () => Promise<Statements>) {
+    this.memo = memo;
+    this.connection = connection;
+  }
+  async all(sql: string, params: unknown[]): Promise<Row[]> {
+    const id = JSON.stringify(params);
+    const hit = this.memo.get(sql, id);
+    if (hit) return hit;
+    const generation = this.memo.generation;
+    const rows = (await (await this.connection()).query(sql, params, 'work')).rows as Row[];
+    this.memo.put(sql, id, rows, generation);
+    return rows;
+  }
+  async run(): Promise<number> {
+    throw new Error('a read unit of work wrote to the store');
   }
 }
 
@@ -117,6 +169,11 @@ export class PostgresStore implements Store {
   readonly driver = 'postgres' as const;
   private readonly pool: pg.Pool;
   private readonly reconnection = new Reconnection();
+  private readonly memo = new PostgresMemo();
+  /** This node committed a write since its last version read. */
+  private committedSinceRead = false;
+  /** The node lock's losses at this node's last version read (node-lock.ts). */
+  private lossesAtVersionRead = 0;
   onCommit: CommitListener | null = null;
   private readonly deadlines: Deadlines;
   private readonly onAudit: AuditListener | null;
@@ -145,11 +202,12 @@ export class PostgresStore implements Store {
     });
     // A connection that the server ends (restart, failover, pg_terminate_backend) or that breaks
     // reports an 'error' event: on an idle client through the pool, on a client a request holds
-    // through the client itself. Neither may go unheard (an unheard 'error' ends the process):
+    // through the client itself. Either makes the node forget what it remembers (the database
+    // may come back from a failover or a restore), and neither may go unheard (an unheard 'error' ends the process):
     // the pool drops a broken idle client; a request's query fails with its own error, and the
     // request discards the client (transaction below).
-    pool.on('error', () => {});
-    pool.on('connect', (client) => client.on('error', () => {}));
+    pool.on('error', () => store?.memo.reset());
+    pool.on('connect', (client) => client.on('error', () => store?.memo.reset()));
     // A new connection made (by any request) ends an outage; an idle one handed out proves nothing.
     let store: PostgresStore | undefined;
     pool.on('connect', () => store?.reconnection.succeeded());
@@ -165,12 +223,17 @@ export class PostgresStore implements Store {
     return store;
   }
 
-  async read<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.attempts('BEGIN READ ONLY', work);
+  /**
+   * A read: the data version (one statement, the request's one round trip), then rows from the
+   * memo (postgres-memo.ts), statements only for rows it lacks. Later reads of the same request
+   * skip the version read unless this node committed since, as SQLite's reader does.
+   */
+  async read<T>(work: (tx: Tx) => Promise<T>, options?: ReadOptions): Promise<T> {
+    return this.attempts('read', (attempt) => this.readUnit(work, attempt > 1 || !options?.sameRequest || this.committedSinceRead));
   }
 
   async write<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.attempts('BEGIN', work);
+    return this.attempts('write', () => this.transaction(work));
   }
 
   /**
@@ -179,14 +242,17 @@ export class PostgresStore implements Store {
    * restarted, or the session was ended by an administrator). Never after a lost COMMIT, whose
    * outcome is unknown: that is answered as the store being unavailable.
    */
-  private async attempts<T>(begin: string, work: (tx: Tx) => Promise<T>): Promise<T> {
+  private async attempts<T>(kind: 'read' | 'write', unit: (attempt: number) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.transaction(begin, work);
+        return await unit(attempt);
       } catch (error) {
+        // A lost connection may be a failover or a restore: the database that answers next may
+        // have gone back in time. Nothing read before is served unchecked.
+        if (error instanceof StoreUnavailableError) this.memo.reset();
         const again = error instanceof StoreUnavailableError
           ? error.rerun
-          : begin === 'BEGIN' && RETRYABLE.has((error as { code?: string }).code ?? '');
+          : kind === 'write' && RETRYABLE.has((error as { code?: string }).code ?? '');
         if (attempt >= MAX_ATTEMPTS || !again) throw error;
       }
     }
@@ -224,24 +290,74 @@ export class PostgresStore implements Store {
     }
   }
 
-  private async transaction<T>(begin: string, work: (tx: Tx) => Promise<T>): Promise<T> {
+  private async readUnit<T>(work: (tx: Tx) => Promise<T>, checkVersion: boolean): Promise<T> {
     this.nodeLock?.assertHeld();
+    let client: pg.PoolClient | null = null;
+    let statements: Statements | null = null;
+    const connection = async (): Promise<Statements> => {
+      if (statements) return statements;
+      client = await this.checkout();
+      statements = new Statements(client, this.deadlines.clientMs);
+      if (this.deadlines.session !== null && !sessionSet.has(client)) {
+        await statements.query(this.deadlines.session, [], 'work');
+        sessionSet.add(client);
+      }
+      return statements;
+    };
+    // A client whose connection failed is discarded, never handed to another request.
+    let broken = false;
+    try {
+      // Without its node lock, the node checks that no offline tool changed the store
+      // (node-lock.ts) before the read's first statement (one more round trip, while fencing
+      // only), and then asks for the data version even within a request: nothing remembered is
+      // served unchecked (a rotation or a restore changes rows, and moves the version through
+      // migration 10's triggers).
+      const lock = this.nodeLock;
+      if (lock?.fencing) {
+        await this.fence(await connection(), lock);
+        checkVersion = true;
+      }
+      // The lock was lost (and perhaps taken again) since the last version read: a tool may have
+      // changed rows in the gap, even within this request.
+      if (lock !== null && lock.losses !== this.lossesAtVersionRead) checkVersion = true;
+      if (checkVersion) {
+        this.committedSinceRead = false;
+        const losses = lock?.losses ?? 0;
+        // The lock was lost since the last version read: anything may have changed unseen.
+        if (lock !== null && losses !== this.lossesAtVersionRead) this.memo.reset();
+        const { rows } = await (await connection()).query(DATA_VERSION_READ, [], 'work');
+        // No row (deleted by hand): nothing is remembered until a write puts it back.
+        this.memo.observe(rows.length === 0 ? null : String(rows[0].version));
+        this.lossesAtVersionRead = losses;
+      }
+      return await work(new SqlTx(new MemoExecutor(this.memo, connection)));
+    } catch (error) {
+      if (error instanceof StoreUnavailableError && !error.sessionSound) broken = true;
+      throw error;
+    } finally {
+      (client as pg.PoolClient | null)?.release(broken);
+    }
+  }
+
+  private async transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    this.nodeLock?.assertHeld();
+    const begin = 'BEGIN';
     const client = await this.checkout();
     // A client whose connection failed is discarded, never handed to another request.
     let broken = false;
     let rolledBack = false;
     try {
       const statements = new Statements(client, this.deadlines.clientMs);
-      await statements.query(this.deadlines.begin(begin), [], 'work');
-      // Without its node lock, the node checks that no offline tool changed the store (node-lock.ts):
-      // a read first, a write last.
+      // kmsd.moves_version: this transaction moves the data version itself, with its COMMIT (migration 10's trigger stays out).
+      await statements.query(`${this.deadlines.begin(begin)}; SET LOCAL kmsd.moves_version = on`, [], 'work');
+      // Without its node lock, the node checks that no offline tool changed the store
+      // (node-lock.ts): a write last, just before its COMMIT, once every row it wrote is locked.
       const lock = this.nodeLock;
       const lossesAtBegin = lock?.losses ?? 0;
-      const fencedWrite = lock !== null && begin === 'BEGIN' && lock.fencing;
-      if (lock?.fencing && begin !== 'BEGIN') await this.fence(statements, lock);
+      const fencedAtBegin = lock?.fencing === true;
       let result: T;
       try {
-        result = await work(new SqlTx(new PgExecutor(statements), begin === 'BEGIN' ? this.onAudit : null));
+        result = await work(new SqlTx(new PgExecutor(statements), this.onAudit));
       } catch (error) {
         if (error instanceof StoreUnavailableError && !error.sessionSound) throw error;
         // An answer of the database (a refusal, a cancelled statement): the session is sound.
@@ -252,9 +368,19 @@ export class PostgresStore implements Store {
         });
         throw error;
       }
-      if (lock !== null && begin === 'BEGIN' && (fencedWrite || lock.fencing || lock.losses !== lossesAtBegin)) await this.fence(statements, lock);
-      const started = this.onCommit && begin === 'BEGIN' ? process.hrtime.bigint() : null;
-      await statements.query('COMMIT', [], 'commit');
+      // Before the version moves: the UPDATE of data_version and the COMMIT go together, after the check.
+      if (lock !== null && (fencedAtBegin || lock.fencing || lock.losses !== lossesAtBegin)) await this.fence(statements, lock);
+      const started = this.onCommit ? process.hrtime.bigint() : null;
+      // Whatever the outcome, what this node remembers may be stale: a later read of the same
+      // request must look again (and must see this write).
+      this.committedSinceRead = true;
+      this.memo.committed(null);
+      const answers = await statements.query(COMMIT_MOVING_VERSION, [], 'commit').catch(async (error: unknown) => {
+        // A refusal of the UPDATE leaves the transaction open (COMMIT was skipped): end it.
+        if (!(error instanceof StoreUnavailableError)) await statements.query('ROLLBACK', [], 'work').catch(() => (broken = true));
+        throw error;
+      });
+      this.memo.committed(versionOf(answers));
       if (started !== null) this.onCommit?.(Number(process.hrtime.bigint() - started) / 1e9, 1);
       return result;
     } catch (error) {
@@ -265,7 +391,7 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** Reads the root key check value in the unit of work's transaction; NodeLockLost if an offline tool changed it. */
+  /** Reads the root key check value (in a write's transaction, or before a read's first statement); NodeLockLost if an offline tool changed it. */
   private async fence(statements: Statements, lock: NodeLock): Promise<void> {
     const { rows } = await statements.query(CANARY_READ.text, CANARY_READ.values, 'work');
     lock.checkFence(rows.length === 0 ? null : String(rows[0].value));
@@ -275,6 +401,16 @@ export class PostgresStore implements Store {
     await this.pool.end();
     await this.nodeLock?.release();
   }
+}
+
+/** Connections whose session settings (Deadlines.session) are set. */
+const sessionSet = new WeakSet<pg.PoolClient>();
+
+/** The version a COMMIT_MOVING_VERSION left (the UPDATE's answer), or null when it cannot be told. */
+function versionOf(answers: pg.QueryResult | pg.QueryResult[]): string | null {
+  const update = Array.isArray(answers) ? answers[0] : null;
+  const version = update?.rows[0]?.version;
+  return version === undefined ? null : String(version);
 }
 
 /** Refuses a schema other than this kmsd's (a store opened without migrating, perhaps by a read-only role). */

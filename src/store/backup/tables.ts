@@ -33,5 +33,8 @@ export const BACKUP_TABLES: readonly string[] = [
   'audit_chain',
 ];
 
-/** Tables of the store that are not data: the migrations' own record, SQLite's internal tables. */
-export const isBookkeeping = (table: string): boolean => table === 'schema_migrations' || table.startsWith('sqlite_');
+/**
+ * Tables of the store that are not data: the migrations' own record, the data version of
+ * PostgreSQL nodes' memos (a restore starts it afresh), SQLite's internal tables.
+ */
+export const isBookkeeping = (table: string): boolean => table === 'schema_migrations' || table === 'data_version' || table.startsWith('sqlite_');

@@ -1,0 +1,271 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { testConfig } from '../src/config.ts';
+import { systemClock } from '../src/core/runtime.ts';
+import { startServer, type RunningServer } from '../src/server.ts';
+import { BACKUP_TABLES } from '../src/store/backup/tables.ts';
+import { CANARY_READ, NODE_LOCK } from '../src/store/node-lock.ts';
+import { COMMIT_MOVING_VERSION, DATA_VERSION_READ } from '../src/store/postgres-memo.ts';
+import { PostgresStore } from '../src/store/postgres.ts';
+import { Client, ERR, newGrant, newKey, worldIdentities, type TestUser, type World } from './harness.ts';
+import { freshDatabase, POSTGRES_SKIP } from './support/postgres.ts';
+
+/**
+ * Round trips to PostgreSQL per request, COUNTED (not timed): every statement node-postgres
+ * sends is one round trip (it sends the next only after the answer to the last), and every one
+ * goes through pg.Client.prototype.query, which this wrapper counts with its text. Only the
+ * store's pooled connections (pg-pool gives them `release`) serve requests: the node lock's own
+ * connection and its heartbeat (node-lock.ts) are not counted.
+ */
+const sent: string[] = [];
+const query = pg.Client.prototype.query;
+function counting(): void {
+  pg.Client.prototype.query = function (this: pg.Client & { release?: unknown }, ...args: unknown[]) {
+    const config = args[0] as string | { text: string };
+    if (typeof this.release === 'function') sent.push(typeof config === 'string' ? config : config.text);
+    return (query as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof query;
+}
+
+/** The statements sent while `work` ran. */
+async function statementsOf(work: () => Promise<unknown>): Promise<string[]> {
+  const from = sent.length;
+  await work();
+  return sent.slice(from);
+}
+
+const DENIED = ERR('KMS.0306', 'No access permissions.');
+
+describe('a kmsd node on PostgreSQL: round trips per request', { skip: POSTGRES_SKIP }, () => {
+  let server: RunningServer;
+  let database: Awaited<ReturnType<typeof freshDatabase>>;
+  let dir: string;
+  let users: Record<string, TestUser>;
+  const as = (name: string, auth: 'token' | 'aksk' = 'token') => new Client({ url: server.url, users } as unknown as World, users[name], auth);
+  before(async () => {
+    counting();
+    database = await freshDatabase();
+    dir = mkdtempSync(join(tmpdir(), 'kmsd-round-trips-'));
+    ({ users } = worldIdentities(dir));
+    const config = testConfig({ dataDir: dir, identities: join(dir, 'identities.json'), port: 0, store: database.url });
+    // No housekeeping during the test: its statements would be counted with the requests'.
+    server = await startServer(config, { clock: systemClock, logger: false, maintenanceMs: 3_600_000 });
+  });
+  after(async () => {
+    pg.Client.prototype.query = query;
+    await server?.close();
+    await database?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('encrypt-data with a token, allowed by a grant: one round trip (the data version), then the same after a grant elsewhere ends', async () => {
+    const keyId = await newKey(as('alice'));
+    const grantId = await newGrant(as('alice'), keyId, users.gus.id, ['encrypt-data'], { retiring_principal: users.rita.id });
+    const gus = as('gus');
+    await gus.getToken();
+    // The first use reads the rows; every later request only asks whether anything changed.
+    assert.equal((await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'warm' })).status, 200);
+    for (let i = 0; i < 5; i++) {
+      let status = 0;
+      const statements = await statementsOf(async () => {
+        status = (await gus.kms('encrypt-data', { key_id: keyId, plain_text: `x${i}` })).status;
+      });
+      assert.deepEqual([status, statements], [200, ['SELECT version FROM data_version WHERE id = 1']]);
+    }
+
+    // Another node (a second store on the database) ends the grant: the very next request is refused.
+    const other = await PostgresStore.open(database.url);
+    try {
+      assert.equal(await other.write((tx) => tx.deleteGrant(grantId)), true);
+    } finally {
+      await other.close();
+    }
+    const refused = await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'after' });
+    assert.deepEqual([refused.status, refused.body], [403, DENIED]);
+  });
+
+  test('a grant deleted and a key disabled in psql (not through kmsd) count on the very next request too', async () => {
+    const keyId = await newKey(as('alice'));
+    const grantId = await newGrant(as('alice'), keyId, users.gus.id, ['encrypt-data']);
+    const gus = as('gus');
+    assert.equal((await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'warm' })).status, 200);
+    assert.equal((await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'memo' })).status, 200);
+    const psql = new pg.Client({ connectionString: database.url });
+    await psql.connect();
+    try {
+      assert.equal((await psql.query('DELETE FROM grants WHERE grant_id = $1', [grantId])).rowCount, 1);
+      const refused = await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'after' });
+      assert.deepEqual([refused.status, refused.body], [403, DENIED]);
+      const alice = as('alice');
+      assert.equal((await alice.kms('encrypt-data', { key_id: keyId, plain_text: 'owner' })).status, 200);
+      await psql.query(`UPDATE keys SET state = '3' WHERE key_id = $1`, [keyId]);
+      const disabled = await alice.kms('encrypt-data', { key_id: keyId, plain_text: 'owner' });
+      assert.deepEqual([disabled.status, disabled.body], [400, ERR('KMS.0209', 'The key has been disabled.')]);
+    } finally {
+      await psql.end();
+    }
+  });
+
+  test('every data table moves the data version when changed outside kmsd (a migration that adds a table adds its trigger)', async () => {
+    const psql = new pg.Client({ connectionString: database.url });
+    await psql.connect();
+    try {
+      const { rows } = await psql.query(`SELECT c.relname AS name, t.tgenabled AS enabled FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.tgname = 'data_changed' ORDER BY 1`);
+      assert.deepEqual(rows.map((r) => r.name), [...BACKUP_TABLES].sort());
+      // ENABLE ALWAYS ('A'): also under session_replication_role = replica (test/postgres-data-version.test.ts).
+      assert.deepEqual([...new Set(rows.map((r) => r.enabled))], ['A']);
+    } finally {
+      await psql.end();
+    }
+  });
+
+  test('AK/SK-signed encrypt-data and decrypt-data by a grantee: one round trip each', async () => {
+    const keyId = await newKey(as('alice'));
+    await newGrant(as('alice'), keyId, users.gus.id, ['encrypt-data', 'decrypt-data']);
+    const gus = as('gus', 'aksk');
+    const first = await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'warm' });
+    assert.equal(first.status, 200);
+    assert.equal((await gus.kms('decrypt-data', { cipher_text: first.body.cipher_text })).status, 200);
+    let encrypted: { status: number; body: { cipher_text: string } } = { status: 0, body: { cipher_text: '' } };
+    const encrypting = await statementsOf(async () => {
+      encrypted = await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'hello' });
+    });
+    assert.deepEqual([encrypted.status, encrypting], [200, ['SELECT version FROM data_version WHERE id = 1']]);
+    let decrypted: { status: number; body: { plain_text: string } } = { status: 0, body: { plain_text: '' } };
+    const decrypting = await statementsOf(async () => {
+      decrypted = await gus.kms('decrypt-data', { cipher_text: encrypted.body.cipher_text });
+    });
+    assert.deepEqual([decrypted.status, decrypted.body.plain_text, decrypting], [200, 'hello', ['SELECT version FROM data_version WHERE id = 1']]);
+  });
+
+  test('32 requests at once: every one answered 200 and at most one version read each', async (t) => {
+    const keyId = await newKey(as('alice'));
+    await newGrant(as('alice'), keyId, users.gus.id, ['encrypt-data']);
+    const gus = as('gus');
+    assert.equal((await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'warm' })).status, 200);
+    let statuses: number[] = [];
+    const statements = await statementsOf(async () => {
+      statuses = (await Promise.all(Array.from({ length: 32 }, (_, i) => gus.kms('encrypt-data', { key_id: keyId, plain_text: `c${i}` })))).map((r) => r.status);
+    });
+    assert.deepEqual(statuses, Array(32).fill(200));
+    // Besides the version reads: the read timeout, set once on each connection the pool (10) opens for them.
+    const versionReads = statements.filter((s) => s === 'SELECT version FROM data_version WHERE id = 1').length;
+    const settings = statements.filter((s) => /^SET statement_timeout = \d+$/.test(s)).length;
+    assert.equal(versionReads + settings, statements.length, statements.join('\n'));
+    assert.ok(versionReads <= 32, `${versionReads} version reads`);
+    assert.ok(settings <= 10, `${settings} connections set up`);
+    t.diagnostic(`${versionReads} version reads for 32 requests, ${settings} new connections`);
+  });
+
+  test('a write sends its statements in one transaction whose COMMIT moves the data version in the same round trip; a read after it in the same request sees it', async () => {
+    const alice = as('alice');
+    const keyId = await newKey(alice);
+    await alice.kms('describe-key', { key_id: keyId });
+    const statements = await statementsOf(async () => {
+      assert.equal((await alice.kms('disable-key', { key_id: keyId })).status, 200);
+    });
+    assert.equal(statements.filter((s) => s.includes('INSERT INTO data_version')).length, 1);
+    assert.equal(statements.at(-1), 'INSERT INTO data_version (id, version) VALUES (1, gen_random_uuid()::text) ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version RETURNING version; COMMIT');
+    const described = await alice.kms('describe-key', { key_id: keyId });
+    assert.deepEqual([described.status, described.body.key_info.key_state], [200, '3']);
+  });
+
+  test('connections lost (a failover, a restart: the database may have gone back in time): the node forgets what it remembers, even at the same data version', async () => {
+    const keyId = await newKey(as('alice'));
+    await newGrant(as('alice'), keyId, users.gus.id, ['encrypt-data']);
+    const gus = as('gus', 'aksk');
+    assert.equal((await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'warm' })).status, 200);
+    const remembered = await statementsOf(async () => assert.equal((await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'memo' })).status, 200));
+    assert.deepEqual(remembered, [DATA_VERSION_READ]);
+    const admin = new pg.Client({ connectionString: database.url });
+    await admin.connect();
+    try {
+      // Every pooled connection of the node ends (not its node lock's: that one is not pooled, and does not read).
+      const ended = await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'kmsd' AND pid <> pg_backend_pid()
+        AND pid NOT IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = $1)`, [NODE_LOCK]);
+      assert.ok(ended.rows.length > 0);
+    } finally {
+      await admin.end();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const after = (await statementsOf(async () => assert.equal((await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'after' })).status, 200)))
+      .filter((s) => !/^SET statement_timeout = \d+$/.test(s));
+    assert.equal(after[0], DATA_VERSION_READ);
+    assert.ok(after.length > 1, `rows read again after the version read: ${after.join('\n')}`);
+  });
+});
+
+describe('a kmsd node on PostgreSQL that lost its node lock (fencing): the check value first on a read, last before a write\'s COMMIT', { skip: POSTGRES_SKIP }, () => {
+  let server: RunningServer;
+  let database: Awaited<ReturnType<typeof freshDatabase>>;
+  let dir: string;
+  let users: Record<string, TestUser>;
+  let admin: pg.Client;
+  const as = (name: string) => new Client({ url: server.url, users } as unknown as World, users[name], 'token');
+  /** The statements of `work`, but the read timeout set once on a new connection. */
+  const requestStatements = async (work: () => Promise<unknown>) => (await statementsOf(work)).filter((s) => !/^SET statement_timeout = \d+$/.test(s));
+  before(async () => {
+    counting();
+    database = await freshDatabase();
+    dir = mkdtempSync(join(tmpdir(), 'kmsd-round-trips-fence-'));
+    ({ users } = worldIdentities(dir));
+    const config = testConfig({ dataDir: dir, identities: join(dir, 'identities.json'), port: 0, store: database.url });
+    server = await startServer(config, { clock: systemClock, logger: false, maintenanceMs: 3_600_000 });
+    admin = new pg.Client({ connectionString: database.url });
+    await admin.connect();
+  });
+  after(async () => {
+    pg.Client.prototype.query = query;
+    await admin?.end();
+    await server?.close();
+    await database?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a read sends the check value read before its data version read (also for rows the node remembers), a write sends it just before the COMMIT that moves the version; a changed value is 503 KMS.0104 for good', async () => {
+    const alice = as('alice');
+    const keyId = await newKey(alice);
+    assert.equal((await alice.kms('encrypt-data', { key_id: keyId, plain_text: 'warm' })).status, 200);
+    const held = await statementsOf(async () => assert.equal((await alice.kms('encrypt-data', { key_id: keyId, plain_text: 'held' })).status, 200));
+    assert.deepEqual(held, [DATA_VERSION_READ]);
+
+    // The node's lock session ends and an offline tool's exclusive hold keeps the node from taking it again.
+    const { rows } = await admin.query("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND mode = 'ShareLock' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())", [NODE_LOCK]);
+    assert.equal(rows.length, 1);
+    await admin.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
+    let exclusive = false;
+    while (!exclusive) exclusive = (await admin.query('SELECT pg_try_advisory_lock($1) AS held', [NODE_LOCK])).rows[0].held;
+    // The node learns of the ended session from its socket: give it that moment.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    // Every read unit of work of the request checks first, and then asks for the data version;
+    // the first after the loss forgets what the node remembered (anything may have changed unseen), and reads its rows again.
+    const firstFenced = await requestStatements(async () => assert.equal((await alice.kms('encrypt-data', { key_id: keyId, plain_text: 'fenced' })).status, 200));
+    assert.deepEqual(firstFenced.slice(0, 2), [CANARY_READ.text, DATA_VERSION_READ], firstFenced.join('\n'));
+    assert.ok(firstFenced.some((s) => s !== CANARY_READ.text && s !== DATA_VERSION_READ), firstFenced.join('\n'));
+    const fencedRead = await requestStatements(async () => assert.equal((await alice.kms('encrypt-data', { key_id: keyId, plain_text: 'fenced' })).status, 200));
+    assert.ok(fencedRead.length >= 2 && fencedRead.length % 2 === 0, fencedRead.join('\n'));
+    for (let i = 0; i < fencedRead.length; i += 2) assert.deepEqual(fencedRead.slice(i, i + 2), [CANARY_READ.text, DATA_VERSION_READ], fencedRead.join('\n'));
+
+    const fencedWrite = await requestStatements(async () => assert.equal((await alice.kms('disable-key', { key_id: keyId })).status, 200));
+    assert.deepEqual(fencedWrite.slice(-2), [CANARY_READ.text, COMMIT_MOVING_VERSION], fencedWrite.join('\n'));
+    assert.equal(fencedWrite.filter((s) => s === COMMIT_MOVING_VERSION).length, 1);
+
+    // The tool changes the check value (as a rotation does): the next read stops at the check.
+    await admin.query("UPDATE settings SET value = 'Y2hhbmdlZA==' WHERE name = $1", [CANARY_READ.values[0]]);
+    let refused = { status: 0, body: {} as unknown };
+    const refusing = await requestStatements(async () => {
+      refused = await alice.kms('describe-key', { key_id: keyId });
+    });
+    assert.deepEqual([refused.status, refused.body, refusing], [503, ERR('KMS.0104', 'A system exception occurred. Contact technical support.'), [CANARY_READ.text]]);
+    await admin.query('SELECT pg_advisory_unlock($1)', [NODE_LOCK]);
+    const later = await requestStatements(async () => {
+      refused = await alice.kms('describe-key', { key_id: keyId });
+    });
+    assert.deepEqual([refused.status, later], [503, []]);
+  });
+});
