@@ -200,7 +200,10 @@ describe(`generated bad input (${RUNS} requests per operation)`, () => {
     const FILTERS = ['domain_id', 'name', 'enabled', 'password_expires_at', 'limit', 'marker'];
     const value = fc.oneof(fc.string(), fc.string({ unit: 'binary', maxLength: 40 }), fc.constantFrom('true', 'false', 'lt:2016-12-08T22:02:00Z', world.users.admin.accountId, ''),
       fc.string({ minLength: 2000, maxLength: 4000 }));
-    const query = fc.array(fc.tuple(fc.oneof(fc.constantFrom(...FILTERS), fc.string({ maxLength: 12 })), value), { maxLength: 5 });
+    // Within Node's header limit (16 KiB, answered 431 by Node itself before kmsd sees the request:
+    // docs/limits.md); a longer URL once made a failing property that fast-check shrank for minutes.
+    const query = fc.array(fc.tuple(fc.oneof(fc.constantFrom(...FILTERS), fc.string({ maxLength: 12 })), value), { maxLength: 5 })
+      .filter((pairs) => new URLSearchParams(pairs).toString().length < 12_000);
     await fc.assert(
       fc.asyncProperty(query, async (pairs) => {
         const search = new URLSearchParams(pairs).toString();
