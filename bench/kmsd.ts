@@ -82,6 +82,30 @@ export async function startKmsd(dataDir: string, rootKey: string, workers: numbe
   return { proc: c.proc, url: m[1] };
 }
 
+/**
+ * Cold start as a user meets it: `bin/kmsd.js serve` spawned with the node flags and env its sh
+ * part sets, on `dataDir`, then GET / polled every 2 ms until it answers 200. Resolves with the
+ * process, its URL and the milliseconds from spawn to that first 200. `bin`: another build's
+ * bin/kmsd.js, to compare.
+ */
+export async function spawnUntilServing(dataDir: string, workers: number, env: Record<string, string> = {}, bin = here('../bin/kmsd.js')): Promise<{ proc: ChildProcess; url: string; ms: number }> {
+  const port = 20_000 + Math.floor(Math.random() * 30_000);
+  const url = `http://127.0.0.1:${port}`;
+  const started = performance.now();
+  const proc = spawn(process.execPath, [...shippedNodeFlags(), bin, 'serve'], {
+    env: { ...process.env, ...shippedEnv(), KMSD_PORT: String(port), KMSD_DATA_DIR: dataDir, KMSD_LOG_LEVEL: 'warn', KMSD_WORKERS: String(workers), ...env },
+    stdio: 'ignore',
+  });
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`kmsd exited with ${proc.exitCode}`);
+    try {
+      if ((await fetch(`${url}/`)).ok) return { proc, url, ms: performance.now() - started };
+    } catch {
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+}
+
 export async function token(url: string, u: User): Promise<string> {
   const r = await fetch(`${url}/v3/auth/tokens`, {
     method: 'POST',

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem, tmpdir } from 'node:os';
@@ -12,7 +11,7 @@ import { signedHeaders } from '../test/support/sdk-signer.ts';
 import type { Job } from './load.ts';
 import { seedGrants } from './seed.ts';
 import { createDatabase, postgresBin, startOwnPostgres, type OwnPostgres } from '../test/support/own-postgres.ts';
-import { buildFirst, call, child, identities, shippedEnv, shippedNodeFlags, startKmsd, stop, token, type User } from './kmsd.ts';
+import { buildFirst, call, child, identities, spawnUntilServing, startKmsd, stop, token, type User } from './kmsd.ts';
 
 /**
  * npm run bench [-- --quick]: kmsd on a fresh SQLite store (durable commits, as shipped) and a
@@ -147,21 +146,7 @@ interface StartFigures {
  */
 async function coldStarts(workers: number): Promise<StartFigures> {
   const once = async (dir: string) => {
-    const port = 20_000 + Math.floor(Math.random() * 30_000);
-    const started = performance.now();
-    const proc = spawn(process.execPath, [...shippedNodeFlags(), here('../bin/kmsd.js'), 'serve'], {
-      env: { ...process.env, ...shippedEnv(), KMSD_PORT: String(port), KMSD_DATA_DIR: dir, KMSD_LOG_LEVEL: 'warn', KMSD_WORKERS: String(workers) },
-      stdio: 'ignore',
-    });
-    let ms = 0;
-    while (ms === 0) {
-      if (proc.exitCode !== null) throw new Error(`kmsd exited with ${proc.exitCode}`);
-      try {
-        if ((await fetch(`http://127.0.0.1:${port}/`)).ok) ms = performance.now() - started;
-      } catch {
-        await new Promise((r) => setTimeout(r, 2));
-      }
-    }
+    const { proc, ms } = await spawnUntilServing(dir, workers);
     await new Promise((r) => setTimeout(r, 2000));
     const rss = rssOf(proc.pid as number);
     await stop(proc);

@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { shippedEnv, shippedNodeFlags, stop } from './kmsd.ts';
+import { spawnUntilServing, stop } from './kmsd.ts';
 
 /**
  * Cold start with a declared identities file (issue 25 item 3): `bin/kmsd.js serve` on a data
@@ -27,27 +26,14 @@ function cpuMs(pid: number): number {
 }
 
 async function once(): Promise<{ ms: number; cpu: number; loginsMs: number }> {
-  const port = 20_000 + Math.floor(Math.random() * 30_000);
-  const started = performance.now();
-  const proc = spawn(process.execPath, [...shippedNodeFlags(), bin, 'serve'], {
-    env: { ...process.env, ...shippedEnv(), KMSD_PORT: String(port), KMSD_DATA_DIR: dir, KMSD_IDENTITIES: join(dir, 'identities.json'), KMSD_LOG_LEVEL: 'warn', KMSD_WORKERS: String(workers) },
-    stdio: 'ignore',
-  });
-  let ms = 0;
-  while (ms === 0) {
-    if (proc.exitCode !== null) throw new Error(`kmsd exited with ${proc.exitCode}`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/`)).ok) ms = performance.now() - started;
-    } catch {
-      await new Promise((r) => setTimeout(r, 2));
-    }
-  }
+  const { proc, url, ms } = await spawnUntilServing(dir, workers, { KMSD_IDENTITIES: join(dir, 'identities.json') }, bin);
+  const served = performance.now();
   const cpu = cpuMs(proc.pid as number);
-  const statuses = await Promise.all(users.map(async (u) => (await fetch(`http://127.0.0.1:${port}/v3/auth/tokens`, {
+  const statuses = await Promise.all(users.map(async (u) => (await fetch(`${url}/v3/auth/tokens`, {
     method: 'POST',
     body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: u.name, password: u.password, domain: { name: 'acme' } } } } } }),
   })).status));
-  const loginsMs = performance.now() - started - ms;
+  const loginsMs = performance.now() - served;
   if (statuses.some((s) => s !== 201)) throw new Error(`logins answered ${statuses}`);
   await stop(proc);
   return { ms, cpu, loginsMs };
