@@ -29,6 +29,7 @@ import { DataDirLocked, lockDataDir, type DataDirLock } from './store/data-dir-l
 import { RefusalRecorder } from './api/audit.ts';
 import { createMetrics, type MetricsLink } from './api/metrics.ts';
 import { openStore } from './store/open.ts';
+import { failureFields } from './store/unavailable.ts';
 import type { Server as TlsServer } from 'node:tls';
 import { checkTlsPair, readTlsPair, secureOptions, TlsError, validityWarning, type TlsPair } from './tls/certificate.ts';
 import { selfSignedPair } from './tls/self-signed.ts';
@@ -384,7 +385,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     function startHousekeeping(): void {
       if (!primary) return;
       timer = setInterval(() => {
-        maintain(store, rootKey, clock).catch((error) => logger && logger.error({ err: error }, 'maintenance failed'));
+        maintain(store, rootKey, clock).catch((error) => logger && logger.error(failureFields(error), 'maintenance failed'));
       }, options.maintenanceMs ?? 30_000);
       timer.unref();
     }

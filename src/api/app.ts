@@ -8,7 +8,7 @@ import { DECISIONS } from '../core/decisions.ts';
 import type { Config } from '../config.ts';
 import type { Caller, Project } from '../core/model.ts';
 import { laterInRequest } from '../store/store.ts';
-import { StoreUnavailableError } from '../store/unavailable.ts';
+import { StoreUnavailableError, failureFields } from '../store/unavailable.ts';
 import { IAM_ROUTES } from '../iam/routes.ts';
 import { parseKmsBody } from './body.ts';
 import { signable } from './signable.ts';
@@ -424,7 +424,7 @@ function refusalOf(
 ): GatewayError | IamError | KmsError {
   if (error instanceof GatewayError || error instanceof IamError) return error;
   if (error instanceof StoreUnavailableError) {
-    if (services.logger) request.log.warn({ reason: error.reason, stage: error.stage }, 'store unavailable');
+    if (services.logger) request.log.warn(failureFields(error), 'store unavailable');
     // IAM's paths answer in IAM's shape (a Keystone 503), KMS's with the KMS error.
     return isIamPath(request.url.split('?')[0]) ? new IamError(503, STORE_UNAVAILABLE_IAM) : kms(DECISIONS.storeUnavailable);
   }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Metrics } from './metrics.ts';
 import type { Services } from './services.ts';
-import { StoreUnavailableError } from '../store/unavailable.ts';
+import { failureFields, StoreUnavailableError } from '../store/unavailable.ts';
 import { LAST_FAILED, LAST_PASSED, chainsFrom, readKeptFailure, readKeptPass } from '../audit/verify.ts';
 
 /**
@@ -42,7 +42,7 @@ export function registerOperatorRoutes(app: FastifyInstance, services: Services,
       } catch (error) {
         const reason = error instanceof StoreUnavailableError ? `the store is unreachable: ${error.reason}`
           : (error as Error).message === 'timeout' ? `the store did not answer within ${READY_TIMEOUT_MS} ms` : 'the store does not answer';
-        if (services.logger) services.logger.warn({ err: error }, 'readiness check failed');
+        if (services.logger) services.logger.warn(failureFields(error), 'readiness check failed');
         return reply.code(503).type(json).send({ status: 'unavailable', store: store.driver, reason });
       } finally {
         clearTimeout(timer);
@@ -56,7 +56,7 @@ export function registerOperatorRoutes(app: FastifyInstance, services: Services,
       try {
         return reply.type(json).send(await verificationView(services.store));
       } catch (error) {
-        if (services.logger) services.logger.warn({ err: error }, 'audit verification view failed');
+        if (services.logger) services.logger.warn(failureFields(error), 'audit verification view failed');
         return reply.code(503).type(json).send({ status: 'unavailable', store: store.driver, reason: 'the store does not answer' });
       }
     });

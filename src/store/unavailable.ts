@@ -96,3 +96,10 @@ export class Reconnection {
     this.down = null;
   }
 }
+
+/**
+ * What a log line says of a failure: a store outage by its reason and stage (expected while the
+ * database is away: no stack, nor the driver's error it wraps), anything else whole.
+ */
+export const failureFields = (error: unknown): Record<string, unknown> =>
+  error instanceof StoreUnavailableError ? { reason: error.reason, stage: error.stage } : { err: error };
