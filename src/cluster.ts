@@ -7,6 +7,7 @@ import type { Config } from './config.ts';
 import { startServer, type RunningServer, type SharedState } from './server.ts';
 import { startOnLoad } from './loops-on-demand.ts';
 import { generationsPerLoop } from './core/fair-gate.ts';
+import { PasswordGate } from './auth/password-gate.ts';
 
 // The worker's module sits next to this one: src/worker.ts, or dist/worker.js in the build.
 const WORKER = siblingEntry(import.meta.url, './worker.ts', 'worker');
@@ -53,6 +54,7 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
     // Int32 [0]: loops serving; [1]: loops started on load that failed to start (src/api/metrics.ts).
     metrics: { channel: `kmsd-metrics-${randomUUID()}`, loops: new SharedArrayBuffer(8) },
     stdoutIsTerminal: process.stdout.isTTY === true,
+    passwordGate: PasswordGate.buffer(),
   };
   // A sealed node: the main thread collects the shares every loop is given, and hands the
   // reconstructed root key to every worker thread before the last share's answer leaves.

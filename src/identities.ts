@@ -4,6 +4,7 @@ import { systemCaller } from './core/access.ts';
 import { createKey, isDefaultAlias } from './core/keys.ts';
 import type { Account, Policy, User } from './core/model.ts';
 import { newIdentityId } from './core/runtime.ts';
+import { POOL_KEPT_FOR_LOGINS } from './core/fair-gate.ts';
 import { RootKey, secretKeyContext } from './core/sealing.ts';
 import type { Store, Tx } from './store/store.ts';
 
@@ -163,16 +164,81 @@ async function samePassword(tx: Tx, rootKey: RootKey, user: User, password: stri
   return verifyPassword(password, user.passwordHash);
 }
 
-async function applyUser(tx: Tx, account: Account, spec: UserSpec, admin: boolean, rootKey: RootKey, remembered: boolean): Promise<User> {
+/**
+ * How applyIdentities settles the file's passwords:
+ * - null: checked here, in the transaction (scrypt on its path; a reload of the development account);
+ * - KEEP_STORED_PASSWORDS: not at all: a user keeps the hash it has, a new user gets none (the
+ *   start of a declared file, before it listens: the passwords follow, PasswordsChecked);
+ * - PasswordsChecked: checked before the transaction; a user whose stored hash moved since is
+ *   checked again in it.
+ */
+export type PasswordPlan = null | typeof KEEP_STORED_PASSWORDS | PasswordsChecked;
+export const KEEP_STORED_PASSWORDS = 'keep stored passwords';
+
+/** The hash each user of a file must have, worked out (scrypt, on libuv's pool) before the write transaction. */
+export class PasswordsChecked {
+  /** By account and user name: the stored hash checked, and the hash to store (the same one when the password matched it). */
+  private readonly results = new Map<string, { stored: string | null; hash: string }>();
+
+  static key = (account: string, user: string): string => `${account}\n${user}`;
+
+  set(account: string, user: string, stored: string | null, hash: string): void {
+    this.results.set(PasswordsChecked.key(account, user), { stored, hash });
+  }
+
+  /** The hash to store for this user, or undefined when its stored hash is not the one checked. */
+  hashFor(account: string, user: string, stored: string | null): string | undefined {
+    const found = this.results.get(PasswordsChecked.key(account, user));
+    return found && found.stored === stored ? found.hash : undefined;
+  }
+}
+
+/**
+ * Checks every password of the file against the hash its user has now (one read), all at once
+ * on libuv's pool, and hashes anew each one that differs. Nothing is written: applyIdentities
+ * uses the answers in its transaction.
+ */
+export async function checkPasswords(store: Store, spec: IdentitiesSpec): Promise<PasswordsChecked> {
+  const declared = spec.accounts.flatMap((a) => a.users.filter((u) => u.password !== undefined).map((u) => ({ account: a.name, user: u.name, password: u.password as string })));
+  const stored = await store.read(async (tx) => {
+    const hashes: Array<string | null> = [];
+    for (const d of declared) {
+      const account = await tx.findAccountByName(d.account);
+      hashes.push(account ? ((await tx.findUser(account.id, d.user))?.passwordHash ?? null) : null);
+    }
+    return hashes;
+  });
+  const checked = new PasswordsChecked();
+  // As many at once as libuv's pool keeps for password checks: key generations keep their threads.
+  let next = 0;
+  const checker = async () => {
+    for (let i = next++; i < declared.length; i = next++) {
+      const d = declared[i];
+      const hash = stored[i];
+      const same = hash !== null && (await verifyPassword(d.password, hash));
+      checked.set(d.account, d.user, hash, same ? (hash as string) : await hashPassword(d.password));
+    }
+  };
+  await Promise.all(Array.from({ length: POOL_KEPT_FOR_LOGINS }, checker));
+  return checked;
+}
+
+async function passwordHashOf(tx: Tx, account: Account, user: User | null, spec: UserSpec, rootKey: RootKey, remembered: boolean, plan: PasswordPlan): Promise<string | null> {
+  if (spec.password === undefined) return null;
+  const stored = user?.passwordHash ?? null;
+  if (plan === KEEP_STORED_PASSWORDS) return stored;
+  const checked = plan?.hashFor(account.name, spec.name, stored);
+  if (checked !== undefined) return checked;
+  return user && (await samePassword(tx, rootKey, user, spec.password, remembered)) ? stored : hashPassword(spec.password);
+}
+
+async function applyUser(tx: Tx, account: Account, spec: UserSpec, admin: boolean, rootKey: RootKey, remembered: boolean, plan: PasswordPlan): Promise<User> {
   const policies = admin ? [ADMIN_POLICY, ...(spec.policies ?? []).filter((p) => p !== ADMIN_POLICY)] : (spec.policies ?? []);
   let user = await tx.findUser(account.id, spec.name);
   if (user && spec.id && user.id !== spec.id) {
     throw new IdentitiesError(`user "${spec.name}" of "${account.name}" exists with id ${user.id}, the file says ${spec.id}`);
   }
-  const passwordHash =
-    spec.password === undefined ? null
-    : user && (await samePassword(tx, rootKey, user, spec.password, remembered)) ? user.passwordHash
-    : await hashPassword(spec.password);
+  const passwordHash = await passwordHashOf(tx, account, user, spec, rootKey, remembered, plan);
   if (!user) {
     user = { id: spec.id ?? newIdentityId(), accountId: account.id, name: spec.name, passwordHash, policies, disabled: false };
     if (await tx.getUser(user.id)) throw new IdentitiesError(`user id ${user.id} is already used by another user`);
@@ -181,7 +247,7 @@ async function applyUser(tx: Tx, account: Account, spec: UserSpec, admin: boolea
     user = { ...user, passwordHash, policies };
     await tx.updateUser(user);
   }
-  if (remembered && spec.password !== undefined && passwordHash !== null) await tx.initSetting(passwordChecked(rootKey, user, passwordHash, spec.password), '1');
+  if (remembered && plan !== KEEP_STORED_PASSWORDS && spec.password !== undefined && passwordHash !== null) await tx.initSetting(passwordChecked(rootKey, user, passwordHash, spec.password), '1');
   // Access keys the file no longer lists are disabled by retainIdentities, not deleted: an AK
   // id stays this user's, so it can never come back as somebody else's.
   const wanted = new Map((spec.access_keys ?? []).map((k) => [k.ak, k.sk]));
@@ -206,6 +272,7 @@ async function applyUser(tx: Tx, account: Account, spec: UserSpec, admin: boolea
  * does not list is disabled in that same transaction.
  */
 /**
+ * `passwords`: how the file's passwords are settled (PasswordPlan).
  * `rememberPasswords`: for the development account only. Its password is kept in clear in
  * dev-identities.json beside the database, so a record that a password matched (a MAC under
  * the root key, see passwordChecked) tells a reader of the data directory nothing the file does
@@ -214,6 +281,7 @@ async function applyUser(tx: Tx, account: Account, spec: UserSpec, admin: boolea
  */
 export async function applyIdentities(
   store: Store, spec: IdentitiesSpec, region: string, rootKey: RootKey, now: number, rememberPasswords = false,
+  passwords: PasswordPlan = null,
 ): Promise<AddedUser[]> {
   return store.write(async (tx) => {
     const added: AddedUser[] = [];
@@ -227,7 +295,7 @@ export async function applyIdentities(
       const users: User[] = [];
       for (const [i, userSpec] of accountSpec.users.entries()) {
         const existed = (await tx.findUser(account.id, userSpec.name)) !== null;
-        const user = await applyUser(tx, account, userSpec, i === 0, rootKey, rememberPasswords);
+        const user = await applyUser(tx, account, userSpec, i === 0, rootKey, rememberPasswords, passwords);
         if (!existed) added.push({ account: account.name, name: user.name, id: user.id });
         users.push(user);
         keep.userIds.add(user.id);

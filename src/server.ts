@@ -18,7 +18,9 @@ import { ShareCollector } from './seal/collector.ts';
 import { SealGate, type Unsealer } from './seal/gate.ts';
 import { SEAL_SETTING, type SealSpec } from './seal/spec.ts';
 import { DEV_USERS, devIdentities } from './dev-account.ts';
-import { applyIdentities, IdentitiesError, parseIdentities, type AddedUser, type IdentitiesSpec } from './identities.ts';
+import { applyIdentities, checkPasswords, IdentitiesError, KEEP_STORED_PASSWORDS, parseIdentities, type AddedUser, type IdentitiesSpec, type PasswordPlan } from './identities.ts';
+import { IdentitiesChain } from './identities-chain.ts';
+import { PasswordGate } from './auth/password-gate.ts';
 import { checkRootKey, loadRootKey, StartError } from './root-key.ts';
 import { applySeed, checkSeedNames, parseSeed, SeedError, seedsAnything, type SeedSpec } from './seed.ts';
 import { checkStart, describePostgres, listenFailure, needsDataDir } from './start-checks.ts';
@@ -125,6 +127,8 @@ export interface SharedState {
   metrics: MetricsLink;
   /** Whether the process's standard output is a terminal: a worker thread's own never is, and every loop must log alike. */
   stdoutIsTerminal: boolean;
+  /** The PasswordGate every loop's password logins wait on (the main thread moves it). */
+  passwordGate: SharedArrayBuffer;
 }
 
 /**
@@ -307,9 +311,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const identitiesFile = config.identities ?? (dev as { path: string }).path;
     // Seeds are applied at start only: a reload (SIGHUP) is about who exists, and must not bring
     // back a seeded grant that was retired since.
-    const apply = async (current: IdentitiesSpec, withSeeds: readonly SeedSpec[]): Promise<AddedUser[]> => {
+    const apply = async (current: IdentitiesSpec, withSeeds: readonly SeedSpec[], passwords: PasswordPlan): Promise<AddedUser[]> => {
       try {
-        const added = await applyIdentities(store, current, config.region, rootKey, clock.now(), dev !== null && DECISIONS.devPasswordMatchRemembered);
+        const added = await applyIdentities(store, current, config.region, rootKey, clock.now(), dev !== null && DECISIONS.devPasswordMatchRemembered, passwords);
         for (const seed of withSeeds) await applySeed(store, seed, current, config.region, rootKey, clock.now());
         return added;
       } catch (error) {
@@ -319,12 +323,18 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       }
     };
     const identities = spec ?? (dev as { spec: IdentitiesSpec }).spec;
-    // Applying the identities checks every declared password against its stored scrypt hash
-    // (~40 ms a user, on libuv's pool: scrypt stays the only check of a password, nothing
-    // faster is kept). The app is built on this thread meanwhile; nothing listens until the
-    // identities are in force.
+    // Whether a declared file's password is the user's stored one takes scrypt (~40 ms a user;
+    // nothing faster that could confirm a password is ever stored). So a start with a declared
+    // file applies everything of it but its passwords before it listens, and the passwords
+    // after, on the chain every reload runs on; until they are in force, every password login
+    // of this process waits (DECISIONS.declaredPasswordsAfterListen). A sealed node (its
+    // start ends when unsealed) and the development account (a match is remembered) apply the
+    // file whole before they serve.
+    const passwordsAfter = primary && !seal && dev === null;
+    // The passwords of a file applied after the start are checked before its transaction.
+    const applyWhole = async (current: IdentitiesSpec) => apply(current, [], dev === null ? await checkPasswords(store, current) : null);
     const finishStart = async () => {
-      if (primary) await apply(identities, seeds).then(() => maintain(store, rootKey, clock));
+      if (primary) await apply(identities, seeds, passwordsAfter ? KEEP_STORED_PASSWORDS : null).then(() => maintain(store, rootKey, clock));
     };
     // Sealed: the rest of the start runs once the root key is in (unsealNode below).
     const applied = seal ? Promise.resolve() : finishStart();
@@ -363,7 +373,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     // libuv's pool is shared by every loop of the process and sized for it (sizeThreadPool, at the
     // start of kmsd serve): every loop's generations together leave two threads to password checks.
     const generation = new FairGate(options.generationsAtOnce ?? generationsPerLoop(config.workers), 1);
-    const app = await buildApp({ config, store, clock, rootKey, logger, rateLimiter, logins, refusals, metrics, tls, seal: gate, generation });
+    // One gate for every loop of the process; only the main thread applies files and moves it.
+    const declaredPasswords = new PasswordGate(shared?.passwordGate ?? undefined);
+    const chain = primary ? new IdentitiesChain(applyWhole, declaredPasswords, logger, !passwordsAfter) : null;
+    const app = await buildApp({ config, store, clock, rootKey, logger, rateLimiter, logins, refusals, metrics, tls, seal: gate, generation, declaredPasswords });
     const discard = async () => {
       metrics?.close();
       await app.close();
@@ -390,6 +403,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       timer.unref();
     }
     if (!seal) startHousekeeping();
+    if (passwordsAfter && chain) {
+      chain.enqueue(identities).catch((error: unknown) => logger && logger.warn(failureFields(error), 'the start\'s identities file is not the one in force: a later one replaced it, or kmsd is stopping'));
+    }
     let served = tls;
     const useTls = (pair: Pick<TlsPair, 'cert' | 'key'>) => (app.server as unknown as TlsServer).setSecureContext(secureOptions(pair));
     return {
@@ -411,7 +427,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       identities,
       logger,
       maintain: () => maintain(store, rootKey, clock),
-      reloadIdentities: async () => apply(readIdentities(identitiesFile), []),
+      reloadIdentities: async () => {
+        const current = readIdentities(identitiesFile);
+        return chain ? chain.enqueue(current) : applyWhole(current);
+      },
       async reloadTls() {
         if (served === null) return null;
         const pair = readTlsPair(served.certPath, served.keyPath);
@@ -436,6 +455,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
           await closing;
         } finally {
           clearTimeout(grace);
+          // The apply under way ends (committed whole or not at all) before the store closes.
+          await chain?.stop();
           metrics?.close();
           await store.close();
           auditLog?.close();

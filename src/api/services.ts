@@ -10,6 +10,7 @@ import type { RefusalRecorder } from './audit.ts';
 import type { Metrics } from './metrics.ts';
 import type { TlsPair } from '../tls/certificate.ts';
 import type { SealGate } from '../seal/gate.ts';
+import type { PasswordGate } from '../auth/password-gate.ts';
 
 /** What the HTTP edge (KMS and IAM routes alike) is built on. */
 export interface Services {
@@ -35,4 +36,6 @@ export interface Services {
   seal?: SealGate | null;
   /** Key generation, a few at a time and fairly per caller (create-key, data-key pairs, import parameters). */
   generation: FairGate;
+  /** Open once the declared passwords are in force on this node: password logins wait for it (absent: always open). */
+  declaredPasswords?: PasswordGate;
 }

@@ -15,7 +15,7 @@ export type Bounded = <T>(work: () => Promise<T>) => Promise<T>;
 export const unbounded: Bounded = (work) => work();
 
 /** Threads of libuv's pool kept for password checks (scrypt) whatever generations run. */
-const POOL_KEPT_FOR_LOGINS = 2;
+export const POOL_KEPT_FOR_LOGINS = 2;
 
 /**
  * Generations at once per event loop: two with one loop, one with several. libuv's pool is the

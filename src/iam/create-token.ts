@@ -4,6 +4,7 @@ import { verifyPassword } from '../auth/passwords.ts';
 import { TOKEN_TTL_MS, newToken, tokenHash } from '../auth/tokens.ts';
 import type { Account, Project, Token, User } from '../core/model.ts';
 import type { Tx } from '../store/store.ts';
+import { StoreUnavailableError } from '../store/unavailable.ts';
 import { anonymousDraft, type AuditDraft } from '../api/audit.ts';
 import type { IamRoute } from './route.ts';
 import { tokenBody } from './token-body.ts';
@@ -85,6 +86,13 @@ export const createToken: IamRoute = {
       const password = str(given?.password);
       if (!given || !password) throw new IamError(400, 'Request parameter auth.identity.password.user is missing.');
       const domain = obj(given.domain);
+      // Right after a start (or a SIGHUP) the identities file's passwords may still be being
+      // checked (src/identities-chain.ts): every password login waits for them, whatever user it
+      // names, before it reads the user; past the store's deadline it is answered as a store outage.
+      const gate = services.declaredPasswords;
+      if (gate && !(await gate.passable(config.requestTimeout))) {
+        throw new StoreUnavailableError('the identities file\'s passwords are not in force yet', 'connect');
+      }
       const found = await store.read(async (tx) => {
         let user: User | null = null;
         let account: Account | null = null;
