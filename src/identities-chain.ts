@@ -75,6 +75,11 @@ export class IdentitiesChain {
     return result;
   }
 
+  /** Settles once every apply asked for so far has ended. */
+  async settled(): Promise<void> {
+    await this.tail;
+  }
+
   /** No more tries; resolves once the apply under way (if any) has ended. */
   async stop(): Promise<void> {
     this.stopped = true;

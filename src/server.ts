@@ -72,6 +72,11 @@ export interface RunningServer {
   /** Re-reads the identities file (SIGHUP); answers the users it added. */
   reloadIdentities(): Promise<AddedUser[]>;
   /**
+   * Settles once every identities apply asked for so far has ended (the start's passwords, put
+   * in force after it listens, and every reload): what password logins wait for.
+   */
+  identitiesSettled(): Promise<void>;
+  /**
    * Reads the certificate and key files again and serves them to new connections (SIGHUP);
    * a pair that is unreadable or does not belong together changes nothing (TlsError says why).
    * Null when the server does not serve TLS.
@@ -375,7 +380,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const generation = new FairGate(options.generationsAtOnce ?? generationsPerLoop(config.workers), 1);
     // One gate for every loop of the process; only the main thread applies files and moves it.
     const declaredPasswords = new PasswordGate(shared?.passwordGate ?? undefined);
-    const chain = primary ? new IdentitiesChain(applyWhole, declaredPasswords, logger, !passwordsAfter) : null;
+    const chain = primary ? new IdentitiesChain(applyWhole, declaredPasswords, logger, !passwordsAfter, DECISIONS.declaredPasswordsAfterListen.retryMs) : null;
     const app = await buildApp({ config, store, clock, rootKey, logger, rateLimiter, logins, refusals, metrics, tls, seal: gate, generation, declaredPasswords });
     const discard = async () => {
       metrics?.close();
@@ -427,6 +432,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       identities,
       logger,
       maintain: () => maintain(store, rootKey, clock),
+      identitiesSettled: async () => chain?.settled(),
       reloadIdentities: async () => {
         const current = readIdentities(identitiesFile);
         return chain ? chain.enqueue(current) : applyWhole(current);

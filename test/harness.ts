@@ -109,6 +109,9 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const clock = options.clock ?? new ManualClock(Date.now());
   const config = testConfig({ dataDir, identities: path, port: 0, ...options.config });
   const server = await startServer(config, { clock, logger: options.logger ?? false });
+  // The file's passwords are put in force after the start (test/declared-passwords.test.ts):
+  // the world's tests count scrypt checks and time logins from a node whose passwords are in.
+  await server.identitiesSettled();
   const clients = new Map<string, Client>();
   const world: World = {
     url: server.url,

@@ -391,4 +391,20 @@ export const DECISIONS = {
    * Keystone 400 under /v3.
    */
   badUrl: { kms: 'KMS.0202', csms: 'CSMS.0003', iam: 'The request URL has an invalid percent-encoding.' },
+  /**
+   * A declared identities file's passwords are put in force after kmsd listens (issue 25 §3):
+   * whether a file's password is the stored one takes scrypt (~45 ms a user), and nothing faster
+   * that could confirm a password is ever stored. The start applies everything else of the file
+   * before it listens (AK/SK, policies, users, accounts); the password checks (and a new hash
+   * for each password that changed) then run on libuv's pool, and commit in one transaction. Every
+   * apply of a file (the start's, each SIGHUP's) runs on one serial chain per node, so an older
+   * file never writes after a newer one. While one is queued or running, every password login of
+   * the node, on every event loop, waits, whatever user it names (no telling who exists); AK/SK
+   * and tokens never wait, nor /_kmsd/ready (200 once the node serves). Nothing is stored about
+   * it: another node, or a node killed meanwhile, leaves nobody waiting. A login that waits past
+   * --request-timeout is the store outage's 503; until the start's file (or a later one) is in
+   * force the node retries every `retryMs`. Other nodes accept the stored password until this
+   * node's apply commits, as they always did while a node started.
+   */
+  declaredPasswordsAfterListen: { retryMs: 1000, loginWaitsAtMost: '--request-timeout', thenAnswer: 'IAM 503 The service is temporarily unavailable.' },
 } as const;
