@@ -8,8 +8,8 @@ import { spawnUntilServing, stop } from './kmsd.ts';
 /**
  * Cold start with a declared identities file (issue 25 item 3): `bin/kmsd.js serve` on a data
  * directory that served before, with an identities file of 5 users with passwords, spawned until
- * GET / answers 200 (the start checks every declared password before it listens: 5 scrypt
- * checks); then a password login of each user right away. `node bench/start-identities.ts [rounds] [workers] [bin]`.
+ * GET / answers 200 (the 5 password checks run after it listens: DECISIONS.declaredPasswordsAfterListen);
+ * then a password login of each user right away (each waits for those checks). `node bench/start-identities.ts [rounds] [workers] [bin]`.
  */
 const rounds = Number(process.argv[2] ?? 7);
 const workers = Number(process.argv[3] ?? 1);
