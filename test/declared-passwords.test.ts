@@ -120,6 +120,9 @@ describe('declared passwords, put in force after the node listens', () => {
         const byToken = await post(second.url, { methods: ['token'], token: { id: token } });
         assert.equal(byToken.status, 201);
         assert.ok(hold.held() >= 1, 'the check of the file\'s new password is held, and the node serves');
+        // Ready as soon as it serves (what a load balancer waits for); password logins wait.
+        const ready = await fetch(`${second.url}/_kmsd/ready`);
+        assert.deepEqual([ready.status, await ready.json()], [200, { status: 'ready', store: 'sqlite' }]);
         const withOld = passwordLogin(second.url, 'user0', 'old pw');
         const withNew = passwordLogin(second.url, 'user0', 'new pw');
         const otherUser = passwordLogin(second.url, 'user1', 'user1 pw');
@@ -142,6 +145,27 @@ describe('declared passwords, put in force after the node listens', () => {
       }
     } finally {
       hold?.restore();
+      s.done();
+    }
+  });
+
+  test('a reload that fails once the file is in force changes nothing: the passwords in force stay and logins stop waiting', async () => {
+    const s = scratch();
+    const config = testConfig({ dataDir: s.dir, identities: s.path, port: 0, loginFailures: 0 });
+    try {
+      s.write(['pw']);
+      const server = await startServer(config, { logger: false });
+      try {
+        await server.identitiesSettled();
+        // The file names user0 with an id it does not have: the whole apply is refused.
+        writeFileSync(s.path, JSON.stringify({ accounts: [{ name: 'acme', users: [{ name: 'user0', id: 'f'.repeat(32), password: 'other pw' }] }] }));
+        await assert.rejects(server.reloadIdentities(), /identities: user "user0" of "acme" exists with id [0-9a-f]{32}, the file says f{32}/);
+        assert.equal(await login(server.url, 'user0', 'pw'), 201);
+        assert.equal(await login(server.url, 'user0', 'other pw'), 401);
+      } finally {
+        await server.close();
+      }
+    } finally {
       s.done();
     }
   });
