@@ -12,6 +12,7 @@ import pg from 'pg';
 import { testConfig, type Config } from '../src/config.ts';
 import { startServer } from '../src/server.ts';
 import { startWorkers } from '../src/cluster.ts';
+import { SAMPLE_MS } from '../src/loops-on-demand.ts';
 import { freshDatabase, POSTGRES_SKIP } from './support/postgres.ts';
 import { startBlackholeProxy } from './support/blackhole-proxy.ts';
 
@@ -210,6 +211,37 @@ describe('declared passwords, put in force after the node listens', () => {
         await server.joined;
         // Ten connections of their own: the kernel spreads them over both loops. A loop that did
         // not wait would answer the old password 201 (the stored hash) at once.
+        const logins = Array.from({ length: 10 }, () => login(server.url, 'user0', 'old pw'));
+        assert.equal(await pending(Promise.race(logins)), true);
+        hold.release();
+        assert.deepEqual(await Promise.all(logins), Array(10).fill(401));
+        assert.deepEqual(await Promise.all(Array.from({ length: 4 }, () => login(server.url, 'user0', 'new pw'))), Array(4).fill(201));
+      } finally {
+        hold.release();
+        await server.close();
+      }
+    } finally {
+      hold?.restore();
+      s.done();
+    }
+  });
+
+  test('a loop started on load during the check waits too: it never accepts the password the file replaced', async () => {
+    const s = scratch();
+    const config = testConfig({ dataDir: s.dir, identities: s.path, port: 0, workers: 2, loopStartLoad: 60, logLevel: 'silent', loginFailures: 0 });
+    let hold: ReturnType<typeof holdScrypt> | null = null;
+    try {
+      s.write(['old pw']);
+      await serveOnce(testConfig({ dataDir: s.dir, identities: s.path, port: 0 }));
+      s.write(['new pw']);
+      hold = holdScrypt(['new pw']);
+      const server = await startWorkers(config, (error) => assert.fail(String(error)));
+      try {
+        // The main thread busy past a whole sample: the other loop starts, while the check is held.
+        const until = performance.now() + SAMPLE_MS * 2.5;
+        while (performance.now() < until) { /* busy, as a loaded main thread is */ }
+        assert.equal(await server.joined, 2);
+        assert.equal(hold.held(), 1);
         const logins = Array.from({ length: 10 }, () => login(server.url, 'user0', 'old pw'));
         assert.equal(await pending(Promise.race(logins)), true);
         hold.release();
