@@ -273,6 +273,34 @@ describe('declared passwords, put in force after the node listens', () => {
     }
   });
 
+  test('PostgreSQL, the real binary: kill -HUP as soon as it serves (its 80 checks under way): the reloaded file is in force for every user', { skip: POSTGRES_SKIP }, async () => {
+    const s = scratch();
+    const db = await freshDatabase();
+    const passwords = (tag: string) => Array.from({ length: 80 }, (_, i) => `${tag} ${i}`);
+    try {
+      s.write(passwords('A'));
+      await serveOnce(testConfig({ dataDir: s.dir, identities: s.path, port: 0, store: db.url, rootKey: ROOT_KEY }));
+      s.write(passwords('B'));
+      const node = spawnNode(db.url, s.path, s.dir);
+      try {
+        const url = await node.serving;
+        s.write(passwords('C'));
+        node.child.kill('SIGHUP');
+        await node.printed('kmsd: identities reloaded');
+        // A user for whom an older file won would refuse C's password.
+        for (let i = 0; i < 80; i += 2) {
+          assert.deepEqual(await Promise.all([login(url, `user${i}`, `C ${i}`), login(url, `user${i + 1}`, `C ${i + 1}`)]), [201, 201], `user${i}, user${i + 1}`);
+        }
+        for (const i of [0, 41, 79]) assert.equal(await login(url, `user${i}`, `B ${i}`), 401);
+      } finally {
+        await node.stop();
+      }
+    } finally {
+      await db.drop();
+      s.done();
+    }
+  });
+
   test('PostgreSQL: the store away during the start\'s apply: password logins wait and get 503, never the replaced password; in force once the store is back', { skip: POSTGRES_SKIP }, async () => {
     const s = scratch();
     const db = await freshDatabase();
@@ -333,22 +361,10 @@ describe('declared passwords, put in force after the node listens', () => {
         const killedDir = mkdtempSync(join(tmpdir(), 'kmsd-declared-killed-'));
         const killedIds = join(killedDir, 'ids.json');
         writeFileSync(killedIds, JSON.stringify(file(newPasswords)));
-        const child = spawn(process.execPath, [BIN, 'serve'], {
-          env: { ...process.env, KMSD_PORT: '0', KMSD_STORE: db.url, KMSD_IDENTITIES: killedIds, KMSD_ROOT_KEY: ROOT_KEY, KMSD_DATA_DIR: killedDir, KMSD_LOG_LEVEL: 'warn', KMSD_WORKERS: '1' },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let out = '';
-        child.stderr.on('data', (d) => (out += d));
-        await new Promise<void>((resolve, reject) => {
-          child.stdout.on('data', (d) => {
-            out += d;
-            if (out.includes('serving the Huawei Cloud KMS')) resolve();
-          });
-          child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
-        });
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGKILL');
-        await exited;
+        const killed = spawnNode(db.url, killedIds, killedDir);
+        await killed.serving;
+        killed.child.kill('SIGKILL');
+        await killed.exited;
         rmSync(killedDir, { recursive: true, force: true });
         // Nothing was marked, nothing of its passwords committed: the other node answers at once, as before.
         assert.deepEqual(await settingNames(db.url), settingsBefore);
@@ -401,12 +417,14 @@ async function reloadDuringTheStartsCheck(config: Config, s: ReturnType<typeof s
       assert.deepEqual(await reloaded, []);
       assert.equal(await duringB, 401);
       assert.equal(await duringC, 201);
-      for (let i = 0; i < users; i++) {
+      // A user for whom an older file won would refuse C's password.
+      for (let i = 0; i < users; i += 2) {
         assert.deepEqual(
-          await Promise.all([login(server.url, `user${i}`, `C ${i}`), login(server.url, `user${i}`, `B ${i}`)]),
-          [201, 401], `user${i}`,
+          await Promise.all([login(server.url, `user${i}`, `C ${i}`), login(server.url, `user${i + 1}`, `C ${i + 1}`)]),
+          [201, 201], `user${i}, user${i + 1}`,
         );
       }
+      for (const i of [0, users / 2 + 1, users - 1]) assert.equal(await login(server.url, `user${i}`, `B ${i}`), 401);
     } finally {
       hold.release();
       await server.close();
@@ -414,6 +432,39 @@ async function reloadDuringTheStartsCheck(config: Config, s: ReturnType<typeof s
   } finally {
     hold?.restore();
   }
+}
+
+/** `kmsd serve` (the real binary, one loop) on a PostgreSQL store; `serving` resolves with its URL once it prints its banner. */
+function spawnNode(store: string, identities: string, dataDir: string) {
+  const child = spawn(process.execPath, [BIN, 'serve'], {
+    env: { ...process.env, KMSD_PORT: '0', KMSD_STORE: store, KMSD_IDENTITIES: identities, KMSD_ROOT_KEY: ROOT_KEY, KMSD_DATA_DIR: dataDir, KMSD_LOG_LEVEL: 'warn', KMSD_WORKERS: '1', KMSD_LOGIN_FAILURES: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const seen: Array<{ text: string; resolve: () => void }> = [];
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const onData = (d: Buffer) => {
+    out += d;
+    for (const w of seen) if (out.includes(w.text)) w.resolve();
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const printed = (text: string): Promise<void> => new Promise<void>((resolve, reject) => {
+    seen.push({ text, resolve });
+    onData(Buffer.alloc(0));
+    void exited.then(() => reject(new Error(`kmsd exited before printing "${text}": ${out}`)));
+  });
+  return {
+    child,
+    exited,
+    serving: printed('serving the Huawei Cloud KMS').then(() => (/API at (http:\/\/\S+)/.exec(out) as RegExpExecArray)[1]),
+    printed,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 /** Every setting's name in the database (what a node could leave behind). */
