@@ -24,18 +24,21 @@ export class IdentitiesChain {
   private asked = 0;
   private inForce: boolean;
   private stopped = false;
+  /** Aborted by stop(): an apply still checking passwords ends without writing. */
+  private readonly stopping = new AbortController();
   private wake: (() => void) | null = null;
 
   /**
-   * `apply`: one whole application of a file (its password checks included); `inForce`: whether
+   * `apply`: one whole application of a file (its password checks included; `signal` aborted
+   * when the node stops); `inForce`: whether
    * the start already applied its file whole (a development account, a sealed node).
    */
-  private readonly apply: (spec: IdentitiesSpec) => Promise<AddedUser[]>;
+  private readonly apply: (spec: IdentitiesSpec, signal: AbortSignal) => Promise<AddedUser[]>;
   private readonly gate: PasswordGate;
   private readonly logger: Logger | false;
   private readonly retryMs: number;
 
-  constructor(apply: (spec: IdentitiesSpec) => Promise<AddedUser[]>, gate: PasswordGate, logger: Logger | false, inForce: boolean, retryMs = 1000) {
+  constructor(apply: (spec: IdentitiesSpec, signal: AbortSignal) => Promise<AddedUser[]>, gate: PasswordGate, logger: Logger | false, inForce: boolean, retryMs = 1000) {
     this.apply = apply;
     this.gate = gate;
     this.logger = logger;
@@ -56,7 +59,7 @@ export class IdentitiesChain {
         for (;;) {
           if (this.stopped) throw new Error('kmsd is stopping: the identities file was not applied');
           try {
-            const added = await this.apply(spec);
+            const added = await this.apply(spec, this.stopping.signal);
             this.inForce = true;
             return added;
           } catch (error) {
@@ -80,9 +83,13 @@ export class IdentitiesChain {
     await this.tail;
   }
 
-  /** No more tries; resolves once the apply under way (if any) has ended. */
+  /**
+   * No more tries; an apply still checking passwords stops before its transaction (a node
+   * stopping does not wait for scrypt of every user); resolves once the apply under way has ended.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     this.wake?.();
     await this.tail;
   }

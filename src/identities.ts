@@ -196,9 +196,9 @@ export class PasswordsChecked {
 /**
  * Checks every password of the file against the hash its user has now (one read), all at once
  * on libuv's pool, and hashes anew each one that differs. Nothing is written: applyIdentities
- * uses the answers in its transaction.
+ * uses the answers in its transaction. `signal` aborted: stops between two checks (throws).
  */
-export async function checkPasswords(store: Store, spec: IdentitiesSpec): Promise<PasswordsChecked> {
+export async function checkPasswords(store: Store, spec: IdentitiesSpec, signal?: AbortSignal): Promise<PasswordsChecked> {
   const declared = spec.accounts.flatMap((a) => a.users.filter((u) => u.password !== undefined).map((u) => ({ account: a.name, user: u.name, password: u.password as string })));
   const stored = await store.read(async (tx) => {
     const hashes: Array<string | null> = [];
@@ -213,6 +213,7 @@ export async function checkPasswords(store: Store, spec: IdentitiesSpec): Promis
   let next = 0;
   const checker = async () => {
     for (let i = next++; i < declared.length; i = next++) {
+      signal?.throwIfAborted();
       const d = declared[i];
       const hash = stored[i];
       const same = hash !== null && (await verifyPassword(d.password, hash));

@@ -337,7 +337,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     // file whole before they serve.
     const passwordsAfter = primary && !seal && dev === null;
     // The passwords of a file applied after the start are checked before its transaction.
-    const applyWhole = async (current: IdentitiesSpec) => apply(current, [], dev === null ? await checkPasswords(store, current) : null);
+    const applyWhole = async (current: IdentitiesSpec, signal?: AbortSignal) => apply(current, [], dev === null ? await checkPasswords(store, current, signal) : null);
     const finishStart = async () => {
       if (primary) await apply(identities, seeds, passwordsAfter ? KEEP_STORED_PASSWORDS : null).then(() => maintain(store, rootKey, clock));
     };

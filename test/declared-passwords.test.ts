@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { DatabaseSync } from 'node:sqlite';
+import { verifyPassword } from '../src/auth/passwords.ts';
 import { testConfig, type Config } from '../src/config.ts';
 import { startServer } from '../src/server.ts';
 import { startWorkers } from '../src/cluster.ts';
@@ -90,9 +92,10 @@ function scratch(): { dir: string; path: string; write(passwords: string[]): voi
   return { dir, path, write: (passwords) => writeFileSync(path, JSON.stringify(file(passwords))), done: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Starts and stops a node once, so the file's users and hashes are stored (the start's passwords in force before close). */
+/** Starts and stops a node once its file's passwords are in force, so the file's users and hashes are stored. */
 async function serveOnce(config: Config): Promise<void> {
   const server = await startServer(config, { logger: false });
+  await server.identitiesSettled();
   await server.close();
 }
 
@@ -165,6 +168,28 @@ describe('declared passwords, put in force after the node listens', () => {
         assert.equal(await login(server.url, 'user0', 'other pw'), 401);
       } finally {
         await server.close();
+      }
+    } finally {
+      s.done();
+    }
+  });
+
+  test('a node stopped during its check stops checking and writes none of its passwords (the file is applied at its next start)', async () => {
+    const s = scratch();
+    const config = testConfig({ dataDir: s.dir, identities: s.path, port: 0, loginFailures: 0 });
+    const passwords = (tag: string) => Array.from({ length: 40 }, (_, i) => `${tag} ${i}`);
+    try {
+      s.write(passwords('A'));
+      await serveOnce(config);
+      s.write(passwords('B'));
+      const server = await startServer(config, { logger: false });
+      await server.close();
+      const db = new DatabaseSync(join(s.dir, 'kmsd.db'), { readOnly: true });
+      try {
+        const hash = (db.prepare("SELECT password_hash FROM users WHERE name = 'user39'").get() as { password_hash: string }).password_hash;
+        assert.equal(await verifyPassword('A 39', hash), true, 'the last user\'s stored password is still the one before');
+      } finally {
+        db.close();
       }
     } finally {
       s.done();

@@ -401,7 +401,8 @@ export const DECISIONS = {
    * file never writes after a newer one. While one is queued or running, every password login of
    * the node, on every event loop, waits, whatever user it names (no telling who exists); AK/SK
    * and tokens never wait, nor /_kmsd/ready (200 once the node serves). Nothing is stored about
-   * it: another node, or a node killed meanwhile, leaves nobody waiting. A login that waits past
+   * it: another node, or a node killed meanwhile, leaves nobody waiting; a node stopped during
+   * its check stops checking and writes none of its passwords. A login that waits past
    * --request-timeout is the store outage's 503; until the start's file (or a later one) is in
    * force the node retries every `retryMs`. Other nodes accept the stored password until this
    * node's apply commits, as they always did while a node started.
