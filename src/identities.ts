@@ -154,9 +154,11 @@ const passwordChecked = (rootKey: RootKey, user: User, hash: string, password: s
   `${PASSWORD_CHECKED}${rootKey.mac('password-checked', `${user.id}\n${hash}\n${password}`)}`;
 
 /**
- * Whether the file's password is the user's stored one: scrypt, deliberately slow (~40–80 ms a
- * user, on libuv's pool but on the start's path). With `remembered` (the development account
- * only, see applyIdentities) a match found once is recorded and found again by one lookup.
+ * Whether the file's password is the user's stored one, checked inside the transaction: scrypt,
+ * deliberately slow (~40–80 ms a user, on libuv's pool). A declared file's passwords are
+ * checked before the transaction instead (checkPasswords); this runs for one whose stored hash
+ * moved meanwhile, and for the development account, where `remembered` records a match found
+ * once so that it is found again by one lookup.
  */
 async function samePassword(tx: Tx, rootKey: RootKey, user: User, password: string, remembered: boolean): Promise<boolean> {
   if (user.passwordHash === null) return false;
