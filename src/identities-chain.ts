@@ -70,7 +70,7 @@ export class IdentitiesChain {
         }
       } finally {
         this.queued--;
-        if (this.queued === 0 && this.inForce) this.gate.open();
+        if (this.queued === 0 && this.inForce && !this.stopped) this.gate.open();
       }
     };
     const result = this.tail.then(run);
@@ -85,10 +85,12 @@ export class IdentitiesChain {
 
   /**
    * No more tries; an apply still checking passwords stops before its transaction (a node
-   * stopping does not wait for scrypt of every user); resolves once the apply under way has ended.
+   * stopping does not wait for scrypt of every user); every password login waiting on the gate
+   * is let go at once with a 503 (PasswordGate.stop); resolves once the apply under way has ended.
    */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.gate.stop();
     this.stopping.abort();
     this.wake?.();
     await this.tail;

@@ -169,8 +169,10 @@ async function samePassword(tx: Tx, rootKey: RootKey, user: User, password: stri
 /**
  * How applyIdentities settles the file's passwords:
  * - null: checked here, in the transaction (scrypt on its path; a reload of the development account);
- * - KEEP_STORED_PASSWORDS: not at all: a user keeps the hash it has, a new user gets none (the
- *   start of a declared file, before it listens: the passwords follow, PasswordsChecked);
+ * - KEEP_STORED_PASSWORDS: not at all: a user keeps the hash it has, a new user gets none, and
+ *   so does a user whose login would grant something else once applied (re-enabled, other
+ *   policies: loginGrantsChange) (the start of a declared file, before it listens: the
+ *   passwords follow, PasswordsChecked);
  * - PasswordsChecked: checked before the transaction; a user whose stored hash moved since is
  *   checked again in it.
  */
@@ -292,14 +294,16 @@ export async function applyIdentities(
     // wrote before this data directory was given a file.
     if (!rememberPasswords) await tx.deleteSettings(PASSWORD_CHECKED);
     const keep = { accountIds: new Set<string>(), userIds: new Set<string>(), accessKeys: new Set<string>() };
+    const unusable: User[] = [];
     for (const accountSpec of spec.accounts) {
       const account = await applyAccount(tx, accountSpec, region);
       keep.accountIds.add(account.id);
       const users: User[] = [];
       for (const [i, userSpec] of accountSpec.users.entries()) {
-        const existed = (await tx.findUser(account.id, userSpec.name)) !== null;
+        const before = await tx.findUser(account.id, userSpec.name);
         const user = await applyUser(tx, account, userSpec, i === 0, rootKey, rememberPasswords, passwords);
-        if (!existed) added.push({ account: account.name, name: user.name, id: user.id });
+        if (!before) added.push({ account: account.name, name: user.name, id: user.id });
+        if (passwords === KEEP_STORED_PASSWORDS && before && user.passwordHash !== null && loginGrantsChange(before, user, account)) unusable.push(user);
         users.push(user);
         keep.userIds.add(user.id);
         for (const key of userSpec.access_keys ?? []) keep.accessKeys.add(key.ak);
@@ -311,8 +315,21 @@ export async function applyIdentities(
       }
     }
     await tx.retainIdentities(keep);
+    // Fail closed until the passwords follow (DECISIONS.declaredPasswordsAfterListen): a user
+    // this transaction re-enables or gives other policies keeps no usable password in the
+    // meantime, on any node, or its old (maybe replaced) password would log in with the new rights.
+    for (const user of unusable) await tx.updateUser({ ...user, passwordHash: null });
     return added;
   });
+}
+
+/**
+ * Whether what a password login of this user grants changes in this transaction: the user or
+ * its account comes back from disabled (retainIdentities enables every identity the file
+ * lists), or its policies change. `account` is the account's row as it was before.
+ */
+function loginGrantsChange(before: User, after: User, account: Account): boolean {
+  return before.disabled || account.disabled || JSON.stringify(before.policies) !== JSON.stringify(after.policies);
 }
 
 /** A user an identities file brought that the store did not have (the start banner and SIGHUP name them). */

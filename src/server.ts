@@ -18,7 +18,7 @@ import { ShareCollector } from './seal/collector.ts';
 import { SealGate, type Unsealer } from './seal/gate.ts';
 import { SEAL_SETTING, type SealSpec } from './seal/spec.ts';
 import { DEV_USERS, devIdentities } from './dev-account.ts';
-import { applyIdentities, checkPasswords, IdentitiesError, KEEP_STORED_PASSWORDS, parseIdentities, type AddedUser, type IdentitiesSpec, type PasswordPlan } from './identities.ts';
+import { applyIdentities, checkPasswords, IdentitiesError, KEEP_STORED_PASSWORDS, parseIdentities, type PasswordsChecked, type AddedUser, type IdentitiesSpec, type PasswordPlan } from './identities.ts';
 import { IdentitiesChain } from './identities-chain.ts';
 import { PasswordGate } from './auth/password-gate.ts';
 import { checkRootKey, loadRootKey, StartError } from './root-key.ts';
@@ -336,8 +336,18 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     // start ends when unsealed) and the development account (a match is remembered) apply the
     // file whole before they serve.
     const passwordsAfter = primary && !seal && dev === null;
-    // The passwords of a file applied after the start are checked before its transaction.
-    const applyWhole = async (current: IdentitiesSpec, signal?: AbortSignal) => apply(current, [], dev === null ? await checkPasswords(store, current, signal) : null);
+    // The passwords of a file applied after the start are checked before its transaction, once
+    // per file read: an apply tried again (the store away) reuses them, and its transaction
+    // checks again only a user whose stored hash moved since.
+    const checkedFiles = new WeakMap<IdentitiesSpec, PasswordsChecked>();
+    const checked = async (current: IdentitiesSpec, signal?: AbortSignal): Promise<PasswordsChecked> => {
+      const known = checkedFiles.get(current);
+      if (known) return known;
+      const fresh = await checkPasswords(store, current, signal);
+      checkedFiles.set(current, fresh);
+      return fresh;
+    };
+    const applyWhole = async (current: IdentitiesSpec, signal?: AbortSignal) => apply(current, [], dev === null ? await checked(current, signal) : null);
     const finishStart = async () => {
       if (primary) await apply(identities, seeds, passwordsAfter ? KEEP_STORED_PASSWORDS : null).then(() => maintain(store, rootKey, clock));
     };
@@ -447,6 +457,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       useTls,
       async close(reason?: string) {
         clearInterval(timer);
+        // First of all: the password check under way stops, and every password login waiting on
+        // the gate is answered 503 now, rather than hold the shutdown for its grace period.
+        const chainStopped = chain?.stop();
         const log = logger || null;
         const open = await new Promise<number>((resolve) => app.server.getConnections((_e, n) => resolve(n ?? 0)));
         log?.info(`${reason ? `${reason}: ` : ''}shutting down; ${open} connection(s) open, requests in flight get up to ${config.shutdownGrace} ms to finish`);
@@ -462,7 +475,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         } finally {
           clearTimeout(grace);
           // The apply under way ends (committed whole or not at all) before the store closes.
-          await chain?.stop();
+          await chainStopped;
           metrics?.close();
           await store.close();
           auditLog?.close();

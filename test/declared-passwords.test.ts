@@ -10,6 +10,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { DatabaseSync } from 'node:sqlite';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { PasswordGate } from '../src/auth/password-gate.ts';
+import { MAX_WAITING } from '../src/auth/login-guard.ts';
+import { DECISIONS } from '../src/core/decisions.ts';
 import { verifyPassword } from '../src/auth/passwords.ts';
 import { testConfig, type Config } from '../src/config.ts';
 import { startServer } from '../src/server.ts';
@@ -30,18 +35,23 @@ const BIN = fileURLToPath(new URL('../bin/kmsd.js', import.meta.url));
 const ROOT_KEY = crypto.randomBytes(32).toString('base64');
 
 /** Holds this thread's scrypt computations of the given passwords until release(). */
-function holdScrypt(passwords: string[]): { release(): void; held(): number; restore(): void } {
+function holdScrypt(passwords: string[]): { release(): void; held(): number; calls(): number; restore(): void } {
   const real = crypto.scrypt;
   const waiting: Array<() => void> = [];
   let releasedAll = false;
+  let calls = 0;
   crypto.scrypt = ((password: crypto.BinaryLike, ...rest: unknown[]) => {
     const run = () => (real as (...a: unknown[]) => void)(password, ...rest);
-    if (!releasedAll && typeof password === 'string' && passwords.includes(password)) waiting.push(run);
+    const chosen = typeof password === 'string' && passwords.includes(password);
+    if (chosen) calls++;
+    if (!releasedAll && chosen) waiting.push(run);
     else run();
   }) as typeof real;
   syncBuiltinESMExports();
   return {
     held: () => waiting.length,
+    /** Scrypt computations of the chosen passwords so far, held or not. */
+    calls: () => calls,
     release() {
       releasedAll = true;
       for (const run of waiting.splice(0)) run();
@@ -194,6 +204,73 @@ describe('declared passwords, put in force after the node listens', () => {
     } finally {
       s.done();
     }
+  });
+
+  test('a node stopped with a password login waiting: the login gets the 503 at once (logged as the gate\'s, not the store\'s), the check stops and writes nothing, the node stops within its grace', async () => {
+    const s = scratch();
+    const lines: Array<Record<string, unknown>> = [];
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split('\n')) if (line) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const config = testConfig({ dataDir: s.dir, identities: s.path, port: 0, loginFailures: 0, shutdownGrace: 10_000 });
+    const passwords = (tag: string) => Array.from({ length: 20 }, (_, i) => `${tag} ${i}`);
+    let hold: ReturnType<typeof holdScrypt> | null = null;
+    try {
+      s.write(passwords('A'));
+      await serveOnce(config);
+      s.write(passwords('B'));
+      hold = holdScrypt(['B 0']);
+      const server = await startServer(config, { logger: pino({ level: 'info' }, stream) });
+      let closing: Promise<void> | null = null;
+      try {
+        const waiting = passwordLogin(server.url, 'user3', 'A 3');
+        assert.equal(await pending(waiting), true);
+        const started = performance.now();
+        closing = server.close('SIGTERM');
+        // Answered while the check is still held: the stop did not wait for it, nor for the grace.
+        const answer = await waiting;
+        assert.deepEqual([answer.status, JSON.parse(answer.body)], [503, UNAVAILABLE]);
+        assert.ok(performance.now() - started < 2000, `answered after ${performance.now() - started} ms`);
+        assert.equal(hold.held(), 1);
+        hold.release();
+        await closing;
+        assert.ok(performance.now() - started < 5000, `stopped after ${performance.now() - started} ms`);
+      } finally {
+        hold.release();
+        await (closing ?? server.close());
+      }
+      const refused = lines.filter((l) => l.msg === 'password login refused: the identities file\'s passwords are not in force yet');
+      assert.deepEqual(refused.map((l) => l.reason), ['stopping']);
+      assert.deepEqual(lines.filter((l) => l.msg === 'store unavailable'), []);
+      const db = new DatabaseSync(join(s.dir, 'kmsd.db'), { readOnly: true });
+      try {
+        const hash = (db.prepare("SELECT password_hash FROM users WHERE name = 'user19'").get() as { password_hash: string }).password_hash;
+        assert.equal(await verifyPassword('A 19', hash), true, 'the stopped check wrote none of the file\'s passwords');
+      } finally {
+        db.close();
+      }
+    } finally {
+      hold?.restore();
+      s.done();
+    }
+  });
+
+  test('past MAX_WAITING logins waiting on one loop, the next is refused at once (\'too many waiting\'); the node stopping lets every one go', async () => {
+    const gate = new PasswordGate();
+    gate.close();
+    const waiting = Array.from({ length: MAX_WAITING }, () => gate.passable(60_000));
+    const started = performance.now();
+    assert.equal(await gate.passable(60_000), 'too many waiting');
+    assert.ok(performance.now() - started < 1000);
+    assert.equal(await pending(Promise.race(waiting)), true);
+    gate.stop();
+    assert.deepEqual(new Set(await Promise.all(waiting)), new Set(['stopping']));
+    // Stopping is for good: an apply ending afterwards does not open it.
+    gate.open();
+    assert.equal(await gate.passable(60_000), 'stopping');
   });
 
   test('a login waiting on the check counts once against the failed-login budget', async () => {
@@ -363,6 +440,106 @@ describe('declared passwords, put in force after the node listens', () => {
     } finally {
       hold?.restore();
       await proxy.close();
+      await db.drop();
+      s.done();
+    }
+  });
+
+  test('PostgreSQL, two nodes: a node killed as soon as it serves leaves a user its file re-enables or gives other policies with no usable password on the other node (never the old one); once a node applies the file, the new one', { skip: POSTGRES_SKIP }, async () => {
+    const s = scratch();
+    const db = await freshDatabase();
+    const fillers = (tag: string) => Array.from({ length: 40 }, (_, i) => ({ name: `filler${i}`, password: `${tag} filler ${i}` }));
+    const v1 = [{ name: 'user0', password: 'admin pw' }, { name: 'user1', password: 'pwC-1' }, { name: 'user2', password: 'pwOLD-2' }, ...fillers('old')];
+    // v2 drops user1 (disabled: its password is refused); v3 (node A's) lists it again with a new
+    // password, and gives user2 a new password and the administrator's policy. The 40 fillers'
+    // new passwords keep A's check (after it listens) busy for a second or more.
+    const v2 = v1.filter((u) => u.name !== 'user1');
+    const v3 = [{ name: 'user0', password: 'admin pw' }, { name: 'user1', password: 'pwNEW-1' }, { name: 'user2', password: 'pwR-2', policies: ['*:*:*'] }, ...fillers('new')];
+    const write = (path: string, users: unknown[]) => writeFileSync(path, JSON.stringify({ accounts: [{ name: 'acme', users }] }));
+    const aDir = mkdtempSync(join(tmpdir(), 'kmsd-declared-a-'));
+    const aIds = join(aDir, 'ids.json');
+    try {
+      const config = testConfig({ dataDir: s.dir, identities: s.path, port: 0, loginFailures: 0, store: db.url, rootKey: ROOT_KEY });
+      write(s.path, v1);
+      const b = await startServer(config, { logger: false });
+      try {
+        await b.identitiesSettled();
+        write(s.path, v2);
+        await b.reloadIdentities();
+        assert.equal(await login(b.url, 'user1', 'pwC-1'), 401);
+        assert.equal(await login(b.url, 'user2', 'pwOLD-2'), 201);
+        // Node A starts with v3 and is killed as soon as it serves: its pre-listen transaction
+        // (user1 enabled, user2's policies) is in, its passwords are not.
+        write(aIds, v3);
+        const a = spawnNode(db.url, aIds, aDir);
+        await a.serving;
+        a.child.kill('SIGKILL');
+        await a.exited;
+        for (const [user, password] of [['user1', 'pwC-1'], ['user1', 'pwNEW-1'], ['user2', 'pwOLD-2'], ['user2', 'pwR-2']]) {
+          const answer = await passwordLogin(b.url, user, password);
+          assert.deepEqual([answer.status, JSON.parse(answer.body)], [401, WRONG], `${user} ${password} on node B`);
+        }
+        // Users whose rows did not change keep their password (the old state, as before node A started).
+        assert.equal(await login(b.url, 'user0', 'admin pw'), 201);
+        assert.equal(await login(b.url, 'filler7', 'old filler 7'), 201);
+        // Node A again, its apply completed: node B accepts the new passwords, and only them.
+        const again = await startServer(testConfig({ dataDir: aDir, identities: aIds, port: 0, store: db.url, rootKey: ROOT_KEY }), { logger: false });
+        await again.identitiesSettled();
+        await again.close();
+        assert.equal(await login(b.url, 'user1', 'pwNEW-1'), 201);
+        assert.equal(await login(b.url, 'user2', 'pwR-2'), 201);
+        assert.equal(await login(b.url, 'filler7', 'new filler 7'), 201);
+        assert.equal(await login(b.url, 'user1', 'pwC-1'), 401);
+        assert.equal(await login(b.url, 'user2', 'pwOLD-2'), 401);
+      } finally {
+        await b.close();
+      }
+    } finally {
+      rmSync(aDir, { recursive: true, force: true });
+      await db.drop();
+      s.done();
+    }
+  });
+
+  test('PostgreSQL: while the store refuses the apply\'s write, its tries again reuse the passwords checked: no scrypt is redone', { skip: POSTGRES_SKIP }, async () => {
+    const s = scratch();
+    const db = await freshDatabase();
+    const dbName = new URL(db.url).pathname.slice(1);
+    let hold: ReturnType<typeof holdScrypt> | null = null;
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    try {
+      const config = testConfig({ dataDir: s.dir, identities: s.path, port: 0, loginFailures: 0, store: db.url, rootKey: ROOT_KEY, requestTimeout: 1500, headerTimeout: 1000 });
+      s.write(['old pw']);
+      await serveOnce(config);
+      s.write(['new pw']);
+      hold = holdScrypt(['new pw']);
+      const server = await startServer(config, { logger: false });
+      try {
+        // The check has read the stored hash and is held; the database now refuses every write.
+        while (hold.held() < 1) await new Promise((r) => setTimeout(r, 20));
+        await admin.query(`ALTER DATABASE "${dbName}" SET default_transaction_read_only = on`);
+        await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND application_name <> 'kmsd-node-lock'", [dbName]);
+        hold.release();
+        // Its new password: one check against the stored hash, one new hash.
+        while (hold.calls() < 2) await new Promise((r) => setTimeout(r, 20));
+        // Three tries again (one a second) while the writes are refused.
+        await new Promise((r) => setTimeout(r, 3 * DECISIONS.declaredPasswordsAfterListen.retryMs + 500));
+        assert.equal(hold.calls(), 2, 'tries again redid no scrypt');
+        assert.equal((await passwordLogin(server.url, 'user0', 'old pw')).status, 503);
+        await admin.query(`ALTER DATABASE "${dbName}" RESET default_transaction_read_only`);
+        await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND application_name <> 'kmsd-node-lock'", [dbName]);
+        await server.identitiesSettled();
+        assert.equal(await login(server.url, 'user0', 'new pw'), 201);
+        assert.equal(await login(server.url, 'user0', 'old pw'), 401);
+      } finally {
+        hold.release();
+        await admin.query(`ALTER DATABASE "${dbName}" RESET default_transaction_read_only`).catch(() => undefined);
+        await server.close();
+      }
+    } finally {
+      hold?.restore();
+      await admin.end();
       await db.drop();
       s.done();
     }

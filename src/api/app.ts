@@ -9,6 +9,7 @@ import type { Config } from '../config.ts';
 import type { Caller, Project } from '../core/model.ts';
 import { laterInRequest } from '../store/store.ts';
 import { StoreUnavailableError, failureFields } from '../store/unavailable.ts';
+import { PasswordsNotInForceError } from '../auth/password-gate.ts';
 import { IAM_ROUTES } from '../iam/routes.ts';
 import { parseKmsBody } from './body.ts';
 import { signable } from './signable.ts';
@@ -427,6 +428,12 @@ function refusalOf(
     if (services.logger) request.log.warn(failureFields(error), 'store unavailable');
     // IAM's paths answer in IAM's shape (a Keystone 503), KMS's with the KMS error.
     return isIamPath(request.url.split('?')[0]) ? new IamError(503, STORE_UNAVAILABLE_IAM) : kms(DECISIONS.storeUnavailable);
+  }
+  // A password login the declared passwords' gate did not let through (only IAM's token route
+  // waits on it): the same 503 as a store outage, logged as what it is.
+  if (error instanceof PasswordsNotInForceError) {
+    if (services.logger) request.log.warn({ reason: error.reason }, 'password login refused: the identities file\'s passwords are not in force yet');
+    return new IamError(503, STORE_UNAVAILABLE_IAM);
   }
   const mapped = toKmsError(request, error);
   if (!mapped && services.logger) request.log.error({ err: error }, 'internal error');

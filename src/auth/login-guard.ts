@@ -34,8 +34,8 @@ export interface LoginReservation {
 const RECHECK_MS = 200;
 /** How long a login waits in all for checks in flight before 429. */
 const MAX_WAIT_MS = 30_000;
-/** Logins waiting at once in one event loop; past that a login that would wait gets 429. */
-const MAX_WAITING = 1_000;
+/** Logins waiting at once in one event loop; past that a login that would wait gets 429 (PasswordGate: 503). */
+export const MAX_WAITING = 1_000;
 
 export class LoginGuard {
   private readonly failures: SharedRateLimiter | null;

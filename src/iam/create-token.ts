@@ -4,7 +4,7 @@ import { verifyPassword } from '../auth/passwords.ts';
 import { TOKEN_TTL_MS, newToken, tokenHash } from '../auth/tokens.ts';
 import type { Account, Project, Token, User } from '../core/model.ts';
 import type { Tx } from '../store/store.ts';
-import { StoreUnavailableError } from '../store/unavailable.ts';
+import { PasswordsNotInForceError } from '../auth/password-gate.ts';
 import { anonymousDraft, type AuditDraft } from '../api/audit.ts';
 import type { IamRoute } from './route.ts';
 import { tokenBody } from './token-body.ts';
@@ -88,11 +88,10 @@ export const createToken: IamRoute = {
       const domain = obj(given.domain);
       // Right after a start (or a SIGHUP) the identities file's passwords may still be being
       // checked (src/identities-chain.ts): every password login waits for them, whatever user it
-      // names, before it reads the user; past the store's deadline it is answered as a store outage.
-      const gate = services.declaredPasswords;
-      if (gate && !(await gate.passable(config.requestTimeout))) {
-        throw new StoreUnavailableError('the identities file\'s passwords are not in force yet', 'connect');
-      }
+      // names, before it reads the user; past the request's deadline, too many waiting, or the
+      // node stopping, it is answered with IAM's 503 (the body of a store outage).
+      const refused = services.declaredPasswords ? await services.declaredPasswords.passable(config.requestTimeout) : null;
+      if (refused !== null) throw new PasswordsNotInForceError(refused);
       const found = await store.read(async (tx) => {
         let user: User | null = null;
         let account: Account | null = null;
