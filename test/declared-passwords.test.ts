@@ -328,6 +328,55 @@ describe('declared passwords, put in force after the node listens', () => {
     }
   });
 
+  test('with two event loops, the worker loop\'s logins wait on the gate too: proven by answers sent while the main thread is blocked (503 at their deadline, never 201 with the replaced password)', async () => {
+    const s = scratch();
+    const config = testConfig({ dataDir: s.dir, identities: s.path, port: 0, workers: 2, logLevel: 'silent', loginFailures: 0, requestTimeout: 1000, headerTimeout: 800 });
+    let hold: ReturnType<typeof holdScrypt> | null = null;
+    try {
+      s.write(['old pw']);
+      await serveOnce(testConfig({ dataDir: s.dir, identities: s.path, port: 0 }));
+      s.write(['new pw']);
+      hold = holdScrypt(['new pw']);
+      const server = await startWorkers(config, (error) => assert.fail(String(error)));
+      try {
+        assert.equal(await server.joined, 2);
+        // Another process sends ten logins with the replaced password over connections of their
+        // own (the kernel spreads them over both loops' sockets) and says when each answer came.
+        const sender = spawn(process.execPath, ['--input-type=module', '-e', `
+          const body = JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'user0', password: 'old pw', domain: { name: 'acme' } } } } } });
+          console.log('go');
+          await Promise.all(Array.from({ length: 10 }, async () => {
+            const r = await fetch(process.argv[1] + '/v3/auth/tokens', { method: 'POST', headers: { 'content-type': 'application/json', connection: 'close' }, body });
+            await r.text();
+            console.log(JSON.stringify({ status: r.status, at: Date.now() }));
+          }));`, server.url], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let out = '';
+        sender.stdout.on('data', (d) => (out += d));
+        const done = new Promise<void>((resolve) => sender.once('exit', () => resolve()));
+        while (!out.includes('go\n')) await new Promise((r) => setTimeout(r, 5));
+        // This thread is the main loop: blocked, it answers nothing; an answer that arrives
+        // meanwhile came from the worker loop.
+        const until = Date.now() + 2500;
+        while (Date.now() < until) { /* blocked */ }
+        hold.release();
+        await done;
+        const answers = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { status: number; at: number });
+        assert.equal(answers.length, 10);
+        const byWorker = answers.filter((a) => a.at < until);
+        assert.ok(byWorker.length >= 1, `no connection reached the worker loop: ${out}`);
+        assert.deepEqual(byWorker.map((a) => a.status), byWorker.map(() => 503));
+        for (const a of answers) assert.notEqual(a.status, 201);
+        assert.equal(await login(server.url, 'user0', 'new pw'), 201);
+      } finally {
+        hold.release();
+        await server.close();
+      }
+    } finally {
+      hold?.restore();
+      s.done();
+    }
+  });
+
   test('a loop started on load during the check waits too: it never accepts the password the file replaced', async () => {
     const s = scratch();
     const config = testConfig({ dataDir: s.dir, identities: s.path, port: 0, workers: 2, loopStartLoad: 60, logLevel: 'silent', loginFailures: 0 });
