@@ -110,9 +110,15 @@ describe('the identities file', () => {
     try {
       writeFileSync(path, JSON.stringify(valid()));
       const start = () => startServer(testConfig({ dataDir: dir, identities: path, port: 0 }), { logger: false });
-      await (await start()).close();
+      // The check runs after the node listens, and a node stopped stops it at once: these wait for it.
+      const serveUntilInForce = async () => {
+        const server = await start();
+        await server.identitiesSettled();
+        await server.close();
+      };
+      await serveUntilInForce();
       assert.equal(scrypt.count(), 1, 'a new user: its password is hashed');
-      await (await start()).close();
+      await serveUntilInForce();
       assert.equal(scrypt.count(), 2, 'the same file again: the password is checked against the stored hash');
       const { DatabaseSync } = await import('node:sqlite');
       const db = new DatabaseSync(join(dir, 'kmsd.db'), { readOnly: true });
