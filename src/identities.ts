@@ -225,6 +225,8 @@ export async function checkPasswords(store: Store, spec: IdentitiesSpec, signal?
     }
   };
   await Promise.all(Array.from({ length: POOL_KEPT_FOR_LOGINS }, checker));
+  // Stopped during the last checks: no transaction follows either.
+  signal?.throwIfAborted();
   return checked;
 }
 

@@ -215,7 +215,7 @@ describe('declared passwords, put in force after the node listens', () => {
         done();
       },
     });
-    const config = testConfig({ dataDir: s.dir, identities: s.path, port: 0, loginFailures: 0, shutdownGrace: 10_000 });
+    const config = testConfig({ dataDir: s.dir, identities: s.path, port: 0, loginFailures: 0, shutdownGrace: 20_000 });
     const passwords = (tag: string) => Array.from({ length: 20 }, (_, i) => `${tag} ${i}`);
     let hold: ReturnType<typeof holdScrypt> | null = null;
     try {
@@ -233,11 +233,11 @@ describe('declared passwords, put in force after the node listens', () => {
         // Answered while the check is still held: the stop did not wait for it, nor for the grace.
         const answer = await waiting;
         assert.deepEqual([answer.status, JSON.parse(answer.body)], [503, UNAVAILABLE]);
-        assert.ok(performance.now() - started < 2000, `answered after ${performance.now() - started} ms`);
+        assert.ok(performance.now() - started < 10_000, `answered after ${performance.now() - started} ms, not after the grace`);
         assert.equal(hold.held(), 1);
         hold.release();
         await closing;
-        assert.ok(performance.now() - started < 5000, `stopped after ${performance.now() - started} ms`);
+        assert.ok(performance.now() - started < 15_000, `stopped after ${performance.now() - started} ms, not after the grace`);
       } finally {
         hold.release();
         await (closing ?? server.close());
@@ -356,7 +356,7 @@ describe('declared passwords, put in force after the node listens', () => {
         while (!out.includes('go\n')) await new Promise((r) => setTimeout(r, 5));
         // This thread is the main loop: blocked, it answers nothing; an answer that arrives
         // meanwhile came from the worker loop.
-        const until = Date.now() + 2500;
+        const until = Date.now() + 4000;
         while (Date.now() < until) { /* blocked */ }
         hold.release();
         await done;
