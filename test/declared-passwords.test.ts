@@ -552,6 +552,72 @@ describe('declared passwords, put in force after the node listens', () => {
     }
   });
 
+  test('PostgreSQL, two nodes: a node killed as soon as it serves leaves every user a grant its seed created widens (user grantee, each user of a domain grantee, retiring principal) with no usable password on the other node; once a node applies the file, the new ones', { skip: POSTGRES_SKIP }, async () => {
+    const s = scratch();
+    const db = await freshDatabase();
+    const fillers = (tag: string) => Array.from({ length: 40 }, (_, i) => ({ name: `filler${i}`, password: `${tag} filler ${i}` }));
+    const KEY = '3060aa64-d032-4edb-9bdb-58f569a2057a';
+    // v1: no grant. v3 (node A's) rotates user2's, user4's and g1's leaked passwords (their
+    // policies and enabled state unchanged) and seeds a grant to acme/user2 retired by
+    // acme/user4, and one to the whole globex account (g0 keeps its password).
+    const accounts = (tag: 'old' | 'new') => [
+      { name: 'acme', users: [{ name: 'user0', password: 'admin pw' }, { name: 'user2', password: `pw-${tag}-2` }, { name: 'user4', password: `pw-${tag}-4` }, ...fillers(tag)] },
+      { name: 'globex', users: [{ name: 'g0', password: 'g admin' }, { name: 'g1', password: `pw-${tag}-g1` }] },
+    ];
+    const v3 = {
+      accounts: accounts('new'),
+      keys: [{ account: 'acme', key_id: KEY, alias: 'fixture-orders' }],
+      grants: [
+        { key_id: KEY, name: 'user2-decrypts', grantee: 'acme/user2', operations: ['decrypt-data', 'describe-key'], retiring: 'acme/user4' },
+        { key_id: KEY, name: 'globex-describes', grantee_type: 'domain', grantee: 'globex', operations: ['describe-key'] },
+      ],
+    };
+    const globexLogin = (url: string, name: string, password: string) =>
+      post(url, { methods: ['password'], password: { user: { name, password, domain: { name: 'globex' } } } });
+    const aDir = mkdtempSync(join(tmpdir(), 'kmsd-declared-a-'));
+    const aIds = join(aDir, 'ids.json');
+    try {
+      const config = testConfig({ dataDir: s.dir, identities: s.path, port: 0, loginFailures: 0, store: db.url, rootKey: ROOT_KEY });
+      writeFileSync(s.path, JSON.stringify({ accounts: accounts('old') }));
+      const b = await startServer(config, { logger: false });
+      try {
+        await b.identitiesSettled();
+        assert.equal(await login(b.url, 'user2', 'pw-old-2'), 201);
+        assert.equal((await globexLogin(b.url, 'g1', 'pw-old-g1')).status, 201);
+        writeFileSync(aIds, JSON.stringify(v3));
+        const a = spawnNode(db.url, aIds, aDir);
+        await a.serving;
+        a.child.kill('SIGKILL');
+        await a.exited;
+        const refused = [
+          await passwordLogin(b.url, 'user2', 'pw-old-2'), await passwordLogin(b.url, 'user2', 'pw-new-2'),
+          await passwordLogin(b.url, 'user4', 'pw-old-4'), await passwordLogin(b.url, 'user4', 'pw-new-4'),
+          await globexLogin(b.url, 'g1', 'pw-old-g1'), await globexLogin(b.url, 'g0', 'g admin'),
+        ];
+        assert.deepEqual(refused.map((r) => [r.status, JSON.parse(r.body)]), refused.map(() => [401, WRONG]));
+        // Users no seeded grant names keep their password (the old state, as before node A started).
+        assert.equal(await login(b.url, 'user0', 'admin pw'), 201);
+        assert.equal(await login(b.url, 'filler7', 'old filler 7'), 201);
+        // Node A again (the grants exist now), its apply completed: node B accepts the new passwords, and only them.
+        const again = await startServer(testConfig({ dataDir: aDir, identities: aIds, port: 0, store: db.url, rootKey: ROOT_KEY }), { logger: false });
+        await again.identitiesSettled();
+        await again.close();
+        assert.equal(await login(b.url, 'user2', 'pw-new-2'), 201);
+        assert.equal(await login(b.url, 'user4', 'pw-new-4'), 201);
+        assert.equal((await globexLogin(b.url, 'g1', 'pw-new-g1')).status, 201);
+        assert.equal((await globexLogin(b.url, 'g0', 'g admin')).status, 201);
+        assert.equal(await login(b.url, 'user2', 'pw-old-2'), 401);
+        assert.equal((await globexLogin(b.url, 'g1', 'pw-old-g1')).status, 401);
+      } finally {
+        await b.close();
+      }
+    } finally {
+      rmSync(aDir, { recursive: true, force: true });
+      await db.drop();
+      s.done();
+    }
+  });
+
   test('PostgreSQL: while the store refuses the apply\'s write, its tries again reuse the passwords checked: no scrypt is redone', { skip: POSTGRES_SKIP }, async () => {
     const s = scratch();
     const db = await freshDatabase();
