@@ -275,6 +275,28 @@ describe('declared passwords, put in force after the node listens', () => {
     assert.equal(await gate.passable(60_000), 'stopping');
   });
 
+  test('a stop once the passwords are in force leaves the gate open: a password login reaching its handler during the grace is served (201), not refused', async () => {
+    const gate = new PasswordGate();
+    gate.stop();
+    assert.equal(await gate.passable(60_000), null);
+    const s = scratch();
+    try {
+      s.write(['pw 0']);
+      const server = await startServer(testConfig({ dataDir: s.dir, identities: s.path, port: 0, loginFailures: 0 }), { logger: false });
+      try {
+        await server.identitiesSettled();
+        // The first step of close(): the chain stops; a reload asked afterwards does not close the gate either.
+        await server.stopIdentities();
+        await assert.rejects(server.reloadIdentities(), /kmsd is stopping/);
+        assert.equal(await login(server.url, 'user0', 'pw 0'), 201);
+      } finally {
+        await server.close();
+      }
+    } finally {
+      s.done();
+    }
+  });
+
   test('a login waiting on the check counts once against the failed-login budget', async () => {
     const s = scratch();
     // 3 failures a minute: five wrong passwords sent while the check is held are three 401s and two 429s, as without a wait.
@@ -323,6 +345,53 @@ describe('declared passwords, put in force after the node listens', () => {
       } finally {
         hold.release();
         await server.close();
+      }
+    } finally {
+      hold?.restore();
+      s.done();
+    }
+  });
+
+  test('with two event loops, a stop with password logins waiting on both: every one gets the 503 at once, the check stops and writes nothing, the node stops within its grace', async () => {
+    const s = scratch();
+    const config = testConfig({ dataDir: s.dir, identities: s.path, port: 0, workers: 2, logLevel: 'silent', loginFailures: 0, shutdownGrace: 8000 });
+    let hold: ReturnType<typeof holdScrypt> | null = null;
+    try {
+      s.write(['old pw']);
+      await serveOnce(testConfig({ dataDir: s.dir, identities: s.path, port: 0 }));
+      s.write(['new pw']);
+      hold = holdScrypt(['new pw']);
+      const server = await startWorkers(config, (error) => assert.fail(String(error)));
+      let closing: Promise<void> | null = null;
+      try {
+        await server.joined;
+        // Ten connections of their own: the kernel spreads them over both loops.
+        const logins = Array.from({ length: 10 }, async () => {
+          const answer = await passwordLogin(server.url, 'user0', 'old pw');
+          return [answer.status, JSON.parse(answer.body), performance.now()];
+        });
+        assert.equal(await pending(Promise.race(logins)), true);
+        await new Promise((r) => setTimeout(r, 500));
+        const started = performance.now();
+        closing = server.close('SIGTERM');
+        // Every one answered while the check is still held: neither the workers' stop nor the grace held them.
+        const answers = await Promise.all(logins);
+        assert.deepEqual(answers.map(([status, body]) => [status, body]), Array(10).fill([503, UNAVAILABLE]));
+        for (const [, , at] of answers) assert.ok((at as number) - started < 4000, `answered ${(at as number) - started} ms after the stop, not after the grace`);
+        assert.equal(hold.held(), 1);
+        hold.release();
+        await closing;
+        assert.ok(performance.now() - started < 8000, `stopped after ${performance.now() - started} ms, not after the grace`);
+      } finally {
+        hold.release();
+        await (closing ?? server.close());
+      }
+      const db = new DatabaseSync(join(s.dir, 'kmsd.db'), { readOnly: true });
+      try {
+        const hash = (db.prepare("SELECT password_hash FROM users WHERE name = 'user0'").get() as { password_hash: string }).password_hash;
+        assert.equal(await verifyPassword('old pw', hash), true, 'the stopped check wrote nothing');
+      } finally {
+        db.close();
       }
     } finally {
       hold?.restore();
