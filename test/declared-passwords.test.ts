@@ -621,28 +621,30 @@ describe('declared passwords, put in force after the node listens', () => {
     }
   });
 
-  test('PostgreSQL, two nodes: a node killed as soon as it serves leaves every user a grant its seed created widens (user grantee, each user of a domain grantee, retiring principal) with no usable password on the other node; once a node applies the file, the new ones', { skip: POSTGRES_SKIP }, async () => {
+  test('PostgreSQL, two nodes: a node killed as soon as it serves leaves every user a grant its seed created widens (user grantee, each user of a domain grantee, retiring principal), and every user of the account of a key it created, with no usable password on the other node; once a node applies the file, the new ones', { skip: POSTGRES_SKIP }, async () => {
     const s = scratch();
     const db = await freshDatabase();
     const fillers = (tag: string) => Array.from({ length: 40 }, (_, i) => ({ name: `filler${i}`, password: `${tag} filler ${i}` }));
     const KEY = '3060aa64-d032-4edb-9bdb-58f569a2057a';
     // v1: no grant. v3 (node A's) rotates user2's, user4's and g1's leaked passwords (their
     // policies and enabled state unchanged) and seeds a grant to acme/user2 retired by
-    // acme/user4, and one to the whole globex account (g0 keeps its password).
+    // acme/user4, and one to the whole globex account (g0 keeps its password), on a key it
+    // creates in the account "owner" (o0 keeps its password: the new key is new to it).
     const accounts = (tag: 'old' | 'new') => [
       { name: 'acme', users: [{ name: 'user0', password: 'admin pw' }, { name: 'user2', password: `pw-${tag}-2` }, { name: 'user4', password: `pw-${tag}-4` }, ...fillers(tag)] },
       { name: 'globex', users: [{ name: 'g0', password: 'g admin' }, { name: 'g1', password: `pw-${tag}-g1` }] },
+      { name: 'owner', users: [{ name: 'o0', password: 'o admin' }] },
     ];
     const v3 = {
       accounts: accounts('new'),
-      keys: [{ account: 'acme', key_id: KEY, alias: 'fixture-orders' }],
+      keys: [{ account: 'owner', key_id: KEY, alias: 'fixture-orders' }],
       grants: [
         { key_id: KEY, name: 'user2-decrypts', grantee: 'acme/user2', operations: ['decrypt-data', 'describe-key'], retiring: 'acme/user4' },
         { key_id: KEY, name: 'globex-describes', grantee_type: 'domain', grantee: 'globex', operations: ['describe-key'] },
       ],
     };
-    const globexLogin = (url: string, name: string, password: string) =>
-      post(url, { methods: ['password'], password: { user: { name, password, domain: { name: 'globex' } } } });
+    const globexLogin = (url: string, name: string, password: string, domain = 'globex') =>
+      post(url, { methods: ['password'], password: { user: { name, password, domain: { name: domain } } } });
     const aDir = mkdtempSync(join(tmpdir(), 'kmsd-declared-a-'));
     const aIds = join(aDir, 'ids.json');
     try {
@@ -662,6 +664,7 @@ describe('declared passwords, put in force after the node listens', () => {
           await passwordLogin(b.url, 'user2', 'pw-old-2'), await passwordLogin(b.url, 'user2', 'pw-new-2'),
           await passwordLogin(b.url, 'user4', 'pw-old-4'), await passwordLogin(b.url, 'user4', 'pw-new-4'),
           await globexLogin(b.url, 'g1', 'pw-old-g1'), await globexLogin(b.url, 'g0', 'g admin'),
+          await globexLogin(b.url, 'o0', 'o admin', 'owner'),
         ];
         assert.deepEqual(refused.map((r) => [r.status, JSON.parse(r.body)]), refused.map(() => [401, WRONG]));
         // Users no seeded grant names keep their password (the old state, as before node A started).
@@ -675,6 +678,7 @@ describe('declared passwords, put in force after the node listens', () => {
         assert.equal(await login(b.url, 'user4', 'pw-new-4'), 201);
         assert.equal((await globexLogin(b.url, 'g1', 'pw-new-g1')).status, 201);
         assert.equal((await globexLogin(b.url, 'g0', 'g admin')).status, 201);
+        assert.equal((await globexLogin(b.url, 'o0', 'o admin', 'owner')).status, 201);
         assert.equal(await login(b.url, 'user2', 'pw-old-2'), 401);
         assert.equal((await globexLogin(b.url, 'g1', 'pw-old-g1')).status, 401);
       } finally {

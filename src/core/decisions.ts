@@ -409,7 +409,8 @@ export const DECISIONS = {
    * would grant something else (re-enabled, itself or through its account; other policies)
    * gets no usable password until the passwords' transaction commits, on every node, and so
    * does every user a seeded grant the start creates widens (its grantee user, each user of a
-   * domain grantee, its retiring principal: seed.ts dropPasswordsOfGrantGainers; the seed stays
+   * domain grantee, its retiring principal) and every user of the account of a seeded key it
+   * creates (seed.ts dropPasswordsOfGainers; the seed stays
    * before listening, its keys and grants serving AK/SK from the first request); a user it
    * does not change keeps its hash (other nodes accept that stored password until the apply
    * commits, as they always did while a node started). A node stopped during its check stops
