@@ -173,11 +173,15 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
       stopping = true;
       demand?.stop();
       launch.resolve('never');
+      // First of all, for every loop at once: the password check stops and the password logins
+      // waiting on the gate (workers' included) are answered 503, before any loop's grace starts.
+      const identitiesStopped = main.stopIdentities();
       await Promise.all(started.map(async (_, i) => {
         await started[i].catch(() => undefined);
         if (alive[i]) threads[i]?.postMessage('stop');
         await exited[i];
       }));
+      await identitiesStopped;
       await main.close(reason);
     })();
     return closing;
@@ -192,12 +196,14 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
       stopping = true;
       demand?.stop();
       closing ??= (async () => {
+        const identitiesStopped = main.stopIdentities();
         await Promise.all(threads.map(async (thread, i) => {
           if (!thread || !alive[i]) return;
           if (ready[i]) thread.postMessage('stop');
           else await thread.terminate();
           await exited[i];
         }));
+        await identitiesStopped;
         await main.close('a worker thread failed to start');
       })();
       await closing;

@@ -51,7 +51,8 @@ export class IdentitiesChain {
   enqueue(spec: IdentitiesSpec): Promise<AddedUser[]> {
     const mine = ++this.asked;
     this.queued++;
-    this.gate.close();
+    // Once stopping, the gate is not closed again: an open one stays open for the grace period.
+    if (!this.stopped) this.gate.close();
     // An apply retrying is superseded by this one: it stops waiting now.
     this.wake?.();
     const run = async (): Promise<AddedUser[]> => {

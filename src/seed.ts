@@ -251,7 +251,7 @@ async function applyKey(tx: Tx, spec: KeySeed, i: number, region: string, rootKe
   return key;
 }
 
-async function applyGrant(tx: Tx, spec: GrantSeed, i: number, key: Key, identities: IdentitiesSpec, now: number): Promise<void> {
+async function applyGrant(tx: Tx, spec: GrantSeed, i: number, key: Key, identities: IdentitiesSpec, now: number, failClosed: boolean): Promise<void> {
   const at = `grants[${i}]`;
   if (spec.grant_id !== null) {
     const found = await tx.getGrant(spec.grant_id);
@@ -280,14 +280,48 @@ async function applyGrant(tx: Tx, spec: GrantSeed, i: number, key: Key, identiti
     name: spec.name,
     creationDate: now,
   });
+  if (failClosed) await dropPasswordsOfGainers(tx, spec.grantee_type === 'user' ? [grantee] : [], spec.grantee_type === 'domain' ? grantee : null, retiring);
 }
 
-/** Applies a seed in one transaction: all of it, or (on any error) nothing. */
-export async function applySeed(store: Store, spec: SeedSpec, identities: IdentitiesSpec, region: string, rootKey: RootKey, now: number): Promise<void> {
+/**
+ * The grant just created widens what a password login of its grantee (a user, or every user of
+ * a domain grantee) and of its retiring principal grants (a key just created: of every user of
+ * its account). While the start has not put the
+ * file's passwords in force (DECISIONS.declaredPasswordsAfterListen), such a user keeps no
+ * usable password, in the grant's own transaction: on no node does an old (maybe replaced)
+ * password log in with the grant. The file's password follows with the chain's first apply.
+ */
+async function dropPasswordsOfGainers(tx: Tx, userIds: string[], accountId: string | null, retiring: string | null): Promise<void> {
+  const users = accountId === null ? [] : await tx.usersOfAccount(accountId);
+  for (const id of [...userIds, ...(retiring === null ? [] : [retiring])]) {
+    const user = await tx.getUser(id);
+    if (user) users.push(user);
+  }
+  for (const user of users) {
+    if (user.passwordHash === null) continue;
+    await tx.updateUser({ ...user, passwordHash: null });
+    user.passwordHash = null;
+  }
+}
+
+/**
+ * Applies a seed in one transaction: all of it, or (on any error) nothing. `passwordsFollow`:
+ * the identities file's passwords are not in force yet (a start before it listens): a grant
+ * created leaves the users it widens without a usable password (dropPasswordsOfGainers),
+ * and so does a key created, every user of its account.
+ */
+export async function applySeed(store: Store, spec: SeedSpec, identities: IdentitiesSpec, region: string, rootKey: RootKey, now: number, passwordsFollow = false): Promise<void> {
   if (spec.keys.length === 0 && spec.grants.length === 0) return;
   await store.write(async (tx) => {
     const keys = new Map<string, Key>();
-    for (const [i, k] of spec.keys.entries()) keys.set(k.key_id, await applyKey(tx, k, i, region, rootKey, now));
-    for (const [i, g] of spec.grants.entries()) await applyGrant(tx, g, i, keys.get(g.key_id) as Key, identities, now);
+    for (const [i, k] of spec.keys.entries()) {
+      const created = (await tx.getKey(k.key_id)) === null;
+      const key = await applyKey(tx, k, i, region, rootKey, now);
+      keys.set(k.key_id, key);
+      // A key created (maybe with material whose ciphertexts exist) is new to every user of its
+      // account whose policies reach it: the same fail closed as a grant's.
+      if (passwordsFollow && created) await dropPasswordsOfGainers(tx, [], key.accountId, null);
+    }
+    for (const [i, g] of spec.grants.entries()) await applyGrant(tx, g, i, keys.get(g.key_id) as Key, identities, now, passwordsFollow);
   });
 }

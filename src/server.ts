@@ -77,6 +77,14 @@ export interface RunningServer {
    */
   identitiesSettled(): Promise<void>;
   /**
+   * The first step of a stop, on every loop of the process at once: the password check under
+   * way stops (nothing of it written) and every password login waiting on the gate, on any
+   * loop, is answered 503 now. close() does it too; the cluster calls it before it stops its
+   * worker threads, whose waiting logins would otherwise hold their stop for the grace period.
+   * Resolves once the apply under way has ended.
+   */
+  stopIdentities(): Promise<void>;
+  /**
    * Reads the certificate and key files again and serves them to new connections (SIGHUP);
    * a pair that is unreadable or does not belong together changes nothing (TlsError says why).
    * Null when the server does not serve TLS.
@@ -319,7 +327,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const apply = async (current: IdentitiesSpec, withSeeds: readonly SeedSpec[], passwords: PasswordPlan): Promise<AddedUser[]> => {
       try {
         const added = await applyIdentities(store, current, config.region, rootKey, clock.now(), dev !== null && DECISIONS.devPasswordMatchRemembered, passwords);
-        for (const seed of withSeeds) await applySeed(store, seed, current, config.region, rootKey, clock.now());
+        for (const seed of withSeeds) await applySeed(store, seed, current, config.region, rootKey, clock.now(), passwords === KEEP_STORED_PASSWORDS);
         return added;
       } catch (error) {
         if (error instanceof IdentitiesError) throw new StartError(`identities: ${error.message}`);
@@ -421,6 +429,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     if (passwordsAfter && chain) {
       chain.enqueue(identities).catch((error: unknown) => logger && logger.warn(failureFields(error), 'the start\'s identities file is not the one in force: a later one replaced it, or kmsd is stopping'));
     }
+    let identitiesStopping: Promise<void> | null = null;
+    const stopIdentities = (): Promise<void> => (identitiesStopping ??= chain?.stop() ?? Promise.resolve());
     let served = tls;
     const useTls = (pair: Pick<TlsPair, 'cert' | 'key'>) => (app.server as unknown as TlsServer).setSecureContext(secureOptions(pair));
     return {
@@ -443,6 +453,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       logger,
       maintain: () => maintain(store, rootKey, clock),
       identitiesSettled: async () => chain?.settled(),
+      stopIdentities,
       reloadIdentities: async () => {
         const current = readIdentities(identitiesFile);
         return chain ? chain.enqueue(current) : applyWhole(current);
@@ -459,7 +470,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         clearInterval(timer);
         // First of all: the password check under way stops, and every password login waiting on
         // the gate is answered 503 now, rather than hold the shutdown for its grace period.
-        const chainStopped = chain?.stop();
+        const chainStopped = stopIdentities();
         const log = logger || null;
         const open = await new Promise<number>((resolve) => app.server.getConnections((_e, n) => resolve(n ?? 0)));
         log?.info(`${reason ? `${reason}: ` : ''}shutting down; ${open} connection(s) open, requests in flight get up to ${config.shutdownGrace} ms to finish`);

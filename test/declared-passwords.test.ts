@@ -275,6 +275,28 @@ describe('declared passwords, put in force after the node listens', () => {
     assert.equal(await gate.passable(60_000), 'stopping');
   });
 
+  test('a stop once the passwords are in force leaves the gate open: a password login reaching its handler during the grace is served (201), not refused', async () => {
+    const gate = new PasswordGate();
+    gate.stop();
+    assert.equal(await gate.passable(60_000), null);
+    const s = scratch();
+    try {
+      s.write(['pw 0']);
+      const server = await startServer(testConfig({ dataDir: s.dir, identities: s.path, port: 0, loginFailures: 0 }), { logger: false });
+      try {
+        await server.identitiesSettled();
+        // The first step of close(): the chain stops; a reload asked afterwards does not close the gate either.
+        await server.stopIdentities();
+        await assert.rejects(server.reloadIdentities(), /kmsd is stopping/);
+        assert.equal(await login(server.url, 'user0', 'pw 0'), 201);
+      } finally {
+        await server.close();
+      }
+    } finally {
+      s.done();
+    }
+  });
+
   test('a login waiting on the check counts once against the failed-login budget', async () => {
     const s = scratch();
     // 3 failures a minute: five wrong passwords sent while the check is held are three 401s and two 429s, as without a wait.
@@ -323,6 +345,53 @@ describe('declared passwords, put in force after the node listens', () => {
       } finally {
         hold.release();
         await server.close();
+      }
+    } finally {
+      hold?.restore();
+      s.done();
+    }
+  });
+
+  test('with two event loops, a stop with password logins waiting on both: every one gets the 503 at once, the check stops and writes nothing, the node stops within its grace', async () => {
+    const s = scratch();
+    const config = testConfig({ dataDir: s.dir, identities: s.path, port: 0, workers: 2, logLevel: 'silent', loginFailures: 0, shutdownGrace: 8000 });
+    let hold: ReturnType<typeof holdScrypt> | null = null;
+    try {
+      s.write(['old pw']);
+      await serveOnce(testConfig({ dataDir: s.dir, identities: s.path, port: 0 }));
+      s.write(['new pw']);
+      hold = holdScrypt(['new pw']);
+      const server = await startWorkers(config, (error) => assert.fail(String(error)));
+      let closing: Promise<void> | null = null;
+      try {
+        await server.joined;
+        // Ten connections of their own: the kernel spreads them over both loops.
+        const logins = Array.from({ length: 10 }, async () => {
+          const answer = await passwordLogin(server.url, 'user0', 'old pw');
+          return [answer.status, JSON.parse(answer.body), performance.now()];
+        });
+        assert.equal(await pending(Promise.race(logins)), true);
+        await new Promise((r) => setTimeout(r, 500));
+        const started = performance.now();
+        closing = server.close('SIGTERM');
+        // Every one answered while the check is still held: neither the workers' stop nor the grace held them.
+        const answers = await Promise.all(logins);
+        assert.deepEqual(answers.map(([status, body]) => [status, body]), Array(10).fill([503, UNAVAILABLE]));
+        for (const [, , at] of answers) assert.ok((at as number) - started < 4000, `answered ${(at as number) - started} ms after the stop, not after the grace`);
+        assert.equal(hold.held(), 1);
+        hold.release();
+        await closing;
+        assert.ok(performance.now() - started < 8000, `stopped after ${performance.now() - started} ms, not after the grace`);
+      } finally {
+        hold.release();
+        await (closing ?? server.close());
+      }
+      const db = new DatabaseSync(join(s.dir, 'kmsd.db'), { readOnly: true });
+      try {
+        const hash = (db.prepare("SELECT password_hash FROM users WHERE name = 'user0'").get() as { password_hash: string }).password_hash;
+        assert.equal(await verifyPassword('old pw', hash), true, 'the stopped check wrote nothing');
+      } finally {
+        db.close();
       }
     } finally {
       hold?.restore();
@@ -542,6 +611,76 @@ describe('declared passwords, put in force after the node listens', () => {
         assert.equal(await login(b.url, 'filler7', 'new filler 7'), 201);
         assert.equal(await login(b.url, 'user1', 'pwC-1'), 401);
         assert.equal(await login(b.url, 'user2', 'pwOLD-2'), 401);
+      } finally {
+        await b.close();
+      }
+    } finally {
+      rmSync(aDir, { recursive: true, force: true });
+      await db.drop();
+      s.done();
+    }
+  });
+
+  test('PostgreSQL, two nodes: a node killed as soon as it serves leaves every user a grant its seed created widens (user grantee, each user of a domain grantee, retiring principal), and every user of the account of a key it created, with no usable password on the other node; once a node applies the file, the new ones', { skip: POSTGRES_SKIP }, async () => {
+    const s = scratch();
+    const db = await freshDatabase();
+    const fillers = (tag: string) => Array.from({ length: 40 }, (_, i) => ({ name: `filler${i}`, password: `${tag} filler ${i}` }));
+    const KEY = '3060aa64-d032-4edb-9bdb-58f569a2057a';
+    // v1: no grant. v3 (node A's) rotates user2's, user4's and g1's leaked passwords (their
+    // policies and enabled state unchanged) and seeds a grant to acme/user2 retired by
+    // acme/user4, and one to the whole globex account (g0 keeps its password), on a key it
+    // creates in the account "owner" (o0 keeps its password: the new key is new to it).
+    const accounts = (tag: 'old' | 'new') => [
+      { name: 'acme', users: [{ name: 'user0', password: 'admin pw' }, { name: 'user2', password: `pw-${tag}-2` }, { name: 'user4', password: `pw-${tag}-4` }, ...fillers(tag)] },
+      { name: 'globex', users: [{ name: 'g0', password: 'g admin' }, { name: 'g1', password: `pw-${tag}-g1` }] },
+      { name: 'owner', users: [{ name: 'o0', password: 'o admin' }] },
+    ];
+    const v3 = {
+      accounts: accounts('new'),
+      keys: [{ account: 'owner', key_id: KEY, alias: 'fixture-orders' }],
+      grants: [
+        { key_id: KEY, name: 'user2-decrypts', grantee: 'acme/user2', operations: ['decrypt-data', 'describe-key'], retiring: 'acme/user4' },
+        { key_id: KEY, name: 'globex-describes', grantee_type: 'domain', grantee: 'globex', operations: ['describe-key'] },
+      ],
+    };
+    const globexLogin = (url: string, name: string, password: string, domain = 'globex') =>
+      post(url, { methods: ['password'], password: { user: { name, password, domain: { name: domain } } } });
+    const aDir = mkdtempSync(join(tmpdir(), 'kmsd-declared-a-'));
+    const aIds = join(aDir, 'ids.json');
+    try {
+      const config = testConfig({ dataDir: s.dir, identities: s.path, port: 0, loginFailures: 0, store: db.url, rootKey: ROOT_KEY });
+      writeFileSync(s.path, JSON.stringify({ accounts: accounts('old') }));
+      const b = await startServer(config, { logger: false });
+      try {
+        await b.identitiesSettled();
+        assert.equal(await login(b.url, 'user2', 'pw-old-2'), 201);
+        assert.equal((await globexLogin(b.url, 'g1', 'pw-old-g1')).status, 201);
+        writeFileSync(aIds, JSON.stringify(v3));
+        const a = spawnNode(db.url, aIds, aDir);
+        await a.serving;
+        a.child.kill('SIGKILL');
+        await a.exited;
+        const refused = [
+          await passwordLogin(b.url, 'user2', 'pw-old-2'), await passwordLogin(b.url, 'user2', 'pw-new-2'),
+          await passwordLogin(b.url, 'user4', 'pw-old-4'), await passwordLogin(b.url, 'user4', 'pw-new-4'),
+          await globexLogin(b.url, 'g1', 'pw-old-g1'), await globexLogin(b.url, 'g0', 'g admin'),
+          await globexLogin(b.url, 'o0', 'o admin', 'owner'),
+        ];
+        assert.deepEqual(refused.map((r) => [r.status, JSON.parse(r.body)]), refused.map(() => [401, WRONG]));
+        // Users no seeded grant names keep their password (the old state, as before node A started).
+        assert.equal(await login(b.url, 'user0', 'admin pw'), 201);
+        assert.equal(await login(b.url, 'filler7', 'old filler 7'), 201);
+        // Node A again (the grants exist now), its apply completed: node B accepts the new passwords, and only them.
+        const again = await startServer(testConfig({ dataDir: aDir, identities: aIds, port: 0, store: db.url, rootKey: ROOT_KEY }), { logger: false });
+        await again.identitiesSettled();
+        await again.close();
+        assert.equal(await login(b.url, 'user2', 'pw-new-2'), 201);
+        assert.equal(await login(b.url, 'user4', 'pw-new-4'), 201);
+        assert.equal((await globexLogin(b.url, 'g1', 'pw-new-g1')).status, 201);
+        assert.equal((await globexLogin(b.url, 'g0', 'g admin')).status, 201);
+        assert.equal((await globexLogin(b.url, 'o0', 'o admin', 'owner')).status, 201);
+        assert.equal(await login(b.url, 'user2', 'pw-old-2'), 401);
+        assert.equal((await globexLogin(b.url, 'g1', 'pw-old-g1')).status, 401);
       } finally {
         await b.close();
       }

@@ -21,7 +21,8 @@ export class PasswordsNotInForceError extends Error {
  * the worker threads, however late they start) reads the same one. The main thread closes it
  * while an identities file is being applied (the start's password checks run after kmsd
  * listens; each SIGHUP) and opens it once the newest file applied is in force; a node stopping
- * sets it to "stopping" for good, which lets every login waiting go at once with a 503. Every
+ * while it is closed sets it to "stopping" for good, which lets every login waiting go at once
+ * with a 503. Every
  * password login, whatever user it names (existing or not: the wait tells nothing about who
  * exists), waits until it is open; AK/SK signatures and tokens never do.
  *
@@ -59,15 +60,19 @@ export class PasswordGate {
     Atomics.notify(this.flag, 0);
   }
 
-  /** The node stops: every login waiting, and every one to come, is refused at once ('stopping'). */
+  /**
+   * The node stops while the gate is closed: every login waiting, and every one to come, is
+   * refused at once ('stopping'). An open gate stays open: a login reaching its handler during
+   * the grace of a stop is served like any request in flight.
+   */
   stop(): void {
-    Atomics.store(this.flag, 0, STOPPING);
+    Atomics.compareExchange(this.flag, 0, CLOSED, STOPPING);
     Atomics.notify(this.flag, 0);
   }
 
   /**
    * Resolves null once the gate is open, or why the login may not pass: still closed after
-   * `maxWaitMs`, the node stopping, or MAX_WAITING logins of this loop already waiting (past
+   * `maxWaitMs`, the node stopping, or MAX_WAITING logins of this loop already waiting (the cap is per event loop) (past
    * which a login is refused at once rather than held: the same bound as LoginGuard's).
    * Every login of this loop waiting at once shares one Atomics.waitAsync.
    */

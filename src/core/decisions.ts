@@ -402,17 +402,23 @@ export const DECISIONS = {
    * the node, on every event loop, waits, whatever user it names (no telling who exists); AK/SK
    * and tokens never wait, nor /_kmsd/ready (200 once the node serves). Nothing is stored about
    * it: no node ever waits for another. A login that waits past --request-timeout, that would
-   * wait while MAX_WAITING (login-guard.ts) others wait on its loop, or that waits when the node stops
+   * wait while MAX_WAITING (login-guard.ts) others wait on its loop (per loop), or that waits when the node stops
    * is IAM's 503 (a store outage's body, its own log line); until the start's file (or a later
    * one) is in force the node retries every `retryMs`, reusing the passwords already checked.
    * The pre-listen transaction fails closed: a user with a declared password whose login it
    * would grant something else (re-enabled, itself or through its account; other policies)
-   * gets no usable password until the passwords' transaction commits, on every node; a user it
+   * gets no usable password until the passwords' transaction commits, on every node, and so
+   * does every user a seeded grant the start creates widens (its grantee user, each user of a
+   * domain grantee, its retiring principal) and every user of the account of a seeded key it
+   * creates (seed.ts dropPasswordsOfGainers; the seed stays
+   * before listening, its keys and grants serving AK/SK from the first request); a user it
    * does not change keeps its hash (other nodes accept that stored password until the apply
    * commits, as they always did while a node started). A node stopped during its check stops
-   * checking (logins waiting get the 503 at once) and writes none of its passwords; stopped or
-   * killed then, it leaves the users its pre-listen transaction changed refused (401) until a
-   * node applies the file again (its next start, a SIGHUP).
+   * checking (logins waiting on any loop get the 503 at once: the cluster stops the check and
+   * the gate before its workers; a gate already open stays open for the grace) and writes
+   * none of its passwords; stopped or killed then, it leaves the users its pre-listen
+   * transaction changed refused (401) until a node applies the file again (its next start, a
+   * SIGHUP).
    */
   declaredPasswordsAfterListen: { retryMs: 1000, loginWaitsAtMost: '--request-timeout', thenAnswer: 'IAM 503 The service is temporarily unavailable.' },
 } as const;
