@@ -391,4 +391,12 @@ export const DECISIONS = {
    * Keystone 400 under /v3.
    */
   badUrl: { kms: 'KMS.0202', csms: 'CSMS.0003', iam: 'The request URL has an invalid percent-encoding.' },
+  /**
+   * Memory a busy node keeps (docs/start-and-memory.md, "Memory"): the main thread gives freed
+   * malloc memory back to the system every `trimEveryMs` for the whole process (glibc's
+   * malloc_trim through the kmsd-crypto addon; none without it), counted in
+   * kmsd_memory_trims_total; V8's young generation is `semiSpaceMb` per semi-space on every loop
+   * (bin/kmsd.js's flag, which the single executable and the image take from it).
+   */
+  memory: { trimEveryMs: 10_000, semiSpaceMb: 4 },
 } as const;

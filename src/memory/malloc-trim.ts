@@ -1,3 +1,4 @@
+import { DECISIONS } from '../core/decisions.ts';
 import { nativeCrypto } from '../core/pkey/native.ts';
 
 /**
@@ -16,7 +17,7 @@ import { nativeCrypto } from '../core/pkey/native.ts';
  * older build without trimMemory) or the C library is not glibc, nothing is trimmed: kmsd serves
  * the same, with that memory resident.
  */
-export const TRIM_EVERY_MS = 10_000;
+export const TRIM_EVERY_MS = DECISIONS.memory.trimEveryMs;
 
 let trims = 0;
 
@@ -43,7 +44,7 @@ export function trimMalloc(counter: Int32Array | null = null): boolean {
  * then, never during the start). Stops by itself where no trim can be made. The timer never
  * keeps the process alive. One per process: the main thread's (src/server.ts).
  */
-export function trimMallocPeriodically(counter: Int32Array | null = null, every = TRIM_EVERY_MS): { stop(): void } {
+export function trimMallocPeriodically(counter: Int32Array | null = null, every: number = TRIM_EVERY_MS): { stop(): void } {
   const timer = setInterval(() => {
     if (!trimMalloc(counter)) clearInterval(timer);
   }, every);
