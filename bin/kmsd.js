@@ -8,13 +8,14 @@
 # Node 24: the `node` package kmsd depends on, looked up as require() would from the real file
 # (npm links .bin/kmsd to it; when kmsd is a dependency, `node` may be hoisted beside it), else
 # a `node` on PATH that is 24 or later.
-# --max-semi-space-size=4 (MB): V8 sizes its young generation by the allocation rate, up to
+# --max-semi-space-size=8 (MB): V8 sizes its young generation by the allocation rate, up to
 # 32 MB per semi-space, two per isolate, and each event loop is an isolate: under load that is
-# garbage held resident on every loop. 4 MB: ~16 MiB less than 8 after a minute of load with two
-# loops, at no throughput lost that we could measure; 2 MB saves ~8 MiB more but scavenges so often
-# that it costs CPU per request (docs/start-and-memory.md, "Memory"). A V8 flag is the process's:
-# the worker threads get it too. The single executable and the image take the flags of the exec
-# line below (scripts/bin-settings.ts).
+# garbage held resident on every loop. Measured with two loops under encrypt-data load (docs/
+# start-and-memory.md, "Memory"): 4 MB saves ~16 MiB but doubles the scavenges, and the loops
+# spend 15-23 % of their time in them instead of 10-14 % (fewer requests answered on every
+# try); 2 MB, 26-36 %. 8 is where the memory stops paying for the throughput. A V8 flag is the
+# process's: the worker threads get it too. The single executable and the image take the flags
+# of the exec line below (scripts/bin-settings.ts).
 # Two glibc malloc settings (a value already set in the environment wins), read by glibc before
 # any JavaScript runs:
 # - MALLOC_MMAP_THRESHOLD_=1048576: blocks of 1 MiB and more are mapped and given back when
@@ -52,7 +53,7 @@ if [ -z "$node" ]; then
   fi
 fi
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}" MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-1048576}"
-exec "$node" --max-semi-space-size=4 "$dir/bin/kmsd.js" "$@"
+exec "$node" --max-semi-space-size=8 "$dir/bin/kmsd.js" "$@"
 */
 // JavaScript from here: `node bin/kmsd.js` (by tests and the bench, with the flags above), or
 // sh's exec above. Plain JavaScript that any Node from 18 on can parse.

@@ -25,7 +25,7 @@ const metric = async (url: string, name: string): Promise<number> => {
   return Number(line?.split(' ')[1]);
 };
 
-test('bin/kmsd.js starts Node with a young generation of 4 MB per semi-space and glibc malloc settings, and trims malloc every 10 s for every loop', async () => {
+test('bin/kmsd.js starts Node with a young generation of 8 MB per semi-space and glibc malloc settings, and trims malloc every 10 s for every loop', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kmsd-memory-'));
   const env: NodeJS.ProcessEnv = { ...process.env, KMSD_LOG_LEVEL: 'warn' };
   delete env.MALLOC_ARENA_MAX;

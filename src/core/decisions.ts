@@ -398,5 +398,5 @@ export const DECISIONS = {
    * kmsd_memory_trims_total; V8's young generation is `semiSpaceMb` per semi-space on every loop
    * (bin/kmsd.js's flag, which the single executable and the image take from it).
    */
-  memory: { trimEveryMs: 10_000, semiSpaceMb: 4 },
+  memory: { trimEveryMs: 10_000, semiSpaceMb: 8 },
 } as const;
