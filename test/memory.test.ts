@@ -12,20 +12,22 @@ import { mallocTrims, TRIM_EVERY_MS, trimMalloc, trimMallocPeriodically } from '
 /**
  * The memory settings kmsd runs with (docs/start-and-memory.md, "Memory"), checked on a real
  * started server: bin/kmsd.js run as the command npm installs, with two event loops serving.
- * - V8's young generation: --max-semi-space-size on Node's command line (V8's flags are the
- *   process's, so every worker thread's isolate gets it too: seen in their heap statistics);
+ * - V8's young generation (--max-semi-space-size) and old-generation growth
+ *   (--heap-growing-percent) on Node's command line (V8's flags are the process's, so every
+ *   worker thread's isolate gets them too: the young generation seen in their heap statistics);
  * - glibc's malloc settings in its environment;
  * - the periodic malloc trim (src/memory/malloc-trim.ts), counted in /_kmsd/metrics.
  */
 const BIN = fileURLToPath(new URL('../bin/kmsd.js', import.meta.url));
 const SEMI_SPACE_MB = DECISIONS.memory.semiSpaceMb;
+const HEAP_GROWING_PERCENT = DECISIONS.memory.heapGrowingPercent;
 
 const metric = async (url: string, name: string): Promise<number> => {
   const line = (await (await fetch(`${url}/_kmsd/metrics`)).text()).split('\n').find((l) => l.startsWith(`${name} `));
   return Number(line?.split(' ')[1]);
 };
 
-test('bin/kmsd.js starts Node with a young generation of 8 MB per semi-space and glibc malloc settings, and trims malloc every 10 s for every loop', async () => {
+test('bin/kmsd.js starts Node with a young generation of 8 MB per semi-space, an old generation let grow by 20 %, glibc malloc settings, and trims malloc every 10 s for every loop', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kmsd-memory-'));
   const env: NodeJS.ProcessEnv = { ...process.env, KMSD_LOG_LEVEL: 'warn' };
   delete env.MALLOC_ARENA_MAX;
@@ -43,7 +45,7 @@ test('bin/kmsd.js starts Node with a young generation of 8 MB per semi-space and
       });
     });
     const argv = readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').split('\0');
-    assert.deepEqual(argv.slice(1, 3), [`--max-semi-space-size=${SEMI_SPACE_MB}`, BIN]);
+    assert.deepEqual(argv.slice(1, 4), [`--max-semi-space-size=${SEMI_SPACE_MB}`, `--heap-growing-percent=${HEAP_GROWING_PERCENT}`, BIN]);
     const environ = readFileSync(`/proc/${proc.pid}/environ`, 'utf8').split('\0');
     assert.ok(environ.includes('MALLOC_ARENA_MAX=2'));
     assert.ok(environ.includes('MALLOC_MMAP_THRESHOLD_=1048576'));
@@ -74,7 +76,7 @@ test("--max-semi-space-size is in force on a worker thread's isolate as on the m
   `;
   const node = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url));
   const flags = readFileSync(BIN, 'utf8').split('\n').find((line) => line.startsWith('exec '))?.split(/\s+/).filter((w) => w.startsWith('--')) ?? [];
-  assert.deepEqual(flags, [`--max-semi-space-size=${SEMI_SPACE_MB}`]);
+  assert.deepEqual(flags, [`--max-semi-space-size=${SEMI_SPACE_MB}`, `--heap-growing-percent=${HEAP_GROWING_PERCENT}`]);
   const child = spawn(node, [...flags, '-e', script]);
   let text = '';
   child.stdout.on('data', (d) => (text += d));

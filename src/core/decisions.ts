@@ -396,7 +396,8 @@ export const DECISIONS = {
    * malloc memory back to the system every `trimEveryMs` for the whole process (glibc's
    * malloc_trim through the kmsd-crypto addon; none without it), counted in
    * kmsd_memory_trims_total; V8's young generation is `semiSpaceMb` per semi-space on every loop
-   * (bin/kmsd.js's flag, which the single executable and the image take from it).
+   * (smaller ones cost throughput), and the old generation grows by `heapGrowingPercent` between
+   * full collections (bin/kmsd.js's flags, which the single executable takes from it).
    */
-  memory: { trimEveryMs: 10_000, semiSpaceMb: 8 },
+  memory: { trimEveryMs: 10_000, semiSpaceMb: 8, heapGrowingPercent: 20 },
 } as const;

@@ -7,10 +7,11 @@ import { nativeCrypto } from '../core/pkey/native.ts';
  * arenas). Why: V8 compiles the hot request path while load ramps up (both loops' isolates, on
  * its helper threads), in memory it takes from malloc and frees again; glibc hands a freed block
  * back only when it is at the top of its arena, so ~25–30 MiB of those freed blocks stayed
- * resident for the life of the process (measured after a minute of encrypt-data load: 146 →
- * ~120 MiB with one trim; docs/start-and-memory.md). malloc_trim(0) returns the free pages in
- * the middle of the arenas too. A trim costs ~0.2–2 ms on the main thread (other threads wait
- * for an arena's lock meanwhile), once every TRIM_EVERY_MS: nothing measurable in throughput.
+ * resident for the life of the process (one trim 10 s into the load: 164 → 134 MiB; after a
+ * minute of encrypt-data load, 179–208 MiB before, 178–182 with the trims:
+ * docs/start-and-memory.md). malloc_trim(0) returns the free pages in the middle of the arenas
+ * too. A trim costs 0.2–2 ms on the main thread (other threads wait for an arena's lock
+ * meanwhile), once every TRIM_EVERY_MS.
  *
  * The call is glibc's, through the kmsd-crypto addon (native/kmsd-crypto.c: Node offers no way
  * to it). Where the addon does not load (no C compiler at install, `--native-crypto none`, an
