@@ -15,11 +15,8 @@
 # spend 15-23 % of their time in them instead of 10-14 % (fewer requests answered on every
 # try); 2 MB, 26-36 %. 8 is where the memory stops paying for the throughput. A V8 flag is the
 # process's: the worker threads get it too.
-# --heap-growing-percent=20: after each full collection V8 lets the old generation grow to
-# several times what was live before the next (the factor it picks for a small heap); under load
-# that is ~20 MiB of promoted garbage held resident across the two loops. 1.2 times the live heap
-# costs 2-3 full collections per 10 s instead of 1 (their pauses: +10-20 ms per 10 s per loop,
-# under 0.2 % of the time; docs/start-and-memory.md, "Memory").
+# The old generation's growth (--heap-growing-percent) is set at run time by kmsd itself
+# (src/memory/heap-growth.ts): on this line it made the single executable reject its code cache.
 # The single executable and the image take the flags of the exec line below (scripts/bin-settings.ts).
 # Two glibc malloc settings (a value already set in the environment wins), read by glibc before
 # any JavaScript runs:
@@ -58,7 +55,7 @@ if [ -z "$node" ]; then
   fi
 fi
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}" MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-1048576}"
-exec "$node" --max-semi-space-size=8 --heap-growing-percent=20 "$dir/bin/kmsd.js" "$@"
+exec "$node" --max-semi-space-size=8 "$dir/bin/kmsd.js" "$@"
 */
 // JavaScript from here: `node bin/kmsd.js` (by tests and the bench, with the flags above), or
 // sh's exec above. Plain JavaScript that any Node from 18 on can parse.
