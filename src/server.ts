@@ -28,7 +28,7 @@ import { FairGate, generationsPerLoop } from './core/fair-gate.ts';
 import { DataDirLocked, lockDataDir, type DataDirLock } from './store/data-dir-lock.ts';
 import { RefusalRecorder } from './api/audit.ts';
 import { createMetrics, type MetricsLink } from './api/metrics.ts';
-import { trimMallocPeriodically } from './memory/malloc-trim.ts';
+import { trimMallocWhenQuiet } from './memory/malloc-trim.ts';
 import { openStore } from './store/open.ts';
 import { failureFields } from './store/unavailable.ts';
 import type { Server as TlsServer } from 'node:tls';
@@ -391,9 +391,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       timer.unref();
     }
     if (!seal) startHousekeeping();
-    // Freed malloc memory goes back to the system every 10 s, once per process: the main thread
-    // trims for every loop (src/memory/malloc-trim.ts). Counted where every loop's metrics read it.
-    const trimmer = primary ? trimMallocPeriodically(shared && shared.metrics.loops.byteLength >= 12 ? new Int32Array(shared.metrics.loops, 8, 1) : null) : null;
+    // Freed malloc memory goes back to the system when a load is over, once per process: the main
+    // thread trims for every loop (src/memory/malloc-trim.ts). Counted where every loop's metrics read it.
+    const trimmer = primary
+      ? trimMallocWhenQuiet(shared && shared.metrics.loops.byteLength >= 12 ? new Int32Array(shared.metrics.loops, 8, 1) : null,
+        (ms) => logger && logger.debug(`freed malloc memory given back to the system (${ms.toFixed(1)} ms)`))
+      : null;
     let served = tls;
     const useTls = (pair: Pick<TlsPair, 'cert' | 'key'>) => (app.server as unknown as TlsServer).setSecureContext(secureOptions(pair));
     return {

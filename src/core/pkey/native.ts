@@ -29,7 +29,7 @@ export interface NativeCrypto {
   decrypt(key: NativeKey, ciphertext: Uint8Array): Buffer | null;
   /** The OpenSSL it runs on (Node's own). */
   readonly openssl: string;
-  /** glibc's malloc_trim(0) (src/memory/malloc-trim.ts); absent from builds before it, false without glibc. */
+  /** glibc's malloc_trim(0) (src/memory/malloc-trim.ts): whether it gave memory back; absent without glibc and from builds before it. */
   trimMemory?(): boolean;
 }
 
