@@ -9,13 +9,14 @@ import { binEnv, binNodeFlags } from '../scripts/bin-settings.ts';
 
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 
-export function child(args: string[], env: Record<string, string> = {}): { proc: ChildProcess; line: (re: RegExp) => Promise<RegExpExecArray> } {
+export function child(args: string[], env: Record<string, string> = {}): { proc: ChildProcess; line: (re: RegExp) => Promise<RegExpExecArray>; output: () => string } {
   const proc = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout?.on('data', (d) => (out += d));
   proc.stderr?.on('data', (d) => (out += d));
   return {
     proc,
+    output: () => out,
     line: (re) => new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`timed out: ${out}`)), 60_000);
       const check = () => {
