@@ -1,20 +1,22 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { binEnv, binNodeFlags } from '../scripts/bin-settings.ts';
 
 /** Starting kmsd as shipped and talking to it: shared by the bench scripts (run.ts, starvation.ts). */
 
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 
-export function child(args: string[], env: Record<string, string> = {}): { proc: ChildProcess; line: (re: RegExp) => Promise<RegExpExecArray> } {
+export function child(args: string[], env: Record<string, string> = {}): { proc: ChildProcess; line: (re: RegExp) => Promise<RegExpExecArray>; output: () => string } {
   const proc = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout?.on('data', (d) => (out += d));
   proc.stderr?.on('data', (d) => (out += d));
   return {
     proc,
+    output: () => out,
     line: (re) => new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`timed out: ${out}`)), 60_000);
       const check = () => {
@@ -59,14 +61,14 @@ export type User = ReturnType<typeof identities>['owner'];
 
 /** kmsd runs as shipped: with the node flags of bin/kmsd.js's sh part (its `exec "$node" ...` line)... */
 export function shippedNodeFlags(): string[] {
-  const exec = readFileSync(here('../bin/kmsd.js'), 'utf8').split('\n').find((line) => line.startsWith('exec ')) ?? '';
-  return exec.split(/\s+/).filter((word) => word.startsWith('--'));
+  // KMSD_BENCH_NODE_FLAGS="--max-semi-space-size=2 ...": measure other flags than the shipped ones.
+  if (process.env.KMSD_BENCH_NODE_FLAGS !== undefined) return process.env.KMSD_BENCH_NODE_FLAGS.split(/\s+/).filter(Boolean);
+  return binNodeFlags(here('..'));
 }
 
 /** ...and the environment variables it sets (its `export NAME="${NAME:-VALUE}"` line). */
 export function shippedEnv(): Record<string, string> {
-  const text = readFileSync(here('../bin/kmsd.js'), 'utf8');
-  return Object.fromEntries([...text.matchAll(/\b([A-Z_]+)="\$\{\1:-([^}]*)\}"/g)].map((m) => [m[1], m[2]]));
+  return binEnv(here('..'));
 }
 
 /** `store`: "sqlite" (in dataDir, the default) or a postgres:// URL. */

@@ -35,7 +35,8 @@ const WORKER_COUNTS = process.env.KMSD_BENCH_WORKERS ? [Number(process.env.KMSD_
 // Every workload runs on a SQLite node and on a PostgreSQL node (a throw-away server on this
 // machine, started and removed by the bench as the tests start theirs; skipped, and said so,
 // where PostgreSQL is not installed). PostgreSQL rows are named "PostgreSQL: <workload>".
-const STORES = ['sqlite', 'postgres'] as const;
+// KMSD_BENCH_STORES=sqlite: the SQLite rows only (no PostgreSQL started).
+const STORES = (['sqlite', 'postgres'] as const).filter((st) => !process.env.KMSD_BENCH_STORES || process.env.KMSD_BENCH_STORES.split(',').includes(st));
 const PG_PREFIX = 'PostgreSQL: ';
 const SIGNING = [
   { spec: 'EC_P256', algorithm: 'ECDSA_SHA_256', hash: 'sha256', types: ['DIGEST', 'RAW'] },
@@ -234,7 +235,7 @@ async function main(): Promise<void> {
         const b = baselines.get(name) ?? (await measure(job(baseUrl), warmup(baseUrl)));
         baselines.set(name, b);
         rows.push({ workload, workers, kmsd: k, baseline: b, idleRss, ...extra });
-        process.stdout.write(`${workload}, ${workers} worker(s): ${Math.round(k.rps)} req/s (baseline ${Math.round(b.rps)}), ${k.cores?.toFixed(2)} cores, RSS peak ${k.rssPeak?.toFixed(0)} MiB\n`);
+        process.stdout.write(`${workload}, ${workers} worker(s): ${Math.round(k.rps)} req/s, p99 ${k.p99} ms (baseline ${Math.round(b.rps)}), ${k.cores?.toFixed(2)} cores, RSS peak ${k.rssPeak?.toFixed(0)} MiB\n`);
       };
       await both('encrypt-data 1 KiB, grantee, token', (url) => ({
         url, kind: 'fixed', method: 'POST', path: encryptPath, body: encryptBody,

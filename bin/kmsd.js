@@ -9,8 +9,15 @@
 # (npm links .bin/kmsd to it; when kmsd is a dependency, `node` may be hoisted beside it), else
 # a `node` on PATH that is 24 or later.
 # --max-semi-space-size=8 (MB): V8 sizes its young generation by the allocation rate, up to
-# 32 MB per semi-space; under load that is ~80 MB of resident memory for garbage. 8 MB costs no
-# measurable throughput (BENCHMARKS.md).
+# 32 MB per semi-space, two per isolate, and each event loop is an isolate: under load that is
+# garbage held resident on every loop. Measured with two loops under encrypt-data load (docs/
+# start-and-memory.md, "Memory"): 4 MB saves ~16 MiB but doubles the scavenges, and the loops
+# spend 15-23 % of their time in them instead of 10-14 % (fewer requests answered on every
+# try); 2 MB, 26-36 %. 8 is where the memory stops paying for the throughput. A V8 flag is the
+# process's: the worker threads get it too.
+# The old generation's growth (--heap-growing-percent) is set at run time by kmsd itself
+# (src/memory/heap-growth.ts): on this line it made the single executable reject its code cache.
+# The single executable and the image take the flags of the exec line below (scripts/bin-settings.ts).
 # Two glibc malloc settings (a value already set in the environment wins), read by glibc before
 # any JavaScript runs:
 # - MALLOC_MMAP_THRESHOLD_=1048576: blocks of 1 MiB and more are mapped and given back when

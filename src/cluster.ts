@@ -51,8 +51,9 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
     rateBuckets: config.rateLimit > 0 ? SharedRateLimiter.buffer() : null,
     loginBuckets: config.loginFailures > 0 ? SharedRateLimiter.buffer() : null,
     refusalBuckets: config.auditRefusalRate > 0 ? SharedRateLimiter.buffer() : null,
-    // Int32 [0]: loops serving; [1]: loops started on load that failed to start (src/api/metrics.ts).
-    metrics: { channel: `kmsd-metrics-${randomUUID()}`, loops: new SharedArrayBuffer(8) },
+    // Int32 [0]: loops serving; [1]: loops started on load that failed to start; [2]: malloc
+    // trims of the process (src/memory/malloc-trim.ts; all three read by src/api/metrics.ts).
+    metrics: { channel: `kmsd-metrics-${randomUUID()}`, loops: new SharedArrayBuffer(12) },
     stdoutIsTerminal: process.stdout.isTTY === true,
     passwordGate: PasswordGate.buffer(),
   };

@@ -30,6 +30,7 @@ import { FairGate, generationsPerLoop } from './core/fair-gate.ts';
 import { DataDirLocked, lockDataDir, type DataDirLock } from './store/data-dir-lock.ts';
 import { RefusalRecorder } from './api/audit.ts';
 import { createMetrics, type MetricsLink } from './api/metrics.ts';
+import { trimMallocWhenQuiet } from './memory/malloc-trim.ts';
 import { openStore } from './store/open.ts';
 import { failureFields } from './store/unavailable.ts';
 import type { Server as TlsServer } from 'node:tls';
@@ -431,6 +432,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     }
     let identitiesStopping: Promise<void> | null = null;
     const stopIdentities = (): Promise<void> => (identitiesStopping ??= chain?.stop() ?? Promise.resolve());
+    // Freed malloc memory goes back to the system when a load is over, once per process: the main
+    // thread trims for every loop (src/memory/malloc-trim.ts). Counted where every loop's metrics read it.
+    const trimmer = primary
+      ? trimMallocWhenQuiet(shared && shared.metrics.loops.byteLength >= 12 ? new Int32Array(shared.metrics.loops, 8, 1) : null,
+        (ms) => logger && logger.debug(`freed malloc memory given back to the system (${ms.toFixed(1)} ms)`))
+      : null;
     let served = tls;
     const useTls = (pair: Pick<TlsPair, 'cert' | 'key'>) => (app.server as unknown as TlsServer).setSecureContext(secureOptions(pair));
     return {
@@ -471,6 +478,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         // First of all: the password check under way stops, and every password login waiting on
         // the gate is answered 503 now, rather than hold the shutdown for its grace period.
         const chainStopped = stopIdentities();
+        trimmer?.stop();
         const log = logger || null;
         const open = await new Promise<number>((resolve) => app.server.getConnections((_e, n) => resolve(n ?? 0)));
         log?.info(`${reason ? `${reason}: ` : ''}shutting down; ${open} connection(s) open, requests in flight get up to ${config.shutdownGrace} ms to finish`);

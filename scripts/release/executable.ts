@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { lazyBuiltins } from '../build-plugins.ts';
+import { binNodeFlags } from '../bin-settings.ts';
 import { ASSETS, MODULE_URL } from '../../src/single-executable/assets.ts';
 
 /**
@@ -108,8 +109,8 @@ export function writeExecutable(o: ExecutableOptions): void {
     output: blob,
     disableExperimentalSEAWarning: true,
     useCodeCache: o.codeCache,
-    // The flags bin/kmsd.js gives Node (see there): a young generation of 8 MB.
-    execArgv: ['--max-semi-space-size=8'],
+    // The flags bin/kmsd.js gives Node (see there): V8's young generation (docs/start-and-memory.md).
+    execArgv: binNodeFlags(o.root),
     assets,
   }, null, 2));
   execFileSync(process.execPath, ['--experimental-sea-config', config], { cwd: o.work, stdio: 'pipe' });

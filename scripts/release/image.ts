@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { tar, type TarEntry } from './tar.ts';
+import { binEnv } from '../bin-settings.ts';
 
 /** The image's user: not root, owner of /data. */
 export const IMAGE_USER = { name: 'kmsd', uid: 10001, gid: 10001 };
@@ -154,7 +155,7 @@ export function buildImage(o: ImageOptions): string {
       Entrypoint: [IMAGE_EXECUTABLE],
       Cmd: IMAGE_CMD,
       // bin/kmsd.js's glibc malloc settings (see there), which glibc reads before kmsd runs.
-      Env: ['PATH=/usr/local/bin', 'MALLOC_ARENA_MAX=2', 'MALLOC_MMAP_THRESHOLD_=1048576'],
+      Env: ['PATH=/usr/local/bin', ...Object.entries(binEnv(o.root)).map(([name, value]) => `${name}=${value}`)],
       ExposedPorts: { '8080/tcp': {} },
       Volumes: { '/data': {} },
       WorkingDir: '/data',

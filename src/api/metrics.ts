@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import { KeyState } from '../core/model.ts';
 import type { Census, Store } from '../store/store.ts';
 import { StoreUnavailableError } from '../store/unavailable.ts';
+import { mallocTrims } from '../memory/malloc-trim.ts';
 
 /**
  * Every Prometheus metric kmsd serves at /_kmsd/metrics, in this one module.
@@ -37,7 +38,7 @@ export interface Metrics {
 export interface MetricsLink {
   /** The BroadcastChannel's name, one per process. */
   channel: string;
-  /** Int32 [0]: how many loops answer on the channel now; [1]: loops started on load that failed to start (src/cluster.ts). */
+  /** Int32 [0]: how many loops answer on the channel now; [1]: loops started on load that failed to start; [2]: malloc trims of the process (src/cluster.ts). */
   loops: SharedArrayBuffer;
 }
 
@@ -253,6 +254,8 @@ export function createMetrics(store: Store, link?: MetricsLink | null): Metrics 
       // Loops that joined the metrics channel: the main thread, and the worker threads started so far (loops-on-demand.ts).
       family('kmsd_event_loops', 'Event loops serving in this process (--workers; the others start when load needs them)', 'gauge', () => [{ labels: {}, value: loops ? Atomics.load(loops, 0) : 1 }]),
       family('kmsd_event_loop_start_failures_total', 'Event loops started on load (--loop-start-load) that failed to start; the node served on without them', 'counter', () => [{ labels: {}, value: loops && loops.length > 1 ? Atomics.load(loops, 1) : 0 }]),
+      // The main thread trims for the whole process; its count is shared with the other loops (cluster.ts).
+      family('kmsd_memory_trims_total', 'Times freed malloc memory was given back to the system (once each time the node goes quiet after load; always 0 without glibc and the kmsd-crypto addon)', 'counter', () => [{ labels: {}, value: loops && loops.length > 2 ? Atomics.load(loops, 2) : mallocTrims() }]),
       family('kmsd_audit_records_written_total', 'Audit records written by this process', 'counter', () => [{ labels: {}, value: counts.audits }]),
       // Read from the store at scrape time (every node over one store sees the same figures).
       family('kmsd_store_up', 'Whether the store answered this scrape (1) or could not be reached (0)', 'gauge', () => [{ labels: {}, value: census ? 1 : 0 }]),

@@ -1,3 +1,5 @@
+// First: V8's old-generation growth, before the heap grows (src/memory/heap-growth.ts says why here).
+import '../memory/heap-growth.ts';
 import { kmsdVersion } from '../package-root.ts';
 import { ConfigError } from '../config.ts';
 import { StartError } from '../root-key.ts';

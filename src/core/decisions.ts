@@ -421,4 +421,16 @@ export const DECISIONS = {
    * SIGHUP).
    */
   declaredPasswordsAfterListen: { retryMs: 1000, loginWaitsAtMost: '--request-timeout', thenAnswer: 'IAM 503 The service is temporarily unavailable.' },
+  /**
+   * Memory a busy node keeps (docs/start-and-memory.md, "Memory"): once the node has gone quiet
+   * after a load (`trim`: the main thread's event-loop utilization below `quietPercent` for
+   * `quietSamples` samples of `sampleMs` in a row), the main thread gives freed malloc memory
+   * back to the system, once per quiet period, re-armed by a sample at or above `busyPercent`
+   * (glibc's malloc_trim through the kmsd-crypto addon; none without it), counted in
+   * kmsd_memory_trims_total; V8's young generation is `semiSpaceMb` per semi-space on every loop
+   * (smaller ones cost throughput; bin/kmsd.js's flag, which the single executable takes from
+   * it), and the old generation grows by `heapGrowingPercent` between full collections (set at
+   * run time: src/memory/heap-growth.ts).
+   */
+  memory: { trim: { sampleMs: 1000, quietSamples: 2, quietPercent: 10, busyPercent: 25 }, semiSpaceMb: 8, heapGrowingPercent: 20 },
 } as const;

@@ -29,6 +29,8 @@ export interface NativeCrypto {
   decrypt(key: NativeKey, ciphertext: Uint8Array): Buffer | null;
   /** The OpenSSL it runs on (Node's own). */
   readonly openssl: string;
+  /** glibc's malloc_trim(0) (src/memory/malloc-trim.ts): whether it gave memory back; absent without glibc and from builds before it. */
+  trimMemory?(): boolean;
 }
 
 /** The addon's file name for this platform, as the build writes it and a host should carry it. */

@@ -1,0 +1,83 @@
+import { performance } from 'node:perf_hooks';
+import { DECISIONS } from '../core/decisions.ts';
+import { nativeCrypto } from '../core/pkey/native.ts';
+
+/**
+ * Gives the memory glibc's malloc holds free back to the system once a load is over, for the
+ * whole process (every event loop's isolate, OpenSSL, SQLite and libuv allocate from the same
+ * arenas). Why: V8 compiles the hot request path while load ramps up (both loops' isolates, on
+ * its helper threads), in memory it takes from malloc and frees again; glibc hands a freed block
+ * back only when it is at the top of its arena, so ~25–30 MiB of those freed blocks stayed
+ * resident for the life of the process. malloc_trim(0) returns the free pages in the middle of
+ * the arenas too (docs/start-and-memory.md, "Memory", has the figures).
+ *
+ * When: only once the node has gone quiet, once per quiet period. A trim walks every arena with
+ * its lock held: under encrypt-data load one took 34–157 ms of the main thread (20–54 ms of CPU)
+ * while the other loops waited for those locks, and trimming during a steady load buys little
+ * (the load takes the memory again). So the main thread's event-loop utilization is sampled
+ * every `sampleMs`; after `quietSamples` samples in a row below `quietPercent` the process trims
+ * once, and trims again only after a sample at or above `busyPercent` (load came back).
+ * The first quiet period after the start trims too (what the start compiled).
+ *
+ * The call is glibc's, through the kmsd-crypto addon (native/kmsd-crypto.c: Node offers no way
+ * to it), which defines trimMemory only when built against glibc. Where the addon does not load
+ * (no C compiler at install, `--native-crypto none`, the arm64 executable, an older build) or the
+ * C library is not glibc, nothing is trimmed or counted: kmsd serves the same, with that memory
+ * resident.
+ */
+export const TRIM_WHEN_QUIET = DECISIONS.memory.trim;
+
+let trims = 0;
+
+/** Whether this process can trim: the addon loaded, built against glibc. */
+export function mallocTrimSupported(): boolean {
+  return typeof nativeCrypto()?.trimMemory === 'function';
+}
+
+/** Trims made so far by this thread (kmsd_memory_trims_total of a single-loop process). */
+export function mallocTrims(): number {
+  return trims;
+}
+
+/**
+ * One trim now; false (and nothing counted) when none can be made here. `counter` (Int32 slot
+ * 0 of a view the process's loops share): counted there too, for every loop's metrics to read.
+ */
+export function trimMalloc(counter: Int32Array | null = null): boolean {
+  const trim = nativeCrypto()?.trimMemory;
+  if (typeof trim !== 'function') return false;
+  trim();
+  trims++;
+  if (counter) Atomics.add(counter, 0, 1);
+  return true;
+}
+
+/**
+ * Trims once per quiet period of this thread's event loop (see above) until stopped. Starts
+ * nothing where no trim can be made. The timer never keeps the process alive. One per process:
+ * the main thread's (src/server.ts). `onTrim`: told how long each trim held the thread.
+ */
+export function trimMallocWhenQuiet(
+  counter: Int32Array | null = null,
+  onTrim: (ms: number) => void = () => {},
+  o: { sampleMs: number; quietSamples: number; quietPercent: number; busyPercent: number } = TRIM_WHEN_QUIET,
+): { stop(): void } {
+  if (!mallocTrimSupported()) return { stop: () => {} };
+  let last = performance.eventLoopUtilization();
+  let quiet = 0;
+  let armed = true;
+  const timer = setInterval(() => {
+    const now = performance.eventLoopUtilization();
+    const busy = performance.eventLoopUtilization(now, last).utilization * 100;
+    last = now;
+    if (busy >= o.busyPercent) armed = true;
+    quiet = busy < o.quietPercent ? quiet + 1 : 0;
+    if (!armed || quiet < o.quietSamples) return;
+    armed = false;
+    const began = performance.now();
+    trimMalloc(counter);
+    onTrim(performance.now() - began);
+  }, o.sampleMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}

@@ -1,0 +1,169 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DECISIONS } from '../src/core/decisions.ts';
+import { nativeCrypto } from '../src/core/pkey/native.ts';
+import { mallocTrimSupported, mallocTrims, trimMalloc, trimMallocWhenQuiet } from '../src/memory/malloc-trim.ts';
+import { binNodeFlags } from '../scripts/bin-settings.ts';
+import { HEAP_GROWTH_FLAG } from '../src/memory/heap-growth.ts';
+
+/**
+ * The memory settings kmsd runs with (docs/start-and-memory.md, "Memory"), checked on a real
+ * started server: bin/kmsd.js run as the command npm installs, with two event loops serving.
+ * - V8's young generation (--max-semi-space-size) on Node's command line (V8's flags are the
+ *   process's, so every worker thread's isolate gets them too: the young generation seen in
+ *   their heap statistics); the old generation's growth (--heap-growing-percent) set at run time
+ *   (src/memory/heap-growth.ts), not on the command line, where it broke the executable's code cache;
+ * - glibc's malloc settings in its environment;
+ * - the malloc trim once the node goes quiet (src/memory/malloc-trim.ts), counted in /_kmsd/metrics.
+ */
+const BIN = fileURLToPath(new URL('../bin/kmsd.js', import.meta.url));
+const SEMI_SPACE_MB = DECISIONS.memory.semiSpaceMb;
+const HEAP_GROWING_PERCENT = DECISIONS.memory.heapGrowingPercent;
+
+const metric = async (url: string, name: string): Promise<number> => {
+  const line = (await (await fetch(`${url}/_kmsd/metrics`)).text()).split('\n').find((l) => l.startsWith(`${name} `));
+  return Number(line?.split(' ')[1]);
+};
+
+test('bin/kmsd.js starts Node with a young generation of 8 MB per semi-space and glibc malloc settings, and trims malloc once when the node goes quiet, for every loop', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kmsd-memory-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, KMSD_LOG_LEVEL: 'warn' };
+  delete env.MALLOC_ARENA_MAX;
+  delete env.MALLOC_MMAP_THRESHOLD_;
+  const proc = spawn(BIN, ['serve', '--port', '0', '--data-dir', dir, '--workers', '2', '--loop-start-load', '0'], { env });
+  let out = '';
+  proc.stdout.on('data', (d) => (out += d));
+  proc.stderr.on('data', (d) => (out += d));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      proc.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+      proc.stdout.on('data', () => {
+        const m = /all 2 event loops are serving/.test(out) && /API at (http:\/\/\S+)/.exec(out);
+        if (m) resolve(m[1]);
+      });
+    });
+    const argv = readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').split('\0');
+    assert.deepEqual(argv.slice(1, 3), [`--max-semi-space-size=${SEMI_SPACE_MB}`, BIN]);
+    const environ = readFileSync(`/proc/${proc.pid}/environ`, 'utf8').split('\0');
+    assert.ok(environ.includes('MALLOC_ARENA_MAX=2'));
+    assert.ok(environ.includes('MALLOC_MMAP_THRESHOLD_=1048576'));
+    assert.equal(await metric(url, 'kmsd_event_loops'), 2);
+    // The start is over and the node is quiet: one trim, and no other while it stays quiet (every
+    // loop's scrape says so: the kernel spreads the scrapes over both loops, so ask several times).
+    const { sampleMs, quietSamples } = DECISIONS.memory.trim;
+    await new Promise((r) => setTimeout(r, sampleMs * (quietSamples + 3)));
+    for (let i = 0; i < 6; i++) assert.equal(await metric(url, 'kmsd_memory_trims_total'), 1);
+  } finally {
+    proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("--max-semi-space-size is in force on a worker thread's isolate as on the main thread's", async () => {
+  // What the flag on bin/kmsd.js's command line does to the worker threads kmsd starts: V8's new
+  // space is two semi-spaces, so it never exceeds twice the flag, on any thread.
+  const script = `
+    const { Worker } = require('node:worker_threads');
+    const v8 = require('node:v8');
+    const young = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
+    const churn = () => { let keep = []; for (let i = 0; i < 3e6; i++) { keep.push({ i }); if (keep.length > 5e4) keep = []; } };
+    churn();
+    const main = young();
+    const w = new Worker(\`(\${churn})(); require('node:worker_threads').parentPort.postMessage(require('node:v8').getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size)\`, { eval: true });
+    w.on('message', (worker) => { console.log(JSON.stringify({ main, worker })); w.terminate(); });
+  `;
+  const node = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url));
+  const flags = binNodeFlags(fileURLToPath(new URL('..', import.meta.url)));
+  assert.deepEqual(flags, [`--max-semi-space-size=${SEMI_SPACE_MB}`]);
+  const child = spawn(node, [...flags, '-e', script]);
+  let text = '';
+  child.stdout.on('data', (d) => (text += d));
+  await new Promise((r) => child.on('close', r));
+  const { main, worker } = JSON.parse(text) as { main: number; worker: number };
+  assert.ok(main > 0 && main <= 2 * SEMI_SPACE_MB * 1024 * 1024, `main thread's new space ${main}`);
+  assert.ok(worker > 0 && worker <= 2 * SEMI_SPACE_MB * 1024 * 1024, `worker thread's new space ${worker}`);
+});
+
+test('a trim gives the free pages of the malloc arenas back through the kmsd-crypto addon (glibc), and counts only trims made', () => {
+  // This machine's C library is glibc: the addon defines trimMemory, and kmsd knows it can trim.
+  assert.ok((process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header.glibcVersionRuntime);
+  assert.equal(typeof nativeCrypto()?.trimMemory, 'function', 'the addon of this checkout has trimMemory (npm run build:native)');
+  assert.equal(mallocTrimSupported(), true);
+  // glibc's answer: whether it gave anything back (this process may have nothing free to give).
+  assert.equal(typeof nativeCrypto()?.trimMemory?.(), 'boolean');
+  const before = mallocTrims();
+  const shared = new Int32Array(new SharedArrayBuffer(12), 8, 1);
+  assert.equal(trimMalloc(shared), true);
+  assert.equal(mallocTrims(), before + 1);
+  assert.equal(Atomics.load(shared, 0), 1);
+});
+
+test('the trimmer trims once per quiet period: not again while quiet, not while busy, once more when the load is over', async () => {
+  const shared = new Int32Array(new SharedArrayBuffer(12), 8, 1);
+  const o = { sampleMs: 50, quietSamples: 2, quietPercent: 10, busyPercent: 25 };
+  const pauses: number[] = [];
+  const trimmer = trimMallocWhenQuiet(shared, (ms) => pauses.push(ms), o);
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  // The event loop busy ~90 % of the time: 9 ms of work in every 10 ms.
+  const busyFor = async (ms: number) => {
+    const end = performance.now() + ms;
+    while (performance.now() < end) {
+      const slice = performance.now() + 9;
+      while (performance.now() < slice);
+      await sleep(1);
+    }
+  };
+  try {
+    await sleep(o.sampleMs * (o.quietSamples + 1) + 40);
+    assert.equal(Atomics.load(shared, 0), 1, 'one trim once quiet');
+    await sleep(o.sampleMs * 8);
+    assert.equal(Atomics.load(shared, 0), 1, 'no second trim while it stays quiet');
+    await busyFor(o.sampleMs * 6);
+    assert.equal(Atomics.load(shared, 0), 1, 'no trim under load');
+    await sleep(o.sampleMs * (o.quietSamples + 1) + 40);
+    assert.equal(Atomics.load(shared, 0), 2, 'one trim when the load is over');
+    assert.equal(pauses.length, 2);
+  } finally {
+    trimmer.stop();
+  }
+  await sleep(o.sampleMs * 6);
+  assert.equal(Atomics.load(shared, 0), 2, 'no trim after stop()');
+});
+
+test("the old generation's growth is set at run time by kmsd's entry, first, and holds the heap down on the main thread and on worker threads", async () => {
+  // First import of the CLI's entry (which the npm bin and the single executable both run), so it
+  // is in force before the heap grows; never on Node's command line (the executable's code cache).
+  const main = readFileSync(fileURLToPath(new URL('../src/cli/main.ts', import.meta.url)), 'utf8');
+  assert.equal(/^import .*$/m.exec(main)?.[0], "import '../memory/heap-growth.ts';");
+  assert.equal(HEAP_GROWTH_FLAG, `--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+  assert.ok(!binNodeFlags(fileURLToPath(new URL('..', import.meta.url))).some((f) => f.startsWith('--heap-growing')));
+  // Its effect: the largest heap of a churn over a live set, with and without the module, on the
+  // main thread and then on a worker thread started after it.
+  const churn = `const live = []; for (let i = 0; i < 3e5; i++) live.push({ a: i, b: 'x' + i, c: [i] });
+    let keep = [], max = 0;
+    for (let r = 0; r < 30; r++) { for (let i = 0; i < 2e5; i++) keep.push({ i, s: 'y' + i }); if (keep.length > 4e5) keep = []; max = Math.max(max, process.memoryUsage().heapTotal); }`;
+  const script = (grow: boolean) => `
+    ${grow ? `await import(${JSON.stringify(new URL('../src/memory/heap-growth.ts', import.meta.url).href)});` : ''}
+    const { Worker } = await import('node:worker_threads');
+    ${churn}
+    const w = new Worker(\`${churn.replace(/`/g, '\\`')}; process.getBuiltinModule('node:worker_threads').parentPort.postMessage(max)\`, { eval: true });
+    w.on('message', (worker) => { console.log(JSON.stringify({ main: max, worker })); w.terminate(); });`;
+  const node = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url));
+  const run = async (grow: boolean) => {
+    const child = spawn(node, ['--input-type=module', '-e', script(grow)]);
+    let text = '';
+    child.stdout.on('data', (d) => (text += d));
+    child.stderr.on('data', (d) => (text += d));
+    await new Promise((r) => child.on('close', r));
+    assert.match(text, /^\{.*\}\n$/, text);
+    return JSON.parse(text) as { main: number; worker: number };
+  };
+  const [free, held] = [await run(false), await run(true)];
+  assert.ok(held.main < free.main * 0.85, `main thread: ${held.main} with, ${free.main} without`);
+  assert.ok(held.worker < free.worker * 0.85, `worker thread: ${held.worker} with, ${free.worker} without`);
+});
