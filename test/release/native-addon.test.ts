@@ -1,7 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,9 @@ test('a native addon carried as an asset loads in the single executable from a p
   mkdirSync(join(pkg, 'dist/addons'), { recursive: true });
   mkdirSync(join(pkg, 'console/dist'), { recursive: true });
   writeFileSync(join(pkg, 'package.json'), JSON.stringify({ version: '0.0.0-addon-test' }));
+  // The executable takes Node's flags from the package's bin/kmsd.js (scripts/bin-settings.ts).
+  mkdirSync(join(pkg, 'bin'));
+  copyFileSync(join(ROOT, 'bin/kmsd.js'), join(pkg, 'bin/kmsd.js'));
   const addon = join(pkg, 'dist/addons/hello.node');
   execFileSync(CC!, ['-shared', '-fPIC', '-O2', `-I${HEADERS}`, '-o', addon, fileURLToPath(new URL('./fixtures/hello-addon.c', import.meta.url))]);
 
