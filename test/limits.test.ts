@@ -121,6 +121,13 @@ test('1,000 idle connections hold a bounded amount of memory and are closed at t
         if (m && (TEST_WORKERS === '1' || out.includes('event loops are serving'))) resolve(Number(m[1]));
       });
     });
+    // The identities file's passwords are checked just after listening (scrypt holds tens of MiB
+    // while it runs): a password login waits for that, so the baseline is taken after one.
+    const login = await fetch(`http://127.0.0.1:${port}/v3/auth/tokens`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'nobody', password: 'wrong', domain: { name: 'nobody' } } } }, scope: { project: { name: 'cn-north-4' } } } }),
+    });
+    assert.equal(login.status, 401);
     const baseline = rssKiB(child.pid as number);
     const sockets = await Promise.all(Array.from({ length: 1000 }, () => new Promise<Socket>((resolve, reject) => {
       const s = connect(port, '127.0.0.1', () => resolve(s));
