@@ -11,8 +11,8 @@ import { call, child, identities, shippedEnv, shippedNodeFlags, stop, token } fr
  * --workers (one loop per core, the others started when load needs them), idle 2 s after its
  * banner; then an encrypt-data load (1 KiB, token, 64 connections, autocannon in its own
  * process) for `seconds`, and the resident memory and loop count right after it; then again once
- * the node has been quiet long enough to give freed malloc memory back (src/memory/malloc-trim.ts),
- * counted by kmsd_memory_trims_total.
+ * the node has been quiet long enough to compact each loop's heap and give freed malloc memory back
+ * (src/memory/malloc-trim.ts), counted by kmsd_memory_compactions_total and kmsd_memory_trims_total.
  * `node bench/loops-rss.ts [seconds] [bin]` (the issue's figure is after a minute: 60).
  */
 const seconds = Number(process.argv[2] ?? 60);
@@ -22,6 +22,7 @@ const rssMiB = (pid: number) => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFile
 // and a minute of load is hundreds of MiB of output for this process to hold and search (it
 // fell behind, the node's stdout pipe filled, and the node blocked on its own log).
 const trims = async (url: string) => Number(/^kmsd_memory_trims_total (\d+)$/m.exec(await (await fetch(`${url}/_kmsd/metrics`)).text())?.[1] ?? 0);
+const compactions = async (url: string) => Number(/^kmsd_memory_compactions_total (\d+)$/m.exec(await (await fetch(`${url}/_kmsd/metrics`)).text())?.[1] ?? 0);
 const loops = async (url: string) => /^kmsd_event_loops (\d+)$/m.exec(await (await fetch(`${url}/_kmsd/metrics`)).text())?.[1] ?? '? (no such metric)';
 
 const dir = mkdtempSync(join(tmpdir(), 'kmsd-bench-rss-'));
@@ -59,7 +60,8 @@ try {
       }
     }
     const settled = rssMiB(pid);
-    console.log(`default configuration: idle ${idle.rss} MiB with ${idle.loops} loop(s); after ${seconds} s of encrypt-data (${Math.round(result.rps)} req/s, non-2xx ${result.non2xx}): ${after.rss} MiB with ${after.loops} loop(s); once quiet, the trim (${trimmed}): ${settled} MiB`);
+    const compacted = await compactions(url);
+    console.log(`default configuration: idle ${idle.rss} MiB with ${idle.loops} loop(s); after ${seconds} s of encrypt-data (${Math.round(result.rps)} req/s, non-2xx ${result.non2xx}): ${after.rss} MiB with ${after.loops} loop(s); once quiet, the loops' heaps compacted (${compacted} compactions since the start, every loop) and the trim (${trimmed}): ${settled} MiB`);
   } finally {
     await stop(c.proc);
   }

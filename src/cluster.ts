@@ -52,8 +52,9 @@ export async function startWorkers(config: Config, onFailure: (error: unknown) =
     loginBuckets: config.loginFailures > 0 ? SharedRateLimiter.buffer() : null,
     refusalBuckets: config.auditRefusalRate > 0 ? SharedRateLimiter.buffer() : null,
     // Int32 [0]: loops serving; [1]: loops started on load that failed to start; [2]: malloc
-    // trims of the process (src/memory/malloc-trim.ts; all three read by src/api/metrics.ts).
-    metrics: { channel: `kmsd-metrics-${randomUUID()}`, loops: new SharedArrayBuffer(12) },
+    // trims of the process; [3]: heap compactions of every loop (src/memory/malloc-trim.ts; all
+    // read by src/api/metrics.ts).
+    metrics: { channel: `kmsd-metrics-${randomUUID()}`, loops: new SharedArrayBuffer(16) },
     stdoutIsTerminal: process.stdout.isTTY === true,
     passwordGate: PasswordGate.buffer(),
   };

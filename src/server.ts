@@ -30,7 +30,7 @@ import { FairGate, generationsPerLoop } from './core/fair-gate.ts';
 import { DataDirLocked, lockDataDir, type DataDirLock } from './store/data-dir-lock.ts';
 import { RefusalRecorder } from './api/audit.ts';
 import { createMetrics, type MetricsLink } from './api/metrics.ts';
-import { trimMallocWhenQuiet } from './memory/malloc-trim.ts';
+import { freeMemoryWhenQuiet } from './memory/malloc-trim.ts';
 import { openStore } from './store/open.ts';
 import { failureFields } from './store/unavailable.ts';
 import type { Server as TlsServer } from 'node:tls';
@@ -432,12 +432,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     }
     let identitiesStopping: Promise<void> | null = null;
     const stopIdentities = (): Promise<void> => (identitiesStopping ??= chain?.stop() ?? Promise.resolve());
-    // Freed malloc memory goes back to the system when a load is over, once per process: the main
-    // thread trims for every loop (src/memory/malloc-trim.ts). Counted where every loop's metrics read it.
-    const trimmer = primary
-      ? trimMallocWhenQuiet(shared && shared.metrics.loops.byteLength >= 12 ? new Int32Array(shared.metrics.loops, 8, 1) : null,
-        (ms) => logger && logger.debug(`freed malloc memory given back to the system (${ms.toFixed(1)} ms)`))
-      : null;
+    // Memory goes back to the system when a load is over: every loop compacts its own heap, and
+    // the main thread trims malloc for the process (src/memory/malloc-trim.ts). Counted where
+    // every loop's metrics read it (src/cluster.ts).
+    const counter = (slot: number) => (shared && shared.metrics.loops.byteLength >= 4 * (slot + 1) ? new Int32Array(shared.metrics.loops, 4 * slot, 1) : null);
+    const trimmer = freeMemoryWhenQuiet({
+      trim: primary, trims: counter(2), compactions: counter(3),
+      onTrim: (ms) => logger && logger.debug(`freed malloc memory given back to the system (${ms.toFixed(1)} ms)`),
+      onCompact: (ms) => logger && logger.debug(`heap of this event loop compacted (${ms.toFixed(1)} ms)`),
+    });
     let served = tls;
     const useTls = (pair: Pick<TlsPair, 'cert' | 'key'>) => (app.server as unknown as TlsServer).setSecureContext(secureOptions(pair));
     return {

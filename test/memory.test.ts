@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DECISIONS } from '../src/core/decisions.ts';
 import { nativeCrypto } from '../src/core/pkey/native.ts';
-import { mallocTrimSupported, mallocTrims, trimMalloc, trimMallocWhenQuiet } from '../src/memory/malloc-trim.ts';
+import { freeMemoryWhenQuiet, mallocTrimSupported, mallocTrims, trimMalloc } from '../src/memory/malloc-trim.ts';
+import { compactHeap, heapCompactions } from '../src/memory/compact-heap.ts';
 import { binNodeFlags } from '../scripts/bin-settings.ts';
 import { HEAP_GROWTH_FLAG } from '../src/memory/heap-growth.ts';
 
@@ -19,7 +20,8 @@ import { HEAP_GROWTH_FLAG } from '../src/memory/heap-growth.ts';
  *   their heap statistics); the old generation's growth (--heap-growing-percent) set at run time
  *   (src/memory/heap-growth.ts), not on the command line, where it broke the executable's code cache;
  * - glibc's malloc settings in its environment;
- * - the malloc trim once the node goes quiet (src/memory/malloc-trim.ts), counted in /_kmsd/metrics.
+ * - once the node goes quiet: each loop's heap compacted, then the malloc trim (src/memory/malloc-trim.ts),
+ *   counted in /_kmsd/metrics.
  */
 const BIN = fileURLToPath(new URL('../bin/kmsd.js', import.meta.url));
 const SEMI_SPACE_MB = DECISIONS.memory.semiSpaceMb;
@@ -30,7 +32,7 @@ const metric = async (url: string, name: string): Promise<number> => {
   return Number(line?.split(' ')[1]);
 };
 
-test('bin/kmsd.js starts Node with a young generation of 8 MB per semi-space and glibc malloc settings, and trims malloc once when the node goes quiet, for every loop', async () => {
+test("bin/kmsd.js starts Node with a young generation of 8 MB per semi-space and glibc malloc settings, and once the node goes quiet compacts each loop's heap and trims malloc once, for every loop", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kmsd-memory-'));
   const env: NodeJS.ProcessEnv = { ...process.env, KMSD_LOG_LEVEL: 'warn' };
   delete env.MALLOC_ARENA_MAX;
@@ -53,11 +55,15 @@ test('bin/kmsd.js starts Node with a young generation of 8 MB per semi-space and
     assert.ok(environ.includes('MALLOC_ARENA_MAX=2'));
     assert.ok(environ.includes('MALLOC_MMAP_THRESHOLD_=1048576'));
     assert.equal(await metric(url, 'kmsd_event_loops'), 2);
-    // The start is over and the node is quiet: one trim, and no other while it stays quiet (every
-    // loop's scrape says so: the kernel spreads the scrapes over both loops, so ask several times).
+    // The start is over and the node is quiet: each of the 2 loops compacted its heap once, the
+    // process trimmed once, and nothing more while it stays quiet (every loop's scrape says so:
+    // the kernel spreads the scrapes over both loops, so ask several times).
     const { sampleMs, quietSamples } = DECISIONS.memory.trim;
-    await new Promise((r) => setTimeout(r, sampleMs * (quietSamples + 3)));
-    for (let i = 0; i < 6; i++) assert.equal(await metric(url, 'kmsd_memory_trims_total'), 1);
+    await new Promise((r) => setTimeout(r, sampleMs * (quietSamples + 4)));
+    for (let i = 0; i < 6; i++) {
+      assert.equal(await metric(url, 'kmsd_memory_trims_total'), 1);
+      assert.equal(await metric(url, 'kmsd_memory_compactions_total'), 2);
+    }
   } finally {
     proc.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
@@ -97,17 +103,21 @@ test('a trim gives the free pages of the malloc arenas back through the kmsd-cry
   // glibc's answer: whether it gave anything back (this process may have nothing free to give).
   assert.equal(typeof nativeCrypto()?.trimMemory?.(), 'boolean');
   const before = mallocTrims();
-  const shared = new Int32Array(new SharedArrayBuffer(12), 8, 1);
+  const shared = new Int32Array(new SharedArrayBuffer(16), 8, 1);
   assert.equal(trimMalloc(shared), true);
   assert.equal(mallocTrims(), before + 1);
   assert.equal(Atomics.load(shared, 0), 1);
 });
 
-test('the trimmer trims once per quiet period: not again while quiet, not while busy, once more when the load is over', async () => {
-  const shared = new Int32Array(new SharedArrayBuffer(12), 8, 1);
-  const o = { sampleMs: 50, quietSamples: 2, quietPercent: 10, busyPercent: 25 };
-  const pauses: number[] = [];
-  const trimmer = trimMallocWhenQuiet(shared, (ms) => pauses.push(ms), o);
+test('once per quiet period the loop compacts its heap and then (main thread) trims: not again while quiet, not while busy, once more when the load is over', async () => {
+  const buffer = new SharedArrayBuffer(16);
+  const trims = new Int32Array(buffer, 8, 1);
+  const compactions = new Int32Array(buffer, 12, 1);
+  // Samples of 100 ms: a compaction of this test process's heap (and the finalizers it runs after) is a fair part of a shorter one.
+  const o = { sampleMs: 100, quietSamples: 2, quietPercent: 10, busyPercent: 25 };
+  const steps: string[] = [];
+  const own = heapCompactions();
+  const freer = freeMemoryWhenQuiet({ trim: true, trims, compactions, onTrim: () => steps.push('trim'), onCompact: () => steps.push('compact'), timing: o });
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   // The event loop busy ~90 % of the time: 9 ms of work in every 10 ms.
   const busyFor = async (ms: number) => {
@@ -118,21 +128,57 @@ test('the trimmer trims once per quiet period: not again while quiet, not while 
       await sleep(1);
     }
   };
+  const counts = () => [Atomics.load(compactions, 0), Atomics.load(trims, 0)];
+  // A compaction of this test process's heap can hold the loop longer than a sample: wait for the
+  // step (at most 3 s), then check nothing else comes.
+  const reached = async (expected: number[]) => {
+    for (let waited = 0; waited < 3000 && counts()[1] < expected[1]; waited += 10) await sleep(10);
+  };
   try {
-    await sleep(o.sampleMs * (o.quietSamples + 1) + 40);
-    assert.equal(Atomics.load(shared, 0), 1, 'one trim once quiet');
+    await reached([1, 1]);
+    assert.deepEqual(counts(), [1, 1], 'one compaction, then one trim, once quiet');
     await sleep(o.sampleMs * 8);
-    assert.equal(Atomics.load(shared, 0), 1, 'no second trim while it stays quiet');
+    assert.deepEqual(counts(), [1, 1], 'nothing more while it stays quiet');
     await busyFor(o.sampleMs * 6);
-    assert.equal(Atomics.load(shared, 0), 1, 'no trim under load');
-    await sleep(o.sampleMs * (o.quietSamples + 1) + 40);
-    assert.equal(Atomics.load(shared, 0), 2, 'one trim when the load is over');
-    assert.equal(pauses.length, 2);
+    assert.deepEqual(counts(), [1, 1], 'nothing under load');
+    await reached([2, 2]);
+    assert.deepEqual(counts(), [2, 2], 'one compaction and one trim when the load is over');
+    assert.deepEqual(steps, ['compact', 'trim', 'compact', 'trim']);
+    assert.equal(heapCompactions(), own + 2, "this thread's own count");
   } finally {
-    trimmer.stop();
+    freer.stop();
   }
   await sleep(o.sampleMs * 6);
-  assert.equal(Atomics.load(shared, 0), 2, 'no trim after stop()');
+  assert.deepEqual(counts(), [2, 2], 'nothing after stop()');
+});
+
+test('a worker loop compacts its own heap when quiet and never trims (the main thread trims for the process)', async () => {
+  const buffer = new SharedArrayBuffer(16);
+  const o = { sampleMs: 50, quietSamples: 2, quietPercent: 10, busyPercent: 25 };
+  const freer = freeMemoryWhenQuiet({ trim: false, trims: new Int32Array(buffer, 8, 1), compactions: new Int32Array(buffer, 12, 1), timing: o });
+  try {
+    for (let waited = 0; waited < 3000 && Atomics.load(new Int32Array(buffer), 3) === 0; waited += 10) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, o.sampleMs * 6));
+    assert.deepEqual([...new Int32Array(buffer)], [0, 0, 0, 1]);
+  } finally {
+    freer.stop();
+  }
+});
+
+test('a compaction gives back what a load left in the heap, and no context but its own gets a gc function', () => {
+  const v8 = process.getBuiltinModule('node:v8');
+  const used = () => v8.getHeapStatistics().total_heap_size;
+  // Garbage a load leaves: a heap grown by objects no longer reachable.
+  let junk: unknown[] | null = Array.from({ length: 300_000 }, (_, i) => ({ i, s: `value ${i}` }));
+  assert.equal((junk as unknown[]).length, 300_000);
+  junk = null;
+  const before = used();
+  const ms = compactHeap();
+  assert.ok(ms >= 0);
+  assert.ok(used() < before - 10 * 1024 * 1024, `heap ${before} -> ${used()} bytes`);
+  // The flag was set only for the context compactHeap made: no later context (and not this one) has gc.
+  assert.equal(typeof (globalThis as { gc?: unknown }).gc, 'undefined');
+  assert.equal(process.getBuiltinModule('node:vm').runInNewContext('typeof gc'), 'undefined');
 });
 
 test("the old generation's growth is set at run time by kmsd's entry, first, and holds the heap down", async (t) => {

@@ -6,6 +6,7 @@ import { KeyState } from '../core/model.ts';
 import type { Census, Store } from '../store/store.ts';
 import { StoreUnavailableError } from '../store/unavailable.ts';
 import { mallocTrims } from '../memory/malloc-trim.ts';
+import { heapCompactions } from '../memory/compact-heap.ts';
 
 /**
  * Every Prometheus metric kmsd serves at /_kmsd/metrics, in this one module.
@@ -38,7 +39,7 @@ export interface Metrics {
 export interface MetricsLink {
   /** The BroadcastChannel's name, one per process. */
   channel: string;
-  /** Int32 [0]: how many loops answer on the channel now; [1]: loops started on load that failed to start; [2]: malloc trims of the process (src/cluster.ts). */
+  /** Int32 [0]: how many loops answer on the channel now; [1]: loops started on load that failed to start; [2]: malloc trims of the process; [3]: heap compactions of every loop (src/cluster.ts). */
   loops: SharedArrayBuffer;
 }
 
@@ -256,6 +257,8 @@ export function createMetrics(store: Store, link?: MetricsLink | null): Metrics 
       family('kmsd_event_loop_start_failures_total', 'Event loops started on load (--loop-start-load) that failed to start; the node served on without them', 'counter', () => [{ labels: {}, value: loops && loops.length > 1 ? Atomics.load(loops, 1) : 0 }]),
       // The main thread trims for the whole process; its count is shared with the other loops (cluster.ts).
       family('kmsd_memory_trims_total', 'Times freed malloc memory was given back to the system (once each time the node goes quiet after load; always 0 without glibc and the kmsd-crypto addon)', 'counter', () => [{ labels: {}, value: loops && loops.length > 2 ? Atomics.load(loops, 2) : mallocTrims() }]),
+      // Every loop compacts its own heap; the counts of all of them are summed in the shared slot (cluster.ts).
+      family('kmsd_memory_compactions_total', 'Full memory-reducing collections of an event loop\'s heap (once per loop each time it goes quiet after load), all loops together', 'counter', () => [{ labels: {}, value: loops && loops.length > 3 ? Atomics.load(loops, 3) : heapCompactions() }]),
       family('kmsd_audit_records_written_total', 'Audit records written by this process', 'counter', () => [{ labels: {}, value: counts.audits }]),
       // Read from the store at scrape time (every node over one store sees the same figures).
       family('kmsd_store_up', 'Whether the store answered this scrape (1) or could not be reached (0)', 'gauge', () => [{ labels: {}, value: census ? 1 : 0 }]),

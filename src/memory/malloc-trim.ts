@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { DECISIONS } from '../core/decisions.ts';
 import { nativeCrypto } from '../core/pkey/native.ts';
+import { compactHeap } from './compact-heap.ts';
 
 /**
  * Gives the memory glibc's malloc holds free back to the system once a load is over, for the
@@ -15,8 +16,9 @@ import { nativeCrypto } from '../core/pkey/native.ts';
  * its lock held: under encrypt-data load one took 34–157 ms of the main thread (20–54 ms of CPU)
  * while the other loops waited for those locks, and trimming during a steady load buys little
  * (the load takes the memory again). So the main thread's event-loop utilization is sampled
- * every `sampleMs`; after `quietSamples` samples in a row below `quietPercent` the process trims
- * once, and trims again only after a sample at or above `busyPercent` (load came back).
+ * every `sampleMs`; after `quietSamples` samples in a row below `quietPercent` each loop compacts
+ * its heap and the process trims once, and again only after a sample at or above `busyPercent`
+ * (load came back).
  * The first quiet period after the start trims too (what the start compiled).
  *
  * The call is glibc's, through the kmsd-crypto addon (native/kmsd-crypto.c: Node offers no way
@@ -52,32 +54,64 @@ export function trimMalloc(counter: Int32Array | null = null): boolean {
   return true;
 }
 
+/** When a loop counts as quiet, and as busy again (DECISIONS.memory.trim). */
+export type QuietTiming = { sampleMs: number; quietSamples: number; quietPercent: number; busyPercent: number };
+
+export interface FreeMemoryOptions {
+  /** The main thread's: it also trims malloc for the whole process (one per process). */
+  trim: boolean;
+  /** Shared counters (an Int32 slot each, src/cluster.ts) every loop's metrics read; null: this thread's own counts only. */
+  trims?: Int32Array | null;
+  compactions?: Int32Array | null;
+  /** Told how long each trim / compaction held the thread, in ms. */
+  onTrim?: (ms: number) => void;
+  onCompact?: (ms: number) => void;
+  timing?: QuietTiming;
+}
+
 /**
- * Trims once per quiet period of this thread's event loop (see above) until stopped. Starts
- * nothing where no trim can be made. The timer never keeps the process alive. One per process:
- * the main thread's (src/server.ts). `onTrim`: told how long each trim held the thread.
+ * Once per quiet period of this thread's event loop (see above): first the loop's own V8 heap is
+ * compacted (compact-heap.ts: every loop, each its own isolate), then, one sample later and
+ * still quiet, the main thread trims malloc for the whole process, so what the compactions
+ * freed goes back too (the loops go quiet together when the load ends). Re-armed by a sample at
+ * or above `busyPercent`; a load that comes back between the two steps starts the period over
+ * (a sample merely not quiet between them only puts the trim off).
+ * The time a compaction held the loop is not counted as the loop's work. The timer never keeps
+ * the process alive. `stop()` ends it.
  */
-export function trimMallocWhenQuiet(
-  counter: Int32Array | null = null,
-  onTrim: (ms: number) => void = () => {},
-  o: { sampleMs: number; quietSamples: number; quietPercent: number; busyPercent: number } = TRIM_WHEN_QUIET,
-): { stop(): void } {
-  if (!mallocTrimSupported()) return { stop: () => {} };
+export function freeMemoryWhenQuiet(o: FreeMemoryOptions): { stop(): void } {
+  const timing = o.timing ?? TRIM_WHEN_QUIET;
+  const trimming = o.trim && mallocTrimSupported();
   let last = performance.eventLoopUtilization();
   let quiet = 0;
   let armed = true;
+  let compacted = false;
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
     const busy = performance.eventLoopUtilization(now, last).utilization * 100;
     last = now;
-    if (busy >= o.busyPercent) armed = true;
-    quiet = busy < o.quietPercent ? quiet + 1 : 0;
-    if (!armed || quiet < o.quietSamples) return;
+    // Load came back: a new period, from its compaction on.
+    if (busy >= timing.busyPercent) {
+      armed = true;
+      compacted = false;
+    }
+    quiet = busy < timing.quietPercent ? quiet + 1 : 0;
+    if (!armed || quiet < timing.quietSamples) return;
+    if (!compacted) {
+      const ms = compactHeap();
+      if (o.compactions) Atomics.add(o.compactions, 0, 1);
+      o.onCompact?.(ms);
+      last = performance.eventLoopUtilization();
+      compacted = true;
+      if (trimming) return;
+    } else if (trimming) {
+      const began = performance.now();
+      trimMalloc(o.trims ?? null);
+      o.onTrim?.(performance.now() - began);
+    }
     armed = false;
-    const began = performance.now();
-    trimMalloc(counter);
-    onTrim(performance.now() - began);
-  }, o.sampleMs);
+    compacted = false;
+  }, timing.sampleMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
 }
