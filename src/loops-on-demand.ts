@@ -1,5 +1,5 @@
-import { performance } from 'node:perf_hooks';
 import { DECISIONS } from './core/decisions.ts';
+import { loopLoadSampler } from './memory/loop-load.ts';
 
 /**
  * The extra event loops of `--workers N` start when load needs them
@@ -12,12 +12,10 @@ import { DECISIONS } from './core/decisions.ts';
 export const SAMPLE_MS = DECISIONS.loopsStartOnLoad.sampleMs;
 
 export function startOnLoad(percent: number, start: () => void): { stop(): void } {
-  let last = performance.eventLoopUtilization();
+  // Its own heap compactions (src/memory/compact-heap.ts) are no load: not counted.
+  const load = loopLoadSampler();
   const timer = setInterval(() => {
-    const now = performance.eventLoopUtilization();
-    const busy = performance.eventLoopUtilization(now, last).utilization;
-    last = now;
-    if (busy * 100 >= percent) {
+    if (load() >= percent) {
       clearInterval(timer);
       start();
     }

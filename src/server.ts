@@ -481,7 +481,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         // First of all: the password check under way stops, and every password login waiting on
         // the gate is answered 503 now, rather than hold the shutdown for its grace period.
         const chainStopped = stopIdentities();
-        trimmer?.stop();
+        trimmer.stop();
         const log = logger || null;
         const open = await new Promise<number>((resolve) => app.server.getConnections((_e, n) => resolve(n ?? 0)));
         log?.info(`${reason ? `${reason}: ` : ''}shutting down; ${open} connection(s) open, requests in flight get up to ${config.shutdownGrace} ms to finish`);

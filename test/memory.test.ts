@@ -9,6 +9,8 @@ import { DECISIONS } from '../src/core/decisions.ts';
 import { nativeCrypto } from '../src/core/pkey/native.ts';
 import { freeMemoryWhenQuiet, mallocTrimSupported, mallocTrims, trimMalloc } from '../src/memory/malloc-trim.ts';
 import { compactHeap, heapCompactions } from '../src/memory/compact-heap.ts';
+import { loopLoadSampler } from '../src/memory/loop-load.ts';
+import { startOnLoad } from '../src/loops-on-demand.ts';
 import { binNodeFlags } from '../scripts/bin-settings.ts';
 import { HEAP_GROWTH_FLAG } from '../src/memory/heap-growth.ts';
 
@@ -119,14 +121,17 @@ test('once per quiet period the loop compacts its heap and then (main thread) tr
   const own = heapCompactions();
   const freer = freeMemoryWhenQuiet({ trim: true, trims, compactions, onTrim: () => steps.push('trim'), onCompact: () => steps.push('compact'), timing: o });
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  // The event loop busy ~90 % of the time: 9 ms of work in every 10 ms.
-  const busyFor = async (ms: number) => {
+  // The event loop busy ~90 % of the time: 9 ms of work in every 10 ms; a load grows the heap
+  // (what a compaction is for: DECISIONS.memory.compactAfterGrowthMb), one that only computes does not.
+  const busyFor = async (ms: number, grow: boolean) => {
+    const held = grow ? Array.from({ length: 500_000 }, (_, i) => ({ i, s: `held ${i}` })) : [];
     const end = performance.now() + ms;
     while (performance.now() < end) {
       const slice = performance.now() + 9;
       while (performance.now() < slice);
       await sleep(1);
     }
+    return held.length;
   };
   const counts = () => [Atomics.load(compactions, 0), Atomics.load(trims, 0)];
   // A compaction of this test process's heap can hold the loop longer than a sample: wait for the
@@ -139,22 +144,30 @@ test('once per quiet period the loop compacts its heap and then (main thread) tr
     assert.deepEqual(counts(), [1, 1], 'one compaction, then one trim, once quiet');
     await sleep(o.sampleMs * 8);
     assert.deepEqual(counts(), [1, 1], 'nothing more while it stays quiet');
-    await busyFor(o.sampleMs * 6);
+    assert.equal(await busyFor(o.sampleMs * 6, true), 500_000);
     assert.deepEqual(counts(), [1, 1], 'nothing under load');
     await reached([2, 2]);
     assert.deepEqual(counts(), [2, 2], 'one compaction and one trim when the load is over');
-    assert.deepEqual(steps, ['compact', 'trim', 'compact', 'trim']);
+    // A load that grew nothing: the trim, and no compaction (no pause for nothing to free).
+    await busyFor(o.sampleMs * 6, false);
+    await reached([2, 3]);
+    assert.deepEqual(counts(), [2, 3], 'a trim without a compaction after a load that grew no heap');
+    assert.deepEqual(steps, ['compact', 'trim', 'compact', 'trim', 'trim']);
     assert.equal(heapCompactions(), own + 2, "this thread's own count");
   } finally {
     freer.stop();
   }
   await sleep(o.sampleMs * 6);
-  assert.deepEqual(counts(), [2, 2], 'nothing after stop()');
+  assert.deepEqual(counts(), [2, 3], 'nothing after stop()');
 });
 
 test('a worker loop compacts its own heap when quiet and never trims (the main thread trims for the process)', async () => {
   const buffer = new SharedArrayBuffer(16);
   const o = { sampleMs: 50, quietSamples: 2, quietPercent: 10, busyPercent: 25 };
+  // A heap grown since this thread's last compaction (an earlier test's): what a load leaves.
+  let grown: unknown[] | null = Array.from({ length: 500_000 }, (_, i) => ({ i, s: `grown ${i}` }));
+  assert.equal((grown as unknown[]).length, 500_000);
+  grown = null;
   const freer = freeMemoryWhenQuiet({ trim: false, trims: new Int32Array(buffer, 8, 1), compactions: new Int32Array(buffer, 12, 1), timing: o });
   try {
     for (let waited = 0; waited < 3000 && Atomics.load(new Int32Array(buffer), 3) === 0; waited += 10) await new Promise((r) => setTimeout(r, 10));
@@ -163,6 +176,56 @@ test('a worker loop compacts its own heap when quiet and never trims (the main t
   } finally {
     freer.stop();
   }
+});
+
+test("a compaction is no load: it neither counts as the loop's work nor starts the other loops", async () => {
+  // The event loop running (its utilization reads 0 before its first turn).
+  await new Promise((r) => setTimeout(r, 50));
+  assert.ok(process.getBuiltinModule('node:perf_hooks').performance.eventLoopUtilization().active > 0);
+  // A sample that spans nothing but a compaction: counted as work it would read ~100 %.
+  let junk: unknown[] | null = Array.from({ length: 300_000 }, (_, i) => ({ i }));
+  assert.equal((junk as unknown[]).length, 300_000);
+  junk = null;
+  const sample = loopLoadSampler();
+  const paused = compactHeap();
+  const load = sample();
+  assert.ok(load < 50, `a ${paused.toFixed(1)} ms compaction read as ${load.toFixed(1)} % load`);
+  // The same time spent computing is load.
+  const spin = performance.now() + Math.max(paused, 20);
+  while (performance.now() < spin);
+  const spun = sample();
+  assert.ok(spun > 80, `${Math.max(paused, 20).toFixed(1)} ms of computing read as ${spun.toFixed(1)} % load`);
+  // startOnLoad (loops-on-demand.ts) reads the same sampler: compactions on an idle loop start nothing.
+  // Made before it watches (making them is work): a large live heap (long compactions) and a part of it dropped before each.
+  const parts: Array<unknown[] | null> = Array.from({ length: 5 }, () => Array.from({ length: 200_000 }, (_, j) => ({ j })));
+  let started = 0;
+  const watcher = startOnLoad(50, () => started++);
+  const pauses: number[] = [];
+  try {
+    for (let i = 0; i < 5; i++) {
+      parts[i] = null;
+      pauses.push(compactHeap());
+      await new Promise((r) => setTimeout(r, 60));
+    }
+    assert.equal(started, 0, `compactions of ${pauses.map((ms) => ms.toFixed(0)).join(', ')} ms`);
+  } finally {
+    watcher.stop();
+  }
+});
+
+test("the compaction is V8's memory-reducing one: it frees what a regular full collection leaves", () => {
+  const v8 = process.getBuiltinModule('node:v8');
+  const size = () => v8.getHeapStatistics().total_heap_size;
+  v8.setFlagsFromString('--expose-gc');
+  const regular = process.getBuiltinModule('node:vm').runInNewContext('gc') as (o: unknown) => void;
+  v8.setFlagsFromString('--no-expose-gc');
+  let junk: unknown[] | null = Array.from({ length: 300_000 }, (_, i) => ({ i, s: `value ${i}` }));
+  assert.equal((junk as unknown[]).length, 300_000);
+  junk = null;
+  regular({ type: 'major', execution: 'sync' });
+  const afterRegular = size();
+  compactHeap();
+  assert.ok(size() < afterRegular - 8 * 1024 * 1024, `after a regular collection ${afterRegular} bytes, after the compaction ${size()}`);
 });
 
 test('a compaction gives back what a load left in the heap, and no context but its own gets a gc function', () => {

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { setFlagsFromString } from 'node:v8';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { DECISIONS } from '../core/decisions.ts';
 
@@ -21,6 +21,9 @@ import { DECISIONS } from '../core/decisions.ts';
  */
 let collect: ((options: { type: 'major'; execution: 'sync'; flavor: typeof DECISIONS.memory.compaction }) => void) | null = null;
 let compactions = 0;
+let pausedMs = 0;
+/** The heap's size right after this thread's last compaction (null: none yet). */
+let heapAfterLast: number | null = null;
 
 /** Collects now; answers how long it held the thread, in ms. */
 export function compactHeap(): number {
@@ -34,8 +37,25 @@ export function compactHeap(): number {
   }
   const began = performance.now();
   collect!({ type: 'major', execution: 'sync', flavor: DECISIONS.memory.compaction });
+  const ms = performance.now() - began;
   compactions++;
-  return performance.now() - began;
+  pausedMs += ms;
+  heapAfterLast = getHeapStatistics().total_heap_size;
+  return ms;
+}
+
+/** The time this thread's compactions held it, in all, ms: what loop-load.ts leaves out of the loop's load. */
+export function compactionPauseMs(): number {
+  return pausedMs;
+}
+
+/**
+ * Whether the heap grew by `bytes` or more since this thread's last compaction (always, before
+ * the first): a quiet period after a load that grew nothing (a short burst, a trickle of
+ * requests) frees too little to be worth a pause.
+ */
+export function heapGrownSinceCompaction(bytes: number): boolean {
+  return heapAfterLast === null || getHeapStatistics().total_heap_size - heapAfterLast >= bytes;
 }
 
 /** Compactions made so far by this thread (kmsd_memory_compactions_total of a single-loop process). */

@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { DECISIONS } from '../core/decisions.ts';
 import { nativeCrypto } from '../core/pkey/native.ts';
-import { compactHeap } from './compact-heap.ts';
+import { compactHeap, heapGrownSinceCompaction } from './compact-heap.ts';
+import { loopLoadSampler } from './loop-load.ts';
 
 /**
  * Gives the memory glibc's malloc holds free back to the system once a load is over, for the
@@ -28,6 +29,8 @@ import { compactHeap } from './compact-heap.ts';
  * resident.
  */
 export const TRIM_WHEN_QUIET = DECISIONS.memory.trim;
+/** A loop's heap is compacted only when it grew this much since its last compaction (DECISIONS.memory). */
+const COMPACT_AFTER_GROWTH = DECISIONS.memory.compactAfterGrowthMb * 1024 * 1024;
 
 let trims = 0;
 
@@ -71,25 +74,25 @@ export interface FreeMemoryOptions {
 
 /**
  * Once per quiet period of this thread's event loop (see above): first the loop's own V8 heap is
- * compacted (compact-heap.ts: every loop, each its own isolate), then, one sample later and
+ * compacted (compact-heap.ts: every loop, each its own isolate), when it grew by
+ * DECISIONS.memory.compactAfterGrowthMb since its last compaction (a short burst frees too
+ * little to be worth a pause), then, one sample later and
  * still quiet, the main thread trims malloc for the whole process, so what the compactions
  * freed goes back too (the loops go quiet together when the load ends). Re-armed by a sample at
  * or above `busyPercent`; a load that comes back between the two steps starts the period over
  * (a sample merely not quiet between them only puts the trim off).
- * The time a compaction held the loop is not counted as the loop's work. The timer never keeps
+ * The time a compaction held the loop is not counted as the loop's work (loop-load.ts). The timer never keeps
  * the process alive. `stop()` ends it.
  */
 export function freeMemoryWhenQuiet(o: FreeMemoryOptions): { stop(): void } {
   const timing = o.timing ?? TRIM_WHEN_QUIET;
   const trimming = o.trim && mallocTrimSupported();
-  let last = performance.eventLoopUtilization();
+  const load = loopLoadSampler();
   let quiet = 0;
   let armed = true;
   let compacted = false;
   const timer = setInterval(() => {
-    const now = performance.eventLoopUtilization();
-    const busy = performance.eventLoopUtilization(now, last).utilization * 100;
-    last = now;
+    const busy = load();
     // Load came back: a new period, from its compaction on.
     if (busy >= timing.busyPercent) {
       armed = true;
@@ -98,10 +101,11 @@ export function freeMemoryWhenQuiet(o: FreeMemoryOptions): { stop(): void } {
     quiet = busy < timing.quietPercent ? quiet + 1 : 0;
     if (!armed || quiet < timing.quietSamples) return;
     if (!compacted) {
-      const ms = compactHeap();
-      if (o.compactions) Atomics.add(o.compactions, 0, 1);
-      o.onCompact?.(ms);
-      last = performance.eventLoopUtilization();
+      if (heapGrownSinceCompaction(COMPACT_AFTER_GROWTH)) {
+        const ms = compactHeap();
+        if (o.compactions) Atomics.add(o.compactions, 0, 1);
+        o.onCompact?.(ms);
+      }
       compacted = true;
       if (trimming) return;
     } else if (trimming) {
