@@ -86,7 +86,9 @@ export interface FreeMemoryOptions {
  */
 export function freeMemoryWhenQuiet(o: FreeMemoryOptions): { stop(): void } {
   const timing = o.timing ?? TRIM_WHEN_QUIET;
-  const trimming = o.trim && mallocTrimSupported();
+  // Asked at the first trim, not at the start: it loads the addon (~15 ms of a start otherwise).
+  let trimSupported: boolean | null = null;
+  const trimming = () => (trimSupported ??= o.trim && mallocTrimSupported());
   const load = loopLoadSampler();
   let quiet = 0;
   let armed = true;
@@ -107,8 +109,8 @@ export function freeMemoryWhenQuiet(o: FreeMemoryOptions): { stop(): void } {
         o.onCompact?.(ms);
       }
       compacted = true;
-      if (trimming) return;
-    } else if (trimming) {
+      if (trimming()) return;
+    } else if (trimming()) {
       const began = performance.now();
       trimMalloc(o.trims ?? null);
       o.onTrim?.(performance.now() - began);
