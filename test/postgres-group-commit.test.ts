@@ -1,0 +1,252 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import pg from 'pg';
+import type { AuditEvent, Grant, Key } from '../src/core/model.ts';
+import { verifyTrail } from '../src/audit/verify.ts';
+import { PostgresStore } from '../src/store/postgres.ts';
+import { LOCK_WAIT_MS, MAX_ATTEMPTS } from '../src/store/postgres-group.ts';
+import type { Tx } from '../src/store/store.ts';
+import { StoreUnavailableError } from '../src/store/unavailable.ts';
+import { freshDatabase, POSTGRES_SKIP } from './support/postgres.ts';
+
+/**
+ * Group commit on PostgreSQL (src/store/postgres-group.ts), on a real database: writes
+ * submitted in one turn of the event loop share one transaction and one COMMIT; each answers
+ * alone; two stores (two nodes, or two event loops) writing shared and separate keys at once
+ * never stall on a deadlock.
+ */
+
+const key = (): Key => ({
+  keyId: randomUUID(), accountId: 'acct', region: 'cn-north-4', alias: `a-${randomBytes(4).toString('hex')}`, description: '', spec: 'AES_256',
+  usage: 'ENCRYPT_DECRYPT', origin: 'kms', state: '2', creationDate: 1000, scheduledDeletionDate: null, defaultKey: false,
+  rotationEnabled: false, rotationInterval: 365, lastRotationTime: null, rotationDue: null, rotations: 0, materialVersion: 1,
+  keystoreId: '0', materialExpires: null, importDigest: null,
+});
+const grant = (keyId: string): Grant => ({
+  grantId: randomBytes(32).toString('hex'), keyId, granteePrincipal: 'gus', granteeType: 'user', operations: ['describe-key'],
+  issuingPrincipal: 'alice', retiringPrincipal: null, name: null, creationDate: 1000,
+});
+const record = (requestId: string, keyId: string | null = null): AuditEvent => ({
+  time: 100, requestId, accountId: 'acct', userId: 'u1', accessKeyId: null, operation: 'create-grant',
+  keyId, grantId: null, sequence: null, outcome: 'allowed', status: 200, errorCode: null, claimedAccessKeyId: null, source: null, count: 1,
+});
+
+/** What a create-grant does to the store: lock the key, add a grant, append its record (last). */
+const createGrant = (keyId: string, requestId: string) => async (tx: Tx) => {
+  assert.ok(await tx.getKey(keyId, { lock: true }));
+  const g = grant(keyId);
+  await tx.insertGrant(g);
+  await tx.insertAudit(record(requestId, keyId));
+  return g.grantId;
+};
+
+/** The units of each commit a store makes. */
+function commits(store: PostgresStore): number[] {
+  const units: number[] = [];
+  store.onCommit = (_seconds, n) => units.push(n);
+  return units;
+}
+
+const auditRequestIds = async (store: PostgresStore) => (await store.read((tx) => tx.listAuditChain(0, 10_000))).map((e) => e.requestId);
+
+describe('PostgreSQL group commit: one transaction for the writes waiting on an event loop', { skip: POSTGRES_SKIP }, () => {
+  let database: Awaited<ReturnType<typeof freshDatabase>>;
+  let store: PostgresStore;
+  let other: PostgresStore;
+  before(async () => {
+    database = await freshDatabase();
+    store = await PostgresStore.open(database.url, { deadlineMs: 10_000 });
+    other = await PostgresStore.open(database.url, { deadlineMs: 10_000 });
+  });
+  after(async () => {
+    await store?.close();
+    await other?.close();
+    await database?.drop();
+  });
+
+  test('64 writes submitted at once commit together, in one COMMIT, and every one lands with its record; the chain verifies', async () => {
+    const k = key();
+    await store.write((tx) => tx.insertKey(k));
+    const units = commits(store);
+    const ids = await Promise.all(Array.from({ length: 64 }, (_, i) => store.write(createGrant(k.keyId, `many-${i}`))));
+    assert.deepEqual(units, [64]);
+    const listed = await store.read((tx) => tx.listGrants(k.keyId, 0, 100));
+    assert.deepEqual(listed.items.map((g) => g.grantId).sort(), [...ids].sort());
+    assert.deepEqual((await auditRequestIds(store)).filter((r) => r?.startsWith('many-')), Array.from({ length: 64 }, (_, i) => `many-${i}`));
+    assert.equal((await verifyTrail(store)).intact, true);
+  });
+
+  test('a unit that fails rolls back alone (its grant and its record with it); its neighbours commit, in the same COMMIT', async () => {
+    const k = key();
+    await store.write((tx) => tx.insertKey(k));
+    const units = commits(store);
+    const refused = new Error('KMS.2404 refused after writing');
+    const results = await Promise.allSettled([
+      store.write(createGrant(k.keyId, 'n-0')),
+      store.write(async (tx) => {
+        await createGrant(k.keyId, 'n-1')(tx);
+        throw refused;
+      }),
+      store.write(createGrant(k.keyId, 'n-2')),
+      // A refusal of the database (a unique key taken) is rolled back the same way.
+      store.write(async (tx) => {
+        await tx.insertAudit(record('n-3'));
+        await tx.insertKey({ ...k });
+      }),
+      store.write(createGrant(k.keyId, 'n-4')),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);
+    assert.equal((results[1] as PromiseRejectedResult).reason, refused);
+    assert.equal((results[3] as PromiseRejectedResult).reason.code, '23505');
+    // One COMMIT for the three; the unique key's unit was run again alone (MAX_ATTEMPTS runs in
+    // all, as a lone write was), and rolled back each time: no COMMIT.
+    assert.deepEqual(units, [3]);
+    assert.equal((await store.read((tx) => tx.countGrants(k.keyId))), 3);
+    assert.deepEqual((await auditRequestIds(store)).filter((r) => r?.startsWith('n-')), ['n-0', 'n-2', 'n-4']);
+    assert.equal((await verifyTrail(store)).intact, true);
+  });
+
+  test('exactly-once retire, the per-key grant limit and the same request twice hold when the units share a group', async () => {
+    const k = key();
+    const g = grant(k.keyId);
+    await store.write(async (tx) => {
+      await tx.insertKey(k);
+      await tx.insertGrant(g);
+    });
+    const units = commits(store);
+    // Two retires of one grant in one group: the second sees the first's delete.
+    const retire = (tx: Tx) => tx.getKey(k.keyId, { lock: true }).then(() => tx.deleteGrant(g.grantId));
+    assert.deepEqual(await Promise.all([store.write(retire), store.write(retire)]), [true, false]);
+    assert.deepEqual(units, [2]);
+    // A limit of 3 grants per key, checked under the key's lock: the fourth unit of the group is refused.
+    const limited = (requestId: string) => async (tx: Tx) => {
+      await tx.getKey(k.keyId, { lock: true });
+      if ((await tx.countGrants(k.keyId)) >= 3) throw new Error('KMS.2404');
+      return createGrant(k.keyId, requestId)(tx);
+    };
+    const results = await Promise.allSettled(['l-0', 'l-1', 'l-2', 'l-3'].map((r) => store.write(limited(r))));
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+    assert.deepEqual(units, [2, 3]);
+    assert.equal(await store.read((tx) => tx.countGrants(k.keyId)), 3);
+  });
+
+  test('two stores writing shared and separate keys at once: every write lands, none waits a deadlock_timeout, the chain verifies', async () => {
+    const shared = [key(), key()];
+    const own = [key(), key(), key(), key()];
+    await store.write(async (tx) => {
+      for (const k of [...shared, ...own]) await tx.insertKey(k);
+    });
+    const admin = new pg.Client({ connectionString: database.url });
+    await admin.connect();
+    assert.equal((await admin.query('SHOW deadlock_timeout')).rows[0].deadlock_timeout, '1s');
+    await admin.end();
+    const unitsA = commits(store);
+    const unitsB = commits(other);
+    const slowest: number[] = [];
+    const timed = async (s: PostgresStore, keyId: string, requestId: string) => {
+      const started = Date.now();
+      await s.write(createGrant(keyId, requestId));
+      slowest.push(Date.now() - started);
+    };
+    const waves = 12;
+    const perWave = 24;
+    await Promise.all([store, other].map(async (s, n) => {
+      for (let wave = 0; wave < waves; wave++) {
+        // Each store's own keys in a different order from the other's shared ones, to cross locks.
+        const keys = n === 0 ? [shared[0], own[0], shared[1], own[1]] : [shared[1], own[2], shared[0], own[3]];
+        await Promise.all(Array.from({ length: perWave }, (_, i) => timed(s, keys[i % keys.length].keyId, `x-${n}-${wave}-${i}`)));
+      }
+    }));
+    const total = 2 * waves * perWave;
+    assert.equal(slowest.length, total);
+    // A deadlock costs deadlock_timeout (1 s) before PostgreSQL breaks it.
+    assert.ok(Math.max(...slowest) < 1000, `slowest write ${Math.max(...slowest)} ms`);
+    let stored = 0;
+    for (const k of [...shared, ...own]) stored += await store.read((tx) => tx.countGrants(k.keyId));
+    assert.equal(stored, total);
+    assert.equal((await auditRequestIds(store)).filter((r) => r?.startsWith('x-')).length, total);
+    assert.equal((await verifyTrail(other)).intact, true);
+    // Both stores did commit in groups (the lock-wait bound of LOCK_WAIT_MS moves some units to the next group).
+    assert.ok(unitsA.some((n) => n > 1) && unitsB.some((n) => n > 1), `groups: ${unitsA} / ${unitsB}`);
+    assert.equal(unitsA.reduce((a, b) => a + b, 0) + unitsB.reduce((a, b) => a + b, 0), total);
+    process.stdout.write(`# ${total} writes in ${unitsA.length + unitsB.length} commits; slowest ${Math.max(...slowest)} ms (lock wait bound ${LOCK_WAIT_MS} ms)\n`);
+  });
+});
+
+describe('PostgreSQL group commit: a connection lost in the middle of a group', { skip: POSTGRES_SKIP }, () => {
+  let database: Awaited<ReturnType<typeof freshDatabase>>;
+  let store: PostgresStore;
+  let admin: pg.Client;
+  let name: string;
+  before(async () => {
+    database = await freshDatabase();
+    name = new URL(database.url).pathname.slice(1);
+    store = await PostgresStore.open(database.url, { deadlineMs: 10_000 });
+    admin = new pg.Client({ connectionString: database.url });
+    await admin.connect();
+  });
+  after(async () => {
+    await admin?.end();
+    await store?.close();
+    await database?.drop();
+  });
+
+  /** Ends this database's sessions that are inside a transaction: the group's, halfway through. */
+  const killGroup = async () => {
+    const { rowCount } = await admin.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND xact_start IS NOT NULL`,
+      [name],
+    );
+    assert.equal(rowCount, 1);
+  };
+
+  test('lost once before COMMIT: the whole group runs again on a new connection, and every unit lands exactly once', async () => {
+    const k = key();
+    await store.write((tx) => tx.insertKey(k));
+    const units = commits(store);
+    let killed = false;
+    const ids = await Promise.all(Array.from({ length: 8 }, (_, i) => store.write(async (tx) => {
+      if (i === 5 && !killed) {
+        killed = true;
+        await killGroup();
+      }
+      return createGrant(k.keyId, `once-${i}`)(tx);
+    })));
+    assert.deepEqual(units, [8]);
+    assert.deepEqual((await store.read((tx) => tx.listGrants(k.keyId, 0, 100))).items.map((g) => g.grantId).sort(), [...ids].sort());
+    assert.deepEqual((await auditRequestIds(store)).filter((r) => r?.startsWith('once-')), Array.from({ length: 8 }, (_, i) => `once-${i}`));
+    assert.equal((await verifyTrail(store)).intact, true);
+  });
+
+  for (const stage of ['work', 'commit'] as const) {
+    test(`lost on every run, at ${stage === 'work' ? 'the last unit\'s next statement' : 'the group\'s COMMIT'}: every unit of the group is refused as the store being unavailable (${stage}), and nothing of any is written`, async () => {
+      const k = key();
+      await store.write((tx) => tx.insertKey(k));
+      const units = commits(store);
+      let runs = 0;
+      const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => store.write(async (tx) => {
+        const id = await createGrant(k.keyId, `lost-${stage}-${i}`)(tx);
+        if (i === 5) {
+          runs++;
+          await killGroup();
+          if (stage === 'work') await tx.countGrants(k.keyId);
+        }
+        return id;
+      })));
+      for (const r of results) {
+        assert.equal(r.status, 'rejected');
+        const reason = (r as PromiseRejectedResult).reason;
+        assert.ok(reason instanceof StoreUnavailableError, String(reason));
+        assert.equal(reason.stage, stage);
+      }
+      // Lost before COMMIT was sent: run again, MAX_ATTEMPTS times in all. Lost at COMMIT: its outcome is unknown, never run again.
+      assert.equal(runs, stage === 'work' ? MAX_ATTEMPTS : 1);
+      assert.deepEqual(units, []);
+      assert.equal(await store.read((tx) => tx.countGrants(k.keyId)), 0);
+      assert.deepEqual((await auditRequestIds(store)).filter((r) => r?.startsWith('lost-')), []);
+      assert.equal((await verifyTrail(store)).intact, true);
+    });
+  }
+});
