@@ -27,6 +27,8 @@ export interface PendingWrite {
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
   attempts: number;
+  /** When it was submitted (Date.now()). */
+  since: number;
 }
 
 /** At most this many writes share a transaction: a group answers its callers within their deadline. */
@@ -55,34 +57,87 @@ export function runAgain(unit: PendingWrite, error: unknown): Outcome {
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown } | { again: true };
 
 /**
- * Writes of one event loop, run in groups by `runGroup` one group at a time. `runGroup` settles
- * nothing itself: it says what became of each unit, and the queue answers the callers (units
- * to run again go back to the head of the queue, in order).
+ * A unit that runs longer than this (waiting for a lock held elsewhere, a slow database) hands
+ * the group's later units to a new group: a fortieth of the deadline (N writes stuck behind one
+ * lock start within N × D/40), at most 200 ms, well above a wait for another group's COMMIT.
+ */
+export const stallMs = (deadlineMs: number | undefined): number => Math.min(200, Math.max(1, Math.floor((deadlineMs ?? Infinity) / 40)));
+
+/**
+ * The run of one group: its units, and where it stops. A unit that stalls (STALL_MS) hands
+ * the units after it back to the queue, which starts another group for them at once on
+ * another connection: a write that waits, up to its deadline, for a row held by a session in
+ * psql delays no other write of the loop, as it did not when each write had its own
+ * transaction.
+ */
+export class GroupRun {
+  readonly units: PendingWrite[];
+  /** The group runs the units before this index; those from it on were handed to another group. */
+  end: number;
+  stalled = false;
+  private readonly onStall: (run: GroupRun, from: number) => void;
+  private readonly stallMs: number;
+  constructor(units: PendingWrite[], stallMs: number, onStall: (run: GroupRun, from: number) => void) {
+    this.units = units;
+    this.end = units.length;
+    this.stallMs = stallMs;
+    this.onStall = onStall;
+  }
+  /** Runs unit `i`'s work in the group's transaction. */
+  async run(i: number, tx: Tx): Promise<unknown> {
+    const timer = setTimeout(() => this.onStall(this, i + 1), this.stallMs);
+    try {
+      return await this.units[i].work(tx);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+export interface QueueLimits {
+  /** Groups at once at most (connections). */
+  maxInFlight: number;
+  /** See stallMs. */
+  stallMs: number;
+  /** How long a write may wait for its group, and the error it is refused with after that. */
+  maxWaitMs: number;
+  waitedTooLong: () => Error;
+}
+
+/**
+ * Writes of one event loop, run in groups by `runGroup`: one group at a time, or another one
+ * next to a group whose unit stalled (GroupRun), up to `maxInFlight` groups (connections).
+ * `runGroup` settles nothing itself: it says what became of each unit it ran, and the queue
+ * answers the callers (units to run again go back to the head of the queue, in order).
  */
 export class WriteQueue {
   private readonly waiting: PendingWrite[] = [];
-  private running = false;
+  /** Groups running whose units did not stall: while there is one, new writes wait for the next group. */
+  private active = 0;
+  private inFlight = 0;
   private scheduled = false;
-  private readonly runGroup: (group: PendingWrite[]) => Promise<Outcome[]>;
-  constructor(runGroup: (group: PendingWrite[]) => Promise<Outcome[]>) {
+  private readonly runGroup: (run: GroupRun) => Promise<Outcome[]>;
+  private readonly limits: QueueLimits;
+  constructor(runGroup: (run: GroupRun) => Promise<Outcome[]>, limits: QueueLimits) {
     this.runGroup = runGroup;
+    this.limits = limits;
   }
 
   submit<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.waiting.push({ work, resolve: resolve as (value: unknown) => void, reject, attempts: 0 });
+      this.waiting.push({ work, resolve: resolve as (value: unknown) => void, reject, attempts: 0, since: Date.now() });
       this.schedule();
     });
   }
 
   /** Resolves once no write waits or runs (closing the store). */
   async idle(): Promise<void> {
-    while (this.running || this.scheduled || this.waiting.length > 0) await new Promise((r) => setTimeout(r, 1));
+    while (this.inFlight > 0 || this.scheduled || this.waiting.length > 0) await new Promise((r) => setTimeout(r, 1));
   }
 
   // Started after the loop's I/O phase, as SQLite's: every request already received joins.
   private schedule(): void {
-    if (this.scheduled || this.running) return;
+    if (this.scheduled || this.active > 0 || this.inFlight >= this.limits.maxInFlight || this.waiting.length === 0) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -90,25 +145,43 @@ export class WriteQueue {
     });
   }
 
+  private readonly stall = (run: GroupRun, from: number): void => {
+    if (run.stalled) return;
+    run.stalled = true;
+    this.active--;
+    this.waiting.unshift(...run.units.slice(from, run.end));
+    run.end = from;
+    this.schedule();
+  };
+
   private async drain(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    const group = this.waiting.splice(0, MAX_GROUP);
+    if (this.active > 0 || this.inFlight >= this.limits.maxInFlight || this.waiting.length === 0) return;
+    // Writes that waited past their bound while every connection ran a stalled group are
+    // refused, as a lone write that waited that long for a pooled connection was.
+    const now = Date.now();
+    for (let i = this.waiting.length - 1; i >= 0; i--) {
+      if (now - this.waiting[i].since >= this.limits.maxWaitMs) this.waiting.splice(i, 1)[0].reject(this.limits.waitedTooLong());
+    }
+    if (this.waiting.length === 0) return;
+    this.active++;
+    this.inFlight++;
+    const run = new GroupRun(this.waiting.splice(0, MAX_GROUP), this.limits.stallMs, this.stall);
     let outcomes: Outcome[];
     try {
-      outcomes = await this.runGroup(group);
+      outcomes = await this.runGroup(run);
     } catch (error) {
-      outcomes = group.map(() => ({ ok: false, error }));
+      outcomes = run.units.map(() => ({ ok: false, error }));
     }
     const again: PendingWrite[] = [];
-    group.forEach((unit, i) => {
+    for (let i = 0; i < run.end; i++) {
       const outcome = outcomes[i];
-      if ('again' in outcome) again.push(unit);
-      else if (outcome.ok) unit.resolve(outcome.value);
-      else unit.reject(outcome.error);
-    });
+      if ('again' in outcome) again.push(run.units[i]);
+      else if (outcome.ok) run.units[i].resolve(outcome.value);
+      else run.units[i].reject(outcome.error);
+    }
     this.waiting.unshift(...again);
-    this.running = false;
-    if (this.waiting.length > 0) this.schedule();
+    if (!run.stalled) this.active--;
+    this.inFlight--;
+    this.schedule();
   }
 }

@@ -7,7 +7,7 @@ import { SchemaMismatch, type AuditListener, type CommitListener, type ReadOptio
 import { COMMIT_MOVING_VERSION, DATA_VERSION_READ, PostgresMemo } from './postgres-memo.ts';
 import { connectFailure, connectionLost } from './postgres-connection.ts';
 import { Reconnection, StoreUnavailableError } from './unavailable.ts';
-import { LOCK_WAIT_MS, MAX_ATTEMPTS, WriteQueue, lockWaitRefused, retryable, runAgain, type Outcome, type PendingWrite } from './postgres-group.ts';
+import { LOCK_WAIT_MS, MAX_ATTEMPTS, WriteQueue, lockWaitRefused, stallMs, retryable, runAgain, type GroupRun, type Outcome } from './postgres-group.ts';
 
 type Row = Record<string, unknown>;
 
@@ -175,7 +175,7 @@ export class PostgresStore implements Store {
   private readonly onAudit: AuditListener | null;
   private readonly nodeLock: NodeLock | null;
   private readonly poolSize: number;
-  private readonly writes = new WriteQueue((group) => this.commitGroup(group));
+  private readonly writes: WriteQueue;
   /** How long a group starts new units for: it answers them well within their deadline. */
   private readonly groupBudgetMs: number;
   private constructor(pool: pg.Pool, poolSize: number, deadlines: Deadlines, onAudit: AuditListener | null, nodeLock: NodeLock | null) {
@@ -184,6 +184,10 @@ export class PostgresStore implements Store {
     this.deadlines = deadlines;
     this.onAudit = onAudit;
     this.nodeLock = nodeLock;
+    this.writes = new WriteQueue((run) => this.commitGroup(run), {
+      maxInFlight: poolSize, stallMs: stallMs(deadlines.clientMs), maxWaitMs: deadlines.connectMs,
+      waitedTooLong: () => new StoreUnavailableError('every PostgreSQL connection of this node stayed busy', 'connect'),
+    });
     this.groupBudgetMs = deadlines.clientMs === undefined ? 1000 : Math.max(1, Math.floor(deadlines.clientMs / 4));
   }
 
@@ -347,7 +351,8 @@ export class PostgresStore implements Store {
    * unit that ran, as it answered a lone write: nothing of the group was committed (or, after
    * COMMIT was sent, nobody can tell), and no unit is half-written.
    */
-  private async commitGroup(group: PendingWrite[]): Promise<Outcome[]> {
+  private async commitGroup(run: GroupRun): Promise<Outcome[]> {
+    const group = run.units;
     const outcomes: Outcome[] = group.map(() => ({ again: true }));
     const lock = this.nodeLock;
     let client: pg.PoolClient;
@@ -373,7 +378,7 @@ export class PostgresStore implements Store {
       const tx = new SqlTx(new PgExecutor(statements), this.onAudit);
       const started = Date.now();
       let previousDone = false;
-      for (let i = 0; i < group.length; i++) {
+      for (let i = 0; i < run.end; i++) {
         if (i > 0) {
           // Past its time, the group commits what it ran: the rest wait for the next one.
           if (Date.now() - started >= this.groupBudgetMs) break;
@@ -387,7 +392,7 @@ export class PostgresStore implements Store {
         ran = i + 1;
         previousDone = false;
         try {
-          outcomes[i] = { ok: true, value: await group[i].work(tx) };
+          outcomes[i] = { ok: true, value: await run.run(i, tx) };
           done++;
           previousDone = true;
         } catch (error) {
