@@ -44,7 +44,7 @@ export interface Store {
   filesPresent?(): boolean;
   /**
    * Told after every commit of a write: its duration in seconds and how many units of work
-   * it committed together (SQLite group commit; 1 on PostgreSQL). For metrics; optional.
+   * it committed together (group commit, on both drivers). For metrics; optional.
    */
   onCommit?: CommitListener | null;
 }
