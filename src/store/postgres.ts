@@ -398,6 +398,8 @@ export class PostgresStore implements Store {
         } catch (error) {
           // The connection is gone: the group fails whole (below).
           if (error instanceof StoreUnavailableError && !error.sessionSound) throw error;
+          // A cancelled statement, as any outage: nothing remembered is served unchecked.
+          if (error instanceof StoreUnavailableError && !(boundedWaits && lockWaitRefused(error))) this.memo.reset();
           if (!several) {
             // An answer of the database (a refusal, a cancelled statement): the session is sound.
             await statements.query('ROLLBACK', [], 'work').catch(() => (broken = true));
