@@ -174,7 +174,9 @@ export class WriteQueue {
     }
     const again: PendingWrite[] = [];
     for (let i = 0; i < run.end; i++) {
-      const outcome = outcomes[i];
+      // Every unit is answered or queued again, whatever runGroup said (this runs detached from
+      // any caller: a throw here would be an unhandled rejection, and the queue would stop).
+      const outcome = outcomes[i] ?? { ok: false, error: new Error('a write of a group got no outcome') };
       if ('again' in outcome) again.push(run.units[i]);
       else if (outcome.ok) run.units[i].resolve(outcome.value);
       else run.units[i].reject(outcome.error);

@@ -3,6 +3,7 @@ import { MIGRATION_LOCK, MIGRATIONS, POSTGRES } from './migrations.ts';
 import { CANARY_READ, NodeLock } from './node-lock.ts';
 import type { RootKey } from '../core/sealing.ts';
 import { SqlTx, type Executor } from './sql-tx.ts';
+import type { ChainedAuditEvent } from '../audit/chain.ts';
 import { SchemaMismatch, type AuditListener, type CommitListener, type ReadOptions, type Store, type StoreOptions, type Tx } from './store.ts';
 import { COMMIT_MOVING_VERSION, DATA_VERSION_READ, PostgresMemo } from './postgres-memo.ts';
 import { connectFailure, connectionLost } from './postgres-connection.ts';
@@ -175,6 +176,8 @@ export class PostgresStore implements Store {
   private readonly onAudit: AuditListener | null;
   private readonly nodeLock: NodeLock | null;
   private readonly poolSize: number;
+  /** A readiness probe's connection attempt is under way (checkout). */
+  private readinessConnecting = false;
   private readonly writes: WriteQueue;
   /** How long a group starts new units for: it answers them well within their deadline. */
   private readonly groupBudgetMs: number;
@@ -233,7 +236,7 @@ export class PostgresStore implements Store {
    * skip the version read unless this node committed since, as SQLite's reader does.
    */
   async read<T>(work: (tx: Tx) => Promise<T>, options?: ReadOptions): Promise<T> {
-    return this.attempts((attempt) => this.readUnit(work, attempt > 1 || !options?.sameRequest || this.committedSinceRead));
+    return this.attempts((attempt) => this.readUnit(work, attempt > 1 || !options?.sameRequest || this.committedSinceRead, options?.probe === true));
   }
 
   /** Writes wait for a group (postgres-group.ts), which commits them together. */
@@ -266,12 +269,17 @@ export class PostgresStore implements Store {
    * A pooled connection, or StoreUnavailableError at once while the database is known to be
    * away and this node has no idle connection left to try it with.
    */
-  private async checkout(): Promise<pg.PoolClient> {
+  private async checkout(readiness = false): Promise<pg.PoolClient> {
     // An idle pooled connection is tried even while new ones fail (no free slot, a flapping
     // network): a sound one serves, a dead one fails by itself and is discarded.
     // A full pool opens no connection (the request waits for one to be released): nothing to
     // admit or probe there.
-    const probe = this.pool.idleCount > 0 || this.pool.totalCount >= this.poolSize ? false : this.reconnection.admit();
+    const opens = !(this.pool.idleCount > 0 || this.pool.totalCount >= this.poolSize);
+    // A readiness probe tries the database whatever the backoff says (ReadOptions.probe), one at
+    // a time (an unauthenticated endpoint must not become a flood of connection attempts).
+    const urgent = readiness && opens && !this.readinessConnecting;
+    const probe = opens && !urgent ? this.reconnection.admit() : false;
+    if (urgent) this.readinessConnecting = true;
     const started = Date.now();
     try {
       const client = await this.pool.connect();
@@ -291,16 +299,18 @@ export class PostgresStore implements Store {
       const failure = connectFailure(error, Date.now() - started >= this.deadlines.connectMs - 50);
       this.reconnection.failed(probe, failure.reason);
       throw failure;
+    } finally {
+      if (urgent) this.readinessConnecting = false;
     }
   }
 
-  private async readUnit<T>(work: (tx: Tx) => Promise<T>, checkVersion: boolean): Promise<T> {
+  private async readUnit<T>(work: (tx: Tx) => Promise<T>, checkVersion: boolean, readiness: boolean): Promise<T> {
     this.nodeLock?.assertHeld();
     let client: pg.PoolClient | null = null;
     let statements: Statements | null = null;
     const connection = async (): Promise<Statements> => {
       if (statements) return statements;
-      client = await this.checkout();
+      client = await this.checkout(readiness);
       statements = new Statements(client, this.deadlines.clientMs);
       if (this.deadlines.session !== null && !sessionSet.has(client)) {
         await statements.query(this.deadlines.session, [], 'work');
@@ -375,7 +385,13 @@ export class PostgresStore implements Store {
       await statements.query(`${this.deadlines.begin('BEGIN')}; SET LOCAL kmsd.moves_version = on${several ? '; SAVEPOINT unit' : ''}`, [], 'work');
       const lossesAtBegin = lock?.losses ?? 0;
       const fencedAtBegin = lock?.fencing === true;
-      const tx = new SqlTx(new PgExecutor(statements), this.onAudit);
+      // The records of the units that ran to their end, for onAudit (the --audit-log file): told
+      // only just before the COMMIT, in unit order, so a unit rolled back to its savepoint and a
+      // group lost before its COMMIT leave no line; only a failed COMMIT leaves lines never
+      // committed, one run of them chained onto each other (the docs/audit.md check reports it).
+      const records: ChainedAuditEvent[] = [];
+      let unitRecords = 0;
+      const tx = new SqlTx(new PgExecutor(statements), this.onAudit === null ? null : (record) => records.push(record));
       const started = Date.now();
       let previousDone = false;
       for (let i = 0; i < run.end; i++) {
@@ -391,11 +407,14 @@ export class PostgresStore implements Store {
         }
         ran = i + 1;
         previousDone = false;
+        unitRecords = records.length;
         try {
           outcomes[i] = { ok: true, value: await run.run(i, tx) };
           done++;
           previousDone = true;
         } catch (error) {
+          // Its records were rolled back with it.
+          records.length = unitRecords;
           // The connection is gone: the group fails whole (below).
           if (error instanceof StoreUnavailableError && !error.sessionSound) throw error;
           // A cancelled statement, as any outage: nothing remembered is served unchecked.
@@ -420,14 +439,24 @@ export class PostgresStore implements Store {
         return outcomes;
       }
       // Before the version moves: the UPDATE of data_version and the COMMIT go together, after the check.
-      if (lock !== null && (fencedAtBegin || lock.fencing || lock.losses !== lossesAtBegin)) await this.fence(statements, lock);
+      // The check value's read waits as a lone write's would, not under the group's lock bound
+      // (a refusal there would fail the whole group): the bound is lifted first.
+      let waitsBounded = boundedWaits;
+      if (lock !== null && (fencedAtBegin || lock.fencing || lock.losses !== lossesAtBegin)) {
+        if (waitsBounded) await statements.query('SET LOCAL lock_timeout = 0', [], 'work');
+        waitsBounded = false;
+        await this.fence(statements, lock);
+      }
+      // One that cannot be written (a full disk) fails the group whole, as it failed a lone write:
+      // a later unit's record chains onto an earlier one's, none can be committed without it.
+      for (const record of records) this.onAudit?.(record);
       const commitStarted = this.onCommit ? process.hrtime.bigint() : null;
       // Whatever the outcome, what this node remembers may be stale: a later read of the same
       // request must look again (and must see this write).
       this.committedSinceRead = true;
       this.memo.committed(null);
       // The version row is taken last, with no bound on the wait: its holder is committing.
-      const answers = await statements.query(`${boundedWaits ? 'SET LOCAL lock_timeout = 0; ' : ''}${COMMIT_MOVING_VERSION}`, [], 'commit');
+      const answers = await statements.query(`${waitsBounded ? 'SET LOCAL lock_timeout = 0; ' : ''}${COMMIT_MOVING_VERSION}`, [], 'commit');
       this.memo.committed(versionOf(answers));
       if (commitStarted !== null) this.onCommit?.(Number(process.hrtime.bigint() - commitStarted) / 1e9, done);
       return outcomes;
@@ -443,10 +472,13 @@ export class PostgresStore implements Store {
       }
       // Units that ran get the group's outcome: run again (a connection lost before COMMIT, a
       // conflict) or the error. Units that did not run wait for the next group, unless the
-      // database is away.
+      // database is away. A group that failed before any unit ran (its BEGIN, on a pooled
+      // connection that had died) counts a run for each of its units: every run of a group
+      // counts for someone, so a write runs MAX_ATTEMPTS times at most, whatever fails.
       const again = error instanceof StoreUnavailableError ? error.rerun : retryable(error);
       return group.map((unit, i) =>
-        i < ran ? (again ? runAgain(unit, error) : { ok: false, error }) : error instanceof StoreUnavailableError && !again ? { ok: false, error } : { again: true });
+        i < ran || ran === 0 ? (again ? runAgain(unit, error) : { ok: false, error })
+          : error instanceof StoreUnavailableError && !again ? { ok: false, error } : { again: true });
     } finally {
       client.release(broken);
     }
