@@ -10,6 +10,7 @@ import { systemClock } from '../src/core/runtime.ts';
 import { startServer, type RunningServer } from '../src/server.ts';
 import { Client, ERR, newKey, worldIdentities, type TestUser, type World } from './harness.ts';
 import type { AuditEvent, Grant, Key } from '../src/core/model.ts';
+import type { ChainedAuditEvent } from '../src/audit/chain.ts';
 import { verifyTrail } from '../src/audit/verify.ts';
 import { PostgresStore } from '../src/store/postgres.ts';
 import { LOCK_WAIT_MS, MAX_ATTEMPTS } from '../src/store/postgres-group.ts';
@@ -203,7 +204,7 @@ describe('PostgreSQL group commit: a connection lost in the middle of a group', 
   before(async () => {
     database = await freshDatabase();
     name = new URL(database.url).pathname.slice(1);
-    store = await PostgresStore.open(database.url, { deadlineMs: 10_000 });
+    store = await PostgresStore.open(database.url, { deadlineMs: 10_000, onAudit: (r) => lines.push(r) });
     admin = new pg.Client({ connectionString: database.url });
     await admin.connect();
   });
@@ -213,6 +214,8 @@ describe('PostgreSQL group commit: a connection lost in the middle of a group', 
     await database?.drop();
   });
 
+  /** What the store told its audit listener (the --audit-log file's lines). */
+  const lines: ChainedAuditEvent[] = [];
   /** Ends this database's sessions that are inside a transaction: the group's, halfway through. */
   const killGroup = async () => {
     const { rowCount } = await admin.query(
@@ -227,6 +230,7 @@ describe('PostgreSQL group commit: a connection lost in the middle of a group', 
     const k = key();
     await store.write((tx) => tx.insertKey(k));
     const units = commits(store);
+    lines.length = 0;
     let killed = false;
     const ids = await Promise.all(Array.from({ length: 8 }, (_, i) => store.write(async (tx) => {
       if (i === 5 && !killed) {
@@ -239,6 +243,27 @@ describe('PostgreSQL group commit: a connection lost in the middle of a group', 
     assert.deepEqual((await store.read((tx) => tx.listGrants(k.keyId, 0, 100))).items.map((g) => g.grantId).sort(), [...ids].sort());
     assert.deepEqual((await auditRequestIds(store)).filter((r) => r?.startsWith('once-')), Array.from({ length: 8 }, (_, i) => `once-${i}`));
     assert.equal((await verifyTrail(store)).intact, true);
+    // The audit log got each line once, the committed ones: none of the run lost before COMMIT.
+    const chain = await store.read((tx) => tx.listAuditChain(0, 10_000));
+    assert.deepEqual(lines.map((r) => r.hash), chain.filter((e) => e.requestId?.startsWith('once-')).map((e) => e.hash));
+  });
+
+  test('a unit rolled back to its savepoint after writing its record hands no line to the audit log; its neighbours\' lines chain onto each other', async () => {
+    const k = key();
+    await store.write((tx) => tx.insertKey(k));
+    lines.length = 0;
+    const units = commits(store);
+    const refused = new Error('KMS.2404');
+    const results = await Promise.allSettled([0, 1, 2].map((i) => store.write(async (tx) => {
+      await createGrant(k.keyId, `saved-${i}`)(tx);
+      if (i === 1) throw refused;
+    })));
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.deepEqual(units, [2]);
+    assert.deepEqual(lines.map((r) => r.requestId), ['saved-0', 'saved-2']);
+    assert.equal(lines[1].prevHash, lines[0].hash);
+    const chain = await store.read((tx) => tx.listAuditChain(0, 10_000));
+    assert.deepEqual(lines.map((r) => r.hash), chain.filter((e) => e.requestId?.startsWith('saved-')).map((e) => e.hash));
   });
 
   for (const stage of ['work', 'commit'] as const) {
@@ -246,6 +271,7 @@ describe('PostgreSQL group commit: a connection lost in the middle of a group', 
       const k = key();
       await store.write((tx) => tx.insertKey(k));
       const units = commits(store);
+      lines.length = 0;
       let runs = 0;
       const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => store.write(async (tx) => {
         const id = await createGrant(k.keyId, `lost-${stage}-${i}`)(tx);
@@ -267,6 +293,10 @@ describe('PostgreSQL group commit: a connection lost in the middle of a group', 
       assert.deepEqual(units, []);
       assert.equal(await store.read((tx) => tx.countGrants(k.keyId)), 0);
       assert.deepEqual((await auditRequestIds(store)).filter((r) => r?.startsWith('lost-')), []);
+      // Lines reach the audit log just before the COMMIT: none for runs lost before it; the lost
+      // COMMIT's run, once, in order, each chained onto the one before (docs/audit.md's check reports such a run).
+      assert.deepEqual(lines.map((r) => r.requestId), stage === 'work' ? [] : Array.from({ length: 6 }, (_, i) => `lost-${stage}-${i}`));
+      for (let i = 1; i < lines.length; i++) assert.equal(lines[i].prevHash, lines[i - 1].hash);
       assert.equal((await verifyTrail(store)).intact, true);
     });
   }
