@@ -139,6 +139,40 @@ describe('PostgreSQL group commit: one transaction for the writes waiting on an 
     assert.equal(await store.read((tx) => tx.countGrants(k.keyId)), 3);
   });
 
+  test(`a later unit of a group that would wait for a row another session holds is rolled back (lock_timeout ${LOCK_WAIT_MS} ms) and commits first in the next group, where it may wait`, async () => {
+    const [free, held] = [key(), key()];
+    await store.write(async (tx) => {
+      await tx.insertKey(free);
+      await tx.insertKey(held);
+    });
+    const units = commits(store);
+    // As another node's open transaction that holds the key.
+    const holder = new pg.Client({ connectionString: database.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM keys WHERE key_id = $1 FOR UPDATE', [held.keyId]);
+      const first = store.write(createGrant(free.keyId, 'bounce-0'));
+      const second = store.write(createGrant(held.keyId, 'bounce-1'));
+      let secondDone = false;
+      void second.then(() => (secondDone = true), () => undefined);
+      await first;
+      // The first unit committed alone while the second's key is still held: the second was bounced, not waited for.
+      assert.deepEqual(units, [1]);
+      assert.equal(secondDone, false);
+      assert.equal(await store.read((tx) => tx.countGrants(free.keyId)), 1);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(secondDone, false);
+      await holder.query('COMMIT');
+      await second;
+      assert.deepEqual(units, [1, 1]);
+      assert.equal(await store.read((tx) => tx.countGrants(held.keyId)), 1);
+      assert.deepEqual((await auditRequestIds(store)).filter((r) => r?.startsWith('bounce-')), ['bounce-0', 'bounce-1']);
+    } finally {
+      await holder.end();
+    }
+  });
+
   test('two stores writing shared and separate keys at once: every write lands, PostgreSQL detects no deadlock, the chain verifies', async (t) => {
     const shared = [key(), key()];
     const own = [key(), key(), key(), key()];
