@@ -29,6 +29,12 @@ export interface ReadOptions {
    * rows (SQLite) need not look for other connections' commits again.
    */
   sameRequest?: boolean;
+  /**
+   * A readiness probe (/_kmsd/ready): while the database is known to be away, a driver that
+   * waits between connection attempts (PostgreSQL) tries one now all the same, so the probe says
+   * what the database says now, not what it said at the last attempt (up to a second ago).
+   */
+  probe?: boolean;
 }
 
 export interface Store {
@@ -44,7 +50,7 @@ export interface Store {
   filesPresent?(): boolean;
   /**
    * Told after every commit of a write: its duration in seconds and how many units of work
-   * it committed together (SQLite group commit; 1 on PostgreSQL). For metrics; optional.
+   * it committed together (group commit, on both drivers). For metrics; optional.
    */
   onCommit?: CommitListener | null;
 }
