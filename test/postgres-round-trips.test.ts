@@ -8,6 +8,7 @@ import { testConfig } from '../src/config.ts';
 import { systemClock } from '../src/core/runtime.ts';
 import { startServer, type RunningServer } from '../src/server.ts';
 import { BACKUP_TABLES } from '../src/store/backup/tables.ts';
+import { AUDIT_COLUMNS, GRANT_COLUMNS, KEY_COLUMNS } from '../src/store/rows.ts';
 import { CANARY_READ, NODE_LOCK } from '../src/store/node-lock.ts';
 import { COMMIT_MOVING_VERSION, DATA_VERSION_READ } from '../src/store/postgres-memo.ts';
 import { PostgresStore } from '../src/store/postgres.ts';
@@ -37,6 +38,23 @@ async function statementsOf(work: () => Promise<unknown>): Promise<string[]> {
   await work();
   return sent.slice(from);
 }
+
+/** A request's write unit of work: its statements from BEGIN on (the reads before it authenticate the caller). */
+function writeUnit(statements: string[]): string[] {
+  assert.equal(statements.filter((s) => s.startsWith('BEGIN')).length, 1, statements.join('\n'));
+  return statements.slice(statements.findIndex((s) => s.startsWith('BEGIN')));
+}
+const BEGIN_WRITE = 'BEGIN; SET LOCAL statement_timeout = 24000; SET LOCAL idle_in_transaction_session_timeout = 30000; SET LOCAL kmsd.moves_version = on';
+const KEY_LOCK = `SELECT ${KEY_COLUMNS} FROM keys WHERE key_id = $1 FOR UPDATE`;
+const GRANT_COUNT = 'SELECT COUNT(*) AS n FROM grants WHERE key_id = $1';
+const GRANT_INSERT = `INSERT INTO grants (${GRANT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
+const GRANTS_VERSION_MOVE = 'UPDATE keys SET grants_version = grants_version + 1 WHERE key_id = $1';
+const GRANT_READ = `SELECT ${GRANT_COLUMNS} FROM grants WHERE grant_id = $1`;
+const GRANTS_VERSION_MOVE_BY_GRANT = 'UPDATE keys SET grants_version = grants_version + 1 WHERE key_id = (SELECT key_id FROM grants WHERE grant_id = $1)';
+const GRANT_DELETE = 'DELETE FROM grants WHERE grant_id = $1';
+const AUDIT_HEAD_LOCK = 'SELECT start_seq, head_seq, head_hash, head_seq AS last_seq FROM audit_chain WHERE id = 1 FOR UPDATE';
+const AUDIT_INSERT = `WITH record AS (INSERT INTO audit_events (${AUDIT_COLUMNS}, prev_hash, hash) VALUES (${Array.from({ length: AUDIT_COLUMNS.split(', ').length + 2 }, (_, i) => `$${i + 1}`).join(', ')}) RETURNING seq)
+  UPDATE audit_chain SET head_seq = record.seq, head_hash = $${AUDIT_COLUMNS.split(', ').length + 2} FROM record WHERE audit_chain.id = 1 RETURNING record.seq`;
 
 const DENIED = ERR('KMS.0306', 'No access permissions.');
 
@@ -172,6 +190,28 @@ describe('a kmsd node on PostgreSQL: round trips per request', { skip: POSTGRES_
     assert.equal(statements.at(-1), 'INSERT INTO data_version (id, version) VALUES (1, gen_random_uuid()::text) ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version RETURNING version; COMMIT');
     const described = await alice.kms('describe-key', { key_id: keyId });
     assert.deepEqual([described.status, described.body.key_info.key_state], [200, '3']);
+  });
+
+  test('create-grant and retire-grant: the statements of each write unit of work, pinned (each is one round trip, most of them under the key\'s row lock)', async () => {
+    const alice = as('alice');
+    const keyId = await newKey(alice);
+    await alice.kms('describe-key', { key_id: keyId });
+    // rita's token is issued (a write of its own) before the requests counted.
+    const rita = as('rita');
+    await rita.getToken();
+    let created = { status: 0, body: { grant_id: '' } };
+    const creating = writeUnit(await statementsOf(async () => {
+      created = await alice.kms('create-grant', { key_id: keyId, grantee_principal: users.gus.id, operations: ['encrypt-data'], retiring_principal: users.rita.id });
+    }));
+    assert.equal(created.status, 200);
+    assert.deepEqual(creating, [BEGIN_WRITE, KEY_LOCK, GRANT_COUNT, GRANT_INSERT, GRANTS_VERSION_MOVE, AUDIT_HEAD_LOCK, AUDIT_INSERT, COMMIT_MOVING_VERSION]);
+
+    let retired = { status: 0 };
+    const retiring = writeUnit(await statementsOf(async () => {
+      retired = await rita.kms('retire-grant', { key_id: keyId, grant_id: created.body.grant_id });
+    }));
+    assert.equal(retired.status, 200);
+    assert.deepEqual(retiring, [BEGIN_WRITE, KEY_LOCK, GRANT_READ, GRANTS_VERSION_MOVE_BY_GRANT, GRANT_DELETE, AUDIT_HEAD_LOCK, AUDIT_INSERT, COMMIT_MOVING_VERSION]);
   });
 
   test('connections lost (a failover, a restart: the database may have gone back in time): the node forgets what it remembers, even at the same data version', async () => {
