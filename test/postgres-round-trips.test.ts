@@ -46,12 +46,16 @@ function writeUnit(statements: string[]): string[] {
 }
 const BEGIN_WRITE = 'BEGIN; SET LOCAL statement_timeout = 24000; SET LOCAL idle_in_transaction_session_timeout = 30000; SET LOCAL kmsd.moves_version = on';
 const KEY_LOCK = `SELECT ${KEY_COLUMNS} FROM keys WHERE key_id = $1 FOR UPDATE`;
-const GRANT_COUNT = 'SELECT COUNT(*) AS n FROM grants WHERE key_id = $1';
-const GRANT_INSERT = `INSERT INTO grants (${GRANT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
-const GRANTS_VERSION_MOVE = 'UPDATE keys SET grants_version = grants_version + 1 WHERE key_id = $1';
+// The per-key limit counted, the grant inserted and the key's grants version moved: one statement.
+const GRANT_INSERT = `WITH inserted AS (INSERT INTO grants (${GRANT_COLUMNS}) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
+  WHERE (SELECT COUNT(*) FROM grants WHERE key_id = $2) < $10 RETURNING key_id),
+  moved AS (UPDATE keys SET grants_version = grants_version + 1 WHERE key_id IN (SELECT key_id FROM inserted))
+  SELECT COUNT(*) AS n FROM inserted`;
 const GRANT_READ = `SELECT ${GRANT_COLUMNS} FROM grants WHERE grant_id = $1`;
-const GRANTS_VERSION_MOVE_BY_GRANT = 'UPDATE keys SET grants_version = grants_version + 1 WHERE key_id = (SELECT key_id FROM grants WHERE grant_id = $1)';
-const GRANT_DELETE = 'DELETE FROM grants WHERE grant_id = $1';
+// The grant deleted and the key's grants version moved: one statement.
+const GRANT_DELETE = `WITH ended AS (DELETE FROM grants WHERE grant_id = $1 RETURNING key_id),
+  moved AS (UPDATE keys SET grants_version = grants_version + 1 WHERE key_id IN (SELECT key_id FROM ended))
+  SELECT COUNT(*) AS n FROM ended`;
 const AUDIT_HEAD_LOCK = 'SELECT start_seq, head_seq, head_hash, head_seq AS last_seq FROM audit_chain WHERE id = 1 FOR UPDATE';
 const AUDIT_INSERT = `WITH record AS (INSERT INTO audit_events (${AUDIT_COLUMNS}, prev_hash, hash) VALUES (${Array.from({ length: AUDIT_COLUMNS.split(', ').length + 2 }, (_, i) => `$${i + 1}`).join(', ')}) RETURNING seq)
   UPDATE audit_chain SET head_seq = record.seq, head_hash = $${AUDIT_COLUMNS.split(', ').length + 2} FROM record WHERE audit_chain.id = 1 RETURNING record.seq`;
@@ -204,14 +208,14 @@ describe('a kmsd node on PostgreSQL: round trips per request', { skip: POSTGRES_
       created = await alice.kms('create-grant', { key_id: keyId, grantee_principal: users.gus.id, operations: ['encrypt-data'], retiring_principal: users.rita.id });
     }));
     assert.equal(created.status, 200);
-    assert.deepEqual(creating, [BEGIN_WRITE, KEY_LOCK, GRANT_COUNT, GRANT_INSERT, GRANTS_VERSION_MOVE, AUDIT_HEAD_LOCK, AUDIT_INSERT, COMMIT_MOVING_VERSION]);
+    assert.deepEqual(creating, [BEGIN_WRITE, KEY_LOCK, GRANT_INSERT, AUDIT_HEAD_LOCK, AUDIT_INSERT, COMMIT_MOVING_VERSION]);
 
     let retired = { status: 0 };
     const retiring = writeUnit(await statementsOf(async () => {
       retired = await rita.kms('retire-grant', { key_id: keyId, grant_id: created.body.grant_id });
     }));
     assert.equal(retired.status, 200);
-    assert.deepEqual(retiring, [BEGIN_WRITE, KEY_LOCK, GRANT_READ, GRANTS_VERSION_MOVE_BY_GRANT, GRANT_DELETE, AUDIT_HEAD_LOCK, AUDIT_INSERT, COMMIT_MOVING_VERSION]);
+    assert.deepEqual(retiring, [BEGIN_WRITE, KEY_LOCK, GRANT_READ, GRANT_DELETE, AUDIT_HEAD_LOCK, AUDIT_INSERT, COMMIT_MOVING_VERSION]);
   });
 
   test('connections lost (a failover, a restart: the database may have gone back in time): the node forgets what it remembers, even at the same data version', async () => {

@@ -48,7 +48,6 @@ export async function createGrant(tx: Tx, caller: Caller, input: NewGrant, limit
   await requireGrantCreation(tx, caller, key, input, operations);
   if (key.defaultKey) throw kms(DECISIONS.defaultKey);
   if (key.state !== KeyState.enabled) throw kms(DECISIONS.createGrantOnState[key.state]);
-  if ((await tx.countGrants(key.keyId)) >= limits.maxGrantsPerKey) throw kms(DECISIONS.tooManyGrants);
   const grant: Grant = {
     grantId: newGrantId(now),
     keyId: key.keyId,
@@ -60,7 +59,8 @@ export async function createGrant(tx: Tx, caller: Caller, input: NewGrant, limit
     name: input.name,
     creationDate: now,
   };
-  await tx.insertGrant(grant);
+  // The limit is checked last, by the insert itself (one statement fewer under the key's lock).
+  if (!(await tx.insertGrant(grant, limits.maxGrantsPerKey))) throw kms(DECISIONS.tooManyGrants);
   return grant;
 }
 

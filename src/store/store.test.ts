@@ -307,6 +307,51 @@ for (const driver of DRIVERS) {
       assert.ok(v0 < v1 && v1 < v2, `${v0} ${v1} ${v2}`);
     }));
 
+    test('insertGrant with a limit: inserts and moves the grants version below it; at it writes nothing and answers false; deleteGrant answers exactly', withStore(async (store) => {
+      const k = key();
+      const other = key();
+      await store.write(async (tx) => {
+        await tx.insertKey(k);
+        await tx.insertKey(other);
+        // Another key's grants do not count against this key's limit.
+        assert.equal(await tx.insertGrant(grant(other.keyId, { grantId: 'e'.repeat(64) }), 1), true);
+      });
+      const version = () => store.read((tx) => tx.grantsVersion(k.keyId));
+      const first = grant(k.keyId, { grantId: 'a'.repeat(64) });
+      const v0 = await version();
+      assert.equal(await store.write((tx) => tx.insertGrant(first, 2)), true);
+      assert.equal(await store.write((tx) => tx.insertGrant(grant(k.keyId, { grantId: 'b'.repeat(64) }), 2)), true);
+      const v2 = await version();
+      assert.ok(v0 < v2, `${v0} ${v2}`);
+      assert.equal(await store.write((tx) => tx.insertGrant(grant(k.keyId, { grantId: 'c'.repeat(64) }), 2)), false);
+      assert.equal(await version(), v2);
+      assert.equal(await store.read((tx) => tx.getGrant('c'.repeat(64))), null);
+      assert.deepEqual(await store.read(async (tx) => [await tx.countGrants(k.keyId), await tx.countGrants(other.keyId)]), [2, 1]);
+      // Without a limit (seeding), no count stops it.
+      assert.equal(await store.write((tx) => tx.insertGrant(grant(k.keyId, { grantId: 'd'.repeat(64) }))), true);
+      assert.equal(await store.write((tx) => tx.deleteGrant(first.grantId)), true);
+      assert.equal(await store.write((tx) => tx.deleteGrant(first.grantId)), false);
+      assert.equal(await store.write((tx) => tx.deleteGrant('9'.repeat(64))), false);
+      const v3 = await version();
+      assert.ok(v2 < v3, `${v2} ${v3}`);
+      // A grant ended frees its place under the limit.
+      assert.equal(await store.write((tx) => tx.insertGrant(grant(k.keyId, { grantId: 'c'.repeat(64) }), 3)), true);
+      assert.equal(await store.write((tx) => tx.insertGrant(grant(k.keyId, { grantId: 'f'.repeat(64) }), 3)), false);
+      assert.equal(await store.read((tx) => tx.countGrants(k.keyId)), 3);
+    }));
+
+    test('creators of grants on one key at once, through two stores, under the key lock: the limit holds exactly', withStore(async (store, another) => {
+      const k = key();
+      await store.write((tx) => tx.insertKey(k));
+      const other = await another();
+      const made = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? other : store).write(async (tx) => {
+        await tx.getKey(k.keyId, { lock: true });
+        return tx.insertGrant(grant(k.keyId, { grantId: randomBytes(32).toString('hex') }), 10);
+      })));
+      assert.equal(made.filter(Boolean).length, 10);
+      assert.equal(await store.read((tx) => tx.countGrants(k.keyId)), 10);
+    }));
+
     test('concurrent ends of one grant under the key lock: exactly one succeeds', withStore(async (store) => {
       const k = key();
       const g = grant(k.keyId);

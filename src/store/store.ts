@@ -158,8 +158,12 @@ export interface Tx {
   /** Keys (in any state, until their deletion is final) living in the key store. */
   countKeysInKeystore(keystoreId: string): Promise<number>;
 
-  /** Inserts the grant and moves its key's grants version. */
-  insertGrant(grant: Grant): Promise<void>;
+  /**
+   * Inserts the grant and moves its key's grants version, unless its key already holds `limit`
+   * grants (none by default): then nothing is written and the answer is false. The count is
+   * exact only under the key's lock (getKey with `lock`), which every writer of its grants takes.
+   */
+  insertGrant(grant: Grant, limit?: number): Promise<boolean>;
   /** A number that changes whenever a grant of the key is created or ended. */
   grantsVersion(keyId: string): Promise<number>;
   getGrant(grantId: string): Promise<Grant | null>;
