@@ -51,11 +51,10 @@ const GRANT_INSERT = `WITH inserted AS (INSERT INTO grants (${GRANT_COLUMNS}) SE
   WHERE (SELECT COUNT(*) FROM grants WHERE key_id = $2) < $10 RETURNING key_id),
   moved AS (UPDATE keys SET grants_version = grants_version + 1 WHERE key_id IN (SELECT key_id FROM inserted))
   SELECT COUNT(*) AS n FROM inserted`;
-const GRANT_READ = `SELECT ${GRANT_COLUMNS} FROM grants WHERE grant_id = $1`;
-// The grant deleted and the key's grants version moved: one statement.
-const GRANT_DELETE = `WITH ended AS (DELETE FROM grants WHERE grant_id = $1 RETURNING key_id),
-  moved AS (UPDATE keys SET grants_version = grants_version + 1 WHERE key_id IN (SELECT key_id FROM ended))
-  SELECT COUNT(*) AS n FROM ended`;
+// The key's grant read, deleted, and the key's grants version moved: one statement.
+const GRANT_END = `WITH ended AS (DELETE FROM grants WHERE grant_id = $1 AND key_id = $2 RETURNING ${GRANT_COLUMNS}),
+  moved AS (UPDATE keys SET grants_version = grants_version + 1 WHERE key_id = $2 AND EXISTS (SELECT 1 FROM ended))
+  SELECT ${GRANT_COLUMNS} FROM ended`;
 const AUDIT_HEAD_LOCK = 'SELECT start_seq, head_seq, head_hash, head_seq AS last_seq FROM audit_chain WHERE id = 1 FOR UPDATE';
 const AUDIT_INSERT = `WITH record AS (INSERT INTO audit_events (${AUDIT_COLUMNS}, prev_hash, hash) VALUES (${Array.from({ length: AUDIT_COLUMNS.split(', ').length + 2 }, (_, i) => `$${i + 1}`).join(', ')}) RETURNING seq)
   UPDATE audit_chain SET head_seq = record.seq, head_hash = $${AUDIT_COLUMNS.split(', ').length + 2} FROM record WHERE audit_chain.id = 1 RETURNING record.seq`;
@@ -215,7 +214,26 @@ describe('a kmsd node on PostgreSQL: round trips per request', { skip: POSTGRES_
       retired = await rita.kms('retire-grant', { key_id: keyId, grant_id: created.body.grant_id });
     }));
     assert.equal(retired.status, 200);
-    assert.deepEqual(retiring, [BEGIN_WRITE, KEY_LOCK, GRANT_READ, GRANT_DELETE, AUDIT_HEAD_LOCK, AUDIT_INSERT, COMMIT_MOVING_VERSION]);
+    assert.deepEqual(retiring, [BEGIN_WRITE, KEY_LOCK, GRANT_END, AUDIT_HEAD_LOCK, AUDIT_INSERT, COMMIT_MOVING_VERSION]);
+  });
+
+  test('a retire refused after the statement that ends the grant: 403, rolled back, and the grant still works on the very next request', async () => {
+    const alice = as('alice');
+    const keyId = await newKey(alice);
+    const grantId = await newGrant(alice, keyId, users.gus.id, ['encrypt-data']);
+    const gus = as('gus');
+    assert.equal((await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'warm' })).status, 200);
+    // gus holds the grant but not retire-grant: it may not retire it.
+    let refused = { status: 0, body: {} as unknown };
+    const refusing = await statementsOf(async () => {
+      refused = await gus.kms('retire-grant', { key_id: keyId, grant_id: grantId });
+    });
+    assert.deepEqual([refused.status, refused.body], [403, DENIED]);
+    const unit = refusing.slice(refusing.indexOf(BEGIN_WRITE), refusing.indexOf('ROLLBACK') + 1);
+    assert.deepEqual(unit, [BEGIN_WRITE, KEY_LOCK, GRANT_END, 'ROLLBACK'], refusing.join('\n'));
+    assert.equal((await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'after' })).status, 200);
+    const listed = await alice.kms('list-grants', { key_id: keyId });
+    assert.deepEqual([listed.status, listed.body.grants.map((g: { grant_id: string }) => g.grant_id)], [200, [grantId]]);
   });
 
   test('connections lost (a failover, a restart: the database may have gone back in time): the node forgets what it remembers, even at the same data version', async () => {

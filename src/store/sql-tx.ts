@@ -47,6 +47,11 @@ const GRANT_DELETE = 'DELETE FROM grants WHERE grant_id = $1';
 const GRANT_DELETE_AND_MOVE_VERSION = `WITH ended AS (${GRANT_DELETE} RETURNING key_id),
   moved AS (UPDATE keys SET grants_version = grants_version + 1 WHERE key_id IN (SELECT key_id FROM ended))
   SELECT COUNT(*) AS n FROM ended`;
+// A key's grant ended and returned as it was (the read of the grant rides on its delete).
+const GRANT_OF_KEY = `${GRANT_COLUMNS} FROM grants WHERE grant_id = $1 AND key_id = $2`;
+const GRANT_OF_KEY_END_AND_MOVE_VERSION = `WITH ended AS (DELETE FROM grants WHERE grant_id = $1 AND key_id = $2 RETURNING ${GRANT_COLUMNS}),
+  moved AS (UPDATE keys SET grants_version = grants_version + 1 WHERE key_id = $2 AND EXISTS (SELECT 1 FROM ended))
+  SELECT ${GRANT_COLUMNS} FROM ended`;
 
 // A grant the user may retire: it issued it, it is the retiring principal, or it (or its
 // account, for domain grantees) is the grantee and the grant holds retire-grant.
@@ -332,6 +337,17 @@ export class SqlTx implements Tx {
     if (this.db.writableCte) return (await this.count(GRANT_DELETE_AND_MOVE_VERSION, [grantId])) === 1;
     await this.db.run('UPDATE keys SET grants_version = grants_version + 1 WHERE key_id = (SELECT key_id FROM grants WHERE grant_id = $1)', [grantId]);
     return (await this.db.run(GRANT_DELETE, [grantId])) === 1;
+  }
+  async endGrantOfKey(keyId: string, grantId: string): Promise<Grant | null> {
+    if (this.db.writableCte) {
+      const ended = await this.one(GRANT_OF_KEY_END_AND_MOVE_VERSION, [grantId, keyId]);
+      return ended ? grantFromRow(ended) : null;
+    }
+    const r = await this.one(`SELECT ${GRANT_OF_KEY}`, [grantId, keyId]);
+    if (!r) return null;
+    await this.db.run(GRANTS_VERSION_MOVE, [keyId]);
+    await this.db.run(GRANT_DELETE, [grantId]);
+    return grantFromRow(r);
   }
   async countGrants(keyId: string): Promise<number> {
     return this.count('SELECT COUNT(*) AS n FROM grants WHERE key_id = $1', [keyId]);

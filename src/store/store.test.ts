@@ -352,6 +352,52 @@ for (const driver of DRIVERS) {
       assert.equal(await store.read((tx) => tx.countGrants(k.keyId)), 10);
     }));
 
+    test('endGrantOfKey: ends only that key\'s grant and returns it as it was; null and nothing written otherwise; a unit that throws after it keeps the grant', withStore(async (store) => {
+      const k = key();
+      const other = key();
+      const g = grant(k.keyId, { grantId: 'a'.repeat(64), retiringPrincipal: 'rita', name: 'n' });
+      const h = grant(other.keyId, { grantId: 'b'.repeat(64) });
+      await store.write(async (tx) => {
+        for (const x of [k, other]) await tx.insertKey(x);
+        for (const x of [g, h]) await tx.insertGrant(x);
+      });
+      const versions = () => store.read(async (tx) => [await tx.grantsVersion(k.keyId), await tx.grantsVersion(other.keyId)]);
+      const before = await versions();
+      // Another key's grant, an unknown one: nothing ended, no version moved.
+      assert.equal(await store.write((tx) => tx.endGrantOfKey(k.keyId, h.grantId)), null);
+      assert.equal(await store.write((tx) => tx.endGrantOfKey(k.keyId, '9'.repeat(64))), null);
+      assert.deepEqual(await versions(), before);
+      assert.deepEqual(await store.read((tx) => tx.getGrant(h.grantId)), h);
+      // Ended inside a unit that then fails: rolled back with it.
+      await assert.rejects(store.write(async (tx) => {
+        assert.deepEqual(await tx.endGrantOfKey(k.keyId, g.grantId), g);
+        throw new Error('refused');
+      }), /refused/);
+      assert.deepEqual(await store.read((tx) => tx.getGrant(g.grantId)), g);
+      assert.deepEqual(await versions(), before);
+      assert.deepEqual(await store.write((tx) => tx.endGrantOfKey(k.keyId, g.grantId)), g);
+      assert.equal(await store.read((tx) => tx.getGrant(g.grantId)), null);
+      const after = await versions();
+      assert.ok(after[0] > before[0] && after[1] === before[1], `${before} ${after}`);
+      assert.equal(await store.write((tx) => tx.endGrantOfKey(k.keyId, g.grantId)), null);
+      assert.deepEqual(await versions(), after);
+    }));
+
+    test('concurrent ends of one key\'s grant through two stores under the key lock: exactly one gets the grant', withStore(async (store, another) => {
+      const k = key();
+      const g = grant(k.keyId);
+      await store.write(async (tx) => {
+        await tx.insertKey(k);
+        await tx.insertGrant(g);
+      });
+      const other = await another();
+      const ends = await Promise.all(Array.from({ length: 25 }, (_, i) => (i % 2 ? other : store).write(async (tx) => {
+        await tx.getKey(k.keyId, { lock: true });
+        return tx.endGrantOfKey(k.keyId, g.grantId);
+      })));
+      assert.deepEqual(ends.filter((e) => e !== null), [g]);
+    }));
+
     test('concurrent ends of one grant under the key lock: exactly one succeeds', withStore(async (store) => {
       const k = key();
       const g = grant(k.keyId);

@@ -169,6 +169,12 @@ export interface Tx {
   getGrant(grantId: string): Promise<Grant | null>;
   /** Deletes the grant and moves its key's grants version; false when no such grant existed (it was already ended). */
   deleteGrant(grantId: string): Promise<boolean>;
+  /**
+   * Ends the key's grant: deletes it and moves the key's grants version (one statement on
+   * PostgreSQL). The grant as it was, or null, with nothing written, when the key holds no grant
+   * with that id (never made, already ended, or another key's). Call it under the key's lock.
+   */
+  endGrantOfKey(keyId: string, grantId: string): Promise<Grant | null>;
   countGrants(keyId: string): Promise<number>;
   /** The largest number of grants on any one key of the account and region. */
   maxGrantsOnOneKey(accountId: string, region: string): Promise<number>;
