@@ -195,7 +195,7 @@ describe('a kmsd node on PostgreSQL: round trips per request', { skip: POSTGRES_
     assert.deepEqual([described.status, described.body.key_info.key_state], [200, '3']);
   });
 
-  test('create-grant and retire-grant: the statements of each write unit of work, pinned (each is one round trip, most of them under the key\'s row lock)', async () => {
+  test('create-grant, retire-grant and revoke-grant: the statements of each write unit of work, pinned (each is one round trip, most of them under the key\'s row lock)', async () => {
     const alice = as('alice');
     const keyId = await newKey(alice);
     await alice.kms('describe-key', { key_id: keyId });
@@ -215,6 +215,14 @@ describe('a kmsd node on PostgreSQL: round trips per request', { skip: POSTGRES_
     }));
     assert.equal(retired.status, 200);
     assert.deepEqual(retiring, [BEGIN_WRITE, KEY_LOCK, GRANT_END, AUDIT_HEAD_LOCK, AUDIT_INSERT, COMMIT_MOVING_VERSION]);
+
+    const grantId = await newGrant(alice, keyId, users.gus.id, ['encrypt-data']);
+    let revoked = { status: 0 };
+    const revoking = writeUnit(await statementsOf(async () => {
+      revoked = await alice.kms('revoke-grant', { key_id: keyId, grant_id: grantId });
+    }));
+    assert.equal(revoked.status, 200);
+    assert.deepEqual(revoking, [BEGIN_WRITE, KEY_LOCK, GRANT_END, AUDIT_HEAD_LOCK, AUDIT_INSERT, COMMIT_MOVING_VERSION]);
   });
 
   test('a retire refused after the statement that ends the grant: 403, rolled back, and the grant still works on the very next request', async () => {
