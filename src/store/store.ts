@@ -164,13 +164,23 @@ export interface Tx {
   /** Keys (in any state, until their deletion is final) living in the key store. */
   countKeysInKeystore(keystoreId: string): Promise<number>;
 
-  /** Inserts the grant and moves its key's grants version. */
-  insertGrant(grant: Grant): Promise<void>;
+  /**
+   * Inserts the grant and moves its key's grants version, unless its key already holds `limit`
+   * grants (none by default): then nothing is written and the answer is false. The count is
+   * exact only under the key's lock (getKey with `lock`), which every writer of its grants takes.
+   */
+  insertGrant(grant: Grant, limit?: number): Promise<boolean>;
   /** A number that changes whenever a grant of the key is created or ended. */
   grantsVersion(keyId: string): Promise<number>;
   getGrant(grantId: string): Promise<Grant | null>;
   /** Deletes the grant and moves its key's grants version; false when no such grant existed (it was already ended). */
   deleteGrant(grantId: string): Promise<boolean>;
+  /**
+   * Ends the key's grant: deletes it and moves the key's grants version (one statement on
+   * PostgreSQL). The grant as it was, or null, with nothing written, when the key holds no grant
+   * with that id (never made, already ended, or another key's). Call it under the key's lock.
+   */
+  endGrantOfKey(keyId: string, grantId: string): Promise<Grant | null>;
   countGrants(keyId: string): Promise<number>;
   /** The largest number of grants on any one key of the account and region. */
   maxGrantsOnOneKey(accountId: string, region: string): Promise<number>;
