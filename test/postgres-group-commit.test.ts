@@ -173,6 +173,42 @@ describe('PostgreSQL group commit: one transaction for the writes waiting on an 
     }
   });
 
+  test('while stalled groups hold every connection, a write waiting for a group is refused 503 at the connect bound (5 s), not when a group ends', async () => {
+    // Two connections; a deadline whose statement timeout (24 s) is far past the connect bound (5 s).
+    const small = await PostgresStore.open(database.url, { poolSize: 2, deadlineMs: 30_000 });
+    const [held, free] = [key(), key()];
+    await small.write(async (tx) => {
+      await tx.insertKey(held);
+      await tx.insertKey(free);
+    });
+    const holder = new pg.Client({ connectionString: database.url });
+    await holder.connect();
+    const started = Date.now();
+    const outcome = (p: Promise<unknown>) => p.then(() => ({ ok: true, at: Date.now() - started }), (error: unknown) => ({ ok: false, error, at: Date.now() - started }));
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM keys WHERE key_id = $1 FOR UPDATE', [held.keyId]);
+      // Three writers of the held key: two stalled groups take both connections, the third waits.
+      const stuck = [0, 1, 2].map((i) => outcome(small.write(createGrant(held.keyId, `stalled-${i}`))));
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      const unrelated = await outcome(small.write(createGrant(free.keyId, 'unrelated')));
+      // Answered at its bound, while the row is still held (it is released only below).
+      assert.equal(unrelated.ok, false);
+      assert.ok((unrelated as { error: unknown }).error instanceof StoreUnavailableError);
+      assert.equal(((unrelated as { error: Error }).error).message, 'the store is unavailable: every PostgreSQL connection of this node stayed busy');
+      assert.ok(unrelated.at >= 800 + 5000 - 50 && unrelated.at < 800 + 5000 + 3000, `refused ${unrelated.at} ms after the start`);
+      await holder.query('ROLLBACK');
+      const ends = await Promise.all(stuck);
+      // The two stalled writers commit once the row is free; the third, which waited for a group past its bound too, was refused.
+      assert.deepEqual(ends.map((e) => e.ok).sort(), [false, true, true]);
+      assert.equal(await small.read((tx) => tx.countGrants(held.keyId)), 2);
+      assert.equal(await small.read((tx) => tx.countGrants(free.keyId)), 0);
+    } finally {
+      await holder.end();
+      await small.close();
+    }
+  });
+
   test('two stores writing shared and separate keys at once: every write lands, PostgreSQL detects no deadlock, the chain verifies', async (t) => {
     const shared = [key(), key()];
     const own = [key(), key(), key(), key()];

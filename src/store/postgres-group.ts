@@ -116,6 +116,8 @@ export class WriteQueue {
   private active = 0;
   private inFlight = 0;
   private scheduled = false;
+  /** Refuses the writes that waited past their bound while no group could start (armed by schedule()). */
+  private expiry: NodeJS.Timeout | null = null;
   private readonly runGroup: (run: GroupRun) => Promise<Outcome[]>;
   private readonly limits: QueueLimits;
   constructor(runGroup: (run: GroupRun) => Promise<Outcome[]>, limits: QueueLimits) {
@@ -137,7 +139,11 @@ export class WriteQueue {
 
   // Started after the loop's I/O phase, as SQLite's: every request already received joins.
   private schedule(): void {
-    if (this.scheduled || this.active > 0 || this.inFlight >= this.limits.maxInFlight || this.waiting.length === 0) return;
+    if (this.scheduled || this.waiting.length === 0) return;
+    if (this.active > 0 || this.inFlight >= this.limits.maxInFlight) {
+      this.watchWaits();
+      return;
+    }
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -154,14 +160,33 @@ export class WriteQueue {
     this.schedule();
   };
 
-  private async drain(): Promise<void> {
-    if (this.active > 0 || this.inFlight >= this.limits.maxInFlight || this.waiting.length === 0) return;
-    // Writes that waited past their bound while every connection ran a stalled group are
-    // refused, as a lone write that waited that long for a pooled connection was.
+  /**
+   * Writes that waited past their bound while every connection ran a stalled group are refused,
+   * as a lone write that waited that long for a pooled connection was: when a group ends, and at
+   * the oldest waiting write's bound (watchWaits) — stalled groups may hold every connection for
+   * as long as their statements' own timeout, and nothing else would look at the queue till then.
+   */
+  private refuseOverdue(): void {
     const now = Date.now();
     for (let i = this.waiting.length - 1; i >= 0; i--) {
       if (now - this.waiting[i].since >= this.limits.maxWaitMs) this.waiting.splice(i, 1)[0].reject(this.limits.waitedTooLong());
     }
+  }
+
+  private watchWaits(): void {
+    if (this.expiry !== null || this.waiting.length === 0) return;
+    const oldest = this.waiting.reduce((min, w) => Math.min(min, w.since), Infinity);
+    this.expiry = setTimeout(() => {
+      this.expiry = null;
+      this.refuseOverdue();
+      this.schedule();
+    }, Math.max(0, oldest + this.limits.maxWaitMs - Date.now()));
+    this.expiry.unref();
+  }
+
+  private async drain(): Promise<void> {
+    if (this.active > 0 || this.inFlight >= this.limits.maxInFlight || this.waiting.length === 0) return;
+    this.refuseOverdue();
     if (this.waiting.length === 0) return;
     this.active++;
     this.inFlight++;
