@@ -32,6 +32,8 @@ export interface PendingWrite {
 }
 
 /** At most this many writes share a transaction: a group answers its callers within their deadline. */
+// Not above 64: PostgreSQL caches 64 subtransactions per backend (PGPROC_MAX_CACHED_SUBXIDS); a
+// transaction with more (each unit is a SAVEPOINT) makes every other session's snapshots slower.
 export const MAX_GROUP = 64;
 /** How long a unit of a group that holds locks may wait for another lock (see the top of this file). */
 export const LOCK_WAIT_MS = 2;

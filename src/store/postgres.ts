@@ -107,6 +107,7 @@ const MAX_PREPARED = 1000;
 class PgExecutor implements Executor {
   readonly forUpdate = ' FOR UPDATE';
   readonly writableCte = true;
+  readonly advisoryLocks = true;
   private readonly statements: Statements;
   constructor(statements: Statements) {
     this.statements = statements;
@@ -128,6 +129,7 @@ class PgExecutor implements Executor {
 class MemoExecutor implements Executor {
   readonly forUpdate = ' FOR UPDATE';
   readonly writableCte = true;
+  readonly advisoryLocks = true;
   private readonly memo: PostgresMemo;
   private readonly connection: () => Promise<Statements>;
   constructor(memo: PostgresMemo, connection: () => Promise<Statements>) {

@@ -21,8 +21,13 @@ export interface Executor {
   readonly forUpdate: string;
   /** Whether one statement can insert into a table and update another (PostgreSQL's data-modifying WITH). */
   readonly writableCte: boolean;
+  /** Whether writers of several processes run at once and lock with advisory locks (PostgreSQL); SQLite runs one writer at a time. */
+  readonly advisoryLocks: boolean;
 }
 
+
+/** The advisory lock of identities applies (lockIdentities); the migrations' is MIGRATION_LOCK. */
+export const IDENTITIES_LOCK = 0x6b6d7365;
 
 const KEY_INSERT = `INSERT INTO keys (${KEY_COLUMNS}) VALUES (${placeholders(KEY_COLUMNS.split(', ').length)})`;
 const KEY_UPDATE = `UPDATE keys SET ${KEY_COLUMNS.split(', ').slice(1).map((c, i) => `${c} = $${i + 2}`).join(', ')} WHERE key_id = $1`;
@@ -169,6 +174,10 @@ export class SqlTx implements Tx {
   }
   async updateAccessKeySecret(ak: string, skSealed: Buffer): Promise<void> {
     await this.db.run('UPDATE access_keys SET sk_sealed = $2 WHERE ak = $1', [ak, skSealed]);
+  }
+  async lockIdentities(): Promise<void> {
+    // SQLite: writers are one at a time already.
+    if (this.db.advisoryLocks) await this.db.all('SELECT pg_advisory_xact_lock($1)', [IDENTITIES_LOCK]);
   }
   async retainIdentities(keep: RetainedIdentities): Promise<void> {
     const tables: Array<[string, string, ReadonlySet<string>]> = [
