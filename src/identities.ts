@@ -291,6 +291,8 @@ export async function applyIdentities(
   passwords: PasswordPlan = null,
 ): Promise<AddedUser[]> {
   return store.write(async (tx) => {
+    // First, before any row: one apply at a time across the nodes (Tx.lockIdentities).
+    await tx.lockIdentities();
     const added: AddedUser[] = [];
     // A declared file leaves no record of a match behind, not even one the development account
     // wrote before this data directory was given a file.

@@ -370,7 +370,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const { buildApp } = await import('./api/app.ts');
     // The node's budgets: over the buckets every event loop shares when there are several.
     const rateLimiter = config.rateLimit > 0 ? limiter(config.rateLimit, clock, shared?.rateBuckets) : null;
-    const auditFailed = (err: unknown) => logger && logger.error({ err }, 'audit record failed');
+    // A store outage by its reason and stage (failureFields), as every other log site says it.
+    const auditFailed = (err: unknown) => logger && logger.error(failureFields(err), 'audit record failed');
     const logins = new LoginGuard(config.loginFailures, clock, shared?.loginBuckets);
     const refusals = new RefusalRecorder(store, clock, config.auditRefusalRate, auditFailed, shared?.refusalBuckets);
     const metrics = config.metrics ? createMetrics(store, shared?.metrics) : null;

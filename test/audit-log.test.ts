@@ -125,6 +125,26 @@ test('the Python check in docs/audit.md, an independent implementation, accepts 
     assert.deepEqual(check('orphan.jsonl', withOrphan), {
       status: 0, stdout: `lines never committed (their request failed; the next line chains past them): [3]\n${count + 1} lines chained, head ${lines(file).at(-1).hash}\n`, stderr: '',
     });
+    // A group whose COMMIT failed: its lines chained onto each other, the first onto the last committed
+    // record, and the next committed line onto that record again. Reported as a run, not a break.
+    const group: Record<string, unknown>[] = [];
+    for (const i of [1, 2, 3]) {
+      const line = { ...lines(file)[2], request_id: `group-never-committed-${i}`, prev_hash: i === 1 ? lines(file)[2].prev_hash : group[i - 2].hash };
+      line.hash = chainHash(line.prev_hash as string, fromLine(line));
+      group.push(line);
+    }
+    const withGroup = [...all.slice(0, 2), ...group.map((l) => JSON.stringify(l)), ...all.slice(2)].join('\n') + '\n';
+    assert.deepEqual(check('group.jsonl', withGroup), {
+      status: 0, stdout: `lines never committed (their request failed; the next line chains past them): [3, 4, 5]\n${count + 3} lines chained, head ${lines(file).at(-1).hash}\n`, stderr: '',
+    });
+    // Two failed groups one after the other, both onto the same committed record.
+    const twice = [...all.slice(0, 2), JSON.stringify(orphan), ...group.map((l) => JSON.stringify(l)), ...all.slice(2)].join('\n') + '\n';
+    assert.deepEqual(check('twice.jsonl', twice), {
+      status: 0, stdout: `lines never committed (their request failed; the next line chains past them): [3, 4, 5, 6]\n${count + 4} lines chained, head ${lines(file).at(-1).hash}\n`, stderr: '',
+    });
+    // A committed line taken out of the middle is still a break, with runs of uncommitted lines allowed.
+    const removed = [...all.slice(0, 3), ...all.slice(4)].join('\n') + '\n';
+    assert.deepEqual(check('removed.jsonl', removed), { status: 1, stdout: '', stderr: `line 4 (record ${lines(file)[4].seq}) does not follow the line before it\n` });
     // A file must start at the chain's start (64 zeros) unless told the hash before its first line.
     const tail = all.slice(1).join('\n') + '\n';
     assert.deepEqual(check('tail.jsonl', tail), { status: 1, stdout: '', stderr: `line 1 (record ${lines(file)[1].seq}) does not follow the line before it\n` });

@@ -32,7 +32,13 @@ describe('two kmsd nodes under write load survive their PostgreSQL going away', 
     for (const fault of FAULTS) {
       const title = `${ROUNDS > 1 ? `round ${round}: ` : ''}${fault}: no node exits, 503 KMS.0104 while away, writes again within 5 s, every 200 kept, nothing half-applied, each grant ended once`;
       test(title, async (t) => {
-        await rig.run(fault, (line) => t.diagnostic(line));
+        try {
+          await rig.run(fault, (line) => t.diagnostic(line));
+        } catch (error) {
+          // What the nodes said is what explains a failure here: kept with it.
+          for (const [i, node] of rig.nodes.entries()) t.diagnostic(`node ${'ab'[i]} output:\n${node.output()}`);
+          throw error;
+        }
       });
     }
   }

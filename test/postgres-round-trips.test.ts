@@ -8,6 +8,7 @@ import { testConfig } from '../src/config.ts';
 import { systemClock } from '../src/core/runtime.ts';
 import { startServer, type RunningServer } from '../src/server.ts';
 import { BACKUP_TABLES } from '../src/store/backup/tables.ts';
+import { AUDIT_COLUMNS, GRANT_COLUMNS, KEY_COLUMNS } from '../src/store/rows.ts';
 import { CANARY_READ, NODE_LOCK } from '../src/store/node-lock.ts';
 import { COMMIT_MOVING_VERSION, DATA_VERSION_READ } from '../src/store/postgres-memo.ts';
 import { PostgresStore } from '../src/store/postgres.ts';
@@ -37,6 +38,26 @@ async function statementsOf(work: () => Promise<unknown>): Promise<string[]> {
   await work();
   return sent.slice(from);
 }
+
+/** A request's write unit of work: its statements from BEGIN on (the reads before it authenticate the caller). */
+function writeUnit(statements: string[]): string[] {
+  assert.equal(statements.filter((s) => s.startsWith('BEGIN')).length, 1, statements.join('\n'));
+  return statements.slice(statements.findIndex((s) => s.startsWith('BEGIN')));
+}
+const BEGIN_WRITE = 'BEGIN; SET LOCAL statement_timeout = 24000; SET LOCAL idle_in_transaction_session_timeout = 30000; SET LOCAL kmsd.moves_version = on';
+const KEY_LOCK = `SELECT ${KEY_COLUMNS} FROM keys WHERE key_id = $1 FOR UPDATE`;
+// The per-key limit counted, the grant inserted and the key's grants version moved: one statement.
+const GRANT_INSERT = `WITH inserted AS (INSERT INTO grants (${GRANT_COLUMNS}) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
+  WHERE (SELECT COUNT(*) FROM grants WHERE key_id = $2) < $10 RETURNING key_id),
+  moved AS (UPDATE keys SET grants_version = grants_version + 1 WHERE key_id IN (SELECT key_id FROM inserted))
+  SELECT COUNT(*) AS n FROM inserted`;
+// The key's grant read, deleted, and the key's grants version moved: one statement.
+const GRANT_END = `WITH ended AS (DELETE FROM grants WHERE grant_id = $1 AND key_id = $2 RETURNING ${GRANT_COLUMNS}),
+  moved AS (UPDATE keys SET grants_version = grants_version + 1 WHERE key_id = $2 AND EXISTS (SELECT 1 FROM ended))
+  SELECT ${GRANT_COLUMNS} FROM ended`;
+const AUDIT_HEAD_LOCK = 'SELECT start_seq, head_seq, head_hash, head_seq AS last_seq FROM audit_chain WHERE id = 1 FOR UPDATE';
+const AUDIT_INSERT = `WITH record AS (INSERT INTO audit_events (${AUDIT_COLUMNS}, prev_hash, hash) VALUES (${Array.from({ length: AUDIT_COLUMNS.split(', ').length + 2 }, (_, i) => `$${i + 1}`).join(', ')}) RETURNING seq)
+  UPDATE audit_chain SET head_seq = record.seq, head_hash = $${AUDIT_COLUMNS.split(', ').length + 2} FROM record WHERE audit_chain.id = 1 RETURNING record.seq`;
 
 const DENIED = ERR('KMS.0306', 'No access permissions.');
 
@@ -172,6 +193,55 @@ describe('a kmsd node on PostgreSQL: round trips per request', { skip: POSTGRES_
     assert.equal(statements.at(-1), 'INSERT INTO data_version (id, version) VALUES (1, gen_random_uuid()::text) ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version RETURNING version; COMMIT');
     const described = await alice.kms('describe-key', { key_id: keyId });
     assert.deepEqual([described.status, described.body.key_info.key_state], [200, '3']);
+  });
+
+  test('create-grant, retire-grant and revoke-grant: the statements of each write unit of work, pinned (each is one round trip, most of them under the key\'s row lock)', async () => {
+    const alice = as('alice');
+    const keyId = await newKey(alice);
+    await alice.kms('describe-key', { key_id: keyId });
+    // rita's token is issued (a write of its own) before the requests counted.
+    const rita = as('rita');
+    await rita.getToken();
+    let created = { status: 0, body: { grant_id: '' } };
+    const creating = writeUnit(await statementsOf(async () => {
+      created = await alice.kms('create-grant', { key_id: keyId, grantee_principal: users.gus.id, operations: ['encrypt-data'], retiring_principal: users.rita.id });
+    }));
+    assert.equal(created.status, 200);
+    assert.deepEqual(creating, [BEGIN_WRITE, KEY_LOCK, GRANT_INSERT, AUDIT_HEAD_LOCK, AUDIT_INSERT, COMMIT_MOVING_VERSION]);
+
+    let retired = { status: 0 };
+    const retiring = writeUnit(await statementsOf(async () => {
+      retired = await rita.kms('retire-grant', { key_id: keyId, grant_id: created.body.grant_id });
+    }));
+    assert.equal(retired.status, 200);
+    assert.deepEqual(retiring, [BEGIN_WRITE, KEY_LOCK, GRANT_END, AUDIT_HEAD_LOCK, AUDIT_INSERT, COMMIT_MOVING_VERSION]);
+
+    const grantId = await newGrant(alice, keyId, users.gus.id, ['encrypt-data']);
+    let revoked = { status: 0 };
+    const revoking = writeUnit(await statementsOf(async () => {
+      revoked = await alice.kms('revoke-grant', { key_id: keyId, grant_id: grantId });
+    }));
+    assert.equal(revoked.status, 200);
+    assert.deepEqual(revoking, [BEGIN_WRITE, KEY_LOCK, GRANT_END, AUDIT_HEAD_LOCK, AUDIT_INSERT, COMMIT_MOVING_VERSION]);
+  });
+
+  test('a retire refused after the statement that ends the grant: 403, rolled back, and the grant still works on the very next request', async () => {
+    const alice = as('alice');
+    const keyId = await newKey(alice);
+    const grantId = await newGrant(alice, keyId, users.gus.id, ['encrypt-data']);
+    const gus = as('gus');
+    assert.equal((await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'warm' })).status, 200);
+    // gus holds the grant but not retire-grant: it may not retire it.
+    let refused = { status: 0, body: {} as unknown };
+    const refusing = await statementsOf(async () => {
+      refused = await gus.kms('retire-grant', { key_id: keyId, grant_id: grantId });
+    });
+    assert.deepEqual([refused.status, refused.body], [403, DENIED]);
+    const unit = refusing.slice(refusing.indexOf(BEGIN_WRITE), refusing.indexOf('ROLLBACK') + 1);
+    assert.deepEqual(unit, [BEGIN_WRITE, KEY_LOCK, GRANT_END, 'ROLLBACK'], refusing.join('\n'));
+    assert.equal((await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'after' })).status, 200);
+    const listed = await alice.kms('list-grants', { key_id: keyId });
+    assert.deepEqual([listed.status, listed.body.grants.map((g: { grant_id: string }) => g.grant_id)], [200, [grantId]]);
   });
 
   test('connections lost (a failover, a restart: the database may have gone back in time): the node forgets what it remembers, even at the same data version', async () => {

@@ -167,7 +167,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   // Where clients reach this server, for the documents that print URLs: never the Host header
   // a request sends (that would echo whatever a caller writes there).
   const publicUrl = (): string => config.publicUrl ?? listeningUrl(app.server.address(), config.host, config.port, Boolean(services.tls));
-  const auditFailed = (err: unknown) => services.logger && services.logger.error({ err }, 'audit record failed');
+  // A store outage by its reason and stage (failureFields), never the driver's error it wraps.
+  const auditFailed = (err: unknown) => services.logger && services.logger.error(failureFields(err), 'audit record failed');
   // Summaries of refusals past the rate are written before the store closes.
   app.addHook('onClose', async () => refusals.flush().catch(auditFailed));
 

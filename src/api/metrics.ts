@@ -248,7 +248,7 @@ export function createMetrics(store: Store, link?: MetricsLink | null): Metrics 
         [...counts.operations].flatMap(([operation, { latency }]) => histogram('kmsd_request_duration_seconds', REQUEST_BUCKETS, latency, { operation }))),
       family('kmsd_store_commit_duration_seconds', 'Time of one COMMIT, its fsync included (SQLite: one per group of writes; PostgreSQL: one per transaction)', 'histogram', () =>
         histogram('kmsd_store_commit_duration_seconds', COMMIT_BUCKETS, counts.commits)),
-      family('kmsd_store_commit_batch_size', 'Units of work (requests) committed together by one commit (SQLite group commit; always 1 on PostgreSQL)', 'histogram', () =>
+      family('kmsd_store_commit_batch_size', 'Units of work (requests) committed together by one commit (group commit)', 'histogram', () =>
         histogram('kmsd_store_commit_batch_size', BATCH_BUCKETS, counts.batches)),
       // A process has one store: the commit histograms carry no label, its driver is said here.
       family('kmsd_store_info', 'The store this process serves from (value always 1)', 'gauge', () => [{ labels: { driver: store.driver }, value: 1 }]),

@@ -36,8 +36,9 @@ export function registerOperatorRoutes(app: FastifyInstance, services: Services,
         if (store.filesPresent && !store.filesPresent()) {
           return reply.code(503).type(json).send({ status: 'unavailable', store: store.driver, reason: 'the store\'s files are gone (deleted or replaced since kmsd opened them): restart kmsd' });
         }
-        // One real read of the store (the root-key check's row): on PostgreSQL a round trip.
-        await Promise.race([store.read((tx) => tx.getSetting('root-key-canary')), deadline]);
+        // One real read of the store (the root-key check's row): on PostgreSQL a round trip, on a
+        // new connection if need be even while the node waits between attempts (ReadOptions.probe).
+        await Promise.race([store.read((tx) => tx.getSetting('root-key-canary'), { probe: true }), deadline]);
         return reply.type(json).send({ status: 'ready', store: store.driver });
       } catch (error) {
         const reason = error instanceof StoreUnavailableError ? `the store is unreachable: ${error.reason}`

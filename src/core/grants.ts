@@ -48,7 +48,6 @@ export async function createGrant(tx: Tx, caller: Caller, input: NewGrant, limit
   await requireGrantCreation(tx, caller, key, input, operations);
   if (key.defaultKey) throw kms(DECISIONS.defaultKey);
   if (key.state !== KeyState.enabled) throw kms(DECISIONS.createGrantOnState[key.state]);
-  if ((await tx.countGrants(key.keyId)) >= limits.maxGrantsPerKey) throw kms(DECISIONS.tooManyGrants);
   const grant: Grant = {
     grantId: newGrantId(now),
     keyId: key.keyId,
@@ -60,7 +59,8 @@ export async function createGrant(tx: Tx, caller: Caller, input: NewGrant, limit
     name: input.name,
     creationDate: now,
   };
-  await tx.insertGrant(grant);
+  // The limit is checked last, by the insert itself (one statement fewer under the key's lock).
+  if (!(await tx.insertGrant(grant, limits.maxGrantsPerKey))) throw kms(DECISIONS.tooManyGrants);
   return grant;
 }
 
@@ -91,18 +91,19 @@ export async function listRetirableGrants(tx: Tx, caller: Caller, page: PageRequ
   return tx.listRetirableGrants(caller.userId, caller.accountId, page.offset, page.limit);
 }
 
-/** The live grant with this id on this key, or the documented error. */
-async function loadGrant(tx: Tx, key: Key, grantId: string): Promise<Grant> {
-  const grant = await tx.getGrant(grantId.toLowerCase());
-  if (!grant) throw kms(DECISIONS.noSuchGrant);
-  if (grant.keyId !== key.keyId) throw kms(DECISIONS.grantOnAnotherKey);
-  return grant;
-}
-
-async function endGrant(tx: Tx, grant: Grant): Promise<void> {
-  // The key row is locked, so no other ending of this grant can be in between; the check
-  // still guards drivers whose lock is weaker than promised.
-  if (!(await tx.deleteGrant(grant.grantId))) throw kms(DECISIONS.noSuchGrant);
+/**
+ * Ends the live grant with this id on this key and returns it, or throws the documented error.
+ * The grant is read by the statement that ends it (on PostgreSQL one round trip fewer while the
+ * key's row is locked), so a caller's right to end it is judged after: a refusal throws, and the
+ * write rolls back whole, the grant with it (nothing of a failed write is ever committed). The
+ * key's row is locked, so no other ending of this grant can be in between.
+ */
+async function endGrant(tx: Tx, key: Key, grantId: string): Promise<Grant> {
+  const id = grantId.toLowerCase();
+  const ended = await tx.endGrantOfKey(key.keyId, id);
+  if (ended) return ended;
+  const elsewhere = await tx.getGrant(id);
+  throw kms(elsewhere !== null && elsewhere.keyId !== key.keyId ? DECISIONS.grantOnAnotherKey : DECISIONS.noSuchGrant);
 }
 
 /** May the caller retire this grant: its issuer, its retiring principal, or a grantee holding retire-grant. */
@@ -123,11 +124,11 @@ export function mayRetire(grant: Grant, caller: Caller): boolean {
  */
 export async function retireGrant(tx: Tx, caller: Caller, keyId: string, grantId: string, now: number): Promise<Grant> {
   const key = await loadKey(tx, keyId, now, true);
-  const grant = await loadGrant(tx, key, grantId);
+  // Ended first, judged next: a refusal rolls the ending back (see endGrant).
+  const grant = await endGrant(tx, key, grantId);
   if ((DECISIONS.retireNeedsIamAction && !caller.allows(await policyResource(tx, caller, key))) || !mayRetire(grant, caller)) {
     throw kms(DECISIONS.callerMayNot);
   }
-  await endGrant(tx, grant);
   return grant;
 }
 
@@ -135,7 +136,5 @@ export async function retireGrant(tx: Tx, caller: Caller, keyId: string, grantId
 export async function revokeGrant(tx: Tx, caller: Caller, keyId: string, grantId: string, now: number): Promise<Grant> {
   const key = await loadKey(tx, keyId, now, true);
   await requireOwnerSide(tx, caller, key);
-  const grant = await loadGrant(tx, key, grantId);
-  await endGrant(tx, grant);
-  return grant;
+  return endGrant(tx, key, grantId);
 }

@@ -3,10 +3,12 @@ import { MIGRATION_LOCK, MIGRATIONS, POSTGRES } from './migrations.ts';
 import { CANARY_READ, NodeLock } from './node-lock.ts';
 import type { RootKey } from '../core/sealing.ts';
 import { SqlTx, type Executor } from './sql-tx.ts';
+import type { ChainedAuditEvent } from '../audit/chain.ts';
 import { SchemaMismatch, type AuditListener, type CommitListener, type ReadOptions, type Store, type StoreOptions, type Tx } from './store.ts';
 import { COMMIT_MOVING_VERSION, DATA_VERSION_READ, PostgresMemo } from './postgres-memo.ts';
 import { connectFailure, connectionLost } from './postgres-connection.ts';
 import { Reconnection, StoreUnavailableError } from './unavailable.ts';
+import { LOCK_WAIT_MS, MAX_ATTEMPTS, WriteQueue, lockWaitRefused, stallMs, retryable, runAgain, type GroupRun, type Outcome } from './postgres-group.ts';
 
 type Row = Record<string, unknown>;
 
@@ -105,6 +107,7 @@ const MAX_PREPARED = 1000;
 class PgExecutor implements Executor {
   readonly forUpdate = ' FOR UPDATE';
   readonly writableCte = true;
+  readonly advisoryLocks = true;
   private readonly statements: Statements;
   constructor(statements: Statements) {
     this.statements = statements;
@@ -126,6 +129,7 @@ class PgExecutor implements Executor {
 class MemoExecutor implements Executor {
   readonly forUpdate = ' FOR UPDATE';
   readonly writableCte = true;
+  readonly advisoryLocks = true;
   private readonly memo: PostgresMemo;
   private readonly connection: () => Promise<Statements>;
   constructor(memo: PostgresMemo, connection: () => Promise<Statements>) {
@@ -146,11 +150,6 @@ class MemoExecutor implements Executor {
   }
 }
 
-// Conflicts a unit of work is retried for, from the start, in a new transaction:
-// serialization failure, deadlock, and a unique key taken by a concurrent writer (the
-// retry then sees the winner and answers as the rules say, e.g. KMS.1104).
-const RETRYABLE = new Set(['40001', '40P01', '23505']);
-const MAX_ATTEMPTS = 5;
 /**
  * How long a request may wait for a connection: a new one on loopback takes milliseconds, so
  * this bounds a database that does not answer at all (a network that drops packets); the
@@ -161,8 +160,8 @@ const CONNECT_TIMEOUT_MS = 5000;
 const QUEUE_TIMEOUT = 'timeout exceeded when trying to connect';
 
 /**
- * The PostgreSQL driver, for several kmsd nodes over one database. Each unit of work is one
- * READ COMMITTED transaction; per-key rules hold because every writer of a key first locks
+ * The PostgreSQL driver, for several kmsd nodes over one database. Each group of writes
+ * (postgres-group.ts) is one READ COMMITTED transaction; per-key rules hold because every writer of a key first locks
  * its row (SELECT ... FOR UPDATE), and reads see only committed data.
  */
 export class PostgresStore implements Store {
@@ -179,12 +178,22 @@ export class PostgresStore implements Store {
   private readonly onAudit: AuditListener | null;
   private readonly nodeLock: NodeLock | null;
   private readonly poolSize: number;
+  /** A readiness probe's connection attempt is under way (checkout). */
+  private readinessConnecting = false;
+  private readonly writes: WriteQueue;
+  /** How long a group starts new units for: it answers them well within their deadline. */
+  private readonly groupBudgetMs: number;
   private constructor(pool: pg.Pool, poolSize: number, deadlines: Deadlines, onAudit: AuditListener | null, nodeLock: NodeLock | null) {
     this.pool = pool;
     this.poolSize = poolSize;
     this.deadlines = deadlines;
     this.onAudit = onAudit;
     this.nodeLock = nodeLock;
+    this.writes = new WriteQueue((run) => this.commitGroup(run), {
+      maxInFlight: poolSize, stallMs: stallMs(deadlines.clientMs), maxWaitMs: deadlines.connectMs,
+      waitedTooLong: () => new StoreUnavailableError('every PostgreSQL connection of this node stayed busy', 'connect'),
+    });
+    this.groupBudgetMs = deadlines.clientMs === undefined ? 1000 : Math.max(1, Math.floor(deadlines.clientMs / 4));
   }
 
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
@@ -229,20 +238,22 @@ export class PostgresStore implements Store {
    * skip the version read unless this node committed since, as SQLite's reader does.
    */
   async read<T>(work: (tx: Tx) => Promise<T>, options?: ReadOptions): Promise<T> {
-    return this.attempts('read', (attempt) => this.readUnit(work, attempt > 1 || !options?.sameRequest || this.committedSinceRead));
+    return this.attempts((attempt) => this.readUnit(work, attempt > 1 || !options?.sameRequest || this.committedSinceRead, options?.probe === true));
   }
 
+  /** Writes wait for a group (postgres-group.ts), which commits them together. */
   async write<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.attempts('write', () => this.transaction(work));
+    return this.writes.submit(work);
   }
 
   /**
-   * Runs the unit of work, again from the start in a new transaction after a conflict, or after
-   * its connection died before COMMIT was sent (nothing of it was committed: the database was
-   * restarted, or the session was ended by an administrator). Never after a lost COMMIT, whose
-   * outcome is unknown: that is answered as the store being unavailable.
+   * Runs a read, again from the start on a new connection after its connection died (the
+   * database was restarted, or the session was ended by an administrator). Writes are run again
+   * by their group (commitGroup): after a conflict, or a connection lost before COMMIT was sent;
+   * never after a lost COMMIT, whose outcome is unknown: that is answered as the store being
+   * unavailable.
    */
-  private async attempts<T>(kind: 'read' | 'write', unit: (attempt: number) => Promise<T>): Promise<T> {
+  private async attempts<T>(unit: (attempt: number) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await unit(attempt);
@@ -250,9 +261,7 @@ export class PostgresStore implements Store {
         // A lost connection may be a failover or a restore: the database that answers next may
         // have gone back in time. Nothing read before is served unchecked.
         if (error instanceof StoreUnavailableError) this.memo.reset();
-        const again = error instanceof StoreUnavailableError
-          ? error.rerun
-          : kind === 'write' && RETRYABLE.has((error as { code?: string }).code ?? '');
+        const again = error instanceof StoreUnavailableError && error.rerun;
         if (attempt >= MAX_ATTEMPTS || !again) throw error;
       }
     }
@@ -262,12 +271,17 @@ export class PostgresStore implements Store {
    * A pooled connection, or StoreUnavailableError at once while the database is known to be
    * away and this node has no idle connection left to try it with.
    */
-  private async checkout(): Promise<pg.PoolClient> {
+  private async checkout(readiness = false): Promise<pg.PoolClient> {
     // An idle pooled connection is tried even while new ones fail (no free slot, a flapping
     // network): a sound one serves, a dead one fails by itself and is discarded.
     // A full pool opens no connection (the request waits for one to be released): nothing to
     // admit or probe there.
-    const probe = this.pool.idleCount > 0 || this.pool.totalCount >= this.poolSize ? false : this.reconnection.admit();
+    const opens = !(this.pool.idleCount > 0 || this.pool.totalCount >= this.poolSize);
+    // A readiness probe tries the database whatever the backoff says (ReadOptions.probe), one at
+    // a time (an unauthenticated endpoint must not become a flood of connection attempts).
+    const urgent = readiness && opens && !this.readinessConnecting;
+    const probe = opens && !urgent ? this.reconnection.admit() : false;
+    if (urgent) this.readinessConnecting = true;
     const started = Date.now();
     try {
       const client = await this.pool.connect();
@@ -287,16 +301,18 @@ export class PostgresStore implements Store {
       const failure = connectFailure(error, Date.now() - started >= this.deadlines.connectMs - 50);
       this.reconnection.failed(probe, failure.reason);
       throw failure;
+    } finally {
+      if (urgent) this.readinessConnecting = false;
     }
   }
 
-  private async readUnit<T>(work: (tx: Tx) => Promise<T>, checkVersion: boolean): Promise<T> {
+  private async readUnit<T>(work: (tx: Tx) => Promise<T>, checkVersion: boolean, readiness: boolean): Promise<T> {
     this.nodeLock?.assertHeld();
     let client: pg.PoolClient | null = null;
     let statements: Statements | null = null;
     const connection = async (): Promise<Statements> => {
       if (statements) return statements;
-      client = await this.checkout();
+      client = await this.checkout(readiness);
       statements = new Statements(client, this.deadlines.clientMs);
       if (this.deadlines.session !== null && !sessionSet.has(client)) {
         await statements.query(this.deadlines.session, [], 'work');
@@ -339,53 +355,132 @@ export class PostgresStore implements Store {
     }
   }
 
-  private async transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    this.nodeLock?.assertHeld();
-    const begin = 'BEGIN';
-    const client = await this.checkout();
-    // A client whose connection failed is discarded, never handed to another request.
-    let broken = false;
-    let rolledBack = false;
+  /**
+   * One group of writes (postgres-group.ts) in one transaction with one durable COMMIT. Several
+   * units run each under the SAVEPOINT `unit`: a unit that fails is rolled back to it and
+   * answers its own caller; the others commit. The node lock fence, the data version's move and
+   * the COMMIT happen once for the group. A lost connection or a failed COMMIT answers every
+   * unit that ran, as it answered a lone write: nothing of the group was committed (or, after
+   * COMMIT was sent, nobody can tell), and no unit is half-written.
+   */
+  private async commitGroup(run: GroupRun): Promise<Outcome[]> {
+    const group = run.units;
+    const outcomes: Outcome[] = group.map(() => ({ again: true }));
+    const lock = this.nodeLock;
+    let client: pg.PoolClient;
     try {
-      const statements = new Statements(client, this.deadlines.clientMs);
+      lock?.assertHeld();
+      client = await this.checkout();
+    } catch (error) {
+      return group.map(() => ({ ok: false, error }));
+    }
+    const statements = new Statements(client, this.deadlines.clientMs);
+    // One unit needs no savepoint: its failure rolls the transaction back.
+    const several = group.length > 1;
+    // Units that began to run (the group's outcome is theirs when the group fails), units that ran to their end.
+    let ran = 0;
+    let done = 0;
+    let boundedWaits = false;
+    let broken = false;
+    try {
       // kmsd.moves_version: this transaction moves the data version itself, with its COMMIT (migration 10's trigger stays out).
-      await statements.query(`${this.deadlines.begin(begin)}; SET LOCAL kmsd.moves_version = on`, [], 'work');
-      // Without its node lock, the node checks that no offline tool changed the store
-      // (node-lock.ts): a write last, just before its COMMIT, once every row it wrote is locked.
-      const lock = this.nodeLock;
+      await statements.query(`${this.deadlines.begin('BEGIN')}; SET LOCAL kmsd.moves_version = on${several ? '; SAVEPOINT unit' : ''}`, [], 'work');
       const lossesAtBegin = lock?.losses ?? 0;
       const fencedAtBegin = lock?.fencing === true;
-      let result: T;
-      try {
-        result = await work(new SqlTx(new PgExecutor(statements), this.onAudit));
-      } catch (error) {
-        if (error instanceof StoreUnavailableError && !error.sessionSound) throw error;
-        // An answer of the database (a refusal, a cancelled statement): the session is sound.
-        await statements.query('ROLLBACK', [], 'work').then(() => {
-          rolledBack = true;
-        }, () => {
-          broken = true;
-        });
-        throw error;
+      // The records of the units that ran to their end, for onAudit (the --audit-log file): told
+      // only just before the COMMIT, in unit order, so a unit rolled back to its savepoint and a
+      // group lost before its COMMIT leave no line; only a failed COMMIT leaves lines never
+      // committed, one run of them chained onto each other (the docs/audit.md check reports it).
+      const records: ChainedAuditEvent[] = [];
+      let unitRecords = 0;
+      const tx = new SqlTx(new PgExecutor(statements), this.onAudit === null ? null : (record) => records.push(record));
+      const started = Date.now();
+      let previousDone = false;
+      for (let i = 0; i < run.end; i++) {
+        if (i > 0) {
+          // Past its time, the group commits what it ran: the rest wait for the next one.
+          if (Date.now() - started >= this.groupBudgetMs) break;
+          // A unit ran to its end: the group holds locks, and from now on its units may not wait
+          // for one (postgres-group.ts). SET LOCAL outside the savepoint, which would undo it.
+          const bound = done > 0 && !boundedWaits ? `; SET LOCAL lock_timeout = ${LOCK_WAIT_MS}` : '';
+          // After a failure, ROLLBACK TO left the savepoint standing for the next unit.
+          if (previousDone) await statements.query(`RELEASE SAVEPOINT unit${bound}; SAVEPOINT unit`, [], 'work');
+          if (bound !== '') boundedWaits = true;
+        }
+        ran = i + 1;
+        previousDone = false;
+        unitRecords = records.length;
+        try {
+          outcomes[i] = { ok: true, value: await run.run(i, tx) };
+          done++;
+          previousDone = true;
+        } catch (error) {
+          // Its records were rolled back with it.
+          records.length = unitRecords;
+          // The connection is gone: the group fails whole (below).
+          if (error instanceof StoreUnavailableError && !error.sessionSound) throw error;
+          // A cancelled statement, as any outage: nothing remembered is served unchecked.
+          if (error instanceof StoreUnavailableError && !(boundedWaits && lockWaitRefused(error))) this.memo.reset();
+          if (!several) {
+            // An answer of the database (a refusal, a cancelled statement): the session is sound.
+            await statements.query('ROLLBACK', [], 'work').catch(() => (broken = true));
+            return [retryable(error) ? runAgain(group[i], error) : { ok: false, error }];
+          }
+          await statements.query('ROLLBACK TO SAVEPOINT unit', [], 'work');
+          if (boundedWaits && lockWaitRefused(error)) {
+            outcomes[i] = { again: true };
+            break;
+          }
+          outcomes[i] = retryable(error) ? runAgain(group[i], error) : { ok: false, error };
+          // A statement cancelled at its timeout: the database is slow; the rest wait for the next group.
+          if (error instanceof StoreUnavailableError) break;
+        }
+      }
+      if (done === 0) {
+        await statements.query('ROLLBACK', [], 'work').catch(() => (broken = true));
+        return outcomes;
       }
       // Before the version moves: the UPDATE of data_version and the COMMIT go together, after the check.
-      if (lock !== null && (fencedAtBegin || lock.fencing || lock.losses !== lossesAtBegin)) await this.fence(statements, lock);
-      const started = this.onCommit ? process.hrtime.bigint() : null;
+      // The check value's read waits as a lone write's would, not under the group's lock bound
+      // (a refusal there would fail the whole group): the bound is lifted first.
+      let waitsBounded = boundedWaits;
+      if (lock !== null && (fencedAtBegin || lock.fencing || lock.losses !== lossesAtBegin)) {
+        if (waitsBounded) await statements.query('SET LOCAL lock_timeout = 0', [], 'work');
+        waitsBounded = false;
+        await this.fence(statements, lock);
+      }
+      // One that cannot be written (a full disk) fails the group whole, as it failed a lone write:
+      // a later unit's record chains onto an earlier one's, none can be committed without it.
+      for (const record of records) this.onAudit?.(record);
+      const commitStarted = this.onCommit ? process.hrtime.bigint() : null;
       // Whatever the outcome, what this node remembers may be stale: a later read of the same
       // request must look again (and must see this write).
       this.committedSinceRead = true;
       this.memo.committed(null);
-      const answers = await statements.query(COMMIT_MOVING_VERSION, [], 'commit').catch(async (error: unknown) => {
-        // A refusal of the UPDATE leaves the transaction open (COMMIT was skipped): end it.
-        if (!(error instanceof StoreUnavailableError)) await statements.query('ROLLBACK', [], 'work').catch(() => (broken = true));
-        throw error;
-      });
+      // The version row is taken last, with no bound on the wait: its holder is committing.
+      const answers = await statements.query(`${waitsBounded ? 'SET LOCAL lock_timeout = 0; ' : ''}${COMMIT_MOVING_VERSION}`, [], 'commit');
       this.memo.committed(versionOf(answers));
-      if (started !== null) this.onCommit?.(Number(process.hrtime.bigint() - started) / 1e9, 1);
-      return result;
+      if (commitStarted !== null) this.onCommit?.(Number(process.hrtime.bigint() - commitStarted) / 1e9, done);
+      return outcomes;
     } catch (error) {
-      if (error instanceof StoreUnavailableError && !rolledBack) broken = true;
-      throw error;
+      // The group failed whole: nothing of it was committed (or, once COMMIT was sent, nobody can tell).
+      if (error instanceof StoreUnavailableError) {
+        // A lost connection may be a failover or a restore: nothing read before is served unchecked.
+        this.memo.reset();
+        broken = true;
+      } else {
+        // A refusal (the node lock fence, the version's upsert): the transaction is still open.
+        await statements.query('ROLLBACK', [], 'work').catch(() => (broken = true));
+      }
+      // Units that ran get the group's outcome: run again (a connection lost before COMMIT, a
+      // conflict) or the error. Units that did not run wait for the next group, unless the
+      // database is away. A group that failed before any unit ran (its BEGIN, on a pooled
+      // connection that had died) counts a run for each of its units: every run of a group
+      // counts for someone, so a write runs MAX_ATTEMPTS times at most, whatever fails.
+      const again = error instanceof StoreUnavailableError ? error.rerun : retryable(error);
+      return group.map((unit, i) =>
+        i < ran || ran === 0 ? (again ? runAgain(unit, error) : { ok: false, error })
+          : error instanceof StoreUnavailableError && !again ? { ok: false, error } : { again: true });
     } finally {
       client.release(broken);
     }
@@ -398,6 +493,7 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.writes.idle();
     await this.pool.end();
     await this.nodeLock?.release();
   }
@@ -408,7 +504,7 @@ const sessionSet = new WeakSet<pg.PoolClient>();
 
 /** The version a COMMIT_MOVING_VERSION left (the UPDATE's answer), or null when it cannot be told. */
 function versionOf(answers: pg.QueryResult | pg.QueryResult[]): string | null {
-  const update = Array.isArray(answers) ? answers[0] : null;
+  const update = Array.isArray(answers) ? answers.find((answer) => answer.command === 'INSERT') : null;
   const version = update?.rows[0]?.version;
   return version === undefined ? null : String(version);
 }

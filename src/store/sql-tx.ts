@@ -21,8 +21,13 @@ export interface Executor {
   readonly forUpdate: string;
   /** Whether one statement can insert into a table and update another (PostgreSQL's data-modifying WITH). */
   readonly writableCte: boolean;
+  /** Whether writers of several processes run at once and lock with advisory locks (PostgreSQL); SQLite runs one writer at a time. */
+  readonly advisoryLocks: boolean;
 }
 
+
+/** The advisory lock of identities applies (lockIdentities); the migrations' is MIGRATION_LOCK. */
+export const IDENTITIES_LOCK = 0x6b6d7365;
 
 const KEY_INSERT = `INSERT INTO keys (${KEY_COLUMNS}) VALUES (${placeholders(KEY_COLUMNS.split(', ').length)})`;
 const KEY_UPDATE = `UPDATE keys SET ${KEY_COLUMNS.split(', ').slice(1).map((c, i) => `${c} = $${i + 2}`).join(', ')} WHERE key_id = $1`;
@@ -31,7 +36,27 @@ const AUDIT_INSERT = `INSERT INTO audit_events (${AUDIT_COLUMNS}, prev_hash, has
 // PostgreSQL: the record and the head's move in one statement (one round trip fewer while the head row is locked).
 const AUDIT_INSERT_AND_MOVE_HEAD = `WITH record AS (${AUDIT_INSERT})
   UPDATE audit_chain SET head_seq = record.seq, head_hash = $${AUDIT_FIELDS + 2} FROM record WHERE audit_chain.id = 1 RETURNING record.seq`;
-const GRANT_INSERT = `INSERT INTO grants (${GRANT_COLUMNS}) VALUES (${placeholders(9)})`;
+// A grant is inserted only while its key holds fewer grants than the limit ($10), counted in the
+// insert's own statement: under the key's row lock (every writer of a key's grants holds it),
+// so no concurrent insert can slip past the limit.
+const GRANT_INSERT_WITHIN = `INSERT INTO grants (${GRANT_COLUMNS}) SELECT ${placeholders(9)}
+  WHERE (SELECT COUNT(*) FROM grants WHERE key_id = $2) < $10`;
+const GRANTS_VERSION_MOVE = 'UPDATE keys SET grants_version = grants_version + 1 WHERE key_id = $1';
+// PostgreSQL: the insert (or the delete) and the move of the key's grants version in one statement,
+// one round trip instead of two (three with the count) while the key's row is locked. The answer
+// counts the grants inserted (deleted) themselves, so it is exact whatever the UPDATE matched.
+const GRANT_INSERT_AND_MOVE_VERSION = `WITH inserted AS (${GRANT_INSERT_WITHIN} RETURNING key_id),
+  moved AS (UPDATE keys SET grants_version = grants_version + 1 WHERE key_id IN (SELECT key_id FROM inserted))
+  SELECT COUNT(*) AS n FROM inserted`;
+const GRANT_DELETE = 'DELETE FROM grants WHERE grant_id = $1';
+const GRANT_DELETE_AND_MOVE_VERSION = `WITH ended AS (${GRANT_DELETE} RETURNING key_id),
+  moved AS (UPDATE keys SET grants_version = grants_version + 1 WHERE key_id IN (SELECT key_id FROM ended))
+  SELECT COUNT(*) AS n FROM ended`;
+// A key's grant ended and returned as it was (the read of the grant rides on its delete).
+const GRANT_OF_KEY = `${GRANT_COLUMNS} FROM grants WHERE grant_id = $1 AND key_id = $2`;
+const GRANT_OF_KEY_END_AND_MOVE_VERSION = `WITH ended AS (DELETE FROM grants WHERE grant_id = $1 AND key_id = $2 RETURNING ${GRANT_COLUMNS}),
+  moved AS (UPDATE keys SET grants_version = grants_version + 1 WHERE key_id = $2 AND EXISTS (SELECT 1 FROM ended))
+  SELECT ${GRANT_COLUMNS} FROM ended`;
 
 // A grant the user may retire: it issued it, it is the retiring principal, or it (or its
 // account, for domain grantees) is the grantee and the grant holds retire-grant.
@@ -149,6 +174,10 @@ export class SqlTx implements Tx {
   }
   async updateAccessKeySecret(ak: string, skSealed: Buffer): Promise<void> {
     await this.db.run('UPDATE access_keys SET sk_sealed = $2 WHERE ak = $1', [ak, skSealed]);
+  }
+  async lockIdentities(): Promise<void> {
+    // SQLite: writers are one at a time already.
+    if (this.db.advisoryLocks) await this.db.all('SELECT pg_advisory_xact_lock($1)', [IDENTITIES_LOCK]);
   }
   async retainIdentities(keep: RetainedIdentities): Promise<void> {
     const tables: Array<[string, string, ReadonlySet<string>]> = [
@@ -299,9 +328,12 @@ export class SqlTx implements Tx {
     return this.count('SELECT COUNT(*) AS n FROM keys WHERE keystore_id = $1', [keystoreId]);
   }
 
-  async insertGrant(g: Grant): Promise<void> {
-    await this.db.run(GRANT_INSERT, grantToParams(g));
-    await this.db.run('UPDATE keys SET grants_version = grants_version + 1 WHERE key_id = $1', [g.keyId]);
+  async insertGrant(g: Grant, limit = Number.MAX_SAFE_INTEGER): Promise<boolean> {
+    const params = [...grantToParams(g), limit];
+    if (this.db.writableCte) return (await this.count(GRANT_INSERT_AND_MOVE_VERSION, params)) === 1;
+    if ((await this.db.run(GRANT_INSERT_WITHIN, params)) === 0) return false;
+    await this.db.run(GRANTS_VERSION_MOVE, [g.keyId]);
+    return true;
   }
   async grantsVersion(keyId: string): Promise<number> {
     return this.count('SELECT grants_version AS n FROM keys WHERE key_id = $1', [keyId]);
@@ -311,8 +343,20 @@ export class SqlTx implements Tx {
     return r ? grantFromRow(r) : null;
   }
   async deleteGrant(grantId: string): Promise<boolean> {
+    if (this.db.writableCte) return (await this.count(GRANT_DELETE_AND_MOVE_VERSION, [grantId])) === 1;
     await this.db.run('UPDATE keys SET grants_version = grants_version + 1 WHERE key_id = (SELECT key_id FROM grants WHERE grant_id = $1)', [grantId]);
-    return (await this.db.run('DELETE FROM grants WHERE grant_id = $1', [grantId])) === 1;
+    return (await this.db.run(GRANT_DELETE, [grantId])) === 1;
+  }
+  async endGrantOfKey(keyId: string, grantId: string): Promise<Grant | null> {
+    if (this.db.writableCte) {
+      const ended = await this.one(GRANT_OF_KEY_END_AND_MOVE_VERSION, [grantId, keyId]);
+      return ended ? grantFromRow(ended) : null;
+    }
+    const r = await this.one(`SELECT ${GRANT_OF_KEY}`, [grantId, keyId]);
+    if (!r) return null;
+    await this.db.run(GRANTS_VERSION_MOVE, [keyId]);
+    await this.db.run(GRANT_DELETE, [grantId]);
+    return grantFromRow(r);
   }
   async countGrants(keyId: string): Promise<number> {
     return this.count('SELECT COUNT(*) AS n FROM grants WHERE key_id = $1', [keyId]);

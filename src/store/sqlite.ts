@@ -17,6 +17,7 @@ interface Pending {
 export class SqliteExecutor implements Executor {
   readonly forUpdate = '';
   readonly writableCte = false;
+  readonly advisoryLocks = false;
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
   constructor(db: DatabaseSync) {
@@ -49,6 +50,7 @@ export class SqliteExecutor implements Executor {
 class MemoizingExecutor implements Executor {
   readonly forUpdate = '';
   readonly writableCte = false;
+  readonly advisoryLocks = false;
   private readonly inner: SqliteExecutor;
   private readonly dataVersion: StatementSync;
   // By statement, then by parameters: statement texts are constants, whose hashes V8 keeps.

@@ -307,6 +307,97 @@ for (const driver of DRIVERS) {
       assert.ok(v0 < v1 && v1 < v2, `${v0} ${v1} ${v2}`);
     }));
 
+    test('insertGrant with a limit: inserts and moves the grants version below it; at it writes nothing and answers false; deleteGrant answers exactly', withStore(async (store) => {
+      const k = key();
+      const other = key();
+      await store.write(async (tx) => {
+        await tx.insertKey(k);
+        await tx.insertKey(other);
+        // Another key's grants do not count against this key's limit.
+        assert.equal(await tx.insertGrant(grant(other.keyId, { grantId: 'e'.repeat(64) }), 1), true);
+      });
+      const version = () => store.read((tx) => tx.grantsVersion(k.keyId));
+      const first = grant(k.keyId, { grantId: 'a'.repeat(64) });
+      const v0 = await version();
+      assert.equal(await store.write((tx) => tx.insertGrant(first, 2)), true);
+      assert.equal(await store.write((tx) => tx.insertGrant(grant(k.keyId, { grantId: 'b'.repeat(64) }), 2)), true);
+      const v2 = await version();
+      assert.ok(v0 < v2, `${v0} ${v2}`);
+      assert.equal(await store.write((tx) => tx.insertGrant(grant(k.keyId, { grantId: 'c'.repeat(64) }), 2)), false);
+      assert.equal(await version(), v2);
+      assert.equal(await store.read((tx) => tx.getGrant('c'.repeat(64))), null);
+      assert.deepEqual(await store.read(async (tx) => [await tx.countGrants(k.keyId), await tx.countGrants(other.keyId)]), [2, 1]);
+      // Without a limit (seeding), no count stops it.
+      assert.equal(await store.write((tx) => tx.insertGrant(grant(k.keyId, { grantId: 'd'.repeat(64) }))), true);
+      assert.equal(await store.write((tx) => tx.deleteGrant(first.grantId)), true);
+      assert.equal(await store.write((tx) => tx.deleteGrant(first.grantId)), false);
+      assert.equal(await store.write((tx) => tx.deleteGrant('9'.repeat(64))), false);
+      const v3 = await version();
+      assert.ok(v2 < v3, `${v2} ${v3}`);
+      // A grant ended frees its place under the limit.
+      assert.equal(await store.write((tx) => tx.insertGrant(grant(k.keyId, { grantId: 'c'.repeat(64) }), 3)), true);
+      assert.equal(await store.write((tx) => tx.insertGrant(grant(k.keyId, { grantId: 'f'.repeat(64) }), 3)), false);
+      assert.equal(await store.read((tx) => tx.countGrants(k.keyId)), 3);
+    }));
+
+    test('creators of grants on one key at once, through two stores, under the key lock: the limit holds exactly', withStore(async (store, another) => {
+      const k = key();
+      await store.write((tx) => tx.insertKey(k));
+      const other = await another();
+      const made = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? other : store).write(async (tx) => {
+        await tx.getKey(k.keyId, { lock: true });
+        return tx.insertGrant(grant(k.keyId, { grantId: randomBytes(32).toString('hex') }), 10);
+      })));
+      assert.equal(made.filter(Boolean).length, 10);
+      assert.equal(await store.read((tx) => tx.countGrants(k.keyId)), 10);
+    }));
+
+    test('endGrantOfKey: ends only that key\'s grant and returns it as it was; null and nothing written otherwise; a unit that throws after it keeps the grant', withStore(async (store) => {
+      const k = key();
+      const other = key();
+      const g = grant(k.keyId, { grantId: 'a'.repeat(64), retiringPrincipal: 'rita', name: 'n' });
+      const h = grant(other.keyId, { grantId: 'b'.repeat(64) });
+      await store.write(async (tx) => {
+        for (const x of [k, other]) await tx.insertKey(x);
+        for (const x of [g, h]) await tx.insertGrant(x);
+      });
+      const versions = () => store.read(async (tx) => [await tx.grantsVersion(k.keyId), await tx.grantsVersion(other.keyId)]);
+      const before = await versions();
+      // Another key's grant, an unknown one: nothing ended, no version moved.
+      assert.equal(await store.write((tx) => tx.endGrantOfKey(k.keyId, h.grantId)), null);
+      assert.equal(await store.write((tx) => tx.endGrantOfKey(k.keyId, '9'.repeat(64))), null);
+      assert.deepEqual(await versions(), before);
+      assert.deepEqual(await store.read((tx) => tx.getGrant(h.grantId)), h);
+      // Ended inside a unit that then fails: rolled back with it.
+      await assert.rejects(store.write(async (tx) => {
+        assert.deepEqual(await tx.endGrantOfKey(k.keyId, g.grantId), g);
+        throw new Error('refused');
+      }), /refused/);
+      assert.deepEqual(await store.read((tx) => tx.getGrant(g.grantId)), g);
+      assert.deepEqual(await versions(), before);
+      assert.deepEqual(await store.write((tx) => tx.endGrantOfKey(k.keyId, g.grantId)), g);
+      assert.equal(await store.read((tx) => tx.getGrant(g.grantId)), null);
+      const after = await versions();
+      assert.ok(after[0] > before[0] && after[1] === before[1], `${before} ${after}`);
+      assert.equal(await store.write((tx) => tx.endGrantOfKey(k.keyId, g.grantId)), null);
+      assert.deepEqual(await versions(), after);
+    }));
+
+    test('concurrent ends of one key\'s grant through two stores under the key lock: exactly one gets the grant', withStore(async (store, another) => {
+      const k = key();
+      const g = grant(k.keyId);
+      await store.write(async (tx) => {
+        await tx.insertKey(k);
+        await tx.insertGrant(g);
+      });
+      const other = await another();
+      const ends = await Promise.all(Array.from({ length: 25 }, (_, i) => (i % 2 ? other : store).write(async (tx) => {
+        await tx.getKey(k.keyId, { lock: true });
+        return tx.endGrantOfKey(k.keyId, g.grantId);
+      })));
+      assert.deepEqual(ends.filter((e) => e !== null), [g]);
+    }));
+
     test('concurrent ends of one grant under the key lock: exactly one succeeds', withStore(async (store) => {
       const k = key();
       const g = grant(k.keyId);

@@ -29,6 +29,12 @@ export interface ReadOptions {
    * rows (SQLite) need not look for other connections' commits again.
    */
   sameRequest?: boolean;
+  /**
+   * A readiness probe (/_kmsd/ready): while the database is known to be away, a driver that
+   * waits between connection attempts (PostgreSQL) tries one now all the same, so the probe says
+   * what the database says now, not what it said at the last attempt (up to a second ago).
+   */
+  probe?: boolean;
 }
 
 export interface Store {
@@ -44,7 +50,7 @@ export interface Store {
   filesPresent?(): boolean;
   /**
    * Told after every commit of a write: its duration in seconds and how many units of work
-   * it committed together (SQLite group commit; 1 on PostgreSQL). For metrics; optional.
+   * it committed together (group commit, on both drivers). For metrics; optional.
    */
   onCommit?: CommitListener | null;
 }
@@ -122,6 +128,13 @@ export interface Tx {
    * Enables exactly the accounts, users and access keys given and disables every other one
    * (nothing is deleted: ids stay reserved, and listing an identity again brings it back).
    */
+  /**
+   * Makes applies of an identities file one after the other across every node of the store:
+   * held until this unit's transaction ends. Taken first by the apply: two nodes starting at once
+   * over a fresh store otherwise both find no account, and the later one then meets the other's
+   * account under the id the file names (READ COMMITTED) and refuses to start.
+   */
+  lockIdentities(): Promise<void>;
   retainIdentities(keep: RetainedIdentities): Promise<void>;
   getToken(hash: string): Promise<Token | null>;
   insertToken(token: Token): Promise<void>;
@@ -158,13 +171,23 @@ export interface Tx {
   /** Keys (in any state, until their deletion is final) living in the key store. */
   countKeysInKeystore(keystoreId: string): Promise<number>;
 
-  /** Inserts the grant and moves its key's grants version. */
-  insertGrant(grant: Grant): Promise<void>;
+  /**
+   * Inserts the grant and moves its key's grants version, unless its key already holds `limit`
+   * grants (none by default): then nothing is written and the answer is false. The count is
+   * exact only under the key's lock (getKey with `lock`), which every writer of its grants takes.
+   */
+  insertGrant(grant: Grant, limit?: number): Promise<boolean>;
   /** A number that changes whenever a grant of the key is created or ended. */
   grantsVersion(keyId: string): Promise<number>;
   getGrant(grantId: string): Promise<Grant | null>;
   /** Deletes the grant and moves its key's grants version; false when no such grant existed (it was already ended). */
   deleteGrant(grantId: string): Promise<boolean>;
+  /**
+   * Ends the key's grant: deletes it and moves the key's grants version (one statement on
+   * PostgreSQL). The grant as it was, or null, with nothing written, when the key holds no grant
+   * with that id (never made, already ended, or another key's). Call it under the key's lock.
+   */
+  endGrantOfKey(keyId: string, grantId: string): Promise<Grant | null>;
   countGrants(keyId: string): Promise<number>;
   /** The largest number of grants on any one key of the account and region. */
   maxGrantsOnOneKey(accountId: string, region: string): Promise<number>;

@@ -112,7 +112,16 @@ export async function startCluster(size = 2): Promise<Cluster> {
   const { path, users } = worldIdentities(dir);
   const base = { dir, databaseUrl: db.url, identities: path, rootKey: randomBytes(32).toString('base64'), users };
   const startNode = () => startKmsd({ ...base, store: db.url, dataDir: join(dir, `node-${randomBytes(4).toString('hex')}`) });
-  const nodes = await Promise.all(Array.from({ length: size }, startNode));
+  // A node that fails to start must not leave the others running (and the test process waiting on their pipes).
+  const started = await Promise.allSettled(Array.from({ length: size }, startNode));
+  const nodes = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(nodes.map((n) => n.stop()));
+    await db.drop();
+    rmSync(dir, { recursive: true, force: true });
+    throw failed.reason;
+  }
   return {
     ...base,
     nodes,

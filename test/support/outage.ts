@@ -260,12 +260,16 @@ async function runFault(fault: Fault, ctx: RunContext): Promise<OutageReport> {
       assert.equal(await storeUp(node), '1');
     }
     await sleep(800);
-  } finally {
-    // Whatever failed, the load and the burst end before the test does.
+  } catch (error) {
+    // The first failure is the one reported: the load and the burst (which fail too when the
+    // database was left stopped) end before the test does, without hiding it.
     stopLoad();
-    counts = await Promise.all(loads);
-    await burstDone;
+    await Promise.allSettled([...loads, burstDone]);
+    throw error;
   }
+  stopLoad();
+  counts = await Promise.all(loads);
+  await burstDone;
   for (const node of nodes) {
     assert.equal(node.process.exitCode, null, `a node exited: ${node.output()}`);
     assert.doesNotMatch(node.output(), /worker thread failed|Connection terminated unexpectedly/);

@@ -1,0 +1,216 @@
+import type { Tx } from './store.ts';
+import { StoreUnavailableError } from './unavailable.ts';
+
+/**
+ * Group commit for a PostgreSQL node's writes: the writes of one event loop wait in a queue,
+ * and one transaction runs every write waiting when it starts, each under its own SAVEPOINT, so
+ * they share one durable COMMIT (one fsync) instead of taking one each, one after the other.
+ *
+ * Why groups cannot deadlock (docs/postgres-performance.md, "Group commit"): every writer locks
+ * its key's row first and the audit chain's head row last, and the data version row at COMMIT.
+ * A single transaction that follows that order cannot wait in a cycle with another one. In a
+ * group, the second unit would lock its key after the first took the head: two groups (two
+ * event loops, two nodes) could then each hold what the other waits for, until PostgreSQL's
+ * deadlock_timeout (1 s). So a group waits for a lock only while it holds none: until one of its
+ * units has run to its end, its units may wait as a lone transaction does (and in the same
+ * order); after that the group sets `lock_timeout` to LOCK_WAIT_MS, and a unit that would wait
+ * longer is rolled back to its savepoint with 55P03, and runs again at the head of the next
+ * group, where it may wait. A wait that lasts is therefore always a lone transaction's wait,
+ * never a wait by a transaction that holds locks of earlier units: the order above is kept.
+ * The COMMIT's own wait for the data version row is a wait on a transaction that is already
+ * committing (it takes that row in its last statement), which waits on nothing.
+ */
+
+/** A write waiting for its group: its work, its caller, and how many of its runs failed and were retried. */
+export interface PendingWrite {
+  work: (tx: Tx) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+  attempts: number;
+  /** When it was submitted (Date.now()). */
+  since: number;
+}
+
+/** At most this many writes share a transaction: a group answers its callers within their deadline. */
+// Not above 64: PostgreSQL caches 64 subtransactions per backend (PGPROC_MAX_CACHED_SUBXIDS); a
+// transaction with more (each unit is a SAVEPOINT) makes every other session's snapshots slower.
+export const MAX_GROUP = 64;
+/** How long a unit of a group that holds locks may wait for another lock (see the top of this file). */
+export const LOCK_WAIT_MS = 2;
+/** How many times a write runs at most: conflicts with concurrent writers, a connection lost before COMMIT. */
+export const MAX_ATTEMPTS = 5;
+
+// Conflicts a unit of work is run again for, from its start: serialization failure, deadlock,
+// and a unique key taken by a concurrent writer (the retry then sees the winner and answers as
+// the rules say, e.g. KMS.1104).
+const RETRYABLE = new Set(['40001', '40P01', '23505']);
+export const retryable = (error: unknown): boolean => RETRYABLE.has((error as { code?: string } | null)?.code ?? '');
+
+/** The lock_timeout of a unit that ran while its group held locks: run it again, first in the next group. */
+export const lockWaitRefused = (error: unknown): boolean =>
+  error instanceof StoreUnavailableError && (error.cause as { code?: string } | undefined)?.code === '55P03';
+
+/** A unit that failed for a reason worth running it again for: again, unless it ran MAX_ATTEMPTS times. */
+export function runAgain(unit: PendingWrite, error: unknown): Outcome {
+  return ++unit.attempts < MAX_ATTEMPTS ? { again: true } : { ok: false, error };
+}
+
+/** What became of each unit of a group, in order. */
+export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown } | { again: true };
+
+/**
+ * A unit that runs longer than this (waiting for a lock held elsewhere, a slow database) hands
+ * the group's later units to a new group: a fortieth of the deadline (N writes stuck behind one
+ * lock start within N × D/40), at most 200 ms, well above a wait for another group's COMMIT.
+ */
+export const stallMs = (deadlineMs: number | undefined): number => Math.min(200, Math.max(1, Math.floor((deadlineMs ?? Infinity) / 40)));
+
+/**
+ * The run of one group: its units, and where it stops. A unit that stalls (STALL_MS) hands
+ * the units after it back to the queue, which starts another group for them at once on
+ * another connection: a write that waits, up to its deadline, for a row held by a session in
+ * psql delays no other write of the loop, as it did not when each write had its own
+ * transaction.
+ */
+export class GroupRun {
+  readonly units: PendingWrite[];
+  /** The group runs the units before this index; those from it on were handed to another group. */
+  end: number;
+  stalled = false;
+  private readonly onStall: (run: GroupRun, from: number) => void;
+  private readonly stallMs: number;
+  constructor(units: PendingWrite[], stallMs: number, onStall: (run: GroupRun, from: number) => void) {
+    this.units = units;
+    this.end = units.length;
+    this.stallMs = stallMs;
+    this.onStall = onStall;
+  }
+  /** Runs unit `i`'s work in the group's transaction. */
+  async run(i: number, tx: Tx): Promise<unknown> {
+    const timer = setTimeout(() => this.onStall(this, i + 1), this.stallMs);
+    try {
+      return await this.units[i].work(tx);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+export interface QueueLimits {
+  /** Groups at once at most (connections). */
+  maxInFlight: number;
+  /** See stallMs. */
+  stallMs: number;
+  /** How long a write may wait for its group, and the error it is refused with after that. */
+  maxWaitMs: number;
+  waitedTooLong: () => Error;
+}
+
+/**
+ * Writes of one event loop, run in groups by `runGroup`: one group at a time, or another one
+ * next to a group whose unit stalled (GroupRun), up to `maxInFlight` groups (connections).
+ * `runGroup` settles nothing itself: it says what became of each unit it ran, and the queue
+ * answers the callers (units to run again go back to the head of the queue, in order).
+ */
+export class WriteQueue {
+  private readonly waiting: PendingWrite[] = [];
+  /** Groups running whose units did not stall: while there is one, new writes wait for the next group. */
+  private active = 0;
+  private inFlight = 0;
+  private scheduled = false;
+  /** Refuses the writes that waited past their bound while no group could start (armed by schedule()). */
+  private expiry: NodeJS.Timeout | null = null;
+  private readonly runGroup: (run: GroupRun) => Promise<Outcome[]>;
+  private readonly limits: QueueLimits;
+  constructor(runGroup: (run: GroupRun) => Promise<Outcome[]>, limits: QueueLimits) {
+    this.runGroup = runGroup;
+    this.limits = limits;
+  }
+
+  submit<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.push({ work, resolve: resolve as (value: unknown) => void, reject, attempts: 0, since: Date.now() });
+      this.schedule();
+    });
+  }
+
+  /** Resolves once no write waits or runs (closing the store). */
+  async idle(): Promise<void> {
+    while (this.inFlight > 0 || this.scheduled || this.waiting.length > 0) await new Promise((r) => setTimeout(r, 1));
+  }
+
+  // Started after the loop's I/O phase, as SQLite's: every request already received joins.
+  private schedule(): void {
+    if (this.scheduled || this.waiting.length === 0) return;
+    if (this.active > 0 || this.inFlight >= this.limits.maxInFlight) {
+      this.watchWaits();
+      return;
+    }
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.drain();
+    });
+  }
+
+  private readonly stall = (run: GroupRun, from: number): void => {
+    if (run.stalled) return;
+    run.stalled = true;
+    this.active--;
+    this.waiting.unshift(...run.units.slice(from, run.end));
+    run.end = from;
+    this.schedule();
+  };
+
+  /**
+   * Writes that waited past their bound while every connection ran a stalled group are refused,
+   * as a lone write that waited that long for a pooled connection was: when a group ends, and at
+   * the oldest waiting write's bound (watchWaits) — stalled groups may hold every connection for
+   * as long as their statements' own timeout, and nothing else would look at the queue till then.
+   */
+  private refuseOverdue(): void {
+    const now = Date.now();
+    for (let i = this.waiting.length - 1; i >= 0; i--) {
+      if (now - this.waiting[i].since >= this.limits.maxWaitMs) this.waiting.splice(i, 1)[0].reject(this.limits.waitedTooLong());
+    }
+  }
+
+  private watchWaits(): void {
+    if (this.expiry !== null || this.waiting.length === 0) return;
+    const oldest = this.waiting.reduce((min, w) => Math.min(min, w.since), Infinity);
+    this.expiry = setTimeout(() => {
+      this.expiry = null;
+      this.refuseOverdue();
+      this.schedule();
+    }, Math.max(0, oldest + this.limits.maxWaitMs - Date.now()));
+    this.expiry.unref();
+  }
+
+  private async drain(): Promise<void> {
+    if (this.active > 0 || this.inFlight >= this.limits.maxInFlight || this.waiting.length === 0) return;
+    this.refuseOverdue();
+    if (this.waiting.length === 0) return;
+    this.active++;
+    this.inFlight++;
+    const run = new GroupRun(this.waiting.splice(0, MAX_GROUP), this.limits.stallMs, this.stall);
+    let outcomes: Outcome[];
+    try {
+      outcomes = await this.runGroup(run);
+    } catch (error) {
+      outcomes = run.units.map(() => ({ ok: false, error }));
+    }
+    const again: PendingWrite[] = [];
+    for (let i = 0; i < run.end; i++) {
+      // Every unit is answered or queued again, whatever runGroup said (this runs detached from
+      // any caller: a throw here would be an unhandled rejection, and the queue would stop).
+      const outcome = outcomes[i] ?? { ok: false, error: new Error('a write of a group got no outcome') };
+      if ('again' in outcome) again.push(run.units[i]);
+      else if (outcome.ok) run.units[i].resolve(outcome.value);
+      else run.units[i].reject(outcome.error);
+    }
+    this.waiting.unshift(...again);
+    if (!run.stalled) this.active--;
+    this.inFlight--;
+    this.schedule();
+  }
+}
