@@ -435,8 +435,8 @@ export const DECISIONS = {
    * compact-heap.ts; 40–120 ms once quiet, never under load; 108–111 MiB after a minute of load
    * instead of 157 with the trim alone), counted in kmsd_memory_compactions_total; the main
    * thread's trim comes one sample after its compaction. A loop whose heap grew less than
-   * `compactAfterGrowthMb` since its last compaction skips it (a burst of a second, a trickle of
-   * requests: too little to free for a pause each time).
+   * `compactAfterGrowthMb` since its last compaction skips it (a trickle of requests: too little to
+   * free for a pause each time; a burst of a second mostly regrows the young generation past it).
    */
   memory: { trim: { sampleMs: 1000, quietSamples: 2, quietPercent: 10, busyPercent: 25 }, semiSpaceMb: 8, heapGrowingPercent: 20, compaction: 'last-resort', compactAfterGrowthMb: 8 },
 } as const;

@@ -75,7 +75,7 @@ export interface FreeMemoryOptions {
 /**
  * Once per quiet period of this thread's event loop (see above): first the loop's own V8 heap is
  * compacted (compact-heap.ts: every loop, each its own isolate), when it grew by
- * DECISIONS.memory.compactAfterGrowthMb since its last compaction (a short burst frees too
+ * DECISIONS.memory.compactAfterGrowthMb since its last compaction (a trickle of requests frees too
  * little to be worth a pause), then, one sample later and
  * still quiet, the main thread trims malloc for the whole process, so what the compactions
  * freed goes back too (the loops go quiet together when the load ends). Re-armed by a sample at

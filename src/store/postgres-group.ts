@@ -27,7 +27,7 @@ export interface PendingWrite {
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
   attempts: number;
-  /** When it was submitted (Date.now()). */
+  /** When it was submitted, or put back after it ran in a group (performance.now()): what its wait for a connection is bounded from. */
   since: number;
 }
 
@@ -129,7 +129,7 @@ export class WriteQueue {
 
   submit<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.waiting.push({ work, resolve: resolve as (value: unknown) => void, reject, attempts: 0, since: Date.now() });
+      this.waiting.push({ work, resolve: resolve as (value: unknown) => void, reject, attempts: 0, since: performance.now() });
       this.schedule();
     });
   }
@@ -142,10 +142,13 @@ export class WriteQueue {
   // Started after the loop's I/O phase, as SQLite's: every request already received joins.
   private schedule(): void {
     if (this.scheduled || this.waiting.length === 0) return;
-    if (this.active > 0 || this.inFlight >= this.limits.maxInFlight) {
+    // Every connection runs a group: what waits now may wait for stalled groups, bounded below.
+    if (this.inFlight >= this.limits.maxInFlight) {
       this.watchWaits();
       return;
     }
+    // A group runs (not stalled) and a connection is free: the next group starts when it ends or stalls.
+    if (this.active > 0) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -159,17 +162,21 @@ export class WriteQueue {
     this.active--;
     this.waiting.unshift(...run.units.slice(from, run.end));
     run.end = from;
-    this.schedule();
+    // They may have waited longer than the write the timer was set for.
+    this.rearm();
   };
 
   /**
-   * Writes that waited past their bound while every connection ran a stalled group are refused,
-   * as a lone write that waited that long for a pooled connection was: when a group ends, and at
-   * the oldest waiting write's bound (watchWaits) — stalled groups may hold every connection for
-   * as long as their statements' own timeout, and nothing else would look at the queue till then.
+   * Writes that waited past their bound while every connection runs a group are refused, as a lone
+   * write that waited that long for a pooled connection was: at the oldest waiting write's bound
+   * (watchWaits), since stalled groups may hold every connection for as long as their statements'
+   * own timeout, and nothing else would look at the queue till then. Never while a connection is
+   * free: a write waiting behind a group that runs (a slow database, within the group's budget)
+   * gets the next group.
    */
   private refuseOverdue(): void {
-    const now = Date.now();
+    if (this.inFlight < this.limits.maxInFlight) return;
+    const now = performance.now();
     for (let i = this.waiting.length - 1; i >= 0; i--) {
       if (now - this.waiting[i].since >= this.limits.maxWaitMs) this.waiting.splice(i, 1)[0].reject(this.limits.waitedTooLong());
     }
@@ -182,14 +189,19 @@ export class WriteQueue {
       this.expiry = null;
       this.refuseOverdue();
       this.schedule();
-    }, Math.max(0, oldest + this.limits.maxWaitMs - Date.now()));
+    }, Math.max(0, oldest + this.limits.maxWaitMs - performance.now()));
     this.expiry.unref();
+  }
+
+  /** Sets the timer again for the writes waiting now (some put back may be older than the one it was set for). */
+  private rearm(): void {
+    if (this.expiry !== null) clearTimeout(this.expiry);
+    this.expiry = null;
+    this.schedule();
   }
 
   private async drain(): Promise<void> {
     if (this.active > 0 || this.inFlight >= this.limits.maxInFlight || this.waiting.length === 0) return;
-    this.refuseOverdue();
-    if (this.waiting.length === 0) return;
     this.active++;
     this.inFlight++;
     const run = new GroupRun(this.waiting.splice(0, MAX_GROUP), this.limits.stallMs, this.stall);
@@ -208,9 +220,11 @@ export class WriteQueue {
       else if (outcome.ok) run.units[i].resolve(outcome.value);
       else run.units[i].reject(outcome.error);
     }
+    // A unit put back had its connection: its wait for one starts again.
+    for (const unit of again) unit.since = performance.now();
     this.waiting.unshift(...again);
     if (!run.stalled) this.active--;
     this.inFlight--;
-    this.schedule();
+    this.rearm();
   }
 }

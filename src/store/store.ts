@@ -125,16 +125,17 @@ export interface Tx {
   insertAccessKey(key: AccessKey): Promise<void>;
   updateAccessKeySecret(ak: string, skSealed: Buffer): Promise<void>;
   /**
+   * Makes applies of an identities file one after the other across every node of the store:
+   * held until the transaction that runs this unit ends (on PostgreSQL the unit's group commits,
+   * or the unit is rolled back). Taken first by the apply: two nodes starting at once over a
+   * fresh store otherwise both find no account, and the later one then meets the other's account
+   * under the id the file names (READ COMMITTED) and refuses to start.
+   */
+  lockIdentities(): Promise<void>;
+  /**
    * Enables exactly the accounts, users and access keys given and disables every other one
    * (nothing is deleted: ids stay reserved, and listing an identity again brings it back).
    */
-  /**
-   * Makes applies of an identities file one after the other across every node of the store:
-   * held until this unit's transaction ends. Taken first by the apply: two nodes starting at once
-   * over a fresh store otherwise both find no account, and the later one then meets the other's
-   * account under the id the file names (READ COMMITTED) and refuses to start.
-   */
-  lockIdentities(): Promise<void>;
   retainIdentities(keep: RetainedIdentities): Promise<void>;
   getToken(hash: string): Promise<Token | null>;
   insertToken(token: Token): Promise<void>;

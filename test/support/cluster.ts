@@ -127,9 +127,12 @@ export async function startCluster(size = 2): Promise<Cluster> {
     nodes,
     startNode,
     async close() {
-      await Promise.all(nodes.map((n) => n.stop()));
+      // Every node stopped and the database dropped even when one stop fails.
+      const stopped = await Promise.allSettled(nodes.map((n) => n.stop()));
       await db.drop();
       rmSync(dir, { recursive: true, force: true });
+      const failed = stopped.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) throw failed.reason;
     },
   };
 }
