@@ -45,7 +45,18 @@ export function wellFormed<T extends AuditEvent>(e: T): T {
 
 /** The hash of a record whose predecessor's hash is `prevHash`. */
 export function chainHash(prevHash: string, e: AuditEvent): string {
-  return createHash('sha256').update(`${RULE}\n${prevHash}\n${content(e)}`).digest('hex');
+  const [before, after] = chainHashParts(e);
+  return createHash('sha256').update(before).update(prevHash).update(after).digest('hex');
+}
+
+/**
+ * The UTF-8 bytes hashed before and after the predecessor's hash (an ASCII hex string): the
+ * SHA-256 of `before ‖ prevHash ‖ after` is the record's hash. PostgreSQL hashes the same bytes
+ * in the statement that reads the head and writes the record (SqlTx.insertAudit), so the head's
+ * lock is one statement and the COMMIT long, not three round trips.
+ */
+export function chainHashParts(e: AuditEvent): [Buffer, Buffer] {
+  return [Buffer.from(`${RULE}\n`), Buffer.from(`\n${content(e)}`)];
 }
 
 /** The store has no chain head row (audit_chain): someone removed it. Other read errors are not about the trail. */

@@ -1,6 +1,6 @@
 import type { Account, AccessKey, AuditEvent, AuditFilter, Grant, Key, KeyAlias, KeyMaterial, Keystore, Page, Project, Tag, TagFilter, Token, User } from '../core/model.ts';
 import type { AuditListener, Census, KeyFilter, RetainedIdentities, Tx } from './store.ts';
-import { NoChainHead, chainHash, wellFormed, type ChainHead, type ChainedAuditEvent, type StoredAuditEvent } from '../audit/chain.ts';
+import { NoChainHead, chainHash, chainHashParts, wellFormed, type ChainHead, type ChainedAuditEvent, type StoredAuditEvent } from '../audit/chain.ts';
 import {
   AUDIT_COLUMNS, GRANT_COLUMNS, accountFromRow, KEY_COLUMNS, accessKeyFromRow, auditFromRow, auditToParams, grantFromRow, grantToParams, keyFromRow, keyToParams,
   materialFromRow, optText, tokenFromRow, userFromRow, KEYSTORE_COLUMNS, keystoreFromRow, keystoreToParams, groupTagValues, placeholders, tagConditions,
@@ -33,9 +33,17 @@ const KEY_INSERT = `INSERT INTO keys (${KEY_COLUMNS}) VALUES (${placeholders(KEY
 const KEY_UPDATE = `UPDATE keys SET ${KEY_COLUMNS.split(', ').slice(1).map((c, i) => `${c} = $${i + 2}`).join(', ')} WHERE key_id = $1`;
 const AUDIT_FIELDS = AUDIT_COLUMNS.split(', ').length;
 const AUDIT_INSERT = `INSERT INTO audit_events (${AUDIT_COLUMNS}, prev_hash, hash) VALUES (${placeholders(AUDIT_FIELDS + 2)}) RETURNING seq`;
-// PostgreSQL: the record and the head's move in one statement (one round trip fewer while the head row is locked).
-const AUDIT_INSERT_AND_MOVE_HEAD = `WITH record AS (${AUDIT_INSERT})
-  UPDATE audit_chain SET head_seq = record.seq, head_hash = $${AUDIT_FIELDS + 2} FROM record WHERE audit_chain.id = 1 RETURNING record.seq`;
+// PostgreSQL: the head read and locked, the record written with its hash made from it (the bytes of
+// chainHashParts around the head's hash: the same hash as chainHash), and the head moved, in one
+// statement: the head row, which every writer of a record on every node waits for, is held for
+// that statement and the COMMIT only.
+const AUDIT_CHAIN_AND_INSERT = `WITH head AS (SELECT head_hash FROM audit_chain WHERE id = 1 FOR UPDATE),
+  record AS (INSERT INTO audit_events (${AUDIT_COLUMNS}, prev_hash, hash)
+    SELECT ${placeholders(AUDIT_FIELDS)}, head.head_hash,
+      encode(sha256($${AUDIT_FIELDS + 1}::bytea || convert_to(head.head_hash, 'UTF8') || $${AUDIT_FIELDS + 2}::bytea), 'hex')
+    FROM head RETURNING seq, prev_hash, hash)
+  UPDATE audit_chain SET head_seq = record.seq, head_hash = record.hash FROM record WHERE audit_chain.id = 1
+  RETURNING record.seq, record.prev_hash, record.hash`;
 // A grant is inserted only while its key holds fewer grants than the limit ($10), counted in the
 // insert's own statement: under the key's row lock (every writer of a key's grants holds it),
 // so no concurrent insert can slip past the limit.
@@ -483,20 +491,32 @@ export class SqlTx implements Tx {
 
   async insertAudit(sent: AuditEvent): Promise<ChainedAuditEvent> {
     const e = wellFormed(sent);
+    if (this.db.writableCte) return this.chainAndInsertAudit(e);
     // The head row is locked until commit (PostgreSQL; SQLite's writers are serialised anyway):
     // the next writer of a record, on any node, waits here and then chains onto this record.
     const head = await this.auditChainHead(true);
     const prevHash = head.headHash;
     const hash = chainHash(prevHash, e);
     const params = [...auditToParams(e), prevHash, hash];
-    let seq: number;
-    if (this.db.writableCte) {
-      seq = Number((await this.db.all(AUDIT_INSERT_AND_MOVE_HEAD, params))[0].seq);
-    } else {
-      seq = Number((await this.db.all(AUDIT_INSERT, params))[0].seq);
-      await this.db.run('UPDATE audit_chain SET head_seq = $1, head_hash = $2 WHERE id = 1', [seq, hash]);
-    }
+    const seq = Number((await this.db.all(AUDIT_INSERT, params))[0].seq);
+    await this.db.run('UPDATE audit_chain SET head_seq = $1, head_hash = $2 WHERE id = 1', [seq, hash]);
     const record = { ...e, seq, prevHash, hash };
+    this.onAudit?.(record);
+    return record;
+  }
+  /**
+   * PostgreSQL: the head locked, the record hashed and written, the head moved, in one statement
+   * (AUDIT_CHAIN_AND_INSERT); the head row stays locked until commit, as above. The database's
+   * hash is checked against chainHash before the record counts: a record the trail's verifier
+   * would reject is never written.
+   */
+  private async chainAndInsertAudit(e: AuditEvent): Promise<ChainedAuditEvent> {
+    const rows = await this.db.all(AUDIT_CHAIN_AND_INSERT, [...auditToParams(e), ...chainHashParts(e)]);
+    if (rows.length === 0) throw new NoChainHead();
+    const prevHash = String(rows[0].prev_hash);
+    const hash = String(rows[0].hash);
+    if (hash !== chainHash(prevHash, e)) throw new Error('the database hashed an audit record otherwise than kmsd does');
+    const record = { ...e, seq: Number(rows[0].seq), prevHash, hash };
     this.onAudit?.(record);
     return record;
   }
