@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import pg from 'pg';
-import { GENESIS, chainHash, type StoredAuditEvent } from '../src/audit/chain.ts';
+import { GENESIS, NoChainHead, chainHash, type StoredAuditEvent } from '../src/audit/chain.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { newGrant, newKey, raw, startWorld, type World, type WorldOptions } from './harness.ts';
@@ -199,6 +199,20 @@ for (const target of TARGETS) {
         () => sql.all('DELETE FROM audit_chain'),
         broken(null, 'the store has no chain head (its audit_chain row was removed): the chain was cut', 0),
       );
+    });
+
+    test('with the head removed, writing a record fails (NoChainHead) and adds no row', async () => {
+      const chain = await sql.all('SELECT * FROM audit_chain');
+      const count = async () => Number((await sql.all('SELECT COUNT(*) AS n FROM audit_events'))[0].n);
+      const before = await count();
+      await sql.all('DELETE FROM audit_chain');
+      try {
+        await assert.rejects(world.server.store.write((tx) => tx.insertAudit({ ...records[0], requestId: 'headless' })), NoChainHead);
+        assert.equal(await count(), before);
+      } finally {
+        await restore('audit_chain', chain);
+      }
+      assert.deepEqual(await verify(storeArgs), { code: 0, stdout: intact(), stderr: '' });
     });
 
     test('a record added past the head, outside kmsd, is named', async () => {

@@ -34,18 +34,26 @@ function content(e: AuditEvent): string {
  * PostgreSQL would keep U+FFFD in its place, and a hash of the string as sent would never match
  * the row again. So the record is made well-formed (U+FFFD for each lone surrogate, as the stores
  * would) before it is hashed, stored or logged: what is hashed is exactly what is stored.
+ * NUL (U+0000) too: PostgreSQL stores no NUL in text and refused the whole record, so a refused
+ * request naming `"x\u0000y"` left no record at all; it becomes U+FFFD on every driver.
  */
 export function wellFormed<T extends AuditEvent>(e: T): T {
   const out = { ...e } as Record<string, unknown>;
   for (const [name, value] of Object.entries(out)) {
-    if (typeof value === 'string' && !value.isWellFormed()) out[name] = value.toWellFormed();
+    if (typeof value !== 'string') continue;
+    const storable = value.includes('\u0000') ? value.replaceAll('\u0000', '\ufffd') : value;
+    out[name] = storable.isWellFormed() ? storable : storable.toWellFormed();
   }
   return out as T;
 }
 
 /** The hash of a record whose predecessor's hash is `prevHash`. */
 export function chainHash(prevHash: string, e: AuditEvent): string {
-  const [before, after] = chainHashParts(e);
+  return hashOfParts(chainHashParts(e), prevHash);
+}
+
+/** The hash made of chainHashParts around `prevHash` (the parts made once, for the database and for the check). */
+export function hashOfParts([before, after]: [Buffer, Buffer], prevHash: string): string {
   return createHash('sha256').update(before).update(prevHash).update(after).digest('hex');
 }
 

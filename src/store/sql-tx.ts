@@ -1,6 +1,6 @@
 import type { Account, AccessKey, AuditEvent, AuditFilter, Grant, Key, KeyAlias, KeyMaterial, Keystore, Page, Project, Tag, TagFilter, Token, User } from '../core/model.ts';
 import type { AuditListener, Census, KeyFilter, RetainedIdentities, Tx } from './store.ts';
-import { NoChainHead, chainHash, chainHashParts, wellFormed, type ChainHead, type ChainedAuditEvent, type StoredAuditEvent } from '../audit/chain.ts';
+import { NoChainHead, chainHash, chainHashParts, hashOfParts, wellFormed, type ChainHead, type ChainedAuditEvent, type StoredAuditEvent } from '../audit/chain.ts';
 import {
   AUDIT_COLUMNS, GRANT_COLUMNS, accountFromRow, KEY_COLUMNS, accessKeyFromRow, auditFromRow, auditToParams, grantFromRow, grantToParams, keyFromRow, keyToParams,
   materialFromRow, optText, tokenFromRow, userFromRow, KEYSTORE_COLUMNS, keystoreFromRow, keystoreToParams, groupTagValues, placeholders, tagConditions,
@@ -511,11 +511,12 @@ export class SqlTx implements Tx {
    * would reject is never written.
    */
   private async chainAndInsertAudit(e: AuditEvent): Promise<ChainedAuditEvent> {
-    const rows = await this.db.all(AUDIT_CHAIN_AND_INSERT, [...auditToParams(e), ...chainHashParts(e)]);
+    const parts = chainHashParts(e);
+    const rows = await this.db.all(AUDIT_CHAIN_AND_INSERT, [...auditToParams(e), ...parts]);
     if (rows.length === 0) throw new NoChainHead();
     const prevHash = String(rows[0].prev_hash);
     const hash = String(rows[0].hash);
-    if (hash !== chainHash(prevHash, e)) throw new Error('the database hashed an audit record otherwise than kmsd does');
+    if (hash !== hashOfParts(parts, prevHash)) throw new Error('the database hashed an audit record otherwise than kmsd does');
     const record = { ...e, seq: Number(rows[0].seq), prevHash, hash };
     this.onAudit?.(record);
     return record;

@@ -531,7 +531,7 @@ for (const driver of DRIVERS) {
         (i % 2 === 0 ? store : other).write(async (tx) => {
           await tx.insertKey(key());
           // Some records carry text beyond ASCII: PostgreSQL hashes the record's UTF-8 bytes itself (SqlTx.insertAudit).
-          return tx.insertAudit({ ...base, requestId: i % 3 === 0 ? `r${i}-é-你好-🔑` : `r${i}`, ...(i % 5 === 0 && { secretName: `sécret-${i}-\ud800` }) });
+          return tx.insertAudit({ ...base, requestId: i % 3 === 0 ? `r${i}-é-你好-🔑` : `r${i}`, ...(i === 4 && { keyId: 'x\u0000y' }), ...(i % 5 === 0 && { secretName: `sécret-${i}-\ud800` }) });
         })));
       // A unit that fails takes its record and its move of the head with it.
       await assert.rejects(store.write(async (tx) => {
@@ -540,6 +540,8 @@ for (const driver of DRIVERS) {
       }));
       const stored = await store.read((tx) => tx.listAuditChain(0, 100));
       assert.equal(stored.length, 40);
+      // NUL, which PostgreSQL stores in no text (it refused the whole record), is kept as U+FFFD on every driver.
+      assert.equal(stored.find((r) => r.requestId === 'r4')?.keyId, 'x\ufffdy');
       assert.equal(stored[0].prevHash, GENESIS);
       stored.forEach((record, i) => {
         if (i > 0) assert.equal(record.prevHash, stored[i - 1].hash, `record ${record.seq} follows the record committed before it`);
