@@ -315,7 +315,8 @@ export const DECISIONS = {
   /**
    * An audited identifier that is not well-formed UTF-16 (a lone surrogate, which any caller can
    * send as a JSON escape): the record keeps U+FFFD in its place, as SQLite and PostgreSQL would
-   * store it; the hash is taken over what is stored, so the chain stays verifiable.
+   * store it; the hash is taken over what is stored, so the chain stays verifiable. A NUL too
+   * (U+0000, which PostgreSQL keeps in no text: it refused the whole record), on every store.
    */
   auditRecordsWellFormed: true,
   /** --audit-log on a named pipe or socket: refused at start (a stalled reader would block the node); other files are opened non-blocking. */
