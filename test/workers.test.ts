@@ -127,7 +127,10 @@ async function auditTrail(dataDir: string): Promise<Array<{ request_id: string; 
 }
 
 describe('kmsd serve --workers 2', () => {
-  test('the start banner is printed once, as soon as the main thread serves; the worker threads join the port after it', () => {
+  test('the start banner is printed once, as soon as the main thread serves; the worker threads join the port after it', async () => {
+    // A worker thread's log lines reach stdout through the main thread, and may follow its own
+    // "all 2 event loops are serving" line: wait for both loops' "Server listening" (at most 5 s).
+    for (let waited = 0; waited < 5000 && (node.output().match(/Server listening/g)?.length ?? 0) < 2; waited += 20) await new Promise((r) => setTimeout(r, 20));
     const out = node.output();
     assert.equal(out.match(/serving the Huawei Cloud KMS v1\.0 API/g)?.length, 1);
     assert.match(out, /\n {2}workers {5}2 event loops: the main thread serves now, 1 worker thread\(s\) join the port as they start\n/);
