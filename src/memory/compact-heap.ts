@@ -16,8 +16,9 @@ import { DECISIONS } from '../core/decisions.ts';
  * loop 40–120 ms, once per quiet period, when the loop has been < 10 % busy for 2 s.
  *
  * Node offers no call for it but V8's `gc` function, which V8 puts only in contexts made while
- * --expose-gc is set: the flag is set for the one context made here and unset again, so no
- * other context (none of kmsd's, none of a library's) gets a `gc` global.
+ * --expose-gc is set: the flag is set for the one context made here and unset again, about a
+ * millisecond once per loop (V8's flags are the process's: a context another thread made in that
+ * millisecond would get a `gc` too; kmsd makes none while serving).
  */
 let collect: ((options: { type: 'major'; execution: 'sync'; flavor: typeof DECISIONS.memory.compaction }) => void) | null = null;
 let compactions = 0;
@@ -51,8 +52,8 @@ export function compactionPauseMs(): number {
 
 /**
  * Whether the heap grew by `bytes` or more since this thread's last compaction (always, before
- * the first): a quiet period after a load that grew nothing (a short burst, a trickle of
- * requests) frees too little to be worth a pause.
+ * the first): a quiet period after a load that grew nothing (a trickle of requests) frees too
+ * little to be worth a pause.
  */
 export function heapGrownSinceCompaction(bytes: number): boolean {
   return heapAfterLast === null || getHeapStatistics().total_heap_size - heapAfterLast >= bytes;

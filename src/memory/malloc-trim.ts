@@ -75,14 +75,13 @@ export interface FreeMemoryOptions {
 /**
  * Once per quiet period of this thread's event loop (see above): first the loop's own V8 heap is
  * compacted (compact-heap.ts: every loop, each its own isolate), when it grew by
- * DECISIONS.memory.compactAfterGrowthMb since its last compaction (a trickle of requests frees too
- * little to be worth a pause), then, one sample later and
- * still quiet, the main thread trims malloc for the whole process, so what the compactions
- * freed goes back too (the loops go quiet together when the load ends). Re-armed by a sample at
- * or above `busyPercent`; a load that comes back between the two steps starts the period over
- * (a sample merely not quiet between them only puts the trim off).
- * The time a compaction held the loop is not counted as the loop's work (loop-load.ts). The timer never keeps
- * the process alive. `stop()` ends it.
+ * DECISIONS.memory.compactAfterGrowthMb since its last compaction (a trickle of requests frees
+ * too little to be worth a pause); then, one sample later and still quiet, the main thread trims
+ * malloc for the whole process, so what the compactions freed goes back too (the loops go quiet
+ * together when the load ends). Re-armed by a sample at or above `busyPercent`; a load that
+ * comes back between the two steps starts the period over (a sample merely not quiet between
+ * them only puts the trim off). The time a compaction held the loop is not counted as the
+ * loop's work (loop-load.ts). The timer never keeps the process alive. `stop()` ends it.
  */
 export function freeMemoryWhenQuiet(o: FreeMemoryOptions): { stop(): void } {
   const timing = o.timing ?? TRIM_WHEN_QUIET;
