@@ -44,10 +44,14 @@ describe('event loops started when load needs them', () => {
         assert.equal(await loops(server.url), 1);
       }
       assert.equal(await settled(server.joined), false, 'no worker thread started');
-      // Busy for 12 samples at once: the sample that ends with the spin also holds the idle part of
-      // the one it began in (up to a whole sample), so it is at least 12/13 = 92 % busy, and starts
-      // both other loops.
-      spin(SAMPLE_MS * 12);
+      // Busy for 8 samples, a sample's length less 10 ms at a time, letting the sampler's timer run
+      // between them: a sample ending in the middle of the spin is then ~96 % busy, whenever it began,
+      // and starts both other loops (one long spin instead would leave its sample also holding the
+      // idle time before it, up to a whole sample and any late timer: under 90 % when the machine is loaded).
+      for (let i = 0; i < 8; i++) {
+        spin(SAMPLE_MS - 10);
+        await new Promise((r) => setImmediate(r));
+      }
       let timer: NodeJS.Timeout | undefined;
       const started = await Promise.race([server.joined.then(() => true), new Promise((r) => (timer = setTimeout(r, 30_000, false)))]);
       clearTimeout(timer);
