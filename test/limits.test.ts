@@ -126,6 +126,8 @@ test('1,000 idle connections hold a bounded amount of memory and are closed at t
       env: { KMSD_HEADER_TIMEOUT: '3000' },
     });
     node = serving;
+    // A test past --test-timeout never reaches its finally: the node is stopped then too.
+    t.after(() => serving.process.kill('SIGKILL'));
     const { port } = new URL(serving.url);
     const pid = serving.process.pid as number;
     // The identities file's passwords are checked just after listening (scrypt holds tens of MiB
