@@ -39,16 +39,6 @@ import { selfSignedPair } from './tls/self-signed.ts';
 import { AuditLogFile } from './audit/log-file.ts';
 import { SharedLock } from './store/shared-lock.ts';
 import type { Store } from './store/store.ts';
-
-/**
- * Connections the kernel holds for each event loop before it accepts them (the kernel caps it at
- * net.core.somaxconn, 4096 on current Linux; Go's listeners ask for that cap too). Node's default,
- * 511, overflowed when 1,000 clients connected at once to a loop busy for a moment (a loaded
- * machine): the kernel dropped part of those handshakes after telling the client it was connected,
- * and a client that had sent nothing yet stayed connected to nothing, past every timeout of the
- * server (test/limits.test.ts, 1,000 idle connections).
- */
-const LISTEN_BACKLOG = 4096;
 import { offerNativeCrypto, refuseNativeCrypto } from './core/pkey/native.ts';
 
 export interface RunningServer {
@@ -423,7 +413,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       throw error;
     }
     try {
-      await app.listen({ host: config.host, port: config.port, backlog: LISTEN_BACKLOG, ...(shared && { reusePort: true }) });
+      await app.listen({ host: config.host, port: config.port, ...(shared && { reusePort: true }) });
     } catch (error) {
       await discard();
       throw listenFailure(config.host, config.port, error as NodeJS.ErrnoException);

@@ -119,48 +119,52 @@ test('1,000 idle connections hold a bounded amount of memory and are closed at t
   const { path, users } = worldIdentities(dir);
   const sockets: Socket[] = [];
   let node: Awaited<ReturnType<typeof startKmsd>> | undefined;
-  try {
-    // Bounded: a node that does not serve on every loop within 30 s, or exits, fails with its output.
-    const serving = await startKmsd({
-      store: 'sqlite', dataDir: dir, identities: path, rootKey: randomBytes(32).toString('base64'), users,
-      env: { KMSD_HEADER_TIMEOUT: '3000' },
-    });
-    node = serving;
-    // A test past --test-timeout never reaches its finally: the node is stopped then too.
-    t.after(() => serving.process.kill('SIGKILL'));
-    const { port } = new URL(serving.url);
-    const pid = serving.process.pid as number;
-    // The identities file's passwords are checked just after listening (scrypt holds tens of MiB
-    // while it runs): a password login waits for that, so the baseline is taken after one.
-    const login = await fetch(`${serving.url}/v3/auth/tokens`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'nobody', password: 'wrong', domain: { name: 'nobody' } } } }, scope: { project: { name: 'cn-north-4' } } } }),
-      signal: AbortSignal.timeout(30_000),
-    });
-    assert.equal(login.status, 401);
-    const baseline = rssKiB(pid);
-    // Each close is listened for from the socket's start: the first ones may close (3 s after they
-    // were accepted) before the last one has connected.
-    const closes: Array<Promise<unknown>> = [];
-    await within(Promise.all(Array.from({ length: 1000 }, () => new Promise<void>((resolve, reject) => {
-      const s = connect(Number(port), '127.0.0.1', () => resolve());
-      sockets.push(s);
-      closes.push(new Promise((closed) => s.once('close', closed)));
-      s.on('error', reject);
-    }))), 60_000, () => `${sockets.filter((s) => s.pending).length} of 1,000 connections still connecting after 60 s`);
-    const closed = Promise.all(closes);
-    await new Promise((r) => setTimeout(r, 500));
-    const loaded = rssKiB(pid);
-    t.diagnostic(`RSS ${baseline} KiB before, ${loaded} KiB with 1,000 idle connections`);
-    assert.ok(loaded - baseline < 40 * 1024, `1,000 idle connections grew RSS by ${loaded - baseline} KiB`);
-    // The header timeout is 3 s; 30 s allows for a loaded machine, and says what is left if not.
-    await within(closed, 30_000, () => `${sockets.filter((s) => !s.destroyed).length} of 1,000 idle connections still open 30 s after the 3 s header timeout; node output: ${serving.output()}`);
-    // The server still answers afterwards.
-    const r = await fetch(`${serving.url}/`, { signal: AbortSignal.timeout(30_000) });
-    assert.deepEqual([r.status, Object.keys(await r.json())], [200, ['versions']]);
-  } finally {
+  // After the test whatever its end (a test past --test-timeout never reaches a finally).
+  t.after(() => {
     for (const s of sockets) s.destroy();
     node?.process.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
-  }
+  });
+  // Bounded: a node that does not serve on every loop within 30 s, or exits, fails with its output.
+  const serving = await startKmsd({
+    store: 'sqlite', dataDir: dir, identities: path, rootKey: randomBytes(32).toString('base64'), users,
+    env: { KMSD_HEADER_TIMEOUT: '3000' },
+  });
+  node = serving;
+  const { port } = new URL(serving.url);
+  const pid = serving.process.pid as number;
+  // The identities file's passwords are checked just after listening (scrypt holds tens of MiB
+  // while it runs): a password login waits for that, so the baseline is taken after one.
+  const login = await fetch(`${serving.url}/v3/auth/tokens`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'nobody', password: 'wrong', domain: { name: 'nobody' } } } }, scope: { project: { name: 'cn-north-4' } } } }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  assert.equal(login.status, 401);
+  const baseline = rssKiB(pid);
+  // Each socket is read and its close listened for from its start. Read: the server may answer
+  // a silent connection with a 408 before closing it (src/api/app.ts), and a socket nobody reads
+  // never sees that close (CI once waited for such sockets for 80 minutes). From its start: the
+  // first ones may close (3 s after they were accepted) before the last one has connected.
+  const answers: string[] = [];
+  const closes: Array<Promise<void>> = [];
+  await within(Promise.all(Array.from({ length: 1000 }, () => new Promise<void>((resolve, reject) => {
+    const s = connect(Number(port), '127.0.0.1', () => resolve());
+    sockets.push(s);
+    let text = '';
+    s.on('data', (d) => (text += d));
+    closes.push(new Promise((closed) => s.once('close', () => closed(void answers.push(text)))));
+    s.on('error', reject);
+  }))), 60_000, () => `${sockets.filter((s) => s.pending).length} of 1,000 connections still connecting after 60 s`);
+  await new Promise((r) => setTimeout(r, 500));
+  const loaded = rssKiB(pid);
+  t.diagnostic(`RSS ${baseline} KiB before, ${loaded} KiB with 1,000 idle connections`);
+  assert.ok(loaded - baseline < 40 * 1024, `1,000 idle connections grew RSS by ${loaded - baseline} KiB`);
+  // The header timeout is 3 s; 30 s allows for a loaded machine, and says what is left if not.
+  await within(Promise.all(closes), 30_000, () => `${1000 - answers.length} of 1,000 idle connections still open 30 s after the 3 s header timeout; node output: ${serving.output()}`);
+  // Each was closed with nothing, or with a 408 first.
+  assert.deepEqual(answers.filter((a) => a !== '' && !a.startsWith('HTTP/1.1 408 Request Timeout\r\n')), []);
+  // The server still answers afterwards.
+  const r = await fetch(`${serving.url}/`, { signal: AbortSignal.timeout(30_000) });
+  assert.deepEqual([r.status, Object.keys(await r.json())], [200, ['versions']]);
 });

@@ -123,9 +123,11 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     bodyLimit: config.bodyLimit,
     // Slow clients: headers must arrive within headerTimeout, the whole request within
     // requestTimeout (Node answers 408 and closes); an idle keep-alive connection closes after
-    // keepAliveTimeout. Deadlines are checked at least once a second. Node never applies the
-    // header deadline to a connection that sends nothing, so a connection silent for
-    // headerTimeout is closed too (socket inactivity; no KMS operation is that slow).
+    // keepAliveTimeout. Deadlines are checked at least once a second. A connection silent for
+    // headerTimeout is closed too (socket inactivity; no KMS operation is that slow): whichever
+    // comes first, Node's 408 at its header deadline or that bare close, ends a connection that
+    // sends nothing (test/limits.test.ts reads what it gets: a client that never reads would
+    // never see the close after a 408).
     // HTTPS only, when it serves TLS (src/tls/certificate.ts): node:https takes the same deadlines,
     // and the handshake the header deadline too (the socket timer does not run until it is
     // done; Node's own handshake deadline is 120 s).

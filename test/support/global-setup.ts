@@ -8,8 +8,6 @@ import { POSTGRES_URL } from './postgres.ts';
  */
 export function globalSetup(): void {}
 
-// Synchronous, and must stay so: with --test-force-exit (npm test) the runner exits as soon as it
-// has reported, without waiting for a teardown's promise.
 export function globalTeardown(): void {
   if (POSTGRES_URL !== null || process.env.CI) return;
   const files = globSync(['src/**/*.test.ts', 'test/**/*.test.ts']).filter((f) => readFileSync(f, 'utf8').includes('skip: POSTGRES_SKIP')).sort();
