@@ -125,9 +125,9 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     // requestTimeout (Node answers 408 and closes); an idle keep-alive connection closes after
     // keepAliveTimeout. Deadlines are checked at least once a second. A connection silent for
     // headerTimeout is closed too (socket inactivity; no KMS operation is that slow): whichever
-    // comes first, Node's 408 at its header deadline or that bare close, ends a connection that
-    // sends nothing (test/limits.test.ts reads what it gets: a client that never reads would
-    // never see the close after a 408).
+    // comes first, the 408 at Node's header deadline (written by Fastify's clientError handler)
+    // or that bare close, ends a connection that sends nothing (test/limits.test.ts reads what it
+    // gets: a client that never reads would never see the close after a 408).
     // HTTPS only, when it serves TLS (src/tls/certificate.ts): node:https takes the same deadlines,
     // and the handshake the header deadline too (the socket timer does not run until it is
     // done; Node's own handshake deadline is 120 s).

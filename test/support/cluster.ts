@@ -52,6 +52,15 @@ export interface NodeSpec {
  */
 export const TEST_WORKERS = process.env.KMSD_TEST_WORKERS ?? '2';
 
+/**
+ * Nodes still running, killed when this test file's process exits however it exits: a file
+ * stopped by test/support/file-deadline.ts (process.exit) runs no t.after or after hook.
+ */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** Starts a kmsd process (the real CLI) and waits for its address. */
 export async function startKmsd(spec: NodeSpec): Promise<Node> {
   const [command, ...args] = [...(spec.launcher ?? []), process.execPath, BIN, 'serve'];
@@ -65,6 +74,8 @@ export async function startKmsd(spec: NodeSpec): Promise<Node> {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let out = '';
   child.stdout?.on('data', (d) => (out += d));
   child.stderr?.on('data', (d) => (out += d));

@@ -6,14 +6,15 @@ import { isMainThread } from 'node:worker_threads';
  * its bound but leaves the file running for as long as a server or a child process that test
  * started stays open (and `--test-force-exit`, which would end it, drops tests a file registers
  * after an await: it was tried, and lost 55). Longer than --test-timeout, so a hung test is named first.
- * The timer is unref'd: it never keeps a finished file alive.
+ * The timer is unref'd: it never keeps a finished file alive. process.exit runs no t.after or
+ * after hook: the kmsd nodes of startKmsd (test/support/cluster.ts) are killed on 'exit'.
  */
 const FILE_DEADLINE_MS = 15 * 60_000;
 
 // Worker threads a test starts get the same --import: only the file's own process is bounded.
 if (isMainThread) {
   setTimeout(() => {
-    process.stderr.write(`test file still running after ${FILE_DEADLINE_MS / 60_000} minutes, stopped: ${process.argv[1]}\n`);
+    process.stderr.write(`test file still running after ${FILE_DEADLINE_MS / 1000} s, stopped: ${process.argv[1]}\n`);
     process.exit(1);
   }, FILE_DEADLINE_MS).unref();
 }
