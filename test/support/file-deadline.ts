@@ -4,8 +4,9 @@ import { isMainThread } from 'node:worker_threads';
  * Loaded into every test file's process by `npm test` (`--import`): a file still running after
  * FILE_DEADLINE_MS exits with code 1, naming itself. `--test-timeout` fails a test that runs past
  * its bound but leaves the file running for as long as a server or a child process that test
- * started stays open (and `--test-force-exit`, which would end it, drops tests a file registers
- * after an await: it was tried, and lost 55). Longer than --test-timeout, so a hung test is named first.
+ * started stays open (`--test-force-exit`, which would end it, was tried: 55 tests were missing
+ * from that CI run, files ended before all their tests ran). Longer than --test-timeout, so a hung
+ * test is named first.
  * The timer is unref'd: it never keeps a finished file alive. process.exit runs no t.after or
  * after hook: the kmsd nodes of startKmsd (test/support/cluster.ts) are killed on 'exit'.
  */
