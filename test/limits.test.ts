@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { ManualClock } from '../src/core/runtime.ts';
 import { ERR, Client, startWorld, worldIdentities, type World } from './harness.ts';
 import { startKmsd } from './support/cluster.ts';
+import { within } from './support/within.ts';
 
 const clock = new ManualClock(Date.now());
 let world: World;
@@ -21,13 +22,6 @@ const throttled = (requestId: string | null) => ({
   error_code: 'APIGW.0308',
   request_id: requestId,
 });
-
-/** Resolves once `done` does, or rejects after `ms` with what `why` says then (a CI run must not hang on it). */
-function within<T>(done: Promise<T>, ms: number, why: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(why())), ms)));
-  return Promise.race([done, late]).finally(() => clearTimeout(timer));
-}
 
 /** Sends raw bytes and resolves with everything the server wrote before it closed. */
 function exchange(send: (socket: Socket) => void): Promise<{ text: string; ms: number }> {

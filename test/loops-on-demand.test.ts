@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { testConfig } from '../src/config.ts';
 import { startWorkers } from '../src/cluster.ts';
 import { SAMPLE_MS } from '../src/loops-on-demand.ts';
+import { within } from './support/within.ts';
 
 /**
  * --workers N with --loop-start-load P (src/loops-on-demand.ts): the worker threads start once
@@ -52,9 +53,7 @@ describe('event loops started when load needs them', () => {
         spin(SAMPLE_MS - 10);
         await new Promise((r) => setImmediate(r));
       }
-      let timer: NodeJS.Timeout | undefined;
-      const started = await Promise.race([server.joined.then(() => true), new Promise((r) => (timer = setTimeout(r, 30_000, false)))]);
-      clearTimeout(timer);
+      const started = await within(server.joined.then(() => true), 30_000, () => 'late').catch(() => false);
       assert.ok(started, 'the other loops started within 30 s of the spin');
       assert.equal(await loops(server.url), 3);
     } finally {
