@@ -8,8 +8,8 @@ import pg from 'pg';
 import { DECISIONS } from '../src/core/decisions.ts';
 import { CANARY_CONTEXT, materialContext, RootKey } from '../src/core/sealing.ts';
 import { checkRootKey } from '../src/root-key.ts';
-import { sealedRows } from '../src/root-key-rotation/rotate.ts';
-import { SEALED_COLUMNS } from '../src/root-key-rotation/sealed-values.ts';
+import { rotateRootKey, sealedRows } from '../src/root-key-rotation/rotate.ts';
+import { DERIVED_ROWS, SEALED_COLUMNS } from '../src/root-key-rotation/sealed-values.ts';
 import { PostgresRawDb, quoteName, SqliteRawDb, type RawDb } from '../src/store/backup/raw-db.ts';
 import { NODE_LOCK } from '../src/store/node-lock.ts';
 import { PostgresStore } from '../src/store/postgres.ts';
@@ -278,6 +278,45 @@ test('PostgreSQL: a node whose lock connection is ended takes the lock again and
     await admin.end();
     await serving.stop();
   }
+});
+
+test('PostgreSQL: a rotation that PostgreSQL ends for a deadlock with a write (each waiting for a table the other locked) asks for its table locks again and reseals the store', { skip: POSTGRES_SKIP }, async (t) => {
+  const { store, dataDir } = await target('postgres');
+  const oldKey = newKey();
+  const next = newKey();
+  const serving = await startKmsd({ store, dataDir, identities, rootKey: oldKey, users, env: ONE_LOOP });
+  assert.equal((await serving.as('alice').kms('create-key', { key_alias: 'before-deadlock' })).status, 200);
+  await serving.stop();
+  // The rotation locks its tables in this order: a writer holding the last one and asking for the first closes the cycle.
+  const tables = [...new Set([...SEALED_COLUMNS, ...DERIVED_ROWS].map((c) => c.table))];
+  const writer = new pg.Client({ connectionString: store });
+  await writer.connect();
+  const db = await PostgresRawDb.connect(store);
+  t.after(async () => {
+    await writer.end().catch(() => {});
+    await db.close();
+  });
+  await writer.query('BEGIN');
+  await writer.query(`LOCK TABLE ${quoteName(tables[tables.length - 1])} IN ROW EXCLUSIVE MODE`);
+  const said: string[] = [];
+  const rotation = rotateRootKey(db, new RootKey(Buffer.from(oldKey, 'base64')), new RootKey(Buffer.from(next, 'base64')), (line) => said.push(line));
+  const rotationPid = (await writer.query("SELECT pid FROM pg_stat_activity WHERE application_name = 'kmsd-offline' AND datname = current_database()")).rows[0].pid;
+  // The rotation waits first, so its deadlock check (deadlock_timeout after it began to wait) finds the cycle first and ends its own side.
+  for (let i = 0; ; i++) {
+    const waiting = await writer.query('SELECT 1 FROM pg_locks WHERE pid = $1 AND NOT granted', [rotationPid]);
+    if (waiting.rows.length > 0) break;
+    assert.ok(i < 200, 'the rotation never waited for the table the writer holds');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  await writer.query(`LOCK TABLE ${quoteName(tables[0])} IN ROW EXCLUSIVE MODE`);
+  await writer.query('COMMIT');
+  const summary = await rotation;
+  assert.equal(summary.already, false);
+  assert.deepEqual(
+    said.filter((line) => line.includes('deadlock')),
+    ['a write of a node that lost its lock and this rotation waited for each other (PostgreSQL ended this side: deadlock detected); asking for the table locks again (2 of 5)'],
+  );
+  assert.equal(await sealedUnder(store, dataDir, [oldKey, next]), 1);
 });
 
 test('PostgreSQL: rotate-root-key that wins the node lock while a writing node takes its lock again (its lock session ended over and over): every key answered 200 opens under the new root key, and the old node answers 503 from then on', { skip: POSTGRES_SKIP }, async (t) => {

@@ -71,6 +71,37 @@ async function checkOpens(db: RawDb, key: RootKey): Promise<boolean | null> {
   }
 }
 
+/** How many times the table locks are asked for when PostgreSQL ends the asking for a deadlock. */
+const LOCK_ATTEMPTS = 5;
+
+/**
+ * Begins the rotation's transaction and, on PostgreSQL, locks every table it changes. A node
+ * whose lock session ended (rotate-root-key won the node lock in that gap) can still be inside a
+ * write: it holds a row lock on one table and waits for another that this LOCK TABLE already
+ * holds, while this waits for the first. PostgreSQL ends one of the two with 40P01. The node
+ * runs its unit of work again (postgres-group.ts); this has changed nothing yet, so it rolls back
+ * and asks again, keeping the node lock (a write that runs meanwhile is fenced as any other).
+ */
+async function beginLockingTables(db: RawDb, say: (line: string) => void): Promise<void> {
+  if (db.driver !== 'postgres') {
+    await db.run('BEGIN IMMEDIATE');
+    return;
+  }
+  const tables = [...new Set([...SEALED_COLUMNS, ...DERIVED_ROWS].map((c) => quoteName(c.table)))];
+  for (let attempt = 1; ; attempt++) {
+    await db.run('BEGIN');
+    try {
+      await db.run(`LOCK TABLE ${tables.join(', ')} IN EXCLUSIVE MODE`);
+      return;
+    } catch (error) {
+      await db.run('ROLLBACK').catch(() => {});
+      if ((error as { code?: unknown }).code !== '40P01' || attempt === LOCK_ATTEMPTS) throw error;
+      say(`a write of a node that lost its lock and this rotation waited for each other (PostgreSQL ended this side: deadlock detected); asking for the table locks again (${attempt + 1} of ${LOCK_ATTEMPTS})`);
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
+}
+
 export interface RotationSummary {
   /** true: the store was already sealed under the new key (a rotation that finished before), nothing was done. */
   already: boolean;
@@ -98,12 +129,8 @@ export async function rotateRootKey(db: RawDb, from: RootKey, to: RootKey, say: 
   }
   if ((await checkOpens(db, to)) === true) return { already: true, resealed: {}, dropped: {} };
   if (!(await db.lockOutNodes())) throw new RotationError(NODES_SERVING('rotate'));
-  await db.run(db.driver === 'postgres' ? 'BEGIN' : 'BEGIN IMMEDIATE');
+  await beginLockingTables(db, say);
   try {
-    if (db.driver === 'postgres') {
-      const tables = [...new Set([...SEALED_COLUMNS, ...DERIVED_ROWS].map((c) => quoteName(c.table)))];
-      await db.run(`LOCK TABLE ${tables.join(', ')} IN EXCLUSIVE MODE`);
-    }
     if ((await checkOpens(db, to)) === true) {
       await db.run('ROLLBACK');
       return { already: true, resealed: {}, dropped: {} };
