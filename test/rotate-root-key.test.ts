@@ -8,7 +8,7 @@ import pg from 'pg';
 import { DECISIONS } from '../src/core/decisions.ts';
 import { CANARY_CONTEXT, materialContext, RootKey } from '../src/core/sealing.ts';
 import { checkRootKey } from '../src/root-key.ts';
-import { rotateRootKey, sealedRows } from '../src/root-key-rotation/rotate.ts';
+import { ROTATION_LOCK_ORDER, rotateRootKey, sealedRows } from '../src/root-key-rotation/rotate.ts';
 import { DERIVED_ROWS, SEALED_COLUMNS } from '../src/root-key-rotation/sealed-values.ts';
 import { PostgresRawDb, quoteName, SqliteRawDb, type RawDb } from '../src/store/backup/raw-db.ts';
 import { NODE_LOCK } from '../src/store/node-lock.ts';
@@ -280,15 +280,19 @@ test('PostgreSQL: a node whose lock connection is ended takes the lock again and
   }
 });
 
-test('PostgreSQL: a rotation that PostgreSQL ends for a deadlock with a write (each waiting for a table the other locked) asks for its table locks again and reseals the store', { skip: POSTGRES_SKIP }, async (t) => {
+test('the rotation locks every table it changes, in the order writers take them (a key first, then its material)', () => {
+  assert.deepEqual([...ROTATION_LOCK_ORDER].sort(), [...new Set([...SEALED_COLUMNS, ...DERIVED_ROWS].map((c) => c.table))].sort());
+  assert.ok(ROTATION_LOCK_ORDER.indexOf('keys') < ROTATION_LOCK_ORDER.indexOf('key_materials'));
+});
+
+/** A store sealed under `oldKey` with one key in it, no node serving, and a session to write with beside a rotation. */
+async function rotationBesideAWriter(t: { after(fn: () => Promise<void>): void }) {
   const { store, dataDir } = await target('postgres');
   const oldKey = newKey();
   const next = newKey();
   const serving = await startKmsd({ store, dataDir, identities, rootKey: oldKey, users, env: ONE_LOOP });
-  assert.equal((await serving.as('alice').kms('create-key', { key_alias: 'before-deadlock' })).status, 200);
+  assert.equal((await serving.as('alice').kms('create-key', { key_alias: 'before-rotation' })).status, 200);
   await serving.stop();
-  // The rotation locks its tables in this order: a writer holding the last one and asking for the first closes the cycle.
-  const tables = [...new Set([...SEALED_COLUMNS, ...DERIVED_ROWS].map((c) => c.table))];
   const writer = new pg.Client({ connectionString: store });
   await writer.connect();
   const db = await PostgresRawDb.connect(store);
@@ -296,27 +300,79 @@ test('PostgreSQL: a rotation that PostgreSQL ends for a deadlock with a write (e
     await writer.end().catch(() => {});
     await db.close();
   });
-  await writer.query('BEGIN');
-  await writer.query(`LOCK TABLE ${quoteName(tables[tables.length - 1])} IN ROW EXCLUSIVE MODE`);
   const said: string[] = [];
-  const rotation = rotateRootKey(db, new RootKey(Buffer.from(oldKey, 'base64')), new RootKey(Buffer.from(next, 'base64')), (line) => said.push(line));
-  const rotationPid = (await writer.query("SELECT pid FROM pg_stat_activity WHERE application_name = 'kmsd-offline' AND datname = current_database()")).rows[0].pid;
-  // The rotation waits first, so its deadlock check (deadlock_timeout after it began to wait) finds the cycle first and ends its own side.
-  for (let i = 0; ; i++) {
-    const waiting = await writer.query('SELECT 1 FROM pg_locks WHERE pid = $1 AND NOT granted', [rotationPid]);
-    if (waiting.rows.length > 0) break;
-    assert.ok(i < 200, 'the rotation never waited for the table the writer holds');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  await writer.query(`LOCK TABLE ${quoteName(tables[0])} IN ROW EXCLUSIVE MODE`);
+  const rotate = () => rotateRootKey(db, new RootKey(Buffer.from(oldKey, 'base64')), new RootKey(Buffer.from(next, 'base64')), (line) => said.push(line));
+  /** Resolves once the rotation waits for a lock the writer holds. */
+  const rotationWaits = async () => {
+    const pid = (await writer.query("SELECT pid FROM pg_stat_activity WHERE application_name = 'kmsd-offline' AND datname = current_database()")).rows[0].pid;
+    for (let i = 0; ; i++) {
+      if ((await writer.query('SELECT 1 FROM pg_locks WHERE pid = $1 AND NOT granted', [pid])).rows.length > 0) return;
+      assert.ok(i < 200, 'the rotation never waited for the table the writer holds');
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  };
+  return { store, dataDir, oldKey, next, writer, said, rotate, rotationWaits };
+}
+
+test('PostgreSQL: a write like create-key (its key, then its material) that holds its key when the rotation begins goes on, and the rotation waits for its COMMIT: no deadlock', { skip: POSTGRES_SKIP }, async (t) => {
+  const { store, dataDir, oldKey, next, writer, said, rotate, rotationWaits } = await rotationBesideAWriter(t);
+  await writer.query('BEGIN');
+  await writer.query('LOCK TABLE keys IN ROW EXCLUSIVE MODE');
+  const rotation = rotate();
+  await rotationWaits();
+  const started = performance.now();
+  await writer.query('LOCK TABLE key_materials IN ROW EXCLUSIVE MODE');
+  // Well under deadlock_timeout (1 s): the rotation held nothing the write needed.
+  assert.ok(performance.now() - started < 900, `the write waited ${performance.now() - started} ms`);
   await writer.query('COMMIT');
-  const summary = await rotation;
-  assert.equal(summary.already, false);
-  assert.deepEqual(
-    said.filter((line) => line.includes('deadlock')),
-    ['a write of a node that lost its lock and this rotation waited for each other (PostgreSQL ended this side: deadlock detected); asking for the table locks again (2 of 5)'],
-  );
+  assert.equal((await rotation).already, false);
+  assert.deepEqual(said.filter((line) => line.includes('deadlock')), []);
   assert.equal(await sealedUnder(store, dataDir, [oldKey, next]), 1);
+});
+
+test('PostgreSQL: a rotation that PostgreSQL ends for a deadlock with another session (each waiting for a table the other locked) asks for its table locks again and reseals the store', { skip: POSTGRES_SKIP }, async (t) => {
+  const { store, dataDir, oldKey, next, writer, said, rotate, rotationWaits } = await rotationBesideAWriter(t);
+  await writer.query('BEGIN');
+  await writer.query(`LOCK TABLE ${ROTATION_LOCK_ORDER[ROTATION_LOCK_ORDER.length - 1]} IN ROW EXCLUSIVE MODE`);
+  const rotation = rotate();
+  await rotationWaits();
+  // The rotation waits first, so its deadlock check (deadlock_timeout, 1 s, after it began to
+  // wait) finds the cycle first and ends its own side; 300 ms keep that order on a busy machine.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await writer.query(`LOCK TABLE ${ROTATION_LOCK_ORDER[0]} IN ROW EXCLUSIVE MODE`);
+  await writer.query('COMMIT');
+  assert.equal((await rotation).already, false);
+  assert.deepEqual(said.filter((line) => line.includes('deadlock')), [
+    "this rotation and another session each waited for a table the other had locked, and PostgreSQL ended the rotation's side (deadlock detected); nothing was changed; asking for the table locks again (2 of 5)",
+  ]);
+  assert.equal(await sealedUnder(store, dataDir, [oldKey, next]), 1);
+});
+
+test('PostgreSQL: a rotation deadlocked 5 times gives up with what to do, and the store is as it was', { skip: POSTGRES_SKIP }, async (t) => {
+  const { store, dataDir, oldKey, next, writer, said, rotate, rotationWaits } = await rotationBesideAWriter(t);
+  const before = await dump(store, dataDir);
+  const holdTheLastTable = async () => {
+    await writer.query('BEGIN');
+    await writer.query(`LOCK TABLE ${ROTATION_LOCK_ORDER[ROTATION_LOCK_ORDER.length - 1]} IN ROW EXCLUSIVE MODE`);
+  };
+  await holdTheLastTable();
+  const rotation = rotate().then(() => null, (error: Error) => error);
+  for (let i = 0; i < 5; i++) {
+    await rotationWaits();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await writer.query(`LOCK TABLE ${ROTATION_LOCK_ORDER[0]} IN ROW EXCLUSIVE MODE`);
+    await writer.query('COMMIT');
+    // Taken again while the rotation waits before it asks again (100 ms and more).
+    if (i < 4) await holdTheLastTable();
+  }
+  const error = await rotation;
+  assert.deepEqual([error?.constructor.name, error?.message], [
+    'RotationError',
+    'another session kept writing to the tables the rotation changes and deadlocked it 5 times: nothing was changed; stop every kmsd node and every other writer of this database, then run rotate-root-key again',
+  ]);
+  assert.equal(said.filter((line) => line.includes('deadlock')).length, 4);
+  assert.equal(await dump(store, dataDir), before);
+  assert.equal(await sealedUnder(store, dataDir, [oldKey, next]), 0);
 });
 
 test('PostgreSQL: rotate-root-key that wins the node lock while a writing node takes its lock again (its lock session ended over and over): every key answered 200 opens under the new root key, and the old node answers 503 from then on', { skip: POSTGRES_SKIP }, async (t) => {
@@ -459,7 +515,7 @@ test('PostgreSQL: a database refusal (a role without the privileges) is one line
     reader.username = role;
     const before = await dump(store, dataDir);
     const ran = await kmsd(['rotate-root-key', '--store', reader.toString(), '--new-root-key-file', keyFile(newKey())], { KMSD_ROOT_KEY: key });
-    assert.deepEqual([ran.code, ran.stdout, ran.stderr], [2, '', 'kmsd: the database refused: permission denied for table key_materials (SQLSTATE 42501)\n']);
+    assert.deepEqual([ran.code, ran.stdout, ran.stderr], [2, '', 'kmsd: the database refused: permission denied for table keys (SQLSTATE 42501)\n']);
     const file = join(dir, `denied-${randomBytes(4).toString('hex')}.kmsdbak`);
     const backedUp = await kmsd(['backup', '--store', reader.toString(), '--out', file]);
     assert.deepEqual([backedUp.code, backedUp.stdout, backedUp.stderr], [2, '', 'kmsd: reading table audit_events after row 0: the database refused: permission denied for table audit_events (SQLSTATE 42501)\n']);

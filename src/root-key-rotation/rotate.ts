@@ -75,28 +75,42 @@ async function checkOpens(db: RawDb, key: RootKey): Promise<boolean | null> {
 const LOCK_ATTEMPTS = 5;
 
 /**
- * Begins the rotation's transaction and, on PostgreSQL, locks every table it changes. A node
- * whose lock session ended (rotate-root-key won the node lock in that gap) can still be inside a
- * write: it holds a row lock on one table and waits for another that this LOCK TABLE already
- * holds, while this waits for the first. PostgreSQL ends one of the two with 40P01. The node
- * runs its unit of work again (postgres-group.ts); this has changed nothing yet, so it rolls back
- * and asks again, keeping the node lock (a write that runs meanwhile is fenced as any other).
+ * The tables the rotation changes, in the order it locks them: the order kmsd's own writers
+ * take them in (a key's row first, then its material; the identities' rows; settings last), so
+ * that a write of a node that lost its node lock, still running when the rotation wins that lock,
+ * waits for the rotation or the rotation for it, never each for the other. LOCK TABLE takes its
+ * tables one by one in the order given; in the order of SEALED_COLUMNS (key_materials first) it
+ * deadlocked with create-key (keys, then key_materials) in CI. Every table of SEALED_COLUMNS
+ * and DERIVED_ROWS is in it (test/rotate-root-key.test.ts checks).
+ */
+export const ROTATION_LOCK_ORDER = ['keys', 'key_materials', 'access_keys', 'settings'] as const;
+
+/**
+ * Begins the rotation's transaction and, on PostgreSQL, locks every table it changes. Another
+ * session (psql, a script) that holds a row of one of them and then asks for one locked already
+ * can still close a cycle: PostgreSQL then ends one side with 40P01. This side has changed
+ * nothing by then, so it rolls back and asks again, keeping the node lock (session level).
+ * READ COMMITTED whatever the database's default: under REPEATABLE READ a commit of another
+ * session between two of the rotation's statements would fail it with 40001.
  */
 async function beginLockingTables(db: RawDb, say: (line: string) => void): Promise<void> {
   if (db.driver !== 'postgres') {
     await db.run('BEGIN IMMEDIATE');
     return;
   }
-  const tables = [...new Set([...SEALED_COLUMNS, ...DERIVED_ROWS].map((c) => quoteName(c.table)))];
+  const lock = `LOCK TABLE ${ROTATION_LOCK_ORDER.map(quoteName).join(', ')} IN EXCLUSIVE MODE`;
   for (let attempt = 1; ; attempt++) {
-    await db.run('BEGIN');
+    await db.run('BEGIN ISOLATION LEVEL READ COMMITTED');
     try {
-      await db.run(`LOCK TABLE ${tables.join(', ')} IN EXCLUSIVE MODE`);
+      await db.run(lock);
       return;
     } catch (error) {
       await db.run('ROLLBACK').catch(() => {});
-      if ((error as { code?: unknown }).code !== '40P01' || attempt === LOCK_ATTEMPTS) throw error;
-      say(`a write of a node that lost its lock and this rotation waited for each other (PostgreSQL ended this side: deadlock detected); asking for the table locks again (${attempt + 1} of ${LOCK_ATTEMPTS})`);
+      if ((error as { code?: unknown }).code !== '40P01') throw error;
+      if (attempt === LOCK_ATTEMPTS) {
+        throw new RotationError(`another session kept writing to the tables the rotation changes and deadlocked it ${LOCK_ATTEMPTS} times: nothing was changed; stop every kmsd node and every other writer of this database, then run rotate-root-key again`);
+      }
+      say(`this rotation and another session each waited for a table the other had locked, and PostgreSQL ended the rotation's side (deadlock detected); nothing was changed; asking for the table locks again (${attempt + 1} of ${LOCK_ATTEMPTS})`);
       await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
     }
   }
