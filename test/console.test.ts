@@ -229,6 +229,8 @@ describe('web console', { skip }, () => {
 
     // The grantee has no CTS action: its trail page shows the refusal with its code.
     await grantee.getByRole('link', { name: 'Audit trail' }).click();
+    // The page it leaves (two refusals of its own) may still be shown for a moment.
+    await grantee.getByRole('heading', { name: 'Audit trail' }).waitFor();
     assert.match(await grantee.getByRole('alert').innerText(), /^KMS\.0306 /);
 
     // A reload forgets the token: it lived in the page's memory only.
