@@ -353,9 +353,10 @@ for (const target of TARGETS) {
         time: 2, requestId: 'new', accountId: null, userId: null, accessKeyId: null, claimedAccessKeyId: null, source: null, operation: 'create-key',
         keyId: null, grantId: null, sequence: null, outcome: 'allowed', status: 200, errorCode: null, count: 1,
       };
-      const written = [];
-      for (const requestId of ['new-1', 'new-2']) written.push(await store.write((tx) => tx.insertAudit({ ...event, requestId })));
+      for (const requestId of ['new-1', 'new-2']) await store.write((tx) => tx.insertAudit({ ...event, requestId }));
+      const written = await store.read((tx) => tx.listAuditChain(3, 10));
       await store.close();
+      assert.deepEqual(written.map((w) => w.requestId), ['new-1', 'new-2']);
       assert.deepEqual(written.map((w) => [w.seq, w.prevHash]), [[4, GENESIS], [5, written[0].hash]]);
       const earlier = '; 3 earlier records, written before the trail was chained, are not covered';
       assert.deepEqual(await verify(fresh.storeArgs), { code: 0, stdout: `audit trail intact: 2 records checked${earlier}\nhead: record 5 ${written[1].hash}\n`, stderr: '' });

@@ -41,6 +41,12 @@ const record = (requestId: string, keyId: string | null = null): AuditEvent => (
 });
 
 /** What a create-grant does to the store: lock the key, add a grant, append its record (last). */
+/** A COMMIT that inserted grants takes 0.2 s a grant (a deferred trigger): long enough to end its session while it runs. */
+async function slowCommits(admin: pg.Client): Promise<void> {
+  await admin.query(`CREATE OR REPLACE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.2); RETURN NULL; END $$`);
+  await admin.query('CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON grants DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit()');
+}
+
 const createGrant = (keyId: string, requestId: string) => async (tx: Tx) => {
   assert.ok(await tx.getKey(keyId, { lock: true }));
   const g = grant(keyId);
@@ -299,6 +305,20 @@ describe('PostgreSQL group commit: a connection lost in the middle of a group', 
     assert.equal(rowCount, 1);
   };
 
+  /** Ends the group's session once it runs its COMMIT (made slow by slowCommits). */
+  const killAtCommit = async () => {
+    for (let i = 0; ; i++) {
+      const { rows } = await admin.query(
+        `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND state = 'active' AND query LIKE '%; COMMIT'`, [name]);
+      if (rows.length > 0) {
+        await admin.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
+        return;
+      }
+      assert.ok(i < 2000, 'the group never ran its COMMIT');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  };
+
   test('lost once before COMMIT: the whole group runs again on a new connection, and every unit lands exactly once', async () => {
     const k = key();
     await store.write((tx) => tx.insertKey(k));
@@ -346,15 +366,25 @@ describe('PostgreSQL group commit: a connection lost in the middle of a group', 
       const units = commits(store);
       lines.length = 0;
       let runs = 0;
+      // At COMMIT: the group's statements after its units (its audit records, the COMMIT) run on;
+      // a deferred trigger makes the COMMIT itself last, and the session is ended while it runs.
+      if (stage === 'commit') await slowCommits(admin);
+      let killing: Promise<void> | null = null;
       const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => store.write(async (tx) => {
         const id = await createGrant(k.keyId, `lost-${stage}-${i}`)(tx);
         if (i === 5) {
           runs++;
-          await killGroup();
-          if (stage === 'work') await tx.countGrants(k.keyId);
+          if (stage === 'work') {
+            await killGroup();
+            await tx.countGrants(k.keyId);
+          } else killing = killAtCommit();
         }
         return id;
       })));
+      if (stage === 'commit') {
+        await killing;
+        await admin.query('DROP TRIGGER slow_commit ON grants');
+      }
       for (const r of results) {
         assert.equal(r.status, 'rejected');
         const reason = (r as PromiseRejectedResult).reason;

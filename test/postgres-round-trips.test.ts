@@ -8,10 +8,11 @@ import { testConfig } from '../src/config.ts';
 import { systemClock } from '../src/core/runtime.ts';
 import { startServer, type RunningServer } from '../src/server.ts';
 import { BACKUP_TABLES } from '../src/store/backup/tables.ts';
-import { AUDIT_COLUMNS, GRANT_COLUMNS, KEY_COLUMNS } from '../src/store/rows.ts';
+import { GRANT_COLUMNS, KEY_COLUMNS } from '../src/store/rows.ts';
 import { CANARY_READ, NODE_LOCK } from '../src/store/node-lock.ts';
 import { COMMIT_MOVING_VERSION, DATA_VERSION_READ } from '../src/store/postgres-memo.ts';
 import { PostgresStore } from '../src/store/postgres.ts';
+import { AUDIT_APPEND_MANY } from '../src/store/sql-tx.ts';
 import { Client, ERR, newGrant, newKey, worldIdentities, type TestUser, type World } from './harness.ts';
 import { freshDatabase, POSTGRES_SKIP } from './support/postgres.ts';
 
@@ -55,14 +56,8 @@ const GRANT_INSERT = `WITH inserted AS (INSERT INTO grants (${GRANT_COLUMNS}) SE
 const GRANT_END = `WITH ended AS (DELETE FROM grants WHERE grant_id = $1 AND key_id = $2 RETURNING ${GRANT_COLUMNS}),
   moved AS (UPDATE keys SET grants_version = grants_version + 1 WHERE key_id = $2 AND EXISTS (SELECT 1 FROM ended))
   SELECT ${GRANT_COLUMNS} FROM ended`;
-// The audit head locked, the record hashed from it and written, the head moved: one statement.
-const AUDIT_INSERT = `WITH head AS (SELECT head_hash FROM audit_chain WHERE id = 1 FOR UPDATE),
-  record AS (INSERT INTO audit_events (${AUDIT_COLUMNS}, prev_hash, hash)
-    SELECT ${Array.from({ length: AUDIT_COLUMNS.split(', ').length }, (_, i) => `$${i + 1}`).join(', ')}, head.head_hash,
-      encode(sha256($${AUDIT_COLUMNS.split(', ').length + 1}::bytea || convert_to(head.head_hash, 'UTF8') || $${AUDIT_COLUMNS.split(', ').length + 2}::bytea), 'hex')
-    FROM head RETURNING seq, prev_hash, hash)
-  UPDATE audit_chain SET head_seq = record.seq, head_hash = record.hash FROM record WHERE audit_chain.id = 1
-  RETURNING record.seq, record.prev_hash, record.hash`;
+// The audit head locked, the unit's record (a group's records) hashed from it and written, the head moved: one statement.
+const AUDIT_INSERT = AUDIT_APPEND_MANY;
 
 const DENIED = ERR('KMS.0306', 'No access permissions.');
 

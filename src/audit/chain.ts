@@ -8,7 +8,8 @@ import type { AuditEvent } from '../core/model.ts';
  * the rows can check it: no key is involved (nor needed to verify).
  *
  * One chain per store: the store keeps its head (the newest record's seq and hash) in one row
- * that every writer of a record locks in the transaction that writes it (see SqlTx.insertAudit),
+ * that every writer of a record locks in the transaction that writes it (see SqlTx.insertAudit;
+ * on PostgreSQL a group of writes locks it once, after its last unit: SqlTx.appendStagedAudit),
  * so records are chained in the order they are committed, whichever node, event loop or timer
  * writes them. The content hashed is every column of the record except seq (the links give the
  * order; seq only names records): a table copy that keeps the columns verifies as the original.
@@ -60,8 +61,8 @@ export function hashOfParts([before, after]: [Buffer, Buffer], prevHash: string)
 /**
  * The UTF-8 bytes hashed before and after the predecessor's hash (an ASCII hex string): the
  * SHA-256 of `before ‖ prevHash ‖ after` is the record's hash. PostgreSQL hashes the same bytes
- * in the statement that reads the head and writes the record (SqlTx.insertAudit), so the head's
- * lock is one statement and the COMMIT long, not three round trips.
+ * in the statement that reads the head and writes a group's records (SqlTx.appendStagedAudit),
+ * so the head's lock is one statement and the COMMIT long.
  */
 export function chainHashParts(e: AuditEvent): [Buffer, Buffer] {
   return [Buffer.from(`${RULE}\n`), Buffer.from(`\n${content(e)}`)];

@@ -67,6 +67,9 @@ class Deadlines {
   }
 }
 
+/** A unit's savepoint as answered: taken (or none needed). */
+const TAKEN: Promise<unknown> = Promise.resolve(null);
+
 /** One statement of a unit of work, on its connection, within the client's bound (undefined: none). */
 class Statements {
   readonly client: pg.PoolClient;
@@ -391,11 +394,15 @@ export class PostgresStore implements Store {
       // only just before the COMMIT, in unit order, so a unit rolled back to its savepoint and a
       // group lost before its COMMIT leave no line; only a failed COMMIT leaves lines never
       // committed, one run of them chained onto each other (the docs/audit.md check reports it).
+      // The units stage their records; they are written together after the last unit (one
+      // statement for the group, not one a unit: SqlTx.appendStagedAudit).
       const records: ChainedAuditEvent[] = [];
       let unitRecords = 0;
-      const tx = new SqlTx(new PgExecutor(statements), this.onAudit === null ? null : (record) => records.push(record));
+      const tx = new SqlTx(new PgExecutor(statements), this.onAudit === null ? null : (record) => records.push(record), { stageAudit: true });
       const started = Date.now();
       let previousDone = false;
+      // The answer to the savepoint of the unit that runs: null once it was taken (or none was needed), else its error.
+      let savepoint: Promise<unknown> = TAKEN;
       for (let i = 0; i < run.end; i++) {
         if (i > 0) {
           // Past its time, the group commits what it ran: the rest wait for the next one.
@@ -403,20 +410,32 @@ export class PostgresStore implements Store {
           // A unit ran to its end: the group holds locks, and from now on its units may not wait
           // for one (postgres-group.ts). SET LOCAL outside the savepoint, which would undo it.
           const bound = done > 0 && !boundedWaits ? `; SET LOCAL lock_timeout = ${LOCK_WAIT_MS}` : '';
-          // After a failure, ROLLBACK TO left the savepoint standing for the next unit.
-          if (previousDone) await statements.query(`RELEASE SAVEPOINT unit${bound}; SAVEPOINT unit`, [], 'work');
+          // After a failure, ROLLBACK TO left the savepoint standing for the next unit. Not waited
+          // for: node-postgres sends the unit's first statement as soon as the savepoint's answer
+          // arrives, from that answer's own handler (a turn of the event loop saved a unit). A
+          // savepoint that failed fails the group whole, once the unit has run.
+          savepoint = previousDone
+            ? statements.query(`RELEASE SAVEPOINT unit${bound}; SAVEPOINT unit`, [], 'work').then(() => null, (error: unknown) => error ?? new Error('SAVEPOINT failed'))
+            : TAKEN;
           if (bound !== '') boundedWaits = true;
         }
         ran = i + 1;
         previousDone = false;
-        unitRecords = records.length;
+        unitRecords = tx.stagedAudit;
         try {
-          outcomes[i] = { ok: true, value: await run.run(i, tx) };
+          const value = await run.run(i, tx);
+          const savepointFailed = await savepoint;
+          if (savepointFailed !== null) throw savepointFailed;
+          outcomes[i] = { ok: true, value };
           done++;
           previousDone = true;
-        } catch (error) {
-          // Its records were rolled back with it.
-          records.length = unitRecords;
+        } catch (unitError) {
+          // The unit's savepoint failed (its statements then failed after it): the group fails whole (below).
+          const savepointFailed = await savepoint;
+          if (savepointFailed !== null) throw savepointFailed;
+          const error = unitError;
+          // Its records go with it.
+          tx.dropStagedAudit(unitRecords);
           // The connection is gone: the group fails whole (below).
           if (error instanceof StoreUnavailableError && !error.sessionSound) throw error;
           // A cancelled statement, as any outage: nothing remembered is served unchecked.
@@ -440,13 +459,22 @@ export class PostgresStore implements Store {
         await statements.query('ROLLBACK', [], 'work').catch(() => (broken = true));
         return outcomes;
       }
-      // Before the version moves: the UPDATE of data_version and the COMMIT go together, after the check.
-      // The check value's read waits as a lone write's would, not under the group's lock bound
-      // (a refusal there would fail the whole group): the bound is lifted first.
+      // The group's audit records, and then the check value: before the version moves (the UPDATE
+      // of data_version and the COMMIT go together, after the check). Both wait as a lone write's
+      // statements would, not under the group's lock bound (a refusal there would fail the whole
+      // group; the wait for the chain's head is a wait for a group that is committing): the bound
+      // is lifted first.
       let waitsBounded = boundedWaits;
-      if (lock !== null && (fencedAtBegin || lock.fencing || lock.losses !== lossesAtBegin)) {
+      const unbounded = async () => {
         if (waitsBounded) await statements.query('SET LOCAL lock_timeout = 0', [], 'work');
         waitsBounded = false;
+      };
+      if (tx.stagedAudit > 0) {
+        await unbounded();
+        await tx.appendStagedAudit();
+      }
+      if (lock !== null && (fencedAtBegin || lock.fencing || lock.losses !== lossesAtBegin)) {
+        await unbounded();
         await this.fence(statements, lock);
       }
       // One that cannot be written (a full disk) fails the group whole, as it failed a lone write:

@@ -1,6 +1,6 @@
 import type { Account, AccessKey, AuditEvent, AuditFilter, Grant, Key, KeyAlias, KeyMaterial, Keystore, Page, Project, Tag, TagFilter, Token, User } from '../core/model.ts';
 import type { AuditListener, Census, KeyFilter, RetainedIdentities, Tx } from './store.ts';
-import { NoChainHead, chainHash, chainHashParts, hashOfParts, wellFormed, type ChainHead, type ChainedAuditEvent, type StoredAuditEvent } from '../audit/chain.ts';
+import { NoChainHead, chainHash, chainHashParts, hashOfParts, wellFormed, type ChainHead, type StoredAuditEvent } from '../audit/chain.ts';
 import {
   AUDIT_COLUMNS, GRANT_COLUMNS, accountFromRow, KEY_COLUMNS, accessKeyFromRow, auditFromRow, auditToParams, grantFromRow, grantToParams, keyFromRow, keyToParams,
   materialFromRow, optText, tokenFromRow, userFromRow, KEYSTORE_COLUMNS, keystoreFromRow, keystoreToParams, groupTagValues, placeholders, tagConditions,
@@ -33,17 +33,23 @@ const KEY_INSERT = `INSERT INTO keys (${KEY_COLUMNS}) VALUES (${placeholders(KEY
 const KEY_UPDATE = `UPDATE keys SET ${KEY_COLUMNS.split(', ').slice(1).map((c, i) => `${c} = $${i + 2}`).join(', ')} WHERE key_id = $1`;
 const AUDIT_FIELDS = AUDIT_COLUMNS.split(', ').length;
 const AUDIT_INSERT = `INSERT INTO audit_events (${AUDIT_COLUMNS}, prev_hash, hash) VALUES (${placeholders(AUDIT_FIELDS + 2)}) RETURNING seq`;
-// PostgreSQL: the head read and locked, the record written with its hash made from it (the bytes of
-// chainHashParts around the head's hash: the same hash as chainHash), and the head moved, in one
-// statement: the head row, which every writer of a record on every node waits for, is held for
-// that statement and the COMMIT only.
-const AUDIT_CHAIN_AND_INSERT = `WITH head AS (SELECT head_hash FROM audit_chain WHERE id = 1 FOR UPDATE),
+// PostgreSQL: the records of a group of writes (postgres.ts commitGroup) in one statement, whatever
+// their number (one prepared statement: arrays, a column each): the head read and locked, each
+// record hashed onto the one before it (the bytes of chainHashParts around the previous hash: the
+// same hash as chainHash), written, and the head moved to the last. The head row, which every
+// writer of a record on every node waits for, is held from this statement to the COMMIT only.
+const AUDIT_ARRAY_TYPES = ['bigint', ...Array(9).fill('text'), 'integer', 'text', 'text', 'text', 'integer', 'text', 'text'];
+const columnsOfV = AUDIT_ARRAY_TYPES.map((_, i) => `v.c${i}`).join(', ');
+export const AUDIT_APPEND_MANY = `WITH RECURSIVE head AS (SELECT head_hash FROM audit_chain WHERE id = 1 FOR UPDATE),
+  v AS (SELECT * FROM unnest(${AUDIT_ARRAY_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}, $${AUDIT_ARRAY_TYPES.length + 1}::bytea[], $${AUDIT_ARRAY_TYPES.length + 2}::bytea[])
+    WITH ORDINALITY AS v(${AUDIT_ARRAY_TYPES.map((_, i) => `c${i}`).join(', ')}, before, after, n)),
+  chain (n, prev_hash, hash) AS (SELECT 0::bigint, NULL::text, head_hash FROM head
+    UNION ALL SELECT v.n, chain.hash, encode(sha256(v.before || convert_to(chain.hash, 'UTF8') || v.after), 'hex') FROM chain JOIN v ON v.n = chain.n + 1),
   record AS (INSERT INTO audit_events (${AUDIT_COLUMNS}, prev_hash, hash)
-    SELECT ${placeholders(AUDIT_FIELDS)}, head.head_hash,
-      encode(sha256($${AUDIT_FIELDS + 1}::bytea || convert_to(head.head_hash, 'UTF8') || $${AUDIT_FIELDS + 2}::bytea), 'hex')
-    FROM head RETURNING seq, prev_hash, hash)
-  UPDATE audit_chain SET head_seq = record.seq, head_hash = record.hash FROM record WHERE audit_chain.id = 1
-  RETURNING record.seq, record.prev_hash, record.hash`;
+    SELECT ${columnsOfV}, chain.prev_hash, chain.hash FROM v JOIN chain ON chain.n = v.n ORDER BY v.n RETURNING seq, prev_hash, hash),
+  moved AS (UPDATE audit_chain SET head_seq = (SELECT MAX(seq) FROM record), head_hash = (SELECT hash FROM chain ORDER BY n DESC LIMIT 1)
+    WHERE id = 1 AND EXISTS (SELECT 1 FROM record))
+  SELECT seq, prev_hash, hash FROM record`;
 // A grant is inserted only while its key holds fewer grants than the limit ($10), counted in the
 // insert's own statement: under the key's row lock (every writer of a key's grants holds it),
 // so no concurrent insert can slip past the limit.
@@ -87,11 +93,17 @@ export class SqlTx implements Tx {
   private readonly onAudit: AuditListener | null;
   /** CSMS secrets' tables (store/secrets-sql.ts). */
   readonly secrets: SqlSecrets;
-  /** `onAudit` is told every record written, before its transaction commits; throwing rolls the transaction back. */
-  constructor(db: Executor, onAudit: AuditListener | null = null) {
+  /** A PostgreSQL group's records, staged by insertAudit until appendStagedAudit writes them (null: written at once). */
+  private readonly staged: AuditEvent[] | null;
+  /**
+   * `onAudit` is told every record written, before its transaction commits; throwing rolls the
+   * transaction back. `stageAudit`: records wait for appendStagedAudit (PostgreSQL groups).
+   */
+  constructor(db: Executor, onAudit: AuditListener | null = null, options: { stageAudit?: boolean } = {}) {
     this.db = db;
     this.onAudit = onAudit;
     this.secrets = new SqlSecrets(db);
+    this.staged = options.stageAudit ? [] : null;
   }
 
   private async one(sql: string, params: unknown[]): Promise<Row | null> {
@@ -489,37 +501,54 @@ export class SqlTx implements Tx {
     return rows.map(aliasFromRow);
   }
 
-  async insertAudit(sent: AuditEvent): Promise<ChainedAuditEvent> {
+  async insertAudit(sent: AuditEvent): Promise<void> {
     const e = wellFormed(sent);
-    if (this.db.writableCte) return this.chainAndInsertAudit(e);
-    // The head row is locked until commit (PostgreSQL; SQLite's writers are serialised anyway):
-    // the next writer of a record, on any node, waits here and then chains onto this record.
+    if (this.staged !== null) {
+      this.staged.push(e);
+      return;
+    }
+    // SQLite, whose writers are serialised: the head read, the record written, the head moved.
     const head = await this.auditChainHead(true);
     const prevHash = head.headHash;
     const hash = chainHash(prevHash, e);
     const params = [...auditToParams(e), prevHash, hash];
     const seq = Number((await this.db.all(AUDIT_INSERT, params))[0].seq);
     await this.db.run('UPDATE audit_chain SET head_seq = $1, head_hash = $2 WHERE id = 1', [seq, hash]);
-    const record = { ...e, seq, prevHash, hash };
-    this.onAudit?.(record);
-    return record;
+    this.onAudit?.({ ...e, seq, prevHash, hash });
+  }
+  /** How many records are staged: a unit that fails drops what it staged (dropStagedAudit). */
+  get stagedAudit(): number {
+    return this.staged?.length ?? 0;
+  }
+  dropStagedAudit(from: number): void {
+    if (this.staged !== null) this.staged.length = from;
   }
   /**
-   * PostgreSQL: the head locked, the record hashed and written, the head moved, in one statement
-   * (AUDIT_CHAIN_AND_INSERT); the head row stays locked until commit, as above. The database's
-   * hash is checked against chainHash before the record counts: a record the trail's verifier
-   * would reject is never written.
+   * Writes the staged records (a PostgreSQL group's, in the order its units ran) in one statement
+   * (AUDIT_APPEND_MANY) and tells each to onAudit. It waits for the chain's head while another
+   * group commits: the caller lifts any bound on lock waits first. The hashes the database made
+   * and the sequence numbers it gave are checked against chainHash and the chain's order: records
+   * the trail's verifier would reject are never committed.
    */
-  private async chainAndInsertAudit(e: AuditEvent): Promise<ChainedAuditEvent> {
-    const parts = chainHashParts(e);
-    const rows = await this.db.all(AUDIT_CHAIN_AND_INSERT, [...auditToParams(e), ...parts]);
-    if (rows.length === 0) throw new NoChainHead();
-    const prevHash = String(rows[0].prev_hash);
-    const hash = String(rows[0].hash);
-    if (hash !== hashOfParts(parts, prevHash)) throw new Error('the database hashed an audit record otherwise than kmsd does');
-    const record = { ...e, seq: Number(rows[0].seq), prevHash, hash };
-    this.onAudit?.(record);
-    return record;
+  async appendStagedAudit(): Promise<void> {
+    const staged = this.staged;
+    if (staged === null || staged.length === 0) return;
+    const parts = staged.map(chainHashParts);
+    const rows = staged.map((e) => auditToParams(e));
+    const columns = AUDIT_ARRAY_TYPES.map((_, c) => rows.map((row) => row[c]));
+    const written = await this.db.all(AUDIT_APPEND_MANY, [...columns, parts.map((p) => p[0]), parts.map((p) => p[1])]);
+    if (written.length === 0) throw new NoChainHead();
+    written.sort((a, b) => Number(a.seq) - Number(b.seq));
+    if (written.length !== staged.length) throw new Error('the database wrote another number of audit records than the group staged');
+    let prevHash = String(written[0].prev_hash);
+    staged.forEach((e, i) => {
+      const row = written[i];
+      const hash = hashOfParts(parts[i], prevHash);
+      if (String(row.prev_hash) !== prevHash || String(row.hash) !== hash) throw new Error('the database chained an audit record otherwise than kmsd does');
+      this.onAudit?.({ ...e, seq: Number(row.seq), prevHash, hash });
+      prevHash = hash;
+    });
+    staged.length = 0;
   }
   async listAuditChain(afterSeq: number, limit: number): Promise<StoredAuditEvent[]> {
     const rows = await this.db.all(`SELECT seq, ${AUDIT_COLUMNS}, prev_hash, hash FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, limit]);

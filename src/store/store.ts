@@ -222,10 +222,11 @@ export interface Tx {
 
   /**
    * Appends to the audit trail, inside the transaction of the effect it records, chained to
-   * the record before it (src/audit/chain.ts); returns the record as written. Holds the
-   * chain's head until commit: call it last in a transaction.
+   * the record before it (src/audit/chain.ts); the store's onAudit is told the record as
+   * written. Holds the chain's head until commit: call it last in a unit of work. (PostgreSQL
+   * writes a group's records together, just before its COMMIT: postgres.ts commitGroup.)
    */
-  insertAudit(event: AuditEvent): Promise<ChainedAuditEvent>;
+  insertAudit(event: AuditEvent): Promise<void>;
   /** Every record with seq > afterSeq, oldest first, with its chain hashes as stored (for verification). */
   listAuditChain(afterSeq: number, limit: number): Promise<StoredAuditEvent[]>;
   /** Where the audit trail's chain stands (its head as last committed, or locked when `lock`). */
