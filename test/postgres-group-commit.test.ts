@@ -360,7 +360,7 @@ describe('PostgreSQL group commit: a connection lost in the middle of a group', 
   });
 
   for (const stage of ['work', 'commit'] as const) {
-    test(`lost on every run, at ${stage === 'work' ? 'the last unit\'s next statement' : 'the group\'s COMMIT'}: every unit of the group is refused as the store being unavailable (${stage}), and nothing of any is written`, async () => {
+    test(`lost on every run, at ${stage === 'work' ? 'the last unit\'s next statement' : 'the group\'s COMMIT'}: every unit of the group is refused as the store being unavailable (${stage}), and nothing of any is written`, async (t) => {
       const k = key();
       await store.write((tx) => tx.insertKey(k));
       const units = commits(store);
@@ -368,7 +368,10 @@ describe('PostgreSQL group commit: a connection lost in the middle of a group', 
       let runs = 0;
       // At COMMIT: the group's statements after its units (its audit records, the COMMIT) run on;
       // a deferred trigger makes the COMMIT itself last, and the session is ended while it runs.
-      if (stage === 'commit') await slowCommits(admin);
+      if (stage === 'commit') {
+        await slowCommits(admin);
+        t.after(() => admin.query('DROP TRIGGER IF EXISTS slow_commit ON grants'));
+      }
       let killing: Promise<void> | null = null;
       const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => store.write(async (tx) => {
         const id = await createGrant(k.keyId, `lost-${stage}-${i}`)(tx);
@@ -381,10 +384,7 @@ describe('PostgreSQL group commit: a connection lost in the middle of a group', 
         }
         return id;
       })));
-      if (stage === 'commit') {
-        await killing;
-        await admin.query('DROP TRIGGER slow_commit ON grants');
-      }
+      if (stage === 'commit') await killing;
       for (const r of results) {
         assert.equal(r.status, 'rejected');
         const reason = (r as PromiseRejectedResult).reason;
@@ -480,5 +480,45 @@ describe('PostgreSQL group commit through a kmsd node: grant rules when the requ
     // exactly); on a quiet machine: 1 2 1 1 2 1 1 1 (the gate; the two creates; the gate; the one
     // create admitted, its two neighbours refused in the same group; their two refusal records; ...).
     t.diagnostic(`units per commit: ${units.join(' ')}`);
+  });
+});
+
+describe('PostgreSQL group commit: the audit chain\'s head is taken by the group\'s last statement', { skip: POSTGRES_SKIP }, () => {
+  test('while another session holds the head, a group runs every unit (each on its own key) and waits for the head only in its one audit statement', async (t) => {
+    const db = await freshDatabase();
+    const store = await PostgresStore.open(db.url, { deadlineMs: 10_000 });
+    const holder = new pg.Client({ connectionString: db.url });
+    t.after(async () => {
+      await holder.end().catch(() => {});
+      await store.close();
+      await db.drop();
+    });
+    const keys = [key(), key(), key()];
+    await store.write(async (tx) => {
+      for (const k of keys) await tx.insertKey(k);
+    });
+    await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query('SELECT 1 FROM audit_chain WHERE id = 1 FOR UPDATE');
+    const units = commits(store);
+    let ran = 0;
+    // Submitted in one turn of the loop: one group.
+    const writes = keys.map((k, i) => store.write(async (tx) => {
+      assert.ok(await tx.getKey(k.keyId, { lock: true }));
+      await tx.insertAudit(record(`tail-${i}`, k.keyId));
+      ran++;
+    }));
+    let waiting: string[] = [];
+    for (let i = 0; i < 300 && waiting.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      waiting = (await holder.query("SELECT query FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rows.map((r) => String(r.query));
+    }
+    const ranWhileHeld = ran;
+    await holder.query('ROLLBACK');
+    await Promise.all(writes);
+    assert.deepEqual([ranWhileHeld, waiting.map((q) => q.slice(0, 'WITH RECURSIVE head AS'.length))], [3, ['WITH RECURSIVE head AS']]);
+    assert.deepEqual(units, [3]);
+    assert.deepEqual((await auditRequestIds(store)).filter((r) => r?.startsWith('tail-')), ['tail-0', 'tail-1', 'tail-2']);
+    assert.equal((await verifyTrail(store)).intact, true);
   });
 });

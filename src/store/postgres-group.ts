@@ -7,18 +7,17 @@ import { StoreUnavailableError } from './unavailable.ts';
  * they share one durable COMMIT (one fsync) instead of taking one each, one after the other.
  *
  * Why groups cannot deadlock (docs/postgres-performance.md, "Group commit"): every writer locks
- * its key's row first and the audit chain's head row last, and the data version row at COMMIT.
- * A single transaction that follows that order cannot wait in a cycle with another one. In a
- * group, the second unit would lock its key after the first took the head: two groups (two
- * event loops, two nodes) could then each hold what the other waits for, until PostgreSQL's
- * deadlock_timeout (1 s). So a group waits for a lock only while it holds none: until one of its
- * units has run to its end, its units may wait as a lone transaction does (and in the same
- * order); after that the group sets `lock_timeout` to LOCK_WAIT_MS, and a unit that would wait
- * longer is rolled back to its savepoint with 55P03, and runs again at the head of the next
- * group, where it may wait. A wait that lasts is therefore always a lone transaction's wait,
- * never a wait by a transaction that holds locks of earlier units: the order above is kept.
- * The COMMIT's own wait for the data version row is a wait on a transaction that is already
- * committing (it takes that row in its last statement), which waits on nothing.
+ * its keys' rows first, then, after its last unit, the audit chain's head row (the statement
+ * that writes the group's records), and the data version row at COMMIT. In a group, the second
+ * unit locks its key after the first unit locked its own: two groups (two event loops, two
+ * nodes) could then each hold a key the other waits for, until PostgreSQL's deadlock_timeout
+ * (1 s). So a unit waits for a lock only while its group holds none: until one of its units has
+ * run to its end, its units may wait as a lone transaction does; after that the group sets
+ * `lock_timeout` to LOCK_WAIT_MS, and a unit that would wait longer is rolled back to its
+ * savepoint with 55P03, and runs again at the head of the next group, where it may wait. The
+ * group's tail waits with no such bound (it is lifted first): for the head, whose holder is
+ * another group at its own tail, which waits only for the data version row; and for that row,
+ * whose holder is committing (it takes the row in its last statement) and waits on nothing.
  */
 
 /** A write waiting for its group: its work, its caller, and how many of its runs failed and were retried. */

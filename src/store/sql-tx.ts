@@ -38,7 +38,8 @@ const AUDIT_INSERT = `INSERT INTO audit_events (${AUDIT_COLUMNS}, prev_hash, has
 // record hashed onto the one before it (the bytes of chainHashParts around the previous hash: the
 // same hash as chainHash), written, and the head moved to the last. The head row, which every
 // writer of a record on every node waits for, is held from this statement to the COMMIT only.
-const AUDIT_ARRAY_TYPES = ['bigint', ...Array(9).fill('text'), 'integer', 'text', 'text', 'text', 'integer', 'text', 'text'];
+const NOT_TEXT: Record<string, string> = { time: 'bigint', status: 'integer', count: 'integer' };
+const AUDIT_ARRAY_TYPES = AUDIT_COLUMNS.split(', ').map((column) => NOT_TEXT[column] ?? 'text');
 const columnsOfV = AUDIT_ARRAY_TYPES.map((_, i) => `v.c${i}`).join(', ');
 export const AUDIT_APPEND_MANY = `WITH RECURSIVE head AS (SELECT head_hash FROM audit_chain WHERE id = 1 FOR UPDATE),
   v AS (SELECT * FROM unnest(${AUDIT_ARRAY_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}, $${AUDIT_ARRAY_TYPES.length + 1}::bytea[], $${AUDIT_ARRAY_TYPES.length + 2}::bytea[])
