@@ -311,7 +311,23 @@ async function rotationBesideAWriter(t: { after(fn: () => Promise<void>): void }
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   };
-  return { store, dataDir, oldKey, next, writer, said, rotate, rotationWaits };
+  /** The writer's side of a cycle: it holds the last table the rotation locks... */
+  const holdTheLastTable = async () => {
+    await writer.query('BEGIN');
+    await writer.query(`LOCK TABLE ${ROTATION_LOCK_ORDER[ROTATION_LOCK_ORDER.length - 1]} IN ROW EXCLUSIVE MODE`);
+  };
+  /**
+   * ...and, once the rotation waits for it, asks for the first one (which the rotation holds), then
+   * commits. The rotation waits first, so its deadlock check (deadlock_timeout, 1 s, after it began
+   * to wait) finds the cycle first and ends its own side; 300 ms keep that order on a busy machine.
+   */
+  const closeTheCycle = async () => {
+    await rotationWaits();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await writer.query(`LOCK TABLE ${ROTATION_LOCK_ORDER[0]} IN ROW EXCLUSIVE MODE`);
+    await writer.query('COMMIT');
+  };
+  return { store, dataDir, oldKey, next, writer, said, rotate, rotationWaits, holdTheLastTable, closeTheCycle };
 }
 
 test('PostgreSQL: a write like create-key (its key, then its material) that holds its key when the rotation begins goes on, and the rotation waits for its COMMIT: no deadlock', { skip: POSTGRES_SKIP }, async (t) => {
@@ -331,16 +347,10 @@ test('PostgreSQL: a write like create-key (its key, then its material) that hold
 });
 
 test('PostgreSQL: a rotation that PostgreSQL ends for a deadlock with another session (each waiting for a table the other locked) asks for its table locks again and reseals the store', { skip: POSTGRES_SKIP }, async (t) => {
-  const { store, dataDir, oldKey, next, writer, said, rotate, rotationWaits } = await rotationBesideAWriter(t);
-  await writer.query('BEGIN');
-  await writer.query(`LOCK TABLE ${ROTATION_LOCK_ORDER[ROTATION_LOCK_ORDER.length - 1]} IN ROW EXCLUSIVE MODE`);
+  const { store, dataDir, oldKey, next, said, rotate, holdTheLastTable, closeTheCycle } = await rotationBesideAWriter(t);
+  await holdTheLastTable();
   const rotation = rotate();
-  await rotationWaits();
-  // The rotation waits first, so its deadlock check (deadlock_timeout, 1 s, after it began to
-  // wait) finds the cycle first and ends its own side; 300 ms keep that order on a busy machine.
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  await writer.query(`LOCK TABLE ${ROTATION_LOCK_ORDER[0]} IN ROW EXCLUSIVE MODE`);
-  await writer.query('COMMIT');
+  await closeTheCycle();
   assert.equal((await rotation).already, false);
   assert.deepEqual(said.filter((line) => line.includes('deadlock')), [
     "this rotation and another session each waited for a table the other had locked, and PostgreSQL ended the rotation's side (deadlock detected); nothing was changed; asking for the table locks again (2 of 5)",
@@ -349,19 +359,12 @@ test('PostgreSQL: a rotation that PostgreSQL ends for a deadlock with another se
 });
 
 test('PostgreSQL: a rotation deadlocked 5 times gives up with what to do, and the store is as it was', { skip: POSTGRES_SKIP }, async (t) => {
-  const { store, dataDir, oldKey, next, writer, said, rotate, rotationWaits } = await rotationBesideAWriter(t);
+  const { store, dataDir, oldKey, next, said, rotate, holdTheLastTable, closeTheCycle } = await rotationBesideAWriter(t);
   const before = await dump(store, dataDir);
-  const holdTheLastTable = async () => {
-    await writer.query('BEGIN');
-    await writer.query(`LOCK TABLE ${ROTATION_LOCK_ORDER[ROTATION_LOCK_ORDER.length - 1]} IN ROW EXCLUSIVE MODE`);
-  };
   await holdTheLastTable();
   const rotation = rotate().then(() => null, (error: Error) => error);
   for (let i = 0; i < 5; i++) {
-    await rotationWaits();
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    await writer.query(`LOCK TABLE ${ROTATION_LOCK_ORDER[0]} IN ROW EXCLUSIVE MODE`);
-    await writer.query('COMMIT');
+    await closeTheCycle();
     // Taken again while the rotation waits before it asks again (100 ms and more).
     if (i < 4) await holdTheLastTable();
   }

@@ -429,11 +429,10 @@ export class PostgresStore implements Store {
           outcomes[i] = { ok: true, value };
           done++;
           previousDone = true;
-        } catch (unitError) {
+        } catch (error) {
           // The unit's savepoint failed (its statements then failed after it): the group fails whole (below).
           const savepointFailed = await savepoint;
           if (savepointFailed !== null) throw savepointFailed;
-          const error = unitError;
           // Its records go with it.
           tx.dropStagedAudit(unitRecords);
           // The connection is gone: the group fails whole (below).
