@@ -11,6 +11,7 @@ import { BackupError } from '../src/store/backup/file.ts';
 import { PostgresRawDb, SqliteRawDb, type RawDb } from '../src/store/backup/raw-db.ts';
 import { BACKUP_TABLES, isBookkeeping } from '../src/store/backup/tables.ts';
 import { MIGRATIONS, SQLITE } from '../src/store/migrations.ts';
+import { GRANT_COLUMNS, grantToParams, KEY_COLUMNS, keyToParams, placeholders } from '../src/store/rows.ts';
 import { SqliteStore } from '../src/store/sqlite.ts';
 import { PostgresStore } from '../src/store/postgres.ts';
 import { worldIdentities, type TestUser } from './harness.ts';
@@ -350,6 +351,21 @@ describe('kmsd backup and restore', () => {
       await older.run('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [version, Date.now()]);
     }
     await older.run("INSERT INTO settings (name, value) VALUES ('restore-me', 'from an older kmsd')");
+    // A key with two grants, one without: migration 11 counts them into the key's row.
+    const keyIds = ['1', '2'].map((n) => `${n}`.repeat(8) + '-0000-4000-8000-000000000000');
+    for (const keyId of keyIds) {
+      await older.run(`INSERT INTO keys (${KEY_COLUMNS}) VALUES (${placeholders(KEY_COLUMNS.split(', ').length)})`, keyToParams({
+        keyId, accountId: 'acct', region: 'cn-north-4', alias: `older-${keyId}`, description: '', spec: 'AES_256', usage: 'ENCRYPT_DECRYPT', origin: 'kms',
+        state: '2', creationDate: 1000, scheduledDeletionDate: null, defaultKey: false, rotationEnabled: false, rotationInterval: 365, lastRotationTime: null,
+        rotationDue: null, rotations: 0, materialVersion: 1, keystoreId: '0', materialExpires: null, importDigest: null,
+      }));
+    }
+    for (const grantId of ['a', 'b']) {
+      await older.run(`INSERT INTO grants (${GRANT_COLUMNS}) VALUES (${placeholders(9)})`, grantToParams({
+        grantId: grantId.repeat(64), keyId: keyIds[0], granteePrincipal: 'gus', granteeType: 'user', operations: ['describe-key'],
+        issuingPrincipal: 'alice', retiringPrincipal: null, name: null, creationDate: 1000,
+      }));
+    }
     await older.close();
     const file = join(dir, `older-${randomBytes(4).toString('hex')}.kmsdbak`);
     const backedUp = await kmsd(['backup', '--data-dir', source, '--out', file]);
@@ -358,7 +374,7 @@ describe('kmsd backup and restore', () => {
     const check = async (store: string, dataDir: string) => {
       assert.deepEqual((await query(store, dataDir, 'SELECT MAX(version) AS v FROM schema_migrations')).map((r) => Number(r.v)), [MIGRATIONS.length]);
       assert.deepEqual((await query(store, dataDir, "SELECT value FROM settings WHERE name = 'restore-me'")).map((r) => r.value), ['from an older kmsd']);
-      assert.deepEqual(await query(store, dataDir, 'SELECT keystore_id FROM keystores'), [], 'the newer migration ran');
+      assert.deepEqual((await query(store, dataDir, 'SELECT grant_count FROM keys ORDER BY key_id')).map((r) => Number(r.grant_count)), [2, 0], 'the newer migration ran');
     };
     const target = fresh('older-restored');
     const ran = await kmsd(['restore', '--in', file, '--data-dir', target]);

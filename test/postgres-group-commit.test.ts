@@ -1,6 +1,5 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +8,6 @@ import { testConfig } from '../src/config.ts';
 import { systemClock } from '../src/core/runtime.ts';
 import { startServer, type RunningServer } from '../src/server.ts';
 import { Client, ERR, newKey, worldIdentities, type TestUser, type World } from './harness.ts';
-import type { AuditEvent, Grant, Key } from '../src/core/model.ts';
 import type { ChainedAuditEvent } from '../src/audit/chain.ts';
 import { verifyTrail } from '../src/audit/verify.ts';
 import { PostgresStore } from '../src/store/postgres.ts';
@@ -17,6 +15,7 @@ import { LOCK_WAIT_MS, MAX_ATTEMPTS } from '../src/store/postgres-group.ts';
 import type { Tx } from '../src/store/store.ts';
 import { StoreUnavailableError } from '../src/store/unavailable.ts';
 import { freshDatabase, POSTGRES_SKIP } from './support/postgres.ts';
+import { auditRequestIds, commits, createGrant, grant, key, record } from './support/pg-group-units.ts';
 
 /**
  * Group commit on PostgreSQL (src/store/postgres-group.ts), on a real database: writes
@@ -25,44 +24,11 @@ import { freshDatabase, POSTGRES_SKIP } from './support/postgres.ts';
  * never stall on a deadlock.
  */
 
-const key = (): Key => ({
-  keyId: randomUUID(), accountId: 'acct', region: 'cn-north-4', alias: `a-${randomBytes(4).toString('hex')}`, description: '', spec: 'AES_256',
-  usage: 'ENCRYPT_DECRYPT', origin: 'kms', state: '2', creationDate: 1000, scheduledDeletionDate: null, defaultKey: false,
-  rotationEnabled: false, rotationInterval: 365, lastRotationTime: null, rotationDue: null, rotations: 0, materialVersion: 1,
-  keystoreId: '0', materialExpires: null, importDigest: null,
-});
-const grant = (keyId: string): Grant => ({
-  grantId: randomBytes(32).toString('hex'), keyId, granteePrincipal: 'gus', granteeType: 'user', operations: ['describe-key'],
-  issuingPrincipal: 'alice', retiringPrincipal: null, name: null, creationDate: 1000,
-});
-const record = (requestId: string, keyId: string | null = null): AuditEvent => ({
-  time: 100, requestId, accountId: 'acct', userId: 'u1', accessKeyId: null, operation: 'create-grant',
-  keyId, grantId: null, sequence: null, outcome: 'allowed', status: 200, errorCode: null, claimedAccessKeyId: null, source: null, count: 1,
-});
-
-/** What a create-grant does to the store: lock the key, add a grant, append its record (last). */
 /** A COMMIT that inserted grants takes 0.2 s a grant (a deferred trigger): long enough to end its session while it runs. */
 async function slowCommits(admin: pg.Client): Promise<void> {
   await admin.query(`CREATE OR REPLACE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.2); RETURN NULL; END $$`);
   await admin.query('CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON grants DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit()');
 }
-
-const createGrant = (keyId: string, requestId: string) => async (tx: Tx) => {
-  assert.ok(await tx.getKey(keyId, { lock: true }));
-  const g = grant(keyId);
-  await tx.insertGrant(g);
-  await tx.insertAudit(record(requestId, keyId));
-  return g.grantId;
-};
-
-/** The units of each commit a store makes. */
-function commits(store: PostgresStore): number[] {
-  const units: number[] = [];
-  store.onCommit = (_seconds, n) => units.push(n);
-  return units;
-}
-
-const auditRequestIds = async (store: PostgresStore) => (await store.read((tx) => tx.listAuditChain(0, 10_000))).map((e) => e.requestId);
 
 describe('PostgreSQL group commit: one transaction for the writes waiting on an event loop', { skip: POSTGRES_SKIP }, () => {
   let database: Awaited<ReturnType<typeof freshDatabase>>;

@@ -47,14 +47,14 @@ function writeUnit(statements: string[]): string[] {
 }
 const BEGIN_WRITE = 'BEGIN; SET LOCAL statement_timeout = 24000; SET LOCAL idle_in_transaction_session_timeout = 30000; SET LOCAL kmsd.moves_version = on';
 const KEY_LOCK = `SELECT ${KEY_COLUMNS} FROM keys WHERE key_id = $1 FOR UPDATE`;
-// The per-key limit counted, the grant inserted and the key's grants version moved: one statement.
-const GRANT_INSERT = `WITH inserted AS (INSERT INTO grants (${GRANT_COLUMNS}) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
-  WHERE (SELECT COUNT(*) FROM grants WHERE key_id = $2) < $10 RETURNING key_id),
-  moved AS (UPDATE keys SET grants_version = grants_version + 1 WHERE key_id IN (SELECT key_id FROM inserted))
+// The key's grant count moved within the per-key limit (with its grants version) and the grant inserted: one statement.
+const GRANT_INSERT = `WITH counted AS (UPDATE keys SET grants_version = grants_version + 1, grant_count = grant_count + 1
+    WHERE key_id = $2 AND grant_count < $10::bigint RETURNING key_id),
+  inserted AS (INSERT INTO grants (${GRANT_COLUMNS}) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM counted RETURNING key_id)
   SELECT COUNT(*) AS n FROM inserted`;
-// The key's grant read, deleted, and the key's grants version moved: one statement.
+// The key's grant read, deleted, and the key's grant count and grants version moved: one statement.
 const GRANT_END = `WITH ended AS (DELETE FROM grants WHERE grant_id = $1 AND key_id = $2 RETURNING ${GRANT_COLUMNS}),
-  moved AS (UPDATE keys SET grants_version = grants_version + 1 WHERE key_id = $2 AND EXISTS (SELECT 1 FROM ended))
+  moved AS (UPDATE keys SET grants_version = grants_version + 1, grant_count = grant_count - 1 WHERE key_id = $2 AND EXISTS (SELECT 1 FROM ended))
   SELECT ${GRANT_COLUMNS} FROM ended`;
 // The audit head locked, the unit's record (a group's records) hashed from it and written, the head moved: one statement.
 const AUDIT_INSERT = AUDIT_APPEND_MANY;

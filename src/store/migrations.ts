@@ -175,4 +175,11 @@ export const MIGRATIONS: ReadonlyArray<(d: Dialect) => string[]> = [
     d.name === 'postgres' ? NEW_DATA_VERSION : `INSERT INTO data_version (id, version) VALUES (1, '')`,
     ...(d.name === 'postgres' ? [DATA_CHANGED_FUNCTION, ...DATA_TABLES_AT_10.map(dataChangedTrigger)] : []),
   ],
+  // 11: a key's grants counted in its row, moved by the statements that insert and delete them
+  // (store/sql-tx.ts): the per-key limit is checked on the row every writer of the key's grants
+  // locks, not by counting grants (a walk over every grant the key had until a vacuum).
+  () => [
+    'ALTER TABLE keys ADD COLUMN grant_count INTEGER NOT NULL DEFAULT 0',
+    'UPDATE keys SET grant_count = (SELECT COUNT(*) FROM grants WHERE grants.key_id = keys.key_id)',
+  ],
 ];

@@ -3,8 +3,10 @@ import { StoreUnavailableError } from './unavailable.ts';
 
 /**
  * Group commit for a PostgreSQL node's writes: the writes of one event loop wait in a queue,
- * and one transaction runs every write waiting when it starts, each under its own SAVEPOINT, so
- * they share one durable COMMIT (one fsync) instead of taking one each, one after the other.
+ * and one transaction runs every write waiting when it starts, one after the other, so they
+ * share one durable COMMIT (one fsync) instead of taking one each. A write that fails after it
+ * wrote undoes its group, whose writes run again each under its own SAVEPOINT (postgres.ts
+ * commitGroup).
  *
  * Why groups cannot deadlock (docs/postgres-performance.md, "Group commit"): every writer locks
  * its keys' rows first, then, after its last unit, the audit chain's head row (the statement
@@ -13,8 +15,9 @@ import { StoreUnavailableError } from './unavailable.ts';
  * nodes) could then each hold a key the other waits for, until PostgreSQL's deadlock_timeout
  * (1 s). So a unit waits for a lock only while its group holds none: until one of its units has
  * run to its end, its units may wait as a lone transaction does; after that the group sets
- * `lock_timeout` to LOCK_WAIT_MS, and a unit that would wait longer is rolled back to its
- * savepoint with 55P03, and runs again at the head of the next group, where it may wait. The
+ * `lock_timeout` to LOCK_WAIT_MS, and a unit that would wait longer fails with 55P03 (rolled
+ * back to its savepoint, or its group undone whole) and runs again at the head of the next
+ * group, where it may wait. The
  * group's tail waits with no such bound (it is lifted first): for the head, whose holder is
  * another group at its own tail, which waits only for the data version row; and for that row,
  * whose holder is committing (it takes the row in its last statement) and waits on nothing.
@@ -28,6 +31,8 @@ export interface PendingWrite {
   attempts: number;
   /** When it was submitted, or put back after it ran in a group (performance.now()): what its wait for a connection is bounded from. */
   since: number;
+  /** It ran in a group that was undone whole (postgres.ts commitGroup): its next group runs every unit under a SAVEPOINT. */
+  undone?: boolean;
 }
 
 /** At most this many writes share a transaction: a group answers its callers within their deadline. */

@@ -112,16 +112,38 @@ class PgExecutor implements Executor {
   readonly writableCte = true;
   readonly advisoryLocks = true;
   private readonly statements: Statements;
+  /**
+   * Statements that may have changed the transaction: every one that is not a SELECT (a plain
+   * INSERT, UPDATE or DELETE that matched no row excepted), and every one that failed (PostgreSQL
+   * then refuses the rest of the transaction). A group undoes a failed unit by it (commitGroup).
+   */
+  changes = 0;
   constructor(statements: Statements) {
     this.statements = statements;
   }
+  private async query(sql: string, params: unknown[]): Promise<pg.QueryResult> {
+    try {
+      const result = await this.statements.query(sql, params, 'work');
+      if (mayHaveChanged(sql, result)) this.changes++;
+      return result;
+    } catch (error) {
+      this.changes++;
+      throw error;
+    }
+  }
   async all(sql: string, params: unknown[]): Promise<Row[]> {
-    return (await this.statements.query(sql, params, 'work')).rows as Row[];
+    return (await this.query(sql, params)).rows as Row[];
   }
   async run(sql: string, params: unknown[]): Promise<number> {
-    return (await this.statements.query(sql, params, 'work')).rowCount ?? 0;
+    return (await this.query(sql, params)).rowCount ?? 0;
   }
 }
+
+// A SELECT (FOR UPDATE or not) reads and locks; a WITH may hide a write (its answer does not tell).
+const READS = /^\s*SELECT\b/i;
+const PLAIN_WRITE = /^\s*(INSERT|UPDATE|DELETE)\b/i;
+const mayHaveChanged = (sql: string, result: pg.QueryResult): boolean =>
+  !READS.test(sql) && !(PLAIN_WRITE.test(sql) && result.rowCount === 0);
 
 /**
  * The executor of a read unit of work: each statement on its own (outside a transaction, as
@@ -359,12 +381,20 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * One group of writes (postgres-group.ts) in one transaction with one durable COMMIT. Several
-   * units run each under the SAVEPOINT `unit`: a unit that fails is rolled back to it and
-   * answers its own caller; the others commit. The node lock fence, the data version's move and
-   * the COMMIT happen once for the group. A lost connection or a failed COMMIT answers every
-   * unit that ran, as it answered a lone write: nothing of the group was committed (or, after
-   * COMMIT was sent, nobody can tell), and no unit is half-written.
+   * One group of writes (postgres-group.ts) in one transaction with one durable COMMIT. The node
+   * lock fence, the data version's move and the COMMIT happen once for the group. A lost
+   * connection or a failed COMMIT answers every unit that ran, as it answered a lone write:
+   * nothing of the group was committed (or, after COMMIT was sent, nobody can tell), and no unit
+   * is half-written.
+   *
+   * Units run one after the other with nothing between them: a unit that fails before it wrote
+   * anything (a refusal judged on what it read, the common failure) answers its caller and the
+   * transaction goes on. A unit that fails after it wrote, or whose statement failed (PostgreSQL
+   * then refuses the rest of the transaction), cannot be undone alone: the group is rolled back
+   * whole and every unit of it runs again, in a group that runs each unit under the SAVEPOINT
+   * `unit` (a unit that fails is rolled back to it and answers its own caller, the others
+   * commit). So no answer is given on what a rolled-back unit wrote, a group is undone at most
+   * once for a unit, and a unit's savepoint (a round trip) is paid only after such a failure.
    */
   private async commitGroup(run: GroupRun): Promise<Outcome[]> {
     const group = run.units;
@@ -380,6 +410,8 @@ export class PostgresStore implements Store {
     const statements = new Statements(client, this.deadlines.clientMs);
     // One unit needs no savepoint: its failure rolls the transaction back.
     const several = group.length > 1;
+    // Savepoints, when a unit of the group ran in a group that was undone (see above).
+    const savepoints = several && group.some((unit) => unit.undone === true);
     // Units that began to run (the group's outcome is theirs when the group fails), units that ran to their end.
     let ran = 0;
     let done = 0;
@@ -387,7 +419,7 @@ export class PostgresStore implements Store {
     let broken = false;
     try {
       // kmsd.moves_version: this transaction moves the data version itself, with its COMMIT (migration 10's trigger stays out).
-      await statements.query(`${this.deadlines.begin('BEGIN')}; SET LOCAL kmsd.moves_version = on${several ? '; SAVEPOINT unit' : ''}`, [], 'work');
+      await statements.query(`${this.deadlines.begin('BEGIN')}; SET LOCAL kmsd.moves_version = on${savepoints ? '; SAVEPOINT unit' : ''}`, [], 'work');
       const lossesAtBegin = lock?.losses ?? 0;
       const fencedAtBegin = lock?.fencing === true;
       // The records of the units that ran to their end, for onAudit (the --audit-log file): told
@@ -398,7 +430,8 @@ export class PostgresStore implements Store {
       // statement for the group, not one a unit: SqlTx.appendStagedAudit).
       const records: ChainedAuditEvent[] = [];
       let unitRecords = 0;
-      const tx = new SqlTx(new PgExecutor(statements), this.onAudit === null ? null : (record) => records.push(record), { stageAudit: true });
+      const executor = new PgExecutor(statements);
+      const tx = new SqlTx(executor, this.onAudit === null ? null : (record) => records.push(record), { stageAudit: true, keepLockedKeys: true });
       const started = Date.now();
       let previousDone = false;
       // The answer to the savepoint of the unit that runs: null once it was taken (or none was needed), else its error.
@@ -407,21 +440,25 @@ export class PostgresStore implements Store {
         if (i > 0) {
           // Past its time, the group commits what it ran: the rest wait for the next one.
           if (Date.now() - started >= this.groupBudgetMs) break;
-          // A unit ran to its end: the group holds locks, and from now on its units may not wait
-          // for one (postgres-group.ts). SET LOCAL outside the savepoint, which would undo it.
-          const bound = done > 0 && !boundedWaits ? `; SET LOCAL lock_timeout = ${LOCK_WAIT_MS}` : '';
+          // A unit ran to its end, or (without savepoints) a unit ran at all, even one refused
+          // before it wrote, whose row locks stay: the group holds locks, and from now on its
+          // units may not wait for one (postgres-group.ts). SET LOCAL outside the savepoint,
+          // which would undo it.
+          const bound = (done > 0 || !savepoints) && !boundedWaits ? `; SET LOCAL lock_timeout = ${LOCK_WAIT_MS}` : '';
           // After a failure, ROLLBACK TO left the savepoint standing for the next unit. Not waited
           // for: node-postgres sends the unit's first statement as soon as the savepoint's answer
           // arrives, from that answer's own handler (a turn of the event loop saved a unit). A
           // savepoint that failed fails the group whole, once the unit has run.
-          savepoint = previousDone
-            ? statements.query(`RELEASE SAVEPOINT unit${bound}; SAVEPOINT unit`, [], 'work').then(() => null, (error: unknown) => error ?? new Error('SAVEPOINT failed'))
-            : TAKEN;
+          const between = savepoints && previousDone ? `RELEASE SAVEPOINT unit${bound}; SAVEPOINT unit` : bound.slice(2);
+          savepoint = between === ''
+            ? TAKEN
+            : statements.query(between, [], 'work').then(() => null, (error: unknown) => error ?? new Error('SAVEPOINT failed'));
           if (bound !== '') boundedWaits = true;
         }
         ran = i + 1;
         previousDone = false;
         unitRecords = tx.stagedAudit;
+        const changesBefore = executor.changes;
         try {
           const value = await run.run(i, tx);
           const savepointFailed = await savepoint;
@@ -444,7 +481,24 @@ export class PostgresStore implements Store {
             await statements.query('ROLLBACK', [], 'work').catch(() => (broken = true));
             return [retryable(error) ? runAgain(group[i], error) : { ok: false, error }];
           }
+          if (!savepoints) {
+            // It wrote nothing and no statement failed: the transaction is as the units before left it.
+            if (executor.changes === changesBefore) {
+              outcomes[i] = { ok: false, error };
+              continue;
+            }
+            // Only the whole group can be undone: every unit runs again, under savepoints. This
+            // unit too, unless the database refused it for a reason it is answered (or retried) for
+            // as before; a refusal of kmsd's own is judged again on what will be committed.
+            await statements.query('ROLLBACK', [], 'work').catch(() => (broken = true));
+            for (const unit of group) unit.undone = true;
+            const own: Outcome = boundedWaits && lockWaitRefused(error) ? { again: true }
+              : retryable(error) ? runAgain(group[i], error)
+                : error instanceof StoreUnavailableError ? { ok: false, error } : { again: true };
+            return group.map((_, j) => (j === i ? own : { again: true }));
+          }
           await statements.query('ROLLBACK TO SAVEPOINT unit', [], 'work');
+          tx.forgetLockedKeys();
           if (boundedWaits && lockWaitRefused(error)) {
             outcomes[i] = { again: true };
             break;

@@ -338,6 +338,14 @@ for (const driver of DRIVERS) {
       assert.equal(await store.write((tx) => tx.insertGrant(grant(k.keyId, { grantId: 'c'.repeat(64) }), 3)), true);
       assert.equal(await store.write((tx) => tx.insertGrant(grant(k.keyId, { grantId: 'f'.repeat(64) }), 3)), false);
       assert.equal(await store.read((tx) => tx.countGrants(k.keyId)), 3);
+      // So does one ended on its key (a retire, a revoke); not one named on another key.
+      assert.equal(await store.write((tx) => tx.endGrantOfKey(other.keyId, 'c'.repeat(64))), null);
+      assert.equal(await store.write((tx) => tx.insertGrant(grant(k.keyId, { grantId: 'f'.repeat(64) }), 3)), false);
+      assert.equal((await store.write((tx) => tx.endGrantOfKey(k.keyId, 'c'.repeat(64))))?.grantId, 'c'.repeat(64));
+      assert.equal(await store.write((tx) => tx.insertGrant(grant(k.keyId, { grantId: 'f'.repeat(64) }), 3)), true);
+      assert.equal(await store.write((tx) => tx.insertGrant(grant(other.keyId, { grantId: '1'.repeat(64) }), 2)), true);
+      assert.equal(await store.write((tx) => tx.insertGrant(grant(other.keyId, { grantId: '2'.repeat(64) }), 2)), false);
+      assert.deepEqual(await store.read(async (tx) => [await tx.countGrants(k.keyId), await tx.countGrants(other.keyId)]), [3, 2]);
     }));
 
     test('creators of grants on one key at once, through two stores, under the key lock: the limit holds exactly', withStore(async (store, another) => {
