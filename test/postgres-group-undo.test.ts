@@ -94,6 +94,40 @@ describe('PostgreSQL group commit: units without savepoints, a group undone whol
     assert.deepEqual(lines.map((r) => r.requestId), ['read-0', 'read-2']);
   });
 
+  test('statements whose answer tells they changed nothing (a grant past the key\'s limit, a grant already ended, a DELETE that matched no row) do not undo the group: each refused unit answers alone', async () => {
+    const [k, full] = [key(), key()];
+    await store.write(async (tx) => {
+      await tx.insertKey(k);
+      await tx.insertKey(full);
+      await tx.insertGrant(grant(full.keyId));
+    });
+    sent.length = 0;
+    const units = commits(store);
+    const runs: number[] = [];
+    const [atLimit, gone, noRow] = [new Error('KMS.2404'), new Error('KMS.2501'), new Error('refused after a DELETE of nothing')];
+    const results = await Promise.allSettled([
+      store.write(counted(runs, 0, createGrant(k.keyId, 'told-0'))),
+      store.write(counted(runs, 1, async (tx) => {
+        await tx.getKey(full.keyId, { lock: true });
+        if (!(await tx.insertGrant(grant(full.keyId), 1))) throw atLimit;
+      })),
+      store.write(counted(runs, 2, async (tx) => {
+        await tx.getKey(k.keyId, { lock: true });
+        if ((await tx.endGrantOfKey(k.keyId, '0'.repeat(64))) === null) throw gone;
+      })),
+      store.write(counted(runs, 3, async (tx) => {
+        if ((await tx.deleteExpiredTokens(0)) === 0) throw noRow;
+      })),
+      store.write(counted(runs, 4, createGrant(k.keyId, 'told-4'))),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'rejected', 'rejected', 'fulfilled']);
+    assert.deepEqual([1, 2, 3].map((i) => (results[i] as PromiseRejectedResult).reason), [atLimit, gone, noRow]);
+    assert.deepEqual(runs, [1, 1, 1, 1, 1]);
+    assert.deepEqual(units, [2]);
+    assert.deepEqual(sent.filter((s) => /SAVEPOINT|ROLLBACK/.test(s)), []);
+    assert.deepEqual(await store.read(async (tx) => [await tx.countGrants(k.keyId), await tx.countGrants(full.keyId)]), [2, 1]);
+  });
+
   test('a unit refused after it wrote undoes its group: every unit runs again once, under savepoints, and is answered on what is committed; the next group has none again', async () => {
     const k = key();
     await store.write((tx) => tx.insertKey(k));
@@ -153,12 +187,17 @@ describe('PostgreSQL group commit: units without savepoints, a group undone whol
       await holder.query('SELECT 1 FROM keys WHERE key_id = $1 FOR UPDATE', [held.keyId]);
       sent.length = 0;
       const refused = new Error('refused on what it read');
+      const order: number[] = [];
       const both = Promise.allSettled([
         store.write(async (tx) => {
+          order.push(0);
           await tx.getKey(free.keyId, { lock: true });
           throw refused;
         }),
-        store.write(createGrant(held.keyId, 'held-1')),
+        store.write(async (tx) => {
+          order.push(1);
+          return createGrant(held.keyId, 'held-1')(tx);
+        }),
       ]);
       // The first group bounded the second unit's wait, was refused 55P03 and rolled back whole.
       for (let i = 0; !sent.includes('ROLLBACK'); i++) {
@@ -172,6 +211,8 @@ describe('PostgreSQL group commit: units without savepoints, a group undone whol
       assert.deepEqual(results.map((r) => r.status), ['rejected', 'fulfilled']);
       assert.equal((results[0] as PromiseRejectedResult).reason, refused);
       assert.equal(await store.read((tx) => tx.countGrants(held.keyId)), 1);
+      // The unit the bound refused ran first in the next group, where it waited (once), as under savepoints.
+      assert.deepEqual(order, [0, 1, 1, 0]);
     } finally {
       await holder.end();
     }

@@ -107,8 +107,13 @@ export function recordingStore(store: Store, clock: Clock, draft: AuditDraft, st
   return {
     driver: store.driver,
     read: (work) => store.read(work),
-    write: (work) =>
-      store.write(async (tx) => {
+    write: (work) => {
+      // What the request named: every run of the write starts from it (a write runs again after a
+      // conflict, or when its group is undone), so a refusal is never recorded under the key or
+      // grant an earlier run made and never committed.
+      const named = { keyId: draft.keyId, grantId: draft.grantId, secretId: draft.secretId, secretName: draft.secretName };
+      return store.write(async (tx) => {
+        Object.assign(draft, named);
         const result = await work(tx);
         const made = (typeof result === 'object' && result !== null ? result : {}) as {
           keyId?: unknown; grantId?: unknown; secretId?: unknown; secretName?: unknown;
@@ -124,7 +129,8 @@ export function recordingStore(store: Store, clock: Clock, draft: AuditDraft, st
         // Only once committed: a failed commit is then recorded as the failure it is.
         draft.recorded = true;
         return result;
-      }),
+      });
+    },
     close: () => store.close(),
   };
 }

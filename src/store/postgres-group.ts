@@ -37,7 +37,8 @@ export interface PendingWrite {
 
 /** At most this many writes share a transaction: a group answers its callers within their deadline. */
 // Not above 64: PostgreSQL caches 64 subtransactions per backend (PGPROC_MAX_CACHED_SUBXIDS); a
-// transaction with more (each unit is a SAVEPOINT) makes every other session's snapshots slower.
+// transaction with more (each unit is a SAVEPOINT in a group that runs again after an undo) makes
+// every other session's snapshots slower.
 export const MAX_GROUP = 64;
 /** How long a unit of a group that holds locks may wait for another lock (see the top of this file). */
 export const LOCK_WAIT_MS = 2;
@@ -60,7 +61,8 @@ export function runAgain(unit: PendingWrite, error: unknown): Outcome {
 }
 
 /** What became of each unit of a group, in order. */
-export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown } | { again: true };
+/** `first`: put back ahead of the group's other units (a unit its group's lock bound refused: first, it may wait). */
+export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown } | { again: true; first?: boolean };
 
 /**
  * A unit that runs longer than this (waiting for a lock held elsewhere, a slow database) hands
@@ -220,7 +222,10 @@ export class WriteQueue {
       // Every unit is answered or queued again, whatever runGroup said (this runs detached from
       // any caller: a throw here would be an unhandled rejection, and the queue would stop).
       const outcome = outcomes[i] ?? { ok: false, error: new Error('a write of a group got no outcome') };
-      if ('again' in outcome) again.push(run.units[i]);
+      if ('again' in outcome) {
+        if (outcome.first === true) again.unshift(run.units[i]);
+        else again.push(run.units[i]);
+      }
       else if (outcome.ok) run.units[i].resolve(outcome.value);
       else run.units[i].reject(outcome.error);
     }

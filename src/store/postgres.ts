@@ -2,7 +2,7 @@ import pg from 'pg';
 import { MIGRATION_LOCK, MIGRATIONS, POSTGRES } from './migrations.ts';
 import { CANARY_READ, NodeLock } from './node-lock.ts';
 import type { RootKey } from '../core/sealing.ts';
-import { SqlTx, type Executor } from './sql-tx.ts';
+import { CHANGED_NOTHING, SqlTx, type Executor } from './sql-tx.ts';
 import type { ChainedAuditEvent } from '../audit/chain.ts';
 import { SchemaMismatch, type AuditListener, type CommitListener, type ReadOptions, type Store, type StoreOptions, type Tx } from './store.ts';
 import { COMMIT_MOVING_VERSION, DATA_VERSION_READ, PostgresMemo } from './postgres-memo.ts';
@@ -139,11 +139,15 @@ class PgExecutor implements Executor {
   }
 }
 
-// A SELECT (FOR UPDATE or not) reads and locks; a WITH may hide a write (its answer does not tell).
+// A SELECT (FOR UPDATE or not) reads and locks; a WITH may hide a write, unless its answer tells
+// (CHANGED_NOTHING); a plain INSERT, UPDATE or DELETE that matched no row changed nothing.
 const READS = /^\s*SELECT\b/i;
 const PLAIN_WRITE = /^\s*(INSERT|UPDATE|DELETE)\b/i;
-const mayHaveChanged = (sql: string, result: pg.QueryResult): boolean =>
-  !READS.test(sql) && !(PLAIN_WRITE.test(sql) && result.rowCount === 0);
+function mayHaveChanged(sql: string, result: pg.QueryResult): boolean {
+  if (READS.test(sql)) return false;
+  if (PLAIN_WRITE.test(sql)) return result.rowCount !== 0;
+  return !(CHANGED_NOTHING.get(sql)?.(result.rows as Row[]) ?? false);
+}
 
 /**
  * The executor of a read unit of work: each statement on its own (outside a transaction, as
@@ -492,7 +496,8 @@ export class PostgresStore implements Store {
             // as before; a refusal of kmsd's own is judged again on what will be committed.
             await statements.query('ROLLBACK', [], 'work').catch(() => (broken = true));
             for (const unit of group) unit.undone = true;
-            const own: Outcome = boundedWaits && lockWaitRefused(error) ? { again: true }
+            // Refused by the lock bound: first in the next group, where it may wait (as under savepoints).
+            const own: Outcome = boundedWaits && lockWaitRefused(error) ? { again: true, first: true }
               : retryable(error) ? runAgain(group[i], error)
                 : error instanceof StoreUnavailableError ? { ok: false, error } : { again: true };
             return group.map((_, j) => (j === i ? own : { again: true }));

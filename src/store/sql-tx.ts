@@ -76,6 +76,19 @@ const GRANT_OF_KEY_END_UNCOUNTED = `WITH ended AS (DELETE FROM grants WHERE gran
   moved AS (UPDATE keys SET grants_version = grants_version + 1, grant_count = grant_count - 1 WHERE key_id = $2 AND EXISTS (SELECT 1 FROM ended))
   SELECT ${GRANT_COLUMNS} FROM ended`;
 
+/**
+ * The data-modifying WITHs whose answer tells that they changed nothing: each writes only when
+ * its first part matched a row, and answers how many did (or those rows). A PostgreSQL group
+ * counts them as no change then (postgres.ts), so a create-grant refused at the limit
+ * (KMS.2404) or a retire of a grant already gone (KMS.2501) answers alone, as a refusal on
+ * what was read does, and does not undo its group.
+ */
+export const CHANGED_NOTHING: ReadonlyMap<string, (rows: Row[]) => boolean> = new Map([
+  [GRANT_INSERT_COUNTED, (rows: Row[]) => Number(rows[0]?.n) === 0],
+  [GRANT_DELETE_UNCOUNTED, (rows: Row[]) => Number(rows[0]?.n) === 0],
+  [GRANT_OF_KEY_END_UNCOUNTED, (rows: Row[]) => rows.length === 0],
+]);
+
 // A grant the user may retire: it issued it, it is the retiring principal, or it (or its
 // account, for domain grantees) is the grantee and the grant holds retire-grant.
 const RETIRABLE = `FROM grants WHERE issuing_principal = $1 OR retiring_principal = $1
