@@ -109,8 +109,9 @@ export function recordingStore(store: Store, clock: Clock, draft: AuditDraft, st
     read: (work) => store.read(work),
     write: (work) => {
       // What the request named: every run of the write starts from it (a write runs again after a
-      // conflict, or when its group is undone), so a refusal is never recorded under the key or
-      // grant an earlier run made and never committed.
+      // conflict, or when its group is undone), so a run refused is recorded under what the request
+      // named, not under a key or grant an earlier, rolled-back run made. (A group that fails whole
+      // after the unit's run, e.g. at its COMMIT, records that run's names: what it tried to commit.)
       const named = { keyId: draft.keyId, grantId: draft.grantId, secretId: draft.secretId, secretName: draft.secretName };
       return store.write(async (tx) => {
         Object.assign(draft, named);

@@ -60,8 +60,10 @@ export function runAgain(unit: PendingWrite, error: unknown): Outcome {
   return ++unit.attempts < MAX_ATTEMPTS ? { again: true } : { ok: false, error };
 }
 
-/** What became of each unit of a group, in order. */
-/** `first`: put back ahead of the group's other units (a unit its group's lock bound refused: first, it may wait). */
+/**
+ * What became of each unit of a group, in order. `first`: put back ahead of the group's other
+ * units (a unit its group's lock bound refused: first in the next group, it may wait).
+ */
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown } | { again: true; first?: boolean };
 
 /**
@@ -225,8 +227,7 @@ export class WriteQueue {
       if ('again' in outcome) {
         if (outcome.first === true) again.unshift(run.units[i]);
         else again.push(run.units[i]);
-      }
-      else if (outcome.ok) run.units[i].resolve(outcome.value);
+      } else if (outcome.ok) run.units[i].resolve(outcome.value);
       else run.units[i].reject(outcome.error);
     }
     // A unit put back had its connection: its wait for one starts again.

@@ -505,7 +505,7 @@ export class PostgresStore implements Store {
           await statements.query('ROLLBACK TO SAVEPOINT unit', [], 'work');
           tx.forgetLockedKeys();
           if (boundedWaits && lockWaitRefused(error)) {
-            outcomes[i] = { again: true };
+            outcomes[i] = { again: true, first: true };
             break;
           }
           outcomes[i] = retryable(error) ? runAgain(group[i], error) : { ok: false, error };
