@@ -428,10 +428,16 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       timer.unref();
     }
     if (!seal) startHousekeeping();
-    if (passwordsAfter && chain) {
-      chain.enqueue(identities).catch((error: unknown) => logger && logger.warn(failureFields(error), 'the start\'s identities file is not the one in force: a later one replaced it, or kmsd is stopping'));
-    }
     let identitiesStopping: Promise<void> | null = null;
+    if (passwordsAfter && chain) {
+      chain.enqueue(identities).catch((error: unknown) => {
+        if (!logger) return;
+        // A stop (Ctrl-C soon after the start) ends the check on purpose: nothing to warn of, and
+        // the file is applied at the next start.
+        if (identitiesStopping !== null) logger.debug('the start\'s identities file was not put in force: kmsd is stopping (it is at the next start)');
+        else logger.warn(failureFields(error), 'the start\'s identities file is not the one in force: a later one replaced it');
+      });
+    }
     const stopIdentities = (): Promise<void> => (identitiesStopping ??= chain?.stop() ?? Promise.resolve());
     // Memory goes back to the system when a load is over: every loop compacts its own heap, and
     // the main thread trims malloc for the process (src/memory/malloc-trim.ts). Counted where
