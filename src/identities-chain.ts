@@ -3,6 +3,17 @@ import type { PasswordGate } from './auth/password-gate.ts';
 import { failureFields } from './store/unavailable.ts';
 import type { AddedUser, IdentitiesSpec } from './identities.ts';
 
+/** An apply ended by stop(): not a failure of the file (it is applied at the next start). */
+export class ChainStopped extends Error {
+  constructor() {
+    super('kmsd is stopping: the identities file was not applied');
+  }
+}
+
+/** Whether an apply's error is the stop's own doing: its abort, or the chain refusing to start one. */
+export const endedByStop = (error: unknown): boolean =>
+  error instanceof ChainStopped || (error as { name?: unknown } | null)?.name === 'AbortError';
+
 /**
  * Every application of an identities file on this node, one after the other
  * (DECISIONS.declaredPasswordsAfterListen): the start's password checks, which run after kmsd
@@ -58,7 +69,7 @@ export class IdentitiesChain {
     const run = async (): Promise<AddedUser[]> => {
       try {
         for (;;) {
-          if (this.stopped) throw new Error('kmsd is stopping: the identities file was not applied');
+          if (this.stopped) throw new ChainStopped();
           try {
             const added = await this.apply(spec, this.stopping.signal);
             this.inForce = true;

@@ -19,7 +19,7 @@ import { SealGate, type Unsealer } from './seal/gate.ts';
 import { SEAL_SETTING, type SealSpec } from './seal/spec.ts';
 import { DEV_USERS, devIdentities } from './dev-account.ts';
 import { applyIdentities, checkPasswords, IdentitiesError, KEEP_STORED_PASSWORDS, parseIdentities, type PasswordsChecked, type AddedUser, type IdentitiesSpec, type PasswordPlan } from './identities.ts';
-import { IdentitiesChain } from './identities-chain.ts';
+import { endedByStop, IdentitiesChain } from './identities-chain.ts';
 import { PasswordGate } from './auth/password-gate.ts';
 import { checkRootKey, loadRootKey, StartError } from './root-key.ts';
 import { applySeed, checkSeedNames, parseSeed, SeedError, seedsAnything, type SeedSpec } from './seed.ts';
@@ -433,9 +433,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       chain.enqueue(identities).catch((error: unknown) => {
         if (!logger) return;
         // A stop (Ctrl-C soon after the start) ends the check on purpose: nothing to warn of, and
-        // the file is applied at the next start.
-        if (identitiesStopping !== null) logger.debug('the start\'s identities file was not put in force: kmsd is stopping (it is at the next start)');
-        else logger.warn(failureFields(error), 'the start\'s identities file is not the one in force: a later one replaced it');
+        // the file is applied at the next start. (stopIdentities sets identitiesStopping in the
+        // turn that aborts, before this can run.) Any other error of the try under way is warned of.
+        if (identitiesStopping !== null && endedByStop(error)) {
+          logger.debug('the start\'s identities file was not put in force: kmsd is stopping (it is at the next start)');
+        } else {
+          logger.warn(failureFields(error), 'the start\'s identities file is not the one in force: a later one replaced it, or kmsd stopped while it was being applied');
+        }
       });
     }
     const stopIdentities = (): Promise<void> => (identitiesStopping ??= chain?.stop() ?? Promise.resolve());

@@ -67,8 +67,6 @@ class Deadlines {
   }
 }
 
-/** A unit's savepoint as answered: taken (or none needed). */
-const TAKEN: Promise<unknown> = Promise.resolve(null);
 
 /** One statement of a unit of work, on its connection, within the client's bound (undefined: none). */
 class Statements {
@@ -438,8 +436,6 @@ export class PostgresStore implements Store {
       const tx = new SqlTx(executor, this.onAudit === null ? null : (record) => records.push(record), { stageAudit: true, keepLockedKeys: true });
       const started = Date.now();
       let previousDone = false;
-      // The answer to the savepoint of the unit that runs: null once it was taken (or none was needed), else its error.
-      let savepoint: Promise<unknown> = TAKEN;
       for (let i = 0; i < run.end; i++) {
         if (i > 0) {
           // Past its time, the group commits what it ran: the rest wait for the next one.
@@ -449,14 +445,11 @@ export class PostgresStore implements Store {
           // units may not wait for one (postgres-group.ts). SET LOCAL outside the savepoint,
           // which would undo it.
           const bound = (done > 0 || !savepoints) && !boundedWaits ? `; SET LOCAL lock_timeout = ${LOCK_WAIT_MS}` : '';
-          // After a failure, ROLLBACK TO left the savepoint standing for the next unit. Not waited
-          // for: node-postgres sends the unit's first statement as soon as the savepoint's answer
-          // arrives, from that answer's own handler (a turn of the event loop saved a unit). A
-          // savepoint that failed fails the group whole, once the unit has run.
+          // After a failure, ROLLBACK TO left the savepoint standing for the next unit. Waited for:
+          // node-postgres 8 deprecates a query sent while another runs (pg 9 refuses it), and
+          // without savepoints this is one round trip a group. One that fails fails the group whole.
           const between = savepoints && previousDone ? `RELEASE SAVEPOINT unit${bound}; SAVEPOINT unit` : bound.slice(2);
-          savepoint = between === ''
-            ? TAKEN
-            : statements.query(between, [], 'work').then(() => null, (error: unknown) => error ?? new Error('SAVEPOINT failed'));
+          if (between !== '') await statements.query(between, [], 'work');
           if (bound !== '') boundedWaits = true;
         }
         ran = i + 1;
@@ -465,15 +458,10 @@ export class PostgresStore implements Store {
         const changesBefore = executor.changes;
         try {
           const value = await run.run(i, tx);
-          const savepointFailed = await savepoint;
-          if (savepointFailed !== null) throw savepointFailed;
           outcomes[i] = { ok: true, value };
           done++;
           previousDone = true;
         } catch (error) {
-          // The unit's savepoint failed (its statements then failed after it): the group fails whole (below).
-          const savepointFailed = await savepoint;
-          if (savepointFailed !== null) throw savepointFailed;
           // Its records go with it.
           tx.dropStagedAudit(unitRecords);
           // The connection is gone: the group fails whole (below).
