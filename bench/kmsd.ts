@@ -9,8 +9,16 @@ import { binEnv, binNodeFlags } from '../scripts/bin-settings.ts';
 
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 
+/** Children still running: stopped when the bench exits, also on a throw that skips their stop(). */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const proc of running) proc.kill('SIGTERM');
+});
+
 export function child(args: string[], env: Record<string, string> = {}): { proc: ChildProcess; line: (re: RegExp) => Promise<RegExpExecArray>; output: () => string } {
   const proc = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
   let out = '';
   proc.stdout?.on('data', (d) => (out += d));
   proc.stderr?.on('data', (d) => (out += d));

@@ -67,7 +67,6 @@ class Deadlines {
   }
 }
 
-
 /** One statement of a unit of work, on its connection, within the client's bound (undefined: none). */
 class Statements {
   readonly client: pg.PoolClient;
@@ -112,8 +111,9 @@ class PgExecutor implements Executor {
   private readonly statements: Statements;
   /**
    * Statements that may have changed the transaction: every one that is not a SELECT (a plain
-   * INSERT, UPDATE or DELETE that matched no row excepted), and every one that failed (PostgreSQL
-   * then refuses the rest of the transaction). A group undoes a failed unit by it (commitGroup).
+   * INSERT, UPDATE or DELETE that matched no row, and a WITH whose answer tells it changed
+   * nothing, excepted: mayHaveChanged), and every one that failed (PostgreSQL then refuses the
+   * rest of the transaction). A group undoes a failed unit by it (commitGroup).
    */
   changes = 0;
   constructor(statements: Statements) {
