@@ -15,7 +15,7 @@ import { LOCK_WAIT_MS, MAX_ATTEMPTS } from '../src/store/postgres-group.ts';
 import type { Tx } from '../src/store/store.ts';
 import { StoreUnavailableError } from '../src/store/unavailable.ts';
 import { freshDatabase, POSTGRES_SKIP } from './support/postgres.ts';
-import { auditRequestIds, commits, createGrant, grant, key, record } from './support/pg-group-units.ts';
+import { auditRequestIds, commits, createGrant, grant, holdKeyRow, key, record } from './support/pg-group-units.ts';
 
 /**
  * Group commit on PostgreSQL (src/store/postgres-group.ts), on a real database: writes
@@ -122,11 +122,8 @@ describe('PostgreSQL group commit: one transaction for the writes waiting on an 
     });
     const units = commits(store);
     // As another node's open transaction that holds the key.
-    const holder = new pg.Client({ connectionString: database.url });
-    await holder.connect();
+    const holder = await holdKeyRow(database.url, held.keyId);
     try {
-      await holder.query('BEGIN');
-      await holder.query('SELECT 1 FROM keys WHERE key_id = $1 FOR UPDATE', [held.keyId]);
       const first = store.write(createGrant(free.keyId, 'bounce-0'));
       const second = store.write(createGrant(held.keyId, 'bounce-1'));
       let secondDone = false;
@@ -156,13 +153,10 @@ describe('PostgreSQL group commit: one transaction for the writes waiting on an 
       await tx.insertKey(held);
       await tx.insertKey(free);
     });
-    const holder = new pg.Client({ connectionString: database.url });
-    await holder.connect();
+    const holder = await holdKeyRow(database.url, held.keyId);
     const started = Date.now();
     const outcome = (p: Promise<unknown>) => p.then(() => ({ ok: true, at: Date.now() - started }), (error: unknown) => ({ ok: false, error, at: Date.now() - started }));
     try {
-      await holder.query('BEGIN');
-      await holder.query('SELECT 1 FROM keys WHERE key_id = $1 FOR UPDATE', [held.keyId]);
       // Three writers of the held key: two stalled groups take both connections, the third waits.
       const stuck = [0, 1, 2].map((i) => outcome(small.write(createGrant(held.keyId, `stalled-${i}`))));
       await new Promise((resolve) => setTimeout(resolve, 800));

@@ -9,7 +9,7 @@ import { KEY_COLUMNS } from '../src/store/rows.ts';
 import { AUDIT_APPEND_MANY } from '../src/store/sql-tx.ts';
 import type { Tx } from '../src/store/store.ts';
 import { freshDatabase, POSTGRES_SKIP } from './support/postgres.ts';
-import { auditRequestIds, commits, createGrant, grant, key } from './support/pg-group-units.ts';
+import { auditRequestIds, commits, createGrant, grant, holdKeyRow, key } from './support/pg-group-units.ts';
 
 /**
  * A PostgreSQL group runs its units with nothing between them (src/store/postgres.ts
@@ -49,6 +49,14 @@ describe('PostgreSQL group commit: units without savepoints, a group undone whol
     lines.length = 0;
   });
 
+  /** A key in the store; the statements counted from here on. */
+  const storedKey = async () => {
+    const k = key();
+    await store.write((tx) => tx.insertKey(k));
+    sent.length = 0;
+    return k;
+  };
+
   /** A unit that counts its runs. */
   const counted = (runs: number[], i: number, work: (tx: Tx) => Promise<unknown>) => (tx: Tx) => {
     runs[i] = (runs[i] ?? 0) + 1;
@@ -56,9 +64,7 @@ describe('PostgreSQL group commit: units without savepoints, a group undone whol
   };
 
   test('units on one key: the key\'s row is locked once, no savepoint is sent, each later unit is its one statement (the lock wait bound set after the first, lifted before the audit records)', async () => {
-    const k = key();
-    await store.write((tx) => tx.insertKey(k));
-    sent.length = 0;
+    const k = await storedKey();
     const units = commits(store);
     await Promise.all([0, 1, 2, 3].map((i) => store.write(createGrant(k.keyId, `one-key-${i}`))));
     assert.deepEqual(units, [4]);
@@ -70,9 +76,7 @@ describe('PostgreSQL group commit: units without savepoints, a group undone whol
   });
 
   test('a unit refused before it wrote (on what it read under the key\'s lock) answers alone: no savepoint, no rollback, its neighbours commit in the same group', async () => {
-    const k = key();
-    await store.write((tx) => tx.insertKey(k));
-    sent.length = 0;
+    const k = await storedKey();
     const units = commits(store);
     const runs: number[] = [];
     const refused = new Error('KMS.2404 refused on what it read');
@@ -129,9 +133,7 @@ describe('PostgreSQL group commit: units without savepoints, a group undone whol
   });
 
   test('a unit refused after it wrote undoes its group: every unit runs again once, under savepoints, and is answered on what is committed; the next group has none again', async () => {
-    const k = key();
-    await store.write((tx) => tx.insertKey(k));
-    sent.length = 0;
+    const k = await storedKey();
     const units = commits(store);
     const runs: number[] = [];
     const refused = new Error('KMS.2404 refused after writing');
@@ -180,11 +182,8 @@ describe('PostgreSQL group commit: units without savepoints, a group undone whol
       await tx.insertKey(free);
       await tx.insertKey(held);
     });
-    const holder = new pg.Client({ connectionString: database.url });
-    await holder.connect();
+    const holder = await holdKeyRow(database.url, held.keyId);
     try {
-      await holder.query('BEGIN');
-      await holder.query('SELECT 1 FROM keys WHERE key_id = $1 FOR UPDATE', [held.keyId]);
       sent.length = 0;
       const refused = new Error('refused on what it read');
       const order: number[] = [];
@@ -237,9 +236,7 @@ describe('PostgreSQL group commit: units without savepoints, a group undone whol
   });
 
   test('a key locked by an earlier unit is answered as the group last wrote it: a copy (what a unit changed without writing is not seen), and a unit that wrote it is read again', async () => {
-    const k = key();
-    await store.write((tx) => tx.insertKey(k));
-    sent.length = 0;
+    const k = await storedKey();
     const seen: string[] = [];
     await Promise.all([
       store.write(async (tx) => {

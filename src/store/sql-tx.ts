@@ -60,6 +60,7 @@ const GRANT_INSERT = `INSERT INTO grants (${GRANT_COLUMNS}) VALUES (${placeholde
 // SQLite (one statement each): the key's row moved only while under the limit ($2), then the insert.
 const GRANT_COUNTED = 'UPDATE keys SET grants_version = grants_version + 1, grant_count = grant_count + 1 WHERE key_id = $1 AND grant_count < $2';
 const GRANT_UNCOUNTED = 'UPDATE keys SET grants_version = grants_version + 1, grant_count = grant_count - 1 WHERE key_id = $1';
+const GRANT_UNCOUNTED_BY_ID = GRANT_UNCOUNTED.replace('key_id = $1', 'key_id = (SELECT key_id FROM grants WHERE grant_id = $1)');
 const GRANT_DELETE = 'DELETE FROM grants WHERE grant_id = $1';
 // PostgreSQL: the key's row moved and the grant inserted (or deleted) in one statement, one round
 // trip while the key's row is locked. The answer counts the grants inserted (deleted) themselves.
@@ -405,7 +406,7 @@ export class SqlTx implements Tx {
   }
   async deleteGrant(grantId: string): Promise<boolean> {
     if (this.db.writableCte) return (await this.count(GRANT_DELETE_UNCOUNTED, [grantId])) === 1;
-    await this.db.run(GRANT_UNCOUNTED.replace('key_id = $1', 'key_id = (SELECT key_id FROM grants WHERE grant_id = $1)'), [grantId]);
+    await this.db.run(GRANT_UNCOUNTED_BY_ID, [grantId]);
     return (await this.db.run(GRANT_DELETE, [grantId])) === 1;
   }
   async endGrantOfKey(keyId: string, grantId: string): Promise<Grant | null> {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
+import pg from 'pg';
 import type { AuditEvent, Grant, Key } from '../../src/core/model.ts';
 import type { PostgresStore } from '../../src/store/postgres.ts';
 import type { Tx } from '../../src/store/store.ts';
@@ -38,3 +39,12 @@ export function commits(store: PostgresStore): number[] {
 }
 
 export const auditRequestIds = async (store: PostgresStore) => (await store.read((tx) => tx.listAuditChain(0, 10_000))).map((e) => e.requestId);
+
+/** Another session (as another node's open transaction) holding the key's row: COMMIT or ROLLBACK it, then end() it. */
+export async function holdKeyRow(url: string, keyId: string): Promise<pg.Client> {
+  const holder = new pg.Client({ connectionString: url });
+  await holder.connect();
+  await holder.query('BEGIN');
+  await holder.query('SELECT 1 FROM keys WHERE key_id = $1 FOR UPDATE', [keyId]);
+  return holder;
+}
