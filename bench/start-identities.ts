@@ -9,14 +9,20 @@ import { spawnUntilServing, stop } from './kmsd.ts';
  * Cold start with a declared identities file (issue 25 item 3): `bin/kmsd.js serve` on a data
  * directory that served before, with an identities file of 5 users with passwords, spawned until
  * GET / answers 200 (the 5 password checks run after it listens: DECISIONS.declaredPasswordsAfterListen);
- * then a password login of each user right away (each waits for those checks). `node bench/start-identities.ts [rounds] [workers] [bin]`.
+ * then a password login of each user right away (each waits for those checks).
+ * `node bench/start-identities.ts [rounds] [workers] [bin ...]`: with several bin/kmsd.js (other
+ * builds, e.g. copies of bin/ and dist/ of another commit), their rounds alternate, each on a data
+ * directory of its own, so that all of them meet the same phases of a shared machine.
  */
 const rounds = Number(process.argv[2] ?? 7);
 const workers = Number(process.argv[3] ?? 1);
-const bin = process.argv[4] ?? fileURLToPath(new URL('../bin/kmsd.js', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'kmsd-bench-ids-'));
+const bins = process.argv.length > 4 ? process.argv.slice(4) : [fileURLToPath(new URL('../bin/kmsd.js', import.meta.url))];
 const users = Array.from({ length: 5 }, (_, i) => ({ name: `user${i}`, password: `pw-${randomBytes(6).toString('hex')}` }));
-writeFileSync(join(dir, 'identities.json'), JSON.stringify({ accounts: [{ name: 'acme', users }] }));
+const dirs = bins.map(() => {
+  const dir = mkdtempSync(join(tmpdir(), 'kmsd-bench-ids-'));
+  writeFileSync(join(dir, 'identities.json'), JSON.stringify({ accounts: [{ name: 'acme', users }] }));
+  return dir;
+});
 
 /** CPU time (user + system, every thread) the process has used, ms: on a shared machine, what to compare. */
 function cpuMs(pid: number): number {
@@ -25,7 +31,7 @@ function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-async function once(): Promise<{ ms: number; cpu: number; loginsMs: number }> {
+async function once(bin: string, dir: string): Promise<{ ms: number; cpu: number; loginsMs: number }> {
   const { proc, url, ms } = await spawnUntilServing(dir, workers, { KMSD_IDENTITIES: join(dir, 'identities.json') }, bin);
   const served = performance.now();
   const cpu = cpuMs(proc.pid as number);
@@ -39,14 +45,19 @@ async function once(): Promise<{ ms: number; cpu: number; loginsMs: number }> {
   return { ms, cpu, loginsMs };
 }
 
+const median = (values: number[]): number => values[Math.floor(values.length / 2)];
 try {
-  await once(); // the data directory's first start: users created
-  const figures = [];
-  for (let i = 0; i < rounds; i++) figures.push(await once());
-  const starts = figures.map((f) => Math.round(f.ms)).sort((a, b) => a - b);
-  const cpu = figures.map((f) => f.cpu).sort((a, b) => a - b);
-  const logins = figures.map((f) => Math.round(f.loginsMs)).sort((a, b) => a - b);
-  console.log(`cold start, existing data dir, 5 declared users, ${workers} loop(s): median ${starts[Math.floor(rounds / 2)]} ms (${starts.join(', ')}), CPU used by then median ${cpu[Math.floor(rounds / 2)]} ms (${cpu.join(', ')}); then 5 logins at once: median ${logins[Math.floor(rounds / 2)]} ms`);
+  // Each data directory's first start: users created.
+  for (let b = 0; b < bins.length; b++) await once(bins[b], dirs[b]);
+  const figures: { ms: number; cpu: number; loginsMs: number }[][] = bins.map(() => []);
+  for (let i = 0; i < rounds; i++) for (let b = 0; b < bins.length; b++) figures[b].push(await once(bins[b], dirs[b]));
+  for (let b = 0; b < bins.length; b++) {
+    const starts = figures[b].map((f) => Math.round(f.ms)).sort((x, y) => x - y);
+    const cpu = figures[b].map((f) => f.cpu).sort((x, y) => x - y);
+    const logins = figures[b].map((f) => Math.round(f.loginsMs)).sort((x, y) => x - y);
+    const which = bins.length > 1 ? `${bins[b]}: ` : '';
+    console.log(`${which}cold start, existing data dir, 5 declared users, ${workers} loop(s): median ${median(starts)} ms (${starts.join(', ')}), CPU used by then median ${median(cpu)} ms (${cpu.join(', ')}); then 5 logins at once: median ${median(logins)} ms`);
+  }
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 }

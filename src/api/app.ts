@@ -18,7 +18,8 @@ import { secureOptions } from '../tls/certificate.ts';
 import { GatewayError, IamError, KmsError, ThrottledError, kms } from '../core/errors.ts';
 import { hasExactType } from './fields.ts';
 import { anonymousDraft, callerDraft, noteBody, recordingStore, type AuditDraft } from './audit.ts';
-import { Serialized, bodySchema, pathOf, pathParams, statusOf, type Operation, type OperationContext } from './operation.ts';
+import { Serialized, bodySchema, pathOf, statusOf, type Operation, type OperationContext } from './operation.ts';
+import { routeGroups } from './route-groups.ts';
 import { OPERATIONS } from './routes.ts';
 import { validationError } from './validation.ts';
 import { forService } from './csms-errors.ts';
@@ -51,6 +52,9 @@ interface RequestState {
   policyReason: string | null;
   /** The error code (and its message) a refused request was answered with, for its access line and metrics. */
   refusal: { code: string; message: string } | null;
+  /** The operation the request's path names (set by its route's onRequest hook), and its path parameters. */
+  operation: Operation | null;
+  pathValues: Record<string, string>;
 }
 
 declare module 'fastify' {
@@ -75,7 +79,9 @@ function requestIds(): () => string {
  * run (a malformed URL) reaches the error handler without one.
  */
 const stateOf = (request: FastifyRequest): RequestState =>
-  (request.kmsd ??= { who: null, principal: null, draft: null, policyReason: null, refusal: null });
+  (request.kmsd ??= { who: null, principal: null, draft: null, policyReason: null, refusal: null, operation: null, pathValues: NO_PATH_VALUES });
+
+const NO_PATH_VALUES: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /** Answers in progress on a socket (see the 'timeout' handler below). */
 const ANSWERING = Symbol('kmsd answers in progress');
@@ -89,19 +95,15 @@ function abandoned(response: ServerResponse): AbortSignal {
   return controller.signal;
 }
 
-/** An operation's path as Fastify writes it (:name for {name}). */
-const routePath = (op: Operation): string => pathOf(op).replace(/\{([a-z_]+)\}/g, ':$1');
-
 /** The operation's input: body members, then its query parameters, then its path parameters. */
-function operationInput(op: Operation, params: readonly string[], request: FastifyRequest): Record<string, unknown> {
+function operationInput(op: Operation, pathValues: Record<string, string>, request: FastifyRequest): Record<string, unknown> {
   const input = parseKmsBody(request.body as Buffer | undefined);
   const query = request.query as Record<string, unknown>;
   for (const name of op.query ?? []) {
     const value = query[name];
     if (value !== undefined && value !== '') Object.defineProperty(input, name, { value, enumerable: true, writable: true, configurable: true });
   }
-  const values = request.params as Record<string, string>;
-  for (const name of params) Object.defineProperty(input, name, { value: values[name], enumerable: true, writable: true, configurable: true });
+  for (const [name, value] of Object.entries(pathValues)) Object.defineProperty(input, name, { value, enumerable: true, writable: true, configurable: true });
   return input;
 }
 
@@ -228,23 +230,37 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     done();
   });
 
-  for (const op of OPERATIONS) {
-    // The input (body, query and path fields together) is checked here rather than as
-    // Fastify's body schema, which GET routes may not have; same validator, same options.
-    const inputSchema = bodySchema(op);
-    // Worked out once per route, not per request.
-    const params = pathParams(op);
+  // The operations' routes: one per group of operations (route-groups.ts), each request
+  // matched to its operation before its body is read, as by routes of their own.
+  for (const group of routeGroups(OPERATIONS)) {
+    // Worked out once per operation, not per request. The input (body, query and path fields
+    // together) is checked in preValidation rather than as Fastify's body schema, which GET
+    // routes may not have; same validator, same options.
+    const inputSchemas = new Map(group.operations.map((op) => [op, bodySchema(op)]));
+    const bodyLimits = group.operations.map((op) => op.bodyLimit).filter((limit) => limit !== undefined);
     app.route({
-      method: op.method,
-      url: routePath(op),
-      ...(statusOf(op) !== 204 && { schema: { response: { [statusOf(op)]: op.response } } }),
-      config: { operation: op },
-      ...(op.bodyLimit !== undefined && { bodyLimit: Math.max(config.bodyLimit, op.bodyLimit) }),
+      method: group.method,
+      url: group.url,
+      ...(bodyLimits.length > 0 && { bodyLimit: Math.max(config.bodyLimit, ...bodyLimits) }),
+      onRequest: (request, reply, done) => {
+        const match = group.match(request.params as Record<string, string>);
+        // No operation of the group: the not-found handler, as when no route matched.
+        // (Not returned: a Reply is a thenable, which would let the hook chain go on.)
+        if (match === null) {
+          reply.callNotFound();
+          return;
+        }
+        const state = request.kmsd;
+        state.operation = match.operation;
+        state.pathValues = match.values;
+        done();
+      },
       preValidation: async (request) => {
+        const state = request.kmsd;
+        const op = state.operation as Operation;
         // A request refused before this point gets its anonymous draft in the error handler.
         const principal = await authenticator.authenticate(signable(request));
         const draft = callerDraft(request.id, op.name, principal, request.ip);
-        const state = request.kmsd;
         state.draft = draft;
         if (limiter && !limiter.take(principal.accessKey ?? `user:${principal.userId}`)) throw new ThrottledError(config.rateLimit);
         const projectId = (request.params as { project_id: string }).project_id;
@@ -281,17 +297,18 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
         });
         const caller = callerFor(op.actions);
         state.who = { principal, caller };
-        const input = operationInput(op, params, request);
+        const input = operationInput(op, state.pathValues, request);
         noteBody(draft, input);
         for (const [name, field] of Object.entries(op.fields)) {
           if (!hasExactType(field, (input as Record<string, unknown>)[name])) throw kms(field.code);
         }
-        const validate = request.compileValidationSchema(inputSchema, 'body');
+        const validate = request.compileValidationSchema(inputSchemas.get(op) as Record<string, unknown>, 'body');
         if (!validate(input)) throw Object.assign(new Error('invalid input'), { validation: validate.errors ?? [] });
         request.body = input;
       },
       handler: async (request, reply) => {
         const state = request.kmsd;
+        const op = state.operation as Operation;
         const who = state.who as Authenticated;
         const draft = state.draft as AuditDraft;
         const input = request.body as Record<string, unknown>;
@@ -305,7 +322,10 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
         const answer = await op.handle(ctx, input);
         if (statusOf(op) === 204) return (reply as FastifyReply).code(204).send();
         if (statusOf(op) === 201) reply.code(201);
-        return answer instanceof Serialized ? reply.type('application/json; charset=utf-8').send(answer.json) : answer;
+        // The operation's response schema, as a route of its own would have it: what the
+        // schema does not name is left out, and its types are written as it says.
+        const json = answer instanceof Serialized ? answer.json : reply.compileSerializationSchema(op.response, String(statusOf(op)))(answer as Record<string, unknown>);
+        return reply.type('application/json; charset=utf-8').send(json);
       },
     });
   }
@@ -405,8 +425,8 @@ function metricName(request: FastifyRequest): string {
   return route === undefined ? 'unknown' : `${request.method} ${route}`;
 }
 
-const operationOf = (request: FastifyRequest): Operation | undefined =>
-  (request.routeOptions.config as { operation?: Operation } | undefined)?.operation;
+/** The operation a request's path named; undefined before its route's onRequest hook, or for no operation's path. */
+const operationOf = (request: FastifyRequest): Operation | undefined => request.kmsd?.operation ?? undefined;
 
 /** What a path Fastify could not decode is answered: Keystone's 400, CSMS.0003, or KMS.0202. */
 function badUrlRefusal(path: string): IamError | KmsError {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ROOT } from '../support/built-client.ts';
 import { VERSION, artifact, exec, skipWithout, start, statusOf, waitFor } from './support.ts';
 
@@ -80,6 +81,48 @@ console.log(JSON.stringify({ plain_text, project: await client.projectId() }));
   }
   assert.equal(await exited, 0, output());
   assert.equal(existsSync(endpointFile), false, 'a clean stop removes the endpoint file');
+});
+
+test('a SQLite node of the package serves without loading PostgreSQL\'s driver or node:tls (docs/start-and-memory.md, "The start")', { skip: skipWithout(TARBALL), timeout: 120_000 }, async () => {
+  assert.ok(existsSync(join(project, 'node_modules/kmsd')), 'installed by the test above');
+  // A module Node runs before kmsd (NODE_OPTIONS reaches the node that bin/kmsd.js execs): at
+  // exit it writes what the process loaded, Node's own modules and every file (ES modules and
+  // CommonJS alike, through Node's module hooks).
+  const report = join(project, 'loaded.json');
+  writeFileSync(join(project, 'loaded.mjs'), `
+import { writeFileSync } from 'node:fs';
+import { registerHooks } from 'node:module';
+const files = [];
+registerHooks({ load(url, context, nextLoad) { files.push(url); return nextLoad(url, context); } });
+process.on('exit', () => writeFileSync(process.env.KMSD_LOADED_REPORT, JSON.stringify({
+  builtins: process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length)),
+  files,
+})));
+`);
+
+  const endpointFile = join(project, 'loaded-endpoint.json');
+  const server = start(join(project, 'node_modules/.bin/kmsd'), ['serve', '--port', '0', '--data-dir', join(project, 'data-loaded'), '--endpoint-file', endpointFile, '--workers', '1', '--log-level', 'warn'], {
+    cwd: project, env: { ...process.env, NODE_OPTIONS: `--import=${pathToFileURL(join(project, 'loaded.mjs')).href}`, KMSD_LOADED_REPORT: report },
+  });
+  try {
+    const described = await waitFor('the endpoint file', () => (existsSync(endpointFile) ? JSON.parse(readFileSync(endpointFile, 'utf8')) : undefined));
+    const [{ project_id }] = described.accounts;
+    assert.equal(await statusOf(`${described.endpoint}/_kmsd/health`), 200);
+    // An operation's path reaches its route (401 without credentials), a known path with another
+    // method is 405, an unknown path 400 (the routes that serve several operations: src/api/route-groups.ts).
+    assert.equal(await statusOf(`${described.endpoint}/v1.0/${project_id}/kms/user-instances`), 401);
+    assert.equal(await statusOf(`${described.endpoint}/v1.0/${project_id}/kms/list-keys`), 405);
+    assert.equal(await statusOf(`${described.endpoint}/v1.0/${project_id}/kms/no-such-operation`), 400);
+  } finally {
+    server.child.kill('SIGTERM');
+  }
+  assert.equal(await server.exited, 0, server.output());
+  const loaded = JSON.parse(readFileSync(report, 'utf8')) as { builtins: string[]; files: string[] };
+  // The check is worth something only if the report is real: Node's http and sqlite were loaded, and kmsd's file.
+  assert.ok(loaded.builtins.includes('http') && loaded.builtins.includes('sqlite'), loaded.builtins.join(' '));
+  assert.ok(loaded.files.some((url) => url.endsWith('/node_modules/kmsd/dist/main.js')), loaded.files.join(' '));
+  assert.deepEqual(loaded.builtins.filter((name) => name === 'tls' || name === 'https' || name === 'http2'), []);
+  assert.deepEqual(loaded.files.filter((file) => /[\\/]node_modules[\\/](pg|pg-[a-z-]+|@peculiar|@noble)[\\/]/.test(file)), []);
 });
 
 for (const [doc, heading] of [['docs/install.md', '### A Node.js test that starts kmsd as a child']]) {
