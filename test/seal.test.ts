@@ -169,6 +169,16 @@ describe('a node on a sealed SQLite store', () => {
     await assertSealed(node, users.admin);
     assert.equal(existsSync(join(dataDir, 'root.key')), false);
     assert.deepEqual(await kmsd(['seal', 'status', '--url', node.url]), { code: 0, out: 'sealed: 0 of 2 shares given (3 made)\n', err: '' });
+    // The gate answers before the route's own hook runs, yet each answer is counted and logged
+    // under the operation its path names (src/api/app.ts operationOf), an unknown path as unknown.
+    assert.equal((await call(node.url, 'POST', `/v1.0/${users.admin.projectId}/kms/no-such-operation`, {})).status, 503);
+    assert.equal((await call(node.url, 'GET', `/v1/${users.admin.projectId}/secrets/s1`)).status, 503);
+    const metrics = await (await fetch(`${node.url}/_kmsd/metrics`)).text();
+    const sealed = [...metrics.matchAll(/^kmsd_requests_total\{operation="([^"]*)",status="503",code="([^"]*)"\} (\d+)$/gm)].map(([, operation, code, n]) => `${operation} ${code} ${n}`);
+    for (const counted of ['create-key KMS.0104 4', 'unknown KMS.0104 1', 'show-secret KMS.0104 1']) assert.ok(sealed.includes(counted), `${counted} in ${sealed.join('; ')}`);
+    assert.deepEqual(sealed.filter((line) => /^[A-Z]+ \/v[0-9.]+\/:project_id/.test(line)), [], 'an operations route\'s template as a label');
+    const lines = node.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).filter((l) => l.msg === 'request' && l.status === 503);
+    assert.deepEqual([...new Set(lines.filter((l) => l.path.startsWith('/v1') && l.path !== '/v1.0').map((l) => `${l.path.split('/').at(-1)} ${l.operation}`))].sort(), ['create-key create-key', 'no-such-operation undefined', 's1 show-secret']);
   });
 
   test('malformed, foreign and repeated shares do not count; the threshold of distinct shares unseals every loop', async () => {

@@ -19,7 +19,7 @@ import { GatewayError, IamError, KmsError, ThrottledError, kms } from '../core/e
 import { hasExactType } from './fields.ts';
 import { anonymousDraft, callerDraft, noteBody, recordingStore, type AuditDraft } from './audit.ts';
 import { Serialized, bodySchema, pathOf, statusOf, type Operation, type OperationContext } from './operation.ts';
-import { routeGroups } from './route-groups.ts';
+import { routeGroups, type RouteGroup } from './route-groups.ts';
 import { OPERATIONS } from './routes.ts';
 import { validationError } from './validation.ts';
 import { forService } from './csms-errors.ts';
@@ -231,7 +231,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   });
 
   // The operations' routes: one per group of operations (route-groups.ts), each request
-  // matched to its operation before its body is read, as by routes of their own.
+  // matched to its operation when it arrives, as by routes of their own.
   for (const group of routeGroups(OPERATIONS)) {
     // Worked out once per operation, not per request. The input (body, query and path fields
     // together) is checked in preValidation rather than as Fastify's body schema, which GET
@@ -241,23 +241,26 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     app.route({
       method: group.method,
       url: group.url,
+      // For what answers before the onRequest hook below has run (a sealed node's gate): operationOf.
+      config: { group },
       ...(bodyLimits.length > 0 && { bodyLimit: Math.max(config.bodyLimit, ...bodyLimits) }),
-      onRequest: (request, reply, done) => {
+      onRequest: (request, _reply, done) => {
         const match = group.match(request.params as Record<string, string>);
-        // No operation of the group: the not-found handler, as when no route matched.
-        // (Not returned: a Reply is a thenable, which would let the hook chain go on.)
-        if (match === null) {
-          reply.callNotFound();
-          return;
-        }
         const state = request.kmsd;
-        state.operation = match.operation;
-        state.pathValues = match.values;
+        state.operation = match?.operation ?? null;
+        state.pathValues = match?.values ?? NO_PATH_VALUES;
         done();
       },
-      preValidation: async (request) => {
+      preValidation: async (request, reply) => {
         const state = request.kmsd;
-        const op = state.operation as Operation;
+        const op = state.operation;
+        // No operation of the route's group has this path: the not-found answer, as when no route
+        // matched (after the body is read, as Fastify's not-found route reads it: an oversized
+        // body is KMS.0203 there too).
+        if (op === null) {
+          reply.callNotFound();
+          return reply;
+        }
         // A request refused before this point gets its anonymous draft in the error handler.
         const principal = await authenticator.authenticate(signable(request));
         const draft = callerDraft(request.id, op.name, principal, request.ip);
@@ -421,12 +424,26 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
 function metricName(request: FastifyRequest): string {
   const op = operationOf(request);
   if (op) return op.name;
+  // A route of operations whose path named none of them: an unknown path, as when no route matched.
+  if (groupOf(request)) return 'unknown';
   const route = request.routeOptions.url;
   return route === undefined ? 'unknown' : `${request.method} ${route}`;
 }
 
-/** The operation a request's path named; undefined before its route's onRequest hook, or for no operation's path. */
-const operationOf = (request: FastifyRequest): Operation | undefined => request.kmsd?.operation ?? undefined;
+/**
+ * The operation a request's path names, undefined for none: set by its route's onRequest hook, or
+ * matched here for a request answered before that hook ran (a sealed node's gate answers in an
+ * onRequest hook of its own).
+ */
+function operationOf(request: FastifyRequest): Operation | undefined {
+  const named = request.kmsd?.operation;
+  if (named) return named;
+  return groupOf(request)?.match(request.params as Record<string, string>)?.operation;
+}
+
+/** The group of operations whose route a request took (route-groups.ts), if any. */
+const groupOf = (request: FastifyRequest): RouteGroup | undefined =>
+  (request.routeOptions.config as { group?: RouteGroup } | undefined)?.group;
 
 /** What a path Fastify could not decode is answered: Keystone's 400, CSMS.0003, or KMS.0202. */
 function badUrlRefusal(path: string): IamError | KmsError {

@@ -12,7 +12,8 @@ import { pathOf, type HttpMethod, type Operation } from './operation.ts';
  * route matches is then matched against the group's operations here, exactly as Fastify's router
  * would have matched their own routes: at each segment a literal before a parameter (its depth-first
  * search, static children first), literals compared with the segment as the router decoded it. A
- * request that matches none of them is Fastify's not found, as before (src/api/app.ts).
+ * request that matches none of them gets Fastify's not-found answer once its body is read, as
+ * before (src/api/app.ts).
  * An operation with its own body limit keeps a route of its own (Fastify reads the body before
  * any of kmsd's code knows which operation it is for).
  */
