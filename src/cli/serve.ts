@@ -126,6 +126,25 @@ export function writeEndpointFile(path: string, described: ServingDescription): 
   writeFileWhole(path, `${JSON.stringify(described, null, 2)}\n`);
 }
 
+/**
+ * Resolves once the log's last lines are written, or their write failed, or after a second.
+ * Awaited before the process exits: pino writes its lines to standard output asynchronously and
+ * flushes what is left at exit synchronously; when the reader of that output is gone (`kmsd
+ * serve | tee log`, the pipeline ended with Ctrl-C), the exit's flush would throw EPIPE from the
+ * exit handler (a stack trace on the terminal) unless the pending write has failed first, which
+ * makes pino drop every later line quietly. A reader that is there but slow gets a second.
+ */
+function logWritten(logger: RunningServer['logger']): Promise<void> {
+  if (!logger) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 1000);
+    logger.flush(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 /** `kmsd serve`: starts the server, prints the banner, stops on SIGINT/SIGTERM (see RunningServer.close). */
 export async function serve(argv: string[]): Promise<void> {
   const config = parseConfig(argv, process.env);
@@ -154,12 +173,14 @@ export async function serve(argv: string[]): Promise<void> {
     }
     stopping = true;
     server.close(`${signal} received`).then(
-      () => {
+      async () => {
         if (config.endpointFile) rmSync(config.endpointFile, { force: true });
+        await logWritten(server.logger);
         process.exit(0);
       },
-      (error: unknown) => {
+      async (error: unknown) => {
         if (server.logger) server.logger.error({ err: error }, 'shutdown failed');
+        await logWritten(server.logger);
         process.exit(1);
       },
     );
