@@ -209,13 +209,15 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     socket[ANSWERING] = (socket[ANSWERING] ?? 1) - 1;
     const state = stateOf(request);
     const refusal = state.refusal;
+    // Worked out once for the line and the metrics (a request answered before its route's hook matches it here).
+    const op = logRequests || metrics ? operationOf(request) : undefined;
     if (logRequests) {
       // The path as sent (never the query, which may carry markers and filters; never a route
       // template), who called, and what it was taken for.
       const line: Record<string, unknown> = { method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
       const principal = state.who?.principal ?? state.principal;
       if (principal) line.caller = `${principal.userName}@${principal.accountName}`;
-      const operation = operationOf(request)?.name ?? state.draft?.operation;
+      const operation = op?.name ?? state.draft?.operation;
       if (operation) line.operation = operation;
       if (refusal) {
         if (refusal.code !== '') line.code = refusal.code;
@@ -224,7 +226,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       request.log.info(line, 'request');
     }
     if (metrics) {
-      metrics.request(metricName(request), reply.statusCode, refusal?.code ?? '', reply.elapsedTime / 1000);
+      metrics.request(metricName(request, op), reply.statusCode, refusal?.code ?? '', reply.elapsedTime / 1000);
       if (request.kmsd.draft?.recorded) metrics.audited();
     }
     done();
@@ -421,13 +423,12 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
  * The `operation` label of a request's metrics: the KMS operation's name, else the route's
  * template (never the URL itself, which may carry ids), "unknown" for an unknown path.
  */
-function metricName(request: FastifyRequest): string {
-  const op = operationOf(request);
+function metricName(request: FastifyRequest, op: Operation | undefined): string {
   if (op) return op.name;
+  const route = request.routeOptions;
   // A route of operations whose path named none of them: an unknown path, as when no route matched.
-  if (groupOf(request)) return 'unknown';
-  const route = request.routeOptions.url;
-  return route === undefined ? 'unknown' : `${request.method} ${route}`;
+  if ((route.config as { group?: RouteGroup } | undefined)?.group || route.url === undefined) return 'unknown';
+  return `${request.method} ${route.url}`;
 }
 
 /**
