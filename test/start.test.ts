@@ -458,6 +458,30 @@ describe('the start banner and the log', () => {
     }
   });
 
+  test('the reader of its output gone before the banner (`kmsd serve | head -2`): the lines are dropped, it goes on serving, and SIGINT stops it with exit 0, printing nothing', async () => {
+    const dir = base();
+    const file = join(dir, 'endpoint.json');
+    const run = kmsd(['serve', '--port', '0', '--data-dir', join(dir, 'data'), '--endpoint-file', file]);
+    try {
+      // Closed before kmsd wrote anything there: the start's log line (a new root key) and the
+      // banner fail with EPIPE. Node raised the banner's as an uncaught error (a stack trace, exit 1).
+      run.child.stdout?.destroy();
+      await waitFor(() => existsSync(file), 'the endpoint file');
+      // The banner is written right after the endpoint file: its failure has come by now.
+      await new Promise((r) => setTimeout(r, 300));
+      const { health } = JSON.parse(readFileSync(file, 'utf8')) as { health: string };
+      assert.equal((await fetch(health)).status, 200);
+      assert.equal(run.child.exitCode, null);
+      run.child.kill('SIGINT');
+      const code = await Promise.race([run.exited, new Promise((r) => setTimeout(() => r('still running after 15 s'), 15_000))]);
+      assert.equal(code, 0);
+      assert.equal(run.err(), '');
+    } finally {
+      run.child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('SIGINT after the reader of its output went away (`kmsd serve | tee log`, the pipeline ended with Ctrl-C): stops and exits 0, never hangs, prints no error', async () => {
     const dir = base();
     const run = kmsd(['serve', '--port', '0', '--data-dir', join(dir, 'data')]);

@@ -220,6 +220,14 @@ export async function serve(argv: string[]): Promise<void> {
       process.exit(2);
     }
   }
+  // A reader of kmsd's output that went away (`kmsd serve | head -2`) fails every later write
+  // with EPIPE, which Node raises as an uncaught error (a stack trace, exit 1). Those lines are
+  // dropped and kmsd goes on serving, as it does when its log's reader goes away (pino drops them).
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+    });
+  }
   process.stdout.write(text);
   if (server.seal?.sealed) {
     // Once enough shares are in (on this node; every node of a cluster is unsealed on its own).

@@ -90,6 +90,30 @@ class Statements {
 }
 
 /**
+ * A group's statements sent without waiting for their answers (the pool runs node-postgres in
+ * pipeline mode): answered() waits for them (their answers came before those of anything sent
+ * after them) and throws the first failure, as awaiting each would have.
+ */
+class SentAhead {
+  private readonly statements: Statements;
+  private pending: Promise<unknown>[] = [];
+  constructor(statements: Statements) {
+    this.statements = statements;
+  }
+  send(text: string): void {
+    const sent = this.statements.query(text, [], 'work');
+    // Heard at once (never an unhandled rejection); answered() throws it.
+    sent.catch(() => {});
+    this.pending.push(sent);
+  }
+  async answered(): Promise<void> {
+    const pending = this.pending;
+    this.pending = [];
+    for (const sent of pending) await sent;
+  }
+}
+
+/**
  * Statements with parameters are prepared once per connection under a name (pg parses and plans
  * a named statement on its first use on a connection, then only binds it): the name is the
  * statement's number in this process, so one text always has one name.
@@ -235,6 +259,10 @@ export class PostgresStore implements Store {
       // A connection whose server vanished without a word is found out by TCP keepalive when
       // idle, and by the client's bound (Deadlines) when a query waits on it.
       keepAlive: true, keepAliveInitialDelayMillis: 10_000,
+      // A query is sent at once, not after the answer of the one before (the server answers them
+      // in order): a group sends its BEGIN, lock bounds and their lifting together with the
+      // statement after them (commitGroup). Everything else awaits each answer before it sends.
+      pipeline: true,
     });
     // A connection that the server ends (restart, failover, pg_terminate_backend) or that breaks
     // reports an 'error' event: on an idle client through the pool, on a client a request holds
@@ -419,9 +447,16 @@ export class PostgresStore implements Store {
     let done = 0;
     let boundedWaits = false;
     let broken = false;
+    // Statements sent ahead (pg's pipeline mode: the pool's option): the BEGIN with the first
+    // unit's statements, a lock bound with the next unit's, its lifting with the audit statement.
+    // The server runs them in order, so they cost no round trip of their own; their answers come
+    // before those of the statements sent after them, and are checked before the group goes on.
+    // A failure there fails the group whole, as when each was waited for (and PostgreSQL refuses
+    // every later statement of the transaction, so nothing runs past one that failed).
+    const ahead = new SentAhead(statements);
     try {
       // kmsd.moves_version: this transaction moves the data version itself, with its COMMIT (migration 10's trigger stays out).
-      await statements.query(`${this.deadlines.begin('BEGIN')}; SET LOCAL kmsd.moves_version = on${savepoints ? '; SAVEPOINT unit' : ''}`, [], 'work');
+      ahead.send(`${this.deadlines.begin('BEGIN')}; SET LOCAL kmsd.moves_version = on${savepoints ? '; SAVEPOINT unit' : ''}`);
       const lossesAtBegin = lock?.losses ?? 0;
       const fencedAtBegin = lock?.fencing === true;
       // The records of the units that ran to their end, for onAudit (the --audit-log file): told
@@ -445,23 +480,32 @@ export class PostgresStore implements Store {
           // units may not wait for one (postgres-group.ts). SET LOCAL outside the savepoint,
           // which would undo it.
           const bound = (done > 0 || !savepoints) && !boundedWaits ? `; SET LOCAL lock_timeout = ${LOCK_WAIT_MS}` : '';
-          // After a failure, ROLLBACK TO left the savepoint standing for the next unit. Waited for:
-          // node-postgres 8 deprecates a query sent while another runs (pg 9 refuses it), and
-          // without savepoints this is one round trip a group. One that fails fails the group whole.
+          // After a failure, ROLLBACK TO left the savepoint standing for the next unit. Sent
+          // ahead of the unit's statements; one that fails fails the group whole.
           const between = savepoints && previousDone ? `RELEASE SAVEPOINT unit${bound}; SAVEPOINT unit` : bound.slice(2);
-          if (between !== '') await statements.query(between, [], 'work');
+          if (between !== '') ahead.send(between);
           if (bound !== '') boundedWaits = true;
         }
         ran = i + 1;
         previousDone = false;
         unitRecords = tx.stagedAudit;
         const changesBefore = executor.changes;
+        const settled = await run.run(i, tx).then((value) => ({ value }), (error: unknown) => ({ error }));
+        // What was sent ahead of the unit answered before its statements did (a unit that sent
+        // none waits for it here). A failure there is the group's, and this unit did not run:
+        // PostgreSQL refused its statements (ran as when that statement was waited for).
         try {
-          const value = await run.run(i, tx);
-          outcomes[i] = { ok: true, value };
+          await ahead.answered();
+        } catch (error) {
+          ran = i;
+          throw error;
+        }
+        if (!('error' in settled)) {
+          outcomes[i] = { ok: true, value: settled.value };
           done++;
           previousDone = true;
-        } catch (error) {
+        } else {
+          const error = settled.error;
           // Its records go with it.
           tx.dropStagedAudit(unitRecords);
           // The connection is gone: the group fails whole (below).
@@ -511,16 +555,18 @@ export class PostgresStore implements Store {
       // group; the wait for the chain's head is a wait for a group that is committing): the bound
       // is lifted first.
       let waitsBounded = boundedWaits;
-      const unbounded = async () => {
-        if (waitsBounded) await statements.query('SET LOCAL lock_timeout = 0', [], 'work');
+      const unbounded = () => {
+        if (waitsBounded) ahead.send('SET LOCAL lock_timeout = 0');
         waitsBounded = false;
       };
       if (tx.stagedAudit > 0) {
-        await unbounded();
-        await tx.appendStagedAudit();
+        unbounded();
+        // Both awaited: the lifting's failure (answered first) is the one thrown.
+        await Promise.all([ahead.answered(), tx.appendStagedAudit()]);
       }
       if (lock !== null && (fencedAtBegin || lock.fencing || lock.losses !== lossesAtBegin)) {
-        await unbounded();
+        unbounded();
+        await ahead.answered();
         await this.fence(statements, lock);
       }
       // One that cannot be written (a full disk) fails the group whole, as it failed a lone write:
