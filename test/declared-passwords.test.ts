@@ -422,16 +422,25 @@ describe('declared passwords, put in force after the node listens', () => {
       const server = await startWorkers(config, (error) => assert.fail(String(error)));
       try {
         assert.equal(await server.joined, 2);
-        // Another process sends ten logins with the replaced password over connections of their
-        // own (the kernel spreads them over both loops' sockets) and says when each answer came.
+        // Another process opens ten connections (the kernel spreads them over both loops'
+        // sockets as it accepts them: before 'go', so that a sender slow to start on a loaded
+        // machine cannot miss the window below), then sends a login with the replaced password
+        // on each and says when each answer came.
         const sender = spawn(process.execPath, ['--input-type=module', '-e', `
+          import { connect } from 'node:net';
+          const url = new URL(process.argv[1]);
           const body = JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'user0', password: 'old pw', domain: { name: 'acme' } } } } } });
+          const sockets = await Promise.all(Array.from({ length: 10 }, () => new Promise((resolve) => { const s = connect(Number(url.port), url.hostname, () => resolve(s)); })));
           console.log('go');
-          await Promise.all(Array.from({ length: 10 }, async () => {
-            const r = await fetch(process.argv[1] + '/v3/auth/tokens', { method: 'POST', headers: { 'content-type': 'application/json', connection: 'close' }, body });
-            await r.text();
-            console.log(JSON.stringify({ status: r.status, at: Date.now() }));
-          }));`, server.url], { stdio: ['ignore', 'pipe', 'inherit'] });
+          await Promise.all(sockets.map((s) => new Promise((resolve) => {
+            let answer = '';
+            s.on('data', (d) => (answer += d));
+            s.on('end', () => {
+              console.log(JSON.stringify({ status: Number(answer.split(' ')[1]), at: Date.now() }));
+              resolve();
+            });
+            s.write('POST /v3/auth/tokens HTTP/1.1\\r\\nhost: ' + url.host + '\\r\\ncontent-type: application/json\\r\\nconnection: close\\r\\ncontent-length: ' + Buffer.byteLength(body) + '\\r\\n\\r\\n' + body);
+          })));`, server.url], { stdio: ['ignore', 'pipe', 'inherit'] });
         let out = '';
         sender.stdout.on('data', (d) => (out += d));
         const done = new Promise<void>((resolve) => sender.once('exit', () => resolve()));

@@ -7,12 +7,15 @@ import { COMMIT_MOVING_VERSION } from '../src/store/postgres-memo.ts';
 import { KEY_COLUMNS } from '../src/store/rows.ts';
 import { AUDIT_APPEND_MANY } from '../src/store/sql-tx.ts';
 import { freshDatabase, POSTGRES_SKIP } from './support/postgres.ts';
-import { auditRequestIds, commits, createGrant, key } from './support/pg-group-units.ts';
+import type { Tx } from '../src/store/store.ts';
+import { auditRequestIds, commits, createGrant, grant, key, record } from './support/pg-group-units.ts';
 
 /**
  * A PostgreSQL group sends its BEGIN, its lock wait bound and the bound's lifting without
  * waiting for their answers (node-postgres's pipeline mode, src/store/postgres.ts commitGroup):
- * each goes out with the statement after it, in one round trip. Traced here: when each
+ * each goes out with the statement after it, in one round trip. A unit that says its next
+ * statement is its last (Tx.lastStatementNext) has the next unit's statements sent behind it
+ * (src/store/postgres-overlap.ts). Traced here: when each
  * statement of the store's pooled connections is handed to the client (`send`), and when its
  * answer comes back (`answer`). In pipeline mode node-postgres writes a query to the socket when
  * it is handed one, whatever is still unanswered.
@@ -29,6 +32,17 @@ const KEY_LOCK = `SELECT ${KEY_COLUMNS} FROM keys WHERE key_id = $1 FOR UPDATE`;
 const name = (text: string): string =>
   text === BEGIN ? 'BEGIN' : text === KEY_LOCK ? 'KEY_LOCK' : text === AUDIT_APPEND_MANY ? 'AUDIT' : text === COMMIT_MOVING_VERSION ? 'COMMIT'
     : text.startsWith('WITH counted AS (UPDATE keys SET grants_version') ? 'GRANT_INSERT' : text;
+
+/** A create-grant that says its insert is its last statement, as src/core/grants.ts does; `after` runs once it is answered. */
+const lastInsert = (keyId: string, requestId: string, after: (tx: Tx) => Promise<void> = async () => {}) => async (tx: Tx) => {
+  assert.ok(await tx.getKey(keyId, { lock: true }));
+  const g = grant(keyId);
+  tx.lastStatementNext();
+  if (!(await tx.insertGrant(g))) throw new Error('KMS.2404');
+  await after(tx);
+  await tx.insertAudit(record(requestId, keyId));
+  return g.grantId;
+};
 
 describe('PostgreSQL group commit: statements sent ahead (pipeline mode)', { skip: POSTGRES_SKIP }, () => {
   let database: Awaited<ReturnType<typeof freshDatabase>>;
@@ -128,5 +142,111 @@ describe('PostgreSQL group commit: statements sent ahead (pipeline mode)', { ski
     assert.deepEqual(units, []);
     assert.equal(await store.read((tx) => tx.countGrants(k.keyId)), 0);
     assert.deepEqual(events.slice(0, 5), ['send BEGIN', 'send KEY_LOCK', 'answer BEGIN', 'answer KEY_LOCK', 'send ROLLBACK']);
+  });
+
+  /** A unit that counts its runs. */
+  const counted = (runs: number[], i: number, work: (tx: Tx) => Promise<unknown>) => (tx: Tx) => {
+    runs[i] = (runs[i] ?? 0) + 1;
+    return work(tx);
+  };
+
+  test('units that say their next statement is their last: each later unit\'s statement is sent behind it before its answer, and the group commits them in unit order', async () => {
+    const k = await storedKey();
+    const units = commits(store);
+    await Promise.all([0, 1, 2, 3].map((i) => store.write(lastInsert(k.keyId, `overlap-${i}`))));
+    assert.deepEqual(units, [4]);
+    assert.deepEqual(events, [
+      'send BEGIN', 'send KEY_LOCK', 'answer BEGIN', 'answer KEY_LOCK',
+      'send GRANT_INSERT', 'send SET LOCAL lock_timeout = 2', 'send GRANT_INSERT', 'send GRANT_INSERT', 'send GRANT_INSERT',
+      'answer GRANT_INSERT', 'answer SET LOCAL lock_timeout = 2', 'answer GRANT_INSERT', 'answer GRANT_INSERT', 'answer GRANT_INSERT',
+      'send SET LOCAL lock_timeout = 0', 'send AUDIT', 'answer SET LOCAL lock_timeout = 0', 'answer AUDIT',
+      'send COMMIT', 'answer COMMIT',
+    ]);
+    assert.equal(await store.read((tx) => tx.countGrants(k.keyId)), 4);
+    assert.deepEqual(lines.map((r) => r.requestId), ['overlap-0', 'overlap-1', 'overlap-2', 'overlap-3']);
+  });
+
+  test('units that overlap stage their records in whatever order their answers come; the trail has them in unit order', async () => {
+    const k = await storedKey();
+    // The first unit takes many more steps after its answer than the second before it stages its record.
+    const slow = async () => {
+      for (let n = 0; n < 50; n++) await null;
+    };
+    await Promise.all([store.write(lastInsert(k.keyId, 'order-0', slow)), store.write(lastInsert(k.keyId, 'order-1'))]);
+    assert.deepEqual(lines.map((r) => r.requestId), ['order-0', 'order-1']);
+    assert.deepEqual((await auditRequestIds(store)).filter((r) => r?.startsWith('order-')), ['order-0', 'order-1']);
+  });
+
+  test('an overlapped unit refused on its last statement\'s answer that changed nothing (a key at its grant limit) answers alone; the units behind it commit', async () => {
+    const [k, full] = [key(), key()];
+    await store.write(async (tx) => {
+      await tx.insertKey(k);
+      await tx.insertKey(full);
+      await tx.insertGrant(grant(full.keyId));
+    });
+    events.length = 0;
+    const units = commits(store);
+    const atLimit = new Error('KMS.2404 at the limit');
+    const results = await Promise.allSettled([
+      store.write(lastInsert(k.keyId, 'limit-0')),
+      store.write(async (tx) => {
+        await tx.getKey(full.keyId, { lock: true });
+        tx.lastStatementNext();
+        if (!(await tx.insertGrant(grant(full.keyId), 1))) throw atLimit;
+      }),
+      store.write(lastInsert(k.keyId, 'limit-2')),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.equal((results[1] as PromiseRejectedResult).reason, atLimit);
+    assert.deepEqual(units, [2]);
+    assert.deepEqual(events.filter((e) => /SAVEPOINT|ROLLBACK/.test(e)), []);
+    // The third unit's insert was sent before the second's was answered.
+    assert.ok(events.indexOf('send GRANT_INSERT', events.indexOf('send GRANT_INSERT', events.indexOf('send GRANT_INSERT') + 1) + 1) < events.lastIndexOf('answer GRANT_INSERT'));
+    assert.deepEqual(await store.read(async (tx) => [await tx.countGrants(k.keyId), await tx.countGrants(full.keyId)]), [2, 1]);
+    assert.deepEqual(lines.map((r) => r.requestId), ['limit-0', 'limit-2']);
+  });
+
+  test('a unit that sends a statement after the one it said was its last, while a later unit runs behind it: never sent; having written nothing it runs again, alone, and is answered on that run', async () => {
+    const k = await storedKey();
+    const units = commits(store);
+    const runs: number[] = [];
+    const gone = new Error('KMS.2501');
+    const results = await Promise.allSettled([
+      store.write(counted(runs, 0, lastInsert(k.keyId, 'word-0'))),
+      store.write(counted(runs, 1, async (tx) => {
+        await tx.getKey(k.keyId, { lock: true });
+        tx.lastStatementNext();
+        // No such grant (a statement that changed nothing), then one more look (as endGrant does).
+        if ((await tx.endGrantOfKey(k.keyId, '0'.repeat(64))) === null && (await tx.getGrant('0'.repeat(64))) === null) throw gone;
+      })),
+      store.write(counted(runs, 2, lastInsert(k.keyId, 'word-2'))),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.equal((results[1] as PromiseRejectedResult).reason, gone);
+    assert.deepEqual(runs, [1, 2, 1]);
+    // The first group committed the two others; the second unit's own group committed nothing.
+    assert.deepEqual(units, [2]);
+    assert.equal(await store.read((tx) => tx.countGrants(k.keyId)), 2);
+    assert.deepEqual(lines.map((r) => r.requestId), ['word-0', 'word-2']);
+  });
+
+  test('a unit that wrote and then sends a statement after its last, while a later unit runs behind it: its group is undone and every unit runs again, each under a savepoint', async () => {
+    const k = await storedKey();
+    const units = commits(store);
+    const runs: number[] = [];
+    const results = await Promise.allSettled([
+      store.write(counted(runs, 0, lastInsert(k.keyId, 'wrote-0'))),
+      store.write(counted(runs, 1, lastInsert(k.keyId, 'wrote-1', async (tx) => {
+        await tx.countGrants(k.keyId);
+      }))),
+      store.write(counted(runs, 2, lastInsert(k.keyId, 'wrote-2'))),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled']);
+    assert.deepEqual(runs, [2, 2, 2]);
+    assert.deepEqual(units, [3]);
+    assert.ok(events.includes('send ROLLBACK'));
+    assert.ok(events.includes('send SAVEPOINT unit') || events.some((e) => e.includes('SAVEPOINT unit')));
+    assert.equal(await store.read((tx) => tx.countGrants(k.keyId)), 3);
+    assert.deepEqual(lines.map((r) => r.requestId), ['wrote-0', 'wrote-1', 'wrote-2']);
   });
 });

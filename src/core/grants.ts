@@ -60,6 +60,7 @@ export async function createGrant(tx: Tx, caller: Caller, input: NewGrant, limit
     creationDate: now,
   };
   // The limit is checked last, by the insert itself (one statement fewer under the key's lock).
+  tx.lastStatementNext();
   if (!(await tx.insertGrant(grant, limits.maxGrantsPerKey))) throw kms(DECISIONS.tooManyGrants);
   return grant;
 }
@@ -100,6 +101,9 @@ export async function listRetirableGrants(tx: Tx, caller: Caller, page: PageRequ
  */
 async function endGrant(tx: Tx, key: Key, grantId: string): Promise<Grant> {
   const id = grantId.toLowerCase();
+  // Its last statement when the grant is there (the common case); a grant not found is looked
+  // up once more (tx.lastStatementNext says what that costs).
+  tx.lastStatementNext();
   const ended = await tx.endGrantOfKey(key.keyId, id);
   if (ended) return ended;
   const elsewhere = await tx.getGrant(id);
@@ -124,9 +128,12 @@ export function mayRetire(grant: Grant, caller: Caller): boolean {
  */
 export async function retireGrant(tx: Tx, caller: Caller, keyId: string, grantId: string, now: number): Promise<Grant> {
   const key = await loadKey(tx, keyId, now, true);
+  // What the caller's policies are judged on is read before the grant is ended, so that ending
+  // it is the write's last statement (tx.lastStatementNext).
+  const resource = DECISIONS.retireNeedsIamAction ? await policyResource(tx, caller, key) : null;
   // Ended first, judged next: a refusal rolls the ending back (see endGrant).
   const grant = await endGrant(tx, key, grantId);
-  if ((DECISIONS.retireNeedsIamAction && !caller.allows(await policyResource(tx, caller, key))) || !mayRetire(grant, caller)) {
+  if ((resource !== null && !caller.allows(resource)) || !mayRetire(grant, caller)) {
     throw kms(DECISIONS.callerMayNot);
   }
   return grant;

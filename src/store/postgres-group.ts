@@ -93,9 +93,13 @@ export class GroupRun {
     this.stallMs = stallMs;
     this.onStall = onStall;
   }
+  /** Units begun: a later unit may begin before an earlier one ends (postgres-overlap.ts). */
+  private begun = 0;
   /** Runs unit `i`'s work in the group's transaction. */
   async run(i: number, tx: Tx): Promise<unknown> {
-    const timer = setTimeout(() => this.onStall(this, i + 1), this.stallMs);
+    this.begun = Math.max(this.begun, i + 1);
+    // A unit that stalls hands back the units after it that have not begun.
+    const timer = setTimeout(() => this.onStall(this, Math.max(i + 1, this.begun)), this.stallMs);
     try {
       return await this.units[i].work(tx);
     } finally {

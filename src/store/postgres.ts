@@ -8,6 +8,7 @@ import { SchemaMismatch, type AuditListener, type CommitListener, type ReadOptio
 import { COMMIT_MOVING_VERSION, DATA_VERSION_READ, PostgresMemo } from './postgres-memo.ts';
 import { connectFailure, connectionLost } from './postgres-connection.ts';
 import { Reconnection, StoreUnavailableError } from './unavailable.ts';
+import { LastStatementBroken, UnitRun, currentUnit } from './postgres-overlap.ts';
 import { LOCK_WAIT_MS, MAX_ATTEMPTS, WriteQueue, lockWaitRefused, stallMs, retryable, runAgain, type GroupRun, type Outcome } from './postgres-group.ts';
 
 type Row = Record<string, unknown>;
@@ -96,20 +97,26 @@ class Statements {
  */
 class SentAhead {
   private readonly statements: Statements;
-  private pending: Promise<unknown>[] = [];
+  private pending: Array<{ sent: Promise<unknown>; before: number }> = [];
   constructor(statements: Statements) {
     this.statements = statements;
   }
-  send(text: string): void {
+  /** Sends `text` ahead of unit `before`'s statements (Infinity: ahead of the group's own). */
+  send(text: string, before: number): void {
     const sent = this.statements.query(text, [], 'work');
     // Heard at once (never an unhandled rejection); answered() throws it.
     sent.catch(() => {});
-    this.pending.push(sent);
+    this.pending.push({ sent, before });
   }
-  async answered(): Promise<void> {
-    const pending = this.pending;
-    this.pending = [];
-    for (const sent of pending) await sent;
+  /** The unit the statement that failed was sent ahead of (answered threw its error). */
+  failedBefore = 0;
+  /** Waits for what was sent ahead of units up to `through`, and throws the first failure. */
+  async answered(through = Infinity): Promise<void> {
+    while (this.pending.length > 0 && this.pending[0].before <= through) {
+      const { sent, before } = this.pending.shift() as { sent: Promise<unknown>; before: number };
+      this.failedBefore = before;
+      await sent;
+    }
   }
 }
 
@@ -133,23 +140,27 @@ class PgExecutor implements Executor {
   readonly writableCte = true;
   readonly advisoryLocks = true;
   private readonly statements: Statements;
-  /**
-   * Statements that may have changed the transaction: every one that is not a SELECT (a plain
-   * INSERT, UPDATE or DELETE that matched no row, and a WITH whose answer tells it changed
-   * nothing, excepted: mayHaveChanged), and every one that failed (PostgreSQL then refuses the
-   * rest of the transaction). A group undoes a failed unit by it (commitGroup).
-   */
-  changes = 0;
   constructor(statements: Statements) {
     this.statements = statements;
   }
+  /**
+   * Counts, for the unit that sends it (UnitRun.changes), every statement that may have changed
+   * the transaction: every one that is not a SELECT (a plain INSERT, UPDATE or DELETE that matched
+   * no row, and a WITH whose answer tells it changed nothing, excepted: mayHaveChanged), and every
+   * one that failed (PostgreSQL then refuses the rest of the transaction). A group undoes a failed
+   * unit by it (commitGroup).
+   */
   private async query(sql: string, params: unknown[]): Promise<pg.QueryResult> {
+    const unit = currentUnit.getStore();
+    unit?.beforeSend();
+    const answer = this.statements.query(sql, params, 'work');
+    unit?.afterSend();
     try {
-      const result = await this.statements.query(sql, params, 'work');
-      if (mayHaveChanged(sql, result)) this.changes++;
+      const result = await answer;
+      if (unit && mayHaveChanged(sql, result)) unit.changes++;
       return result;
     } catch (error) {
-      this.changes++;
+      if (unit) unit.changes++;
       throw error;
     }
   }
@@ -425,6 +436,12 @@ export class PostgresStore implements Store {
    * `unit` (a unit that fails is rolled back to it and answers its own caller, the others
    * commit). So no answer is given on what a rolled-back unit wrote, a group is undone at most
    * once for a unit, and a unit's savepoint (a round trip) is paid only after such a failure.
+   *
+   * Without savepoints, a unit that said its next statement is its last (Tx.lastStatementNext)
+   * has the next unit started as soon as that statement is sent: the next unit's statements go
+   * behind it, before its answer (postgres-overlap.ts). Their outcomes are still taken in unit
+   * order, by the rules above: a unit whose statements changed nothing answers alone (the units
+   * behind it ran on what the units before it left), any other failure undoes the group.
    */
   private async commitGroup(run: GroupRun): Promise<Outcome[]> {
     const group = run.units;
@@ -456,7 +473,7 @@ export class PostgresStore implements Store {
     const ahead = new SentAhead(statements);
     try {
       // kmsd.moves_version: this transaction moves the data version itself, with its COMMIT (migration 10's trigger stays out).
-      ahead.send(`${this.deadlines.begin('BEGIN')}; SET LOCAL kmsd.moves_version = on${savepoints ? '; SAVEPOINT unit' : ''}`);
+      ahead.send(`${this.deadlines.begin('BEGIN')}; SET LOCAL kmsd.moves_version = on${savepoints ? '; SAVEPOINT unit' : ''}`, 0);
       const lossesAtBegin = lock?.losses ?? 0;
       const fencedAtBegin = lock?.fencing === true;
       // The records of the units that ran to their end, for onAudit (the --audit-log file): told
@@ -466,50 +483,57 @@ export class PostgresStore implements Store {
       // The units stage their records; they are written together after the last unit (one
       // statement for the group, not one a unit: SqlTx.appendStagedAudit).
       const records: ChainedAuditEvent[] = [];
-      let unitRecords = 0;
       const executor = new PgExecutor(statements);
-      const tx = new SqlTx(executor, this.onAudit === null ? null : (record) => records.push(record), { stageAudit: true, keepLockedKeys: true });
+      const tx = new SqlTx(executor, this.onAudit === null ? null : (record) => records.push(record), {
+        stageAudit: true, keepLockedKeys: true,
+        unitOf: () => currentUnit.getStore()?.index ?? 0,
+        onLastStatementNext: () => currentUnit.getStore()?.declareLast(),
+      });
       const started = Date.now();
       let previousDone = false;
-      for (let i = 0; i < run.end; i++) {
-        if (i > 0) {
-          // Past its time, the group commits what it ran: the rest wait for the next one.
-          if (Date.now() - started >= this.groupBudgetMs) break;
-          // A unit ran to its end, or (without savepoints) a unit ran at all, even one refused
-          // before it wrote, whose row locks stay: the group holds locks, and from now on its
-          // units may not wait for one (postgres-group.ts). SET LOCAL outside the savepoint,
-          // which would undo it.
-          const bound = (done > 0 || !savepoints) && !boundedWaits ? `; SET LOCAL lock_timeout = ${LOCK_WAIT_MS}` : '';
-          // After a failure, ROLLBACK TO left the savepoint standing for the next unit. Sent
-          // ahead of the unit's statements; one that fails fails the group whole.
-          const between = savepoints && previousDone ? `RELEASE SAVEPOINT unit${bound}; SAVEPOINT unit` : bound.slice(2);
-          if (between !== '') ahead.send(between);
-          if (bound !== '') boundedWaits = true;
-        }
-        ran = i + 1;
-        previousDone = false;
-        unitRecords = tx.stagedAudit;
-        const changesBefore = executor.changes;
-        const settled = await run.run(i, tx).then((value) => ({ value }), (error: unknown) => ({ error }));
-        // What was sent ahead of the unit answered before its statements did (a unit that sent
-        // none waits for it here). A failure there is the group's, and this unit did not run:
-        // PostgreSQL refused its statements (ran as when that statement was waited for).
-        try {
-          await ahead.answered();
-        } catch (error) {
-          ran = i;
-          throw error;
-        }
-        if (!('error' in settled)) {
-          outcomes[i] = { ok: true, value: settled.value };
-          done++;
-          previousDone = true;
-        } else {
-          const error = settled.error;
+      // Units started and not answered yet, in order: more than one while their statements
+      // overlap (postgres-overlap.ts), which only a group without savepoints lets them do.
+      const pending: Array<{ unit: UnitRun; settled: Promise<{ value: unknown } | { error: unknown }> }> = [];
+      const start = (i: number) => {
+        const unit = new UnitRun(i);
+        for (const earlier of pending) earlier.unit.overtaken = true;
+        const settled = currentUnit.run(unit, () => run.run(i, tx)).then((value) => ({ value }), (error: unknown) => ({ error }));
+        pending.push({ unit, settled });
+        return { unit, settled };
+      };
+      /**
+       * Takes the outcome of every unit started, in unit order: 'on' when the group goes on,
+       * 'stop' when it commits what it ran, or the outcomes the group answers with now.
+       */
+      const answerStarted = async (): Promise<'on' | 'stop' | Outcome[]> => {
+        while (pending.length > 0) {
+          const { unit, settled } = pending[0];
+          const i = unit.index;
+          const answer = await settled;
+          // What was sent ahead of the unit answered before its statements did (a unit that sent
+          // none waits for it here). A failure there is the group's, and the units from the one
+          // it went with did not run: PostgreSQL refused their statements.
+          try {
+            await ahead.answered(i);
+          } catch (error) {
+            ran = ahead.failedBefore;
+            throw error;
+          }
+          pending.shift();
+          if (!('error' in answer)) {
+            outcomes[i] = { ok: true, value: answer.value };
+            done++;
+            previousDone = true;
+            continue;
+          }
+          const error = answer.error;
           // Its records go with it.
-          tx.dropStagedAudit(unitRecords);
-          // The connection is gone: the group fails whole (below).
-          if (error instanceof StoreUnavailableError && !error.sessionSound) throw error;
+          tx.dropStagedAudit(i);
+          // The connection is gone: the group fails whole (below), once no unit of it runs.
+          if (error instanceof StoreUnavailableError && !error.sessionSound) {
+            await Promise.allSettled(pending.map((p) => p.settled));
+            throw error;
+          }
           // A cancelled statement, as any outage: nothing remembered is served unchecked.
           if (error instanceof StoreUnavailableError && !(boundedWaits && lockWaitRefused(error))) this.memo.reset();
           if (!several) {
@@ -518,14 +542,20 @@ export class PostgresStore implements Store {
             return [retryable(error) ? runAgain(group[i], error) : { ok: false, error }];
           }
           if (!savepoints) {
-            // It wrote nothing and no statement failed: the transaction is as the units before left it.
-            if (executor.changes === changesBefore) {
-              outcomes[i] = { ok: false, error };
+            if (unit.changes === 0) {
+              // It wrote nothing and no statement of it failed: the transaction is as the units
+              // before it left it, and the units behind it ran on that. A unit that broke its
+              // word (a statement after its last, never sent) runs again, each unit of its next
+              // group alone; any other answers alone.
+              if (error instanceof LastStatementBroken) group[i].undone = true;
+              outcomes[i] = error instanceof LastStatementBroken ? { again: true } : { ok: false, error };
               continue;
             }
             // Only the whole group can be undone: every unit runs again, under savepoints. This
             // unit too, unless the database refused it for a reason it is answered (or retried) for
             // as before; a refusal of kmsd's own is judged again on what will be committed.
+            await Promise.allSettled(pending.map((p) => p.settled));
+            pending.length = 0;
             await statements.query('ROLLBACK', [], 'work').catch(() => (broken = true));
             for (const unit of group) unit.undone = true;
             // Refused by the lock bound: first in the next group, where it may wait (as under savepoints).
@@ -538,12 +568,47 @@ export class PostgresStore implements Store {
           tx.forgetLockedKeys();
           if (boundedWaits && lockWaitRefused(error)) {
             outcomes[i] = { again: true, first: true };
-            break;
+            return 'stop';
           }
           outcomes[i] = retryable(error) ? runAgain(group[i], error) : { ok: false, error };
           // A statement cancelled at its timeout: the database is slow; the rest wait for the next group.
-          if (error instanceof StoreUnavailableError) break;
+          if (error instanceof StoreUnavailableError) return 'stop';
         }
+        return 'on';
+      };
+      try {
+        for (let i = 0; i < run.end; i++) {
+          if (i > 0) {
+            // Past its time, the group commits what it ran: the rest wait for the next one.
+            if (Date.now() - started >= this.groupBudgetMs) break;
+            // A unit ran to its end, or (without savepoints) a unit ran at all, even one refused
+            // before it wrote, whose row locks stay: the group holds locks, and from now on its
+            // units may not wait for one (postgres-group.ts). SET LOCAL outside the savepoint,
+            // which would undo it.
+            const bound = (done > 0 || !savepoints) && !boundedWaits ? `; SET LOCAL lock_timeout = ${LOCK_WAIT_MS}` : '';
+            // After a failure, ROLLBACK TO left the savepoint standing for the next unit. Sent
+            // ahead of the unit's statements; one that fails fails the group whole.
+            const between = savepoints && previousDone ? `RELEASE SAVEPOINT unit${bound}; SAVEPOINT unit` : bound.slice(2);
+            if (between !== '') ahead.send(between, i);
+            if (bound !== '') boundedWaits = true;
+          }
+          ran = i + 1;
+          previousDone = false;
+          const begun = start(i);
+          // Without savepoints, the next unit starts as soon as this one has sent its last
+          // statement (Tx.lastStatementNext), its statements behind that one; else when it answered.
+          const overlap = !savepoints && i + 1 < run.end;
+          if (overlap && (await Promise.race([begun.unit.lastStatementSent, begun.settled.then(() => false)]))) continue;
+          const next = await answerStarted();
+          if (next === 'stop') break;
+          if (next !== 'on') return next;
+        }
+        // Units still running when the group ran out of time.
+        const last = await answerStarted();
+        if (last !== 'on' && last !== 'stop') return last;
+      } finally {
+        // No unit of the group may run on once it ends: its connection goes back to the pool.
+        await Promise.allSettled(pending.map((p) => p.settled));
       }
       if (done === 0) {
         await statements.query('ROLLBACK', [], 'work').catch(() => (broken = true));
@@ -556,7 +621,7 @@ export class PostgresStore implements Store {
       // is lifted first.
       let waitsBounded = boundedWaits;
       const unbounded = () => {
-        if (waitsBounded) ahead.send('SET LOCAL lock_timeout = 0');
+        if (waitsBounded) ahead.send('SET LOCAL lock_timeout = 0', Infinity);
         waitsBounded = false;
       };
       if (tx.stagedAudit > 0) {

@@ -106,6 +106,17 @@ const aliasFromRow = (r: Row): KeyAlias => ({
 });
 
 /** The one implementation of Tx, shared by the SQLite and PostgreSQL drivers. */
+export interface SqlTxOptions {
+  /** Records wait for appendStagedAudit (PostgreSQL groups). */
+  stageAudit?: boolean;
+  /** The transaction is this object's alone, start to end (see lockedKeys). */
+  keepLockedKeys?: boolean;
+  /** The unit of work running now (a PostgreSQL group's units may overlap): its staged records are written in unit order. */
+  unitOf?: () => number;
+  /** Told by lastStatementNext (Tx). */
+  onLastStatementNext?: () => void;
+}
+
 export class SqlTx implements Tx {
   private readonly db: Executor;
   private readonly onAudit: AuditListener | null;
@@ -126,12 +137,20 @@ export class SqlTx implements Tx {
    * transaction back. `stageAudit`: records wait for appendStagedAudit (PostgreSQL groups).
    * `keepLockedKeys`: the transaction is this object's alone, start to end (see lockedKeys).
    */
-  constructor(db: Executor, onAudit: AuditListener | null = null, options: { stageAudit?: boolean; keepLockedKeys?: boolean } = {}) {
+  /** Each staged record's unit (SqlTxOptions.unitOf): the records are written in unit order. */
+  private readonly stagedUnits: number[] = [];
+  private readonly options: SqlTxOptions;
+  constructor(db: Executor, onAudit: AuditListener | null = null, options: SqlTxOptions = {}) {
     this.db = db;
     this.onAudit = onAudit;
     this.secrets = new SqlSecrets(db);
     this.staged = options.stageAudit ? [] : null;
     this.lockedKeys = options.keepLockedKeys ? new Map() : null;
+    this.options = options;
+  }
+
+  lastStatementNext(): void {
+    this.options.onLastStatementNext?.();
   }
 
   /** After a ROLLBACK TO SAVEPOINT: locks taken since the savepoint are released, and rows it wrote are as before. */
@@ -547,6 +566,7 @@ export class SqlTx implements Tx {
     const e = wellFormed(sent);
     if (this.staged !== null) {
       this.staged.push(e);
+      this.stagedUnits.push(this.options.unitOf?.() ?? 0);
       return;
     }
     // SQLite, whose writers are serialised: the head read, the record written, the head moved.
@@ -558,12 +578,18 @@ export class SqlTx implements Tx {
     await this.db.run('UPDATE audit_chain SET head_seq = $1, head_hash = $2 WHERE id = 1', [seq, hash]);
     this.onAudit?.({ ...e, seq, prevHash, hash });
   }
-  /** How many records are staged: a unit that fails drops what it staged (dropStagedAudit). */
+  /** How many records are staged (a unit that fails drops what it staged: dropStagedAudit). */
   get stagedAudit(): number {
     return this.staged?.length ?? 0;
   }
-  dropStagedAudit(from: number): void {
-    if (this.staged !== null) this.staged.length = from;
+  /** Drops what unit `unit` staged (SqlTxOptions.unitOf): a unit that failed. */
+  dropStagedAudit(unit: number): void {
+    if (this.staged === null) return;
+    for (let k = this.staged.length - 1; k >= 0; k--) {
+      if (this.stagedUnits[k] !== unit) continue;
+      this.staged.splice(k, 1);
+      this.stagedUnits.splice(k, 1);
+    }
   }
   /**
    * Writes the staged records (a PostgreSQL group's, in the order its units ran) in one statement
@@ -573,8 +599,10 @@ export class SqlTx implements Tx {
    * the trail's verifier would reject are never committed.
    */
   async appendStagedAudit(): Promise<void> {
-    const staged = this.staged;
-    if (staged === null || staged.length === 0) return;
+    if (this.staged === null || this.staged.length === 0) return;
+    // In unit order: units whose statements overlapped may have staged theirs in another order.
+    const order = this.staged.map((_, i) => i).sort((a, b) => this.stagedUnits[a] - this.stagedUnits[b] || a - b);
+    const staged = order.map((i) => (this.staged as AuditEvent[])[i]);
     const parts = staged.map(chainHashParts);
     const rows = staged.map((e) => auditToParams(e));
     const columns = AUDIT_ARRAY_TYPES.map((_, c) => rows.map((row) => row[c]));
@@ -590,7 +618,8 @@ export class SqlTx implements Tx {
       this.onAudit?.({ ...e, seq: Number(row.seq), prevHash, hash });
       prevHash = hash;
     });
-    staged.length = 0;
+    this.staged.length = 0;
+    this.stagedUnits.length = 0;
   }
   async listAuditChain(afterSeq: number, limit: number): Promise<StoredAuditEvent[]> {
     const rows = await this.db.all(`SELECT seq, ${AUDIT_COLUMNS}, prev_hash, hash FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, limit]);

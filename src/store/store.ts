@@ -98,6 +98,14 @@ export interface KeyFilter {
 export interface Tx {
   /** CSMS secrets (store/secrets-tx.ts). */
   readonly secrets: SecretsTx;
+  /**
+   * The next statement is this unit of work's last: after it the unit may still throw (a refusal
+   * judged on its answer), but sends nothing more. A PostgreSQL group then sends the next unit's
+   * statements behind it without waiting for its answer (postgres.ts commitGroup); a unit that
+   * sends another statement all the same has its group undone and run again, each unit alone.
+   * Nothing elsewhere.
+   */
+  lastStatementNext(): void;
   getSetting(name: string): Promise<string | null>;
   /** Stores the value unless the setting exists; returns what is stored either way. */
   initSetting(name: string, value: string): Promise<string>;
