@@ -249,4 +249,22 @@ describe('PostgreSQL group commit: statements sent ahead (pipeline mode)', { ski
     assert.equal(await store.read((tx) => tx.countGrants(k.keyId)), 3);
     assert.deepEqual(lines.map((r) => r.requestId), ['wrote-0', 'wrote-1', 'wrote-2']);
   });
+
+  test('a unit that stalls after its last statement, overtaken: the group its stall starts for a write waiting meanwhile runs as its own, and commits it', async () => {
+    const [k, other] = [await storedKey(), key()];
+    await store.write((tx) => tx.insertKey(other));
+    const units = commits(store);
+    // The second unit takes longer after its answer than a unit may (200 ms under a 10 s deadline):
+    // its group stalls, and a write that waits meanwhile gets a group of its own at once. That
+    // group once ran in the stalled unit's async context (its timer's), and its audit statement
+    // was refused as a statement of that unit sent after its last: 500 for its caller.
+    const first = Promise.all([0, 1, 2].map((i) => store.write(lastInsert(k.keyId, `stall-${i}`, i === 1 ? () => new Promise((r) => setTimeout(r, 600)) : undefined))));
+    await new Promise((r) => setTimeout(r, 50));
+    const late = await store.write(lastInsert(other.keyId, 'stall-late'));
+    assert.equal(typeof late, 'string');
+    assert.equal((await first).length, 3);
+    assert.deepEqual(units, [1, 3]);
+    assert.deepEqual(lines.map((r) => r.requestId), ['stall-late', 'stall-0', 'stall-1', 'stall-2']);
+    assert.equal(await store.read((tx) => tx.countGrants(k.keyId)), 3);
+  });
 });

@@ -1,5 +1,6 @@
 import type { Tx } from './store.ts';
 import { StoreUnavailableError } from './unavailable.ts';
+import { currentUnit } from './postgres-overlap.ts';
 
 /**
  * Group commit for a PostgreSQL node's writes: the writes of one event loop wait in a queue,
@@ -98,8 +99,9 @@ export class GroupRun {
   /** Runs unit `i`'s work in the group's transaction. */
   async run(i: number, tx: Tx): Promise<unknown> {
     this.begun = Math.max(this.begun, i + 1);
-    // A unit that stalls hands back the units after it that have not begun.
-    const timer = setTimeout(() => this.onStall(this, Math.max(i + 1, this.begun)), this.stallMs);
+    // A unit that stalls hands back the units after it that have not begun. Set outside the
+    // unit's async context (postgres-overlap.ts), which the group it starts would inherit.
+    const timer = currentUnit.exit(() => setTimeout(() => this.onStall(this, Math.max(i + 1, this.begun)), this.stallMs));
     try {
       return await this.units[i].work(tx);
     } finally {

@@ -12,6 +12,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  */
 export class UnitRun {
   readonly index: number;
+  /** The group's statements (its PgExecutor): a unit's context can outlive it (below), never count for another group. */
+  readonly group: object;
   /** Statements of this unit that may have changed the transaction (PgExecutor: a write, or a failure). */
   changes = 0;
   /** A later unit was started behind this one's last statement: it may send nothing more. */
@@ -21,8 +23,9 @@ export class UnitRun {
   /** Resolves when the unit has sent the statement it said was its last. */
   readonly lastStatementSent: Promise<true>;
   private signalSent!: (value: true) => void;
-  constructor(index: number) {
+  constructor(index: number, group: object) {
     this.index = index;
+    this.group = group;
     this.lastStatementSent = new Promise((resolve) => (this.signalSent = resolve));
   }
   declareLast(): void {
@@ -52,5 +55,15 @@ export class LastStatementBroken extends Error {
   }
 }
 
-/** The unit whose async context a statement is sent from (none outside a group's units). */
+/**
+ * The unit whose async context a statement is sent from (none outside a group's units). A timer
+ * or an immediate set inside a unit runs in its context, whatever runs then: a stall's timer
+ * (GroupRun) sets none there, and a group counts only its own units (UnitRun.group).
+ */
 export const currentUnit = new AsyncLocalStorage<UnitRun>();
+
+/** This group's unit whose context the caller runs in, if any. */
+export function unitOf(group: object): UnitRun | undefined {
+  const unit = currentUnit.getStore();
+  return unit?.group === group ? unit : undefined;
+}

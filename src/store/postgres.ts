@@ -8,7 +8,7 @@ import { SchemaMismatch, type AuditListener, type CommitListener, type ReadOptio
 import { COMMIT_MOVING_VERSION, DATA_VERSION_READ, PostgresMemo } from './postgres-memo.ts';
 import { connectFailure, connectionLost } from './postgres-connection.ts';
 import { Reconnection, StoreUnavailableError } from './unavailable.ts';
-import { LastStatementBroken, UnitRun, currentUnit } from './postgres-overlap.ts';
+import { LastStatementBroken, UnitRun, currentUnit, unitOf } from './postgres-overlap.ts';
 import { LOCK_WAIT_MS, MAX_ATTEMPTS, WriteQueue, lockWaitRefused, stallMs, retryable, runAgain, type GroupRun, type Outcome } from './postgres-group.ts';
 
 type Row = Record<string, unknown>;
@@ -151,7 +151,7 @@ class PgExecutor implements Executor {
    * unit by it (commitGroup).
    */
   private async query(sql: string, params: unknown[]): Promise<pg.QueryResult> {
-    const unit = currentUnit.getStore();
+    const unit = unitOf(this);
     unit?.beforeSend();
     const answer = this.statements.query(sql, params, 'work');
     unit?.afterSend();
@@ -486,8 +486,8 @@ export class PostgresStore implements Store {
       const executor = new PgExecutor(statements);
       const tx = new SqlTx(executor, this.onAudit === null ? null : (record) => records.push(record), {
         stageAudit: true, keepLockedKeys: true,
-        unitOf: () => currentUnit.getStore()?.index ?? 0,
-        onLastStatementNext: () => currentUnit.getStore()?.declareLast(),
+        unitOf: () => unitOf(executor)?.index ?? 0,
+        onLastStatementNext: () => unitOf(executor)?.declareLast(),
       });
       const started = Date.now();
       let previousDone = false;
@@ -495,7 +495,7 @@ export class PostgresStore implements Store {
       // overlap (postgres-overlap.ts), which only a group without savepoints lets them do.
       const pending: Array<{ unit: UnitRun; settled: Promise<{ value: unknown } | { error: unknown }> }> = [];
       const start = (i: number) => {
-        const unit = new UnitRun(i);
+        const unit = new UnitRun(i, executor);
         for (const earlier of pending) earlier.unit.overtaken = true;
         const settled = currentUnit.run(unit, () => run.run(i, tx)).then((value) => ({ value }), (error: unknown) => ({ error }));
         pending.push({ unit, settled });
