@@ -150,15 +150,16 @@ describe('PostgreSQL group commit: statements sent ahead (pipeline mode)', { ski
     return work(tx);
   };
 
-  test('units that say their next statement is their last: each later unit\'s statement is sent behind it before its answer, and the group commits them in unit order', async () => {
+  test('units that say their next statement is their last: from the second unit on, each later unit\'s statement is sent behind it before its answer, and the group commits them in unit order', async () => {
     const k = await storedKey();
     const units = commits(store);
     await Promise.all([0, 1, 2, 3].map((i) => store.write(lastInsert(k.keyId, `overlap-${i}`))));
     assert.deepEqual(units, [4]);
     assert.deepEqual(events, [
-      'send BEGIN', 'send KEY_LOCK', 'answer BEGIN', 'answer KEY_LOCK',
-      'send GRANT_INSERT', 'send SET LOCAL lock_timeout = 2', 'send GRANT_INSERT', 'send GRANT_INSERT', 'send GRANT_INSERT',
-      'answer GRANT_INSERT', 'answer SET LOCAL lock_timeout = 2', 'answer GRANT_INSERT', 'answer GRANT_INSERT', 'answer GRANT_INSERT',
+      // The first unit is answered before the next starts: it may wait for a row held elsewhere.
+      'send BEGIN', 'send KEY_LOCK', 'answer BEGIN', 'answer KEY_LOCK', 'send GRANT_INSERT', 'answer GRANT_INSERT',
+      'send SET LOCAL lock_timeout = 2', 'send GRANT_INSERT', 'send GRANT_INSERT', 'send GRANT_INSERT',
+      'answer SET LOCAL lock_timeout = 2', 'answer GRANT_INSERT', 'answer GRANT_INSERT', 'answer GRANT_INSERT',
       'send SET LOCAL lock_timeout = 0', 'send AUDIT', 'answer SET LOCAL lock_timeout = 0', 'answer AUDIT',
       'send COMMIT', 'answer COMMIT',
     ]);
@@ -168,13 +169,12 @@ describe('PostgreSQL group commit: statements sent ahead (pipeline mode)', { ski
 
   test('units that overlap stage their records in whatever order their answers come; the trail has them in unit order', async () => {
     const k = await storedKey();
-    // The first unit takes many more steps after its answer than the second before it stages its record.
-    const slow = async () => {
-      for (let n = 0; n < 50; n++) await null;
-    };
-    await Promise.all([store.write(lastInsert(k.keyId, 'order-0', slow)), store.write(lastInsert(k.keyId, 'order-1'))]);
-    assert.deepEqual(lines.map((r) => r.requestId), ['order-0', 'order-1']);
-    assert.deepEqual((await auditRequestIds(store)).filter((r) => r?.startsWith('order-')), ['order-0', 'order-1']);
+    // The second unit waits 30 ms after its answer before it stages its record; the third,
+    // started behind it, stages its own first.
+    const slow = () => new Promise<void>((r) => setTimeout(r, 30));
+    await Promise.all([store.write(lastInsert(k.keyId, 'order-0')), store.write(lastInsert(k.keyId, 'order-1', slow)), store.write(lastInsert(k.keyId, 'order-2'))]);
+    assert.deepEqual(lines.map((r) => r.requestId), ['order-0', 'order-1', 'order-2']);
+    assert.deepEqual((await auditRequestIds(store)).filter((r) => r?.startsWith('order-')), ['order-0', 'order-1', 'order-2']);
   });
 
   test('an overlapped unit refused on its last statement\'s answer that changed nothing (a key at its grant limit) answers alone; the units behind it commit', async () => {
@@ -266,5 +266,37 @@ describe('PostgreSQL group commit: statements sent ahead (pipeline mode)', { ski
     assert.deepEqual(units, [1, 3]);
     assert.deepEqual(lines.map((r) => r.requestId), ['stall-late', 'stall-0', 'stall-1', 'stall-2']);
     assert.equal(await store.read((tx) => tx.countGrants(k.keyId)), 3);
+  });
+
+  test('the first unit of a group is answered before the next starts: when its last statement waits for a row held elsewhere, its stall hands the units behind it to another group at once', async () => {
+    const [k, other] = [await storedKey(), key()];
+    const g = grant(k.keyId);
+    await store.write(async (tx) => {
+      await tx.insertKey(other);
+      await tx.insertGrant(g);
+    });
+    // Another session (as another node's open transaction) holds the grant's row.
+    const holder = new pg.Client({ connectionString: database.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM grants WHERE grant_id = $1 FOR UPDATE', [g.grantId]);
+      // A retire of that grant as src/core/grants.ts writes it, and a create-grant on another key beside it.
+      const retire = store.write(async (tx) => {
+        await tx.getKey(k.keyId, { lock: true });
+        tx.lastStatementNext();
+        assert.ok(await tx.endGrantOfKey(k.keyId, g.grantId));
+      });
+      const started = Date.now();
+      await store.write(lastInsert(other.keyId, 'beside'));
+      const waited = Date.now() - started;
+      // Handed on at the stall (200 ms here), not held till the retire's statement times out (8 s).
+      assert.ok(waited < 4000, `the write beside waited ${waited} ms`);
+      await holder.query('ROLLBACK');
+      await retire;
+      assert.equal(await store.read((tx) => tx.countGrants(k.keyId)), 0);
+    } finally {
+      await holder.end();
+    }
   });
 });

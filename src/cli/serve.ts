@@ -222,7 +222,8 @@ export async function serve(argv: string[]): Promise<void> {
   }
   // A reader of kmsd's output that went away (`kmsd serve | head -2`) fails every later write
   // with EPIPE, which Node raises as an uncaught error (a stack trace, exit 1). Those lines are
-  // dropped and kmsd goes on serving, as it does when its log's reader goes away (pino drops them).
+  // dropped and kmsd goes on serving, as it does when its log's reader goes away (pino drops
+  // them): DECISIONS.closedOutputKeepsServing.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code !== 'EPIPE') throw error;

@@ -242,6 +242,12 @@ export const DECISIONS = {
    */
   dataDirLocked: true,
   /**
+   * kmsd's standard output or error whose reader went away (`kmsd serve | head -2`): what kmsd
+   * would write there is dropped and it goes on serving (cli/serve.ts), as when its log's reader
+   * goes away; SIGINT/SIGTERM stop it as always. Node's default was an EPIPE stack trace, exit 1.
+   */
+  closedOutputKeepsServing: true,
+  /**
    * Key generation per event loop: at most one at a time per caller, two per loop (one with
    * two loops or more), callers taking turns (core/fair-gate.ts). kmsd serve sizes libuv's pool
    * (shared by the loops) to every loop's generations + 2, so two threads always stay for

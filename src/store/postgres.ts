@@ -272,7 +272,8 @@ export class PostgresStore implements Store {
       keepAlive: true, keepAliveInitialDelayMillis: 10_000,
       // A query is sent at once, not after the answer of the one before (the server answers them
       // in order): a group sends its BEGIN, lock bounds and their lifting together with the
-      // statement after them (commitGroup). Everything else awaits each answer before it sends.
+      // statement after them, and a unit's statements behind the last statement of the unit
+      // before it (commitGroup). Reads await each answer before they send the next statement.
       pipeline: true,
     });
     // A connection that the server ends (restart, failover, pg_terminate_backend) or that breaks
@@ -597,7 +598,9 @@ export class PostgresStore implements Store {
           const begun = start(i);
           // Without savepoints, the next unit starts as soon as this one has sent its last
           // statement (Tx.lastStatementNext), its statements behind that one; else when it answered.
-          const overlap = !savepoints && i + 1 < run.end;
+          // Not behind the first unit: its statements may wait for a row held elsewhere (the lock
+          // bound comes after it), and a stall hands back only units that have not begun.
+          const overlap = !savepoints && boundedWaits && i + 1 < run.end;
           if (overlap && (await Promise.race([begun.unit.lastStatementSent, begun.settled.then(() => false)]))) continue;
           const next = await answerStarted();
           if (next === 'stop') break;

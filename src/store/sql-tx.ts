@@ -105,7 +105,7 @@ const aliasFromRow = (r: Row): KeyAlias => ({
   updateTime: Number(r.update_time),
 });
 
-/** The one implementation of Tx, shared by the SQLite and PostgreSQL drivers. */
+/** How a SqlTx is run: see its constructor. */
 export interface SqlTxOptions {
   /** Records wait for appendStagedAudit (PostgreSQL groups). */
   stageAudit?: boolean;
@@ -117,6 +117,7 @@ export interface SqlTxOptions {
   onLastStatementNext?: () => void;
 }
 
+/** The one implementation of Tx, shared by the SQLite and PostgreSQL drivers. */
 export class SqlTx implements Tx {
   private readonly db: Executor;
   private readonly onAudit: AuditListener | null;
@@ -132,14 +133,14 @@ export class SqlTx implements Tx {
    * back to its savepoint may have released the lock it took: forgetLockedKeys.
    */
   private readonly lockedKeys: Map<string, Key> | null;
+  /** Each staged record's unit (SqlTxOptions.unitOf): the records are written in unit order. */
+  private readonly stagedUnits: number[] = [];
+  private readonly options: SqlTxOptions;
   /**
    * `onAudit` is told every record written, before its transaction commits; throwing rolls the
    * transaction back. `stageAudit`: records wait for appendStagedAudit (PostgreSQL groups).
    * `keepLockedKeys`: the transaction is this object's alone, start to end (see lockedKeys).
    */
-  /** Each staged record's unit (SqlTxOptions.unitOf): the records are written in unit order. */
-  private readonly stagedUnits: number[] = [];
-  private readonly options: SqlTxOptions;
   constructor(db: Executor, onAudit: AuditListener | null = null, options: SqlTxOptions = {}) {
     this.db = db;
     this.onAudit = onAudit;
