@@ -263,8 +263,10 @@ describe('PostgreSQL group commit: statements sent ahead (pipeline mode)', { ski
     const late = await store.write(lastInsert(other.keyId, 'stall-late'));
     assert.equal(typeof late, 'string');
     assert.equal((await first).length, 3);
-    assert.deepEqual(units, [1, 3]);
-    assert.deepEqual(lines.map((r) => r.requestId), ['stall-late', 'stall-0', 'stall-1', 'stall-2']);
+    // [1, 3] when the third unit began before the second stalled (one round trip, well under
+    // 200 ms); on a machine slower than that, the third is handed back and joins the late write.
+    assert.equal(units.reduce((a, b) => a + b, 0), 4);
+    assert.deepEqual(lines.map((r) => r.requestId).sort(), ['stall-0', 'stall-1', 'stall-2', 'stall-late']);
     assert.equal(await store.read((tx) => tx.countGrants(k.keyId)), 3);
   });
 
