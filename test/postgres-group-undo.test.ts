@@ -9,7 +9,7 @@ import { KEY_COLUMNS } from '../src/store/rows.ts';
 import { AUDIT_APPEND_MANY } from '../src/store/sql-tx.ts';
 import type { Tx } from '../src/store/store.ts';
 import { freshDatabase, POSTGRES_SKIP } from './support/postgres.ts';
-import { auditRequestIds, commits, createGrant, grant, holdKeyRow, key } from './support/pg-group-units.ts';
+import { auditRequestIds, commits, counted, createGrant, grant, holdKeyRow, key } from './support/pg-group-units.ts';
 
 /**
  * A PostgreSQL group runs its units with nothing between them (src/store/postgres.ts
@@ -57,11 +57,6 @@ describe('PostgreSQL group commit: units without savepoints, a group undone whol
     return k;
   };
 
-  /** A unit that counts its runs. */
-  const counted = (runs: number[], i: number, work: (tx: Tx) => Promise<unknown>) => (tx: Tx) => {
-    runs[i] = (runs[i] ?? 0) + 1;
-    return work(tx);
-  };
 
   test('units on one key: the key\'s row is locked once, no savepoint is sent, each later unit is its one statement (the lock wait bound set after the first, lifted before the audit records)', async () => {
     const k = await storedKey();

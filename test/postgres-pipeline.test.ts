@@ -8,7 +8,7 @@ import { KEY_COLUMNS } from '../src/store/rows.ts';
 import { AUDIT_APPEND_MANY } from '../src/store/sql-tx.ts';
 import { freshDatabase, POSTGRES_SKIP } from './support/postgres.ts';
 import type { Tx } from '../src/store/store.ts';
-import { auditRequestIds, commits, createGrant, grant, key, record } from './support/pg-group-units.ts';
+import { auditRequestIds, commits, counted, createGrant, grant, key, record } from './support/pg-group-units.ts';
 
 /**
  * A PostgreSQL group sends its BEGIN, its lock wait bound and the bound's lifting without
@@ -144,11 +144,6 @@ describe('PostgreSQL group commit: statements sent ahead (pipeline mode)', { ski
     assert.deepEqual(events.slice(0, 5), ['send BEGIN', 'send KEY_LOCK', 'answer BEGIN', 'answer KEY_LOCK', 'send ROLLBACK']);
   });
 
-  /** A unit that counts its runs. */
-  const counted = (runs: number[], i: number, work: (tx: Tx) => Promise<unknown>) => (tx: Tx) => {
-    runs[i] = (runs[i] ?? 0) + 1;
-    return work(tx);
-  };
 
   test('units that say their next statement is their last: from the second unit on, each later unit\'s statement is sent behind it before its answer, and the group commits them in unit order', async () => {
     const k = await storedKey();

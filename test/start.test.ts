@@ -75,6 +75,14 @@ async function refused(args: string[], line: string, dataDir: string, env: Recor
   assert.deepEqual(snapshot(dataDir), before, 'the data directory changed');
 }
 
+/** SIGINT stops it within 15 s, exit 0, nothing on standard error. */
+async function stopsQuietlyAtSigint(run: Run): Promise<void> {
+  run.child.kill('SIGINT');
+  const code = await Promise.race([run.exited, new Promise((r) => setTimeout(() => r('still running after 15 s'), 15_000))]);
+  assert.equal(code, 0);
+  assert.equal(run.err(), '');
+}
+
 function base(): string {
   const dir = mkdtempSync(join(tmpdir(), 'kmsd-start-'));
   chmodSync(dir, 0o755);
@@ -472,10 +480,7 @@ describe('the start banner and the log', () => {
       const { health } = JSON.parse(readFileSync(file, 'utf8')) as { health: string };
       assert.equal((await fetch(health)).status, 200);
       assert.equal(run.child.exitCode, null);
-      run.child.kill('SIGINT');
-      const code = await Promise.race([run.exited, new Promise((r) => setTimeout(() => r('still running after 15 s'), 15_000))]);
-      assert.equal(code, 0);
-      assert.equal(run.err(), '');
+      await stopsQuietlyAtSigint(run);
     } finally {
       run.child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
@@ -494,10 +499,7 @@ describe('the start banner and the log', () => {
       // for the log's last write to fail before it exits, or 5 throws that EPIPE from its exit flush.
       run.child.stdout?.destroy();
       await new Promise((r) => setTimeout(r, 100));
-      run.child.kill('SIGINT');
-      const code = await Promise.race([run.exited, new Promise((r) => setTimeout(() => r('still running after 15 s'), 15_000))]);
-      assert.equal(code, 0);
-      assert.equal(run.err(), '');
+      await stopsQuietlyAtSigint(run);
     } finally {
       run.child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });

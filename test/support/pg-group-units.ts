@@ -31,6 +31,12 @@ export const createGrant = (keyId: string, requestId: string) => async (tx: Tx) 
   return g.grantId;
 };
 
+/** A unit that counts its runs in `runs[i]`. */
+export const counted = (runs: number[], i: number, work: (tx: Tx) => Promise<unknown>) => (tx: Tx) => {
+  runs[i] = (runs[i] ?? 0) + 1;
+  return work(tx);
+};
+
 /** The units of each commit a store makes. */
 export function commits(store: PostgresStore): number[] {
   const units: number[] = [];
