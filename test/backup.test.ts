@@ -346,7 +346,9 @@ describe('kmsd backup and restore', () => {
     mkdirSync(source);
     const older = new SqliteRawDb(join(source, 'kmsd.db'));
     await older.run('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
-    for (let version = 1; version < MIGRATIONS.length; version++) {
+    // The schema before migration 11, which counts a key's grants into its row (and before 12).
+    const OLDER = 10;
+    for (let version = 1; version <= OLDER; version++) {
       for (const sql of MIGRATIONS[version - 1](SQLITE)) await older.run(sql);
       await older.run('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [version, Date.now()]);
     }
@@ -370,7 +372,7 @@ describe('kmsd backup and restore', () => {
     const file = join(dir, `older-${randomBytes(4).toString('hex')}.kmsdbak`);
     const backedUp = await kmsd(['backup', '--data-dir', source, '--out', file]);
     assert.equal(backedUp.code, 0, backedUp.stderr);
-    assert.match(backedUp.stdout, new RegExp(`\\(schema ${MIGRATIONS.length - 1}\\)`));
+    assert.match(backedUp.stdout, new RegExp(`\\(schema ${OLDER}\\)`));
     const check = async (store: string, dataDir: string) => {
       assert.deepEqual((await query(store, dataDir, 'SELECT MAX(version) AS v FROM schema_migrations')).map((r) => Number(r.v)), [MIGRATIONS.length]);
       assert.deepEqual((await query(store, dataDir, "SELECT value FROM settings WHERE name = 'restore-me'")).map((r) => r.value), ['from an older kmsd']);

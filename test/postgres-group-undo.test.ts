@@ -4,7 +4,7 @@ import pg from 'pg';
 import type { ChainedAuditEvent } from '../src/audit/chain.ts';
 import { verifyTrail } from '../src/audit/verify.ts';
 import { PostgresStore } from '../src/store/postgres.ts';
-import { COMMIT_MOVING_VERSION } from '../src/store/postgres-memo.ts';
+import { commitMovingVersions } from '../src/store/postgres-memo.ts';
 import { KEY_COLUMNS } from '../src/store/rows.ts';
 import { AUDIT_APPEND_MANY } from '../src/store/sql-tx.ts';
 import type { Tx } from '../src/store/store.ts';
@@ -65,7 +65,7 @@ describe('PostgreSQL group commit: units without savepoints, a group undone whol
     assert.deepEqual(units, [4]);
     assert.deepEqual(sent.map((s) => (isGrantInsert(s) ? 'GRANT_INSERT' : s)), [
       BEGIN, KEY_LOCK, 'GRANT_INSERT', 'SET LOCAL lock_timeout = 2', 'GRANT_INSERT', 'GRANT_INSERT', 'GRANT_INSERT',
-      'SET LOCAL lock_timeout = 0', AUDIT_APPEND_MANY, COMMIT_MOVING_VERSION,
+      'SET LOCAL lock_timeout = 0', AUDIT_APPEND_MANY, commitMovingVersions(['audit_chain', 'audit_events', 'grants', 'keys']),
     ]);
     assert.equal(await store.read((tx) => tx.countGrants(k.keyId)), 4);
   });

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import type { ChainedAuditEvent } from '../src/audit/chain.ts';
 import { PostgresStore } from '../src/store/postgres.ts';
-import { COMMIT_MOVING_VERSION } from '../src/store/postgres-memo.ts';
 import { KEY_COLUMNS } from '../src/store/rows.ts';
 import { AUDIT_APPEND_MANY } from '../src/store/sql-tx.ts';
 import { freshDatabase, POSTGRES_SKIP } from './support/postgres.ts';
@@ -30,7 +29,7 @@ const replaced = new Map<string, string>();
 const BEGIN = 'BEGIN; SET LOCAL statement_timeout = 8000; SET LOCAL idle_in_transaction_session_timeout = 10000; SET LOCAL kmsd.moves_version = on';
 const KEY_LOCK = `SELECT ${KEY_COLUMNS} FROM keys WHERE key_id = $1 FOR UPDATE`;
 const name = (text: string): string =>
-  text === BEGIN ? 'BEGIN' : text === KEY_LOCK ? 'KEY_LOCK' : text === AUDIT_APPEND_MANY ? 'AUDIT' : text === COMMIT_MOVING_VERSION ? 'COMMIT'
+  text === BEGIN ? 'BEGIN' : text === KEY_LOCK ? 'KEY_LOCK' : text === AUDIT_APPEND_MANY ? 'AUDIT' : text.endsWith(' RETURNING table_name, version; COMMIT') ? 'COMMIT'
     : text.startsWith('WITH counted AS (UPDATE keys SET grants_version') ? 'GRANT_INSERT' : text;
 
 /** A create-grant that says its insert is its last statement, as src/core/grants.ts does; `after` runs once it is answered. */

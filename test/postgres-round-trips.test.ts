@@ -10,7 +10,7 @@ import { startServer, type RunningServer } from '../src/server.ts';
 import { BACKUP_TABLES } from '../src/store/backup/tables.ts';
 import { GRANT_COLUMNS, KEY_COLUMNS } from '../src/store/rows.ts';
 import { CANARY_READ, NODE_LOCK } from '../src/store/node-lock.ts';
-import { COMMIT_MOVING_VERSION, DATA_VERSION_READ } from '../src/store/postgres-memo.ts';
+import { commitMovingVersions, DATA_VERSION_READ } from '../src/store/postgres-memo.ts';
 import { PostgresStore } from '../src/store/postgres.ts';
 import { AUDIT_APPEND_MANY } from '../src/store/sql-tx.ts';
 import { Client, ERR, newGrant, newKey, worldIdentities, type TestUser, type World } from './harness.ts';
@@ -58,6 +58,8 @@ const GRANT_END = `WITH ended AS (DELETE FROM grants WHERE grant_id = $1 AND key
   SELECT ${GRANT_COLUMNS} FROM ended`;
 // The audit head locked, the unit's record (a group's records) hashed from it and written, the head moved: one statement.
 const AUDIT_INSERT = AUDIT_APPEND_MANY;
+// The versions of the tables a grant write changed move with its COMMIT: not the users' or accounts'.
+const GRANT_COMMIT = commitMovingVersions(['audit_chain', 'audit_events', 'grants', 'keys']);
 
 const DENIED = ERR('KMS.0306', 'No access permissions.');
 
@@ -95,7 +97,7 @@ describe('a kmsd node on PostgreSQL: round trips per request', { skip: POSTGRES_
       const statements = await statementsOf(async () => {
         status = (await gus.kms('encrypt-data', { key_id: keyId, plain_text: `x${i}` })).status;
       });
-      assert.deepEqual([status, statements], [200, ['SELECT version FROM data_version WHERE id = 1']]);
+      assert.deepEqual([status, statements], [200, [DATA_VERSION_READ]]);
     }
 
     // Another node (a second store on the database) ends the grant: the very next request is refused.
@@ -155,12 +157,12 @@ describe('a kmsd node on PostgreSQL: round trips per request', { skip: POSTGRES_
     const encrypting = await statementsOf(async () => {
       encrypted = await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'hello' });
     });
-    assert.deepEqual([encrypted.status, encrypting], [200, ['SELECT version FROM data_version WHERE id = 1']]);
+    assert.deepEqual([encrypted.status, encrypting], [200, [DATA_VERSION_READ]]);
     let decrypted: { status: number; body: { plain_text: string } } = { status: 0, body: { plain_text: '' } };
     const decrypting = await statementsOf(async () => {
       decrypted = await gus.kms('decrypt-data', { cipher_text: encrypted.body.cipher_text });
     });
-    assert.deepEqual([decrypted.status, decrypted.body.plain_text, decrypting], [200, 'hello', ['SELECT version FROM data_version WHERE id = 1']]);
+    assert.deepEqual([decrypted.status, decrypted.body.plain_text, decrypting], [200, 'hello', [DATA_VERSION_READ]]);
   });
 
   test('32 requests at once: every one answered 200 and at most one version read each', async (t) => {
@@ -174,7 +176,7 @@ describe('a kmsd node on PostgreSQL: round trips per request', { skip: POSTGRES_
     });
     assert.deepEqual(statuses, Array(32).fill(200));
     // Besides the version reads: the read timeout, set once on each connection the pool (10) opens for them.
-    const versionReads = statements.filter((s) => s === 'SELECT version FROM data_version WHERE id = 1').length;
+    const versionReads = statements.filter((s) => s === DATA_VERSION_READ).length;
     const settings = statements.filter((s) => /^SET statement_timeout = \d+$/.test(s)).length;
     assert.equal(versionReads + settings, statements.length, statements.join('\n'));
     assert.ok(versionReads <= 32, `${versionReads} version reads`);
@@ -190,7 +192,8 @@ describe('a kmsd node on PostgreSQL: round trips per request', { skip: POSTGRES_
       assert.equal((await alice.kms('disable-key', { key_id: keyId })).status, 200);
     });
     assert.equal(statements.filter((s) => s.includes('INSERT INTO data_version')).length, 1);
-    assert.equal(statements.at(-1), 'INSERT INTO data_version (id, version) VALUES (1, gen_random_uuid()::text) ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version RETURNING version; COMMIT');
+    // The versions of the tables the write changed: the key's row and the audit trail's.
+    assert.equal(statements.at(-1), "INSERT INTO data_version (table_name, version) SELECT table_name, gen_random_uuid()::text FROM unnest(ARRAY['audit_chain', 'audit_events', 'keys']::text[]) AS changed (table_name) ON CONFLICT (table_name) DO UPDATE SET version = EXCLUDED.version RETURNING table_name, version; COMMIT");
     const described = await alice.kms('describe-key', { key_id: keyId });
     assert.deepEqual([described.status, described.body.key_info.key_state], [200, '3']);
   });
@@ -207,14 +210,14 @@ describe('a kmsd node on PostgreSQL: round trips per request', { skip: POSTGRES_
       created = await alice.kms('create-grant', { key_id: keyId, grantee_principal: users.gus.id, operations: ['encrypt-data'], retiring_principal: users.rita.id });
     }));
     assert.equal(created.status, 200);
-    assert.deepEqual(creating, [BEGIN_WRITE, KEY_LOCK, GRANT_INSERT, AUDIT_INSERT, COMMIT_MOVING_VERSION]);
+    assert.deepEqual(creating, [BEGIN_WRITE, KEY_LOCK, GRANT_INSERT, AUDIT_INSERT, GRANT_COMMIT]);
 
     let retired = { status: 0 };
     const retiring = writeUnit(await statementsOf(async () => {
       retired = await rita.kms('retire-grant', { key_id: keyId, grant_id: created.body.grant_id });
     }));
     assert.equal(retired.status, 200);
-    assert.deepEqual(retiring, [BEGIN_WRITE, KEY_LOCK, GRANT_END, AUDIT_INSERT, COMMIT_MOVING_VERSION]);
+    assert.deepEqual(retiring, [BEGIN_WRITE, KEY_LOCK, GRANT_END, AUDIT_INSERT, GRANT_COMMIT]);
 
     const grantId = await newGrant(alice, keyId, users.gus.id, ['encrypt-data']);
     let revoked = { status: 0 };
@@ -222,7 +225,37 @@ describe('a kmsd node on PostgreSQL: round trips per request', { skip: POSTGRES_
       revoked = await alice.kms('revoke-grant', { key_id: keyId, grant_id: grantId });
     }));
     assert.equal(revoked.status, 200);
-    assert.deepEqual(revoking, [BEGIN_WRITE, KEY_LOCK, GRANT_END, AUDIT_INSERT, COMMIT_MOVING_VERSION]);
+    assert.deepEqual(revoking, [BEGIN_WRITE, KEY_LOCK, GRANT_END, AUDIT_INSERT, GRANT_COMMIT]);
+  });
+
+  test('a grant write moves only the versions of what it changed: the next request reads the data version alone for its caller, and a user disabled in psql still counts on the very next request', async () => {
+    const alice = as('alice');
+    const keyId = await newKey(alice);
+    const create = () => alice.kms('create-grant', { key_id: keyId, grantee_principal: users.gus.id, operations: ['encrypt-data'] });
+    assert.equal((await create()).status, 200);
+    const psql = new pg.Client({ connectionString: database.url });
+    await psql.connect();
+    try {
+      const versions = async () => Object.fromEntries((await psql.query('SELECT table_name, version FROM data_version')).rows.map((r) => [r.table_name, r.version]));
+      const before = await versions();
+      // alice's rows (users, accounts) were read before the grant write, and stay remembered after it.
+      const statements = await statementsOf(async () => assert.equal((await create()).status, 200));
+      assert.deepEqual(statements.slice(0, 2), [DATA_VERSION_READ, BEGIN_WRITE], statements.join('\n'));
+      const after = await versions();
+      const moved = Object.keys(after).filter((table) => after[table] !== before[table]).sort();
+      assert.deepEqual(moved, ['audit_chain', 'audit_events', 'grants', 'keys']);
+      assert.deepEqual(Object.keys(after).sort(), [...BACKUP_TABLES].sort());
+
+      // Remembered, and then changed outside kmsd: the users table's version moves with it.
+      assert.equal((await create()).status, 200);
+      await psql.query('UPDATE users SET disabled = 1 WHERE id = $1', [users.alice.id]);
+      const refused = await create();
+      const { request_id: _, ...body } = refused.body as Record<string, unknown>;
+      assert.deepEqual([refused.status, body], [401, { error_code: 'APIGW.0301', error_msg: 'Incorrect IAM authentication information: decrypt token fail' }]);
+    } finally {
+      await psql.query('UPDATE users SET disabled = 0 WHERE id = $1', [users.alice.id]);
+      await psql.end();
+    }
   });
 
   test('a retire refused after the statement that ends the grant: 403, rolled back, and the grant still works on the very next request', async () => {
@@ -322,8 +355,9 @@ describe('a kmsd node on PostgreSQL that lost its node lock (fencing): the check
     for (let i = 0; i < fencedRead.length; i += 2) assert.deepEqual(fencedRead.slice(i, i + 2), [CANARY_READ.text, DATA_VERSION_READ], fencedRead.join('\n'));
 
     const fencedWrite = await requestStatements(async () => assert.equal((await alice.kms('disable-key', { key_id: keyId })).status, 200));
-    assert.deepEqual(fencedWrite.slice(-2), [CANARY_READ.text, COMMIT_MOVING_VERSION], fencedWrite.join('\n'));
-    assert.equal(fencedWrite.filter((s) => s === COMMIT_MOVING_VERSION).length, 1);
+    const disableCommit = commitMovingVersions(['audit_chain', 'audit_events', 'keys']);
+    assert.deepEqual(fencedWrite.slice(-2), [CANARY_READ.text, disableCommit], fencedWrite.join('\n'));
+    assert.equal(fencedWrite.filter((s) => s === disableCommit).length, 1);
 
     // The tool changes the check value (as a rotation does): the next read stops at the check.
     await admin.query("UPDATE settings SET value = 'Y2hhbmdlZA==' WHERE name = $1", [CANARY_READ.values[0]]);

@@ -248,6 +248,14 @@ export const DECISIONS = {
    */
   closedOutputKeepsServing: true,
   /**
+   * What a PostgreSQL node remembers is checked per table (store/postgres-memo.ts, migration 12):
+   * a data version per data table, moved by every commit that changed the table (by kmsd's
+   * COMMIT for the tables its statements name, by a trigger for any other change), all read in
+   * one statement at every request. A stream of grant writes leaves the callers' users and
+   * accounts remembered; a retired grant still counts on every node's very next request.
+   */
+  postgresVersionPerTable: true,
+  /**
    * Key generation per event loop: at most one at a time per caller, two per loop (one with
    * two loops or more), callers taking turns (core/fair-gate.ts). kmsd serve sizes libuv's pool
    * (shared by the loops) to every loop's generations + 2, so two threads always stay for

@@ -1,5 +1,6 @@
 import { GENESIS } from '../audit/chain.ts';
-import { NEW_DATA_VERSION } from './postgres-memo.ts';
+import { BACKUP_TABLES } from './backup/tables.ts';
+import { newDataVersion } from './postgres-memo.ts';
 
 /**
  * Versioned schema migrations, one list for both drivers. Each entry is applied once, in
@@ -17,15 +18,25 @@ export interface Dialect {
 export const SQLITE: Dialect = { name: 'sqlite', blob: 'BLOB', bigint: 'INTEGER', serial: 'INTEGER PRIMARY KEY AUTOINCREMENT' };
 export const POSTGRES: Dialect = { name: 'postgres', blob: 'BYTEA', bigint: 'BIGINT', serial: 'BIGSERIAL PRIMARY KEY' };
 
-/**
- * PostgreSQL: gives the data version a new value (a random UUID, never a counter: see
- * NEW_DATA_VERSION in postgres-memo.ts) after any statement that changed a table, unless the
- * transaction is kmsd's own (it sets kmsd.moves_version and moves it once, with its COMMIT).
- */
-const DATA_CHANGED_FUNCTION = `CREATE FUNCTION kmsd_data_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+/** Migration 10's one data version (replaced by migration 12): as that migration wrote it, for a database migrated from before it. */
+const ONE_DATA_VERSION_AT_10 = 'INSERT INTO data_version (id, version) VALUES (1, gen_random_uuid()::text) ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version';
+const DATA_CHANGED_FUNCTION_AT_10 = `CREATE FUNCTION kmsd_data_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF current_setting('kmsd.moves_version', true) IS DISTINCT FROM 'on' THEN
-    ${NEW_DATA_VERSION};
+    ${ONE_DATA_VERSION_AT_10};
+  END IF;
+  RETURN NULL;
+END $$`;
+/**
+ * PostgreSQL (migration 12): gives the changed table's data version a new value (a random UUID,
+ * never a counter: see newDataVersion in postgres-memo.ts) after any statement that changed it,
+ * unless the transaction is kmsd's own (it sets kmsd.moves_version and moves the versions of
+ * the tables it changed once, with its COMMIT).
+ */
+const DATA_CHANGED_FUNCTION = `CREATE OR REPLACE FUNCTION kmsd_data_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF current_setting('kmsd.moves_version', true) IS DISTINCT FROM 'on' THEN
+    ${newDataVersion('(VALUES (TG_TABLE_NAME::text)) AS changed (table_name)')};
   END IF;
   RETURN NULL;
 END $$`;
@@ -172,8 +183,8 @@ export const MIGRATIONS: ReadonlyArray<(d: Dialect) => string[]> = [
   // a trigger on every table. SQLite has its own (PRAGMA data_version) and leaves the row as it is.
   (d) => [
     `CREATE TABLE data_version (id INTEGER PRIMARY KEY, version TEXT NOT NULL)`,
-    d.name === 'postgres' ? NEW_DATA_VERSION : `INSERT INTO data_version (id, version) VALUES (1, '')`,
-    ...(d.name === 'postgres' ? [DATA_CHANGED_FUNCTION, ...DATA_TABLES_AT_10.map(dataChangedTrigger)] : []),
+    d.name === 'postgres' ? ONE_DATA_VERSION_AT_10 : `INSERT INTO data_version (id, version) VALUES (1, '')`,
+    ...(d.name === 'postgres' ? [DATA_CHANGED_FUNCTION_AT_10, ...DATA_TABLES_AT_10.map(dataChangedTrigger)] : []),
   ],
   // 11: a key's grants counted in its row, moved by the statements that insert and delete them
   // (store/sql-tx.ts): the per-key limit is checked on the row every writer of the key's grants
@@ -181,5 +192,16 @@ export const MIGRATIONS: ReadonlyArray<(d: Dialect) => string[]> = [
   () => [
     'ALTER TABLE keys ADD COLUMN grant_count INTEGER NOT NULL DEFAULT 0',
     'UPDATE keys SET grant_count = (SELECT COUNT(*) FROM grants WHERE grants.key_id = keys.key_id)',
+  ],
+  // 12: a data version per data table (store/postgres-memo.ts): a write moves only the versions of
+  // the tables it changed, so what a node remembers of the others (the callers' users and
+  // accounts, beside a stream of grant writes) stays valid. SQLite keeps PRAGMA data_version.
+  (d) => [
+    'DROP TABLE data_version',
+    'CREATE TABLE data_version (table_name TEXT PRIMARY KEY, version TEXT NOT NULL)',
+    ...(d.name === 'postgres' ? [
+      newDataVersion(`unnest(ARRAY[${BACKUP_TABLES.map((table) => `'${table}'`).join(', ')}]::text[]) AS data (table_name)`),
+      DATA_CHANGED_FUNCTION,
+    ] : []),
   ],
 ];

@@ -1,19 +1,51 @@
+import { BACKUP_TABLES } from './backup/tables.ts';
+
 type Row = Record<string, unknown>;
 
-/** The one-row table whose value every committed write replaces (migration 10). */
-export const DATA_VERSION_READ = 'SELECT version FROM data_version WHERE id = 1';
+/**
+ * The data versions (migration 12): one row per data table, whose value every committed write
+ * that changed the table replaces. Read as one row, one string ("accounts=…,audit_chain=…"),
+ * so that a node compares a single value at every request and parses it only when it moved.
+ */
+export const DATA_VERSION_READ = `SELECT string_agg(table_name || '=' || version, ',' ORDER BY table_name) AS versions FROM data_version`;
 /**
  * A value never seen before (a random UUID), not a counter: a database that goes back in time
  * (point-in-time recovery, a failover to a standby that lost commits, a restore) would repeat a
  * counter's numbers, and a node would take rows it read before the rewind for current.
- * An upsert: a row deleted by hand comes back with the next write.
+ * An upsert: a row deleted by hand comes back with the next write to its table.
  */
-export const NEW_DATA_VERSION = 'INSERT INTO data_version (id, version) VALUES (1, gen_random_uuid()::text) ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version';
+export const newDataVersion = (tables: string): string =>
+  `INSERT INTO data_version (table_name, version) SELECT table_name, gen_random_uuid()::text FROM ${tables} ON CONFLICT (table_name) DO UPDATE SET version = EXCLUDED.version`;
 /**
- * Sent with COMMIT in one simple-protocol query (one round trip): the version changes in the
- * transaction it describes, so a reader sees the new value exactly when it sees the change.
+ * Sent with COMMIT in one simple-protocol query (one round trip): the versions of the tables the
+ * transaction changed move in the transaction they describe, so a reader sees a new value exactly
+ * when it sees the change. `tables` are data tables' names (tablesNamedBy), written into the text.
  */
-export const COMMIT_MOVING_VERSION = `${NEW_DATA_VERSION} RETURNING version; COMMIT`;
+export function commitMovingVersions(tables: Iterable<string>): string {
+  const names = [...new Set(tables)].sort();
+  for (const name of names) if (!/^[a-z_]+$/.test(name)) throw new Error(`not a table name: ${name}`);
+  const list = names.map((name) => `'${name}'`).join(', ');
+  return `${newDataVersion(`unnest(ARRAY[${list}]::text[]) AS changed (table_name)`)} RETURNING table_name, version; COMMIT`;
+}
+
+const named = new Map<string, readonly string[]>();
+/**
+ * The data tables `sql` names (as whole words), or all of them when it names none: what a read
+ * depends on, what a write may have changed. Naming a table a statement does not touch costs a
+ * read, never a stale row. kmsd's statements change no table they do not name (no cascades, no
+ * triggers but data_changed), so the COMMIT moves the versions of the tables its transaction's
+ * statements name, whether or not the triggers are enabled.
+ */
+export function tablesNamedBy(sql: string): readonly string[] {
+  let tables = named.get(sql);
+  if (!tables) {
+    const found = BACKUP_TABLES.filter((table) => new RegExp(`\\b${table}\\b`).test(sql));
+    tables = found.length > 0 ? found : BACKUP_TABLES;
+    // Texts built for a number of values (a page of ids) are many: the table is bounded.
+    if (named.size < 10_000) named.set(sql, tables);
+  }
+  return tables;
+}
 
 /** How many rows a node remembers at most (a page of 100 grants counts 100), as SQLite's reader. */
 const MEMO_ROWS = 20_000;
@@ -24,82 +56,148 @@ const LARGEST_ROW = 16 * 1024;
 
 /**
  * What a PostgreSQL node remembers of the rows its read units of work read, and the data
- * version they were read at: the answer to "a key's row and grants change rarely, yet must
- * count on the very next request on every node" with one round trip per request.
+ * versions of the tables they were read from: the answer to "a key's row and grants change
+ * rarely, yet must count on the very next request on every node" with one round trip per request.
  *
- * Every write transaction of every node gives data_version a new value in the same transaction
- * (COMMIT_MOVING_VERSION). A read unit of work first reads that value (one statement); if it
- * is the value the rows were remembered at, no write committed anywhere since, and the rows are
- * still what the database holds. Any other value forgets every row, and no value (the row was
- * deleted) forgets every row and remembers nothing until there is one again. So a grant retired
- * on node A, whose 200 went out after its COMMIT, is unknown to node B's very next request: that
- * request's version read starts after the commit and sees the new value.
+ * Every write transaction of every node gives each table it changed a new version in the same
+ * transaction (commitMovingVersions; a change made outside kmsd, through migration 12's trigger).
+ * A read unit of work first reads the versions (one statement); rows read from tables whose
+ * versions are the ones they were remembered at are still what the database holds. A table whose
+ * version moved has every row read from it forgotten (a statement that joins several tables counts
+ * for each), and a table with no version (its row deleted by hand) has them forgotten and none
+ * remembered until there is one again. So a grant retired on node A, whose 200 went out after its
+ * COMMIT, is unknown to node B's very next request: that request's version read starts after the
+ * commit and sees the grants table's new value. What the grant writes do not change (the callers'
+ * users and accounts) stays remembered.
  *
- * Answers arrive on several connections in any order. Each forgetting starts a new generation,
- * and rows are remembered only when no forgetting happened between sending their statement and
- * its answer: a row is never remembered under a version it may be older than.
+ * Which tables a statement reads is told from its text: every data table it names. A statement
+ * that names none depends on every table. Naming a table it does not read costs a read, never a
+ * stale row.
+ *
+ * Answers arrive on several connections in any order. Each forgetting of a table starts a new
+ * generation of it, and rows are remembered only when none of their tables was forgotten between
+ * sending their statement and its answer: a row is never remembered under a version it may be
+ * older than.
  */
 export class PostgresMemo {
-  private version: string | null = null;
-  private generationNumber = 0;
-  private readonly rows = new Map<string, Map<string, Row[]>>();
+  private readonly tables: readonly string[];
+  /** The version string last read, as read (the common case: the same string again, nothing to do). */
+  private versionsRead: string | null | undefined = undefined;
+  /** Each table's version its remembered rows stand at (none: nothing of it is remembered). */
+  private readonly versions = new Map<string, string>();
+  private readonly generations = new Map<string, number>();
+  /** Rows by statement, then by parameters, with what each statement's answers count. */
+  private readonly rows = new Map<string, { answers: Map<string, Row[]>; rows: number; bytes: number }>();
   private rowCount = 0;
   private byteCount = 0;
 
-  /** The generation a statement is sent in (pass it back to remember its answer). */
-  get generation(): number {
-    return this.generationNumber;
+  constructor() {
+    this.tables = BACKUP_TABLES;
+    for (const table of this.tables) this.generations.set(table, 0);
   }
 
-  /** A version read's answer (null: no row): forgets everything unless it is the version the rows stand at. */
-  observe(version: string | null): void {
-    if (version !== null && version === this.version) return;
-    this.forget();
-    this.version = version;
+  private tablesOf(sql: string): readonly string[] {
+    return tablesNamedBy(sql);
   }
 
-  /** This node committed a write (its own version read may be stale by now): start over from `version`. */
-  committed(version: string | null): void {
-    this.forget();
-    this.version = version;
+  /** The generation a statement is sent in (pass it back to `put` to remember its answer). */
+  stampOf(sql: string): number {
+    let stamp = 0;
+    for (const table of this.tablesOf(sql)) stamp += this.generations.get(table)!;
+    return stamp;
+  }
+
+  /** A version read's answer (null: no rows): forgets the rows of every table whose version is not the one they stand at. */
+  observe(versions: string | null): void {
+    if (versions !== null && versions === this.versionsRead) return;
+    this.versionsRead = versions;
+    const read = parseVersions(versions);
+    for (const table of this.tables) this.moveTo(table, read.get(table));
   }
 
   /**
-   * Forgets every row, and the version they stood at: what is read next is remembered only under
-   * a version read after it. For when the database may have changed unseen (the node lock lost,
+   * This node committed a write: `moved` is what its COMMIT answered, each table it changed with
+   * its new version (null: the answer could not be told, forget everything). The other tables'
+   * rows stay: the next version read checks them.
+   */
+  committed(moved: ReadonlyMap<string, string> | null): void {
+    if (moved === null) return this.reset();
+    this.versionsRead = undefined;
+    for (const [table, version] of moved) {
+      if (this.generations.has(table)) this.moveTo(table, version);
+    }
+  }
+
+  /**
+   * Forgets every row, and the versions they stood at: what is read next is remembered only under
+   * versions read after it. For when the database may have changed unseen (the node lock lost,
    * a lost connection: a failover, a restore).
    */
   reset(): void {
-    this.forget();
-    this.version = null;
+    this.versionsRead = undefined;
+    for (const table of this.tables) this.moveTo(table, undefined);
   }
 
-  private forget(): void {
-    this.generationNumber++;
+  /** Forgets `table`'s rows unless `version` is the one they stand at, and stands at `version` (undefined: none). */
+  private moveTo(table: string, version: string | undefined): void {
+    if (version !== undefined && version === this.versions.get(table)) return;
+    this.generations.set(table, this.generations.get(table)! + 1);
+    if (version === undefined) this.versions.delete(table);
+    else this.versions.set(table, version);
+    for (const [sql, entry] of this.rows) {
+      if (!this.tablesOf(sql).includes(table)) continue;
+      this.rows.delete(sql);
+      this.rowCount -= entry.rows;
+      this.byteCount -= entry.bytes;
+    }
+  }
+
+  private dropRows(): void {
     this.rows.clear();
     this.rowCount = 0;
     this.byteCount = 0;
   }
 
   get(sql: string, id: string): Row[] | undefined {
-    return this.rows.get(sql)?.get(id);
+    return this.rows.get(sql)?.answers.get(id);
   }
 
   /**
-   * Remembers the answer of a statement sent in `generation`, unless the memo was forgotten since,
-   * no version is known (nothing to check it against later), or it is large.
+   * Remembers the answer of a statement sent at `stamp`, unless one of its tables was forgotten
+   * since, has no known version (nothing to check it against later), or it is large.
    */
-  put(sql: string, id: string, rows: Row[], generation: number): void {
-    if (generation !== this.generationNumber || this.version === null) return;
+  put(sql: string, id: string, rows: Row[], stamp: number): void {
+    if (stamp !== this.stampOf(sql)) return;
+    if (this.tablesOf(sql).some((table) => !this.versions.has(table))) return;
     const bytes = sizeOf(id, rows);
     if (bytes === null) return;
-    if (this.rowCount + rows.length > MEMO_ROWS || this.byteCount + bytes > MEMO_BYTES) this.forget();
-    let bySql = this.rows.get(sql);
-    if (!bySql) this.rows.set(sql, (bySql = new Map()));
-    bySql.set(id, rows);
+    // Full: start again rather than grow (the versions stand: nothing here is stale, only too much).
+    if (this.rowCount + rows.length > MEMO_ROWS || this.byteCount + bytes > MEMO_BYTES) this.dropRows();
+    let entry = this.rows.get(sql);
+    if (!entry) this.rows.set(sql, (entry = { answers: new Map(), rows: 0, bytes: 0 }));
+    entry.answers.set(id, rows);
+    entry.rows += rows.length + 1;
+    entry.bytes += bytes;
     this.rowCount += rows.length + 1;
     this.byteCount += bytes;
   }
+}
+
+/** "accounts=v1,grants=v2" → {accounts: v1, grants: v2} (null: no rows at all). */
+function parseVersions(versions: string | null): Map<string, string> {
+  const read = new Map<string, string>();
+  if (versions === null) return read;
+  for (const pair of versions.split(',')) {
+    const at = pair.indexOf('=');
+    if (at > 0) read.set(pair.slice(0, at), pair.slice(at + 1));
+  }
+  return read;
+}
+
+/** What a commitMovingVersions answer says: each table it moved, with its new version; null when it cannot be told. */
+export function movedVersions(rows: readonly Row[] | undefined): Map<string, string> | null {
+  if (rows === undefined) return null;
+  return new Map(rows.map((row) => [String(row.table_name), String(row.version)]));
 }
 
 /** About how many bytes an answer takes in memory (strings count two bytes a character); null: it has a row past LARGEST_ROW. */

@@ -5,7 +5,7 @@ import type { RootKey } from '../core/sealing.ts';
 import { CHANGED_NOTHING, SqlTx, type Executor } from './sql-tx.ts';
 import type { ChainedAuditEvent } from '../audit/chain.ts';
 import { SchemaMismatch, type AuditListener, type CommitListener, type ReadOptions, type Store, type StoreOptions, type Tx } from './store.ts';
-import { COMMIT_MOVING_VERSION, DATA_VERSION_READ, PostgresMemo } from './postgres-memo.ts';
+import { commitMovingVersions, DATA_VERSION_READ, movedVersions, PostgresMemo, tablesNamedBy } from './postgres-memo.ts';
 import { connectFailure, connectionLost } from './postgres-connection.ts';
 import { Reconnection, StoreUnavailableError } from './unavailable.ts';
 import { LastStatementBroken, UnitRun, currentUnit, unitOf } from './postgres-overlap.ts';
@@ -140,6 +140,8 @@ class PgExecutor implements Executor {
   readonly writableCte = true;
   readonly advisoryLocks = true;
   private readonly statements: Statements;
+  /** The tables the transaction's statements may have changed: their versions move with its COMMIT. */
+  readonly changedTables = new Set<string>();
   constructor(statements: Statements) {
     this.statements = statements;
   }
@@ -153,6 +155,7 @@ class PgExecutor implements Executor {
   private async query(sql: string, params: unknown[]): Promise<pg.QueryResult> {
     const unit = unitOf(this);
     unit?.beforeSend();
+    if (!READS.test(sql)) for (const table of tablesNamedBy(sql)) this.changedTables.add(table);
     const answer = this.statements.query(sql, params, 'work');
     unit?.afterSend();
     try {
@@ -202,9 +205,9 @@ class MemoExecutor implements Executor {
     const id = JSON.stringify(params);
     const hit = this.memo.get(sql, id);
     if (hit) return hit;
-    const generation = this.memo.generation;
+    const stamp = this.memo.stampOf(sql);
     const rows = (await (await this.connection()).query(sql, params, 'work')).rows as Row[];
-    this.memo.put(sql, id, rows, generation);
+    this.memo.put(sql, id, rows, stamp);
     return rows;
   }
   async run(): Promise<number> {
@@ -409,8 +412,9 @@ export class PostgresStore implements Store {
         // The lock was lost since the last version read: anything may have changed unseen.
         if (lock !== null && losses !== this.lossesAtVersionRead) this.memo.reset();
         const { rows } = await (await connection()).query(DATA_VERSION_READ, [], 'work');
-        // No row (deleted by hand): nothing is remembered until a write puts it back.
-        this.memo.observe(rows.length === 0 ? null : String(rows[0].version));
+        // No rows (deleted by hand): nothing is remembered until writes put them back.
+        const versions = rows[0]?.versions;
+        this.memo.observe(typeof versions === 'string' ? versions : null);
         this.lossesAtVersionRead = losses;
       }
       return await work(new SqlTx(new MemoExecutor(this.memo, connection)));
@@ -473,7 +477,8 @@ export class PostgresStore implements Store {
     // every later statement of the transaction, so nothing runs past one that failed).
     const ahead = new SentAhead(statements);
     try {
-      // kmsd.moves_version: this transaction moves the data version itself, with its COMMIT (migration 10's trigger stays out).
+      // kmsd.moves_version: this transaction moves the data versions of the tables it changes
+      // itself, with its COMMIT (migration 12's trigger stays out).
       ahead.send(`${this.deadlines.begin('BEGIN')}; SET LOCAL kmsd.moves_version = on${savepoints ? '; SAVEPOINT unit' : ''}`, 0);
       const lossesAtBegin = lock?.losses ?? 0;
       const fencedAtBegin = lock?.fencing === true;
@@ -644,10 +649,11 @@ export class PostgresStore implements Store {
       // Whatever the outcome, what this node remembers may be stale: a later read of the same
       // request must look again (and must see this write).
       this.committedSinceRead = true;
-      this.memo.committed(null);
-      // The version row is taken last, with no bound on the wait: its holder is committing.
-      const answers = await statements.query(`${waitsBounded ? 'SET LOCAL lock_timeout = 0; ' : ''}${COMMIT_MOVING_VERSION}`, [], 'commit');
-      this.memo.committed(versionOf(answers));
+      // The version rows are taken last, with no bound on the wait: their holder is committing.
+      // Rows read while the COMMIT is under way are remembered at most until its answer, which
+      // forgets the tables it changed (postgres-memo.ts: by generation); a lost answer forgets all.
+      const answers = await statements.query(`${waitsBounded ? 'SET LOCAL lock_timeout = 0; ' : ''}${commitMovingVersions(executor.changedTables)}`, [], 'commit');
+      this.memo.committed(movedVersions(versionRows(answers)));
       if (commitStarted !== null) this.onCommit?.(Number(process.hrtime.bigint() - commitStarted) / 1e9, done);
       return outcomes;
     } catch (error) {
@@ -690,11 +696,9 @@ export class PostgresStore implements Store {
 /** Connections whose session settings (Deadlines.session) are set. */
 const sessionSet = new WeakSet<pg.PoolClient>();
 
-/** The version a COMMIT_MOVING_VERSION left (the UPDATE's answer), or null when it cannot be told. */
-function versionOf(answers: pg.QueryResult | pg.QueryResult[]): string | null {
-  const update = Array.isArray(answers) ? answers.find((answer) => answer.command === 'INSERT') : null;
-  const version = update?.rows[0]?.version;
-  return version === undefined ? null : String(version);
+/** The rows of a commitMovingVersions' upsert (each table it moved), or undefined when they cannot be told. */
+function versionRows(answers: pg.QueryResult | pg.QueryResult[]): Row[] | undefined {
+  return Array.isArray(answers) ? answers.find((answer) => answer.command === 'INSERT')?.rows : undefined;
 }
 
 /** Refuses a schema other than this kmsd's (a store opened without migrating, perhaps by a read-only role). */
