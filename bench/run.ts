@@ -46,7 +46,7 @@ const SIGNING = [
 const signWorkload = (op: string, spec: string, algorithm: string, type: string) => `${op} ${spec} ${algorithm} ${type}, owner, AK/SK`;
 /** Every workload a node runs, by name (without the store's prefix). */
 const WORKLOADS = [
-  'encrypt-data 1 KiB, grantee, token', 'encrypt-data 1 KiB, grantee, AK/SK', 'describe-key, grantee, token',
+  'encrypt-data 1 KiB, grantee, token', 'encrypt-data 1 KiB, grantee, token, beside grant writes', 'encrypt-data 1 KiB, grantee, AK/SK', 'describe-key, grantee, token',
   'create-grant + retire-grant pairs, empty store', 'list-grants, page of 100',
   ...SIGNING.flatMap(({ spec, algorithm, types }) => types.flatMap((type) => ['sign', 'verify'].map((op) => signWorkload(op, spec, algorithm, type)))),
 ];
@@ -66,6 +66,8 @@ interface Figures {
   loops?: number[];
   /** kmsd only: largest resident memory sampled during the measured run, MiB. */
   rssPeak?: number;
+  /** Pairs a second the job's churn wrote beside it (Job.churn). */
+  churnPairs?: number;
 }
 
 async function load(job: Job): Promise<Figures> {
@@ -241,6 +243,14 @@ async function main(): Promise<void> {
         url, kind: 'fixed', method: 'POST', path: encryptPath, body: encryptBody,
         headers: { 'content-type': 'application/json', 'x-auth-token': granteeToken },
       }));
+      // The same reads while 2 connections create and retire grants on another key (a cluster's
+      // writes elsewhere): what a node remembers of the caller and the key is checked against them.
+      const churnKey = (await call(kmsd.url, ownerToken, ids.owner.projectId, 'create-key', { key_alias: 'bench-churn' })).key_info.key_id;
+      await both('encrypt-data 1 KiB, grantee, token, beside grant writes', (url) => ({
+        url, kind: 'fixed', method: 'POST', path: encryptPath, body: encryptBody,
+        headers: { 'content-type': 'application/json', 'x-auth-token': granteeToken },
+        churn: { connections: 2, pairs: pairJob(churnKey, ownerToken, granteeToken, ids.owner, ids.grantee)(url).pairs! },
+      }));
       await both('encrypt-data 1 KiB, grantee, AK/SK', (url) => ({
         url, kind: 'fixed', method: 'POST', path: encryptPath, body: encryptBody,
         headers: signedHeaders(kmsd.url, 'POST', encryptPath, ids.grantee, { 'Content-Type': 'application/json' }, encryptBody),
@@ -338,9 +348,10 @@ function report(rows: Row[], starts: StartFigures[]): void {
     const ratio = r.kmsd.rps / r.baseline.rps;
     const emptyPairs = rows.find((x) => x.workload.includes('empty store') && x.workers === r.workers);
     const vsEmpty = r.workload.includes('stored') && emptyPairs ? `${(r.kmsd.rps / emptyPairs.kmsd.rps).toFixed(2)} × the empty-store rate` : '';
+    const churn = r.kmsd.churnPairs === undefined ? '' : `${Math.round(r.kmsd.churnPairs)} grant pairs/s written beside`;
     const bad = r.kmsd.non2xx + r.kmsd.errors + r.kmsd.timeouts;
     const cpu = r.kmsd.cores === undefined ? '' : `${r.kmsd.cores.toFixed(2)} (${(r.kmsd.loops ?? []).map((c) => c.toFixed(2)).join(' + ')})`;
-    return `| ${r.workload} | ${r.workers} | ${Math.round(r.kmsd.rps / d)} ${r.unit ?? 'req/s'} | ${r.kmsd.p50} | ${r.kmsd.p99} | ${Math.round(r.baseline.rps / d)} | ${ratio.toFixed(2)} | ${cpu} | ${r.kmsd.rssPeak?.toFixed(0) ?? ''} | ${bad} | ${[r.extra, vsEmpty].filter(Boolean).join('; ')} |`;
+    return `| ${r.workload} | ${r.workers} | ${Math.round(r.kmsd.rps / d)} ${r.unit ?? 'req/s'} | ${r.kmsd.p50} | ${r.kmsd.p99} | ${Math.round(r.baseline.rps / d)} | ${ratio.toFixed(2)} | ${cpu} | ${r.kmsd.rssPeak?.toFixed(0) ?? ''} | ${bad} | ${[r.extra, vsEmpty, churn].filter(Boolean).join('; ')} |`;
   });
   const table = [
     '| workload | workers | kmsd | p50 ms | p99 ms | baseline | ratio | CPU cores (per event loop) | RSS peak MiB | non-2xx/errors | notes |',

@@ -27,7 +27,7 @@ trap cleanup EXIT
 
 as_postgres "$PGBIN/initdb" -D "$PGDATA" -A trust -U kmsd >/dev/null
 as_postgres "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w \
-  -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $PGDATA -c max_connections=200" start >/dev/null
+  -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $PGDATA -c max_connections=200 -c wal_level=logical" start >/dev/null
 
 export KMSD_TEST_POSTGRES_URL="postgres://kmsd@127.0.0.1:$PGPORT/postgres"
 "$@"

@@ -133,7 +133,7 @@ describe('a kmsd node on PostgreSQL: round trips per request', { skip: POSTGRES_
     }
   });
 
-  test('every data table moves the data version when changed outside kmsd (a migration that adds a table adds its trigger)', async () => {
+  test('every data table moves its data version when changed outside kmsd (a migration that adds a table adds its triggers); no statement of kmsd changes a table it does not name', async () => {
     const psql = new pg.Client({ connectionString: database.url });
     await psql.connect();
     try {
@@ -141,6 +141,18 @@ describe('a kmsd node on PostgreSQL: round trips per request', { skip: POSTGRES_
       assert.deepEqual(rows.map((r) => r.name), [...BACKUP_TABLES].sort());
       // ENABLE ALWAYS ('A'): also under session_replication_role = replica (test/postgres-data-version.test.ts).
       assert.deepEqual([...new Set(rows.map((r) => r.enabled))], ['A']);
+      // And for each row, ENABLE REPLICA ('R'): a logical replication apply worker fires only row triggers.
+      const replica = await psql.query(`SELECT c.relname AS name, t.tgenabled AS enabled FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.tgname = 'data_changed_replica' ORDER BY 1`);
+      assert.deepEqual(replica.rows.map((r) => [r.name, r.enabled]), [...BACKUP_TABLES].sort().map((table) => [table, 'R']));
+      // kmsd's COMMIT moves the versions of the tables its statements name (DECISIONS.postgresVersionPerTable):
+      // that holds only while no statement changes a table it does not name. So no foreign key
+      // acts on another table (only NO ACTION 'a' and RESTRICT 'r'), and no other trigger exists.
+      const actions = await psql.query(`SELECT DISTINCT confdeltype::text || confupdtype::text AS actions FROM pg_constraint WHERE contype = 'f' AND connamespace = current_schema()::regnamespace`);
+      assert.deepEqual(actions.rows.filter((r) => !/^[ar]{2}$/.test(r.actions)), []);
+      const others = await psql.query(`SELECT t.tgname AS name FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace AND t.tgname NOT IN ('data_changed', 'data_changed_replica')`);
+      assert.deepEqual(others.rows, []);
+      const views = await psql.query(`SELECT table_name FROM information_schema.views WHERE table_schema = current_schema()`);
+      assert.deepEqual(views.rows, []);
     } finally {
       await psql.end();
     }
@@ -193,7 +205,7 @@ describe('a kmsd node on PostgreSQL: round trips per request', { skip: POSTGRES_
     });
     assert.equal(statements.filter((s) => s.includes('INSERT INTO data_version')).length, 1);
     // The versions of the tables the write changed: the key's row and the audit trail's.
-    assert.equal(statements.at(-1), "INSERT INTO data_version (table_name, version) SELECT table_name, gen_random_uuid()::text FROM unnest(ARRAY['audit_chain', 'audit_events', 'keys']::text[]) AS changed (table_name) ON CONFLICT (table_name) DO UPDATE SET version = EXCLUDED.version RETURNING table_name, version; COMMIT");
+    assert.equal(statements.at(-1), "INSERT INTO data_version (table_name, version) SELECT table_name, gen_random_uuid()::text FROM unnest(ARRAY['audit_chain', 'audit_events', 'keys']::text[]) AS changed (table_name) ON CONFLICT (table_name) DO UPDATE SET version = EXCLUDED.version RETURNING table_name, md5(version) AS version; COMMIT");
     const described = await alice.kms('describe-key', { key_id: keyId });
     assert.deepEqual([described.status, described.body.key_info.key_state], [200, '3']);
   });

@@ -1,5 +1,4 @@
 import { GENESIS } from '../audit/chain.ts';
-import { BACKUP_TABLES } from './backup/tables.ts';
 import { newDataVersion } from './postgres-memo.ts';
 
 /**
@@ -31,9 +30,11 @@ END $$`;
  * PostgreSQL (migration 12): gives the changed table's data version a new value (a random UUID,
  * never a counter: see newDataVersion in postgres-memo.ts) after any statement that changed it,
  * unless the transaction is kmsd's own (it sets kmsd.moves_version and moves the versions of
- * the tables it changed once, with its COMMIT).
+ * the tables it changed once, with its COMMIT). `SET search_path FROM CURRENT`: it finds
+ * data_version in kmsd's schema also where it runs with another search_path (a logical
+ * replication apply worker runs with an empty one).
  */
-const DATA_CHANGED_FUNCTION = `CREATE OR REPLACE FUNCTION kmsd_data_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+const DATA_CHANGED_FUNCTION = `CREATE OR REPLACE FUNCTION kmsd_data_changed() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
   IF current_setting('kmsd.moves_version', true) IS DISTINCT FROM 'on' THEN
     ${newDataVersion('(VALUES (TG_TABLE_NAME::text)) AS changed (table_name)')};
@@ -41,16 +42,26 @@ BEGIN
   RETURN NULL;
 END $$`;
 /**
- * The trigger a migration that creates a table adds for it on PostgreSQL (test/postgres-round-trips.test.ts
- * checks every table has one). ENABLE ALWAYS: it fires also in sessions with
- * session_replication_role = replica (a hand-made change, a tool loading rows that way, logical
- * replication applying rows), which skip ordinary triggers. DISABLE TRIGGER (ALL) still stops it:
- * docs/postgres-performance.md says to restart the nodes after changing rows so.
+ * The triggers a migration that creates a table adds for it on PostgreSQL (dataChangedTriggers;
+ * test/postgres-round-trips.test.ts checks every table has both). data_changed, for each
+ * statement, ENABLE ALWAYS: it fires also in sessions with session_replication_role = replica (a
+ * hand-made change, a tool loading rows that way), which skip ordinary triggers. DISABLE TRIGGER
+ * (ALL) still stops it: docs/postgres-performance.md says to restart the nodes after changing rows so.
  */
-export const dataChangedTrigger = (table: string): string =>
+const dataChangedTrigger = (table: string): string =>
   `CREATE TRIGGER data_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION kmsd_data_changed(); ` +
   `ALTER TABLE ${table} ENABLE ALWAYS TRIGGER data_changed`;
-/** The data tables as of migration 10. */
+/**
+ * data_changed_replica (migration 12), for each row, ENABLE REPLICA: a logical replication
+ * subscription's apply worker fires row triggers only, never statement triggers, so rows it applies
+ * move the version through this one. It fires only under session_replication_role = replica.
+ */
+const dataChangedReplicaTrigger = (table: string): string =>
+  `CREATE TRIGGER data_changed_replica AFTER INSERT OR UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION kmsd_data_changed(); ` +
+  `ALTER TABLE ${table} ENABLE REPLICA TRIGGER data_changed_replica`;
+/** Both triggers, for a table a migration after 12 creates. */
+export const dataChangedTriggers = (table: string): string[] => [dataChangedTrigger(table), dataChangedReplicaTrigger(table)];
+/** The data tables as of migration 10 (and 12: migration 11 added none). */
 const DATA_TABLES_AT_10 = [
   'settings', 'accounts', 'projects', 'users', 'access_keys', 'tokens', 'keystores', 'keys', 'key_materials', 'grants', 'key_tags',
   'key_aliases', 'csms_secrets', 'csms_versions', 'csms_stages', 'csms_tags', 'audit_events', 'audit_chain',
@@ -196,12 +207,16 @@ export const MIGRATIONS: ReadonlyArray<(d: Dialect) => string[]> = [
   // 12: a data version per data table (store/postgres-memo.ts): a write moves only the versions of
   // the tables it changed, so what a node remembers of the others (the callers' users and
   // accounts, beside a stream of grant writes) stays valid. SQLite keeps PRAGMA data_version.
-  (d) => [
+  // PostgreSQL's table is changed in place: what was granted on it (a read-only role's SELECT,
+  // docs/audit.md) stays granted.
+  (d) => d.name === 'postgres' ? [
+    'DELETE FROM data_version',
+    'ALTER TABLE data_version DROP COLUMN id, ADD COLUMN table_name TEXT PRIMARY KEY',
+    newDataVersion(`unnest(ARRAY[${DATA_TABLES_AT_10.map((table) => `'${table}'`).join(', ')}]::text[]) AS data (table_name)`),
+    DATA_CHANGED_FUNCTION,
+    ...DATA_TABLES_AT_10.map(dataChangedReplicaTrigger),
+  ] : [
     'DROP TABLE data_version',
     'CREATE TABLE data_version (table_name TEXT PRIMARY KEY, version TEXT NOT NULL)',
-    ...(d.name === 'postgres' ? [
-      newDataVersion(`unnest(ARRAY[${BACKUP_TABLES.map((table) => `'${table}'`).join(', ')}]::text[]) AS data (table_name)`),
-      DATA_CHANGED_FUNCTION,
-    ] : []),
   ],
 ];

@@ -6,8 +6,10 @@ type Row = Record<string, unknown>;
  * The data versions (migration 12): one row per data table, whose value every committed write
  * that changed the table replaces. Read as one row, one string ("accounts=…,audit_chain=…"),
  * so that a node compares a single value at every request and parses it only when it moved.
+ * Each value as its MD5 (hex: equal exactly when the values are), so that a value written by
+ * hand cannot hold a separator and pass for another table's.
  */
-export const DATA_VERSION_READ = `SELECT string_agg(table_name || '=' || version, ',' ORDER BY table_name) AS versions FROM data_version`;
+export const DATA_VERSION_READ = `SELECT string_agg(table_name || '=' || md5(version), ',' ORDER BY table_name) AS versions FROM data_version`;
 /**
  * A value never seen before (a random UUID), not a counter: a database that goes back in time
  * (point-in-time recovery, a failover to a standby that lost commits, a restore) would repeat a
@@ -20,12 +22,13 @@ export const newDataVersion = (tables: string): string =>
  * Sent with COMMIT in one simple-protocol query (one round trip): the versions of the tables the
  * transaction changed move in the transaction they describe, so a reader sees a new value exactly
  * when it sees the change. `tables` are data tables' names (tablesNamedBy), written into the text.
+ * It answers each table's new version as DATA_VERSION_READ gives it (its MD5).
  */
 export function commitMovingVersions(tables: Iterable<string>): string {
   const names = [...new Set(tables)].sort();
   for (const name of names) if (!/^[a-z_]+$/.test(name)) throw new Error(`not a table name: ${name}`);
   const list = names.map((name) => `'${name}'`).join(', ');
-  return `${newDataVersion(`unnest(ARRAY[${list}]::text[]) AS changed (table_name)`)} RETURNING table_name, version; COMMIT`;
+  return `${newDataVersion(`unnest(ARRAY[${list}]::text[]) AS changed (table_name)`)} RETURNING table_name, md5(version) AS version; COMMIT`;
 }
 
 const named = new Map<string, readonly string[]>();
@@ -85,6 +88,8 @@ export class PostgresMemo {
   private versionsRead: string | null | undefined = undefined;
   /** Each table's version its remembered rows stand at (none: nothing of it is remembered). */
   private readonly versions = new Map<string, string>();
+  /** Tables the last version read found no row for (deleted by hand), and this node has not written since. */
+  private readonly missing = new Set<string>();
   private readonly generations = new Map<string, number>();
   /** Rows by statement, then by parameters, with what each statement's answers count. */
   private readonly rows = new Map<string, { answers: Map<string, Row[]>; rows: number; bytes: number }>();
@@ -112,7 +117,21 @@ export class PostgresMemo {
     if (versions !== null && versions === this.versionsRead) return;
     this.versionsRead = versions;
     const read = parseVersions(versions);
-    for (const table of this.tables) this.moveTo(table, read.get(table));
+    this.missing.clear();
+    for (const table of this.tables) {
+      const version = read.get(table);
+      if (version === undefined) this.missing.add(table);
+      this.moveTo(table, version);
+    }
+  }
+
+  /**
+   * Tables whose version row the database lacks (deleted or truncated by hand): this node's next
+   * COMMIT gives them one (a new value is always safe: it only makes nodes read again), so that
+   * what is read from them is remembered again, also for tables nobody writes.
+   */
+  get tablesWithoutVersion(): ReadonlySet<string> {
+    return this.missing;
   }
 
   /**
@@ -124,6 +143,7 @@ export class PostgresMemo {
     if (moved === null) return this.reset();
     this.versionsRead = undefined;
     for (const [table, version] of moved) {
+      this.missing.delete(table);
       if (this.generations.has(table)) this.moveTo(table, version);
     }
   }

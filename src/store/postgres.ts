@@ -652,7 +652,7 @@ export class PostgresStore implements Store {
       // The version rows are taken last, with no bound on the wait: their holder is committing.
       // Rows read while the COMMIT is under way are remembered at most until its answer, which
       // forgets the tables it changed (postgres-memo.ts: by generation); a lost answer forgets all.
-      const answers = await statements.query(`${waitsBounded ? 'SET LOCAL lock_timeout = 0; ' : ''}${commitMovingVersions(executor.changedTables)}`, [], 'commit');
+      const answers = await statements.query(`${waitsBounded ? 'SET LOCAL lock_timeout = 0; ' : ''}${commitMovingVersions([...executor.changedTables, ...this.memo.tablesWithoutVersion])}`, [], 'commit');
       this.memo.committed(movedVersions(versionRows(answers)));
       if (commitStarted !== null) this.onCommit?.(Number(process.hrtime.bigint() - commitStarted) / 1e9, done);
       return outcomes;

@@ -57,7 +57,7 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
   const as = (tool: string, args: string[]) => (root ? run('runuser', ['-u', 'postgres', '--', join(bin, tool), ...args]) : run(join(bin, tool), args));
   const port = await freePort();
   await as('initdb', ['-D', dir, '-A', 'trust', '-U', 'kmsd']);
-  const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c max_connections=100 -c fsync=on`;
+  const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c max_connections=100 -c fsync=on -c wal_level=logical`;
   const start = async () => {
     await as('pg_ctl', ['-D', dir, '-l', join(dir, 'server.log'), '-w', '-o', options, 'start']);
   };
