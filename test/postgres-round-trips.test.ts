@@ -196,6 +196,45 @@ describe('a kmsd node on PostgreSQL: round trips per request', { skip: POSTGRES_
     t.diagnostic(`${versionReads} version reads for 32 requests, ${settings} new connections`);
   });
 
+  test('32 requests at once after a grant write elsewhere: the key and its grants are read once for all of them, not once each', async () => {
+    const keyId = await newKey(as('alice'));
+    await newGrant(as('alice'), keyId, users.gus.id, ['encrypt-data']);
+    const gus = as('gus');
+    await gus.getToken();
+    assert.equal((await gus.kms('encrypt-data', { key_id: keyId, plain_text: 'warm' })).status, 200);
+    // Another node (a second store on the database) writes a grant on another key: the keys' and grants' versions move.
+    const other = await PostgresStore.open(database.url);
+    try {
+      const elsewhere = await newKey(as('alice'));
+      await other.write((tx) => tx.insertGrant({
+        grantId: 'f'.repeat(64), keyId: elsewhere, granteePrincipal: users.greg.id, granteeType: 'user', operations: ['describe-key'],
+        issuingPrincipal: users.alice.id, retiringPrincipal: null, name: null, creationDate: Date.now(),
+      }, 100));
+    } finally {
+      await other.close();
+    }
+    // The key's read answers 200 ms late: the other requests reach the same read meanwhile.
+    const counted = pg.Client.prototype.query;
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      const answer = (counted as (...a: unknown[]) => unknown).apply(this, args);
+      const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string }).text ?? '';
+      if (!text.startsWith(`SELECT ${KEY_COLUMNS} FROM keys`) || !(answer instanceof Promise)) return answer;
+      return answer.then((result) => new Promise((resolve) => setTimeout(() => resolve(result), 200)));
+    } as typeof counted;
+    let statements: string[];
+    try {
+      statements = await statementsOf(async () => {
+        const answers = await Promise.all(Array.from({ length: 32 }, (_, i) => gus.kms('encrypt-data', { key_id: keyId, plain_text: `at once ${i}` })));
+        assert.deepEqual(answers.map((a) => a.status), Array(32).fill(200));
+      });
+    } finally {
+      pg.Client.prototype.query = counted;
+    }
+    const keyReads = statements.filter((s) => s.startsWith(`SELECT ${KEY_COLUMNS} FROM keys WHERE key_id = $1`) && !s.endsWith('FOR UPDATE'));
+    const grantReads = statements.filter((s) => s.startsWith('SELECT') && /\bFROM grants\b/.test(s));
+    assert.deepEqual([keyReads.length, grantReads.length], [1, 1], statements.join('\n'));
+  });
+
   test('a write sends its statements in one transaction whose COMMIT moves the data version in the same round trip; a read after it in the same request sees it', async () => {
     const alice = as('alice');
     const keyId = await newKey(alice);

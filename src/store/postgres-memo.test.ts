@@ -126,6 +126,12 @@ test('no data versions (the rows deleted by hand), or a table\'s row missing: it
   memo.observe(withoutGrants);
   put(memo, SQL, '["k"]', row('g3'));
   assert.deepEqual([memo.get(SQL, '["k"]'), memo.get(USERS, '["u"]')], [undefined, [{ id: 'u' }]]);
+  // This node's next COMMIT gives the missing table a row again (postgres.ts commitGroup).
+  assert.deepEqual([...memo.tablesWithoutVersion], ['grants']);
+  memo.committed(new Map([['grants', 'c']]));
+  assert.deepEqual([...memo.tablesWithoutVersion], []);
+  put(memo, SQL, '["k"]', row('g3'));
+  assert.deepEqual(memo.get(SQL, '["k"]'), row('g3'));
 });
 
 test('reset (node lock lost, connection lost) forgets the rows and the versions: the same versions read again do not bring them back', () => {

@@ -95,6 +95,8 @@ export class PostgresMemo {
   private readonly rows = new Map<string, { answers: Map<string, Row[]>; rows: number; bytes: number }>();
   private rowCount = 0;
   private byteCount = 0;
+  /** Answers on their way, by statement and parameters, with the stamp they were sent at. */
+  private readonly inFlight = new Map<string, { stamp: number; answer: Promise<Row[]> }>();
 
   constructor() {
     this.tables = BACKUP_TABLES;
@@ -180,6 +182,28 @@ export class PostgresMemo {
 
   get(sql: string, id: string): Row[] | undefined {
     return this.rows.get(sql)?.answers.get(id);
+  }
+
+  /**
+   * The answer on its way for `sql` with `id`, if it was sent at `stamp` (none of its tables
+   * forgotten since): a read that would send the same statement now waits for it instead. It is
+   * what it would have read: sent after every commit this read must see (those its version read
+   * saw, or it would not stand at the same stamp), and remembered by `put` as if it had arrived.
+   * So after a write elsewhere, the requests that all miss a key's rows at once send one read.
+   */
+  arriving(sql: string, id: string, stamp: number): Promise<Row[]> | undefined {
+    const flight = this.inFlight.get(`${sql}\u0000${id}`);
+    return flight?.stamp === stamp ? flight.answer : undefined;
+  }
+
+  /** `answer` is on its way for `sql` with `id`, sent at `stamp` (until it settles). */
+  sent(sql: string, id: string, stamp: number, answer: Promise<Row[]>): void {
+    const key = `${sql}\u0000${id}`;
+    this.inFlight.set(key, { stamp, answer });
+    const settled = () => {
+      if (this.inFlight.get(key)?.answer === answer) this.inFlight.delete(key);
+    };
+    answer.then(settled, settled);
   }
 
   /**

@@ -206,9 +206,18 @@ class MemoExecutor implements Executor {
     const hit = this.memo.get(sql, id);
     if (hit) return hit;
     const stamp = this.memo.stampOf(sql);
-    const rows = (await (await this.connection()).query(sql, params, 'work')).rows as Row[];
-    this.memo.put(sql, id, rows, stamp);
-    return rows;
+    const arriving = this.memo.arriving(sql, id, stamp);
+    // Its failure is the sender's: this read's own connection (if it took one) stays sound.
+    if (arriving) return arriving.catch((error) => {
+      throw error instanceof StoreUnavailableError ? new StoreUnavailableError(error.reason, error.stage, { cause: error, timedOut: !error.rerun, sessionSound: true }) : error;
+    });
+    const answer = (async () => {
+      const rows = (await (await this.connection()).query(sql, params, 'work')).rows as Row[];
+      this.memo.put(sql, id, rows, stamp);
+      return rows;
+    })();
+    this.memo.sent(sql, id, stamp, answer);
+    return answer;
   }
   async run(): Promise<number> {
     throw new Error('a read unit of work wrote to the store');
