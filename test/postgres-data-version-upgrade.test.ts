@@ -65,6 +65,64 @@ describe('the data version per table on PostgreSQL: upgrade and replication', { 
     }
   });
 
+  test('kmsd\'s tables in a schema of its own ("$user"): another role\'s change still moves the changed table\'s version (the trigger finds data_version whatever its caller\'s search_path)', async () => {
+    const database = await freshDatabase();
+    const role = `kmsd_ops_${randomBytes(4).toString('hex')}`;
+    try {
+      const owner = decodeURIComponent(new URL(database.url).username);
+      await connected(database.url, (c) => c.query(`CREATE SCHEMA "${owner}" AUTHORIZATION "${owner}"`));
+      const store = await PostgresStore.open(database.url);
+      try {
+        await store.write(async (tx) => {
+          await tx.insertAccount({ id: 'acct', name: 'acct', disabled: false } as never);
+          await tx.insertUser({ id: 'gus', accountId: 'acct', name: 'gus', passwordHash: 'x', policies: [], disabled: false } as never);
+        });
+      } finally {
+        await store.close();
+      }
+      const versionOfUsers = () => connected(database.url, async (c) => (await c.query(`SELECT version FROM "${owner}".data_version WHERE table_name = 'users'`)).rows[0].version);
+      const before = await versionOfUsers();
+      await connected(database.url, async (c) => {
+        await c.query(`CREATE ROLE ${role} LOGIN`);
+        await c.query(`GRANT USAGE ON SCHEMA "${owner}" TO ${role}`);
+        await c.query(`GRANT SELECT, UPDATE ON "${owner}".users TO ${role}`);
+        await c.query(`GRANT SELECT, INSERT, UPDATE ON "${owner}".data_version TO ${role}`);
+      });
+      const asRole = new URL(database.url);
+      asRole.username = role;
+      await connected(asRole.toString(), (c) => c.query(`UPDATE "${owner}".users SET disabled = 1 WHERE id = 'gus'`));
+      assert.notEqual(await versionOfUsers(), before);
+    } finally {
+      await database.drop();
+      await connected(new URL('/postgres', database.url).toString(), (c) => c.query(`DROP ROLE IF EXISTS ${role}`));
+    }
+  });
+
+  test('rows changed under session_replication_role = replica (a load, row triggers fired row by row) move their table\'s version once per transaction, not once per row', async () => {
+    const database = await freshDatabase();
+    try {
+      await (await PostgresStore.open(database.url)).close();
+      await connected(database.url, async (c) => {
+        const version = async () => (await c.query(`SELECT version FROM data_version WHERE table_name = 'settings'`)).rows[0].version;
+        const first = await version();
+        await c.query('BEGIN');
+        await c.query('SET LOCAL session_replication_role = replica');
+        await c.query(`INSERT INTO settings (name, value) SELECT 'load-' || i, 'v' FROM generate_series(1, 500) AS i`);
+        await c.query(`UPDATE settings SET value = 'w' WHERE name LIKE 'load-%'`);
+        const { rows } = await c.query(`SELECT n_tup_ins + n_tup_upd AS writes FROM pg_stat_xact_user_tables WHERE relname = 'data_version'`);
+        await c.query('COMMIT');
+        assert.equal(Number(rows[0].writes), 1);
+        const second = await version();
+        assert.notEqual(second, first);
+        // The next transaction moves it again.
+        await c.query(`DELETE FROM settings WHERE name LIKE 'load-%'`);
+        assert.notEqual(await version(), second);
+      });
+    } finally {
+      await database.drop();
+    }
+  });
+
   describe('a node serving a logical replication subscriber', () => {
     let publisher: Awaited<ReturnType<typeof freshDatabase>>;
     let subscriber: Awaited<ReturnType<typeof freshDatabase>>;

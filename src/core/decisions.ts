@@ -253,6 +253,7 @@ export const DECISIONS = {
    * COMMIT for the tables its statements name, by a trigger for any other change), all read in
    * one statement at every request. A stream of grant writes leaves the callers' users and
    * accounts remembered; a retired grant still counts on every node's very next request.
+   * Requests that miss the same rows at once wait for the one read already sent for them.
    */
   postgresVersionPerTable: true,
   /**

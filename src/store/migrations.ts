@@ -28,19 +28,28 @@ BEGIN
 END $$`;
 /**
  * PostgreSQL (migration 12): gives the changed table's data version a new value (a random UUID,
- * never a counter: see newDataVersion in postgres-memo.ts) after any statement that changed it,
+ * never a counter: see newDataVersion in postgres-memo.ts) in any transaction that changed it,
  * unless the transaction is kmsd's own (it sets kmsd.moves_version and moves the versions of
- * the tables it changed once, with its COMMIT). `SET search_path FROM CURRENT`: it finds
- * data_version in kmsd's schema also where it runs with another search_path (a logical
- * replication apply worker runs with an empty one).
+ * the tables it changed once, with its COMMIT). Once per table and transaction (kmsd.moved_<table>
+ * holds the transaction's id): the rows a transaction changes become visible together with that
+ * one new value, and a load of many rows fired row by row (data_changed_replica) does not update
+ * the version row once per row.
  */
-const DATA_CHANGED_FUNCTION = `CREATE OR REPLACE FUNCTION kmsd_data_changed() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+const DATA_CHANGED_FUNCTION = `CREATE OR REPLACE FUNCTION kmsd_data_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF current_setting('kmsd.moves_version', true) IS DISTINCT FROM 'on' THEN
+  IF current_setting('kmsd.moves_version', true) IS DISTINCT FROM 'on'
+     AND current_setting('kmsd.moved_' || TG_TABLE_NAME, true) IS DISTINCT FROM txid_current()::text THEN
     ${newDataVersion('(VALUES (TG_TABLE_NAME::text)) AS changed (table_name)')};
+    PERFORM set_config('kmsd.moved_' || TG_TABLE_NAME, txid_current()::text, true);
   END IF;
   RETURN NULL;
 END $$`;
+/**
+ * The function finds data_version in the schema the migration ran in (kmsd's), whoever's change
+ * fires it: an operator's role whose search_path starts with "$user", a logical replication apply
+ * worker (it runs with an empty search_path).
+ */
+const DATA_CHANGED_FUNCTION_SCHEMA = `DO $$ BEGIN EXECUTE format('ALTER FUNCTION kmsd_data_changed() SET search_path = %I, pg_temp', current_schema()); END $$`;
 /**
  * The triggers a migration that creates a table adds for it on PostgreSQL (dataChangedTriggers;
  * test/postgres-round-trips.test.ts checks every table has both). data_changed, for each
@@ -214,6 +223,7 @@ export const MIGRATIONS: ReadonlyArray<(d: Dialect) => string[]> = [
     'ALTER TABLE data_version DROP COLUMN id, ADD COLUMN table_name TEXT PRIMARY KEY',
     newDataVersion(`unnest(ARRAY[${DATA_TABLES_AT_10.map((table) => `'${table}'`).join(', ')}]::text[]) AS data (table_name)`),
     DATA_CHANGED_FUNCTION,
+    DATA_CHANGED_FUNCTION_SCHEMA,
     ...DATA_TABLES_AT_10.map(dataChangedReplicaTrigger),
   ] : [
     'DROP TABLE data_version',

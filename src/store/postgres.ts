@@ -197,9 +197,12 @@ class MemoExecutor implements Executor {
   readonly advisoryLocks = true;
   private readonly memo: PostgresMemo;
   private readonly connection: () => Promise<Statements>;
-  constructor(memo: PostgresMemo, connection: () => Promise<Statements>) {
+  private readonly joinWaitMs: number;
+  /** `joinWaitMs`: how long a read waits for another request's answer before it sends its own. */
+  constructor(memo: PostgresMemo, connection: () => Promise<Statements>, joinWaitMs: number) {
     this.memo = memo;
     this.connection = connection;
+    this.joinWaitMs = joinWaitMs;
   }
   async all(sql: string, params: unknown[]): Promise<Row[]> {
     const id = JSON.stringify(params);
@@ -207,20 +210,40 @@ class MemoExecutor implements Executor {
     if (hit) return hit;
     const stamp = this.memo.stampOf(sql);
     const arriving = this.memo.arriving(sql, id, stamp);
-    // Its failure is the sender's: this read's own connection (if it took one) stays sound.
-    if (arriving) return arriving.catch((error) => {
-      throw error instanceof StoreUnavailableError ? new StoreUnavailableError(error.reason, error.stage, { cause: error, timedOut: !error.rerun, sessionSound: true }) : error;
-    });
-    const answer = (async () => {
-      const rows = (await (await this.connection()).query(sql, params, 'work')).rows as Row[];
+    if (arriving) {
+      const shared = await within(arriving, this.joinWaitMs);
+      if (shared !== null) return shared;
+      // Not answered in time (a slow or dead connection, perhaps): this read sends its own.
+    }
+    // Registered only once sent, from a connection this read holds: a read waits only for a
+    // statement on its way, never for one still waiting for a connection (which the reads
+    // waiting for it, holding theirs, could keep from it).
+    const statements = await this.connection();
+    const answer = statements.query(sql, params, 'work').then((result) => {
+      const rows = result.rows as Row[];
       this.memo.put(sql, id, rows, stamp);
       return rows;
-    })();
+    });
     this.memo.sent(sql, id, stamp, answer);
     return answer;
   }
   async run(): Promise<number> {
     throw new Error('a read unit of work wrote to the store');
+  }
+}
+
+/**
+ * `answer`'s rows, or null when it fails or is not there within `ms`: a read that waited for
+ * another request's statement then sends its own (the failure, if the database is away, is then
+ * its own, under its own deadline).
+ */
+async function within(answer: Promise<Row[]>, ms: number): Promise<Row[] | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => (timer = setTimeout(resolve, ms, null)));
+  try {
+    return await Promise.race([answer.catch(() => null), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -257,6 +280,8 @@ export class PostgresStore implements Store {
   private readonly writes: WriteQueue;
   /** How long a group starts new units for: it answers them well within their deadline. */
   private readonly groupBudgetMs: number;
+  /** How long a read waits for the answer of the same statement another request sent (MemoExecutor). */
+  private readonly joinWaitMs: number;
   private constructor(pool: pg.Pool, poolSize: number, deadlines: Deadlines, onAudit: AuditListener | null, nodeLock: NodeLock | null) {
     this.pool = pool;
     this.poolSize = poolSize;
@@ -268,6 +293,8 @@ export class PostgresStore implements Store {
       waitedTooLong: () => new StoreUnavailableError('every PostgreSQL connection of this node stayed busy', 'connect'),
     });
     this.groupBudgetMs = deadlines.clientMs === undefined ? 1000 : Math.max(1, Math.floor(deadlines.clientMs / 4));
+    // As long as a group's unit may take before it is taken for stalled (at most 200 ms).
+    this.joinWaitMs = stallMs(deadlines.clientMs);
   }
 
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
@@ -426,7 +453,7 @@ export class PostgresStore implements Store {
         this.memo.observe(typeof versions === 'string' ? versions : null);
         this.lossesAtVersionRead = losses;
       }
-      return await work(new SqlTx(new MemoExecutor(this.memo, connection)));
+      return await work(new SqlTx(new MemoExecutor(this.memo, connection, this.joinWaitMs)));
     } catch (error) {
       if (error instanceof StoreUnavailableError && !error.sessionSound) broken = true;
       throw error;

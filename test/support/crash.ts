@@ -114,7 +114,9 @@ export async function load(
   const loop = async () => {
     while (!stopped) {
       const roll = Math.random();
-      const live = [...model.grants.keys()].filter((g) => !model.ending.has(g));
+      // Not a grant whose ending went unanswered (pendingEnds): it may be ended already (a lost
+      // COMMIT that committed), and ending it again would be 400 KMS.2501; reconcile settles it.
+      const live = [...model.grants.keys()].filter((g) => !model.ending.has(g) && !model.pendingEnds.has(g));
       if (roll >= 0.9 && model.keys.size > 0) {
         // CSMS: a new secret, or a new version of a confirmed one (values unique, to be found again).
         const value = `v-${randomBytes(8).toString('hex')}`;
