@@ -213,13 +213,14 @@ describe('a kmsd node on PostgreSQL: round trips per request', { skip: POSTGRES_
     } finally {
       await other.close();
     }
-    // The key's read answers 200 ms late: the other requests reach the same read meanwhile.
+    // The key's read answers 60 ms late: the other requests reach the same read meanwhile (and
+    // wait for its answer: it comes within the 200 ms a request waits for another's).
     const counted = pg.Client.prototype.query;
     pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
       const answer = (counted as (...a: unknown[]) => unknown).apply(this, args);
       const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string }).text ?? '';
       if (!text.startsWith(`SELECT ${KEY_COLUMNS} FROM keys`) || !(answer instanceof Promise)) return answer;
-      return answer.then((result) => new Promise((resolve) => setTimeout(() => resolve(result), 200)));
+      return answer.then((result) => new Promise((resolve) => setTimeout(() => resolve(result), 60)));
     } as typeof counted;
     let statements: string[];
     try {

@@ -77,7 +77,7 @@ describe('shared reads on a PostgreSQL node', { skip: POSTGRES_SKIP }, () => {
     }
   });
 
-  test('reads holding the pool\'s connections never wait for a read still waiting for a connection: all answered, none 503', async () => {
+  test('a pool full of reads that miss the same row as a read still waiting for a connection keeps moving: all answered, none 503', async () => {
     const B = await PostgresStore.open(database.url, { poolSize: 2, deadlineMs: 4000 });
     try {
       // B stands at the current versions; the key is not remembered.

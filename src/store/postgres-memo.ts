@@ -95,8 +95,8 @@ export class PostgresMemo {
   private readonly rows = new Map<string, { answers: Map<string, Row[]>; rows: number; bytes: number }>();
   private rowCount = 0;
   private byteCount = 0;
-  /** Answers on their way, by statement and parameters, with the stamp they were sent at. */
-  private readonly inFlight = new Map<string, { stamp: number; answer: Promise<Row[]> }>();
+  /** Reads under way, by statement and parameters. */
+  private readonly inFlight = new Map<string, InFlight>();
 
   constructor() {
     this.tables = BACKUP_TABLES;
@@ -185,25 +185,27 @@ export class PostgresMemo {
   }
 
   /**
-   * The answer on its way for `sql` with `id`, if it was sent at `stamp` (none of its tables
-   * forgotten since): a read that would send the same statement now waits for it instead. It is
+   * The answer under way for `sql` with `id`, if it was taken at `stamp` (none of its tables
+   * forgotten since): a read that would send the same statement now may wait for it instead. It is
    * what it would have read: sent after every commit this read must see (those its version read
    * saw, or it would not stand at the same stamp), and remembered by `put` as if it had arrived.
    * So after a write elsewhere, the requests that all miss a key's rows at once send one read.
+   * A read that holds a connection waits only for a statement already sent: one still waiting for
+   * a connection may be waiting for the very connections such reads hold.
    */
-  arriving(sql: string, id: string, stamp: number): Promise<Row[]> | undefined {
+  arriving(sql: string, id: string, stamp: number, holdsConnection: boolean): Promise<Row[]> | undefined {
     const flight = this.inFlight.get(`${sql}\u0000${id}`);
-    return flight?.stamp === stamp ? flight.answer : undefined;
+    return flight?.stamp === stamp && (flight.sent || !holdsConnection) ? flight.answer : undefined;
   }
 
-  /** `answer` is on its way for `sql` with `id`, sent at `stamp` (until it settles). */
-  sent(sql: string, id: string, stamp: number, answer: Promise<Row[]>): void {
+  /** `flight` is under way for `sql` with `id` (until its answer settles). */
+  underWay(sql: string, id: string, flight: InFlight): void {
     const key = `${sql}\u0000${id}`;
-    this.inFlight.set(key, { stamp, answer });
+    this.inFlight.set(key, flight);
     const settled = () => {
-      if (this.inFlight.get(key)?.answer === answer) this.inFlight.delete(key);
+      if (this.inFlight.get(key) === flight) this.inFlight.delete(key);
     };
-    answer.then(settled, settled);
+    flight.answer.then(settled, settled);
   }
 
   /**
@@ -225,6 +227,13 @@ export class PostgresMemo {
     this.rowCount += rows.length + 1;
     this.byteCount += bytes;
   }
+}
+
+/** A read under way (PostgresMemo.arriving): taken at `stamp`, its statement `sent` once it had a connection. */
+export interface InFlight {
+  stamp: number;
+  sent: boolean;
+  answer: Promise<Row[]>;
 }
 
 /** "accounts=v1,grants=v2" → {accounts: v1, grants: v2} (null: no rows at all). */

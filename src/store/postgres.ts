@@ -5,7 +5,7 @@ import type { RootKey } from '../core/sealing.ts';
 import { CHANGED_NOTHING, SqlTx, type Executor } from './sql-tx.ts';
 import type { ChainedAuditEvent } from '../audit/chain.ts';
 import { SchemaMismatch, type AuditListener, type CommitListener, type ReadOptions, type Store, type StoreOptions, type Tx } from './store.ts';
-import { commitMovingVersions, DATA_VERSION_READ, movedVersions, PostgresMemo, tablesNamedBy } from './postgres-memo.ts';
+import { commitMovingVersions, DATA_VERSION_READ, movedVersions, PostgresMemo, tablesNamedBy, type InFlight } from './postgres-memo.ts';
 import { connectFailure, connectionLost } from './postgres-connection.ts';
 import { Reconnection, StoreUnavailableError } from './unavailable.ts';
 import { LastStatementBroken, UnitRun, currentUnit, unitOf } from './postgres-overlap.ts';
@@ -197,11 +197,13 @@ class MemoExecutor implements Executor {
   readonly advisoryLocks = true;
   private readonly memo: PostgresMemo;
   private readonly connection: () => Promise<Statements>;
+  private readonly holdsConnection: () => boolean;
   private readonly joinWaitMs: number;
   /** `joinWaitMs`: how long a read waits for another request's answer before it sends its own. */
-  constructor(memo: PostgresMemo, connection: () => Promise<Statements>, joinWaitMs: number) {
+  constructor(memo: PostgresMemo, connection: () => Promise<Statements>, holdsConnection: () => boolean, joinWaitMs: number) {
     this.memo = memo;
     this.connection = connection;
+    this.holdsConnection = holdsConnection;
     this.joinWaitMs = joinWaitMs;
   }
   async all(sql: string, params: unknown[]): Promise<Row[]> {
@@ -209,23 +211,22 @@ class MemoExecutor implements Executor {
     const hit = this.memo.get(sql, id);
     if (hit) return hit;
     const stamp = this.memo.stampOf(sql);
-    const arriving = this.memo.arriving(sql, id, stamp);
+    const arriving = this.memo.arriving(sql, id, stamp, this.holdsConnection());
     if (arriving) {
       const shared = await within(arriving, this.joinWaitMs);
       if (shared !== null) return shared;
       // Not answered in time (a slow or dead connection, perhaps): this read sends its own.
     }
-    // Registered only once sent, from a connection this read holds: a read waits only for a
-    // statement on its way, never for one still waiting for a connection (which the reads
-    // waiting for it, holding theirs, could keep from it).
-    const statements = await this.connection();
-    const answer = statements.query(sql, params, 'work').then((result) => {
-      const rows = result.rows as Row[];
+    const flight: InFlight = { stamp, sent: false, answer: Promise.resolve([]) };
+    flight.answer = (async () => {
+      const statements = await this.connection();
+      flight.sent = true;
+      const rows = (await statements.query(sql, params, 'work')).rows as Row[];
       this.memo.put(sql, id, rows, stamp);
       return rows;
-    });
-    this.memo.sent(sql, id, stamp, answer);
-    return answer;
+    })();
+    this.memo.underWay(sql, id, flight);
+    return flight.answer;
   }
   async run(): Promise<number> {
     throw new Error('a read unit of work wrote to the store');
@@ -453,7 +454,7 @@ export class PostgresStore implements Store {
         this.memo.observe(typeof versions === 'string' ? versions : null);
         this.lossesAtVersionRead = losses;
       }
-      return await work(new SqlTx(new MemoExecutor(this.memo, connection, this.joinWaitMs)));
+      return await work(new SqlTx(new MemoExecutor(this.memo, connection, () => client !== null, this.joinWaitMs)));
     } catch (error) {
       if (error instanceof StoreUnavailableError && !error.sessionSound) broken = true;
       throw error;
