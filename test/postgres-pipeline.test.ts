@@ -29,7 +29,7 @@ const replaced = new Map<string, string>();
 const BEGIN = 'BEGIN; SET LOCAL statement_timeout = 8000; SET LOCAL idle_in_transaction_session_timeout = 10000; SET LOCAL kmsd.moves_version = on';
 const KEY_LOCK = `SELECT ${KEY_COLUMNS} FROM keys WHERE key_id = $1 FOR UPDATE`;
 const name = (text: string): string =>
-  text === BEGIN ? 'BEGIN' : text === KEY_LOCK ? 'KEY_LOCK' : text === AUDIT_APPEND_MANY ? 'AUDIT' : text.endsWith(' RETURNING table_name, md5(version) AS version; COMMIT') ? 'COMMIT'
+  text === BEGIN ? 'BEGIN' : text === KEY_LOCK ? 'KEY_LOCK' : text === AUDIT_APPEND_MANY ? 'AUDIT' : text.endsWith(' RETURNING table_name, version; COMMIT') ? 'COMMIT'
     : text.startsWith('WITH counted AS (UPDATE keys SET grants_version') ? 'GRANT_INSERT' : text;
 
 /** A create-grant that says its insert is its last statement, as src/core/grants.ts does; `after` runs once it is answered. */

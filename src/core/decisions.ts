@@ -253,7 +253,8 @@ export const DECISIONS = {
    * COMMIT for the tables its statements name, by a trigger for any other change), all read in
    * one statement at every request. A stream of grant writes leaves the callers' users and
    * accounts remembered; a retired grant still counts on every node's very next request.
-   * Requests that miss the same rows at once wait for the one read already sent for them.
+   * Requests that miss the same rows at once wait (at most 200 ms) for the one read another
+   * request has under way for them.
    */
   postgresVersionPerTable: true,
   /**

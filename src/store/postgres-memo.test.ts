@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { commitMovingVersions, PostgresMemo, tablesNamedBy } from './postgres-memo.ts';
+import { commitMovingVersions, PostgresMemo, tablesNamedBy, type InFlight } from './postgres-memo.ts';
 import { BACKUP_TABLES } from './backup/tables.ts';
 
 const SQL = 'SELECT * FROM grants WHERE key_id = $1';
@@ -20,7 +20,7 @@ test('the tables a statement names, as whole words; none named: all of them', ()
 
 test('the COMMIT moves the tables it is given, each once, in one statement with the COMMIT; a name that is not one is refused', () => {
   assert.equal(commitMovingVersions(['keys', 'grants', 'keys']),
-    "INSERT INTO data_version (table_name, version) SELECT table_name, gen_random_uuid()::text FROM unnest(ARRAY['grants', 'keys']::text[]) AS changed (table_name) ON CONFLICT (table_name) DO UPDATE SET version = EXCLUDED.version RETURNING table_name, md5(version) AS version; COMMIT");
+    "INSERT INTO data_version (table_name, version) SELECT table_name, gen_random_uuid()::text FROM unnest(ARRAY['grants', 'keys']::text[]) AS changed (table_name) ON CONFLICT (table_name) DO UPDATE SET version = EXCLUDED.version RETURNING table_name, version; COMMIT");
   assert.throws(() => commitMovingVersions(["keys'); DROP TABLE keys; --"]), /not a table name/);
 });
 
@@ -161,4 +161,27 @@ test('by size: a row past 16 KiB (a large secret value) is not remembered, and p
   for (let i = 4_300; i < 4_500; i++) put(memo, SQL, `["s${i}"]`, secret);
   assert.equal(memo.get(SQL, '["small"]'), undefined);
   assert.equal(memo.get(SQL, '["s4499"]'), secret);
+});
+
+test('a read under way is shared at its stamp only, and with a read that holds a connection only once it is sent', () => {
+  const memo = new PostgresMemo();
+  memo.observe(versions('1'));
+  const flight: InFlight = { stamp: memo.stampOf(SQL), sent: false, answer: new Promise(() => {}) };
+  memo.underWay(SQL, '["k"]', flight);
+  // Still waiting for its connection: not for a read that holds one (it may hold the one it waits for).
+  assert.deepEqual([memo.arriving(SQL, '["k"]', flight.stamp, false), memo.arriving(SQL, '["k"]', flight.stamp, true)], [flight.answer, undefined]);
+  flight.sent = true;
+  assert.equal(memo.arriving(SQL, '["k"]', flight.stamp, true), flight.answer);
+  // Other parameters, or a table of its forgotten since: its own read.
+  assert.equal(memo.arriving(SQL, '["other"]', flight.stamp, true), undefined);
+  memo.observe(versions('2'));
+  assert.equal(memo.arriving(SQL, '["k"]', memo.stampOf(SQL), true), undefined);
+});
+
+test('the versions read in another order are the same versions: nothing is forgotten', () => {
+  const memo = new PostgresMemo();
+  memo.observe(versions('1'));
+  put(memo, SQL, '["k"]', row('g1'));
+  memo.observe(versions('1').split(',').reverse().join(','));
+  assert.deepEqual(memo.get(SQL, '["k"]'), row('g1'));
 });

@@ -5,11 +5,11 @@ type Row = Record<string, unknown>;
 /**
  * The data versions (migration 12): one row per data table, whose value every committed write
  * that changed the table replaces. Read as one row, one string ("accounts=…,audit_chain=…"),
- * so that a node compares a single value at every request and parses it only when it moved.
- * Each value as its MD5 (hex: equal exactly when the values are), so that a value written by
- * hand cannot hold a separator and pass for another table's.
+ * so that a node compares a single value at every request and parses it only when it changed.
+ * In the order the rows lie in (no sort, no digest: this is every request's one statement, and
+ * each cost 8–22 µs of the database's time a request): a reordering only costs a parse.
  */
-export const DATA_VERSION_READ = `SELECT string_agg(table_name || '=' || md5(version), ',' ORDER BY table_name) AS versions FROM data_version`;
+export const DATA_VERSION_READ = `SELECT string_agg(table_name || '=' || version, ',') AS versions FROM data_version`;
 /**
  * A value never seen before (a random UUID), not a counter: a database that goes back in time
  * (point-in-time recovery, a failover to a standby that lost commits, a restore) would repeat a
@@ -22,13 +22,12 @@ export const newDataVersion = (tables: string): string =>
  * Sent with COMMIT in one simple-protocol query (one round trip): the versions of the tables the
  * transaction changed move in the transaction they describe, so a reader sees a new value exactly
  * when it sees the change. `tables` are data tables' names (tablesNamedBy), written into the text.
- * It answers each table's new version as DATA_VERSION_READ gives it (its MD5).
  */
 export function commitMovingVersions(tables: Iterable<string>): string {
   const names = [...new Set(tables)].sort();
   for (const name of names) if (!/^[a-z_]+$/.test(name)) throw new Error(`not a table name: ${name}`);
   const list = names.map((name) => `'${name}'`).join(', ');
-  return `${newDataVersion(`unnest(ARRAY[${list}]::text[]) AS changed (table_name)`)} RETURNING table_name, md5(version) AS version; COMMIT`;
+  return `${newDataVersion(`unnest(ARRAY[${list}]::text[]) AS changed (table_name)`)} RETURNING table_name, version; COMMIT`;
 }
 
 const named = new Map<string, readonly string[]>();

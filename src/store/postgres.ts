@@ -211,11 +211,16 @@ class MemoExecutor implements Executor {
     const hit = this.memo.get(sql, id);
     if (hit) return hit;
     const stamp = this.memo.stampOf(sql);
-    const arriving = this.memo.arriving(sql, id, stamp, this.holdsConnection());
-    if (arriving) {
+    // Not answered in time (a slow or dead connection, perhaps): this read sends its own, unless
+    // another read that waited as long already did (its statement, sent later, is as good).
+    // Twice at most: a request waits 2 × joinWaitMs before it reads on its own.
+    let waited: Promise<Row[]> | undefined;
+    for (let joins = 0; joins < 2; joins++) {
+      const arriving = this.memo.arriving(sql, id, stamp, this.holdsConnection());
+      if (!arriving || arriving === waited) break;
       const shared = await within(arriving, this.joinWaitMs);
       if (shared !== null) return shared;
-      // Not answered in time (a slow or dead connection, perhaps): this read sends its own.
+      waited = arriving;
     }
     const flight: InFlight = { stamp, sent: false, answer: Promise.resolve([]) };
     flight.answer = (async () => {
