@@ -35,8 +35,9 @@ const named = new Map<string, readonly string[]>();
  * The data tables `sql` names (as whole words), or all of them when it names none: what a read
  * depends on, what a write may have changed. Naming a table a statement does not touch costs a
  * read, never a stale row. kmsd's statements change no table they do not name (no cascades, no
- * triggers but data_changed), so the COMMIT moves the versions of the tables its transaction's
- * statements name, whether or not the triggers are enabled.
+ * triggers but kmsd's data_changed ones, no views: test/postgres-round-trips.test.ts checks the
+ * catalogue), so the COMMIT moves the versions of the tables its transaction's statements name,
+ * whether or not the triggers are enabled.
  */
 export function tablesNamedBy(sql: string): readonly string[] {
   let tables = named.get(sql);
