@@ -30,7 +30,7 @@ async function connected<T>(url: string, work: (c: pg.Client) => Promise<T>): Pr
   }
 }
 
-describe('the data version per table on PostgreSQL: upgrade and replication', { skip: POSTGRES_SKIP }, () => {
+describe('the data version per table on PostgreSQL: upgrade, schemas and replication', { skip: POSTGRES_SKIP }, () => {
   test('migration 12 on a database at schema 11 changes data_version in place: a read-only role granted SELECT before it still reads the store after it', async () => {
     const database = await freshDatabase();
     const role = `kmsd_ro_${randomBytes(4).toString('hex')}`;
@@ -95,6 +95,36 @@ describe('the data version per table on PostgreSQL: upgrade and replication', { 
     } finally {
       await database.drop();
       await connected(new URL('/postgres', database.url).toString(), (c) => c.query(`DROP ROLE IF EXISTS ${role}`));
+    }
+  });
+
+  test('a schema named after the role, made after kmsd\'s tables in public, comes first on the search_path: kmsd refuses to start an empty store there, and the store in public is untouched', async () => {
+    const database = await freshDatabase();
+    try {
+      const store = await PostgresStore.open(database.url);
+      try {
+        await store.write((tx) => tx.initSetting('kept', 'in public'));
+      } finally {
+        await store.close();
+      }
+      const owner = decodeURIComponent(new URL(database.url).username);
+      await connected(database.url, (c) => c.query(`CREATE SCHEMA "${owner}" AUTHORIZATION "${owner}"`));
+      await assert.rejects(PostgresStore.open(database.url), {
+        message: `kmsd's tables are in schema "public", but new tables would go to schema "${owner}", first on the search_path: ` +
+          `a new, empty store would start there. Drop or rename schema "${owner}" if it is empty, or give the role the search_path "public" (ALTER ROLE … SET search_path = "public")`,
+      });
+      const tables = await connected(database.url, async (c) => (await c.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1`, [owner])).rows[0].n);
+      assert.equal(tables, 0);
+      // As the message says: without the empty schema, the store in public serves as before.
+      await connected(database.url, (c) => c.query(`DROP SCHEMA "${owner}"`));
+      const again = await PostgresStore.open(database.url);
+      try {
+        assert.equal(await again.read((tx) => tx.getSetting('kept')), 'in public');
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await database.drop();
     }
   });
 

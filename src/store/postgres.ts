@@ -750,11 +750,29 @@ async function checkSchema(pool: pg.Pool): Promise<void> {
   if (version !== MIGRATIONS.length) throw new SchemaMismatch(version, MIGRATIONS.length);
 }
 
+/**
+ * Refuses to migrate when kmsd's tables lie in a schema of the search_path other than the one new
+ * tables go to (the first that exists: a schema named after the role, created after the tables
+ * were made in public, comes first under the default "$user", public). Migrating would start an
+ * empty store there, and the keys in the other schema would no longer be seen.
+ */
+async function refuseStoreElsewhere(client: pg.PoolClient): Promise<void> {
+  const { rows } = await client.query(`SELECT current_schema() AS current,
+    (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relname = 'schema_migrations' AND c.relkind = 'r' AND n.nspname = ANY (current_schemas(false))
+      ORDER BY array_position(current_schemas(false), n.nspname) LIMIT 1) AS found`);
+  const { current, found } = rows[0] as { current: string | null; found: string | null };
+  if (found === null || found === current) return;
+  throw new Error(`kmsd's tables are in schema "${found}", but new tables would go to schema "${current}", first on the search_path: ` +
+    `a new, empty store would start there. Drop or rename schema "${current}" if it is empty, or give the role the search_path "${found}" (ALTER ROLE … SET search_path = "${found}")`);
+}
+
 async function migrate(pool: pg.Pool): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
+      await refuseStoreElsewhere(client);
       await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
       const { rows } = await client.query('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations');
       for (let version = Number(rows[0].v) + 1; version <= MIGRATIONS.length; version++) {
