@@ -69,7 +69,7 @@ describe('the data version per table on PostgreSQL: upgrade, schemas and replica
     const database = await freshDatabase();
     const role = `kmsd_ops_${randomBytes(4).toString('hex')}`;
     try {
-      const owner = decodeURIComponent(new URL(database.url).username);
+      const owner = await connected(database.url, async (c) => (await c.query('SELECT current_user AS owner')).rows[0].owner as string);
       await connected(database.url, (c) => c.query(`CREATE SCHEMA "${owner}" AUTHORIZATION "${owner}"`));
       const store = await PostgresStore.open(database.url);
       try {
@@ -107,11 +107,12 @@ describe('the data version per table on PostgreSQL: upgrade, schemas and replica
       } finally {
         await store.close();
       }
-      const owner = decodeURIComponent(new URL(database.url).username);
+      const { owner, name } = await connected(database.url, async (c) => (await c.query('SELECT current_user AS owner, current_database() AS name')).rows[0]);
       await connected(database.url, (c) => c.query(`CREATE SCHEMA "${owner}" AUTHORIZATION "${owner}"`));
       await assert.rejects(PostgresStore.open(database.url), {
-        message: `kmsd's tables are in schema "public", but new tables would go to schema "${owner}", first on the search_path: ` +
-          `a new, empty store would start there. Drop or rename schema "${owner}" if it is empty, or give the role the search_path "public" (ALTER ROLE … SET search_path = "public")`,
+        message: `a kmsd store is in schema public, but new tables would go to schema ${owner} (the search_path "$user", public names it first): ` +
+          `kmsd would start a new, empty store there. To serve the store in public: ALTER ROLE ${owner} IN DATABASE ${name} SET search_path = public (or drop schema ${owner} if it is empty). ` +
+          `To start a separate store in ${owner}: ALTER ROLE ${owner} IN DATABASE ${name} SET search_path = ${owner}`,
       });
       const tables = await connected(database.url, async (c) => (await c.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1`, [owner])).rows[0].n);
       assert.equal(tables, 0);
@@ -123,6 +124,24 @@ describe('the data version per table on PostgreSQL: upgrade, schemas and replica
       } finally {
         await again.close();
       }
+    } finally {
+      await database.drop();
+    }
+  });
+
+  test('another tool\'s schema_migrations in public is not a kmsd store: kmsd starts its own in a schema named after its role', async () => {
+    const database = await freshDatabase();
+    try {
+      const owner = await connected(database.url, async (c) => {
+        await c.query('CREATE TABLE public.schema_migrations (version VARCHAR PRIMARY KEY)');
+        const { rows } = await c.query('SELECT current_user AS owner');
+        await c.query(`CREATE SCHEMA "${rows[0].owner}" AUTHORIZATION "${rows[0].owner}"`);
+        return rows[0].owner as string;
+      });
+      const store = await PostgresStore.open(database.url);
+      await store.close();
+      const tables = await connected(database.url, async (c) => (await c.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1 AND tablename IN ('schema_migrations', 'keys', 'data_version')`, [owner])).rows[0].n);
+      assert.equal(tables, 3);
     } finally {
       await database.drop();
     }

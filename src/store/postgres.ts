@@ -751,20 +751,26 @@ async function checkSchema(pool: pg.Pool): Promise<void> {
 }
 
 /**
- * Refuses to migrate when kmsd's tables lie in a schema of the search_path other than the one new
+ * Refuses to migrate when a kmsd store lies in a schema of the search_path other than the one new
  * tables go to (the first that exists: a schema named after the role, created after the tables
  * were made in public, comes first under the default "$user", public). Migrating would start an
- * empty store there, and the keys in the other schema would no longer be seen.
+ * empty store there, and the keys in the other schema would no longer be seen. A kmsd store is a
+ * schema with kmsd's own tables (schema_migrations alone is also other tools' name).
  */
 async function refuseStoreElsewhere(client: pg.PoolClient): Promise<void> {
-  const { rows } = await client.query(`SELECT current_schema() AS current,
-    (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relname = 'schema_migrations' AND c.relkind = 'r' AND n.nspname = ANY (current_schemas(false))
-      ORDER BY array_position(current_schemas(false), n.nspname) LIMIT 1) AS found`);
-  const { current, found } = rows[0] as { current: string | null; found: string | null };
+  // format() refuses a null identifier: the commands are made only when both schemas are known.
+  const { rows } = await client.query(`SELECT current_schema() AS current, current_setting('search_path') AS path, found,
+      CASE WHEN found IS NOT NULL AND current_schema() IS NOT NULL THEN format('ALTER ROLE %I IN DATABASE %I SET search_path = %I', current_user, current_database(), found) END AS use_found,
+      CASE WHEN found IS NOT NULL AND current_schema() IS NOT NULL THEN format('ALTER ROLE %I IN DATABASE %I SET search_path = %I', current_user, current_database(), current_schema()) END AS use_current
+    FROM (SELECT (SELECT n.nspname FROM pg_namespace n WHERE n.nspname = ANY (current_schemas(false))
+      AND (SELECT count(*) FROM pg_class c WHERE c.relnamespace = n.oid AND c.relkind = 'r'
+        AND c.relname IN ('schema_migrations', 'key_materials', 'audit_chain')) = 3
+      ORDER BY array_position(current_schemas(false), n.nspname) LIMIT 1) AS found) AS store`);
+  const { current, path, found, use_found: useFound, use_current: useCurrent } = rows[0] as Record<string, string | null>;
   if (found === null || found === current) return;
-  throw new Error(`kmsd's tables are in schema "${found}", but new tables would go to schema "${current}", first on the search_path: ` +
-    `a new, empty store would start there. Drop or rename schema "${current}" if it is empty, or give the role the search_path "${found}" (ALTER ROLE … SET search_path = "${found}")`);
+  throw new Error(`a kmsd store is in schema ${found}, but new tables would go to schema ${current} (the search_path ${path} names it first): ` +
+    `kmsd would start a new, empty store there. To serve the store in ${found}: ${useFound} (or drop schema ${current} if it is empty). ` +
+    `To start a separate store in ${current}: ${useCurrent}`);
 }
 
 async function migrate(pool: pg.Pool): Promise<void> {
