@@ -29,12 +29,12 @@ export const DEV_USERS = [
  * reused on every later start. A file written before `app` existed gains it (the file is
  * kmsd's own; every user already in it stays as it is).
  */
-export function devIdentities(dataDir: string): { spec: IdentitiesSpec; path: string } {
+export function devIdentities(dataDir: string): DevIdentities {
   const path = join(dataDir, 'dev-identities.json');
   if (!existsSync(path)) {
     const spec: IdentitiesSpec = { accounts: [{ name: 'dev', users: DEV_USERS.map((u) => generatedUser(u.name, [...u.policies])) }] };
     writeFileSync(path, `${JSON.stringify(spec, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-    return { spec, path };
+    return { spec, path, generated: true };
   }
   const spec = JSON.parse(readFileSync(path, 'utf8')) as IdentitiesSpec;
   const account = spec.accounts?.[0];
@@ -43,5 +43,12 @@ export function devIdentities(dataDir: string): { spec: IdentitiesSpec; path: st
     for (const u of missing) account.users.push(generatedUser(u.name, [...u.policies]));
     writeFileSync(path, `${JSON.stringify(spec, null, 2)}\n`, { mode: 0o600 });
   }
-  return { spec, path };
+  return { spec, path, generated: missing.length > 0 };
+}
+
+/** The development account's file; `generated`: this start generated a user of it (a fresh data directory). */
+export interface DevIdentities {
+  spec: IdentitiesSpec;
+  path: string;
+  generated: boolean;
 }

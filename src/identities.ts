@@ -201,8 +201,10 @@ export class PasswordsChecked {
  * Checks every password of the file against the hash its user has now (one read), all at once
  * on libuv's pool, and hashes anew each one that differs. Nothing is written: applyIdentities
  * uses the answers in its transaction. `signal` aborted: stops between two checks (throws).
+ * `newOnly`: only the users without a stored hash are hashed (the development account, whose
+ * stored users are checked in the transaction, where a remembered match spares their scrypt).
  */
-export async function checkPasswords(store: Store, spec: IdentitiesSpec, signal?: AbortSignal): Promise<PasswordsChecked> {
+export async function checkPasswords(store: Store, spec: IdentitiesSpec, signal?: AbortSignal, newOnly = false): Promise<PasswordsChecked> {
   const declared = spec.accounts.flatMap((a) => a.users.filter((u) => u.password !== undefined).map((u) => ({ account: a.name, user: u.name, password: u.password as string })));
   const stored = await store.read(async (tx) => {
     const hashes: Array<string | null> = [];
@@ -220,6 +222,7 @@ export async function checkPasswords(store: Store, spec: IdentitiesSpec, signal?
       signal?.throwIfAborted();
       const d = declared[i];
       const hash = stored[i];
+      if (newOnly && hash !== null) continue;
       const same = hash !== null && (await verifyPassword(d.password, hash));
       checked.set(d.account, d.user, hash, same ? (hash as string) : await hashPassword(d.password));
     }

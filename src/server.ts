@@ -17,7 +17,7 @@ import { CANARY_CONTEXT, RootKey } from './core/sealing.ts';
 import { ShareCollector } from './seal/collector.ts';
 import { SealGate, type Unsealer } from './seal/gate.ts';
 import { SEAL_SETTING, type SealSpec } from './seal/spec.ts';
-import { DEV_USERS, devIdentities } from './dev-account.ts';
+import { DEV_USERS, devIdentities, type DevIdentities } from './dev-account.ts';
 import { applyIdentities, checkPasswords, IdentitiesError, KEEP_STORED_PASSWORDS, parseIdentities, type PasswordsChecked, type AddedUser, type IdentitiesSpec, type PasswordPlan } from './identities.ts';
 import { endedByStop, IdentitiesChain } from './identities-chain.ts';
 import { PasswordGate } from './auth/password-gate.ts';
@@ -59,7 +59,7 @@ export interface RunningServer {
   store: Store;
   rootKey: RootKey;
   /** The development account's file, when kmsd started without --identities. */
-  devIdentities: { spec: IdentitiesSpec; path: string } | null;
+  devIdentities: DevIdentities | null;
   /** The identities applied at start (the file's, or the development account's). */
   identities: IdentitiesSpec;
   /** Logs through the server's logger (nothing when it has none). */
@@ -341,10 +341,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     // nothing faster that could confirm a password is ever stored). So a start with a declared
     // file applies everything of it but its passwords before it listens, and the passwords
     // after, on the chain every reload runs on; until they are in force, every password login
-    // of this process waits (DECISIONS.declaredPasswordsAfterListen). A sealed node (its
-    // start ends when unsealed) and the development account (a match is remembered) apply the
-    // file whole before they serve.
-    const passwordsAfter = primary && !seal && dev === null;
+    // of this process waits (DECISIONS.declaredPasswordsAfterListen). So does the development
+    // account when this start generated a user of it (a fresh data directory: each new password
+    // is hashed, ~45 ms). A sealed node (its start ends when unsealed) and the development
+    // account of a data directory that served before (a match is remembered: no scrypt) apply
+    // the file whole before they serve.
+    const passwordsAfter = primary && !seal && (dev === null || dev.generated);
     // The passwords of a file applied after the start are checked before its transaction, once
     // per file read: an apply tried again (the store away) reuses them, and its transaction
     // checks again only a user whose stored hash moved since.
@@ -356,9 +358,18 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       checkedFiles.set(current, fresh);
       return fresh;
     };
-    const applyWhole = async (current: IdentitiesSpec, signal?: AbortSignal) => apply(current, [], dev === null ? await checked(current, signal) : null);
+    // The development account's users that have no password yet (new ones) are hashed before
+    // the transaction, two at a time on libuv's pool; the others are checked in it, where a
+    // remembered match spares their scrypt.
+    const applyWhole = async (current: IdentitiesSpec, signal?: AbortSignal) =>
+      apply(current, [], dev === null ? await checked(current, signal) : await checkPasswords(store, current, signal, true));
+    // A file applied whole at the start (a sealed node's; the development account's) has its
+    // passwords checked before its transaction, two at a time on libuv's pool, as a reload's
+    // are (one after the other in it, a sealed start with 5 declared users waited ~5 × 45 ms).
+    const startPlan = async (): Promise<PasswordPlan> =>
+      passwordsAfter ? KEEP_STORED_PASSWORDS : dev === null ? checked(identities) : checkPasswords(store, identities, undefined, true);
     const finishStart = async () => {
-      if (primary) await apply(identities, seeds, passwordsAfter ? KEEP_STORED_PASSWORDS : null).then(() => maintain(store, rootKey, clock));
+      if (primary) await apply(identities, seeds, await startPlan()).then(() => maintain(store, rootKey, clock));
     };
     // Sealed: the rest of the start runs once the root key is in (unsealNode below).
     const applied = seal ? Promise.resolve() : finishStart();

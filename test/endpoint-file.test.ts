@@ -32,7 +32,8 @@ test('the endpoint file holds the endpoint and the development account\'s secret
       return d.endpoint === 'http://stale' ? undefined : d;
     });
     assert.equal(statSync(file).mode & 0o777, 0o600);
-    const port = /^  endpoint\s+http:\/\/127\.0\.0\.1:(\d+)$/m.exec(run.output())?.[1];
+    // The file is written just before the banner: the banner's output can reach this test after it.
+    const port = await waitFor('the banner', () => /^  endpoint\s+http:\/\/127\.0\.0\.1:(\d+)$/m.exec(run.output())?.[1]);
     const dev = JSON.parse(readFileSync(join(dir, 'data/dev-identities.json'), 'utf8'));
     const endpoint = `http://127.0.0.1:${port}`;
     assert.deepEqual(described, {

@@ -78,13 +78,16 @@ describe('the identities file', () => {
   });
 
   // Counts scrypt calls: passwords.ts imports scrypt by name, which syncBuiltinESMExports re-binds.
-  async function countingScrypt(): Promise<{ count(): number; restore(): void }> {
+  /** Counts scrypt's calls; `held`: each one answers only once it resolves. */
+  async function countingScrypt(held?: Promise<void>): Promise<{ count(): number; restore(): void }> {
     const crypto = (await import('node:crypto')).default;
     const { syncBuiltinESMExports } = await import('node:module');
     const original = crypto.scrypt;
     let calls = 0;
-    crypto.scrypt = ((...args: Parameters<typeof original>) => {
+    crypto.scrypt = ((...args: unknown[]) => {
       calls++;
+      const answer = args.at(-1) as (...result: unknown[]) => void;
+      if (held) args[args.length - 1] = (...result: unknown[]) => void held.then(() => answer(...result));
       return (original as (...a: unknown[]) => void)(...args);
     }) as typeof original;
     syncBuiltinESMExports();
@@ -145,12 +148,42 @@ describe('the identities file', () => {
     }
   });
 
+  test('a fresh data directory serves before its development passwords are hashed (both at once); a password login waits for them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmsd-dev-fresh-'));
+    const hashing = Promise.withResolvers<void>();
+    const scrypt = await countingScrypt(hashing.promise);
+    try {
+      const server = await startServer(testConfig({ dataDir: dir, identities: null, port: 0 }), { logger: false });
+      try {
+        const password = JSON.parse(readFileSync(join(dir, 'dev-identities.json'), 'utf8')).accounts[0].users[0].password;
+        assert.equal((await fetch(`${server.url}/`)).status, 200, 'serving while scrypt is held');
+        let answered = false;
+        const loggingIn = login(server.url, 'dev', password).then((status) => ((answered = true), status));
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.equal(answered, false, 'the login waits for the passwords');
+        assert.equal(scrypt.count(), 2, 'admin\'s and app\'s hashes started together, neither waiting for the other');
+        hashing.resolve();
+        assert.equal(await loggingIn, 201);
+        assert.equal(scrypt.count(), 3, 'the login\'s own check');
+      } finally {
+        await server.close();
+      }
+    } finally {
+      hashing.resolve();
+      scrypt.restore();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('the development account (its password is in clear beside the database): a match is remembered, a restart runs no scrypt', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kmsd-dev-'));
     const scrypt = await countingScrypt();
     try {
       const start = () => startServer(testConfig({ dataDir: dir, identities: null, port: 0 }), { logger: false });
-      await (await start()).close();
+      const first = await start();
+      // A fresh data directory's development passwords are hashed after kmsd listens.
+      await first.identitiesSettled();
+      await first.close();
       assert.equal(scrypt.count(), 2, 'the new development users (admin, app): their passwords are hashed');
       const second = await start();
       await second.close();

@@ -409,7 +409,9 @@ export const DECISIONS = {
    */
   badUrl: { kms: 'KMS.0202', csms: 'CSMS.0003', iam: 'The request URL has an invalid percent-encoding.' },
   /**
-   * A declared identities file's passwords are put in force after kmsd listens (issue 25 §3):
+   * A declared identities file's passwords are put in force after kmsd listens (issue 25 §3),
+   * and so are the development account's when the start generated its users (a fresh data
+   * directory: no remembered match yet, each new password hashed; the two at once):
    * whether a file's password is the stored one takes scrypt (~45 ms a user), and nothing faster
    * that could confirm a password is ever stored. The start applies everything else of the file
    * before it listens (AK/SK, policies, users, accounts); the password checks (and a new hash
