@@ -53,7 +53,8 @@ const GRANT_INSERT = `WITH counted AS (UPDATE keys SET grants_version = grants_v
   inserted AS (INSERT INTO grants (${GRANT_COLUMNS}) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM counted RETURNING key_id)
   SELECT COUNT(*) AS n FROM inserted`;
 // The key's grant read, deleted, and the key's grant count and grants version moved: one statement.
-const GRANT_END = `WITH ended AS (DELETE FROM grants WHERE grant_id = $1 AND key_id = $2 RETURNING ${GRANT_COLUMNS}),
+// The grant is found by its primary key only (`key_id || ''`: see the plan test below).
+const GRANT_END = `WITH ended AS (DELETE FROM grants WHERE grant_id = $1 AND key_id || '' = $2 RETURNING ${GRANT_COLUMNS}),
   moved AS (UPDATE keys SET grants_version = grants_version + 1, grant_count = grant_count - 1 WHERE key_id = $2 AND EXISTS (SELECT 1 FROM ended))
   SELECT ${GRANT_COLUMNS} FROM ended`;
 // The audit head locked, the unit's record (a group's records) hashed from it and written, the head moved: one statement.
@@ -278,6 +279,42 @@ describe('a kmsd node on PostgreSQL: round trips per request', { skip: POSTGRES_
     }));
     assert.equal(revoked.status, 200);
     assert.deepEqual(revoking, [BEGIN_WRITE, KEY_LOCK, GRANT_END, AUDIT_INSERT, GRANT_COMMIT]);
+  });
+
+  test('the statement that ends a grant (retire, revoke) can find it by its primary key only, never by scanning the key\'s grants', async () => {
+    // With a key's grants coming and going, PostgreSQL's statistics made it pick grants_by_key
+    // (key_id, creation_date, grant_id) for about half of the retires: a scan of every index
+    // entry the key ever had, dead ones included, 4–6 times slower than the primary key. With the
+    // primary key out of the way (dropped in a transaction rolled back) and every other plan made
+    // as costly as it can be, the plan shows how else the statement could find the grant: the key
+    // is never an index condition (the statement before this change: `Index Cond: ((key_id = …)
+    // AND (grant_id = …))`, the scan of the key's grants).
+    const alice = as('alice');
+    const keyId = await newKey(alice);
+    const grantId = await newGrant(alice, keyId, users.gus.id, ['encrypt-data']);
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('ALTER TABLE grants DROP CONSTRAINT grants_pkey');
+      await client.query('SET LOCAL enable_seqscan = off');
+      await client.query(`PREPARE ending(text, text) AS ${GRANT_END}`);
+      const plan = (await client.query(`EXPLAIN (COSTS OFF) EXECUTE ending('${grantId}', '${keyId}')`)).rows.map((r) => r['QUERY PLAN']).join('\n');
+      // The grants part of the plan (the keys part finds the key's row by its own primary key).
+      const grantsPart = plan.slice(plan.indexOf('Delete on grants'), plan.indexOf('CTE moved'));
+      assert.match(grantsPart, /Scan .*on grants/, plan);
+      assert.doesNotMatch(grantsPart, /Index Cond: .*key_id/, plan);
+      await client.query('ROLLBACK');
+      // The primary key back: that is the plan.
+      await client.query(`PREPARE ending_by_key(text, text) AS ${GRANT_END}`);
+      const kept = (await client.query(`EXPLAIN (COSTS OFF) EXECUTE ending_by_key('${grantId}', '${keyId}')`)).rows.map((r) => r['QUERY PLAN']).join('\n');
+      assert.match(kept, /Index Cond: \(grant_id = /, kept);
+      assert.doesNotMatch(kept, /grants_by_\w+/, kept);
+    } finally {
+      await client.query('ROLLBACK').catch(() => undefined);
+      await client.end();
+    }
+    assert.equal((await alice.kms('revoke-grant', { key_id: keyId, grant_id: grantId })).status, 200);
   });
 
   test('a grant write moves only the versions of what it changed: the next request reads the data version alone for its caller, and a user disabled in psql still counts on the very next request', async () => {

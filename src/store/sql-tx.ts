@@ -73,7 +73,12 @@ const GRANT_DELETE_UNCOUNTED = `WITH ended AS (${GRANT_DELETE} RETURNING key_id)
   SELECT COUNT(*) AS n FROM ended`;
 // A key's grant ended and returned as it was (the read of the grant rides on its delete).
 const GRANT_OF_KEY = `${GRANT_COLUMNS} FROM grants WHERE grant_id = $1 AND key_id = $2`;
-const GRANT_OF_KEY_END_UNCOUNTED = `WITH ended AS (DELETE FROM grants WHERE grant_id = $1 AND key_id = $2 RETURNING ${GRANT_COLUMNS}),
+// The grant is found by its primary key only: `key_id || ''` is no column any index holds, so
+// PostgreSQL cannot pick grants_by_key (key_id, creation_date, grant_id) instead. It did, with
+// the statistics of a key whose grants come and go: that scan walks every index entry the key
+// ever had until a vacuum, dead ones included, and made a retire 4–6 times slower (~53 µs by
+// the primary key, 232–339 µs when half of the retires took grants_by_key; BENCHMARKS.md).
+const GRANT_OF_KEY_END_UNCOUNTED = `WITH ended AS (DELETE FROM grants WHERE grant_id = $1 AND key_id || '' = $2 RETURNING ${GRANT_COLUMNS}),
   moved AS (UPDATE keys SET grants_version = grants_version + 1, grant_count = grant_count - 1 WHERE key_id = $2 AND EXISTS (SELECT 1 FROM ended))
   SELECT ${GRANT_COLUMNS} FROM ended`;
 
