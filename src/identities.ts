@@ -201,18 +201,21 @@ export class PasswordsChecked {
  * Checks every password of the file against the hash its user has now (one read), all at once
  * on libuv's pool, and hashes anew each one that differs. Nothing is written: applyIdentities
  * uses the answers in its transaction. `signal` aborted: stops between two checks (throws).
- * `newOnly`: only the users without a stored hash are hashed (the development account, whose
- * stored users are checked in the transaction, where a remembered match spares their scrypt).
+ * `remembered` (the development account's root key, DECISIONS.devPasswordMatchRemembered): a
+ * password whose match with the stored hash is remembered is taken as matching without scrypt.
  */
-export async function checkPasswords(store: Store, spec: IdentitiesSpec, signal?: AbortSignal, newOnly = false): Promise<PasswordsChecked> {
+export async function checkPasswords(store: Store, spec: IdentitiesSpec, signal?: AbortSignal, remembered: RootKey | null = null): Promise<PasswordsChecked> {
   const declared = spec.accounts.flatMap((a) => a.users.filter((u) => u.password !== undefined).map((u) => ({ account: a.name, user: u.name, password: u.password as string })));
   const stored = await store.read(async (tx) => {
-    const hashes: Array<string | null> = [];
+    const found: Array<{ hash: string | null; known: boolean }> = [];
     for (const d of declared) {
       const account = await tx.findAccountByName(d.account);
-      hashes.push(account ? ((await tx.findUser(account.id, d.user))?.passwordHash ?? null) : null);
+      const user = account ? await tx.findUser(account.id, d.user) : null;
+      const hash = user?.passwordHash ?? null;
+      const known = remembered !== null && user !== null && hash !== null && (await tx.getSetting(passwordChecked(remembered, user, hash, d.password))) !== null;
+      found.push({ hash, known });
     }
-    return hashes;
+    return found;
   });
   const checked = new PasswordsChecked();
   // As many at once as libuv's pool keeps for password checks: key generations keep their threads.
@@ -221,9 +224,8 @@ export async function checkPasswords(store: Store, spec: IdentitiesSpec, signal?
     for (let i = next++; i < declared.length; i = next++) {
       signal?.throwIfAborted();
       const d = declared[i];
-      const hash = stored[i];
-      if (newOnly && hash !== null) continue;
-      const same = hash !== null && (await verifyPassword(d.password, hash));
+      const { hash, known } = stored[i];
+      const same = hash !== null && (known || (await verifyPassword(d.password, hash)));
       checked.set(d.account, d.user, hash, same ? (hash as string) : await hashPassword(d.password));
     }
   };

@@ -347,29 +347,24 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     // account of a data directory that served before (a match is remembered: no scrypt) apply
     // the file whole before they serve.
     const passwordsAfter = primary && !seal && (dev === null || dev.generated);
-    // The passwords of a file applied after the start are checked before its transaction, once
-    // per file read: an apply tried again (the store away) reuses them, and its transaction
-    // checks again only a user whose stored hash moved since.
+    // The passwords of a file are checked before its transaction, once per file read: an apply
+    // tried again (the store away) reuses them, and its transaction checks again only a user
+    // whose stored hash moved since. The development account's remembered matches spare their
+    // passwords the scrypt (DECISIONS.devPasswordMatchRemembered).
     const checkedFiles = new WeakMap<IdentitiesSpec, PasswordsChecked>();
     const checked = async (current: IdentitiesSpec, signal?: AbortSignal): Promise<PasswordsChecked> => {
       const known = checkedFiles.get(current);
       if (known) return known;
-      const fresh = await checkPasswords(store, current, signal);
+      const fresh = await checkPasswords(store, current, signal, dev !== null && DECISIONS.devPasswordMatchRemembered ? rootKey : null);
       checkedFiles.set(current, fresh);
       return fresh;
     };
-    // The development account's users that have no password yet (new ones) are hashed before
-    // the transaction, two at a time on libuv's pool; the others are checked in it, where a
-    // remembered match spares their scrypt.
-    const applyWhole = async (current: IdentitiesSpec, signal?: AbortSignal) =>
-      apply(current, [], dev === null ? await checked(current, signal) : await checkPasswords(store, current, signal, true));
+    const applyWhole = async (current: IdentitiesSpec, signal?: AbortSignal) => apply(current, [], await checked(current, signal));
     // A file applied whole at the start (a sealed node's; the development account's) has its
-    // passwords checked before its transaction, two at a time on libuv's pool, as a reload's
-    // are (one after the other in it, a sealed start with 5 declared users waited ~5 × 45 ms).
-    const startPlan = async (): Promise<PasswordPlan> =>
-      passwordsAfter ? KEEP_STORED_PASSWORDS : dev === null ? checked(identities) : checkPasswords(store, identities, undefined, true);
+    // passwords checked before its transaction too, two at a time on libuv's pool (one after
+    // the other in it, a sealed start with 5 declared users waited ~5 × 45 ms).
     const finishStart = async () => {
-      if (primary) await apply(identities, seeds, await startPlan()).then(() => maintain(store, rootKey, clock));
+      if (primary) await apply(identities, seeds, passwordsAfter ? KEEP_STORED_PASSWORDS : await checked(identities)).then(() => maintain(store, rootKey, clock));
     };
     // Sealed: the rest of the start runs once the root key is in (unsealNode below).
     const applied = seal ? Promise.resolve() : finishStart();

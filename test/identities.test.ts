@@ -7,7 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { testConfig } from '../src/config.ts';
 import { IdentitiesError, parseIdentities } from '../src/identities.ts';
 import { StartError } from '../src/root-key.ts';
+import { describeServing } from '../src/cli/serve.ts';
 import { startServer } from '../src/server.ts';
+import { signedHeaders } from './support/sdk-signer.ts';
 import { Client, startWorld, worldIdentities } from './harness.ts';
 
 const valid = () => ({ accounts: [{ name: 'acme', users: [{ name: 'admin', password: 'pw', access_keys: [{ ak: 'AK1', sk: 'SK1' }], policies: ['*:*:*'] }] }] });
@@ -78,27 +80,39 @@ describe('the identities file', () => {
   });
 
   // Counts scrypt calls: passwords.ts imports scrypt by name, which syncBuiltinESMExports re-binds.
-  /** Counts scrypt's calls; `held`: each one answers only once it resolves. */
-  async function countingScrypt(held?: Promise<void>): Promise<{ count(): number; restore(): void }> {
+  /** Counts scrypt's calls, and the most under way at once; `held`: each one answers only once it resolves. */
+  async function countingScrypt(held?: Promise<void>): Promise<{ count(): number; mostAtOnce(): number; restore(): void }> {
     const crypto = (await import('node:crypto')).default;
     const { syncBuiltinESMExports } = await import('node:module');
     const original = crypto.scrypt;
     let calls = 0;
+    let underWay = 0;
+    let most = 0;
     crypto.scrypt = ((...args: unknown[]) => {
       calls++;
+      most = Math.max(most, ++underWay);
       const answer = args.at(-1) as (...result: unknown[]) => void;
-      if (held) args[args.length - 1] = (...result: unknown[]) => void held.then(() => answer(...result));
+      args[args.length - 1] = (...result: unknown[]) => {
+        underWay--;
+        if (held) void held.then(() => answer(...result));
+        else answer(...result);
+      };
       return (original as (...a: unknown[]) => void)(...args);
     }) as typeof original;
     syncBuiltinESMExports();
     return {
       count: () => calls,
+      mostAtOnce: () => most,
       restore() {
         crypto.scrypt = original;
         syncBuiltinESMExports();
       },
     };
   }
+
+  /** Rejects after `ms` (a start that waits for scrypt held back never resolves). */
+  const within = <T>(ms: number, what: string, work: Promise<T>): Promise<T> =>
+    Promise.race([work, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms).unref())]);
 
   const login = async (url: string, account: string, password: string) => (await fetch(`${url}/v3/auth/tokens`, {
     method: 'POST',
@@ -148,28 +162,76 @@ describe('the identities file', () => {
     }
   });
 
-  test('a fresh data directory serves before its development passwords are hashed (both at once); a password login waits for them', async () => {
+  test('a fresh data directory serves before its development passwords are hashed (both at once); a password login waits for them, AK/SK does not', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kmsd-dev-fresh-'));
     const hashing = Promise.withResolvers<void>();
     const scrypt = await countingScrypt(hashing.promise);
+    const config = testConfig({ dataDir: dir, identities: null, port: 0 });
     try {
-      const server = await startServer(testConfig({ dataDir: dir, identities: null, port: 0 }), { logger: false });
+      const server = await within(10_000, 'the start', startServer(config, { logger: false }));
       try {
-        const password = JSON.parse(readFileSync(join(dir, 'dev-identities.json'), 'utf8')).accounts[0].users[0].password;
-        assert.equal((await fetch(`${server.url}/`)).status, 200, 'serving while scrypt is held');
+        const admin = JSON.parse(readFileSync(join(dir, 'dev-identities.json'), 'utf8')).accounts[0].users[0];
+        const projectId = (await describeServing(server, config)).accounts[0].project_id;
+        const path = `/v1.0/${projectId}/kms/list-keys`;
+        const body = '{}';
+        const signed = signedHeaders(server.url, 'POST', path, { ak: admin.access_keys[0].ak, sk: admin.access_keys[0].sk, projectId }, { 'Content-Type': 'application/json' }, body);
+        assert.equal((await fetch(`${server.url}${path}`, { method: 'POST', headers: signed, body })).status, 200, 'AK/SK served while scrypt is held');
         let answered = false;
-        const loggingIn = login(server.url, 'dev', password).then((status) => ((answered = true), status));
+        const loggingIn = login(server.url, 'dev', admin.password).then((status) => ((answered = true), status));
         await new Promise((resolve) => setTimeout(resolve, 300));
         assert.equal(answered, false, 'the login waits for the passwords');
-        assert.equal(scrypt.count(), 2, 'admin\'s and app\'s hashes started together, neither waiting for the other');
+        assert.equal(scrypt.count(), 2);
+        assert.equal(scrypt.mostAtOnce(), 2, 'admin\'s and app\'s hashes under way together');
         hashing.resolve();
         assert.equal(await loggingIn, 201);
-        assert.equal(scrypt.count(), 3, 'the login\'s own check');
+        assert.equal(await login(server.url, 'dev', `${admin.password}x`), 401);
       } finally {
         await server.close();
       }
     } finally {
       hashing.resolve();
+      scrypt.restore();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a fresh development start stopped before its passwords were stored: the next start hashes them before it serves; changed ones are checked two at a time', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmsd-dev-stopped-'));
+    const hashing = Promise.withResolvers<void>();
+    const held = await countingScrypt(hashing.promise);
+    const config = testConfig({ dataDir: dir, identities: null, port: 0 });
+    const devFile = join(dir, 'dev-identities.json');
+    try {
+      await (await within(10_000, 'the first start', startServer(config, { logger: false }))).close();
+    } finally {
+      hashing.resolve();
+      held.restore();
+    }
+    const scrypt = await countingScrypt();
+    const admin = JSON.parse(readFileSync(devFile, 'utf8')).accounts[0].users[0];
+    try {
+      const second = await startServer(config, { logger: false });
+      try {
+        assert.equal(scrypt.count(), 2, 'both new passwords hashed before it served');
+        assert.equal(await login(second.url, 'dev', admin.password), 201);
+      } finally {
+        await second.close();
+      }
+      // Both passwords edited by hand: each is checked against its stored hash and hashed anew
+      // before the transaction, two users at a time.
+      const dev = JSON.parse(readFileSync(devFile, 'utf8'));
+      for (const user of dev.accounts[0].users) user.password = `edited ${user.name}`;
+      writeFileSync(devFile, JSON.stringify(dev));
+      const third = await startServer(config, { logger: false });
+      try {
+        assert.equal(scrypt.count(), 3 + 4, 'the login\'s check, then a check and a hash for each edited password');
+        assert.equal(scrypt.mostAtOnce(), 2);
+        assert.equal(await login(third.url, 'dev', 'edited admin'), 201);
+        assert.equal(await login(third.url, 'dev', admin.password), 401);
+      } finally {
+        await third.close();
+      }
+    } finally {
       scrypt.restore();
       rmSync(dir, { recursive: true, force: true });
     }
