@@ -155,10 +155,10 @@ const passwordChecked = (rootKey: RootKey, user: User, hash: string, password: s
 
 /**
  * Whether the file's password is the user's stored one, checked inside the transaction: scrypt,
- * deliberately slow (~40–80 ms a user, on libuv's pool). A declared file's passwords are
- * checked before the transaction instead (checkPasswords); this runs for one whose stored hash
- * moved meanwhile, and for the development account, where `remembered` records a match found
- * once so that it is found again by one lookup.
+ * deliberately slow (~40–80 ms a user, on libuv's pool). A node checks a file's passwords before
+ * the transaction (checkPasswords); this runs for a user whose stored hash moved since, or when
+ * no check came first (null PasswordPlan). `remembered` (the development account): a match found
+ * once is recorded, so that it is found again by one lookup.
  */
 async function samePassword(tx: Tx, rootKey: RootKey, user: User, password: string, remembered: boolean): Promise<boolean> {
   if (user.passwordHash === null) return false;
@@ -168,7 +168,7 @@ async function samePassword(tx: Tx, rootKey: RootKey, user: User, password: stri
 
 /**
  * How applyIdentities settles the file's passwords:
- * - null: checked here, in the transaction (scrypt on its path; a reload of the development account);
+ * - null: checked here, in the transaction (scrypt on its path; tests and tools that apply a file);
  * - KEEP_STORED_PASSWORDS: not at all: a user keeps the hash it has, a new user gets none, and
  *   so does a user whose login would grant something else once applied (re-enabled, other
  *   policies: loginGrantsChange) (the start of a declared file, before it listens: the

@@ -81,7 +81,7 @@ describe('the identities file', () => {
 
   // Counts scrypt calls: passwords.ts imports scrypt by name, which syncBuiltinESMExports re-binds.
   /** Counts scrypt's calls, and the most under way at once; `held`: each one answers only once it resolves. */
-  async function countingScrypt(held?: Promise<void>): Promise<{ count(): number; mostAtOnce(): number; restore(): void }> {
+  async function countingScrypt(held?: Promise<void>): Promise<{ count(): number; mostAtOnce(): number; resetMost(): void; restore(): void }> {
     const crypto = (await import('node:crypto')).default;
     const { syncBuiltinESMExports } = await import('node:module');
     const original = crypto.scrypt;
@@ -103,6 +103,7 @@ describe('the identities file', () => {
     return {
       count: () => calls,
       mostAtOnce: () => most,
+      resetMost: () => { most = 0; },
       restore() {
         crypto.scrypt = original;
         syncBuiltinESMExports();
@@ -222,6 +223,7 @@ describe('the identities file', () => {
       const dev = JSON.parse(readFileSync(devFile, 'utf8'));
       for (const user of dev.accounts[0].users) user.password = `edited ${user.name}`;
       writeFileSync(devFile, JSON.stringify(dev));
+      scrypt.resetMost();
       const third = await startServer(config, { logger: false });
       try {
         assert.equal(scrypt.count(), 3 + 4, 'the login\'s check, then a check and a hash for each edited password');
