@@ -306,6 +306,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     store = await openStore(config, {
       serving: rootKey,
       deadlineMs: config.requestTimeout,
+      ...(primary && { onNotice: say }),
       ...(shared ? { writeLock: new SharedLock(shared.writeLock) } : {}),
       ...(auditLog ? { onAudit: auditLog.append } : {}),
     }).catch((error: Error) => {

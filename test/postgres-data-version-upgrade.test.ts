@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { startServer, type RunningServer } from '../src/server.ts';
 import { BACKUP_TABLES } from '../src/store/backup/tables.ts';
 import { MIGRATIONS, POSTGRES } from '../src/store/migrations.ts';
 import { PostgresStore } from '../src/store/postgres.ts';
+import type { Key } from '../src/core/model.ts';
 import { Client, ERR, newGrant, newKey, worldIdentities, type TestUser, type World } from './harness.ts';
 import { freshDatabase, POSTGRES_SKIP } from './support/postgres.ts';
 
@@ -124,6 +125,47 @@ describe('the data version per table on PostgreSQL: upgrade, schemas and replica
       } finally {
         await again.close();
       }
+    } finally {
+      await database.drop();
+    }
+  });
+
+  test('a store already split by an older kmsd (an empty store in the role\'s schema, the keys in public): the start says so, with both stores\' keys and the command that serves the other', async () => {
+    const database = await freshDatabase();
+    try {
+      const store = await PostgresStore.open(database.url);
+      const key = (): Key => ({
+        keyId: randomUUID(), accountId: 'acct', region: 'cn-north-4', alias: `a-${randomUUID()}`, description: '', spec: 'AES_256',
+        usage: 'ENCRYPT_DECRYPT', origin: 'kms', state: '2', creationDate: 1000, scheduledDeletionDate: null, defaultKey: false,
+        rotationEnabled: false, rotationInterval: 365, lastRotationTime: null, rotationDue: null, rotations: 0, materialVersion: 1,
+        keystoreId: '0', materialExpires: null, importDigest: null,
+      });
+      try {
+        await store.write(async (tx) => {
+          await tx.insertKey(key());
+          await tx.insertKey(key());
+        });
+      } finally {
+        await store.close();
+      }
+      const { owner, name } = await connected(database.url, async (c) => (await c.query('SELECT current_user AS owner, current_database() AS name')).rows[0]);
+      // What an older kmsd did: the role's schema made after the store in public, a new store migrated into it.
+      await connected(database.url, (c) => c.query(`CREATE SCHEMA "${owner}" AUTHORIZATION "${owner}"`));
+      const inOwnSchema = new URL(database.url);
+      inOwnSchema.searchParams.set('options', `-c search_path=${owner}`);
+      await (await PostgresStore.open(inOwnSchema.toString())).close();
+      const notices: string[] = [];
+      const split = await PostgresStore.open(database.url, { onNotice: (message) => notices.push(message) });
+      await split.close();
+      assert.deepEqual(notices, [
+        `this node serves the kmsd store in schema ${owner} (0 keys); schema public, later on the search_path "$user", public, holds another kmsd store (2 keys), out of this node's sight. ` +
+          `An older kmsd may have started the store in ${owner} when that schema was created after public's. ` +
+          `To serve the store in public: ALTER ROLE ${owner} IN DATABASE ${name} SET search_path = public (and drop schema ${owner} if nothing in it is needed)`,
+      ]);
+      // A path that names one store only: nothing to say.
+      const quiet: string[] = [];
+      await (await PostgresStore.open(inOwnSchema.toString(), { onNotice: (message) => quiet.push(message) })).close();
+      assert.deepEqual(quiet, []);
     } finally {
       await database.drop();
     }

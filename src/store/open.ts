@@ -13,6 +13,8 @@ export interface OpenOptions extends StoreOptions {
   deadlineMs?: number;
   /** A serving node (kmsd serve), as opposed to an offline tool: the root key it serves with. */
   serving?: RootKey;
+  /** Told what an operator should know of the store at the start (PostgresOptions.onNotice). */
+  onNotice?: (message: string) => void;
 }
 
 /**
@@ -22,5 +24,5 @@ export interface OpenOptions extends StoreOptions {
 export async function openStore(config: Config, options: OpenOptions = {}): Promise<Store> {
   if (config.store === 'sqlite') return new SqliteStore(join(config.dataDir, 'kmsd.db'), { writeLock: options.writeLock, onAudit: options.onAudit, migrate: options.migrate });
   const { PostgresStore } = await import('./postgres.ts');
-  return PostgresStore.open(config.store, { deadlineMs: options.deadlineMs, onAudit: options.onAudit, migrate: options.migrate, holdNodeLock: options.serving !== undefined, rootKey: options.serving });
+  return PostgresStore.open(config.store, { deadlineMs: options.deadlineMs, onAudit: options.onAudit, migrate: options.migrate, holdNodeLock: options.serving !== undefined, rootKey: options.serving, onNotice: options.onNotice });
 }

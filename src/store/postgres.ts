@@ -26,6 +26,8 @@ export interface PostgresOptions extends StoreOptions {
   holdNodeLock?: boolean;
   /** The root key a serving node serves with: what its node lock checks the store against while it takes the lock again. */
   rootKey?: RootKey;
+  /** Told what an operator should know of the schema at the start (another kmsd store later on the search_path: warnStoresElsewhere). */
+  onNotice?: (message: string) => void;
 }
 
 /**
@@ -334,7 +336,7 @@ export class PostgresStore implements Store {
     pool.on('connect', () => store?.reconnection.succeeded());
     try {
       if (options.migrate === false) await checkSchema(pool);
-      else await migrate(pool);
+      else await migrate(pool, options.onNotice);
     } catch (error) {
       await pool.end();
       await nodeLock?.release();
@@ -773,12 +775,46 @@ async function refuseStoreElsewhere(client: pg.PoolClient): Promise<void> {
     `To start a separate store in ${current}: ${useCurrent}`);
 }
 
-async function migrate(pool: pg.Pool): Promise<void> {
+/**
+ * Another kmsd store later on the search_path than the one served, told once at the start: an
+ * older kmsd (before refuseStoreElsewhere) started an empty store in a schema named after its
+ * role, made after the keys' store in public, and served that one since; the keys in the later
+ * schema are out of this node's sight. The message counts each store's keys and says how to serve
+ * the other one. Not refused: an operator may keep two stores and a path naming both.
+ */
+async function warnStoresElsewhere(client: pg.PoolClient, notice: (message: string) => void): Promise<void> {
+  const { rows } = await client.query(`SELECT n.nspname AS schema, current_schema() AS current, current_setting('search_path') AS path,
+      format('ALTER ROLE %I IN DATABASE %I SET search_path = %I', current_user, current_database(), n.nspname) AS use_it
+    FROM pg_namespace n WHERE n.nspname = ANY (current_schemas(false)) AND n.nspname <> current_schema()
+      AND (SELECT count(*) FROM pg_class c WHERE c.relnamespace = n.oid AND c.relkind = 'r'
+        AND c.relname IN ('schema_migrations', 'key_materials', 'audit_chain', 'keys')) = 4
+    ORDER BY array_position(current_schemas(false), n.nspname)`);
+  if (rows.length === 0) return;
+  // A schema this role may not read is told all the same (the count is what cannot be said).
+  // (Outside a transaction: a refused count leaves the session as it was.)
+  const keysIn = async (schema: string): Promise<string> => {
+    try {
+      return `${Number((await client.query(`SELECT count(*) AS n FROM ${client.escapeIdentifier(schema)}.keys`)).rows[0].n)} keys`;
+    } catch (error) {
+      return `keys not counted: ${(error as Error).message}`;
+    }
+  };
+  const current = rows[0].current as string;
+  const served = await keysIn(current);
+  for (const other of rows) {
+    notice(`this node serves the kmsd store in schema ${current} (${served}); schema ${other.schema}, later on the search_path ${other.path}, ` +
+      `holds another kmsd store (${await keysIn(other.schema)}), out of this node's sight. An older kmsd may have started the store in ${current} ` +
+      `when that schema was created after ${other.schema}'s. To serve the store in ${other.schema}: ${other.use_it} (and drop schema ${current} if nothing in it is needed)`);
+  }
+}
+
+async function migrate(pool: pg.Pool, notice?: (message: string) => void): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
       await refuseStoreElsewhere(client);
+      if (notice) await warnStoresElsewhere(client, notice);
       await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
       const { rows } = await client.query('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations');
       for (let version = Number(rows[0].v) + 1; version <= MIGRATIONS.length; version++) {
