@@ -258,6 +258,15 @@ export const DECISIONS = {
    */
   postgresVersionPerTable: true,
   /**
+   * A kmsd store in another schema of PostgreSQL's search_path (docs/storage.md): the start is
+   * refused when the schema new tables would go to holds no store and a later one does (an empty
+   * store would hide the keys); when the schema served holds a store and a later one holds
+   * another (left by a kmsd older than that refusal), the start warns, with both stores' key
+   * counts and the ALTER ROLE that serves the other, and serves: two stores on one path may be
+   * deliberate.
+   */
+  storeElsewhereOnSearchPath: { storeOnlyLater: 'refuse', storeServedAndLater: 'warn' },
+  /**
    * Key generation per event loop: at most one at a time per caller, two per loop (one with
    * two loops or more), callers taking turns (core/fair-gate.ts). kmsd serve sizes libuv's pool
    * (shared by the loops) to every loop's generations + 2, so two threads always stay for

@@ -1,3 +1,4 @@
+import { DECISIONS } from '../core/decisions.ts';
 import pg from 'pg';
 import { MIGRATION_LOCK, MIGRATIONS, POSTGRES } from './migrations.ts';
 import { CANARY_READ, NodeLock } from './node-lock.ts';
@@ -814,7 +815,7 @@ async function migrate(pool: pg.Pool, notice?: (message: string) => void): Promi
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
       await refuseStoreElsewhere(client);
-      if (notice) await warnStoresElsewhere(client, notice);
+      if (notice && DECISIONS.storeElsewhereOnSearchPath.storeServedAndLater === 'warn') await warnStoresElsewhere(client, notice);
       await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
       const { rows } = await client.query('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations');
       for (let version = Number(rows[0].v) + 1; version <= MIGRATIONS.length; version++) {
