@@ -160,8 +160,28 @@ describe('the data version per table on PostgreSQL: upgrade, schemas and replica
       assert.deepEqual(notices, [
         `this node serves the kmsd store in schema ${owner} (0 keys); schema public, later on the search_path "$user", public, holds another kmsd store (2 keys), out of this node's sight. ` +
           `An older kmsd may have started the store in ${owner} when that schema was created after public's. ` +
-          `To serve the store in public: ALTER ROLE ${owner} IN DATABASE ${name} SET search_path = public (and drop schema ${owner} if nothing in it is needed)`,
+          `To serve the store in public, with every node stopped: ALTER ROLE ${owner} IN DATABASE ${name} SET search_path = public; then start them (and drop schema ${owner} if nothing in it is needed)`,
       ]);
+      // The other store's keys locked (a VACUUM FULL, an ALTER TABLE under way): the start does not wait for them.
+      const locker = new pg.Client({ connectionString: database.url });
+      await locker.connect();
+      try {
+        await locker.query('BEGIN');
+        await locker.query('LOCK TABLE public.keys IN ACCESS EXCLUSIVE MODE');
+        const held: string[] = [];
+        await (await PostgresStore.open(database.url, { onNotice: (message) => held.push(message) })).close();
+        assert.equal(held.length, 1);
+        assert.match(held[0], /holds another kmsd store \(keys not counted: canceling statement due to lock timeout\)/);
+      } finally {
+        await locker.query('ROLLBACK');
+        await locker.end();
+      }
+      // Given in the URL, the search_path is changed there.
+      const inUrl = new URL(database.url);
+      inUrl.searchParams.set('options', `-c search_path=${owner},public`);
+      const fromUrl: string[] = [];
+      await (await PostgresStore.open(inUrl.toString(), { onNotice: (message) => fromUrl.push(message) })).close();
+      assert.match(fromUrl[0], new RegExp(`with every node stopped: give the connection URL options=-c search_path=public instead of ${owner},public; then start them`));
       // A path that names one store only: nothing to say.
       const quiet: string[] = [];
       await (await PostgresStore.open(inOwnSchema.toString(), { onNotice: (message) => quiet.push(message) })).close();

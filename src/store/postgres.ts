@@ -784,28 +784,42 @@ async function refuseStoreElsewhere(client: pg.PoolClient): Promise<void> {
  * the other one. Not refused: an operator may keep two stores and a path naming both.
  */
 async function warnStoresElsewhere(client: pg.PoolClient, notice: (message: string) => void): Promise<void> {
-  const { rows } = await client.query(`SELECT n.nspname AS schema, current_schema() AS current, current_setting('search_path') AS path,
+  // Only stores this role can read (another role's own store, unreadable to this one, is not
+  // one it lost sight of). A search_path given in the connection URL (source 'client') outranks
+  // the role's: the advice then names the URL.
+  const { rows } = await client.query(`SELECT quote_ident(n.nspname) AS schema, quote_ident(current_schema()) AS current,
+      current_setting('search_path') AS path, (SELECT source FROM pg_settings WHERE name = 'search_path') AS source,
       format('ALTER ROLE %I IN DATABASE %I SET search_path = %I', current_user, current_database(), n.nspname) AS use_it
     FROM pg_namespace n WHERE n.nspname = ANY (current_schemas(false)) AND n.nspname <> current_schema()
       AND (SELECT count(*) FROM pg_class c WHERE c.relnamespace = n.oid AND c.relkind = 'r'
         AND c.relname IN ('schema_migrations', 'key_materials', 'audit_chain', 'keys')) = 4
+      AND has_table_privilege(format('%I.keys', n.nspname), 'SELECT')
     ORDER BY array_position(current_schemas(false), n.nspname)`);
   if (rows.length === 0) return;
-  // A schema this role may not read is told all the same (the count is what cannot be said).
-  // (Outside a transaction: a refused count leaves the session as it was.)
-  const keysIn = async (schema: string): Promise<string> => {
+  // Each count in a transaction of its own, bounded: a lock on the other store's keys (VACUUM
+  // FULL, an ALTER TABLE under way) must not hold the start, and a refused count is told as such.
+  const keysIn = async (quoted: string): Promise<string> => {
     try {
-      return `${Number((await client.query(`SELECT count(*) AS n FROM ${client.escapeIdentifier(schema)}.keys`)).rows[0].n)} keys`;
+      await client.query('BEGIN READ ONLY');
+      await client.query("SET LOCAL lock_timeout = '1s'");
+      await client.query("SET LOCAL statement_timeout = '2s'");
+      return `${Number((await client.query(`SELECT count(*) AS n FROM ${quoted}.keys`)).rows[0].n)} keys`;
     } catch (error) {
       return `keys not counted: ${(error as Error).message}`;
+    } finally {
+      await client.query('ROLLBACK');
     }
   };
   const current = rows[0].current as string;
   const served = await keysIn(current);
   for (const other of rows) {
+    const serveIt = other.source === 'client'
+      ? `give the connection URL options=-c search_path=${other.schema} instead of ${other.path}`
+      : `${other.use_it}`;
     notice(`this node serves the kmsd store in schema ${current} (${served}); schema ${other.schema}, later on the search_path ${other.path}, ` +
       `holds another kmsd store (${await keysIn(other.schema)}), out of this node's sight. An older kmsd may have started the store in ${current} ` +
-      `when that schema was created after ${other.schema}'s. To serve the store in ${other.schema}: ${other.use_it} (and drop schema ${current} if nothing in it is needed)`);
+      `when that schema was created after ${other.schema}'s. To serve the store in ${other.schema}, with every node stopped: ${serveIt}; then start them ` +
+      `(and drop schema ${current} if nothing in it is needed)`);
   }
 }
 
@@ -815,7 +829,6 @@ async function migrate(pool: pg.Pool, notice?: (message: string) => void): Promi
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
       await refuseStoreElsewhere(client);
-      if (notice && DECISIONS.storeElsewhereOnSearchPath.storeServedAndLater === 'warn') await warnStoresElsewhere(client, notice);
       await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
       const { rows } = await client.query('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations');
       for (let version = Number(rows[0].v) + 1; version <= MIGRATIONS.length; version++) {
@@ -832,6 +845,8 @@ async function migrate(pool: pg.Pool, notice?: (message: string) => void): Promi
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
     }
+    // After the migration lock: the other nodes' starts do not wait for it.
+    if (notice && DECISIONS.storeElsewhereOnSearchPath.storeServedAndLater === 'warn') await warnStoresElsewhere(client, notice);
   } finally {
     client.release();
   }
