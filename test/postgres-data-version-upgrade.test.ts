@@ -191,6 +191,35 @@ describe('the data version per table on PostgreSQL: upgrade, schemas and replica
     }
   });
 
+  test('another role\'s store it cannot read, later on its search_path, is not told as a store it lost sight of', async () => {
+    const database = await freshDatabase();
+    const role = `kmsd_b_${randomBytes(4).toString('hex')}`;
+    try {
+      // The database owner's store in public; a second role with a store of its own in its schema.
+      await (await PostgresStore.open(database.url)).close();
+      await connected(database.url, async (c) => {
+        await c.query(`CREATE ROLE ${role} LOGIN`);
+        await c.query(`CREATE SCHEMA ${role} AUTHORIZATION ${role}`);
+      });
+      const asRole = new URL(database.url);
+      asRole.username = role;
+      const ownPath = new URL(asRole);
+      ownPath.searchParams.set('options', `-c search_path=${role}`);
+      await (await PostgresStore.open(ownPath.toString())).close();
+      const notices: string[] = [];
+      await (await PostgresStore.open(asRole.toString(), { onNotice: (message) => notices.push(message) })).close();
+      assert.equal(notices.length, 0, notices.join('\n'));
+      // Given SELECT on the other store, it is told.
+      await connected(database.url, (c) => c.query(`GRANT SELECT ON public.keys TO ${role}`));
+      await (await PostgresStore.open(asRole.toString(), { onNotice: (message) => notices.push(message) })).close();
+      assert.equal(notices.length, 1);
+      assert.match(notices[0], new RegExp(`^this node serves the kmsd store in schema ${role} \\(0 keys\\); schema public, later on the search_path "\\$user", public, holds another kmsd store \\(0 keys\\)`));
+    } finally {
+      await database.drop();
+      await connected(new URL('/postgres', database.url).toString(), (c) => c.query(`DROP ROLE IF EXISTS ${role}`));
+    }
+  });
+
   test('another tool\'s schema_migrations in public is not a kmsd store: kmsd starts its own in a schema named after its role', async () => {
     const database = await freshDatabase();
     try {
