@@ -754,6 +754,13 @@ async function checkSchema(pool: pg.Pool): Promise<void> {
 }
 
 /**
+ * Whether the schema `n` (a pg_namespace row) holds a kmsd store: kmsd's own tables, not just a
+ * schema_migrations (other tools' name too). `keys` among them: warnStoresElsewhere counts it.
+ */
+const HOLDS_KMSD_STORE = `(SELECT count(*) FROM pg_class c WHERE c.relnamespace = n.oid AND c.relkind = 'r'
+        AND c.relname IN ('schema_migrations', 'key_materials', 'audit_chain', 'keys')) = 4`;
+
+/**
  * Refuses to migrate when a kmsd store lies in a schema of the search_path other than the one new
  * tables go to (the first that exists: a schema named after the role, created after the tables
  * were made in public, comes first under the default "$user", public). Migrating would start an
@@ -766,8 +773,7 @@ async function refuseStoreElsewhere(client: pg.PoolClient): Promise<void> {
       CASE WHEN found IS NOT NULL AND current_schema() IS NOT NULL THEN format('ALTER ROLE %I IN DATABASE %I SET search_path = %I', current_user, current_database(), found) END AS use_found,
       CASE WHEN found IS NOT NULL AND current_schema() IS NOT NULL THEN format('ALTER ROLE %I IN DATABASE %I SET search_path = %I', current_user, current_database(), current_schema()) END AS use_current
     FROM (SELECT (SELECT n.nspname FROM pg_namespace n WHERE n.nspname = ANY (current_schemas(false))
-      AND (SELECT count(*) FROM pg_class c WHERE c.relnamespace = n.oid AND c.relkind = 'r'
-        AND c.relname IN ('schema_migrations', 'key_materials', 'audit_chain')) = 3
+      AND ${HOLDS_KMSD_STORE}
       ORDER BY array_position(current_schemas(false), n.nspname) LIMIT 1) AS found) AS store`);
   const { current, path, found, use_found: useFound, use_current: useCurrent } = rows[0] as Record<string, string | null>;
   if (found === null || found === current) return;
@@ -791,8 +797,7 @@ async function warnStoresElsewhere(client: pg.PoolClient, notice: (message: stri
       current_setting('search_path') AS path, (SELECT source FROM pg_settings WHERE name = 'search_path') AS source,
       format('ALTER ROLE %I IN DATABASE %I SET search_path = %I', current_user, current_database(), n.nspname) AS use_it
     FROM pg_namespace n WHERE n.nspname = ANY (current_schemas(false)) AND n.nspname <> current_schema()
-      AND (SELECT count(*) FROM pg_class c WHERE c.relnamespace = n.oid AND c.relkind = 'r'
-        AND c.relname IN ('schema_migrations', 'key_materials', 'audit_chain', 'keys')) = 4
+      AND ${HOLDS_KMSD_STORE}
       AND has_table_privilege(format('%I.keys', n.nspname), 'SELECT')
     ORDER BY array_position(current_schemas(false), n.nspname)`);
   if (rows.length === 0) return;
@@ -815,7 +820,7 @@ async function warnStoresElsewhere(client: pg.PoolClient, notice: (message: stri
   for (const other of rows) {
     const serveIt = other.source === 'client'
       ? `give the connection URL options=-c search_path=${other.schema} instead of ${other.path}`
-      : `${other.use_it}`;
+      : other.use_it;
     notice(`this node serves the kmsd store in schema ${current} (${served}); schema ${other.schema}, later on the search_path ${other.path}, ` +
       `holds another kmsd store (${await keysIn(other.schema)}), out of this node's sight. An older kmsd may have started the store in ${current} ` +
       `when that schema was created after ${other.schema}'s. To serve the store in ${other.schema}, with every node stopped: ${serveIt}; then start them ` +
